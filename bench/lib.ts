@@ -1,0 +1,73 @@
+// Shared measurement helpers for bench/*: medians and percentiles over repeated runs, and the
+// report shape every bench returns (a readable table plus one flat object of figures).
+
+export interface BenchRow {
+  metric: string;
+  value: number | string;
+  unit?: string;
+  note?: string;
+}
+
+export interface BenchReport {
+  rows: BenchRow[];
+  figures: Record<string, number | string>;
+}
+
+export type BenchArgs = Record<string, string | boolean>;
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+}
+
+export function summarize(values: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
+}
+
+export function nowMs(): number {
+  return performance.now();
+}
+
+/** Runs fn `rounds` times and returns the median wall time in ms. */
+export function medianTimeMs(rounds: number, fn: () => void): number {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+export function rssMb(): number {
+  return process.memoryUsage().rss / (1024 * 1024);
+}
+
+export function intArg(args: BenchArgs, name: string, fallback: number): number {
+  const v = args[name];
+  if (typeof v !== "string") return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer`);
+  return n;
+}
+
+/** Deterministic PRNG (mulberry32) so generated clusters are the same on every run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
