@@ -1,0 +1,139 @@
+// Compiles an AST once into a closure tree; evaluation then allocates nothing. Predicates are
+// interned by canonical text, so every user of one selector shares one function.
+import type { Labels, SelectorAst } from "./ast.ts";
+import { canonicalSelector } from "./canonical.ts";
+
+export type Predicate = (labels: Labels) => boolean;
+
+const byText = new Map<string, Predicate>();
+const byAst = new WeakMap<SelectorAst, Predicate>();
+
+export function compileSelector(ast: SelectorAst): Predicate {
+  let fn = byAst.get(ast);
+  if (fn === undefined) {
+    const text = canonicalSelector(ast);
+    fn = byText.get(text);
+    if (fn === undefined) {
+      fn = build(ast);
+      byText.set(text, fn);
+    }
+    byAst.set(ast, fn);
+  }
+  return fn;
+}
+
+/**
+ * The label's value, or undefined when absent. Reading `labels[key]` directly would see
+ * Object.prototype (`constructor`, `toString` are valid label keys), so only strings count,
+ * and `__proto__` needs the own-property route because the plain read hits the accessor.
+ */
+function valueGetter(key: string): (labels: Labels) => string | undefined {
+  if (key === "__proto__") {
+    return (labels) => {
+      const v = Object.getOwnPropertyDescriptor(labels, key)?.value;
+      return typeof v === "string" ? v : undefined;
+    };
+  }
+  return (labels) => {
+    const v = labels[key];
+    return typeof v === "string" ? v : undefined;
+  };
+}
+
+function build(ast: SelectorAst): Predicate {
+  switch (ast.kind) {
+    case "all":
+    case "global":
+      return () => true;
+    case "has": {
+      const get = valueGetter(ast.key);
+      return (l) => get(l) !== undefined;
+    }
+    case "eq": {
+      const { value } = ast;
+      const get = valueGetter(ast.key);
+      return (l) => get(l) === value;
+    }
+    case "ne": {
+      const { value } = ast;
+      const get = valueGetter(ast.key);
+      return (l) => get(l) !== value;
+    }
+    case "contains": {
+      const { value } = ast;
+      const get = valueGetter(ast.key);
+      return (l) => get(l)?.includes(value) === true;
+    }
+    case "startsWith": {
+      const { value } = ast;
+      const get = valueGetter(ast.key);
+      return (l) => get(l)?.startsWith(value) === true;
+    }
+    case "endsWith": {
+      const { value } = ast;
+      const get = valueGetter(ast.key);
+      return (l) => get(l)?.endsWith(value) === true;
+    }
+    case "in":
+    case "notIn":
+      return buildSet(ast.kind === "in", ast.key, ast.values);
+    case "not": {
+      const inner = compileSelector(ast.operand);
+      return (l) => !inner(l);
+    }
+    case "and":
+      return buildAnd(ast.operands.map(compileSelector));
+    case "or":
+      return buildOr(ast.operands.map(compileSelector));
+  }
+}
+
+// Absent keys: `in` never matches, `not in` always does (Calico and Kubernetes agree).
+function buildSet(positive: boolean, key: string, values: readonly string[]): Predicate {
+  const get = valueGetter(key);
+  if (values.length === 1) {
+    const only = values[0]!;
+    return positive ? (l) => get(l) === only : (l) => get(l) !== only;
+  }
+  const set = new Set(values);
+  return positive
+    ? (l) => {
+        const v = get(l);
+        return v !== undefined && set.has(v);
+      }
+    : (l) => {
+        const v = get(l);
+        return v === undefined || !set.has(v);
+      };
+}
+
+// Small fixed arities unrolled: they are most selectors, and V8 inlines them well.
+function buildAnd(fns: Predicate[]): Predicate {
+  if (fns.length === 2) {
+    const [a, b] = fns as [Predicate, Predicate];
+    return (l) => a(l) && b(l);
+  }
+  if (fns.length === 3) {
+    const [a, b, c] = fns as [Predicate, Predicate, Predicate];
+    return (l) => a(l) && b(l) && c(l);
+  }
+  return (l) => {
+    for (let i = 0; i < fns.length; i++) if (!fns[i]!(l)) return false;
+    return true;
+  };
+}
+
+function buildOr(fns: Predicate[]): Predicate {
+  if (fns.length === 2) {
+    const [a, b] = fns as [Predicate, Predicate];
+    return (l) => a(l) || b(l);
+  }
+  if (fns.length === 3) {
+    const [a, b, c] = fns as [Predicate, Predicate, Predicate];
+    return (l) => a(l) || b(l) || c(l);
+  }
+  return (l) => {
+    for (let i = 0; i < fns.length; i++) if (fns[i]!(l)) return true;
+    return false;
+  };
+}
