@@ -1,8 +1,9 @@
 // Canonical text, Calico's printing: `&&`/`||` groups always in parentheses (so no precedence
 // knowledge is needed to read one back), `!` glued to its operand, double quotes unless the
 // value holds a double quote, `in` sets sorted. Equal selectors print equal, which makes the
-// text the interning key for compiled predicates and the index.
-import type { SelectorAst } from "./ast.ts";
+// text the interning key for compiled predicates and the index. Hand-built ASTs that skipped
+// the builders (nested same-kind groups, double negation, unsorted sets) print normalised too.
+import { compareStrings, type SelectorAst } from "./ast.ts";
 
 const VALUE_OP_TEXT = {
   eq: " == ",
@@ -39,13 +40,32 @@ function print(ast: SelectorAst): string {
       return ast.key + VALUE_OP_TEXT[ast.kind] + quote(ast.value);
     case "in":
     case "notIn":
-      return `${ast.key} ${ast.kind === "in" ? "in" : "not in"} {${ast.values.map(quote).join(", ")}}`;
+      return `${ast.key} ${ast.kind === "in" ? "in" : "not in"} {${sortedSet(ast.values).map(quote).join(", ")}}`;
     case "not":
-      return `!${canonicalSelector(ast.operand)}`;
+      return ast.operand.kind === "not"
+        ? canonicalSelector(ast.operand.operand)
+        : `!${canonicalSelector(ast.operand)}`;
     case "and":
-    case "or":
-      return `(${ast.operands.map(canonicalSelector).join(ast.kind === "and" ? " && " : " || ")})`;
+    case "or": {
+      const operands = flatten(ast.kind, ast.operands);
+      if (operands.length === 0) return ast.kind === "and" ? "all()" : "!all()";
+      if (operands.length === 1) return canonicalSelector(operands[0]!);
+      return `(${operands.map(canonicalSelector).join(ast.kind === "and" ? " && " : " || ")})`;
+    }
   }
+}
+
+function flatten(kind: "and" | "or", operands: readonly SelectorAst[]): readonly SelectorAst[] {
+  if (!operands.some((o) => o.kind === kind)) return operands;
+  return operands.flatMap((o) => (o.kind === kind ? flatten(kind, o.operands) : [o]));
+}
+
+function sortedSet(values: readonly string[]): readonly string[] {
+  for (let i = 1; i < values.length; i++) {
+    if (compareStrings(values[i - 1]!, values[i]!) >= 0)
+      return [...new Set(values)].sort(compareStrings);
+  }
+  return values;
 }
 
 function quote(value: string): string {
