@@ -2,8 +2,9 @@
 // knowledge is needed to read one back), `!` glued to its operand, double quotes unless the
 // value holds a double quote, `in` sets sorted. Equal selectors print equal, which makes the
 // text the interning key for compiled predicates and the index. Hand-built ASTs that skipped
-// the builders (nested same-kind groups, double negation, unsorted sets) print normalised too.
-import { compareStrings, type SelectorAst } from "./ast.ts";
+// the builders (nested same-kind groups, double negation, unsorted sets) are normalised first,
+// so the text always parses back to itself.
+import { andNode, notSelector, orNode, type SelectorAst, setSelector } from "./ast.ts";
 
 const VALUE_OP_TEXT = {
   eq: " == ",
@@ -18,10 +19,28 @@ const printed = new WeakMap<SelectorAst, string>();
 export function canonicalSelector(ast: SelectorAst): string {
   let text = printed.get(ast);
   if (text === undefined) {
-    text = print(ast);
+    text = print(normalize(ast));
     printed.set(ast, text);
   }
   return text;
+}
+
+/** The shape the parser itself produces for the same meaning-preserving text. */
+function normalize(ast: SelectorAst): SelectorAst {
+  switch (ast.kind) {
+    case "in":
+    case "notIn":
+      return setSelector(ast.kind, ast.key, ast.values);
+    case "not":
+      return notSelector(normalize(ast.operand));
+    case "and":
+    case "or": {
+      const operands = ast.operands.map(normalize);
+      return ast.kind === "and" ? andNode(operands) : orNode(operands);
+    }
+    default:
+      return ast;
+  }
 }
 
 function print(ast: SelectorAst): string {
@@ -40,32 +59,13 @@ function print(ast: SelectorAst): string {
       return ast.key + VALUE_OP_TEXT[ast.kind] + quote(ast.value);
     case "in":
     case "notIn":
-      return `${ast.key} ${ast.kind === "in" ? "in" : "not in"} {${sortedSet(ast.values).map(quote).join(", ")}}`;
+      return `${ast.key} ${ast.kind === "in" ? "in" : "not in"} {${ast.values.map(quote).join(", ")}}`;
     case "not":
-      return ast.operand.kind === "not"
-        ? canonicalSelector(ast.operand.operand)
-        : `!${canonicalSelector(ast.operand)}`;
+      return `!${print(ast.operand)}`;
     case "and":
-    case "or": {
-      const operands = flatten(ast.kind, ast.operands);
-      if (operands.length === 0) return ast.kind === "and" ? "all()" : "!all()";
-      if (operands.length === 1) return canonicalSelector(operands[0]!);
-      return `(${operands.map(canonicalSelector).join(ast.kind === "and" ? " && " : " || ")})`;
-    }
+    case "or":
+      return `(${ast.operands.map(print).join(ast.kind === "and" ? " && " : " || ")})`;
   }
-}
-
-function flatten(kind: "and" | "or", operands: readonly SelectorAst[]): readonly SelectorAst[] {
-  if (!operands.some((o) => o.kind === kind)) return operands;
-  return operands.flatMap((o) => (o.kind === kind ? flatten(kind, o.operands) : [o]));
-}
-
-function sortedSet(values: readonly string[]): readonly string[] {
-  for (let i = 1; i < values.length; i++) {
-    if (compareStrings(values[i - 1]!, values[i]!) >= 0)
-      return [...new Set(values)].sort(compareStrings);
-  }
-  return values;
 }
 
 function quote(value: string): string {
