@@ -1,0 +1,71 @@
+// A snapshot of the workloads, network sets, nodes and namespaces that flows are judged in.
+import type { Address } from "../net/cidr.ts";
+import { anyContains } from "../net/cidr.ts";
+import type { Labels } from "../selector/index.ts";
+import type { PeerContext } from "./match.ts";
+import type { Endpoint, FlowPeer, Node } from "./types.ts";
+
+export class Cluster implements PeerContext {
+  readonly #byId = new Map<string, Endpoint>();
+  readonly #byAddress = new Map<string, Endpoint>();
+  readonly #nodesByAddress = new Map<string, Node[]>();
+
+  constructor(
+    /** Pods, workload endpoints and host endpoints. */
+    readonly endpoints: readonly Endpoint[],
+    readonly networkSets: readonly Endpoint[],
+    readonly nodes: readonly Node[],
+    readonly namespaces: ReadonlyMap<string, Labels>,
+  ) {
+    for (const ep of endpoints) {
+      this.#byId.set(ep.id, ep);
+      // Host-network pods share the node's address; the address names the node, not the pod.
+      if (ep.hostNetwork) continue;
+      for (const a of ep.addresses)
+        if (!this.#byAddress.has(a.text)) this.#byAddress.set(a.text, ep);
+    }
+    for (const n of nodes) {
+      for (const a of n.addresses) {
+        const list = this.#nodesByAddress.get(a.text);
+        if (list) list.push(n);
+        else this.#nodesByAddress.set(a.text, [n]);
+      }
+    }
+  }
+
+  /** Pods and workload endpoints: the rows and columns of a reachability matrix. */
+  workloads(): Endpoint[] {
+    return this.endpoints.filter((e) => e.kind === "Pod" || e.kind === "WorkloadEndpoint");
+  }
+
+  endpoint(id: string): Endpoint | undefined {
+    return this.#byId.get(id);
+  }
+
+  endpointAt(address: Address): Endpoint | undefined {
+    return this.#byAddress.get(address.text);
+  }
+
+  /** The flow side for a workload, using its first address of the wanted family. */
+  peerOf(ep: Endpoint, family: 4 | 6 = 4): FlowPeer | undefined {
+    const address = ep.addresses.find((a) => a.family === family) ?? ep.addresses[0];
+    return address ? { address, endpoint: ep } : undefined;
+  }
+
+  peerAt(address: Address): FlowPeer {
+    const endpoint = this.endpointAt(address);
+    return endpoint ? { address, endpoint } : { address };
+  }
+
+  networkSetsContaining(address: Address): readonly Endpoint[] {
+    return this.networkSets.filter((s) => anyContains(s.nets, address));
+  }
+
+  nodesWithAddress(address: Address): readonly Node[] {
+    return this.#nodesByAddress.get(address.text) ?? [];
+  }
+
+  namespaceLabels(namespace: string): Labels | undefined {
+    return this.namespaces.get(namespace);
+  }
+}

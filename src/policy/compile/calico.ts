@@ -1,0 +1,189 @@
+// microseg.io/v1 (projectcalico.org/v3) NetworkPolicy, GlobalNetworkPolicy and
+// StagedNetworkPolicy: tiered, ordered, with Allow/Deny/Pass/Log rules and rich entity matches.
+import { andSelectors, parseSelector, type SelectorAst } from "../../selector/index.ts";
+import { inNamespace, namespaceScope, type SelectorCache, serviceAccountScope } from "../scope.ts";
+import type {
+  Direction,
+  EntityMatch,
+  IcmpMatch,
+  Policy,
+  PolicyKind,
+  PolicyRef,
+  Protocol,
+  Rule,
+  RuleAction,
+} from "../types.ts";
+import { calicoPortMatch, cidrMatch } from "./ports.ts";
+import { DEFAULT_TIER } from "./tiers.ts";
+
+export interface CalicoEntityRule {
+  selector?: string | null;
+  notSelector?: string | null;
+  namespaceSelector?: string | null;
+  nets?: string[] | null;
+  notNets?: string[] | null;
+  ports?: Array<number | string> | null;
+  notPorts?: Array<number | string> | null;
+  serviceAccounts?: { names?: string[] | null; selector?: string | null } | null;
+}
+
+export interface CalicoRule {
+  action: string;
+  protocol?: string | number | null;
+  notProtocol?: string | number | null;
+  ipVersion?: number | null;
+  icmp?: { type?: number | null; code?: number | null } | null;
+  notICMP?: { type?: number | null; code?: number | null } | null;
+  source?: CalicoEntityRule | null;
+  destination?: CalicoEntityRule | null;
+}
+
+export interface CalicoPolicySpec {
+  tier?: string | null;
+  order?: number | null;
+  selector?: string | null;
+  namespaceSelector?: string | null;
+  serviceAccountSelector?: string | null;
+  types?: string[] | null;
+  ingress?: CalicoRule[] | null;
+  egress?: CalicoRule[] | null;
+}
+
+export interface CalicoPolicyInput {
+  kind: "NetworkPolicy" | "GlobalNetworkPolicy" | "StagedNetworkPolicy";
+  metadata: { name: string; namespace?: string | undefined };
+  spec: CalicoPolicySpec;
+}
+
+/** Calico's defaulting: Egress alone when only egress rules exist, both when both, else Ingress. */
+export function calicoPolicyTypes(spec: CalicoPolicySpec): Direction[] {
+  if (spec.types && spec.types.length > 0) {
+    return spec.types.map((t) => (t === "Egress" ? "egress" : "ingress"));
+  }
+  const hasIngress = (spec.ingress?.length ?? 0) > 0;
+  const hasEgress = (spec.egress?.length ?? 0) > 0;
+  if (hasEgress && hasIngress) return ["ingress", "egress"];
+  return hasEgress ? ["egress"] : ["ingress"];
+}
+
+const parse = (text: string | null | undefined): SelectorAst | undefined =>
+  text === undefined || text === null || text.trim() === "" ? undefined : parseSelector(text);
+
+function normalizeProtocol(p: string | number): Protocol {
+  if (typeof p === "number") return p;
+  const known: Record<string, Protocol> = {
+    tcp: "TCP",
+    udp: "UDP",
+    sctp: "SCTP",
+    icmp: "ICMP",
+    icmpv6: "ICMPv6",
+    udplite: "UDPLite",
+  };
+  return known[p.toLowerCase()] ?? (/^\d+$/.test(p) ? Number(p) : (p as Protocol));
+}
+
+function icmpMatch(m: CalicoRule["icmp"]): IcmpMatch | undefined {
+  if (!m || m.type === undefined || m.type === null) return undefined;
+  return { type: m.type, ...(m.code !== undefined && m.code !== null ? { code: m.code } : {}) };
+}
+
+/**
+ * An entity rule's selector: in a namespaced policy, selectors without a namespaceSelector stay
+ * in the policy's namespace; a namespaceSelector widens them; service accounts narrow them.
+ * notSelector is not namespace-scoped, as in Calico.
+ */
+function entityMatch(
+  e: CalicoEntityRule | null | undefined,
+  namespace: string | undefined,
+  cache: SelectorCache,
+): EntityMatch {
+  if (!e) return {};
+  const selector = parse(e.selector);
+  const nsSelector = parse(e.namespaceSelector);
+  const sa = e.serviceAccounts;
+  const saScope = sa ? serviceAccountScope(sa.names ?? [], parse(sa.selector)) : undefined;
+  const parts: SelectorAst[] = [];
+  if (nsSelector) parts.push(namespaceScope(nsSelector));
+  else if (namespace !== undefined && (selector || saScope)) parts.push(inNamespace(namespace));
+  if (selector) parts.push(selector);
+  if (saScope) parts.push(saScope);
+  const notSelector = parse(e.notSelector);
+  return {
+    ...(parts.length > 0 ? { selector: cache.compile(andSelectors(...parts)) } : {}),
+    ...(notSelector ? { notSelector: cache.compile(notSelector) } : {}),
+    ...(e.nets?.length ? { nets: cidrMatch(e.nets).nets } : {}),
+    ...(e.notNets?.length ? { notNets: cidrMatch(e.notNets).nets } : {}),
+    ...(e.ports?.length ? { ports: e.ports.map(calicoPortMatch) } : {}),
+    ...(e.notPorts?.length ? { notPorts: e.notPorts.map(calicoPortMatch) } : {}),
+  };
+}
+
+function compileRule(
+  r: CalicoRule,
+  origin: Rule["origin"],
+  namespace: string | undefined,
+  cache: SelectorCache,
+): Rule {
+  const icmp = icmpMatch(r.icmp);
+  const notIcmp = icmpMatch(r.notICMP);
+  return {
+    action: r.action as RuleAction,
+    ...(r.protocol !== undefined && r.protocol !== null
+      ? { protocol: normalizeProtocol(r.protocol) }
+      : {}),
+    ...(r.notProtocol !== undefined && r.notProtocol !== null
+      ? { notProtocol: normalizeProtocol(r.notProtocol) }
+      : {}),
+    ...(r.ipVersion === 4 || r.ipVersion === 6 ? { ipVersion: r.ipVersion } : {}),
+    ...(icmp ? { icmp } : {}),
+    ...(notIcmp ? { notIcmp } : {}),
+    source: entityMatch(r.source, namespace, cache),
+    destination: entityMatch(r.destination, namespace, cache),
+    origin,
+  };
+}
+
+/** Calico stores tiered policy names as `tier.name`; either spelling names the same policy. */
+export function policyName(name: string, tier: string): string {
+  return tier !== DEFAULT_TIER && name.startsWith(`${tier}.`)
+    ? name.slice(tier.length + 1)
+    : name.replace(/^default\./, "");
+}
+
+export function compileCalicoPolicy(p: CalicoPolicyInput, cache: SelectorCache): Policy {
+  const namespaced = p.kind !== "GlobalNetworkPolicy";
+  const namespace = namespaced ? (p.metadata.namespace ?? "default") : undefined;
+  const tier = p.spec.tier ?? DEFAULT_TIER;
+  const kind: PolicyKind = p.kind;
+  const ref: PolicyRef = {
+    kind,
+    name: policyName(p.metadata.name, tier),
+    ...(namespace !== undefined ? { namespace } : {}),
+  };
+  const types = calicoPolicyTypes(p.spec);
+  const subject: SelectorAst[] = [];
+  if (namespace !== undefined) subject.push(inNamespace(namespace));
+  const nsSelector = parse(p.spec.namespaceSelector);
+  if (!namespaced && nsSelector) subject.push(namespaceScope(nsSelector));
+  const selector = parse(p.spec.selector);
+  if (selector) subject.push(selector);
+  const saSelector = parse(p.spec.serviceAccountSelector);
+  if (saSelector) subject.push(serviceAccountScope([], saSelector));
+
+  const rules = (direction: Direction, list: readonly CalicoRule[] | null | undefined): Rule[] =>
+    types.includes(direction)
+      ? (list ?? []).map((r, index) =>
+          compileRule(r, { policy: ref, direction, index }, namespace, cache),
+        )
+      : [];
+
+  return {
+    ref,
+    tier,
+    ...(p.spec.order !== undefined && p.spec.order !== null ? { order: p.spec.order } : {}),
+    selector: cache.compile(andSelectors(...subject)),
+    types,
+    ingress: rules("ingress", p.spec.ingress),
+    egress: rules("egress", p.spec.egress),
+  };
+}

@@ -1,0 +1,100 @@
+// Judges flows against a tiered program: egress at the source, ingress at the destination.
+import type { PeerContext } from "./match.ts";
+import { ruleMatches } from "./match.ts";
+import type { Direction, Endpoint, Flow, Policy, Program, RuleOrigin, Tier } from "./types.ts";
+import type { Decision, DirectionVerdict, Verdict } from "./verdict.ts";
+
+/** The policies of one tier that select one endpoint in one direction, in evaluation order. */
+type Selection = ReadonlyArray<{ readonly tier: Tier; readonly policies: readonly Policy[] }>;
+
+export class Evaluator {
+  readonly #selections = new Map<string, Selection>();
+
+  constructor(
+    readonly program: Program,
+    private readonly ctx: PeerContext,
+  ) {}
+
+  /** Tiers and policies applying to an endpoint in a direction; cached per endpoint. */
+  selection(endpoint: Endpoint, direction: Direction): Selection {
+    const key = `${direction}\u0000${endpoint.id}`;
+    let sel = this.#selections.get(key);
+    if (sel === undefined) {
+      const found: Array<{ tier: Tier; policies: Policy[] }> = [];
+      for (const tier of this.program.tiers) {
+        const policies = tier.policies.filter(
+          (p) => p.types.includes(direction) && p.selector.matches(endpoint.labels),
+        );
+        if (policies.length > 0) found.push({ tier, policies });
+      }
+      sel = found;
+      this.#selections.set(key, sel);
+    }
+    return sel;
+  }
+
+  evaluate(flow: Flow): Verdict {
+    const src = flow.source.endpoint;
+    const dst = flow.destination.endpoint;
+    if (src && dst && src.id === dst.id) {
+      const self = (direction: Direction) => open(direction, { kind: "self" });
+      return { allowed: true, egress: self("egress"), ingress: self("ingress") };
+    }
+    const egress = this.judge("egress", src, flow);
+    const ingress = this.judge("ingress", dst, flow);
+    return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+  }
+
+  private judge(direction: Direction, subject: Endpoint | undefined, flow: Flow): DirectionVerdict {
+    if (!subject || subject.kind === "NetworkSet" || subject.kind === "GlobalNetworkSet") {
+      return open(direction, { kind: "not-a-workload" });
+    }
+    if (subject.hostNetwork) return open(direction, { kind: "host-network" });
+    const selection = this.selection(subject, direction);
+    if (selection.length === 0) return open(direction, { kind: "no-policy" });
+    const logged: RuleOrigin[] = [];
+    const passed: string[] = [];
+    tiers: for (const { tier, policies } of selection) {
+      for (const policy of policies) {
+        const rules = direction === "ingress" ? policy.ingress : policy.egress;
+        for (const rule of rules) {
+          if (!ruleMatches(rule, flow, subject, this.ctx)) continue;
+          if (rule.action === "Log") {
+            logged.push(rule.origin);
+            continue;
+          }
+          if (rule.action === "Pass") {
+            passed.push(tier.name);
+            continue tiers;
+          }
+          const decision: Decision = {
+            kind: "rule",
+            tier: tier.name,
+            policy: policy.ref,
+            ruleIndex: rule.origin.index,
+            action: rule.action,
+            ...(rule.origin.name !== undefined ? { ruleName: rule.origin.name } : {}),
+          };
+          return { direction, allowed: rule.action === "Allow", decision, logged, passed };
+        }
+      }
+      if (tier.defaultAction === "Pass") {
+        passed.push(tier.name);
+        continue;
+      }
+      const decision: Decision = { kind: "tier-default", tier: tier.name, action: "Deny" };
+      return { direction, allowed: false, decision, logged, passed };
+    }
+    return {
+      direction,
+      allowed: true,
+      decision: { kind: "passed-all", tiers: passed },
+      logged,
+      passed,
+    };
+  }
+}
+
+function open(direction: Direction, decision: Decision): DirectionVerdict {
+  return { direction, allowed: true, decision, logged: [], passed: [] };
+}

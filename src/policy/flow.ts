@@ -1,0 +1,38 @@
+// Builds flows from what users type: `namespace/name`, a global workload's name, or an address.
+import { tryParseAddress } from "../net/cidr.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Flow, FlowPeer, Protocol } from "./types.ts";
+
+export class PeerNotFoundError extends Error {
+  readonly code = "flow.peer-not-found";
+  constructor(
+    readonly field: string,
+    readonly ref: string,
+  ) {
+    super(`${field}: "${ref}" is neither a known workload (namespace/name) nor an IP address`);
+  }
+}
+
+/** Resolves a peer reference; the `family` picks which address of a dual-stack workload. */
+export function resolvePeer(
+  cluster: Cluster,
+  ref: string,
+  field: string,
+  family?: 4 | 6,
+): FlowPeer {
+  const address = tryParseAddress(ref);
+  if (address) return cluster.peerAt(address);
+  const ep = cluster.endpoint(ref);
+  const peer = ep ? cluster.peerOf(ep, family) : undefined;
+  if (!peer) throw new PeerNotFoundError(field, ref);
+  return peer;
+}
+
+export function flowBetween(
+  source: FlowPeer,
+  destination: FlowPeer,
+  port: number,
+  protocol: Protocol,
+): Flow {
+  return { source, destination, port, protocol };
+}

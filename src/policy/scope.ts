@@ -1,0 +1,119 @@
+// Namespace, service-account and orchestrator scoping, expressed in the selector language itself.
+//
+// Every endpoint is judged on one flat label map (`effectiveLabels`): its own labels plus
+// synthetic keys for its namespace, the namespace's labels under `pcns.`, its service account,
+// and its orchestrator. Scoping a selector is then just another conjunct, so one canonical
+// selector text names one address set, whatever kind of policy it came from (Calico's approach).
+import {
+  ALL_SELECTOR,
+  andSelectors,
+  canonicalSelector,
+  compileSelector,
+  equalsSelector,
+  hasSelector,
+  type Labels,
+  type SelectorAst,
+  setSelector,
+} from "../selector/index.ts";
+import type { CompiledSelector } from "./types.ts";
+
+export const NAMESPACE_KEY = "projectcalico.org/namespace";
+export const ORCHESTRATOR_KEY = "projectcalico.org/orchestrator";
+export const SERVICE_ACCOUNT_KEY = "projectcalico.org/serviceaccount";
+export const NAME_KEY = "projectcalico.org/name";
+export const NAMESPACE_LABEL_PREFIX = "pcns.";
+export const SERVICE_ACCOUNT_LABEL_PREFIX = "pcsa.";
+/** Pods carry this orchestrator; Kubernetes and AdminNetworkPolicy selectors only see pods. */
+export const KUBERNETES_ORCHESTRATOR = "k8s";
+
+export interface EffectiveLabelInput {
+  readonly labels?: Labels | null;
+  readonly namespace?: string;
+  readonly namespaceLabels?: Labels;
+  readonly serviceAccount?: string;
+  readonly orchestrator?: string;
+}
+
+export function effectiveLabels(input: EffectiveLabelInput): Labels {
+  const out: Record<string, string> = { ...(input.labels ?? {}) };
+  if (input.namespace !== undefined) {
+    out[NAMESPACE_KEY] = input.namespace;
+    for (const [k, v] of Object.entries(input.namespaceLabels ?? {})) {
+      out[NAMESPACE_LABEL_PREFIX + k] = v;
+    }
+    out[`${NAMESPACE_LABEL_PREFIX}${NAME_KEY}`] = input.namespace;
+  }
+  if (input.serviceAccount !== undefined) {
+    out[SERVICE_ACCOUNT_KEY] = input.serviceAccount;
+    out[`${SERVICE_ACCOUNT_LABEL_PREFIX}${NAME_KEY}`] = input.serviceAccount;
+  }
+  if (input.orchestrator !== undefined) out[ORCHESTRATOR_KEY] = input.orchestrator;
+  return out;
+}
+
+/** Rewrites every label key of a selector (for namespace and service-account selectors). */
+export function prefixKeys(ast: SelectorAst, prefix: string): SelectorAst {
+  switch (ast.kind) {
+    case "all":
+    case "global":
+      return ast;
+    case "not":
+      return { kind: "not", operand: prefixKeys(ast.operand, prefix) };
+    case "and":
+    case "or":
+      return { kind: ast.kind, operands: ast.operands.map((o) => prefixKeys(o, prefix)) };
+    default:
+      return { ...ast, key: prefix + ast.key };
+  }
+}
+
+export function inNamespace(namespace: string): SelectorAst {
+  return equalsSelector(NAMESPACE_KEY, namespace);
+}
+
+/**
+ * A namespaceSelector as a conjunct over endpoints: `global()` means the non-namespaced ones
+ * (host endpoints, global network sets); anything else means namespaced endpoints whose
+ * namespace's labels match.
+ */
+export function namespaceScope(namespaceSelector: SelectorAst): SelectorAst {
+  if (namespaceSelector.kind === "global")
+    return { kind: "not", operand: hasSelector(NAMESPACE_KEY) };
+  return andSelectors(
+    hasSelector(NAMESPACE_KEY),
+    prefixKeys(namespaceSelector, NAMESPACE_LABEL_PREFIX),
+  );
+}
+
+export function serviceAccountScope(
+  names?: readonly string[],
+  selector?: SelectorAst,
+): SelectorAst {
+  const parts: SelectorAst[] = [];
+  if (names && names.length > 0) parts.push(setSelector("in", SERVICE_ACCOUNT_KEY, names));
+  if (selector)
+    parts.push(
+      andSelectors(
+        hasSelector(SERVICE_ACCOUNT_KEY),
+        prefixKeys(selector, SERVICE_ACCOUNT_LABEL_PREFIX),
+      ),
+    );
+  return andSelectors(ALL_SELECTOR, ...parts);
+}
+
+export const PODS_ONLY: SelectorAst = equalsSelector(ORCHESTRATOR_KEY, KUBERNETES_ORCHESTRATOR);
+
+/** Compiles once per canonical text; equal selectors from different policies share one object. */
+export class SelectorCache {
+  readonly #byKey = new Map<string, CompiledSelector>();
+
+  compile(ast: SelectorAst): CompiledSelector {
+    const key = canonicalSelector(ast);
+    let c = this.#byKey.get(key);
+    if (c === undefined) {
+      c = { ast, key, matches: compileSelector(ast) };
+      this.#byKey.set(key, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,162 @@
+// The one tiered rule program every policy kind is normalized into, and the flows it judges.
+import type { Address, Cidr } from "../net/cidr.ts";
+import type { Labels, SelectorAst } from "../selector/index.ts";
+
+export type Direction = "ingress" | "egress";
+export const DIRECTIONS: readonly Direction[] = ["ingress", "egress"];
+
+export type RuleAction = "Allow" | "Deny" | "Pass" | "Log";
+export type TierDefaultAction = "Deny" | "Pass";
+
+/** Protocol names as Calico writes them; numbers for the rest. */
+export type Protocol = "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6" | "UDPLite" | number;
+
+export interface NamedPort {
+  readonly name: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/** Something that holds addresses and carries labels: a pod, a workload, a host, a network set. */
+export type EntityKind =
+  | "Pod"
+  | "WorkloadEndpoint"
+  | "HostEndpoint"
+  | "NetworkSet"
+  | "GlobalNetworkSet";
+
+export interface Endpoint {
+  /** `namespace/name` for namespaced workloads, `name` for global ones. */
+  readonly id: string;
+  readonly kind: EntityKind;
+  readonly name: string;
+  readonly namespace?: string;
+  /**
+   * Own labels plus the synthetic ones selectors scope with: namespace, namespace labels under
+   * `pcns.`, service account, orchestrator (see `effectiveLabels`).
+   */
+  readonly labels: Labels;
+  readonly addresses: readonly Address[];
+  /** Network sets hold CIDRs rather than single addresses. */
+  readonly nets: readonly Cidr[];
+  readonly ports: readonly NamedPort[];
+  readonly node?: string;
+  /** Host-network pods share the node's address; pod policy does not apply to them. */
+  readonly hostNetwork: boolean;
+}
+
+export interface Node {
+  readonly name: string;
+  readonly labels: Labels;
+  readonly addresses: readonly Address[];
+}
+
+/** A selector compiled once; `key` is its canonical text, shared by every rule that uses it. */
+export interface CompiledSelector {
+  readonly ast: SelectorAst;
+  readonly key: string;
+  readonly matches: (labels: Labels) => boolean;
+}
+
+export type PortMatch =
+  | { readonly kind: "range"; readonly from: number; readonly to: number }
+  | { readonly kind: "named"; readonly name: string };
+
+export interface IcmpMatch {
+  readonly type: number;
+  readonly code?: number;
+}
+
+/** One side (source or destination) of a rule. Every present field must match. */
+export interface EntityMatch {
+  readonly selector?: CompiledSelector;
+  readonly notSelector?: CompiledSelector;
+  readonly nets?: readonly Cidr[];
+  readonly notNets?: readonly Cidr[];
+  readonly ports?: readonly PortMatch[];
+  readonly notPorts?: readonly PortMatch[];
+  /** AdminNetworkPolicy `nodes` peers: the address belongs to a node whose labels match. */
+  readonly nodeSelector?: CompiledSelector;
+  /**
+   * Legacy AdminNetworkPolicy (v0.1.1) `sameLabels` / `notSameLabels`: the peer's namespace
+   * must have the same (or not the same) values as the subject's namespace for these keys.
+   * Relative to the subject, so judged at evaluation time.
+   */
+  readonly sameNamespaceLabels?: readonly string[];
+  readonly notSameNamespaceLabels?: readonly string[];
+}
+
+export interface RuleOrigin {
+  /** Which source object the rule came from, for explain and for log prefixes. */
+  readonly policy: PolicyRef;
+  readonly direction: Direction;
+  /** Index in the source object's ingress/egress list. */
+  readonly index: number;
+  /** Rule name where the kind has one (AdminNetworkPolicy). */
+  readonly name?: string;
+}
+
+export interface Rule {
+  readonly action: RuleAction;
+  readonly protocol?: Protocol;
+  readonly notProtocol?: Protocol;
+  readonly ipVersion?: 4 | 6;
+  readonly icmp?: IcmpMatch;
+  readonly notIcmp?: IcmpMatch;
+  readonly source: EntityMatch;
+  readonly destination: EntityMatch;
+  readonly origin: RuleOrigin;
+}
+
+export type PolicyKind =
+  | "NetworkPolicy"
+  | "GlobalNetworkPolicy"
+  | "StagedNetworkPolicy"
+  | "KubernetesNetworkPolicy"
+  | "AdminNetworkPolicy"
+  | "BaselineAdminNetworkPolicy";
+
+export interface PolicyRef {
+  readonly kind: PolicyKind;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface Policy {
+  readonly ref: PolicyRef;
+  readonly tier: string;
+  /** Sort key inside the tier; lower first, ties by name. Undefined sorts last. */
+  readonly order?: number;
+  readonly selector: CompiledSelector;
+  readonly types: readonly Direction[];
+  readonly ingress: readonly Rule[];
+  readonly egress: readonly Rule[];
+}
+
+export interface Tier {
+  readonly name: string;
+  readonly order?: number;
+  readonly defaultAction: TierDefaultAction;
+  /** Already sorted by (order, name). */
+  readonly policies: readonly Policy[];
+}
+
+/** Tiers sorted by (order, name). */
+export interface Program {
+  readonly tiers: readonly Tier[];
+}
+
+/** A flow peer: always an address, and the workload holding it when there is one. */
+export interface FlowPeer {
+  readonly address: Address;
+  readonly endpoint?: Endpoint;
+}
+
+export interface Flow {
+  readonly source: FlowPeer;
+  readonly destination: FlowPeer;
+  readonly protocol: Protocol;
+  readonly port?: number;
+  readonly sourcePort?: number;
+  readonly icmp?: IcmpMatch;
+}

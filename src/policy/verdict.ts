@@ -1,0 +1,62 @@
+// What evaluation says about a flow, and why: the trace explain prints.
+import type { Direction, PolicyRef, RuleOrigin } from "./types.ts";
+
+export type Decision =
+  | {
+      readonly kind: "rule";
+      readonly tier: string;
+      readonly policy: PolicyRef;
+      readonly ruleIndex: number;
+      readonly ruleName?: string;
+      readonly action: "Allow" | "Deny";
+    }
+  /** Some policy in the tier selected the endpoint but no rule matched. */
+  | { readonly kind: "tier-default"; readonly tier: string; readonly action: "Deny" }
+  /** No policy in any tier selects the endpoint in this direction: open. */
+  | { readonly kind: "no-policy" }
+  /** Every tier that selected the endpoint passed: open, as Calico's default profile. */
+  | { readonly kind: "passed-all"; readonly tiers: readonly string[] }
+  /** A workload always reaches itself. */
+  | { readonly kind: "self" }
+  /** The side is an address that is no workload of ours: nothing to enforce there. */
+  | { readonly kind: "not-a-workload" }
+  /** Host-network pods share the node's stack; pod policy does not apply to them. */
+  | { readonly kind: "host-network" };
+
+export interface DirectionVerdict {
+  readonly direction: Direction;
+  readonly allowed: boolean;
+  readonly decision: Decision;
+  /** Log rules matched on the way, in order. */
+  readonly logged: readonly RuleOrigin[];
+  /** Tiers left through a Pass (rule or tier default). */
+  readonly passed: readonly string[];
+}
+
+export interface Verdict {
+  readonly allowed: boolean;
+  readonly egress: DirectionVerdict;
+  readonly ingress: DirectionVerdict;
+}
+
+export function describeDecision(d: Decision): string {
+  switch (d.kind) {
+    case "rule": {
+      const ns = d.policy.namespace ? `${d.policy.namespace}/` : "";
+      const rule = d.ruleName ? ` (${d.ruleName})` : "";
+      return `${d.action} by tier ${d.tier}, ${d.policy.kind} ${ns}${d.policy.name}, rule ${d.ruleIndex}${rule}`;
+    }
+    case "tier-default":
+      return `Deny by the default action of tier ${d.tier} (policies select the endpoint, no rule matched)`;
+    case "no-policy":
+      return "Allow: no policy selects this endpoint";
+    case "passed-all":
+      return `Allow: every selecting tier passed (${d.tiers.join(", ")})`;
+    case "self":
+      return "Allow: a workload always reaches itself";
+    case "not-a-workload":
+      return "Allow: this side is not a workload, nothing is enforced there";
+    case "host-network":
+      return "Allow: host-network pods are not subject to pod policy";
+  }
+}
