@@ -2,9 +2,7 @@
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { describe, it } from "node:test";
-import { resolvePeer } from "../../src/policy/flow.ts";
-import type { Protocol } from "../../src/policy/types.ts";
-import { buildWorld, type World } from "../../src/policy/world.ts";
+import { buildWorld } from "../../src/policy/world.ts";
 import {
   type CorpusCluster,
   clusterResources,
@@ -12,6 +10,7 @@ import {
   type Resource,
   readCorpus,
 } from "../corpus/corpus.ts";
+import { allowed } from "./judge.ts";
 
 interface Probe {
   port: number;
@@ -38,19 +37,6 @@ interface Case {
   policies?: Resource[];
   probes?: Probe[];
   steps?: Step[];
-}
-
-export function allowed(
-  world: World,
-  from: string,
-  to: string,
-  port: number,
-  protocol: string,
-): boolean {
-  const source = resolvePeer(world.cluster, from, "from");
-  const destination = resolvePeer(world.cluster, to, "to");
-  return world.evaluator.evaluate({ source, destination, port, protocol: protocol as Protocol })
-    .allowed;
 }
 
 for (const file of corpusFiles("k8s-netpol")) {
