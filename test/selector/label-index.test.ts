@@ -13,7 +13,7 @@ import {
   parseSelector,
   type SelectorAst,
 } from "../../src/selector/index.ts";
-import { astArb, labelsArb } from "./arbitraries.ts";
+import { astArb, labelsArb, leafArb } from "./arbitraries.ts";
 
 type SelectorId = string & { readonly __brand: "SelectorId" };
 type EndpointId = string & { readonly __brand: "EndpointId" };
@@ -154,6 +154,11 @@ type Op =
 
 const endpointId = fc.constantFrom(...["e1", "e2", "e3", "e4", "e5", "e6"].map(eid));
 const selectorId = fc.constantFrom(...["s1", "s2", "s3", "s4", "s5"].map(sid));
+// Half the selectors have the realistic shape: a required label conjoined with anything.
+const selectorArb = fc.oneof(
+  astArb,
+  fc.tuple(leafArb, astArb).map(([leaf, rest]) => andSelectors(leaf, rest)),
+);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 4,
@@ -172,7 +177,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant("upsertSelector" as const),
       id: selectorId,
-      ast: astArb,
+      ast: selectorArb,
     }),
   },
   {
