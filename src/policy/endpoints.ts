@@ -1,6 +1,7 @@
 // Workloads, host endpoints, network sets and nodes as the policy layer sees them.
 import { type Address, type Cidr, parseCidr, tryParseAddress } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
+import { normalizeProtocol } from "./protocol.ts";
 import { effectiveLabels, KUBERNETES_ORCHESTRATOR } from "./scope.ts";
 import type { Endpoint, NamedPort, Node, Protocol } from "./types.ts";
 
@@ -72,10 +73,7 @@ function addresses(texts: Iterable<string | null | undefined>): Address[] {
 }
 
 function protocolOf(p: string | number | null | undefined): Protocol {
-  if (p === undefined || p === null) return "TCP";
-  return (
-    typeof p === "number" ? p : p.toUpperCase() === "ICMPV6" ? "ICMPv6" : p.toUpperCase()
-  ) as Protocol;
+  return p === undefined || p === null ? "TCP" : normalizeProtocol(p);
 }
 
 type NamespaceLabels = (namespace: string) => Labels | undefined;

@@ -1,6 +1,7 @@
 // microseg.io/v1 (projectcalico.org/v3) NetworkPolicy, GlobalNetworkPolicy and
 // StagedNetworkPolicy: tiered, ordered, with Allow/Deny/Pass/Log rules and rich entity matches.
 import { andSelectors, parseSelector, type SelectorAst } from "../../selector/index.ts";
+import { normalizeProtocol } from "../protocol.ts";
 import { inNamespace, namespaceScope, type SelectorCache, serviceAccountScope } from "../scope.ts";
 import type {
   Direction,
@@ -68,19 +69,6 @@ export function calicoPolicyTypes(spec: CalicoPolicySpec): Direction[] {
 
 const parse = (text: string | null | undefined): SelectorAst | undefined =>
   text === undefined || text === null || text.trim() === "" ? undefined : parseSelector(text);
-
-function normalizeProtocol(p: string | number): Protocol {
-  if (typeof p === "number") return p;
-  const known: Record<string, Protocol> = {
-    tcp: "TCP",
-    udp: "UDP",
-    sctp: "SCTP",
-    icmp: "ICMP",
-    icmpv6: "ICMPv6",
-    udplite: "UDPLite",
-  };
-  return known[p.toLowerCase()] ?? (/^\d+$/.test(p) ? Number(p) : (p as Protocol));
-}
 
 function icmpMatch(m: CalicoRule["icmp"]): IcmpMatch | undefined {
   if (!m || m.type === undefined || m.type === null) return undefined;

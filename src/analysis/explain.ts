@@ -1,0 +1,94 @@
+// Why a flow is allowed or denied: each direction's deciding tier, policy, rule and action,
+// plus what staged policies would decide.
+import { resolvePeer } from "../policy/flow.ts";
+import type { FlowPeer, Protocol } from "../policy/types.ts";
+import { type DirectionVerdict, describeDecision, type Verdict } from "../policy/verdict.ts";
+import type { World } from "../policy/world.ts";
+
+export interface ExplainQuery {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export interface DirectionExplanation extends DirectionVerdict {
+  /** Where this direction is judged: the workload id, or the address when it is none. */
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface Explanation {
+  readonly from: string;
+  readonly to: string;
+  readonly fromAddress: string;
+  readonly toAddress: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly allowed: boolean;
+  readonly egress: DirectionExplanation;
+  readonly ingress: DirectionExplanation;
+  readonly staged?: {
+    readonly allowed: boolean;
+    readonly egress: DirectionExplanation;
+    readonly ingress: DirectionExplanation;
+  };
+}
+
+function direction(v: DirectionVerdict, peer: FlowPeer): DirectionExplanation {
+  return { ...v, at: peer.endpoint?.id ?? peer.address.text, reason: describeDecision(v.decision) };
+}
+
+export function explainFlow(world: World, q: ExplainQuery): Explanation {
+  const source = resolvePeer(world.cluster, q.from, "--from");
+  // Judge the destination in the source's address family when it has one.
+  const destination = resolvePeer(world.cluster, q.to, "--to", source.address.family);
+  const flow = { source, destination, port: q.port, protocol: q.protocol };
+  const both = (v: Verdict) => ({
+    allowed: v.allowed,
+    egress: direction(v.egress, source),
+    ingress: direction(v.ingress, destination),
+  });
+  const staged = world.staged ? both(world.staged.evaluator.evaluate(flow)) : undefined;
+  return {
+    from: source.endpoint?.id ?? source.address.text,
+    to: destination.endpoint?.id ?? destination.address.text,
+    fromAddress: source.address.text,
+    toAddress: destination.address.text,
+    port: q.port,
+    protocol: q.protocol,
+    ...both(world.evaluator.evaluate(flow)),
+    ...(staged ? { staged } : {}),
+  };
+}
+
+function directionLines(label: string, d: DirectionExplanation): string[] {
+  const lines = [
+    `  ${label.padEnd(7)} at ${d.at}: ${d.allowed ? "allowed" : "denied"}`,
+    `          ${d.reason}`,
+  ];
+  for (const tier of d.passed) lines.push(`          passed tier ${tier}`);
+  for (const log of d.logged) {
+    const ns = log.policy.namespace ? `${log.policy.namespace}/` : "";
+    lines.push(`          logged by ${log.policy.kind} ${ns}${log.policy.name} rule ${log.index}`);
+  }
+  return lines;
+}
+
+export function formatExplanation(e: Explanation): string {
+  const lines = [
+    `${e.from} (${e.fromAddress}) -> ${e.to} (${e.toAddress}) ${e.port}/${e.protocol}: ${e.allowed ? "ALLOWED" : "DENIED"}`,
+    ...directionLines("egress", e.egress),
+    ...directionLines("ingress", e.ingress),
+  ];
+  if (e.staged) {
+    lines.push(
+      `  staged: ${e.staged.allowed ? "ALLOWED" : "DENIED"} (with staged policies applied)`,
+    );
+    lines.push(
+      ...directionLines("egress", e.staged.egress),
+      ...directionLines("ingress", e.staged.ingress),
+    );
+  }
+  return lines.join("\n");
+}

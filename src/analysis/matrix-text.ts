@@ -1,0 +1,33 @@
+// The matrix as text: one grid per port in the style of the upstream e2e truth tables
+// (`.` allowed, `X` denied), with numbered columns so it stays readable at dozens of workloads.
+import type { Matrix } from "./matrix.ts";
+
+export function formatMatrix(m: Matrix): string {
+  const n = m.workloads.length;
+  const index = new Map(m.workloads.map((w, i) => [w, i]));
+  const nameWidth = Math.max(4, ...m.workloads.map((w) => w.length));
+  const numWidth = String(n).length;
+  const out: string[] = [];
+  for (const { port, protocol } of m.ports) {
+    const grid = Array.from({ length: n }, () => Array<string>(n).fill("?"));
+    for (const c of m.results) {
+      if (c.port !== port || c.protocol !== protocol) continue;
+      grid[index.get(c.from)!]![index.get(c.to)!] = c.allowed ? "." : "X";
+    }
+    const allowed = grid.flat().filter((c) => c === ".").length;
+    out.push(`${port}/${protocol}: ${allowed}/${n * n} allowed (rows: from, columns: to)`);
+    // Column numbers written vertically, one digit per line.
+    for (let d = numWidth - 1; d >= 0; d--) {
+      const digits = m.workloads.map((_, j) => {
+        const s = String(j + 1).padStart(numWidth, " ");
+        return s[numWidth - 1 - d]!;
+      });
+      out.push(`${" ".repeat(numWidth + 1 + nameWidth)} ${digits.join(" ")}`);
+    }
+    m.workloads.forEach((w, i) => {
+      out.push(`${String(i + 1).padStart(numWidth)} ${w.padEnd(nameWidth)} ${grid[i]!.join(" ")}`);
+    });
+    out.push("");
+  }
+  return out.join("\n");
+}
