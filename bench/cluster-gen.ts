@@ -1,0 +1,135 @@
+// Deterministic synthetic clusters for the benches: namespaces of applications, pods with
+// realistic labels, and a mix of Kubernetes and microseg policies over them.
+import { rng } from "./lib.ts";
+
+export interface GeneratedResource {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: unknown;
+  status?: unknown;
+}
+
+export interface ClusterShape {
+  pods: number;
+  namespaces: number;
+  policies: number;
+  seed?: number;
+}
+
+const APPS_PER_NAMESPACE = 5;
+const COMPONENTS = ["web", "api", "worker", "db", "cache"];
+
+export function podAddress(i: number): string {
+  // 198.18.0.0/15 holds 131,072 addresses: enough for every bench size.
+  return `198.${18 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`;
+}
+
+export function generateNamespaces(shape: ClusterShape): GeneratedResource[] {
+  return Array.from({ length: shape.namespaces }, (_, n) => ({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: `ns-${n}`,
+      labels: { team: `team-${n % 50}`, env: n % 3 === 0 ? "prod" : "dev" },
+    },
+  }));
+}
+
+export function generatePod(
+  i: number,
+  shape: ClusterShape,
+  random: () => number,
+): GeneratedResource {
+  const ns = i % shape.namespaces;
+  const app = Math.floor(random() * APPS_PER_NAMESPACE);
+  const component = COMPONENTS[Math.floor(random() * COMPONENTS.length)]!;
+  const ip = podAddress(i);
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: `pod-${i}`,
+      namespace: `ns-${ns}`,
+      labels: {
+        app: `app-${app}`,
+        component,
+        version: `v${Math.floor(random() * 3)}`,
+        "pod-template-hash": `h${i % 997}`,
+      },
+    },
+    spec: {
+      nodeName: `node-${i % 100}`,
+      containers: [
+        { name: "main", ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }] },
+      ],
+    },
+    status: { podIP: ip, podIPs: [{ ip }] },
+  };
+}
+
+export function generatePolicy(
+  j: number,
+  shape: ClusterShape,
+  random: () => number,
+): GeneratedResource {
+  const ns = `ns-${j % shape.namespaces}`;
+  const app = `app-${Math.floor(random() * APPS_PER_NAMESPACE)}`;
+  const peerApp = `app-${Math.floor(random() * APPS_PER_NAMESPACE)}`;
+  const component = COMPONENTS[Math.floor(random() * COMPONENTS.length)]!;
+  if (j % 2 === 0) {
+    return {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: `knp-${j}`, namespace: ns },
+      spec: {
+        podSelector: { matchLabels: { app, component } },
+        policyTypes: ["Ingress"],
+        ingress: [
+          {
+            from: [
+              { podSelector: { matchLabels: { app: peerApp } } },
+              {
+                namespaceSelector: { matchLabels: { team: `team-${j % 50}` } },
+                podSelector: { matchLabels: { component: "api" } },
+              },
+            ],
+            ports: [{ protocol: "TCP", port: 8080 }],
+          },
+        ],
+      },
+    };
+  }
+  return {
+    apiVersion: "microseg.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: `msp-${j}`, namespace: ns },
+    spec: {
+      order: j % 100,
+      selector: `app == "${app}"`,
+      ingress: [
+        {
+          action: "Deny",
+          protocol: "TCP",
+          source: { selector: `version == "v${j % 3}" && component == "${component}"` },
+          destination: { ports: [22] },
+        },
+        {
+          action: "Allow",
+          protocol: "TCP",
+          source: { selector: `app in {"${peerApp}", "${app}"}` },
+          destination: { ports: ["http"] },
+        },
+      ],
+      egress: [{ action: "Allow", destination: { namespaceSelector: `env == "prod"` } }],
+    },
+  };
+}
+
+export function generateCluster(shape: ClusterShape): GeneratedResource[] {
+  const random = rng(shape.seed ?? 42);
+  const out = generateNamespaces(shape);
+  for (let i = 0; i < shape.pods; i++) out.push(generatePod(i, shape, random));
+  for (let j = 0; j < shape.policies; j++) out.push(generatePolicy(j, shape, random));
+  return out;
+}
