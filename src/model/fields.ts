@@ -11,7 +11,10 @@ export function scalar<T>(test: (value: unknown) => boolean, rule: string) {
 }
 
 export function intInRange(min: number, max: number, rule = `must be an integer ${min}-${max}`) {
-  return scalar<number>((v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max, rule);
+  return scalar<number>(
+    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+    rule,
+  );
 }
 
 export const PortNumberSchema = intInRange(1, 65535, "must be 1-65535");
@@ -118,7 +121,10 @@ export function selectorSchema(rules: SelectorRules = {}) {
     }
     if (containsGlobal(parsed.value)) {
       if (!rules.allowGlobal) {
-        ctx.addIssue({ code: "custom", message: "global() is only valid in a rule's namespaceSelector" });
+        ctx.addIssue({
+          code: "custom",
+          message: "global() is only valid in a rule's namespaceSelector",
+        });
       } else if (parsed.value.kind !== "global") {
         ctx.addIssue({ code: "custom", message: "global() cannot be combined with other terms" });
       }

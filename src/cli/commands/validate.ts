@@ -1,0 +1,22 @@
+import type { Command } from "commander";
+import { formatManifestError, loadManifests } from "../../model/index.ts";
+
+export function registerValidate(program: Command): void {
+  program
+    .command("validate")
+    .description("check manifests: print every error, one per line; exit status 1 if any")
+    .requiredOption(
+      "-f, --filename <paths...>",
+      "manifest files or directories (searched recursively for .yaml, .yml, .json)",
+    )
+    .action(async (options: { filename: string[] }) => {
+      const result = await loadManifests(options.filename);
+      if (result.ok) {
+        const n = result.resources.length;
+        console.log(`${n} ${n === 1 ? "object" : "objects"} valid`);
+        return;
+      }
+      for (const error of result.errors) console.log(formatManifestError(error));
+      process.exitCode = 1;
+    });
+}

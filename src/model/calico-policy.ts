@@ -1,0 +1,134 @@
+// microseg.io/v1 Tier, NetworkPolicy, GlobalNetworkPolicy and StagedNetworkPolicy, spelled as
+// Calico's projectcalico.org/v3. Unknown fields are errors everywhere, so a Calico feature this
+// project does not enforce (HTTP match, service rules, doNotTrack, preDNAT) is refused rather
+// than silently ignored.
+import { z } from "zod";
+import { MICROSEG_V1 } from "./api-versions.ts";
+import { RuleSchema } from "./calico-rule.ts";
+import { selectorSchema, uniqueList } from "./fields.ts";
+import { clusterMeta, namespacedMeta } from "./meta.ts";
+import { checkDnsLabel } from "./names.ts";
+
+export const DEFAULT_TIER = "default";
+
+const TierNameSchema = z.string().superRefine((name, ctx) => {
+  const problem = checkDnsLabel(name);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+export const TierSchema = z.strictObject({
+  apiVersion: z.literal(MICROSEG_V1),
+  kind: z.literal("Tier"),
+  // No dots: a tier's name prefixes its policies' names.
+  metadata: clusterMeta(checkDnsLabel, "Tier"),
+  spec: z
+    .strictObject({
+      /** Lower orders are walked first; no order sorts last (Calico). */
+      order: z.number().optional(),
+      /** What a tier that selected the endpoint but matched nothing does; Deny when unset. */
+      defaultAction: z.enum(["Deny", "Pass"]).optional(),
+    })
+    .prefault({}),
+});
+
+export type Tier = z.infer<typeof TierSchema>;
+
+const POLICY_NAME_RULE =
+  "must be a DNS label (at most 63 lowercase letters, digits or '-'), optionally prefixed with its tier as \"<tier>.<name>\"";
+
+/**
+ * Calico wants tiered policy names written `<tier>.<name>`; newer Calico drops the prefix. Both
+ * are accepted and kept as written (the name is the identity); a prefix, when present, must
+ * name the policy's own tier (checked with the spec, see `tierPrefixMatches`).
+ */
+export function checkPolicyName(name: string): string | undefined {
+  const parts = name.split(".");
+  if (parts.length > 2 || parts.some((p) => checkDnsLabel(p) !== undefined)) {
+    return POLICY_NAME_RULE;
+  }
+  return undefined;
+}
+
+function tierPrefixMatches(
+  policy: { metadata: { name: string }; spec: { tier: string } },
+  ctx: z.RefinementCtx,
+): void {
+  const dot = policy.metadata.name.indexOf(".");
+  const prefix = policy.metadata.name.slice(0, dot);
+  if (dot >= 0 && prefix !== policy.spec.tier) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["metadata", "name"],
+      message: `prefix "${prefix}." does not match tier "${policy.spec.tier}"`,
+    });
+  }
+}
+
+const policySpecShape = {
+  /** Applied here, unlike other defaults: the tier is part of how a policy is named and found. */
+  tier: TierNameSchema.default(DEFAULT_TIER),
+  /** Lower orders first within the tier; ties and no order sort by name. */
+  order: z.number().optional(),
+  selector: selectorSchema().optional(),
+  serviceAccountSelector: selectorSchema().optional(),
+  /** Unset: Ingress, plus Egress when there are egress rules (Calico's defaulting). */
+  types: uniqueList(z.enum(["Ingress", "Egress"])).optional(),
+  ingress: z.array(RuleSchema).optional(),
+  egress: z.array(RuleSchema).optional(),
+};
+
+export const NetworkPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal(MICROSEG_V1),
+    kind: z.literal("NetworkPolicy"),
+    metadata: namespacedMeta(checkPolicyName),
+    spec: z.strictObject(policySpecShape).prefault({}),
+  })
+  .superRefine(tierPrefixMatches);
+
+export type NetworkPolicy = z.infer<typeof NetworkPolicySchema>;
+
+export const GlobalNetworkPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal(MICROSEG_V1),
+    kind: z.literal("GlobalNetworkPolicy"),
+    metadata: clusterMeta(checkPolicyName, "GlobalNetworkPolicy"),
+    spec: z
+      .strictObject({ ...policySpecShape, namespaceSelector: selectorSchema().optional() })
+      .prefault({}),
+  })
+  .superRefine(tierPrefixMatches);
+
+export type GlobalNetworkPolicy = z.infer<typeof GlobalNetworkPolicySchema>;
+
+const { tier: _tier, ...stagedRemovable } = policySpecShape;
+const STAGED_REMOVABLE_FIELDS = Object.keys(stagedRemovable) as (keyof typeof stagedRemovable)[];
+
+/**
+ * A NetworkPolicy previewed, not enforced: `Set` stages these contents for the policy of the
+ * same name, `Delete` stages its removal (and then only the tier may be given). Unset means Set.
+ */
+export const StagedNetworkPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal(MICROSEG_V1),
+    kind: z.literal("StagedNetworkPolicy"),
+    metadata: namespacedMeta(checkPolicyName),
+    spec: z
+      .strictObject({ stagedAction: z.enum(["Set", "Delete"]).optional(), ...policySpecShape })
+      .superRefine((spec, ctx) => {
+        if (spec.stagedAction !== "Delete") return;
+        for (const field of STAGED_REMOVABLE_FIELDS) {
+          if (spec[field] !== undefined) {
+            ctx.addIssue({
+              code: "custom",
+              path: [field],
+              message: "must be unset when stagedAction is Delete",
+            });
+          }
+        }
+      })
+      .prefault({}),
+  })
+  .superRefine(tierPrefixMatches);
+
+export type StagedNetworkPolicy = z.infer<typeof StagedNetworkPolicySchema>;

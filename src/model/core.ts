@@ -1,0 +1,69 @@
+// v1 Namespace and Pod. Loose objects: a live cluster dump carries many fields this code never
+// reads (and newer ones than it knows); only the fields identity and addressing come from are
+// validated.
+import { z } from "zod";
+import { IpSchema, PortNameSchema, PortNumberSchema } from "./fields.ts";
+import { looseClusterMeta, looseNamespacedMeta } from "./meta.ts";
+import { checkDnsLabel, checkDnsSubdomain } from "./names.ts";
+
+/** Set by the API server on every namespace; namespaceSelectors rely on it. */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+export const NamespaceSchema = z
+  .looseObject({
+    apiVersion: z.literal("v1"),
+    kind: z.literal("Namespace"),
+    metadata: looseClusterMeta(checkDnsLabel, "Namespace"),
+  })
+  .transform((ns) => ({
+    ...ns,
+    metadata: {
+      ...ns.metadata,
+      labels: { ...ns.metadata.labels, [NAMESPACE_NAME_LABEL]: ns.metadata.name },
+    },
+  }));
+
+export type Namespace = z.infer<typeof NamespaceSchema>;
+
+export const ProtocolSchema = z.enum(["TCP", "UDP", "SCTP"]);
+
+const ContainerPortSchema = z.looseObject({
+  name: PortNameSchema.optional(),
+  containerPort: PortNumberSchema,
+  // Always present in dumps (the API server defaults it); filled here for hand-written pods.
+  protocol: ProtocolSchema.default("TCP"),
+  hostPort: PortNumberSchema.optional(),
+  hostIP: IpSchema.optional(),
+});
+
+const ContainerSchema = z.looseObject({
+  name: z.string().optional(),
+  ports: z.array(ContainerPortSchema).optional(),
+});
+
+const PodSpecSchema = z.looseObject({
+  nodeName: z.string().optional(),
+  serviceAccountName: z.string().optional(),
+  hostNetwork: z.boolean().optional(),
+  containers: z.array(ContainerSchema).prefault([]),
+});
+
+const PodIpSchema = z.looseObject({ ip: IpSchema });
+
+const PodStatusSchema = z.looseObject({
+  phase: z.enum(["Pending", "Running", "Succeeded", "Failed", "Unknown"]).optional(),
+  podIP: IpSchema.optional(),
+  podIPs: z.array(PodIpSchema).optional(),
+  hostIP: IpSchema.optional(),
+  hostIPs: z.array(PodIpSchema).optional(),
+});
+
+export const PodSchema = z.looseObject({
+  apiVersion: z.literal("v1"),
+  kind: z.literal("Pod"),
+  metadata: looseNamespacedMeta(checkDnsSubdomain),
+  spec: PodSpecSchema.prefault({}),
+  status: PodStatusSchema.optional(),
+});
+
+export type Pod = z.infer<typeof PodSchema>;

@@ -1,0 +1,84 @@
+// Public interface of the model: resource kinds (schemas and types), the kind registry, and
+// manifest parsing and loading with errors as data.
+export {
+  type AdminNetworkPolicy,
+  AdminNetworkPolicySchema,
+  type AnpNamespacesPeer,
+  BASELINE_POLICY_NAME,
+  type BaselineAdminNetworkPolicy,
+  BaselineAdminNetworkPolicySchema,
+} from "./admin-network-policy.ts";
+export {
+  CALICO_V3,
+  CORE_V1,
+  MICROSEG_V1,
+  NETWORKING_V1,
+  ORIGINAL_API_VERSION_ANNOTATION,
+  POLICY_V1ALPHA1,
+} from "./api-versions.ts";
+export {
+  type GlobalNetworkSet,
+  GlobalNetworkSetSchema,
+  type HostEndpoint,
+  HostEndpointSchema,
+  type NetworkSet,
+  NetworkSetSchema,
+  type WorkloadEndpoint,
+  WorkloadEndpointSchema,
+} from "./calico-endpoints.ts";
+export {
+  checkPolicyName,
+  DEFAULT_TIER,
+  type GlobalNetworkPolicy,
+  GlobalNetworkPolicySchema,
+  type NetworkPolicy,
+  NetworkPolicySchema,
+  type StagedNetworkPolicy,
+  StagedNetworkPolicySchema,
+  type Tier,
+  TierSchema,
+} from "./calico-policy.ts";
+export {
+  type EntityRule,
+  EntityRuleSchema,
+  PROTOCOL_NAMES,
+  type ProtocolName,
+  type Rule,
+  RuleSchema,
+} from "./calico-rule.ts";
+export {
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  NamespaceSchema,
+  type Pod,
+  PodSchema,
+} from "./core.ts";
+export {
+  formatManifestError,
+  MANIFEST_ERROR_CODES,
+  type ManifestError,
+  type ManifestErrorCode,
+  type ResourceIssue,
+} from "./errors.ts";
+export { parseDuration } from "./fields.ts";
+export {
+  FLOW_FIELDS,
+  FLOW_LABEL_PREFIXES,
+  FLOW_METRIC_FIELDS,
+  type GlobalAlert,
+  GlobalAlertSchema,
+} from "./global-alert.ts";
+export { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-policy.ts";
+export { type LabelSelector, LabelSelectorSchema } from "./label-selector.ts";
+export { loadManifests } from "./load.ts";
+export { DEFAULT_NAMESPACE } from "./meta.ts";
+export { type LoadResult, parseManifests, parseResource, type ResourceResult } from "./parse.ts";
+export {
+  isNamespaced,
+  KINDS,
+  type KindInfo,
+  lookupKind,
+  type Resource,
+  type ResourceKind,
+  resourceKey,
+} from "./registry.ts";

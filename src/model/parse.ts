@@ -1,0 +1,257 @@
+// From text to validated resources: YAML/JSON documents, List expansion, one schema per kind,
+// and the set-level rules (every error collected; any error rejects the whole set; no object
+// twice). Pure: loading files is load.ts.
+import { LineCounter, parseAllDocuments } from "yaml";
+import { CALICO_V3, MICROSEG_V1, ORIGINAL_API_VERSION_ANNOTATION } from "./api-versions.ts";
+import type { ManifestError, ResourceIssue } from "./errors.ts";
+import { issuesFromZod } from "./issues.ts";
+import { DEFAULT_NAMESPACE } from "./meta.ts";
+import { KINDS, lookupKind, type Resource, resourceKey } from "./registry.ts";
+
+export type ResourceResult =
+  | { readonly ok: true; readonly value: Resource }
+  | { readonly ok: false; readonly issues: readonly ResourceIssue[] };
+
+export type LoadResult =
+  | { readonly ok: true; readonly resources: Resource[] }
+  | { readonly ok: false; readonly errors: ManifestError[] };
+
+type PlainObject = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is PlainObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isPlainObject(value)) return value;
+  const out: PlainObject = {};
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+  return out;
+}
+
+/**
+ * Calico manifests load as the microseg.io/v1 kind of the same name; the apiVersion they were
+ * written with is kept in an annotation, so the origin survives storage and export.
+ */
+function fromCalico(doc: PlainObject): PlainObject {
+  if (!isPlainObject(doc.metadata)) return { ...doc, apiVersion: MICROSEG_V1 };
+  const annotations = isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {};
+  return {
+    ...doc,
+    apiVersion: MICROSEG_V1,
+    metadata: {
+      ...doc.metadata,
+      annotations: { ...annotations, [ORIGINAL_API_VERSION_ANNOTATION]: CALICO_V3 },
+    },
+  };
+}
+
+function unknownKind(apiVersion: string, kind: string): string {
+  const elsewhere = KINDS.filter((k) => k.kind === kind).map((k) => k.apiVersion);
+  const hint = elsewhere.length ? ` (${kind} is ${elsewhere.join(" or ")})` : "";
+  return `unknown kind "${kind}" in apiVersion "${apiVersion}"${hint}`;
+}
+
+/** Validates one object of any accepted kind. */
+export function parseResource(input: unknown): ResourceResult {
+  const fail = (code: ResourceIssue["code"], path: string, message: string): ResourceResult => ({
+    ok: false,
+    issues: [{ code, path, message }],
+  });
+  if (!isPlainObject(input)) return fail("manifest.shape", "", "must be an object");
+  const { apiVersion, kind } = input;
+  if (typeof apiVersion !== "string" || apiVersion === "") {
+    return fail("manifest.kind", "apiVersion", "required");
+  }
+  if (typeof kind !== "string" || kind === "") return fail("manifest.kind", "kind", "required");
+  const info = lookupKind(apiVersion, kind);
+  if (!info) return fail("manifest.kind", "", unknownKind(apiVersion, kind));
+
+  const doc = withoutNulls(input) as PlainObject;
+  const parsed = info.schema.safeParse(apiVersion === CALICO_V3 ? fromCalico(doc) : doc, {
+    reportInput: true,
+  });
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, issues: issuesFromZod(parsed.error) };
+}
+
+/** A document (or List item) ready to validate, with where it came from. */
+interface Candidate {
+  readonly value: unknown;
+  readonly file: string;
+  readonly document: number;
+  /** Path of a List item inside its document, `items[3]`; "" otherwise. */
+  readonly prefix: string;
+}
+
+/** Validated objects and errors, gathered over any number of files before `finishSet`. */
+export interface Collected {
+  readonly entries: {
+    readonly resource: Resource;
+    readonly file: string;
+    readonly document: number;
+  }[];
+  readonly errors: ManifestError[];
+}
+
+export function newCollected(): Collected {
+  return { entries: [], errors: [] };
+}
+
+function isListKind(doc: PlainObject): doc is PlainObject & { kind: string } {
+  return typeof doc.kind === "string" && doc.kind.endsWith("List") && "items" in doc;
+}
+
+/** `kind: List` and typed lists (`NetworkPolicyList`, as calicoctl writes) become their items. */
+function expandList(doc: PlainObject, file: string, document: number, out: Collected): Candidate[] {
+  if (!Array.isArray(doc.items)) {
+    out.errors.push({
+      code: "manifest.shape",
+      file,
+      document,
+      kind: doc.kind as string,
+      path: "items",
+      message: "must be a list",
+    });
+    return [];
+  }
+  // Typed lists may leave kind and apiVersion off their items; they are the list's.
+  const itemKind = doc.kind === "List" ? undefined : (doc.kind as string).slice(0, -"List".length);
+  return doc.items.map((item, i) => ({
+    value:
+      isPlainObject(item) && itemKind !== undefined
+        ? { apiVersion: doc.apiVersion, kind: itemKind, ...item }
+        : item,
+    file,
+    document,
+    prefix: `items[${i}]`,
+  }));
+}
+
+function locate(candidate: Candidate): Pick<ManifestError, "kind" | "namespace" | "name"> {
+  if (!isPlainObject(candidate.value)) return {};
+  const { apiVersion, kind, metadata } = candidate.value;
+  const meta = isPlainObject(metadata) ? metadata : {};
+  const info =
+    typeof apiVersion === "string" && typeof kind === "string"
+      ? lookupKind(apiVersion, kind)
+      : undefined;
+  const namespace =
+    typeof meta.namespace === "string"
+      ? meta.namespace
+      : info?.namespaced
+        ? DEFAULT_NAMESPACE
+        : undefined;
+  return {
+    ...(typeof kind === "string" && kind ? { kind } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(typeof meta.name === "string" && meta.name ? { name: meta.name } : {}),
+  };
+}
+
+function validate(candidate: Candidate, out: Collected): void {
+  const result = parseResource(candidate.value);
+  if (result.ok) {
+    out.entries.push({
+      resource: result.value,
+      file: candidate.file,
+      document: candidate.document,
+    });
+    return;
+  }
+  const where = locate(candidate);
+  for (const issue of result.issues) {
+    const path =
+      candidate.prefix && issue.path
+        ? `${candidate.prefix}.${issue.path}`
+        : candidate.prefix || issue.path;
+    out.errors.push({
+      ...issue,
+      ...where,
+      path,
+      file: candidate.file,
+      document: candidate.document,
+    });
+  }
+}
+
+/** Parses one file's text (YAML, multi-document, or JSON) into `out`. */
+export function collectText(text: string, file: string, out: Collected): void {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  if (!Array.isArray(docs)) return; // an empty stream
+  docs.forEach((doc, i) => {
+    const document = i + 1;
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const { line, col } = lines.linePos(e.pos[0]);
+        out.errors.push({
+          code: "manifest.syntax",
+          file,
+          document,
+          path: "",
+          message: `line ${line}, column ${col}: ${e.message.split("\n")[0]}`,
+        });
+      }
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS();
+    } catch (error) {
+      out.errors.push({
+        code: "manifest.syntax",
+        file,
+        document,
+        path: "",
+        message: String(error),
+      });
+      return;
+    }
+    if (value === null || value === undefined) return; // empty document, e.g. a trailing `---`
+    const candidates =
+      isPlainObject(value) && isListKind(value)
+        ? expandList(value, file, document, out)
+        : [{ value, file, document, prefix: "" }];
+    for (const c of candidates) validate(c, out);
+  });
+}
+
+/** The set-level verdict: duplicates are errors, and any error rejects every object. */
+export function finishSet(collected: Collected): LoadResult {
+  const errors = [...collected.errors];
+  const seen = new Map<string, { file: string; document: number }>();
+  for (const { resource, file, document } of collected.entries) {
+    const key = resourceKey(resource);
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, { file, document });
+      continue;
+    }
+    errors.push({
+      code: "manifest.duplicate",
+      file,
+      document,
+      kind: resource.kind,
+      ...(resource.metadata.namespace !== undefined
+        ? { namespace: resource.metadata.namespace }
+        : {}),
+      name: resource.metadata.name,
+      path: "",
+      message: `duplicate of ${first.file}#${first.document}`,
+    });
+  }
+  return errors.length > 0
+    ? { ok: false, errors }
+    : { ok: true, resources: collected.entries.map((e) => e.resource) };
+}
+
+/** Parses and validates one text as a complete set; `source` names it in errors. */
+export function parseManifests(text: string, source: string): LoadResult {
+  const out = newCollected();
+  collectText(text, source, out);
+  return finishSet(out);
+}
