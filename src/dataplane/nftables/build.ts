@@ -1,0 +1,72 @@
+// Short constructors for rule bodies, so a renderer reads like the rule it writes:
+// [eq(ip.saddr, ref("allowed")), eq(meta.l4proto, "tcp"), eq(th.dport, 80), counter(), verdict.accept]
+
+import type {
+  Atom,
+  CtState,
+  Expr,
+  Part,
+  PortProtocol,
+  Range,
+  RejectWith,
+  Stmt,
+  Value,
+  Verdict,
+} from "./ast.ts";
+
+const addresses = (protocol: "ip" | "ip6") =>
+  ({
+    saddr: { kind: "payload", protocol, field: "saddr" },
+    daddr: { kind: "payload", protocol, field: "daddr" },
+  }) as const satisfies Record<string, Expr>;
+
+const ports = (protocol: PortProtocol) =>
+  ({
+    sport: { kind: "payload", protocol, field: "sport" },
+    dport: { kind: "payload", protocol, field: "dport" },
+  }) as const satisfies Record<string, Expr>;
+
+export const ip = addresses("ip");
+export const ip6 = addresses("ip6");
+/** Transport header ports, whatever the protocol; pair with a `meta l4proto` match. */
+export const th = ports("th");
+export const tcp = ports("tcp");
+export const udp = ports("udp");
+export const sctp = ports("sctp");
+
+export const meta = {
+  l4proto: { kind: "meta", key: "l4proto" },
+  mark: { kind: "meta", key: "mark" },
+  iifname: { kind: "meta", key: "iifname" },
+  oifname: { kind: "meta", key: "oifname" },
+} as const satisfies Record<string, Expr>;
+
+export const ct = { state: { kind: "ct", key: "state" } } as const satisfies Record<string, Expr>;
+
+export const concat = (...parts: Expr[]): Expr => ({ kind: "concat", parts });
+export const and = (expr: Expr, mask: number): Expr => ({ kind: "and", expr, mask });
+
+export const eq = (left: Expr, right: Value): Stmt => ({ kind: "match", left, op: "==", right });
+export const ne = (left: Expr, right: Value): Stmt => ({ kind: "match", left, op: "!=", right });
+
+export const ref = (name: string): Value => ({ kind: "ref", name });
+export const anon = (...elements: Part[]): Value => ({ kind: "anon", elements });
+export const range = (from: Atom, to: Atom): Range => ({ kind: "range", from, to });
+export const states = (...values: CtState[]): Value => ({ kind: "flags", values });
+
+export const counter = (): Stmt => ({ kind: "counter" });
+export const log = (opts: { prefix?: string; group?: number }): Stmt => ({ kind: "log", ...opts });
+/** Sets the bits under `mask` (all 32 by default) to `value`. */
+export const setMark = (value: number, mask = 0xffffffff): Stmt => ({ kind: "mark", value, mask });
+export const vmap = (key: Expr, map: string): Stmt => ({ kind: "vmap", key, map });
+export const reject = (withWhat?: RejectWith): Stmt =>
+  withWhat ? { kind: "reject", with: withWhat } : { kind: "reject" };
+
+export const verdict = {
+  accept: { kind: "accept" },
+  drop: { kind: "drop" },
+  continue: { kind: "continue" },
+  return: { kind: "return" },
+  jump: (chain: string): Verdict => ({ kind: "jump", chain }),
+  goto: (chain: string): Verdict => ({ kind: "goto", chain }),
+} as const satisfies Record<string, Verdict | ((chain: string) => Verdict)>;

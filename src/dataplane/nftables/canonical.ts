@@ -1,0 +1,158 @@
+// One spelling per meaning. nft rewrites what it is given (drops `/32`, prints `tcp dport` for
+// `meta l4proto tcp th dport`, names protocols, folds `{ 80 }` to `80`); desired and live rules
+// are both brought to that form before they are compared.
+
+import { formatCidr, parseCidr, rangeAsCidr } from "./addr.ts";
+import type { Atom, CtState, DataType, Expr, Part, SetKeyType, Stmt, Value } from "./ast.ts";
+import { canonicalProtocol } from "./protocols.ts";
+import { datatypesOf, renderPart } from "./render.ts";
+
+const stateOrder: CtState[] = ["invalid", "established", "related", "new", "untracked"];
+
+function canonicalAtom(atom: Atom, type: DataType | undefined): Atom {
+  if (typeof atom !== "string") return type === "inet_proto" ? canonicalProtocol(atom) : atom;
+  if (type === "inet_proto") return canonicalProtocol(atom);
+  const cidr = parseCidr(atom);
+  return cidr ? formatCidr(cidr) : atom;
+}
+
+export function canonicalPart(part: Part, type: DataType | undefined): Part {
+  if (typeof part !== "object") return canonicalAtom(part, type);
+  const from = canonicalAtom(part.from, type);
+  const to = canonicalAtom(part.to, type);
+  if (from === to) return from;
+  const a = typeof from === "string" ? parseCidr(from) : undefined;
+  const b = typeof to === "string" ? parseCidr(to) : undefined;
+  if (a && b && a.version === b.version) {
+    const block = rangeAsCidr(a.version, a.base, b.base);
+    if (block) return formatCidr(block);
+  }
+  return { kind: "range", from, to };
+}
+
+const partOrder = (type: DataType | undefined) => (x: Part, y: Part) => {
+  const key = (p: Part) =>
+    typeof p === "number" ? p : typeof p === "object" && typeof p.from === "number" ? p.from : NaN;
+  const [kx, ky] = [key(x), key(y)];
+  if (!Number.isNaN(kx) && !Number.isNaN(ky) && kx !== ky) return kx - ky;
+  const [sx, sy] = [renderPart(x, type), renderPart(y, type)];
+  return sx < sy ? -1 : sx > sy ? 1 : 0;
+};
+
+function canonicalValue(value: Value, type: DataType | undefined): Value {
+  if (type === "ct_state") {
+    const names =
+      typeof value === "string"
+        ? [value]
+        : typeof value === "object" && value.kind === "flags"
+          ? value.values
+          : typeof value === "object" && value.kind === "anon"
+            ? value.elements.map(String)
+            : undefined;
+    if (names) {
+      const sorted = stateOrder.filter((s) => names.includes(s));
+      return { kind: "flags", values: sorted };
+    }
+  }
+  if (typeof value !== "object" || value.kind === "range") return canonicalPart(value, type);
+  if (value.kind !== "anon") return value;
+  const elements = value.elements.map((p) => canonicalPart(p, type)).sort(partOrder(type));
+  const unique = elements.filter((p, i) => i === 0 || partOrder(type)(elements[i - 1]!, p) !== 0);
+  return unique.length === 1 ? unique[0]! : { kind: "anon", elements: unique };
+}
+
+const foldable = new Set(["tcp", "udp", "sctp"]);
+
+function l4Dependency(stmt: Stmt): "tcp" | "udp" | "sctp" | undefined {
+  if (stmt.kind !== "match" || stmt.op !== "==") return undefined;
+  if (stmt.left.kind !== "meta" || stmt.left.key !== "l4proto") return undefined;
+  const p = stmt.right;
+  return typeof p === "string" && foldable.has(p) ? (p as "tcp" | "udp" | "sctp") : undefined;
+}
+
+function usesPortsOf(expr: Expr, proto: string): boolean {
+  if (expr.kind === "concat") return expr.parts.some((p) => usesPortsOf(p, proto));
+  return expr.kind === "payload" && (expr.protocol === "th" || expr.protocol === proto);
+}
+
+function resolvePorts(expr: Expr, proto: "tcp" | "udp" | "sctp"): Expr {
+  if (expr.kind === "concat")
+    return { ...expr, parts: expr.parts.map((p) => resolvePorts(p, proto)) };
+  if (expr.kind === "payload" && expr.protocol === "th") return { ...expr, protocol: proto };
+  return expr;
+}
+
+/** nft prints `meta l4proto tcp th dport 80` as `tcp dport 80`: the protocol match is implied. */
+function foldL4Dependencies(body: Stmt[]): Stmt[] {
+  const out: Stmt[] = [];
+  let context: "tcp" | "udp" | "sctp" | undefined;
+  for (const [i, stmt] of body.entries()) {
+    const dep = l4Dependency(stmt);
+    if (dep) {
+      context = dep;
+      const rest = body.slice(i + 1);
+      const implied = rest.some(
+        (s) =>
+          (s.kind === "match" && usesPortsOf(s.left, dep)) ||
+          (s.kind === "vmap" && usesPortsOf(s.key, dep)),
+      );
+      if (!implied) out.push(stmt);
+      continue;
+    }
+    if (context && stmt.kind === "match")
+      out.push({ ...stmt, left: resolvePorts(stmt.left, context) });
+    else if (context && stmt.kind === "vmap")
+      out.push({ ...stmt, key: resolvePorts(stmt.key, context) });
+    else out.push(stmt);
+  }
+  return out;
+}
+
+/** `reject with tcp reset` only applies to TCP, so nft adds the protocol match it implies. */
+function addTcpResetDependency(body: Stmt[]): Stmt[] {
+  const at = body.findIndex((s) => s.kind === "reject" && s.with?.type === "tcp reset");
+  if (at < 0) return body;
+  const before = body.slice(0, at);
+  const hasTcp = before.some(
+    (s) =>
+      s.kind === "match" &&
+      (l4Dependency(s) === "tcp" || (s.left.kind === "payload" && s.left.protocol === "tcp")),
+  );
+  if (hasTcp) return body;
+  const dep: Stmt = {
+    kind: "match",
+    left: { kind: "meta", key: "l4proto" },
+    op: "==",
+    right: "tcp",
+  };
+  return [...before, dep, ...body.slice(at)];
+}
+
+function canonicalStmt(stmt: Stmt): Stmt {
+  if (stmt.kind === "match") {
+    const types = datatypesOf(stmt.left);
+    const type = types.length === 1 ? types[0] : undefined;
+    return { ...stmt, right: canonicalValue(stmt.right, type) };
+  }
+  if (
+    stmt.kind === "reject" &&
+    stmt.with?.type === "icmpx" &&
+    stmt.with.code === "port-unreachable"
+  ) {
+    return { kind: "reject" };
+  }
+  return stmt;
+}
+
+export function canonicalBody(body: Stmt[]): Stmt[] {
+  return foldL4Dependencies(addTcpResetDependency(body.map(canonicalStmt)));
+}
+
+export function canonicalKey(key: Part[], types: SetKeyType[]): Part[] {
+  return key.map((p, i) => canonicalPart(p, types[i]));
+}
+
+/** The data types of a set declared with `typeof`, as nft lists it. */
+export function keyTypes(type: SetKeyType[] | undefined, tof: Expr[] | undefined): SetKeyType[] {
+  return type ?? (tof ?? []).flatMap((e) => datatypesOf(e) as SetKeyType[]);
+}
