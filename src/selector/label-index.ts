@@ -21,30 +21,34 @@ export interface MatchListener<SelectorId extends string, EndpointId extends str
 /** null: no usable requirement, so every endpoint is a candidate. */
 type Anchor = { readonly key: string; readonly values: readonly string[] | null } | null;
 
-interface SelectorEntry<EndpointId> {
-  readonly text: string;
-  readonly matches: Predicate;
-  readonly anchor: Anchor;
-  readonly endpoints: Set<EndpointId>;
+// Postings hold these entries rather than ids, so walking candidates needs no map lookups.
+interface SelectorEntry<SelectorId, EndpointId> {
+  readonly id: SelectorId;
+  text: string;
+  matches: Predicate;
+  anchor: Anchor;
+  endpoints: Set<EndpointId>;
 }
 
-interface EndpointEntry<SelectorId> {
-  readonly labels: Labels;
-  readonly selectors: Set<SelectorId>;
+interface EndpointEntry<SelectorId, EndpointId> {
+  readonly id: EndpointId;
+  labels: Labels;
+  selectors: Set<SelectorId>;
 }
 
 const NONE: ReadonlySet<never> = new Set();
 
 export class LabelIndex<SelectorId extends string, EndpointId extends string> {
-  private readonly endpoints = new Map<EndpointId, EndpointEntry<SelectorId>>();
-  private readonly selectors = new Map<SelectorId, SelectorEntry<EndpointId>>();
-  private readonly endpointPostings = new Postings<EndpointId>();
-  private readonly selectorPostings = new Postings<SelectorId>();
-  private readonly unanchored = new Set<SelectorId>();
+  private readonly endpoints = new Map<EndpointId, EndpointEntry<SelectorId, EndpointId>>();
+  private readonly selectors = new Map<SelectorId, SelectorEntry<SelectorId, EndpointId>>();
+  private readonly endpointPostings = new Postings<EndpointEntry<SelectorId, EndpointId>>();
+  private readonly selectorPostings = new Postings<SelectorEntry<SelectorId, EndpointId>>();
+  private readonly unanchored = new Set<SelectorEntry<SelectorId, EndpointId>>();
 
   /**
-   * Callbacks run after the index reflects the change, so they may query it, but must not
-   * modify it.
+   * Callbacks run after the index reflects the change, stops before starts (so a consumer
+   * counting references never sees a transient double); they may query the index but must
+   * not modify it.
    */
   constructor(private readonly listener?: MatchListener<SelectorId, EndpointId>) {}
 
@@ -58,64 +62,111 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
 
   /** Adds or relabels an endpoint. Unchanged labels cost one comparison and report nothing. */
   upsertEndpoint(id: EndpointId, labels: Labels): void {
-    const old = this.endpoints.get(id);
-    if (old !== undefined && sameLabels(old.labels, labels)) return;
-    const copy: Labels = Object.freeze({ ...labels });
-    if (old !== undefined) this.unpostEndpoint(id, old.labels);
-    this.postEndpoint(id, copy);
+    let entry = this.endpoints.get(id);
+    if (entry !== undefined && sameLabels(entry.labels, labels)) return;
+    const copy = ownCopy(labels);
+    if (entry === undefined) {
+      entry = { id, labels: copy, selectors: new Set() };
+      this.endpoints.set(id, entry);
+    } else {
+      this.unpostEndpoint(entry);
+      entry.labels = copy;
+    }
+    this.postEndpoint(entry);
 
+    const before = entry.selectors;
     const now = new Set<SelectorId>();
-    this.forEachCandidateSelector(copy, (sid, entry) => {
-      if (entry.matches(copy)) now.add(sid);
-    });
-    const before: ReadonlySet<SelectorId> = old?.selectors ?? NONE;
-    this.endpoints.set(id, { labels: copy, selectors: now });
-    const stopped = [...before].filter((sid) => !now.has(sid));
-    const started = [...now].filter((sid) => !before.has(sid));
-    for (const sid of stopped) this.selectors.get(sid)!.endpoints.delete(id);
-    for (const sid of started) this.selectors.get(sid)!.endpoints.add(id);
-    this.report(stopped, started, (sid) => [sid, id]);
+    const started: SelectorId[] = [];
+    const check = (sel: SelectorEntry<SelectorId, EndpointId>) => {
+      if (!sel.matches(copy)) return;
+      now.add(sel.id);
+      if (!before.has(sel.id)) {
+        sel.endpoints.add(id);
+        started.push(sel.id);
+      }
+    };
+    for (const sel of this.unanchored) check(sel);
+    for (const key in copy) {
+      for (const sel of this.selectorPostings.withKey(key)) check(sel);
+      for (const sel of this.selectorPostings.withPair(key, ownValue(copy, key))) check(sel);
+    }
+    entry.selectors = now;
+    const stopped: SelectorId[] = [];
+    for (const sid of before) {
+      if (!now.has(sid)) {
+        this.selectors.get(sid)!.endpoints.delete(id);
+        stopped.push(sid);
+      }
+    }
+    const listener = this.listener;
+    if (listener === undefined) return;
+    for (const sid of stopped) listener.onMatchStopped(sid, id);
+    for (const sid of started) listener.onMatchStarted(sid, id);
   }
 
   removeEndpoint(id: EndpointId): void {
-    const old = this.endpoints.get(id);
-    if (old === undefined) return;
-    this.unpostEndpoint(id, old.labels);
+    const entry = this.endpoints.get(id);
+    if (entry === undefined) return;
+    this.unpostEndpoint(entry);
     this.endpoints.delete(id);
-    for (const sid of old.selectors) this.selectors.get(sid)!.endpoints.delete(id);
-    this.report([...old.selectors], [], (sid) => [sid, id]);
+    for (const sid of entry.selectors) this.selectors.get(sid)!.endpoints.delete(id);
+    if (this.listener === undefined) return;
+    for (const sid of entry.selectors) this.listener.onMatchStopped(sid, id);
   }
 
   /** Adds a selector or replaces it; a replacement equal in canonical form reports nothing. */
   upsertSelector(id: SelectorId, selector: SelectorAst): void {
     const text = canonicalSelector(selector);
-    const old = this.selectors.get(id);
-    if (old?.text === text) return;
+    let entry = this.selectors.get(id);
+    if (entry?.text === text) return;
     const matches = compileSelector(selector);
     const anchor = this.chooseAnchor(selector);
-    const now = new Set<EndpointId>();
-    this.forEachCandidateEndpoint(anchor, (eid, labels) => {
-      if (matches(labels)) now.add(eid);
-    });
-    if (old !== undefined) this.unpostSelector(id, old.anchor);
-    this.postSelector(id, anchor);
-    this.selectors.set(id, { text, matches, anchor, endpoints: now });
+    if (entry === undefined) {
+      entry = { id, text, matches, anchor, endpoints: new Set() };
+      this.selectors.set(id, entry);
+    } else {
+      this.unpostSelector(entry);
+      entry.text = text;
+      entry.matches = matches;
+      entry.anchor = anchor;
+    }
+    this.postSelector(entry);
 
-    const before: ReadonlySet<EndpointId> = old?.endpoints ?? NONE;
-    const stopped = [...before].filter((eid) => !now.has(eid));
-    const started = [...now].filter((eid) => !before.has(eid));
-    for (const eid of stopped) this.endpoints.get(eid)!.selectors.delete(id);
-    for (const eid of started) this.endpoints.get(eid)!.selectors.add(id);
-    this.report(stopped, started, (eid) => [id, eid]);
+    const before = entry.endpoints;
+    const now = new Set<EndpointId>();
+    const started: EndpointId[] = [];
+    for (const candidates of this.candidateEndpoints(anchor)) {
+      for (const ep of candidates) {
+        if (!matches(ep.labels)) continue;
+        now.add(ep.id);
+        if (!before.has(ep.id)) {
+          ep.selectors.add(id);
+          started.push(ep.id);
+        }
+      }
+    }
+    entry.endpoints = now;
+    const stopped: EndpointId[] = [];
+    for (const eid of before) {
+      if (!now.has(eid)) {
+        this.endpoints.get(eid)!.selectors.delete(id);
+        stopped.push(eid);
+      }
+    }
+    const listener = this.listener;
+    if (listener === undefined) return;
+    for (const eid of stopped) listener.onMatchStopped(id, eid);
+    for (const eid of started) listener.onMatchStarted(id, eid);
   }
 
   removeSelector(id: SelectorId): void {
-    const old = this.selectors.get(id);
-    if (old === undefined) return;
-    this.unpostSelector(id, old.anchor);
+    const entry = this.selectors.get(id);
+    if (entry === undefined) return;
+    this.unpostSelector(entry);
     this.selectors.delete(id);
-    for (const eid of old.endpoints) this.endpoints.get(eid)!.selectors.delete(id);
-    this.report([...old.endpoints], [], (eid) => [id, eid]);
+    for (const eid of entry.endpoints) this.endpoints.get(eid)!.selectors.delete(id);
+    if (this.listener === undefined) return;
+    for (const eid of entry.endpoints) this.listener.onMatchStopped(id, eid);
   }
 
   /** Live view: it changes as the index does, so copy it to keep it across updates. */
@@ -132,35 +183,29 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   queryEndpoints(selector: SelectorAst): EndpointId[] {
     const matches = compileSelector(selector);
     const out: EndpointId[] = [];
-    this.forEachCandidateEndpoint(this.chooseAnchor(selector), (eid, labels) => {
-      if (matches(labels)) out.push(eid);
-    });
+    for (const candidates of this.candidateEndpoints(this.chooseAnchor(selector))) {
+      for (const ep of candidates) if (matches(ep.labels)) out.push(ep.id);
+    }
     return out;
   }
 
   /** Registered selectors that a label set would match, without adding an endpoint. */
   querySelectors(labels: Labels): SelectorId[] {
     const out: SelectorId[] = [];
-    this.forEachCandidateSelector(labels, (sid, entry) => {
-      if (entry.matches(labels)) out.push(sid);
-    });
+    for (const sel of this.unanchored) if (sel.matches(labels)) out.push(sel.id);
+    for (const key of Object.keys(labels)) {
+      const value = ownValue(labels, key);
+      for (const sel of this.selectorPostings.withKey(key))
+        if (sel.matches(labels)) out.push(sel.id);
+      for (const sel of this.selectorPostings.withPair(key, value)) {
+        if (sel.matches(labels)) out.push(sel.id);
+      }
+    }
     return out;
   }
 
   labelsOf(endpointId: EndpointId): Labels | undefined {
     return this.endpoints.get(endpointId)?.labels;
-  }
-
-  // Stops before starts, so a consumer counting references never sees a transient double.
-  private report<Id>(
-    stopped: Id[],
-    started: Id[],
-    pair: (id: Id) => [SelectorId, EndpointId],
-  ): void {
-    const listener = this.listener;
-    if (listener === undefined) return;
-    for (const id of stopped) listener.onMatchStopped(...pair(id));
-    for (const id of started) listener.onMatchStarted(...pair(id));
   }
 
   // The requirement with the fewest endpoints behind it now; value sets beat bare keys on ties.
@@ -179,65 +224,61 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     return best;
   }
 
-  private forEachCandidateEndpoint(
-    anchor: Anchor,
-    fn: (id: EndpointId, labels: Labels) => void,
-  ): void {
-    const visit = (id: EndpointId) => fn(id, this.endpoints.get(id)!.labels);
-    if (anchor === null) {
-      for (const [id, entry] of this.endpoints) fn(id, entry.labels);
-    } else if (anchor.values === null) {
-      this.endpointPostings.withKey(anchor.key).forEach(visit);
-    } else {
-      for (const v of anchor.values) this.endpointPostings.withPair(anchor.key, v).forEach(visit);
+  // Posting sets to walk for an anchor; an endpoint is in at most one of them.
+  private candidateEndpoints(anchor: Anchor): Iterable<EndpointEntry<SelectorId, EndpointId>>[] {
+    if (anchor === null) return [this.endpoints.values()];
+    if (anchor.values === null) return [this.endpointPostings.withKey(anchor.key)];
+    return anchor.values.map((v) => this.endpointPostings.withPair(anchor.key, v));
+  }
+
+  // `for in` on a stored copy sees exactly its own keys: Object.prototype has no enumerable ones.
+  private postEndpoint(ep: EndpointEntry<SelectorId, EndpointId>): void {
+    for (const key in ep.labels) {
+      this.endpointPostings.addPair(key, ownValue(ep.labels, key), ep);
+      this.endpointPostings.addKey(key, ep);
     }
   }
 
-  // An endpoint has one value per key, so each anchored selector turns up at most once.
-  private forEachCandidateSelector(
-    labels: Labels,
-    fn: (id: SelectorId, entry: SelectorEntry<EndpointId>) => void,
-  ): void {
-    const visit = (id: SelectorId) => fn(id, this.selectors.get(id)!);
-    this.unanchored.forEach(visit);
-    for (const [key, value] of Object.entries(labels)) {
-      this.selectorPostings.withKey(key).forEach(visit);
-      this.selectorPostings.withPair(key, value).forEach(visit);
+  private unpostEndpoint(ep: EndpointEntry<SelectorId, EndpointId>): void {
+    for (const key in ep.labels) {
+      this.endpointPostings.removePair(key, ownValue(ep.labels, key), ep);
+      this.endpointPostings.removeKey(key, ep);
     }
   }
 
-  private postEndpoint(id: EndpointId, labels: Labels): void {
-    for (const [key, value] of Object.entries(labels)) {
-      this.endpointPostings.addPair(key, value, id);
-      this.endpointPostings.addKey(key, id);
-    }
+  private postSelector(sel: SelectorEntry<SelectorId, EndpointId>): void {
+    const { anchor } = sel;
+    if (anchor === null) this.unanchored.add(sel);
+    else if (anchor.values === null) this.selectorPostings.addKey(anchor.key, sel);
+    else for (const v of anchor.values) this.selectorPostings.addPair(anchor.key, v, sel);
   }
 
-  private unpostEndpoint(id: EndpointId, labels: Labels): void {
-    for (const [key, value] of Object.entries(labels)) {
-      this.endpointPostings.removePair(key, value, id);
-      this.endpointPostings.removeKey(key, id);
-    }
+  private unpostSelector(sel: SelectorEntry<SelectorId, EndpointId>): void {
+    const { anchor } = sel;
+    if (anchor === null) this.unanchored.delete(sel);
+    else if (anchor.values === null) this.selectorPostings.removeKey(anchor.key, sel);
+    else for (const v of anchor.values) this.selectorPostings.removePair(anchor.key, v, sel);
   }
+}
 
-  private postSelector(id: SelectorId, anchor: Anchor): void {
-    if (anchor === null) this.unanchored.add(id);
-    else if (anchor.values === null) this.selectorPostings.addKey(anchor.key, id);
-    else for (const v of anchor.values) this.selectorPostings.addPair(anchor.key, v, id);
-  }
-
-  private unpostSelector(id: SelectorId, anchor: Anchor): void {
-    if (anchor === null) this.unanchored.delete(id);
-    else if (anchor.values === null) this.selectorPostings.removeKey(anchor.key, id);
-    else for (const v of anchor.values) this.selectorPostings.removePair(anchor.key, v, id);
-  }
+/**
+ * A frozen plain copy (callers may mutate their object later). Plain rather than
+ * prototype-free because V8 reads plain objects faster; `ownValue` covers `__proto__`.
+ */
+function ownCopy(labels: Labels): Labels {
+  return Object.freeze({ ...labels });
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const k of keys) {
-    if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
+    if (!Object.hasOwn(b, k) || ownValue(a, k) !== ownValue(b, k)) return false;
   }
   return true;
+}
+
+// On an ordinary object `labels.__proto__` reads the prototype, not an own label of that name.
+function ownValue(labels: Labels, key: string): string {
+  return key === "__proto__" ? Object.getOwnPropertyDescriptor(labels, key)!.value : labels[key]!;
 }
