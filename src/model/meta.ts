@@ -1,7 +1,7 @@
 // metadata for every kind. The fields Kubernetes itself fills in (uid, managedFields, ...) are
 // known, so dumps of live objects validate even where unknown fields are errors.
 import { z } from "zod";
-import { AnnotationMapSchema, LabelMapSchema } from "./fields.ts";
+import { AnnotationMapSchema, LabelMapSchema, scalar } from "./fields.ts";
 import { checkDnsLabel } from "./names.ts";
 
 /** Returns the problem with a name, or undefined. Each kind picks its rule (see registry.ts). */
@@ -49,7 +49,10 @@ function namespacedShape(rule: NameRule) {
 function clusterShape(rule: NameRule, kind: string) {
   return {
     name: nameSchema(rule),
-    namespace: z.undefined({ error: `must not be set: ${kind} is cluster-scoped` }).optional(),
+    namespace: scalar<undefined>(
+      (v) => v === undefined,
+      `must not be set: ${kind} is cluster-scoped`,
+    ).optional(),
     labels: LabelMapSchema.optional(),
     annotations: AnnotationMapSchema.optional(),
     ...serverFields,
