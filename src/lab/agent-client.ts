@@ -1,0 +1,105 @@
+// The lab's side of one pod agent: starts it inside the pod netns and matches replies to
+// requests by id.
+
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { AgentConfig, ProbeReply, ProbeRequest } from "./protocol.ts";
+
+const agentScript = fileURLToPath(new URL("./agent.ts", import.meta.url));
+const tsxLoader = import.meta.resolve("tsx");
+
+// An agent that stops answering must not hang the lab: a reply is given up on this long after
+// the probe's own timeout.
+const replyGraceMs = 3000;
+
+export class AgentClient {
+  readonly pid: number;
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #pending = new Map<number, (r: ProbeReply) => void>();
+  #nextId = 1;
+  #stderr = "";
+  #exited = false;
+
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.#child = child;
+    this.pid = child.pid ?? -1;
+  }
+
+  /** Starts the agent in `netns` and resolves once its servers listen. */
+  static start(netns: string, config: AgentConfig, startTimeoutMs = 15_000): Promise<AgentClient> {
+    const child = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        netns,
+        process.execPath,
+        "--import",
+        tsxLoader,
+        agentScript,
+        JSON.stringify(config),
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    const client = new AgentClient(child);
+    child.stderr.on("data", (b: Buffer) => {
+      client.#stderr = (client.#stderr + b.toString()).slice(-4000);
+    });
+    return new Promise((resolve, reject) => {
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        child.kill("SIGKILL");
+        reject(new Error(`agent in ${netns} ${why}: ${client.#stderr.trim()}`));
+      };
+      const timer = setTimeout(() => fail(`not ready after ${startTimeoutMs} ms`), startTimeoutMs);
+      child.once("error", (e) => fail(`could not start (${e.message})`));
+      child.once("exit", (code) => {
+        client.#exited = true;
+        fail(`exited with ${code}`);
+        for (const [id, settle] of client.#pending)
+          settle({ id, outcome: "error", ms: 0, message: "agent exited" });
+        client.#pending.clear();
+      });
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        const msg = JSON.parse(line) as ProbeReply | { ready: true };
+        if ("ready" in msg) {
+          clearTimeout(timer);
+          resolve(client);
+          return;
+        }
+        client.#pending.get(msg.id)?.(msg);
+      });
+    });
+  }
+
+  probe(req: Omit<ProbeRequest, "id">): Promise<ProbeReply> {
+    const id = this.#nextId++;
+    if (this.#exited)
+      return Promise.resolve({ id, outcome: "error", ms: 0, message: "agent exited" });
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () =>
+          settle({
+            id,
+            outcome: "error",
+            ms: req.timeoutMs + replyGraceMs,
+            message: "agent did not reply",
+          }),
+        req.timeoutMs + replyGraceMs,
+      );
+      const settle = (r: ProbeReply) => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        resolve(r);
+      };
+      this.#pending.set(id, settle);
+      this.#child.stdin.write(`${JSON.stringify({ ...req, id })}\n`);
+    });
+  }
+
+  /** Closing stdin tells the agent to stop; it exits and its SCTP peer with it. */
+  close(): void {
+    this.#child.stdin.end();
+  }
+}

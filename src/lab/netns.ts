@@ -1,0 +1,116 @@
+// The few iproute2 operations the lab needs, and finding and ending the processes that live in
+// a netns. Teardown is synchronous so it can also run from a signal or exit handler.
+
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import type { NetnsSetup } from "./topology.ts";
+
+const netnsDir = "/run/netns";
+
+function run(argv: string[], input: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(argv[0]!, argv.slice(1), { timeout: timeoutMs }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${argv.join(" ")} failed: ${stderr.trim() || err.message}`));
+      else resolve();
+    });
+    child.stdin?.end(input);
+  });
+}
+
+/** `ip -batch`: one process for many commands, stopping at the first failure. */
+export function ipBatch(lines: string[], timeoutMs = 30_000): Promise<void> {
+  return run(["ip", "-batch", "-"], `${lines.join("\n")}\n`, timeoutMs);
+}
+
+/** Writes the sysctls, then runs the ip commands, all inside the netns. */
+export function setupNetns(setup: NetnsSetup, timeoutMs = 30_000): Promise<void> {
+  const writes = setup.sysctls.map((kv) => {
+    const [key, value] = kv.split("=");
+    return `echo ${value} > /proc/sys/${key}`;
+  });
+  const script = `set -e; ${writes.join("; ")}; exec ip -batch -`;
+  return run(
+    ["ip", "netns", "exec", setup.netns, "sh", "-c", script],
+    `${setup.ip.join("\n")}\n`,
+    timeoutMs,
+  );
+}
+
+export function listNetns(): string[] {
+  return existsSync(netnsDir) ? readdirSync(netnsDir).sort() : [];
+}
+
+function netnsInode(name: string): number | undefined {
+  try {
+    return statSync(`${netnsDir}/${name}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+function isLive(pid: number): boolean {
+  try {
+    // A zombie has already left its namespaces; only its parent's wait is missing.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose network namespace is one of `names`, found by the namespace's inode. */
+export function pidsInNetns(names: string[]): number[] {
+  const inodes = new Set(
+    names
+      .map(netnsInode)
+      .filter((i) => i !== undefined)
+      .map((i) => `net:[${i}]`),
+  );
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (inodes.has(readlinkSync(`/proc/${entry}/ns/net`))) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids.filter(isLive);
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Kills every process in the namespaces, then deletes them. A namespace that still holds a
+ * process would outlive `ip netns del`, with its veths, so the kill is waited for (bounded).
+ */
+export function removeNetnsSync(
+  names: string[],
+  waitMs = 3000,
+): { leftover: string[]; pids: number[] } {
+  const deadline = Date.now() + waitMs;
+  let pids = pidsInNetns(names);
+  while (pids.length && Date.now() < deadline) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    sleepSync(20);
+    pids = pids.filter(isLive);
+  }
+  const existing = names.filter((n) => netnsInode(n) !== undefined);
+  if (existing.length) {
+    spawnSync("ip", ["-force", "-batch", "-"], {
+      input: existing.map((n) => `netns del ${n}`).join("\n"),
+      stdio: ["pipe", "ignore", "ignore"],
+      timeout: 30_000,
+    });
+  }
+  return { leftover: names.filter((n) => netnsInode(n) !== undefined), pids };
+}
