@@ -53,8 +53,10 @@ function tierPrefixMatches(
   policy: { metadata: { name: string }; spec: { tier: string } },
   ctx: z.RefinementCtx,
 ): void {
-  const dot = policy.metadata.name.indexOf(".");
-  const prefix = policy.metadata.name.slice(0, dot);
+  const { name } = policy.metadata;
+  if (checkPolicyName(name) || checkDnsLabel(policy.spec.tier)) return; // reported already
+  const dot = name.indexOf(".");
+  const prefix = name.slice(0, dot);
   if (dot >= 0 && prefix !== policy.spec.tier) {
     ctx.addIssue({
       code: "custom",

@@ -40,6 +40,7 @@ function describe(issue: Issue, path: Segment[]): { path: Segment[]; message: st
         },
       ];
     case "invalid_value": {
+      if (issue.input === undefined) return [{ path, message: "required" }];
       const values = issue.values.map((v) => (typeof v === "string" ? v : String(v)));
       const message =
         values.length === 1 ? `must be "${values[0]}"` : `must be one of ${values.join(", ")}`;

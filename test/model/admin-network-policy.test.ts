@@ -45,7 +45,9 @@ const banp = {
 
 describe("AdminNetworkPolicy", () => {
   test("every peer and port form validates; protocol defaults stay unapplied", () => {
-    const policy = expectValid(variant(anp, (p) => delete p.spec.ingress[0].ports[0].portNumber.protocol));
+    const policy = expectValid(
+      variant(anp, (p) => delete p.spec.ingress[0].ports[0].portNumber.protocol),
+    );
     assert.equal(policy.kind, "AdminNetworkPolicy");
     if (policy.kind !== "AdminNetworkPolicy") return;
     assert.deepEqual(policy.spec.ingress?.[0]?.ports?.[0], { portNumber: { port: 9090 } });
@@ -93,7 +95,10 @@ describe("AdminNetworkPolicy", () => {
     },
     {
       name: "subject with both namespaces and pods",
-      input: variant(anp, (p) => (p.spec.subject.pods = { namespaceSelector: {}, podSelector: {} })),
+      input: variant(
+        anp,
+        (p) => (p.spec.subject.pods = { namespaceSelector: {}, podSelector: {} }),
+      ),
       issues: ["spec.subject: must set exactly one of namespaces, pods"],
     },
     {
@@ -137,7 +142,9 @@ describe("AdminNetworkPolicy", () => {
     {
       name: "port with two forms",
       input: variant(anp, (p) => (p.spec.ingress[0].ports[1].portNumber = { port: 80 })),
-      issues: ["spec.ingress[0].ports[1]: must set exactly one of portNumber, namedPort, portRange"],
+      issues: [
+        "spec.ingress[0].ports[1]: must set exactly one of portNumber, namedPort, portRange",
+      ],
     },
     {
       name: "port number out of range",
@@ -165,7 +172,10 @@ describe("AdminNetworkPolicy", () => {
       name: "sameLabels mixed with a selector",
       input: variant(
         anp,
-        (p) => (p.spec.ingress[0].from = [{ namespaces: { matchLabels: { a: "b" }, sameLabels: ["x"] } }]),
+        (p) =>
+          (p.spec.ingress[0].from = [
+            { namespaces: { matchLabels: { a: "b" }, sameLabels: ["x"] } },
+          ]),
       ),
       issues: [
         "spec.ingress[0].from[0].namespaces: sameLabels and notSameLabels stand alone: set one of them, or a label selector",

@@ -50,7 +50,10 @@ describe("Pod", () => {
       metadata: { name: "a" },
       spec: { containers: [{ name: "c", ports: [{ containerPort: 80 }] }] },
     });
-    assert.equal(withPort.kind === "Pod" && withPort.spec.containers[0]?.ports?.[0]?.protocol, "TCP");
+    assert.equal(
+      withPort.kind === "Pod" && withPort.spec.containers[0]?.ports?.[0]?.protocol,
+      "TCP",
+    );
   });
 
   const pod = {
@@ -149,10 +152,9 @@ describe("Namespace", () => {
   });
 
   test("invalid: namespaces are not in a namespace", () => {
-    expectIssues(
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "a", namespace: "b" } },
-      ["metadata.namespace: must not be set: Namespace is cluster-scoped"],
-    );
+    expectIssues({ apiVersion: "v1", kind: "Namespace", metadata: { name: "a", namespace: "b" } }, [
+      "metadata.namespace: must not be set: Namespace is cluster-scoped",
+    ]);
   });
 });
 
@@ -228,18 +230,23 @@ describe("networking.k8s.io/v1 NetworkPolicy", () => {
     {
       name: "bad CIDR",
       input: variant(policy, (p) => (p.spec.ingress[0].from[1].ipBlock.cidr = "10.0.0.0/33")),
-      issues: ["spec.ingress[0].from[1].ipBlock.cidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64"],
+      issues: [
+        "spec.ingress[0].from[1].ipBlock.cidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64",
+      ],
     },
     {
       name: "address without prefix",
       input: variant(policy, (p) => (p.spec.ingress[0].from[1].ipBlock.cidr = "10.0.0.1")),
-      issues: ["spec.ingress[0].from[1].ipBlock.cidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64"],
+      issues: [
+        "spec.ingress[0].from[1].ipBlock.cidr: must be a CIDR such as 10.0.0.0/16 or fd00::/64",
+      ],
     },
     {
       name: "except outside cidr, equal to it, other family",
       input: variant(
         policy,
-        (p) => (p.spec.ingress[0].from[1].ipBlock.except = ["11.0.0.0/16", "10.0.0.0/8", "fd00::/64"]),
+        (p) =>
+          (p.spec.ingress[0].from[1].ipBlock.except = ["11.0.0.0/16", "10.0.0.0/8", "fd00::/64"]),
       ),
       issues: [
         "spec.ingress[0].from[1].ipBlock.except[0]: must be a strict subset of cidr 10.0.0.0/8",
@@ -255,7 +262,9 @@ describe("networking.k8s.io/v1 NetworkPolicy", () => {
     {
       name: "ipBlock with a selector",
       input: variant(policy, (p) => (p.spec.ingress[0].from[1].podSelector = {})),
-      issues: ["spec.ingress[0].from[1]: ipBlock may not be combined with podSelector or namespaceSelector"],
+      issues: [
+        "spec.ingress[0].from[1]: ipBlock may not be combined with podSelector or namespaceSelector",
+      ],
     },
     {
       name: "policyTypes: unknown and repeated",
@@ -301,7 +310,7 @@ describe("networking.k8s.io/v1 NetworkPolicy", () => {
       name: "label key with two slashes",
       input: variant(policy, (p) => (p.spec.podSelector.matchLabels = { "a/b/c": "x" })),
       issues: [
-        'spec.podSelector.matchLabels["a/b/c"]: must be a label key: an optional DNS subdomain prefix and \'/\', then a name',
+        "spec.podSelector.matchLabels[\"a/b/c\"]: must be a label key: an optional DNS subdomain prefix and '/', then a name",
       ],
     },
     {
