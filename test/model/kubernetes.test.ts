@@ -188,7 +188,7 @@ describe("networking.k8s.io/v1 NetworkPolicy", () => {
 
   test("a missing podSelector is the empty selector", () => {
     const np = expectValid(variant(policy, (p) => delete p.spec.podSelector));
-    assert.deepEqual(np.kind === "NetworkPolicy" && np.spec.podSelector, {});
+    assert.deepEqual(np.apiVersion === "networking.k8s.io/v1" && np.spec.podSelector, {});
   });
 
   const cases: InvalidCase[] = [
