@@ -1,5 +1,5 @@
 // The apiVersions manifests may carry. Calico's is an input alias only: objects are stored and
-// served as microseg.io/v1 (see parse.ts).
+// served as microseg.io/v1 (see resource.ts).
 export const CORE_V1 = "v1";
 export const NETWORKING_V1 = "networking.k8s.io/v1";
 export const POLICY_V1ALPHA1 = "policy.networking.k8s.io/v1alpha1";

@@ -71,8 +71,8 @@ export {
 export { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-policy.ts";
 export { type LabelSelector, LabelSelectorSchema } from "./label-selector.ts";
 export { loadManifests } from "./load.ts";
+export { type LoadResult, parseManifests } from "./manifests.ts";
 export { DEFAULT_NAMESPACE } from "./meta.ts";
-export { type LoadResult, parseManifests, parseResource, type ResourceResult } from "./parse.ts";
 export {
   isNamespaced,
   KINDS,
@@ -82,3 +82,4 @@ export {
   type ResourceKind,
   resourceKey,
 } from "./registry.ts";
+export { parseResource, type ResourceResult } from "./resource.ts";

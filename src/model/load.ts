@@ -1,9 +1,15 @@
 // The file-system edge of manifest loading: files and directories (recursively) in, one set
-// out. Everything after reading is parse.ts.
+// out. Everything after reading is manifests.ts.
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 import type { ManifestError } from "./errors.ts";
-import { type Collected, collectText, finishSet, type LoadResult, newCollected } from "./parse.ts";
+import {
+  type Collected,
+  collectText,
+  finishSet,
+  type LoadResult,
+  newCollected,
+} from "./manifests.ts";
 
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 

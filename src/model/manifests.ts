@@ -1,82 +1,15 @@
-// From text to validated resources: YAML/JSON documents, List expansion, one schema per kind,
-// and the set-level rules (every error collected; any error rejects the whole set; no object
-// twice). Pure: loading files is load.ts.
+// Manifest text to a validated set: YAML (multi-document) or JSON, List expansion, and the
+// set-level rules: every error collected, any error rejects the whole set, no object twice.
+// Pure; reading files is load.ts.
 import { LineCounter, parseAllDocuments } from "yaml";
-import { CALICO_V3, MICROSEG_V1, ORIGINAL_API_VERSION_ANNOTATION } from "./api-versions.ts";
-import type { ManifestError, ResourceIssue } from "./errors.ts";
-import { issuesFromZod } from "./issues.ts";
+import type { ManifestError } from "./errors.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
-import { KINDS, lookupKind, type Resource, resourceKey } from "./registry.ts";
-
-export type ResourceResult =
-  | { readonly ok: true; readonly value: Resource }
-  | { readonly ok: false; readonly issues: readonly ResourceIssue[] };
+import { lookupKind, type Resource, resourceKey } from "./registry.ts";
+import { isPlainObject, type PlainObject, parseResource } from "./resource.ts";
 
 export type LoadResult =
   | { readonly ok: true; readonly resources: Resource[] }
   | { readonly ok: false; readonly errors: ManifestError[] };
-
-type PlainObject = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is PlainObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isPlainObject(value)) return value;
-  const out: PlainObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
-  return out;
-}
-
-/**
- * Calico manifests load as the microseg.io/v1 kind of the same name; the apiVersion they were
- * written with is kept in an annotation, so the origin survives storage and export.
- */
-function fromCalico(doc: PlainObject): PlainObject {
-  if (!isPlainObject(doc.metadata)) return { ...doc, apiVersion: MICROSEG_V1 };
-  const annotations = isPlainObject(doc.metadata.annotations) ? doc.metadata.annotations : {};
-  return {
-    ...doc,
-    apiVersion: MICROSEG_V1,
-    metadata: {
-      ...doc.metadata,
-      annotations: { ...annotations, [ORIGINAL_API_VERSION_ANNOTATION]: CALICO_V3 },
-    },
-  };
-}
-
-function unknownKind(apiVersion: string, kind: string): string {
-  const elsewhere = KINDS.filter((k) => k.kind === kind).map((k) => k.apiVersion);
-  const hint = elsewhere.length ? ` (${kind} is ${elsewhere.join(" or ")})` : "";
-  return `unknown kind "${kind}" in apiVersion "${apiVersion}"${hint}`;
-}
-
-/** Validates one object of any accepted kind. */
-export function parseResource(input: unknown): ResourceResult {
-  const fail = (code: ResourceIssue["code"], path: string, message: string): ResourceResult => ({
-    ok: false,
-    issues: [{ code, path, message }],
-  });
-  if (!isPlainObject(input)) return fail("manifest.shape", "", "must be an object");
-  const { apiVersion, kind } = input;
-  if (typeof apiVersion !== "string" || apiVersion === "") {
-    return fail("manifest.kind", "apiVersion", "required");
-  }
-  if (typeof kind !== "string" || kind === "") return fail("manifest.kind", "kind", "required");
-  const info = lookupKind(apiVersion, kind);
-  if (!info) return fail("manifest.kind", "", unknownKind(apiVersion, kind));
-
-  const doc = withoutNulls(input) as PlainObject;
-  const parsed = info.schema.safeParse(apiVersion === CALICO_V3 ? fromCalico(doc) : doc, {
-    reportInput: true,
-  });
-  return parsed.success
-    ? { ok: true, value: parsed.data }
-    : { ok: false, issues: issuesFromZod(parsed.error) };
-}
 
 /** A document (or List item) ready to validate, with where it came from. */
 interface Candidate {
