@@ -13,7 +13,8 @@ export function byOrderThenName(
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-function policySortKey(p: Policy): { order?: number; name: string } {
+/** Policies sort by (order, namespace/name) inside a tier. */
+export function policySortKey(p: Policy): { order?: number; name: string } {
   const name = `${p.ref.namespace ?? ""}/${p.ref.name}`;
   return p.order !== undefined ? { order: p.order, name } : { name };
 }

@@ -1,0 +1,63 @@
+// The desired dataplane state computed from scratch, by scanning everything: the reference the
+// incremental engine must equal after every event, and the baseline its bench compares with.
+import { buildWorld, type ResourceLike } from "../policy/world.ts";
+import { compileSelector, parseSelector } from "../selector/index.ts";
+import { isLocalEndpoint } from "./graph.ts";
+import { policyId, scanPolicy } from "./rules.ts";
+import { entityMembers, nodeMembers } from "./set-members.ts";
+import type {
+  DataplaneState,
+  DpEndpoint,
+  DpPolicy,
+  EndpointId,
+  PolicyId,
+  SetId,
+  SetSpec,
+} from "./types.ts";
+
+export function desiredState(resources: readonly ResourceLike[], node?: string): DataplaneState {
+  const world = buildWorld(resources);
+  const { cluster, evaluator } = world;
+  const endpoints = new Map<EndpointId, DpEndpoint>();
+  const policies = new Map<PolicyId, DpPolicy>();
+  const specs = new Map<SetId, SetSpec>();
+  for (const ep of cluster.endpoints) {
+    if (!isLocalEndpoint(ep, node)) continue;
+    const tiers = (direction: "ingress" | "egress") =>
+      evaluator.selection(ep, direction).map(({ tier, policies: selected }) => {
+        for (const p of selected) {
+          const scanned = scanPolicy(p);
+          policies.set(scanned.policy.id, scanned.policy);
+          for (const [id, spec] of scanned.sets) specs.set(id, spec);
+        }
+        return {
+          name: tier.name,
+          defaultAction: tier.defaultAction,
+          // The program's tiers are already in (order, name) order.
+          policies: selected.map((p) => policyId(p.ref)),
+        };
+      });
+    const id = ep.id as EndpointId;
+    endpoints.set(id, {
+      id,
+      addresses: ep.addresses.map((a) => a.text),
+      ingress: tiers("ingress"),
+      egress: tiers("egress"),
+    });
+  }
+  const sets = new Map<SetId, { spec: SetSpec; members: Set<string> }>();
+  const entities = [...cluster.endpoints.filter((e) => !e.hostNetwork), ...cluster.networkSets];
+  for (const [id, spec] of specs) {
+    const matches = compileSelector(parseSelector(spec.selector));
+    const members = new Set<string>();
+    if (spec.kind === "nodes") {
+      for (const n of cluster.nodes)
+        if (matches(n.labels)) for (const m of nodeMembers(n)) members.add(m);
+    } else {
+      for (const e of entities)
+        if (matches(e.labels)) for (const m of entityMembers(spec, e)) members.add(m);
+    }
+    sets.set(id, { spec, members });
+  }
+  return { sets, policies, endpoints };
+}

@@ -1,0 +1,125 @@
+// Per local endpoint and direction: the ordered tiers, each with its ordered policies. Also the
+// reference count that makes a policy active while some endpoint points at it.
+import { BUILTIN_TIERS, type TierSpec } from "../policy/compile/tiers.ts";
+import { byOrderThenName, policySortKey } from "../policy/program.ts";
+import type { Direction, Endpoint, Policy } from "../policy/types.ts";
+import type { PolicyMatcher } from "./policy-matcher.ts";
+import { policyId } from "./rules.ts";
+import type { DpEndpoint, DpTierRef, EndpointId, PolicyId } from "./types.ts";
+
+export interface PolicyReferenceListener {
+  onPolicyReferenced(id: PolicyId): void;
+  onPolicyUnreferenced(id: PolicyId): void;
+}
+
+export interface EndpointListener {
+  onEndpointUpdate(id: EndpointId, endpoint: DpEndpoint | undefined): void;
+}
+
+export class EndpointResolver {
+  readonly #endpoints = new Map<EndpointId, Endpoint>();
+  readonly #resolved = new Map<EndpointId, DpEndpoint>();
+  readonly #dirty = new Set<EndpointId>();
+  readonly #userTiers = new Map<string, TierSpec>();
+  readonly #tiers = new Map<string, TierSpec>();
+  readonly #policyRefs = new Map<PolicyId, number>();
+
+  constructor(
+    private readonly matcher: PolicyMatcher,
+    private readonly policies: PolicyReferenceListener,
+    private readonly output: EndpointListener,
+  ) {
+    this.rebuildTiers();
+  }
+
+  markDirty(id: EndpointId): void {
+    if (this.#endpoints.has(id) || this.#resolved.has(id)) this.#dirty.add(id);
+  }
+
+  upsertEndpoint(id: EndpointId, endpoint: Endpoint | undefined): void {
+    if (endpoint) this.#endpoints.set(id, endpoint);
+    else this.#endpoints.delete(id);
+    this.#dirty.add(id);
+  }
+
+  upsertTier(name: string, tier: TierSpec | undefined): void {
+    if (tier) this.#userTiers.set(name, tier);
+    else this.#userTiers.delete(name);
+    this.rebuildTiers();
+    // Tier edits are rare and may reorder everything: re-resolve every endpoint.
+    for (const id of this.#endpoints.keys()) this.#dirty.add(id);
+  }
+
+  /** Re-resolves dirty endpoints; reports changed ones and policy reference transitions. */
+  flush(): void {
+    for (const id of this.#dirty) {
+      const ep = this.#endpoints.get(id);
+      const before = this.#resolved.get(id);
+      const after = ep ? this.resolve(id, ep) : undefined;
+      if (before && after && JSON.stringify(before) === JSON.stringify(after)) continue;
+      if (after) this.#resolved.set(id, after);
+      else this.#resolved.delete(id);
+      for (const pid of referenced(after)) this.ref(pid, +1);
+      for (const pid of referenced(before)) this.ref(pid, -1);
+      this.output.onEndpointUpdate(id, after);
+    }
+    this.#dirty.clear();
+  }
+
+  private ref(id: PolicyId, delta: number): void {
+    const n = (this.#policyRefs.get(id) ?? 0) + delta;
+    if (n === 0) {
+      this.#policyRefs.delete(id);
+      this.policies.onPolicyUnreferenced(id);
+    } else {
+      this.#policyRefs.set(id, n);
+      if (n === 1 && delta > 0) this.policies.onPolicyReferenced(id);
+    }
+  }
+
+  private rebuildTiers(): void {
+    this.#tiers.clear();
+    for (const t of this.#userTiers.values()) this.#tiers.set(t.name, t);
+    for (const t of BUILTIN_TIERS) {
+      const user = this.#userTiers.get(t.name);
+      this.#tiers.set(t.name, user ? { ...t, defaultAction: user.defaultAction } : t);
+    }
+  }
+
+  private resolve(id: EndpointId, ep: Endpoint): DpEndpoint {
+    const selecting = this.matcher.policiesFor(id).filter((p) => this.#tiers.has(p.tier));
+    const direction = (d: Direction): DpTierRef[] => {
+      const byTier = new Map<string, Policy[]>();
+      for (const p of selecting) {
+        if (!p.types.includes(d)) continue;
+        const list = byTier.get(p.tier);
+        if (list) list.push(p);
+        else byTier.set(p.tier, [p]);
+      }
+      return [...byTier.keys()]
+        .map((name) => this.#tiers.get(name)!)
+        .sort(byOrderThenName)
+        .map((tier) => ({
+          name: tier.name,
+          defaultAction: tier.defaultAction,
+          policies: byTier
+            .get(tier.name)!
+            .sort((a, b) => byOrderThenName(policySortKey(a), policySortKey(b)))
+            .map((p) => policyId(p.ref)),
+        }));
+    };
+    return {
+      id,
+      addresses: ep.addresses.map((a) => a.text),
+      ingress: direction("ingress"),
+      egress: direction("egress"),
+    };
+  }
+}
+
+function referenced(ep: DpEndpoint | undefined): Set<PolicyId> {
+  const out = new Set<PolicyId>();
+  if (!ep) return out;
+  for (const t of [...ep.ingress, ...ep.egress]) for (const p of t.policies) out.add(p);
+  return out;
+}

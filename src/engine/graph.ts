@@ -1,0 +1,110 @@
+// The incremental engine, wired in one place. Stages never construct each other:
+//
+//   resource events
+//        |
+//   InputStage ----------------------------+--------------------+
+//        | endpoints, policies, tiers      | entities, nodes    |
+//   PolicyMatcher (subject label index)    |                    |
+//        | dirty endpoints                 |                    |
+//   EndpointResolver (tiers x policies per endpoint)            |
+//        | policy referenced / unreferenced                     |
+//   RuleScanner (rules by address, set refcounts)               |
+//        | set active / inactive           v                    |
+//        +------------------------> SetMemberCalculator <-------+
+//        |                                 | members added / removed
+//   EventSequencer  <----------------------+
+//        | deltas in dependency order
+//   dataplane
+import type { Endpoint } from "../policy/types.ts";
+import { EndpointResolver } from "./endpoint-resolver.ts";
+import { InputStage, type ResourceEvent } from "./inputs.ts";
+import { PolicyMatcher } from "./policy-matcher.ts";
+import { RuleScanner } from "./rule-scanner.ts";
+import { EventSequencer } from "./sequencer.ts";
+import { SetMemberCalculator } from "./set-members.ts";
+import type { DataplaneState, Delta, EndpointId } from "./types.ts";
+
+export interface EngineOptions {
+  /** Compute for this node's endpoints only; all endpoints when unset (simulation). */
+  readonly node?: string;
+}
+
+/** Endpoints that get chains of their own: workloads and hosts, never host-network pods. */
+export function isLocalEndpoint(e: Endpoint, node: string | undefined): boolean {
+  if (e.kind === "NetworkSet" || e.kind === "GlobalNetworkSet" || e.hostNetwork) return false;
+  return node === undefined || e.node === node;
+}
+
+export class Engine {
+  readonly #inputs: InputStage;
+  readonly #resolver: EndpointResolver;
+  readonly #sequencer = new EventSequencer();
+
+  constructor(options: EngineOptions = {}) {
+    const sequencer = this.#sequencer;
+    const members = new SetMemberCalculator(sequencer);
+    const scanner = new RuleScanner(
+      {
+        onSetActive: (spec) => {
+          sequencer.onSetActive(spec);
+          members.onSetActive(spec);
+        },
+        onSetInactive: (id) => {
+          members.onSetInactive(id);
+          sequencer.onSetInactive(id);
+        },
+      },
+      sequencer,
+    );
+    const matcher = new PolicyMatcher({ onEndpointDirty: (id) => this.#resolver.markDirty(id) });
+    this.#resolver = new EndpointResolver(
+      matcher,
+      {
+        onPolicyReferenced: (id) => scanner.activate(id, matcher.policy(id)!),
+        onPolicyUnreferenced: (id) => scanner.deactivate(id),
+      },
+      sequencer,
+    );
+    const local = new Set<EndpointId>();
+    const resolver = this.#resolver;
+    this.#inputs = new InputStage({
+      onEntityUpdate: (id, entity) => {
+        members.upsertEntity(id, entity);
+        if (entity && isLocalEndpoint(entity, options.node)) {
+          local.add(id);
+          matcher.upsertEndpoint(id, entity);
+          resolver.upsertEndpoint(id, entity);
+        } else if (local.delete(id)) {
+          matcher.removeEndpoint(id);
+          resolver.upsertEndpoint(id, undefined);
+        }
+      },
+      onPolicyUpdate: (id, policy) => {
+        matcher.upsertPolicy(id, policy);
+        if (policy && scanner.isActive(id)) scanner.activate(id, policy);
+      },
+      onTierUpdate: (name, tier) => resolver.upsertTier(name, tier),
+      onNodeUpdate: (name, node) => members.upsertNode(name, node),
+    });
+  }
+
+  apply(events: ResourceEvent | Iterable<ResourceEvent>): void {
+    if (Symbol.iterator in events) for (const e of events) this.#inputs.apply(e);
+    else this.#inputs.apply(events);
+  }
+
+  /** Ends the batch: the minimal deltas that take the dataplane to the new desired state. */
+  flush(): Delta[] {
+    this.#resolver.flush();
+    return this.#sequencer.flush();
+  }
+
+  /** The desired state as of the last flush. */
+  state(): DataplaneState {
+    return this.#sequencer.state();
+  }
+
+  get revision(): number {
+    return this.#inputs.lastRevision;
+  }
+}

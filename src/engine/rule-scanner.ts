@@ -1,0 +1,67 @@
+// Active policies to dataplane policies: rules by address, and a reference count per set so a
+// set lives exactly while some active policy's rule uses it.
+import type { Policy } from "../policy/types.ts";
+import { scanPolicy } from "./rules.ts";
+import type { DpPolicy, PolicyId, SetId, SetSpec } from "./types.ts";
+
+export interface SetUseListener {
+  onSetActive(spec: SetSpec): void;
+  onSetInactive(id: SetId): void;
+}
+
+export interface PolicyListener {
+  onPolicyUpdate(id: PolicyId, policy: DpPolicy | undefined): void;
+}
+
+export class RuleScanner {
+  readonly #active = new Map<
+    PolicyId,
+    { readonly policy: DpPolicy; readonly sets: readonly SetId[] }
+  >();
+  readonly #setUsers = new Map<SetId, number>();
+
+  constructor(
+    private readonly sets: SetUseListener,
+    private readonly output: PolicyListener,
+  ) {}
+
+  isActive(id: PolicyId): boolean {
+    return this.#active.has(id);
+  }
+
+  /** Activates or updates a policy; an update equal to what is active costs nothing downstream. */
+  activate(id: PolicyId, policy: Policy): void {
+    const scanned = scanPolicy(policy);
+    const before = this.#active.get(id);
+    if (before && JSON.stringify(before.policy) === JSON.stringify(scanned.policy)) return;
+    const sets = [...scanned.sets.keys()];
+    // New sets first, so the policy never refers to a set the dataplane lacks.
+    for (const set of sets) this.acquire(scanned.sets.get(set)!);
+    this.#active.set(id, { policy: scanned.policy, sets });
+    this.output.onPolicyUpdate(id, scanned.policy);
+    for (const set of before?.sets ?? []) this.release(set);
+  }
+
+  deactivate(id: PolicyId): void {
+    const before = this.#active.get(id);
+    if (!before) return;
+    this.#active.delete(id);
+    this.output.onPolicyUpdate(id, undefined);
+    for (const set of before.sets) this.release(set);
+  }
+
+  private acquire(spec: SetSpec): void {
+    const n = (this.#setUsers.get(spec.id) ?? 0) + 1;
+    this.#setUsers.set(spec.id, n);
+    if (n === 1) this.sets.onSetActive(spec);
+  }
+
+  private release(id: SetId): void {
+    const n = this.#setUsers.get(id)! - 1;
+    if (n > 0) this.#setUsers.set(id, n);
+    else {
+      this.#setUsers.delete(id);
+      this.sets.onSetInactive(id);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+// The last stage: buffers one batch of changes and flushes them as deltas in dependency order:
+// sets and their new members before the policies that use them, policies before the endpoints
+// that jump to them; removals in reverse. Changes that cancel within a batch never leave.
+import type {
+  DataplaneState,
+  Delta,
+  DpEndpoint,
+  DpPolicy,
+  EndpointId,
+  PolicyId,
+  SetId,
+  SetSpec,
+} from "./types.ts";
+
+export class EventSequencer {
+  // Flushed state: what the dataplane has after the last flush.
+  readonly #sets = new Map<SetId, { spec: SetSpec; members: Set<string> }>();
+  readonly #policies = new Map<PolicyId, DpPolicy>();
+  readonly #endpoints = new Map<EndpointId, DpEndpoint>();
+  // Pending changes of this batch.
+  readonly #pendingSets = new Map<SetId, SetSpec | null>();
+  readonly #pendingMembers = new Map<SetId, Map<string, 1 | -1>>();
+  readonly #pendingPolicies = new Map<PolicyId, DpPolicy | null>();
+  readonly #pendingEndpoints = new Map<EndpointId, DpEndpoint | null>();
+
+  onSetActive(spec: SetSpec): void {
+    this.#pendingSets.set(spec.id, spec);
+  }
+
+  onSetInactive(id: SetId): void {
+    this.#pendingSets.set(id, null);
+  }
+
+  onMembersAdded(id: SetId, members: readonly string[]): void {
+    this.members(id, members, 1);
+  }
+
+  onMembersRemoved(id: SetId, members: readonly string[]): void {
+    this.members(id, members, -1);
+  }
+
+  onPolicyUpdate(id: PolicyId, policy: DpPolicy | undefined): void {
+    this.#pendingPolicies.set(id, policy ?? null);
+  }
+
+  onEndpointUpdate(id: EndpointId, endpoint: DpEndpoint | undefined): void {
+    this.#pendingEndpoints.set(id, endpoint ?? null);
+  }
+
+  state(): DataplaneState {
+    return { sets: this.#sets, policies: this.#policies, endpoints: this.#endpoints };
+  }
+
+  flush(): Delta[] {
+    const out: Delta[] = [];
+    const addedSets: SetSpec[] = [];
+    const removedSets = new Set<SetId>();
+    for (const [id, spec] of this.#pendingSets) {
+      const live = this.#sets.has(id);
+      if (spec && !live) addedSets.push(spec);
+      if (!spec && live) removedSets.add(id);
+    }
+    for (const spec of addedSets) {
+      this.#sets.set(spec.id, { spec, members: new Set() });
+      out.push({ type: "set-added", set: spec });
+    }
+    const removals: Delta[] = [];
+    for (const [id, changes] of this.#pendingMembers) {
+      const set = this.#sets.get(id);
+      if (!set || removedSets.has(id)) continue;
+      const added: string[] = [];
+      const removed: string[] = [];
+      for (const [m, sign] of changes) {
+        if (sign > 0) {
+          set.members.add(m);
+          added.push(m);
+        } else {
+          set.members.delete(m);
+          removed.push(m);
+        }
+      }
+      if (added.length > 0) out.push({ type: "set-members-added", id, members: added.sort() });
+      if (removed.length > 0)
+        removals.push({ type: "set-members-removed", id, members: removed.sort() });
+    }
+    const policyRemovals: Delta[] = [];
+    for (const [id, policy] of this.#pendingPolicies) {
+      const live = this.#policies.get(id);
+      if (policy) {
+        if (live && JSON.stringify(live) === JSON.stringify(policy)) continue;
+        this.#policies.set(id, policy);
+        out.push({ type: "policy-upserted", policy });
+      } else if (live) {
+        this.#policies.delete(id);
+        policyRemovals.push({ type: "policy-removed", id });
+      }
+    }
+    for (const [id, endpoint] of this.#pendingEndpoints) {
+      const live = this.#endpoints.get(id);
+      if (endpoint) {
+        if (live && JSON.stringify(live) === JSON.stringify(endpoint)) continue;
+        this.#endpoints.set(id, endpoint);
+        out.push({ type: "endpoint-upserted", endpoint });
+      } else if (live) {
+        this.#endpoints.delete(id);
+        out.push({ type: "endpoint-removed", id });
+      }
+    }
+    out.push(...policyRemovals, ...removals);
+    for (const id of removedSets) {
+      this.#sets.delete(id);
+      out.push({ type: "set-removed", id });
+    }
+    this.#pendingSets.clear();
+    this.#pendingMembers.clear();
+    this.#pendingPolicies.clear();
+    this.#pendingEndpoints.clear();
+    return out;
+  }
+
+  private members(id: SetId, members: readonly string[], sign: 1 | -1): void {
+    let changes = this.#pendingMembers.get(id);
+    if (!changes) this.#pendingMembers.set(id, (changes = new Map()));
+    for (const m of members) {
+      if (changes.get(m) === -sign) changes.delete(m);
+      else changes.set(m, sign);
+    }
+  }
+}

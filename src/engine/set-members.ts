@@ -1,0 +1,162 @@
+// Members of the active sets: addresses (and CIDRs) of the workloads and network sets a selector
+// matches, address/protocol/port triples for named ports, node addresses for node selectors.
+// Members are reference-counted, so two entities sharing an address never remove it early.
+import type { Endpoint, Node } from "../policy/types.ts";
+import { LabelIndex, parseSelector } from "../selector/index.ts";
+import type { EndpointId, SetId, SetSpec } from "./types.ts";
+
+export interface MemberListener {
+  onMembersAdded(id: SetId, members: readonly string[]): void;
+  onMembersRemoved(id: SetId, members: readonly string[]): void;
+}
+
+interface ActiveSet {
+  readonly spec: SetSpec;
+  readonly members: Map<string, number>;
+}
+
+/** Host-network pods are the node, not a workload: they join no workload set. */
+function memberCapable(e: Endpoint): boolean {
+  return !e.hostNetwork;
+}
+
+export function entityMembers(spec: SetSpec, e: Endpoint): string[] {
+  if (spec.kind === "addresses")
+    return [...e.addresses.map((a) => a.text), ...e.nets.map((n) => n.text)];
+  const out: string[] = [];
+  for (const p of e.ports) {
+    if (p.name !== spec.portName) continue;
+    for (const a of e.addresses) out.push(`${a.text},${p.protocol},${p.port}`);
+  }
+  return out;
+}
+
+export function nodeMembers(n: Node): string[] {
+  return n.addresses.map((a) => a.text);
+}
+
+/** One family of sets over one kind of entity, sharing a label index keyed by selector text. */
+class SetFamily<E, Id extends string> {
+  readonly entities = new Map<Id, E>();
+  readonly index = new LabelIndex<string, Id>();
+  readonly setsBySelector = new Map<string, Set<SetId>>();
+
+  constructor(
+    private readonly labelsOf: (e: E) => Readonly<Record<string, string>>,
+    private readonly membersOf: (spec: SetSpec, e: E) => string[],
+    private readonly sets: Map<SetId, ActiveSet>,
+    private readonly change: (
+      set: ActiveSet,
+      before: readonly string[],
+      after: readonly string[],
+    ) => void,
+  ) {}
+
+  addSet(set: ActiveSet): void {
+    const key = set.spec.selector;
+    let ids = this.setsBySelector.get(key);
+    if (!ids) {
+      this.setsBySelector.set(key, (ids = new Set()));
+      this.index.upsertSelector(key, parseSelector(key));
+    }
+    ids.add(set.spec.id);
+    for (const id of this.index.endpointsMatching(key)) {
+      this.change(set, [], this.membersOf(set.spec, this.entities.get(id)!));
+    }
+  }
+
+  removeSet(spec: SetSpec): void {
+    const ids = this.setsBySelector.get(spec.selector)!;
+    ids.delete(spec.id);
+    if (ids.size === 0) {
+      this.setsBySelector.delete(spec.selector);
+      this.index.removeSelector(spec.selector);
+    }
+  }
+
+  upsert(id: Id, e: E | undefined): void {
+    const old = this.entities.get(id);
+    const before = new Set(old ? this.index.selectorsMatching(id) : []);
+    if (e) {
+      this.entities.set(id, e);
+      this.index.upsertEndpoint(id, this.labelsOf(e));
+    } else if (old) {
+      this.entities.delete(id);
+      this.index.removeEndpoint(id);
+    }
+    const after = e ? this.index.selectorsMatching(id) : new Set<string>();
+    for (const key of new Set([...before, ...after])) {
+      for (const setId of this.setsBySelector.get(key) ?? []) {
+        const set = this.sets.get(setId)!;
+        const was = old && before.has(key) ? this.membersOf(set.spec, old) : [];
+        const now = e && after.has(key) ? this.membersOf(set.spec, e) : [];
+        this.change(set, was, now);
+      }
+    }
+  }
+}
+
+export class SetMemberCalculator {
+  readonly #sets = new Map<SetId, ActiveSet>();
+  readonly #entities: SetFamily<Endpoint, EndpointId>;
+  readonly #nodes: SetFamily<Node, string>;
+
+  constructor(private readonly listener: MemberListener) {
+    const change = (set: ActiveSet, before: readonly string[], after: readonly string[]) =>
+      this.change(set, before, after);
+    this.#entities = new SetFamily((e) => e.labels, entityMembers, this.#sets, change);
+    this.#nodes = new SetFamily(
+      (n) => n.labels,
+      (_, n) => nodeMembers(n),
+      this.#sets,
+      change,
+    );
+  }
+
+  onSetActive(spec: SetSpec): void {
+    const set: ActiveSet = { spec, members: new Map() };
+    this.#sets.set(spec.id, set);
+    this.family(spec).addSet(set);
+  }
+
+  /** Reports every member gone first, so a set re-activated in the same batch nets out. */
+  onSetInactive(id: SetId): void {
+    const set = this.#sets.get(id)!;
+    if (set.members.size > 0) this.listener.onMembersRemoved(id, [...set.members.keys()]);
+    this.#sets.delete(id);
+    this.family(set.spec).removeSet(set.spec);
+  }
+
+  upsertEntity(id: EndpointId, e: Endpoint | undefined): void {
+    this.#entities.upsert(id, e && memberCapable(e) ? e : undefined);
+  }
+
+  upsertNode(name: string, n: Node | undefined): void {
+    this.#nodes.upsert(name, n);
+  }
+
+  private family(spec: SetSpec): SetFamily<Endpoint, EndpointId> | SetFamily<Node, string> {
+    return spec.kind === "nodes" ? this.#nodes : this.#entities;
+  }
+
+  private change(set: ActiveSet, before: readonly string[], after: readonly string[]): void {
+    const added: string[] = [];
+    const removed: string[] = [];
+    for (const m of after) {
+      const n = (set.members.get(m) ?? 0) + 1;
+      set.members.set(m, n);
+      if (n === 1) added.push(m);
+    }
+    for (const m of before) {
+      const n = set.members.get(m)! - 1;
+      if (n === 0) {
+        set.members.delete(m);
+        removed.push(m);
+      } else set.members.set(m, n);
+    }
+    // Counting the new members up before the old ones down means a member in both never
+    // touches zero, so it is reported neither added nor removed.
+    if (added.length > 0) this.listener.onMembersAdded(set.spec.id, added);
+    if (removed.length > 0) this.listener.onMembersRemoved(set.spec.id, removed);
+  }
+}

@@ -1,0 +1,110 @@
+// What the engine hands the dataplane: address sets, policies whose rules refer to those sets,
+// and endpoints pointing at ordered tiers of policies. Everything is by address, never by
+// label, so a dataplane needs no selector logic; and by id, so a pod moving only changes set
+// members.
+import type { Cidr } from "../net/cidr.ts";
+import type {
+  Direction,
+  IcmpMatch,
+  Protocol,
+  RuleAction,
+  RuleOrigin,
+  TierDefaultAction,
+} from "../policy/types.ts";
+
+/** Canonical-text ids, shared by every policy that uses the same selector. */
+export type SetId = string & { readonly __brand: "SetId" };
+export type PolicyId = string & { readonly __brand: "PolicyId" };
+export type EndpointId = string & { readonly __brand: "EndpointId" };
+
+/**
+ * `addresses`: workload addresses and network-set CIDRs of a selector (member text is an
+ * address or a CIDR). `named-ports`: `address,protocol,port` of workloads matching a selector
+ * that declare the port name. `nodes`: addresses of nodes matching a node selector.
+ */
+export type SetKind = "addresses" | "named-ports" | "nodes";
+
+export interface SetSpec {
+  readonly id: SetId;
+  readonly kind: SetKind;
+  /** Canonical selector text the members are drawn from. */
+  readonly selector: string;
+  /** The port name, for named-port sets. */
+  readonly portName?: string;
+}
+
+export interface PortRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** One side of a rule, by address. A port matches if it is in `ports` or any named-port set. */
+export interface DpEntity {
+  readonly set?: SetId;
+  readonly notSet?: SetId;
+  readonly nets?: readonly Cidr[];
+  readonly notNets?: readonly Cidr[];
+  readonly ports?: readonly PortRange[];
+  readonly namedPortSets?: readonly SetId[];
+  readonly notPorts?: readonly PortRange[];
+  readonly notNamedPortSets?: readonly SetId[];
+  readonly nodeSet?: SetId;
+}
+
+export interface DpRule {
+  readonly action: RuleAction;
+  readonly protocol?: Protocol;
+  readonly notProtocol?: Protocol;
+  readonly ipVersion?: 4 | 6;
+  readonly icmp?: IcmpMatch;
+  readonly notIcmp?: IcmpMatch;
+  readonly source: DpEntity;
+  readonly destination: DpEntity;
+  readonly origin: RuleOrigin;
+}
+
+export interface DpPolicy {
+  readonly id: PolicyId;
+  readonly tier: string;
+  readonly ingress: readonly DpRule[];
+  readonly egress: readonly DpRule[];
+}
+
+export interface DpTierRef {
+  readonly name: string;
+  readonly defaultAction: TierDefaultAction;
+  readonly policies: readonly PolicyId[];
+}
+
+export interface DpEndpoint {
+  readonly id: EndpointId;
+  readonly addresses: readonly string[];
+  readonly ingress: readonly DpTierRef[];
+  readonly egress: readonly DpTierRef[];
+}
+
+export type Delta =
+  | { readonly type: "set-added"; readonly set: SetSpec }
+  | { readonly type: "set-members-added"; readonly id: SetId; readonly members: readonly string[] }
+  | {
+      readonly type: "set-members-removed";
+      readonly id: SetId;
+      readonly members: readonly string[];
+    }
+  | { readonly type: "set-removed"; readonly id: SetId }
+  | { readonly type: "policy-upserted"; readonly policy: DpPolicy }
+  | { readonly type: "policy-removed"; readonly id: PolicyId }
+  | { readonly type: "endpoint-upserted"; readonly endpoint: DpEndpoint }
+  | { readonly type: "endpoint-removed"; readonly id: EndpointId };
+
+/** The whole desired state; equal states compare equal with `stateKey`. */
+export interface DataplaneState {
+  readonly sets: ReadonlyMap<
+    SetId,
+    { readonly spec: SetSpec; readonly members: ReadonlySet<string> }
+  >;
+  readonly policies: ReadonlyMap<PolicyId, DpPolicy>;
+  readonly endpoints: ReadonlyMap<EndpointId, DpEndpoint>;
+}
+
+export type { Direction };
