@@ -71,6 +71,7 @@ const policySpecShape = {
   tier: TierNameSchema.default(DEFAULT_TIER),
   /** Lower orders first within the tier; ties and no order sort by name. */
   order: z.number().optional(),
+  /** Unset selects every endpoint, as Calico's all(). */
   selector: selectorSchema().optional(),
   serviceAccountSelector: selectorSchema().optional(),
   /** Unset: Ingress, plus Egress when there are egress rules (Calico's defaulting). */

@@ -74,7 +74,7 @@ export function uniqueList<T extends z.ZodType<string>>(item: T) {
   });
 }
 
-export function containsGlobal(ast: SelectorAst): boolean {
+function containsGlobal(ast: SelectorAst): boolean {
   switch (ast.kind) {
     case "global":
       return true;
@@ -88,7 +88,7 @@ export function containsGlobal(ast: SelectorAst): boolean {
   }
 }
 
-export function selectorKeys(ast: SelectorAst): string[] {
+function selectorKeys(ast: SelectorAst): string[] {
   switch (ast.kind) {
     case "all":
     case "global":
@@ -103,7 +103,7 @@ export function selectorKeys(ast: SelectorAst): string[] {
   }
 }
 
-export interface SelectorRules {
+interface SelectorRules {
   /** Only a rule's namespaceSelector may be `global()`, and then nothing else (as in Calico). */
   allowGlobal?: boolean;
   /** Extra check of each label key the selector reads; returns the problem. */

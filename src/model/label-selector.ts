@@ -4,7 +4,7 @@ import { z } from "zod";
 import { LabelKeySchema, LabelMapSchema } from "./fields.ts";
 import { checkLabelValue } from "./names.ts";
 
-export const LabelSelectorRequirementSchema = z
+const LabelSelectorRequirementSchema = z
   .strictObject({
     key: LabelKeySchema,
     operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]),
