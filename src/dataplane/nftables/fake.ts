@@ -275,15 +275,16 @@ function canonicalElementKey(set: FakeSet, key: Part[]): { parts: Part[]; text: 
     const e = partError(p, set.type[i]!);
     if (e) fail("EINVAL", e);
   });
-  const parts = canonicalKey(key, set.type);
+  // nft refuses the spelling, before any normalization: even 198.18.0.1/32 needs the flag.
   const isInterval = (p: Part) =>
     typeof p === "object" || (typeof p === "string" && p.includes("/"));
-  if (!set.flags.includes("interval") && parts.some(isInterval)) {
+  if (!set.flags.includes("interval") && key.some(isInterval)) {
     fail(
       "EINVAL",
       `set ${set.name} has no interval flag, so its members cannot be prefixes or ranges`,
     );
   }
+  const parts = canonicalKey(key, set.type);
   return { parts, text: parts.map((p) => renderPart(p)).join(" . ") };
 }
 

@@ -1,0 +1,168 @@
+// The real nft inside a network namespace this test creates: transactions apply whole or not
+// at all, the reader reads back what the applier wrote, and the fake agrees with the kernel.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { after, before, beforeEach, describe, test } from "node:test";
+import {
+  applyTransaction,
+  checkTransaction,
+  counter,
+  dumpSorted,
+  eq,
+  FakeNftables,
+  KernelNftables,
+  meta,
+  NftError,
+  readTable,
+  Transaction,
+  th,
+  verdict,
+} from "../../src/dataplane/nftables/index.ts";
+import { brokenCases, brokenTransaction, startingRuleset } from "./cases.ts";
+import { fullDump, fullTransaction } from "./fixtures.ts";
+import { createTestNetns, rootSkipReason } from "./needs-root.ts";
+
+const table = "microseg";
+
+describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
+  let netns: ReturnType<typeof createTestNetns>;
+  let kernel: KernelNftables;
+  const dump = async () => {
+    const model = await kernel.read("inet", table);
+    return model ? dumpSorted(model) : "";
+  };
+
+  before(() => {
+    netns = createTestNetns();
+    kernel = new KernelNftables({ netns: netns.name });
+  });
+  after(() => netns?.remove());
+  beforeEach(() => {
+    execFileSync("ip", ["netns", "exec", netns.name, "nft", "flush", "ruleset"]);
+  });
+
+  test("the full transaction applies and reads back as the fake holds it", async () => {
+    await kernel.apply(fullTransaction(table));
+    assert.equal(await dump(), fullDump);
+    const fake = new FakeNftables();
+    await fake.apply(fullTransaction(table));
+    assert.equal(await dump(), fake.dump());
+  });
+
+  test("the reader returns rules as AST, set elements, verdict maps and handles", async () => {
+    await kernel.apply(startingRuleset(table));
+    const model = await kernel.read("inet", table);
+    assert.ok(model);
+    const ep4 = model.sets.find((s) => s.name === "ep4");
+    assert.deepEqual(ep4?.elements, [
+      { key: ["198.18.0.1"], value: { kind: "jump", chain: "ep-a" } },
+    ]);
+    assert.equal(ep4?.value, "verdict");
+    const forward = model.chains.find((c) => c.name === "forward");
+    assert.deepEqual(forward?.base, {
+      type: "filter",
+      hook: "forward",
+      priority: 0,
+      policy: "accept",
+    });
+    assert.deepEqual(forward?.rules[0]?.body, [
+      { kind: "vmap", key: { kind: "payload", protocol: "ip", field: "daddr" }, map: "ep4" },
+    ]);
+    assert.equal(typeof forward?.rules[0]?.handle, "number");
+  });
+
+  test("counters read back with the packets that hit them", async () => {
+    const output = { type: "filter", hook: "output", priority: 0, policy: "accept" } as const;
+    await kernel.apply(
+      new Transaction({ family: "inet", table })
+        .add({ kind: "table" })
+        .add({ kind: "chain", name: "output", base: output })
+        .add({
+          kind: "rule",
+          chain: "output",
+          body: [eq(meta.l4proto, "udp"), eq(th.dport, 9), counter(), verdict.accept],
+        }),
+    );
+    execFileSync("ip", ["netns", "exec", netns.name, "ip", "link", "set", "lo", "up"]);
+    const send =
+      "const s=require('node:dgram').createSocket('udp4');s.send('x',9,'127.0.0.1',()=>s.close())";
+    execFileSync("ip", ["netns", "exec", netns.name, process.execPath, "-e", send]);
+    const model = await kernel.read("inet", table);
+    const stmt = model?.chains[0]?.rules[0]?.body.find((s) => s.kind === "counter");
+    assert.deepEqual(stmt, { kind: "counter", packets: 1, bytes: 29 });
+    assert.match(
+      dumpSorted(model!, { counters: true }),
+      /udp dport 9 counter packets 1 bytes 29 accept/,
+    );
+    assert.match(dumpSorted(model!), /udp dport 9 counter accept/);
+  });
+
+  for (const c of brokenCases) {
+    test(`${c.name}: ${c.code}, the ruleset stays whole, the fake agrees`, async () => {
+      await kernel.apply(startingRuleset(table));
+      const beforeDump = await dump();
+      const broken = brokenTransaction(c, table);
+      await assert.rejects(kernel.apply(broken), (e: unknown) => {
+        assert.ok(e instanceof NftError);
+        assert.equal(e.code, c.code, e.stderr);
+        assert.ok(e.stderr.length > 0, "nft's stderr is kept");
+        return true;
+      });
+      assert.equal(await dump(), beforeDump, "nothing of the broken transaction was applied");
+      const fake = new FakeNftables();
+      await fake.apply(startingRuleset(table));
+      assert.equal(fake.dump(), beforeDump);
+      await assert.rejects(fake.apply(broken), { code: c.code });
+    });
+  }
+
+  test("check mode reports without changing anything", async () => {
+    await kernel.apply(startingRuleset(table));
+    const beforeDump = await dump();
+    const target = { netns: netns.name };
+    await checkTransaction(
+      new Transaction({ family: "inet", table }).add({ kind: "chain", name: "checked" }),
+      target,
+    );
+    await assert.rejects(checkTransaction(brokenTransaction(brokenCases[0]!, table), target), {
+      code: "ENOENT",
+    });
+    assert.equal(await dump(), beforeDump);
+  });
+
+  test("a validation error stops the transaction before nft runs", async () => {
+    const bad = new Transaction({ family: "inet", table })
+      .add({ kind: "table" })
+      .add({ kind: "chain", name: "bad name" });
+    await assert.rejects(applyTransaction(bad, { netns: netns.name }), { code: "invalid" });
+    assert.equal(await readTable("inet", table, { netns: netns.name }), undefined);
+  });
+
+  test("rules the AST has no shape for read back as unrecognized, so drift shows", async () => {
+    await kernel.apply(startingRuleset(table));
+    execFileSync("ip", [
+      "netns",
+      "exec",
+      netns.name,
+      "nft",
+      "add",
+      "rule",
+      "inet",
+      table,
+      "ep-b",
+      "tcp",
+      "flags",
+      "syn",
+      "accept",
+    ]);
+    const model = await kernel.read("inet", table);
+    const rule = model?.chains.find((c) => c.name === "ep-b")?.rules[1];
+    assert.equal(rule?.body[0]?.kind, "unknown");
+    assert.match(dumpSorted(model!), /add rule inet microseg ep-b # unrecognized: .*"flags"/);
+  });
+
+  test("a missing table reads as undefined", async () => {
+    assert.equal(await kernel.read("inet", "absent"), undefined);
+  });
+});
