@@ -67,3 +67,21 @@ export const PodSchema = z.looseObject({
 });
 
 export type Pod = z.infer<typeof PodSchema>;
+
+const NodeAddressSchema = z.looseObject({
+  type: z.string().optional(),
+  address: IpSchema,
+});
+
+/**
+ * v1 Node: its labels are what AdminNetworkPolicy `nodes` peers select, its addresses what
+ * those peers match. Loose, like Pod: dumps carry far more.
+ */
+export const NodeSchema = z.looseObject({
+  apiVersion: z.literal("v1"),
+  kind: z.literal("Node"),
+  metadata: looseClusterMeta(checkDnsSubdomain, "Node"),
+  status: z.looseObject({ addresses: z.array(NodeAddressSchema).optional() }).optional(),
+});
+
+export type Node = z.infer<typeof NodeSchema>;

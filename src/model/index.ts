@@ -50,6 +50,8 @@ export {
   NAMESPACE_NAME_LABEL,
   type Namespace,
   NamespaceSchema,
+  type Node,
+  NodeSchema,
   type Pod,
   PodSchema,
 } from "./core.ts";

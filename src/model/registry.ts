@@ -28,7 +28,14 @@ import {
   type Tier,
   TierSchema,
 } from "./calico-policy.ts";
-import { type Namespace, NamespaceSchema, type Pod, PodSchema } from "./core.ts";
+import {
+  type Namespace,
+  NamespaceSchema,
+  type Node,
+  NodeSchema,
+  type Pod,
+  PodSchema,
+} from "./core.ts";
 import { type GlobalAlert, GlobalAlertSchema } from "./global-alert.ts";
 import { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-policy.ts";
 
@@ -38,6 +45,7 @@ import { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-pol
  */
 export type Resource =
   | Namespace
+  | Node
   | Pod
   | K8sNetworkPolicy
   | AdminNetworkPolicy
@@ -76,6 +84,7 @@ function kind(
 
 export const KINDS: readonly KindInfo[] = [
   kind(CORE_V1, "Namespace", false, NamespaceSchema),
+  kind(CORE_V1, "Node", false, NodeSchema),
   kind(CORE_V1, "Pod", true, PodSchema),
   kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema),
   kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema),
