@@ -48,9 +48,9 @@ function netnsInode(name: string): number | undefined {
   }
 }
 
-function isLive(pid: number): boolean {
+/** True while the process runs; a zombie has already left its namespaces. */
+export function isRunning(pid: number): boolean {
   try {
-    // A zombie has already left its namespaces; only its parent's wait is missing.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
@@ -76,7 +76,7 @@ export function pidsInNetns(names: string[]): number[] {
       // gone meanwhile, or not ours to read
     }
   }
-  return pids.filter(isLive);
+  return pids.filter(isRunning);
 }
 
 function sleepSync(ms: number): void {
@@ -102,7 +102,7 @@ export function removeNetnsSync(
       }
     }
     sleepSync(20);
-    pids = pids.filter(isLive);
+    pids = pids.filter(isRunning);
   }
   const existing = names.filter((n) => netnsInode(n) !== undefined);
   if (existing.length) {
