@@ -4,7 +4,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { AgentConfig, ProbeReply, ProbeRequest } from "./protocol.ts";
+import type { AgentConfig, ProbeReply, ProbeRequest, ReadyLine } from "./protocol.ts";
 
 const agentScript = fileURLToPath(new URL("./agent.ts", import.meta.url));
 const tsxLoader = import.meta.resolve("tsx");
@@ -47,28 +47,34 @@ export class AgentClient {
       client.#stderr = (client.#stderr + b.toString()).slice(-4000);
     });
     return new Promise((resolve, reject) => {
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        child.kill("SIGKILL");
+      let ready = false;
+      const fail = (why: string) =>
         reject(new Error(`agent in ${netns} ${why}: ${client.#stderr.trim()}`));
-      };
-      const timer = setTimeout(() => fail(`not ready after ${startTimeoutMs} ms`), startTimeoutMs);
-      child.once("error", (e) => fail(`could not start (${e.message})`));
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        fail(`not ready after ${startTimeoutMs} ms`);
+      }, startTimeoutMs);
+      child.once("error", (e) => {
+        clearTimeout(timer);
+        fail(`could not start (${e.message})`);
+      });
       child.once("exit", (code) => {
+        clearTimeout(timer);
         client.#exited = true;
-        fail(`exited with ${code}`);
-        for (const [id, settle] of client.#pending)
-          settle({ id, outcome: "error", ms: 0, message: "agent exited" });
-        client.#pending.clear();
+        for (const [id, settle] of client.#pending) {
+          settle({ id, outcome: "error", ms: 0, message: `agent exited with ${code}` });
+        }
+        if (!ready) fail(`exited with ${code}`);
       });
       createInterface({ input: child.stdout }).on("line", (line) => {
-        const msg = JSON.parse(line) as ProbeReply | { ready: true };
+        const msg = JSON.parse(line) as ProbeReply | ReadyLine;
         if ("ready" in msg) {
+          ready = true;
           clearTimeout(timer);
           resolve(client);
-          return;
+        } else {
+          client.#pending.get(msg.id)?.(msg);
         }
-        client.#pending.get(msg.id)?.(msg);
       });
     });
   }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { AgentClient } from "./agent-client.ts";
 import { registerTeardown, unregisterTeardown } from "./cleanup.ts";
-import { ipBatch, removeNetnsSync, setupNetns } from "./netns.ts";
+import { ipBatch, listNetns, removeNetnsSync, setupNetns } from "./netns.ts";
 import { mapBounded, type ProbeSpec } from "./probe.ts";
 import type { ProbeOutcome } from "./protocol.ts";
 import { defaultStateDir, type LabState, readState, removeState, writeState } from "./state.ts";
@@ -79,6 +79,10 @@ export class Lab {
   static async up(spec: LabSpec, opts: LabOptions = {}): Promise<Lab> {
     const id = opts.id ?? randomBytes(4).toString("hex").slice(0, 6);
     const plan = planLab(spec, id);
+    // Another lab's namespaces must never be taken for ours and torn down with it.
+    const taken = listNetns().filter((n) => n.startsWith(plan.prefix));
+    if (taken.length)
+      throw new Error(`lab ${id} exists (${taken.join(", ")}); bring it down first`);
     const lab = new Lab(plan, join(opts.stateDir ?? defaultStateDir, `${id}.json`));
     registerTeardown(lab.#teardown);
     try {

@@ -2,8 +2,8 @@
 // forward path, so a drop rule there stops exactly the traffic it names.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,7 +20,13 @@ import {
   Transaction,
   verdict,
 } from "../../src/dataplane/nftables/index.ts";
-import { Lab, listNetns, matrixProbes, type ProbeResult } from "../../src/lab/index.ts";
+import {
+  downFromState,
+  Lab,
+  listNetns,
+  matrixProbes,
+  type ProbeResult,
+} from "../../src/lab/index.ts";
 import { isRunning, pidsInNetns } from "../../src/lab/netns.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 
@@ -172,6 +178,35 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
       [],
     );
     assert.equal(existsSync(join(stateDir, "fail1.json")), false);
+  });
+
+  test("downFromState removes what a dead lab's state file records", () => {
+    const file = join(stateDir, "dead1.json");
+    execFileSync("ip", ["netns", "add", "ms-dead1-n1"]);
+    execFileSync("ip", ["netns", "add", "ms-dead1-p1"]);
+    const state = {
+      id: "dead1",
+      prefix: "ms-dead1-",
+      netns: ["ms-dead1-n1", "ms-dead1-p1", "ms-dead1-never-made"],
+      pids: [],
+    };
+    writeFileSync(file, JSON.stringify(state));
+    assert.deepEqual(downFromState(file), { leftover: [] });
+    assert.deepEqual(
+      listNetns().filter((n) => n.startsWith("ms-dead1-")),
+      [],
+    );
+    assert.equal(existsSync(file), false);
+  });
+
+  test("an id already in use is refused, and the other lab's namespaces are left alone", async () => {
+    execFileSync("ip", ["netns", "add", "ms-taken1-n1"]);
+    try {
+      await assert.rejects(Lab.up(spec, { stateDir, id: "taken1" }), /lab taken1 exists/);
+      assert.ok(listNetns().includes("ms-taken1-n1"));
+    } finally {
+      execFileSync("ip", ["netns", "del", "ms-taken1-n1"]);
+    }
   });
 
   test("SIGINT while a lab is up tears it down", async () => {
