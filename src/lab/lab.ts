@@ -109,18 +109,24 @@ export class Lab {
   async probe(specs: ProbeSpec[], opts: ProbeOptions = {}): Promise<ProbeResult[]> {
     if (this.#down) throw new Error(`lab ${this.plan.id} is down`);
     const timeoutMs = opts.timeoutMs ?? 1000;
-    return mapBounded(specs, opts.concurrency ?? 64, async (s) => {
+    // Unknown pods fail the call before any probe is sent.
+    const resolved = specs.map((s) => {
       const family = s.family ?? 4;
       const to = this.pod(s.to);
-      const agent = this.#agents.get(this.pod(s.from).name)!;
-      const host = family === 4 ? to.ip : to.ip6;
-      const reply = await agent.probe({ protocol: s.protocol, host, port: s.port, timeoutMs });
-      const { from, port, protocol } = s;
       return {
-        from,
+        s,
+        family,
+        agent: this.#agents.get(this.pod(s.from).name)!,
+        host: family === 4 ? to.ip : to.ip6,
+      };
+    });
+    return mapBounded(resolved, opts.concurrency ?? 64, async ({ s, family, agent, host }) => {
+      const reply = await agent.probe({ protocol: s.protocol, host, port: s.port, timeoutMs });
+      return {
+        from: s.from,
         to: s.to,
-        port,
-        protocol,
+        port: s.port,
+        protocol: s.protocol,
         family,
         allowed: reply.outcome === "connected",
         outcome: reply.outcome,
