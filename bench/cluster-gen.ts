@@ -83,15 +83,22 @@ export function generatePolicy(
       kind: "NetworkPolicy",
       metadata: { name: `knp-${j}`, namespace: ns },
       spec: {
-        podSelector: { matchLabels: { app, component } },
+        podSelector: { matchLabels: { app, component, version: `v${(j >> 1) % 3}` } },
         policyTypes: ["Ingress"],
         ingress: [
           {
             from: [
-              { podSelector: { matchLabels: { app: peerApp } } },
+              {
+                podSelector: {
+                  matchLabels: {
+                    app: peerApp,
+                    component: COMPONENTS[Math.floor(random() * COMPONENTS.length)]!,
+                  },
+                },
+              },
               {
                 namespaceSelector: { matchLabels: { team: `team-${j % 50}` } },
-                podSelector: { matchLabels: { component: "api" } },
+                podSelector: { matchLabels: { component: "api", app: peerApp } },
               },
             ],
             ports: [{ protocol: "TCP", port: 8080 }],
@@ -106,7 +113,7 @@ export function generatePolicy(
     metadata: { name: `msp-${j}`, namespace: ns },
     spec: {
       order: j % 100,
-      selector: `app == "${app}"`,
+      selector: `app == "${app}" && component in {"${component}", "${COMPONENTS[j % COMPONENTS.length]}"}`,
       ingress: [
         {
           action: "Deny",
@@ -117,7 +124,7 @@ export function generatePolicy(
         {
           action: "Allow",
           protocol: "TCP",
-          source: { selector: `app in {"${peerApp}", "${app}"}` },
+          source: { selector: `app in {"${peerApp}", "${app}"} && version != "v${(j >> 1) % 3}"` },
           destination: { ports: ["http"] },
         },
       ],

@@ -9,4 +9,14 @@ const program = new Command()
 
 registerCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Our errors are typed (they carry a code) and their message names the offending input;
+  // anything else is a bug and keeps its stack.
+  if (error instanceof Error && "code" in error && typeof error.code === "string") {
+    console.error(`microseg: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}

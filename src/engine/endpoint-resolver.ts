@@ -3,6 +3,7 @@
 import { BUILTIN_TIERS, type TierSpec } from "../policy/compile/tiers.ts";
 import { byOrderThenName, policySortKey } from "../policy/program.ts";
 import type { Direction, Endpoint, Policy } from "../policy/types.ts";
+import { sameEndpoint } from "./equality.ts";
 import type { PolicyMatcher } from "./policy-matcher.ts";
 import { policyId } from "./rules.ts";
 import type { DpEndpoint, DpTierRef, EndpointId, PolicyId } from "./types.ts";
@@ -56,7 +57,7 @@ export class EndpointResolver {
       const ep = this.#endpoints.get(id);
       const before = this.#resolved.get(id);
       const after = ep ? this.resolve(id, ep) : undefined;
-      if (before && after && JSON.stringify(before) === JSON.stringify(after)) continue;
+      if (before && after && sameEndpoint(before, after)) continue;
       if (after) this.#resolved.set(id, after);
       else this.#resolved.delete(id);
       for (const pid of referenced(after)) this.ref(pid, +1);

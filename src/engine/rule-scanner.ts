@@ -1,6 +1,7 @@
 // Active policies to dataplane policies: rules by address, and a reference count per set so a
 // set lives exactly while some active policy's rule uses it.
 import type { Policy } from "../policy/types.ts";
+import { samePolicy } from "./equality.ts";
 import { scanPolicy } from "./rules.ts";
 import type { DpPolicy, PolicyId, SetId, SetSpec } from "./types.ts";
 
@@ -33,7 +34,7 @@ export class RuleScanner {
   activate(id: PolicyId, policy: Policy): void {
     const scanned = scanPolicy(policy);
     const before = this.#active.get(id);
-    if (before && JSON.stringify(before.policy) === JSON.stringify(scanned.policy)) return;
+    if (before && samePolicy(before.policy, scanned.policy)) return;
     const sets = [...scanned.sets.keys()];
     // New sets first, so the policy never refers to a set the dataplane lacks.
     for (const set of sets) this.acquire(scanned.sets.get(set)!);

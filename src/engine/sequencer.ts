@@ -1,6 +1,7 @@
 // The last stage: buffers one batch of changes and flushes them as deltas in dependency order:
 // sets and their new members before the policies that use them, policies before the endpoints
 // that jump to them; removals in reverse. Changes that cancel within a batch never leave.
+import { sameEndpoint, samePolicy } from "./equality.ts";
 import type {
   DataplaneState,
   Delta,
@@ -87,7 +88,7 @@ export class EventSequencer {
     for (const [id, policy] of this.#pendingPolicies) {
       const live = this.#policies.get(id);
       if (policy) {
-        if (live && JSON.stringify(live) === JSON.stringify(policy)) continue;
+        if (live && samePolicy(live, policy)) continue;
         this.#policies.set(id, policy);
         out.push({ type: "policy-upserted", policy });
       } else if (live) {
@@ -98,7 +99,7 @@ export class EventSequencer {
     for (const [id, endpoint] of this.#pendingEndpoints) {
       const live = this.#endpoints.get(id);
       if (endpoint) {
-        if (live && JSON.stringify(live) === JSON.stringify(endpoint)) continue;
+        if (live && sameEndpoint(live, endpoint)) continue;
         this.#endpoints.set(id, endpoint);
         out.push({ type: "endpoint-upserted", endpoint });
       } else if (live) {

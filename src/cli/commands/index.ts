@@ -1,7 +1,11 @@
 import type { Command } from "commander";
+import { registerExplain } from "./explain.ts";
+import { registerMatrix } from "./matrix.ts";
 import { registerValidate } from "./validate.ts";
 
 // Each command lives in its own module and adds itself to the program here.
 export function registerCommands(program: Command): void {
   registerValidate(program);
+  registerMatrix(program);
+  registerExplain(program);
 }

@@ -1,0 +1,195 @@
+// The incremental engine at cluster scale: cold start, per-event latency for pod create,
+// delete, relabel and policy edit, delta sizes, peak memory, and the same churn handled by
+// recomputing from scratch (a cold start per event) as the baseline ratio.
+import { Engine } from "../src/engine/graph.ts";
+import type { ResourceEvent } from "../src/engine/inputs.ts";
+import type { Delta } from "../src/engine/types.ts";
+import { buildWorld, type ResourceLike } from "../src/policy/world.ts";
+import { type ClusterShape, generateCluster, generatePod, generatePolicy } from "./cluster-gen.ts";
+import { type BenchArgs, type BenchReport, intArg, median, rng, summarize } from "./lib.ts";
+
+const EVENTS_PER_KIND = 2_000;
+
+function deltaSize(deltas: readonly Delta[]): number {
+  let n = 0;
+  for (const d of deltas)
+    n += d.type === "set-members-added" || d.type === "set-members-removed" ? d.members.length : 1;
+  return n;
+}
+
+/** Distinct selectors of all policies, subjects and rule peers, by canonical text. */
+function countDistinctSelectors(resources: readonly ResourceLike[]): number {
+  const world = buildWorld(resources.filter((r) => r.kind !== "Pod"));
+  const keys = new Set<string>();
+  for (const tier of world.program.tiers) {
+    for (const p of tier.policies) {
+      keys.add(p.selector.key);
+      for (const r of [...p.ingress, ...p.egress]) {
+        for (const e of [r.source, r.destination]) {
+          if (e.selector) keys.add(e.selector.key);
+          if (e.notSelector) keys.add(e.notSelector.key);
+        }
+      }
+    }
+  }
+  return keys.size;
+}
+
+function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export default async function engineBench(args: BenchArgs): Promise<BenchReport> {
+  const pods = intArg(args, "pods", 100_000);
+  const policies = intArg(args, "policies", 10_000);
+  const namespaces = intArg(args, "namespaces", Math.max(1, Math.round(pods / 100)));
+  const shape: ClusterShape = { pods, policies, namespaces, seed: 1 };
+  const resources = generateCluster(shape);
+
+  const coldStart = (): { engine: Engine; ms: number; deltas: Delta[] } => {
+    const t0 = performance.now();
+    const engine = new Engine();
+    engine.apply(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
+    const deltas = engine.flush();
+    return { engine, ms: performance.now() - t0, deltas };
+  };
+  const cold = coldStart();
+  const { engine } = cold;
+  const state = engine.state();
+  const distinctSelectors = new Set<string>([...state.sets.values()].map((s) => s.spec.selector))
+    .size;
+  let members = 0;
+  for (const s of state.sets.values()) members += s.members.size;
+
+  const random = rng(99);
+  const time = (events: ResourceEvent[]) => {
+    const latencies: number[] = [];
+    const sizes: number[] = [];
+    for (const e of events) {
+      const t0 = performance.now();
+      engine.apply(e);
+      const deltas = engine.flush();
+      latencies.push(performance.now() - t0);
+      sizes.push(deltaSize(deltas));
+    }
+    return {
+      ...summarize(latencies),
+      meanMs: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+      deltaP50: median(sizes),
+      deltaMax: Math.max(...sizes),
+    };
+  };
+
+  const created: ResourceLike[] = [];
+  const create = time(
+    Array.from({ length: EVENTS_PER_KIND }, (_, i) => {
+      const pod = generatePod(pods + i, shape, random) as ResourceLike;
+      created.push(pod);
+      return { type: "upsert", resource: pod };
+    }),
+  );
+  const relabel = time(
+    Array.from({ length: EVENTS_PER_KIND }, () => {
+      const i = Math.floor(random() * pods);
+      const pod = generatePod(i, shape, rng(i)) as ResourceLike & {
+        metadata: { labels: Record<string, string> };
+      };
+      pod.metadata.labels = {
+        ...pod.metadata.labels,
+        app: `app-${Math.floor(random() * 5)}`,
+        component: "worker",
+      };
+      return { type: "upsert", resource: pod };
+    }),
+  );
+  const policyEdit = time(
+    Array.from({ length: EVENTS_PER_KIND }, (_, k) => {
+      const j = Math.floor(random() * policies);
+      // A fresh random stream per edit: the same policy gets different rules each time.
+      const p = generatePolicy(j, shape, rng(1_000_003 + k)) as ResourceLike;
+      return { type: "upsert", resource: p };
+    }),
+  );
+  const remove = time(
+    created.map((pod) => ({
+      type: "delete",
+      key: `core/Pod/${pod.metadata.namespace}/${pod.metadata.name}`,
+    })),
+  );
+  // Peak before the baseline, which builds whole second engines beside this one.
+  const peak = peakRssMb();
+  const incrementalMean = (create.meanMs + remove.meanMs + relabel.meanMs + policyEdit.meanMs) / 4;
+  // Recomputing from scratch handles each event with a full cold start of the same engine.
+  const rebuilds = Array.from({ length: 2 }, () => coldStart().ms);
+  const recomputeMs = median(rebuilds);
+  const recomputeRatio = recomputeMs / incrementalMean;
+
+  const row = (metric: string, value: number, unit = "ms", note?: string) => ({
+    metric,
+    value,
+    unit,
+    ...(note ? { note } : {}),
+  });
+  return {
+    rows: [
+      { metric: "cluster", value: `${pods} pods, ${namespaces} namespaces, ${policies} policies` },
+      row(
+        "distinct selectors",
+        distinctSelectors,
+        "",
+        "subjects and rule peers, by canonical text",
+      ),
+      row("active address sets", state.sets.size, ""),
+      row("set members", members, ""),
+      row("cold start", cold.ms, "ms", `${cold.deltas.length} deltas`),
+      row("peak RSS", peak, "MB"),
+      row(
+        "pod create p50 / p99",
+        create.p50,
+        "ms",
+        `p99 ${create.p99.toFixed(3)} ms, delta p50 ${create.deltaP50}`,
+      ),
+      row(
+        "pod delete p50 / p99",
+        remove.p50,
+        "ms",
+        `p99 ${remove.p99.toFixed(3)} ms, delta p50 ${remove.deltaP50}`,
+      ),
+      row(
+        "relabel p50 / p99",
+        relabel.p50,
+        "ms",
+        `p99 ${relabel.p99.toFixed(3)} ms, delta p50 ${relabel.deltaP50}`,
+      ),
+      row(
+        "policy edit p50 / p99",
+        policyEdit.p50,
+        "ms",
+        `p99 ${policyEdit.p99.toFixed(3)} ms, delta p50 ${policyEdit.deltaP50}`,
+      ),
+      row("from-scratch recompute per event", recomputeMs, "ms", "median cold start"),
+      row("recompute / incremental", recomputeRatio, "x"),
+    ],
+    figures: {
+      pods,
+      namespaces,
+      policies,
+      distinctSelectors,
+      setMembers: members,
+      coldStartMs: Math.round(cold.ms),
+      peakRssMb: Math.round(peak),
+      podCreateP50Ms: create.p50,
+      podCreateP99Ms: create.p99,
+      podDeleteP50Ms: remove.p50,
+      podDeleteP99Ms: remove.p99,
+      relabelP50Ms: relabel.p50,
+      relabelP99Ms: relabel.p99,
+      policyEditP50Ms: policyEdit.p50,
+      policyEditP99Ms: policyEdit.p99,
+      deltaSizeP50PodCreate: create.deltaP50,
+      deltaSizeMaxPolicyEdit: policyEdit.deltaMax,
+      recomputeMs: Math.round(recomputeMs),
+      recomputeRatio: Math.round(recomputeRatio),
+    },
+  };
+}

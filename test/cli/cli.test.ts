@@ -1,0 +1,173 @@
+// The CLI contract other tools script against: exit codes, JSON shapes, error messages.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BIN = join(ROOT, "bin", "microseg.js");
+
+function microseg(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "microseg-cli-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("microseg matrix", () => {
+  it("-o json prints every ordered pair with both directions' verdicts", () => {
+    const r = microseg(
+      "matrix",
+      "-f",
+      "examples/blue-ldap",
+      "--ports",
+      "389/TCP,8080",
+      "-o",
+      "json",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const { results } = JSON.parse(r.stdout) as { results: Array<Record<string, unknown>> };
+    assert.equal(results.length, 6 * 6 * 2);
+    const cell = results.find(
+      (c) =>
+        c.from === "directory/blue-web-0" && c.to === "directory/ldap-server-0" && c.port === 389,
+    );
+    assert.deepEqual(cell, {
+      from: "directory/blue-web-0",
+      to: "directory/ldap-server-0",
+      port: 389,
+      protocol: "TCP",
+      allowed: false,
+      egress: true,
+      ingress: false,
+    });
+  });
+
+  it("without --ports judges every declared container port", () => {
+    const r = microseg("matrix", "-f", "examples/blue-ldap", "-o", "json");
+    const ports = new Set(
+      (JSON.parse(r.stdout).results as Array<{ port: number }>).map((c) => c.port),
+    );
+    assert.deepEqual([...ports].sort(), [389, 636, 8080]);
+  });
+
+  it("text output is one grid per port", () => {
+    const r = microseg("matrix", "-f", "examples/blue-ldap", "--ports", "389/TCP");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^389\/TCP: \d+\/36 allowed/);
+    assert.match(r.stdout, /directory\/blue-web-0 +\. \. \. \. X X/);
+  });
+
+  it("a bad --ports value names the item and changes nothing", () => {
+    const r = microseg("matrix", "-f", "examples/blue-ldap", "--ports", "80/TCP,99999");
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--ports: "99999" is not PORT/);
+  });
+});
+
+describe("microseg explain", () => {
+  it("names tier, policy, rule and action for each direction", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "directory/blue-batch-0",
+      "--to",
+      "directory/ldap-server-1",
+      "--port",
+      "636",
+      "-o",
+      "json",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const e = JSON.parse(r.stdout);
+    assert.equal(e.allowed, false);
+    assert.deepEqual(e.ingress.decision, {
+      kind: "rule",
+      tier: "security",
+      policy: { kind: "GlobalNetworkPolicy", name: "blue-ldap" },
+      ruleIndex: 2,
+      action: "Deny",
+    });
+    assert.equal(e.egress.decision.kind, "no-policy");
+  });
+
+  it("accepts an address that is no workload", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "203.0.113.9",
+      "--to",
+      "order-input/frontend-0",
+      "--port",
+      "8080",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /203\.0\.113\.9 \(203\.0\.113\.9\) -> order-input\/frontend-0 .*: DENIED/,
+    );
+  });
+
+  it("an unknown workload is a clear error", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "nope/nothing",
+      "--to",
+      "order-input/frontend-0",
+      "--port",
+      "80",
+    );
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--from: "nope\/nothing" is neither a known workload/);
+  });
+});
+
+describe("microseg validate", () => {
+  it("reports every error with file, document, object and field path, and exits 1", () => {
+    const file = join(tmp, "bad.yaml");
+    writeFileSync(
+      file,
+      [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: web, namespace: prod}",
+        "spec:",
+        "  podSelector: {}",
+        "  ingress:",
+        "  - ports: [{port: 80}, {port: 70000}]",
+        "---",
+        "apiVersion: microseg.io/v1",
+        "kind: NetworkPolicy",
+        "metadata: {name: db, namespace: prod}",
+        "spec:",
+        "  selector: app == ",
+        "  bogus: 1",
+      ].join("\n"),
+    );
+    const r = microseg("validate", "-f", file);
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stdout,
+      /bad\.yaml#1 NetworkPolicy prod\/web: spec\.ingress\[0\]\.ports\[1\]\.port: /,
+    );
+    assert.match(r.stdout, /bad\.yaml#2 NetworkPolicy prod\/db: spec\.selector: invalid selector: .* at column 7/);
+    assert.match(r.stdout, /bad\.yaml#2 NetworkPolicy prod\/db: spec\.bogus: unknown field/);
+  });
+
+  it("a valid set reports its size", () => {
+    const r = microseg("validate", "-f", "examples");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^\d+ objects valid/);
+  });
+});
