@@ -3,6 +3,7 @@
 // characters (Calico's syntax has no escapes), `in` sets are sorted and deduplicated, double
 // negation is gone and nested `&&`/`||` are flattened (both are associative).
 import { SelectorBuildError } from "./errors.ts";
+import { internalize } from "./intern.ts";
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -62,7 +63,7 @@ export function hasSelector(key: string): SelectorAst {
 export function valueSelector(kind: ValueOp, key: string, value: string): SelectorAst {
   checkKey(key);
   checkValue(value);
-  return { kind, key, value };
+  return { kind, key, value: internalize(value) };
 }
 
 export function equalsSelector(key: string, value: string): SelectorAst {
@@ -75,7 +76,7 @@ export function setSelector(
   values: Iterable<string>,
 ): SelectorAst {
   checkKey(key);
-  const sorted = [...new Set(values)].sort(compareStrings);
+  const sorted = [...new Set(values)].sort(compareStrings).map(internalize);
   for (const v of sorted) checkValue(v);
   return { kind, key, values: sorted };
 }

@@ -9,6 +9,7 @@
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
 import { compileSelector, type Predicate } from "./compile.ts";
+import { internalize } from "./intern.ts";
 import { Postings } from "./postings.ts";
 import { requirementsOf } from "./requirements.ts";
 
@@ -266,7 +267,14 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
  * prototype-free because V8 reads plain objects faster; `ownValue` covers `__proto__`.
  */
 function ownCopy(labels: Labels): Labels {
-  return Object.freeze({ ...labels });
+  const copy: Record<string, string> = {};
+  for (const key of Object.keys(labels)) {
+    Object.defineProperty(copy, key, {
+      value: internalize(ownValue(labels, key)),
+      enumerable: true,
+    });
+  }
+  return Object.freeze(copy);
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {
