@@ -1,5 +1,5 @@
 // Teardowns to run if the process is interrupted or exits with a lab still up. Ctrl-C during
-// `lab up` must not leave namespaces and agents behind.
+// `lab up` must not leave namespaces and probers behind.
 
 const pending = new Set<() => void>();
 const signals = ["SIGINT", "SIGTERM"] as const;

@@ -5,10 +5,10 @@
 
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { AgentClient } from "./agent-client.ts";
 import { registerTeardown, unregisterTeardown } from "./cleanup.ts";
 import { ipBatch, listNetns, removeNetnsSync, setupNetns } from "./netns.ts";
 import { mapBounded, type ProbeSpec } from "./probe.ts";
+import { ProberClient } from "./prober-client.ts";
 import type { ProbeOutcome } from "./protocol.ts";
 import { defaultStateDir, type LabState, readState, removeState, writeState } from "./state.ts";
 import {
@@ -67,7 +67,7 @@ export function downFromState(stateFile: string): DownReport {
 export class Lab {
   readonly plan: LabPlan;
   readonly stateFile: string;
-  readonly #agents = new Map<string, AgentClient>();
+  readonly #probers = new Map<string, ProberClient>();
   readonly #teardown = () => this.#removeAll();
   #down = false;
 
@@ -116,12 +116,12 @@ export class Lab {
       return {
         s,
         family,
-        agent: this.#agents.get(this.pod(s.from).name)!,
+        prober: this.#probers.get(this.pod(s.from).name)!,
         host: family === 4 ? to.ip : to.ip6,
       };
     });
-    return mapBounded(resolved, opts.concurrency ?? 64, async ({ s, family, agent, host }) => {
-      const reply = await agent.probe({ protocol: s.protocol, host, port: s.port, timeoutMs });
+    return mapBounded(resolved, opts.concurrency ?? 64, async ({ s, family, prober, host }) => {
+      const reply = await prober.probe({ protocol: s.protocol, host, port: s.port, timeoutMs });
       return {
         from: s.from,
         to: s.to,
@@ -135,7 +135,7 @@ export class Lab {
     });
   }
 
-  /** Stops every agent and deletes every namespace of the lab. Safe to call twice. */
+  /** Stops every prober and deletes every namespace of the lab. Safe to call twice. */
   down(): DownReport {
     unregisterTeardown(this.#teardown);
     if (this.#down) return { leftover: [] };
@@ -144,7 +144,7 @@ export class Lab {
   }
 
   #removeAll(): DownReport {
-    for (const agent of this.#agents.values()) agent.close();
+    for (const prober of this.#probers.values()) prober.close();
     const { leftover } = removeNetnsSync([...netnsNames(this.plan)].reverse());
     if (leftover.length === 0) removeState(this.stateFile);
     return { leftover };
@@ -158,14 +158,14 @@ export class Lab {
     await Promise.all(nodeSetups(plan).map((s) => setupNetns(s)));
     await Promise.all([underlaySetup(plan), ...podSetups(plan)].map((s) => setupNetns(s)));
     const pods = allPods(plan);
-    const agents = await Promise.allSettled(
-      pods.map((p) => AgentClient.start(p.netns, { ports: p.ports, python })),
+    const probers = await Promise.allSettled(
+      pods.map((p) => ProberClient.start(p.netns, { ports: p.ports, python })),
     );
-    agents.forEach((a, i) => {
-      if (a.status === "fulfilled") this.#agents.set(pods[i]!.name, a.value);
+    probers.forEach((a, i) => {
+      if (a.status === "fulfilled") this.#probers.set(pods[i]!.name, a.value);
     });
-    const failed = agents.find((a) => a.status === "rejected");
-    state.pids = [...this.#agents.values()].map((a) => a.pid);
+    const failed = probers.find((a) => a.status === "rejected");
+    state.pids = [...this.#probers.values()].map((a) => a.pid);
     writeState(this.stateFile, state);
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }

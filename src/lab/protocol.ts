@@ -1,5 +1,5 @@
-// The JSON lines spoken between the lab and the agent in each pod netns (agent.ts), and between
-// the agent and its SCTP peer (sctp-peer.py).
+// The JSON lines spoken between the lab and the prober in each pod netns (prober.ts), and between
+// the prober and its SCTP peer (sctp-peer.py).
 
 import type { Protocol } from "./topology.ts";
 
@@ -22,14 +22,14 @@ export interface ProbeReply {
   message?: string;
 }
 
-export interface AgentConfig {
+export interface ProberConfig {
   /** Servers to run; SCTP ones are answered by the SCTP peer. */
   ports: { port: number; protocol: Protocol }[];
   /** Interpreter for sctp-peer.py. */
   python: string;
 }
 
-/** The first line an agent or SCTP peer writes once every server listens. */
+/** The first line a prober or SCTP peer writes once every server listens. */
 export interface ReadyLine {
   ready: true;
 }

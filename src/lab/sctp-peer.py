@@ -7,7 +7,7 @@ IP sockets to test a path the way an SCTP port scan does: a probe sends an INIT 
 succeeds when the INIT-ACK comes back; the server side answers INITs on its declared ports.
 Packets carry real CRC32c checksums and tags, so conntrack tracks them as an SCTP association.
 
-Runs inside a pod netns, started by agent.ts: argv[1] is a comma-separated list of ports to
+Runs inside a pod netns, started by prober.ts: argv[1] is a comma-separated list of ports to
 answer; stdin carries probe requests as JSON lines ({id, host, port, timeoutMs}); stdout gets
 {"ready": true} once the sockets are open, then one reply per request ({id, outcome, ms}).
 Exits when stdin closes.

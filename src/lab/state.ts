@@ -10,7 +10,7 @@ export interface LabState {
   prefix: string;
   /** Namespaces the lab created or was about to create, in creation order. */
   netns: string[];
-  /** Agent processes, for information: teardown finds processes by namespace. */
+  /** Prober processes, for information: teardown finds processes by namespace. */
   pids: number[];
 }
 

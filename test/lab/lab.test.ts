@@ -147,18 +147,18 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
     );
   });
 
-  test("down removes every namespace, agent and the state file", () => {
+  test("down removes every namespace, prober and the state file", () => {
     const l = lab;
-    // The agents and their SCTP peers are the processes inside the pod namespaces.
+    // The probers and their SCTP peers are the processes inside the pod namespaces.
     const pids = pidsInNetns(l.plan.nodes.flatMap((n) => n.pods.map((p) => p.netns)));
-    assert.equal(pids.length, 8, "an agent and an SCTP peer per pod");
+    assert.equal(pids.length, 8, "a prober and an SCTP peer per pod");
     const report = l.down();
     assert.deepEqual(report.leftover, []);
     assert.deepEqual(
       listNetns().filter((n) => n.startsWith(l.plan.prefix)),
       [],
     );
-    assert.deepEqual(pids.filter(isRunning), [], "no agent or SCTP peer is left running");
+    assert.deepEqual(pids.filter(isRunning), [], "no prober or SCTP peer is left running");
     assert.equal(existsSync(l.stateFile), false);
   });
 });
@@ -171,7 +171,7 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
     const before = new Set(listNetns());
     await assert.rejects(
       Lab.up(spec, { stateDir, id: "fail1", python: "/nonexistent/python3" }),
-      /agent in ms-fail1-/,
+      /prober in ms-fail1-/,
     );
     assert.deepEqual(
       listNetns().filter((n) => !before.has(n)),

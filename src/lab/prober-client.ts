@@ -1,19 +1,19 @@
-// The lab's side of one pod agent: starts it inside the pod netns and matches replies to
+// The lab's side of one pod prober: starts it inside the pod netns and matches replies to
 // requests by id.
 
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { AgentConfig, ProbeReply, ProbeRequest, ReadyLine } from "./protocol.ts";
+import type { ProbeReply, ProbeRequest, ProberConfig, ReadyLine } from "./protocol.ts";
 
-const agentScript = fileURLToPath(new URL("./agent.ts", import.meta.url));
+const proberScript = fileURLToPath(new URL("./prober.ts", import.meta.url));
 const tsxLoader = import.meta.resolve("tsx");
 
-// An agent that stops answering must not hang the lab: a reply is given up on this long after
+// A prober that stops answering must not hang the lab: a reply is given up on this long after
 // the probe's own timeout.
 const replyGraceMs = 3000;
 
-export class AgentClient {
+export class ProberClient {
   readonly pid: number;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #pending = new Map<number, (r: ProbeReply) => void>();
@@ -26,8 +26,12 @@ export class AgentClient {
     this.pid = child.pid ?? -1;
   }
 
-  /** Starts the agent in `netns` and resolves once its servers listen. */
-  static start(netns: string, config: AgentConfig, startTimeoutMs = 15_000): Promise<AgentClient> {
+  /** Starts the prober in `netns` and resolves once its servers listen. */
+  static start(
+    netns: string,
+    config: ProberConfig,
+    startTimeoutMs = 15_000,
+  ): Promise<ProberClient> {
     const child = spawn(
       "ip",
       [
@@ -37,19 +41,19 @@ export class AgentClient {
         process.execPath,
         "--import",
         tsxLoader,
-        agentScript,
+        proberScript,
         JSON.stringify(config),
       ],
       { stdio: ["pipe", "pipe", "pipe"] },
     );
-    const client = new AgentClient(child);
+    const client = new ProberClient(child);
     child.stderr.on("data", (b: Buffer) => {
       client.#stderr = (client.#stderr + b.toString()).slice(-4000);
     });
     return new Promise((resolve, reject) => {
       let ready = false;
       const fail = (why: string) =>
-        reject(new Error(`agent in ${netns} ${why}: ${client.#stderr.trim()}`));
+        reject(new Error(`prober in ${netns} ${why}: ${client.#stderr.trim()}`));
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         fail(`not ready after ${startTimeoutMs} ms`);
@@ -62,7 +66,7 @@ export class AgentClient {
         clearTimeout(timer);
         client.#exited = true;
         for (const [id, settle] of client.#pending) {
-          settle({ id, outcome: "error", ms: 0, message: `agent exited with ${code}` });
+          settle({ id, outcome: "error", ms: 0, message: `prober exited with ${code}` });
         }
         if (!ready) fail(`exited with ${code}`);
       });
@@ -82,7 +86,7 @@ export class AgentClient {
   probe(req: Omit<ProbeRequest, "id">): Promise<ProbeReply> {
     const id = this.#nextId++;
     if (this.#exited)
-      return Promise.resolve({ id, outcome: "error", ms: 0, message: "agent exited" });
+      return Promise.resolve({ id, outcome: "error", ms: 0, message: "prober exited" });
     return new Promise((resolve) => {
       const timer = setTimeout(
         () =>
@@ -90,7 +94,7 @@ export class AgentClient {
             id,
             outcome: "error",
             ms: req.timeoutMs + replyGraceMs,
-            message: "agent did not reply",
+            message: "prober did not reply",
           }),
         req.timeoutMs + replyGraceMs,
       );
@@ -104,7 +108,7 @@ export class AgentClient {
     });
   }
 
-  /** Closing stdin tells the agent to stop; it exits and its SCTP peer with it. */
+  /** Closing stdin tells the prober to stop; it exits and its SCTP peer with it. */
   close(): void {
     this.#child.stdin.end();
   }

@@ -2,7 +2,7 @@
 // probes other pods on request. One long-lived process per pod keeps a probe to a few
 // milliseconds, where a process per probe would cost a process start each.
 //
-// Usage: node --import tsx agent.ts '<AgentConfig JSON>'; requests on stdin, replies on stdout,
+// Usage: node --import tsx prober.ts '<ProberConfig JSON>'; requests on stdin, replies on stdout,
 // both JSON lines (protocol.ts). Exits when stdin closes.
 
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
@@ -10,7 +10,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { AgentConfig, ProbeOutcome, ProbeReply, ProbeRequest } from "./protocol.ts";
+import type { ProbeOutcome, ProbeReply, ProbeRequest, ProberConfig } from "./protocol.ts";
 
 const refusedCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
 
@@ -84,7 +84,7 @@ function serveUdp(port: number): Promise<dgram.Socket> {
 
 /** Starts the SCTP peer and resolves once it reports its sockets open. */
 function startSctpPeer(
-  config: AgentConfig,
+  config: ProberConfig,
   onReply: (line: string) => void,
 ): Promise<ChildProcessWithoutNullStreams> {
   const ports = config.ports.filter((p) => p.protocol === "SCTP").map((p) => p.port);
@@ -109,7 +109,7 @@ function startSctpPeer(
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? "{}") as AgentConfig;
+  const config = JSON.parse(process.argv[2] ?? "{}") as ProberConfig;
   const servers: { close(): unknown }[] = [];
   for (const { port, protocol } of config.ports) {
     if (protocol === "TCP") servers.push(await serveTcp(port));
@@ -132,6 +132,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`agent: ${e.stack ?? e.message}\n`);
+  process.stderr.write(`prober: ${e.stack ?? e.message}\n`);
   process.exit(1);
 });
