@@ -25,6 +25,7 @@ type Anchor = { readonly key: string; readonly values: readonly string[] | null 
 // Postings hold these entries rather than ids, so walking candidates needs no map lookups.
 interface SelectorEntry<SelectorId, EndpointId> {
   readonly id: SelectorId;
+  ast: SelectorAst;
   text: string;
   matches: Predicate;
   anchor: Anchor;
@@ -45,6 +46,9 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   private readonly endpointPostings = new Postings<EndpointEntry<SelectorId, EndpointId>>();
   private readonly selectorPostings = new Postings<SelectorEntry<SelectorId, EndpointId>>();
   private readonly unanchored = new Set<SelectorEntry<SelectorId, EndpointId>>();
+  // Anchors are picked by posting sizes, which mean little while few endpoints exist (policies
+  // often load before pods), so they are picked again each time the endpoint count doubles.
+  private reanchorAt = 64;
 
   /**
    * Callbacks run after the index reflects the change, stops before starts (so a consumer
@@ -69,6 +73,7 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     if (entry === undefined) {
       entry = { id, labels: copy, selectors: new Set() };
       this.endpoints.set(id, entry);
+      if (this.endpoints.size >= this.reanchorAt) this.reanchor();
     } else {
       this.unpostEndpoint(entry);
       entry.labels = copy;
@@ -123,10 +128,11 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     const matches = compileSelector(selector);
     const anchor = this.chooseAnchor(selector);
     if (entry === undefined) {
-      entry = { id, text, matches, anchor, endpoints: new Set() };
+      entry = { id, ast: selector, text, matches, anchor, endpoints: new Set() };
       this.selectors.set(id, entry);
     } else {
       this.unpostSelector(entry);
+      entry.ast = selector;
       entry.text = text;
       entry.matches = matches;
       entry.anchor = anchor;
@@ -209,6 +215,17 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     return this.endpoints.get(endpointId)?.labels;
   }
 
+  private reanchor(): void {
+    this.reanchorAt = this.endpoints.size * 2;
+    for (const sel of this.selectors.values()) {
+      const anchor = this.chooseAnchor(sel.ast);
+      if (sameAnchor(anchor, sel.anchor)) continue;
+      this.unpostSelector(sel);
+      sel.anchor = anchor;
+      this.postSelector(sel);
+    }
+  }
+
   // The requirement with the fewest endpoints behind it now; value sets beat bare keys on ties.
   private chooseAnchor(selector: SelectorAst): Anchor {
     let best: Anchor = null;
@@ -275,6 +292,15 @@ function ownCopy(labels: Labels): Labels {
     });
   }
   return Object.freeze(copy);
+}
+
+function sameAnchor(a: Anchor, b: Anchor): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.key !== b.key || (a.values === null) !== (b.values === null)) return false;
+  const bv = b.values!;
+  return (
+    a.values === null || (a.values.length === bv.length && a.values.every((v, i) => v === bv[i]))
+  );
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

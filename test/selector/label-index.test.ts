@@ -238,3 +238,33 @@ test("random churn: index equals a brute-force scan and callbacks replay the mat
     { numRuns: 1500 },
   );
 });
+
+test("anchors picked before endpoints arrive are re-picked as the index grows", () => {
+  fc.assert(
+    fc.property(
+      fc.array(selectorArb, { minLength: 1, maxLength: 6 }),
+      fc.array(labelsArb, { minLength: 100, maxLength: 300 }),
+      (asts, labelSets) => {
+        const { rec, index } = setup();
+        asts.forEach((ast, i) => index.upsertSelector(sid(`s${i}`), ast));
+        labelSets.forEach((labels, i) => index.upsertEndpoint(eid(`e${i}`), labels));
+        // Relabel the first half with the second half's labels, so re-posted anchors are used.
+        for (let i = 0; i < labelSets.length / 2; i++)
+          index.upsertEndpoint(eid(`e${i}`), labelSets.at(-1 - i)!);
+        const current = labelSets.map((labels, i) =>
+          i < labelSets.length / 2 ? labelSets.at(-1 - i)! : labels,
+        );
+        asts.forEach((ast, s) => {
+          const matches = compileSelector(ast);
+          const expected = current.flatMap((labels, e) => (matches(labels) ? [`e${e}`] : []));
+          assert.deepEqual([...index.endpointsMatching(sid(`s${s}`))].sort(), expected.sort());
+          const fromCallbacks = [...rec.pairs]
+            .filter((p) => p.startsWith(`s${s}|`))
+            .map((p) => p.split("|")[1]);
+          assert.deepEqual(fromCallbacks.sort(), expected.sort());
+        });
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
