@@ -1,21 +1,26 @@
 // Compiles an AST once into a closure tree; evaluation then allocates nothing. Predicates are
-// interned by canonical text, so every user of one selector shares one function.
+// interned by canonical text, so every user of one selector shares one function; the intern
+// table holds them weakly, so selectors that churn through a long-lived agent do not pile up.
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
 
 export type Predicate = (labels: Labels) => boolean;
 
-const byText = new Map<string, Predicate>();
+const byText = new Map<string, WeakRef<Predicate>>();
 const byAst = new WeakMap<SelectorAst, Predicate>();
+const forget = new FinalizationRegistry<string>((text) => {
+  if (byText.get(text)?.deref() === undefined) byText.delete(text);
+});
 
 export function compileSelector(ast: SelectorAst): Predicate {
   let fn = byAst.get(ast);
   if (fn === undefined) {
     const text = canonicalSelector(ast);
-    fn = byText.get(text);
+    fn = byText.get(text)?.deref();
     if (fn === undefined) {
       fn = build(ast);
-      byText.set(text, fn);
+      byText.set(text, new WeakRef(fn));
+      forget.register(fn, text);
     }
     byAst.set(ast, fn);
   }

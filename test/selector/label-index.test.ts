@@ -268,3 +268,22 @@ test("anchors picked before endpoints arrive are re-picked as the index grows", 
     { numRuns: 200 },
   );
 });
+
+test("prototype names and __proto__ are ordinary label keys", () => {
+  const { index } = setup();
+  index.upsertSelector(sid("proto"), sel("__proto__ == 'x'"));
+  index.upsertSelector(sid("ctor"), sel("has(constructor)"));
+  index.upsertSelector(sid("noCtor"), sel("!has(constructor) && toString != 'y'"));
+  index.upsertEndpoint(eid("p"), JSON.parse('{"__proto__": "x"}'));
+  index.upsertEndpoint(eid("c"), { constructor: "" });
+  index.upsertEndpoint(eid("n"), {});
+  assert.deepEqual([...index.endpointsMatching(sid("proto"))], ["p"]);
+  assert.deepEqual([...index.endpointsMatching(sid("ctor"))], ["c"]);
+  assert.deepEqual([...index.endpointsMatching(sid("noCtor"))].sort(), ["n", "p"]);
+  index.upsertEndpoint(eid("p"), JSON.parse('{"__proto__": "z"}'));
+  assert.deepEqual([...index.endpointsMatching(sid("proto"))], []);
+  assert.deepEqual(index.querySelectors(JSON.parse('{"__proto__": "x"}')).sort(), [
+    "noCtor",
+    "proto",
+  ]);
+});
