@@ -11,7 +11,11 @@ function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boo
 const identical = <T>(x: T, y: T) => x === y;
 
 function sameTier(a: DpTierRef, b: DpTierRef): boolean {
-  return a.name === b.name && a.defaultAction === b.defaultAction && sameList(a.policies, b.policies, identical);
+  return (
+    a.name === b.name &&
+    a.defaultAction === b.defaultAction &&
+    sameList(a.policies, b.policies, identical)
+  );
 }
 
 export function sameEndpoint(a: DpEndpoint, b: DpEndpoint): boolean {

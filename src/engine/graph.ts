@@ -17,6 +17,7 @@
 //   dataplane
 import type { Endpoint } from "../policy/types.ts";
 import { EndpointResolver } from "./endpoint-resolver.ts";
+import { newEntityIndex } from "./entity-index.ts";
 import { InputStage, type ResourceEvent } from "./inputs.ts";
 import { PolicyMatcher } from "./policy-matcher.ts";
 import { RuleScanner } from "./rule-scanner.ts";
@@ -42,7 +43,8 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     const sequencer = this.#sequencer;
-    const members = new SetMemberCalculator(sequencer);
+    const index = newEntityIndex((id) => this.#resolver.markDirty(id));
+    const members = new SetMemberCalculator(index, sequencer);
     const scanner = new RuleScanner(
       {
         onSetActive: (spec) => {
@@ -56,7 +58,9 @@ export class Engine {
       },
       sequencer,
     );
-    const matcher = new PolicyMatcher({ onEndpointDirty: (id) => this.#resolver.markDirty(id) });
+    const matcher = new PolicyMatcher(index, {
+      onEndpointDirty: (id) => this.#resolver.markDirty(id),
+    });
     this.#resolver = new EndpointResolver(
       matcher,
       {
@@ -69,15 +73,12 @@ export class Engine {
     const resolver = this.#resolver;
     this.#inputs = new InputStage({
       onEntityUpdate: (id, entity) => {
+        // Keeps the shared index current; subject match changes reach the resolver from there.
         members.upsertEntity(id, entity);
         if (entity && isLocalEndpoint(entity, options.node)) {
           local.add(id);
-          matcher.upsertEndpoint(id, entity);
           resolver.upsertEndpoint(id, entity);
-        } else if (local.delete(id)) {
-          matcher.removeEndpoint(id);
-          resolver.upsertEndpoint(id, undefined);
-        }
+        } else if (local.delete(id)) resolver.upsertEndpoint(id, undefined);
       },
       onPolicyUpdate: (id, policy) => {
         matcher.upsertPolicy(id, policy);

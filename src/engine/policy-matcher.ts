@@ -1,8 +1,8 @@
-// Which policies select which local endpoints. Subject selectors are interned by canonical text
-// in a label index over the node's endpoints, so a relabel or a policy edit touches only the
-// endpoints whose match actually changes.
-import type { Endpoint, Policy } from "../policy/types.ts";
-import { LabelIndex } from "../selector/index.ts";
+// Which policies select which endpoints. Subject selectors are interned by canonical text in
+// the shared entity index, so a relabel or a policy edit touches only the endpoints whose match
+// actually changes (the index reports those transitions to the resolver directly).
+import type { Policy } from "../policy/types.ts";
+import { type EntityIndex, SUBJECT_PREFIX, subjectSelectorId } from "./entity-index.ts";
 import type { EndpointId, PolicyId } from "./types.ts";
 
 export interface EndpointDirtyListener {
@@ -13,25 +13,14 @@ export interface EndpointDirtyListener {
 export class PolicyMatcher {
   readonly #policies = new Map<PolicyId, Policy>();
   readonly #bySubject = new Map<string, Set<PolicyId>>();
-  readonly #index: LabelIndex<string, EndpointId>;
 
-  constructor(private readonly listener: EndpointDirtyListener) {
-    this.#index = new LabelIndex<string, EndpointId>({
-      onMatchStarted: (_, ep) => listener.onEndpointDirty(ep),
-      onMatchStopped: (_, ep) => listener.onEndpointDirty(ep),
-    });
-  }
+  constructor(
+    private readonly index: EntityIndex,
+    private readonly listener: EndpointDirtyListener,
+  ) {}
 
   policy(id: PolicyId): Policy | undefined {
     return this.#policies.get(id);
-  }
-
-  upsertEndpoint(id: EndpointId, endpoint: Endpoint): void {
-    this.#index.upsertEndpoint(id, endpoint.labels);
-  }
-
-  removeEndpoint(id: EndpointId): void {
-    this.#index.removeEndpoint(id);
   }
 
   /**
@@ -51,7 +40,7 @@ export class PolicyMatcher {
       group.delete(id);
       if (group.size === 0) {
         this.#bySubject.delete(old.selector.key);
-        this.#index.removeSelector(old.selector.key);
+        this.index.removeSelector(subjectSelectorId(old.selector.key));
       }
     }
     if (policy) {
@@ -60,7 +49,7 @@ export class PolicyMatcher {
       let group = this.#bySubject.get(key);
       if (!group) {
         this.#bySubject.set(key, (group = new Set()));
-        this.#index.upsertSelector(key, policy.selector.ast);
+        this.index.upsertSelector(subjectSelectorId(key), policy.selector.ast);
       } else this.markSelected(key);
       group.add(id);
     }
@@ -69,14 +58,18 @@ export class PolicyMatcher {
   /** Every policy whose subject selector matches the endpoint. */
   policiesFor(id: EndpointId): Policy[] {
     const out: Policy[] = [];
-    for (const key of this.#index.selectorsMatching(id)) {
-      for (const pid of this.#bySubject.get(key) ?? []) out.push(this.#policies.get(pid)!);
+    for (const selector of this.index.selectorsMatching(id)) {
+      if (!selector.startsWith(SUBJECT_PREFIX)) continue;
+      const key = selector.slice(SUBJECT_PREFIX.length);
+      for (const pid of this.#bySubject.get(key)!) out.push(this.#policies.get(pid)!);
     }
     return out;
   }
 
   private markSelected(key: string): void {
-    for (const ep of this.#index.endpointsMatching(key)) this.listener.onEndpointDirty(ep);
+    for (const ep of this.index.endpointsMatching(subjectSelectorId(key))) {
+      this.listener.onEndpointDirty(ep);
+    }
   }
 }
 

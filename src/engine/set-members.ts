@@ -3,6 +3,7 @@
 // Members are reference-counted, so two entities sharing an address never remove it early.
 import type { Endpoint, Node } from "../policy/types.ts";
 import { LabelIndex, parseSelector } from "../selector/index.ts";
+import { type EntityIndex, SET_PREFIX, setSelectorId } from "./entity-index.ts";
 import type { EndpointId, SetId, SetSpec } from "./types.ts";
 
 export interface MemberListener {
@@ -35,13 +36,16 @@ export function nodeMembers(n: Node): string[] {
   return n.addresses.map((a) => a.text);
 }
 
-/** One family of sets over one kind of entity, sharing a label index keyed by selector text. */
+/**
+ * One family of sets over one kind of entity. Its label index may be shared with other stages,
+ * so it only reads the selectors it registered (ids `set:<selector>`).
+ */
 class SetFamily<E, Id extends string> {
   readonly entities = new Map<Id, E>();
-  readonly index = new LabelIndex<string, Id>();
   readonly setsBySelector = new Map<string, Set<SetId>>();
 
   constructor(
+    private readonly index: LabelIndex<string, Id>,
     private readonly labelsOf: (e: E) => Readonly<Record<string, string>>,
     private readonly membersOf: (spec: SetSpec, e: E) => string[],
     private readonly sets: Map<SetId, ActiveSet>,
@@ -57,10 +61,10 @@ class SetFamily<E, Id extends string> {
     let ids = this.setsBySelector.get(key);
     if (!ids) {
       this.setsBySelector.set(key, (ids = new Set()));
-      this.index.upsertSelector(key, parseSelector(key));
+      this.index.upsertSelector(setSelectorId(key), parseSelector(key));
     }
     ids.add(set.spec.id);
-    for (const id of this.index.endpointsMatching(key)) {
+    for (const id of this.index.endpointsMatching(setSelectorId(key))) {
       this.change(set, [], this.membersOf(set.spec, this.entities.get(id)!));
     }
   }
@@ -70,13 +74,13 @@ class SetFamily<E, Id extends string> {
     ids.delete(spec.id);
     if (ids.size === 0) {
       this.setsBySelector.delete(spec.selector);
-      this.index.removeSelector(spec.selector);
+      this.index.removeSelector(setSelectorId(spec.selector));
     }
   }
 
   upsert(id: Id, e: E | undefined): void {
     const old = this.entities.get(id);
-    const before = new Set(old ? this.index.selectorsMatching(id) : []);
+    const before = old ? setKeys(this.index.selectorsMatching(id)) : [];
     if (e) {
       this.entities.set(id, e);
       this.index.upsertEndpoint(id, this.labelsOf(e));
@@ -84,16 +88,23 @@ class SetFamily<E, Id extends string> {
       this.entities.delete(id);
       this.index.removeEndpoint(id);
     }
-    const after = e ? this.index.selectorsMatching(id) : new Set<string>();
+    const after = e ? setKeys(this.index.selectorsMatching(id)) : [];
     for (const key of new Set([...before, ...after])) {
-      for (const setId of this.setsBySelector.get(key) ?? []) {
+      for (const setId of this.setsBySelector.get(key)!) {
         const set = this.sets.get(setId)!;
-        const was = old && before.has(key) ? this.membersOf(set.spec, old) : [];
-        const now = e && after.has(key) ? this.membersOf(set.spec, e) : [];
+        const was = old && before.includes(key) ? this.membersOf(set.spec, old) : [];
+        const now = e && after.includes(key) ? this.membersOf(set.spec, e) : [];
         this.change(set, was, now);
       }
     }
   }
+}
+
+/** The selector texts of the set selectors among an entity's matches. */
+function setKeys(selectors: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const s of selectors) if (s.startsWith(SET_PREFIX)) out.push(s.slice(SET_PREFIX.length));
+  return out;
 }
 
 export class SetMemberCalculator {
@@ -101,12 +112,17 @@ export class SetMemberCalculator {
   readonly #entities: SetFamily<Endpoint, EndpointId>;
   readonly #nodes: SetFamily<Node, string>;
 
-  constructor(private readonly listener: MemberListener) {
+  /** `entities` is the shared entity index: this stage keeps it up to date. */
+  constructor(
+    entities: EntityIndex,
+    private readonly listener: MemberListener,
+  ) {
     const change = (set: ActiveSet, before: readonly string[], after: readonly string[]) =>
       this.change(set, before, after);
-    this.#entities = new SetFamily((e) => e.labels, entityMembers, this.#sets, change);
+    this.#entities = new SetFamily(entities, (e) => e.labels, entityMembers, this.#sets, change);
     this.#nodes = new SetFamily(
-      (n) => n.labels,
+      new LabelIndex<string, string>(),
+      (n: Node) => n.labels,
       (_, n) => nodeMembers(n),
       this.#sets,
       change,
