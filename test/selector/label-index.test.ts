@@ -246,8 +246,8 @@ test("anchors picked before endpoints arrive are re-picked as the index grows", 
       fc.array(labelsArb, { minLength: 100, maxLength: 300 }),
       (asts, labelSets) => {
         const { rec, index } = setup();
-        asts.forEach((ast, i) => index.upsertSelector(sid(`s${i}`), ast));
-        labelSets.forEach((labels, i) => index.upsertEndpoint(eid(`e${i}`), labels));
+        for (const [i, ast] of asts.entries()) index.upsertSelector(sid(`s${i}`), ast);
+        for (const [i, labels] of labelSets.entries()) index.upsertEndpoint(eid(`e${i}`), labels);
         // Relabel the first half with the second half's labels, so re-posted anchors are used.
         for (let i = 0; i < labelSets.length / 2; i++)
           index.upsertEndpoint(eid(`e${i}`), labelSets.at(-1 - i)!);
