@@ -56,8 +56,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const cold = coldStart();
   const { engine } = cold;
   const state = engine.state();
-  const distinctSelectors = new Set<string>([...state.sets.values()].map((s) => s.spec.selector))
-    .size;
+  const distinctSelectors = countDistinctSelectors(resources);
   let members = 0;
   for (const s of state.sets.values()) members += s.members.size;
 

@@ -35,16 +35,14 @@ describe("examples/segmented-apps", () => {
     const w = await world("segmented-apps");
     const matrix = reachabilityMatrix(w.cluster, w.evaluator, [{ port: 8080, protocol: "TCP" }]);
     const labels = new Map(
-      w.cluster
-        .workloads()
-        .map((e) => [
-          e.id,
-          {
-            app: e.labels.app!,
-            component: e.labels.component!,
-            regionCheck: e.labels["region-check"] === "true",
-          },
-        ]),
+      w.cluster.workloads().map((e) => [
+        e.id,
+        {
+          app: e.labels.app!,
+          component: e.labels.component!,
+          regionCheck: e.labels["region-check"] === "true",
+        },
+      ]),
     );
     assert.equal(matrix.workloads.length, 18);
     const wrong = matrix.results

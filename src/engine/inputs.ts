@@ -24,6 +24,7 @@ import { SelectorCache } from "../policy/scope.ts";
 import type { Endpoint, Node, Policy } from "../policy/types.ts";
 import type { ResourceLike } from "../policy/world.ts";
 import type { Labels } from "../selector/index.ts";
+import { getOrCreate } from "../util/maps.ts";
 import { policyId } from "./rules.ts";
 import type { EndpointId, PolicyId } from "./types.ts";
 
@@ -105,19 +106,24 @@ export class InputStage {
   private retract(d: Derived): void {
     switch (d.role) {
       case "entity":
-        return this.listener.onEntityUpdate(d.id, undefined);
+        this.listener.onEntityUpdate(d.id, undefined);
+        break;
       case "policy":
-        return this.listener.onPolicyUpdate(d.id, undefined);
+        this.listener.onPolicyUpdate(d.id, undefined);
+        break;
       case "tier":
-        return this.listener.onTierUpdate(d.name, undefined);
+        this.listener.onTierUpdate(d.name, undefined);
+        break;
       case "node":
         this.#nodeAddresses.delete(d.name);
-        return this.listener.onNodeUpdate(d.name, undefined);
+        this.listener.onNodeUpdate(d.name, undefined);
+        break;
       case "namespace":
         this.#namespaces.delete(d.name);
-        return this.rederiveNamespace(d.name);
+        this.rederiveNamespace(d.name);
+        break;
       case "ignored":
-        return;
+        break;
     }
   }
 
@@ -126,9 +132,7 @@ export class InputStage {
   private derive(key: string, r: ResourceLike): Derived {
     const group = r.apiVersion.includes("/") ? r.apiVersion.split("/")[0]! : "";
     if (r.metadata.namespace !== undefined) {
-      let keys = this.#byNamespace.get(r.metadata.namespace);
-      if (!keys) this.#byNamespace.set(r.metadata.namespace, (keys = new Set()));
-      keys.add(key);
+      getOrCreate(this.#byNamespace, r.metadata.namespace, () => new Set<string>()).add(key);
     }
     if (group === "") {
       switch (r.kind) {

@@ -46,12 +46,14 @@ export class PolicyMatcher {
     if (policy) {
       this.#policies.set(id, policy);
       const key = policy.selector.key;
-      let group = this.#bySubject.get(key);
-      if (!group) {
-        this.#bySubject.set(key, (group = new Set()));
+      const group = this.#bySubject.get(key);
+      if (group) {
+        group.add(id);
+        this.markSelected(key);
+      } else {
+        this.#bySubject.set(key, new Set([id]));
         this.index.upsertSelector(subjectSelectorId(key), policy.selector.ast);
-      } else this.markSelected(key);
-      group.add(id);
+      }
     }
   }
 

@@ -1,6 +1,8 @@
 // The last stage: buffers one batch of changes and flushes them as deltas in dependency order:
 // sets and their new members before the policies that use them, policies before the endpoints
 // that jump to them; removals in reverse. Changes that cancel within a batch never leave.
+
+import { getOrCreate } from "../util/maps.ts";
 import { sameEndpoint, samePolicy } from "./equality.ts";
 import type {
   DataplaneState,
@@ -120,8 +122,7 @@ export class EventSequencer {
   }
 
   private members(id: SetId, members: readonly string[], sign: 1 | -1): void {
-    let changes = this.#pendingMembers.get(id);
-    if (!changes) this.#pendingMembers.set(id, (changes = new Map()));
+    const changes = getOrCreate(this.#pendingMembers, id, () => new Map<string, 1 | -1>());
     for (const m of members) {
       if (changes.get(m) === -sign) changes.delete(m);
       else changes.set(m, sign);

@@ -58,12 +58,12 @@ class SetFamily<E, Id extends string> {
 
   addSet(set: ActiveSet): void {
     const key = set.spec.selector;
-    let ids = this.setsBySelector.get(key);
-    if (!ids) {
-      this.setsBySelector.set(key, (ids = new Set()));
+    const ids = this.setsBySelector.get(key);
+    if (ids) ids.add(set.spec.id);
+    else {
+      this.setsBySelector.set(key, new Set([set.spec.id]));
       this.index.upsertSelector(setSelectorId(key), parseSelector(key));
     }
-    ids.add(set.spec.id);
     for (const id of this.index.endpointsMatching(setSelectorId(key))) {
       this.change(set, [], this.membersOf(set.spec, this.entities.get(id)!));
     }

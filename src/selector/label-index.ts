@@ -74,11 +74,11 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
       entry = { id, labels: copy, selectors: new Set() };
       this.endpoints.set(id, entry);
       if (this.endpoints.size >= this.reanchorAt) this.reanchor();
+      this.postEndpoint(entry);
     } else {
-      this.unpostEndpoint(entry);
+      this.repostEndpoint(entry, copy);
       entry.labels = copy;
     }
-    this.postEndpoint(entry);
 
     const before = entry.selectors;
     const now = new Set<SelectorId>();
@@ -254,6 +254,29 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     for (const key in ep.labels) {
       this.endpointPostings.addPair(key, ownValue(ep.labels, key), ep);
       this.endpointPostings.addKey(key, ep);
+    }
+  }
+
+  /**
+   * A relabel touches only the postings of labels that changed. Large posting sets (every pod
+   * carries the orchestrator and namespace keys) would otherwise see a delete and re-add per
+   * relabel, and the hash tables behind them an occasional full rehash on the hot path.
+   */
+  private repostEndpoint(ep: EndpointEntry<SelectorId, EndpointId>, next: Labels): void {
+    const postings = this.endpointPostings;
+    for (const key in ep.labels) {
+      const old = ownValue(ep.labels, key);
+      const hasNext = Object.hasOwn(next, key);
+      if (hasNext && ownValue(next, key) === old) continue;
+      postings.removePair(key, old, ep);
+      if (!hasNext) postings.removeKey(key, ep);
+    }
+    for (const key in next) {
+      const value = ownValue(next, key);
+      const hadKey = Object.hasOwn(ep.labels, key);
+      if (hadKey && ownValue(ep.labels, key) === value) continue;
+      postings.addPair(key, value, ep);
+      if (!hadKey) postings.addKey(key, ep);
     }
   }
 

@@ -161,7 +161,10 @@ describe("microseg validate", () => {
       r.stdout,
       /bad\.yaml#1 NetworkPolicy prod\/web: spec\.ingress\[0\]\.ports\[1\]\.port: /,
     );
-    assert.match(r.stdout, /bad\.yaml#2 NetworkPolicy prod\/db: spec\.selector: invalid selector: .* at column 7/);
+    assert.match(
+      r.stdout,
+      /bad\.yaml#2 NetworkPolicy prod\/db: spec\.selector: invalid selector: .* at column 7/,
+    );
     assert.match(r.stdout, /bad\.yaml#2 NetworkPolicy prod\/db: spec\.bogus: unknown field/);
   });
 

@@ -125,13 +125,13 @@ export class MemoryDataplane {
 
   private judge(ep: DpEndpoint, direction: Direction, ctx: MatchContext): boolean {
     const tiers = direction === "ingress" ? ep.ingress : ep.egress;
-    tiers: for (const tier of tiers) {
+    nextTier: for (const tier of tiers) {
       for (const pid of tier.policies) {
         const policy = this.#policies.get(pid)!;
         for (const rule of direction === "ingress" ? policy.ingress : policy.egress) {
           if (!this.ruleMatches(rule, ctx)) continue;
           if (rule.action === "Log") continue;
-          if (rule.action === "Pass") continue tiers;
+          if (rule.action === "Pass") continue nextTier;
           return rule.action === "Allow";
         }
       }
