@@ -1,28 +1,10 @@
 // First stage: resources in, domain objects out. Keeps the latest object per key and turns
 // each change into updates of endpoints, network sets, nodes, compiled policies and tiers.
 // A namespace relabel re-derives only the endpoints and network sets of that namespace.
-import { type AdminNetworkPolicyInput, compileAdminPolicy } from "../policy/compile/admin.ts";
-import { type CalicoPolicyInput, compileCalicoPolicy } from "../policy/compile/calico.ts";
-import {
-  compileKubernetesPolicy,
-  type K8sNetworkPolicyInput,
-} from "../policy/compile/kubernetes.ts";
 import type { TierSpec } from "../policy/compile/tiers.ts";
-import {
-  type HostEndpointInput,
-  hostEndpoint,
-  type NetworkSetInput,
-  type NodeInput,
-  networkSet,
-  node,
-  type PodInput,
-  podEndpoint,
-  type WorkloadEndpointInput,
-  workloadEndpoint,
-} from "../policy/endpoints.ts";
+import { type DeriveContext, deriveResource, type ResourceLike } from "../policy/derive.ts";
 import { SelectorCache } from "../policy/scope.ts";
 import type { Endpoint, Node, Policy } from "../policy/types.ts";
-import type { ResourceLike } from "../policy/world.ts";
 import type { Labels } from "../selector/index.ts";
 import { getOrCreate } from "../util/maps.ts";
 import { policyId } from "./rules.ts";
@@ -40,19 +22,22 @@ export type ResourceEvent =
   | { readonly type: "upsert"; readonly resource: ResourceLike; readonly revision?: number }
   | { readonly type: "delete"; readonly key: string; readonly revision?: number };
 
+/** `group/Kind/namespace/name`, as the model's resourceKey (projectcalico.org is microseg.io). */
 export function keyOf(r: Pick<ResourceLike, "apiVersion" | "kind" | "metadata">): string {
   const slash = r.apiVersion.indexOf("/");
   const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
-  return `${group === "projectcalico.org" ? "microseg.io" : group}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
+  const canonical = group === "projectcalico.org" ? "microseg.io" : group;
+  return `${canonical}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 }
 
-type Derived =
+/** What a stored resource currently contributes downstream, so a delete can retract it. */
+type Contribution =
   | { readonly role: "entity"; readonly id: EndpointId }
   | { readonly role: "policy"; readonly id: PolicyId }
   | { readonly role: "tier"; readonly name: string }
   | { readonly role: "node"; readonly name: string }
   | { readonly role: "namespace"; readonly name: string }
-  | { readonly role: "ignored" };
+  | { readonly role: "none" };
 
 /** Network sets get ids that cannot clash with workloads of the same name. */
 const entityId = (e: Endpoint): EndpointId =>
@@ -60,14 +45,30 @@ const entityId = (e: Endpoint): EndpointId =>
     ? `${e.kind}:${e.id}`
     : e.id) as EndpointId;
 
+function sameContribution(a: Contribution, b: Contribution): boolean {
+  if (a.role !== b.role) return false;
+  if ("id" in a && "id" in b) return a.id === b.id;
+  if ("name" in a && "name" in b) return a.name === b.name;
+  return true;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 export class InputStage {
   readonly #resources = new Map<string, ResourceLike>();
-  readonly #derived = new Map<string, Derived>();
+  readonly #contributions = new Map<string, Contribution>();
   readonly #namespaces = new Map<string, Labels>();
   /** Namespace name -> keys of the namespaced resources whose entities depend on its labels. */
   readonly #byNamespace = new Map<string, Set<string>>();
-  readonly #nodeAddresses = new Map<string, Node>();
-  readonly #cache = new SelectorCache();
+  readonly #nodes = new Map<string, Node>();
+  readonly #ctx: DeriveContext = {
+    cache: new SelectorCache(),
+    namespaceLabels: (ns) => this.#namespaces.get(ns),
+    nodeAddress: (name) => this.#nodes.get(name)?.addresses[0],
+  };
   lastRevision = 0;
 
   constructor(private readonly listener: InputListener) {}
@@ -85,135 +86,87 @@ export class InputStage {
 
   private upsert(r: ResourceLike): void {
     const key = keyOf(r);
-    const previous = this.#derived.get(key);
+    const previous = this.#contributions.get(key);
     this.#resources.set(key, r);
-    const derived = this.derive(key, r);
-    // A resource renamed into another role (impossible by key) or an entity whose id changed.
-    if (previous && JSON.stringify(previous) !== JSON.stringify(derived)) this.retract(previous);
-    this.#derived.set(key, derived);
+    if (r.metadata.namespace !== undefined) {
+      getOrCreate(this.#byNamespace, r.metadata.namespace, () => new Set<string>()).add(key);
+    }
+    const now = this.contribute(r);
+    if (previous && !sameContribution(previous, now)) this.retract(previous);
+    this.#contributions.set(key, now);
   }
 
   private remove(key: string): void {
-    const previous = this.#derived.get(key);
+    const previous = this.#contributions.get(key);
     const r = this.#resources.get(key);
     this.#resources.delete(key);
-    this.#derived.delete(key);
+    this.#contributions.delete(key);
     if (r?.metadata.namespace !== undefined)
       this.#byNamespace.get(r.metadata.namespace)?.delete(key);
     if (previous) this.retract(previous);
   }
 
-  private retract(d: Derived): void {
-    switch (d.role) {
+  private retract(c: Contribution): void {
+    switch (c.role) {
       case "entity":
-        this.listener.onEntityUpdate(d.id, undefined);
+        this.listener.onEntityUpdate(c.id, undefined);
         break;
       case "policy":
-        this.listener.onPolicyUpdate(d.id, undefined);
+        this.listener.onPolicyUpdate(c.id, undefined);
         break;
       case "tier":
-        this.listener.onTierUpdate(d.name, undefined);
+        this.listener.onTierUpdate(c.name, undefined);
         break;
       case "node":
-        this.#nodeAddresses.delete(d.name);
-        this.listener.onNodeUpdate(d.name, undefined);
+        this.#nodes.delete(c.name);
+        this.listener.onNodeUpdate(c.name, undefined);
         break;
       case "namespace":
-        this.#namespaces.delete(d.name);
-        this.rederiveNamespace(d.name);
+        this.#namespaces.delete(c.name);
+        this.rederiveNamespace(c.name);
         break;
+      case "none":
+        break;
+    }
+  }
+
+  /** Derives the resource and passes the result on; staged policies are never enforced. */
+  private contribute(r: ResourceLike): Contribution {
+    const d = deriveResource(r, this.#ctx);
+    switch (d.role) {
+      case "namespace": {
+        const old = this.#namespaces.get(d.name);
+        this.#namespaces.set(d.name, d.labels);
+        if (!old || !sameLabels(old, d.labels)) this.rederiveNamespace(d.name);
+        return { role: "namespace", name: d.name };
+      }
+      case "node":
+        this.#nodes.set(d.node.name, d.node);
+        this.listener.onNodeUpdate(d.node.name, d.node);
+        return { role: "node", name: d.node.name };
+      case "entity": {
+        const id = entityId(d.entity);
+        this.listener.onEntityUpdate(id, d.entity);
+        return { role: "entity", id };
+      }
+      case "policy": {
+        const id = policyId(d.policy.ref);
+        this.listener.onPolicyUpdate(id, d.policy);
+        return { role: "policy", id };
+      }
+      case "tier":
+        this.listener.onTierUpdate(d.tier.name, d.tier);
+        return { role: "tier", name: d.tier.name };
+      case "staged":
       case "ignored":
-        break;
+        return { role: "none" };
     }
-  }
-
-  private nsLabels = (ns: string): Labels | undefined => this.#namespaces.get(ns);
-
-  private derive(key: string, r: ResourceLike): Derived {
-    const group = r.apiVersion.includes("/") ? r.apiVersion.split("/")[0]! : "";
-    if (r.metadata.namespace !== undefined) {
-      getOrCreate(this.#byNamespace, r.metadata.namespace, () => new Set<string>()).add(key);
-    }
-    if (group === "") {
-      switch (r.kind) {
-        case "Namespace": {
-          const labels = {
-            "kubernetes.io/metadata.name": r.metadata.name,
-            ...(r.metadata.labels ?? {}),
-          };
-          const old = this.#namespaces.get(r.metadata.name);
-          this.#namespaces.set(r.metadata.name, labels);
-          if (!old || JSON.stringify(old) !== JSON.stringify(labels))
-            this.rederiveNamespace(r.metadata.name);
-          return { role: "namespace", name: r.metadata.name };
-        }
-        case "Pod": {
-          const pod = r as PodInput;
-          const host = pod.spec?.nodeName
-            ? this.#nodeAddresses.get(pod.spec.nodeName)?.addresses[0]
-            : undefined;
-          return this.entity(podEndpoint(pod, this.nsLabels, host));
-        }
-        case "Node": {
-          const n = node(r as NodeInput);
-          this.#nodeAddresses.set(n.name, n);
-          this.listener.onNodeUpdate(n.name, n);
-          return { role: "node", name: n.name };
-        }
-        default:
-          return { role: "ignored" };
-      }
-    }
-    if (group === "networking.k8s.io" && r.kind === "NetworkPolicy") {
-      return this.policy(compileKubernetesPolicy(r as K8sNetworkPolicyInput, this.#cache));
-    }
-    if (group === "policy.networking.k8s.io") {
-      return this.policy(compileAdminPolicy(r as AdminNetworkPolicyInput, this.#cache));
-    }
-    switch (r.kind) {
-      case "NetworkPolicy":
-      case "GlobalNetworkPolicy":
-        return this.policy(compileCalicoPolicy(r as CalicoPolicyInput, this.#cache));
-      case "Tier": {
-        const spec = (r.spec ?? {}) as { order?: number | null; defaultAction?: string | null };
-        const tier: TierSpec = {
-          name: r.metadata.name,
-          ...(typeof spec.order === "number" ? { order: spec.order } : {}),
-          defaultAction: spec.defaultAction === "Pass" ? "Pass" : "Deny",
-        };
-        this.listener.onTierUpdate(tier.name, tier);
-        return { role: "tier", name: tier.name };
-      }
-      case "NetworkSet":
-      case "GlobalNetworkSet":
-        return this.entity(networkSet(r as NetworkSetInput, this.nsLabels));
-      case "WorkloadEndpoint":
-        return this.entity(workloadEndpoint(r as WorkloadEndpointInput, this.nsLabels));
-      case "HostEndpoint":
-        return this.entity(hostEndpoint(r as HostEndpointInput));
-      default:
-        // Staged policies are never enforced; alerts belong to the flows stage.
-        return { role: "ignored" };
-    }
-  }
-
-  private entity(e: Endpoint): Derived {
-    const id = entityId(e);
-    this.listener.onEntityUpdate(id, e);
-    return { role: "entity", id };
-  }
-
-  private policy(p: Policy): Derived {
-    const id = policyId(p.ref);
-    this.listener.onPolicyUpdate(id, p);
-    return { role: "policy", id };
   }
 
   private rederiveNamespace(ns: string): void {
     for (const key of this.#byNamespace.get(ns) ?? []) {
       const r = this.#resources.get(key);
-      const d = this.#derived.get(key);
-      if (r && d?.role === "entity") this.derive(key, r);
+      if (r && this.#contributions.get(key)?.role === "entity") this.contribute(r);
     }
   }
 }
