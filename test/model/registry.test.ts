@@ -7,7 +7,7 @@ import { expectValid } from "./helpers.ts";
 test("each (apiVersion, kind) is registered once", () => {
   const ids = KINDS.map((k) => `${k.apiVersion} ${k.kind}`);
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(KINDS.length, 14);
+  assert.equal(KINDS.length, 15);
 });
 
 test("lookupKind resolves projectcalico.org/v3 to microseg.io/v1", () => {
@@ -64,4 +64,24 @@ test("resourceKey is group/Kind/namespace/name", () => {
     ],
   ];
   for (const [input, key] of cases) assert.equal(resourceKey(expectValid(input)), key);
+});
+
+test("a v1 Node loads with its labels and addresses", () => {
+  const node = lookupKind("v1", "Node")!.schema.parse({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: "node-1", labels: { "kubernetes.io/os": "linux" }, uid: "x" },
+    status: { addresses: [{ type: "InternalIP", address: "198.18.0.2" }], capacity: { cpu: "2" } },
+  });
+  assert.deepEqual((node as { status?: { addresses?: unknown } }).status?.addresses, [
+    { type: "InternalIP", address: "198.18.0.2" },
+  ]);
+  assert.throws(() =>
+    lookupKind("v1", "Node")!.schema.parse({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-1" },
+      status: { addresses: [{ address: "not-an-ip" }] },
+    }),
+  );
 });
