@@ -60,14 +60,4 @@ export function intArg(args: BenchArgs, name: string, fallback: number): number 
   return n;
 }
 
-/** Deterministic PRNG (mulberry32) so generated clusters are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from "../src/util/random.ts";

@@ -3,14 +3,7 @@
 // label, so a dataplane needs no selector logic; and by id, so a pod moving only changes set
 // members.
 import type { Cidr } from "../net/cidr.ts";
-import type {
-  Direction,
-  IcmpMatch,
-  Protocol,
-  RuleAction,
-  RuleOrigin,
-  TierDefaultAction,
-} from "../policy/types.ts";
+import type { Direction, RuleOf, TierDefaultAction } from "../policy/types.ts";
 
 /** Canonical-text ids, shared by every policy that uses the same selector. */
 export type SetId = string & { readonly __brand: "SetId" };
@@ -51,17 +44,7 @@ export interface DpEntity {
   readonly nodeSet?: SetId;
 }
 
-export interface DpRule {
-  readonly action: RuleAction;
-  readonly protocol?: Protocol;
-  readonly notProtocol?: Protocol;
-  readonly ipVersion?: 4 | 6;
-  readonly icmp?: IcmpMatch;
-  readonly notIcmp?: IcmpMatch;
-  readonly source: DpEntity;
-  readonly destination: DpEntity;
-  readonly origin: RuleOrigin;
-}
+export type DpRule = RuleOf<DpEntity>;
 
 export interface DpPolicy {
   readonly id: PolicyId;

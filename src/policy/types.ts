@@ -96,17 +96,23 @@ export interface RuleOrigin {
   readonly name?: string;
 }
 
-export interface Rule {
+/**
+ * A rule over some kind of entity match: `EntityMatch` (by selector) here, by address set in
+ * the engine's output. The packet-level fields are the same in both.
+ */
+export interface RuleOf<E> {
   readonly action: RuleAction;
   readonly protocol?: Protocol;
   readonly notProtocol?: Protocol;
   readonly ipVersion?: 4 | 6;
   readonly icmp?: IcmpMatch;
   readonly notIcmp?: IcmpMatch;
-  readonly source: EntityMatch;
-  readonly destination: EntityMatch;
+  readonly source: E;
+  readonly destination: E;
   readonly origin: RuleOrigin;
 }
+
+export type Rule = RuleOf<EntityMatch>;
 
 export type PolicyKind =
   | "NetworkPolicy"
