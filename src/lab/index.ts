@@ -1,23 +1,27 @@
-// The network-namespace lab: nodes and pods on one machine, real servers, real probes.
+// The network-namespace lab: nodes and pods on one machine, real servers, real probes, and node
+// agents enforcing manifests between them.
 
 export {
+  type ApplyReport,
   type DownReport,
-  downFromState,
+  downLab,
+  findLab,
   Lab,
   type LabOptions,
   type ProbeOptions,
   type ProbeResult,
 } from "./lab.ts";
+export { labManifests, labSpecFromManifests, type ManifestLabOptions } from "./manifests.ts";
+export { type ObservedCell, type ObservedMatrix, observedMatrix } from "./matrix.ts";
 export { listNetns } from "./netns.ts";
-export { matrixProbes, type ProbeSpec } from "./probe.ts";
+export { type MatrixProbeOptions, matrixProbes, type ProbeSpec } from "./probe.ts";
 export type { ProbeOutcome } from "./protocol.ts";
-export { defaultStateDir } from "./state.ts";
+export { defaultStateDir, LabFiles, labIds } from "./state.ts";
 export {
   type LabPlan,
   type LabSpec,
   labPrefix,
   type NodePlan,
-  type NodeSpec,
   type PodPlan,
   type PodSpec,
   type PortSpec,

@@ -22,18 +22,55 @@ export function ipBatch(lines: string[], timeoutMs = 30_000): Promise<void> {
   return run(["ip", "-batch", "-"], `${lines.join("\n")}\n`, timeoutMs);
 }
 
-/** Writes the sysctls, then runs the ip commands, all inside the netns. */
-export function setupNetns(setup: NetnsSetup, timeoutMs = 30_000): Promise<void> {
+/**
+ * Writes the sysctls, then runs the ip commands, all inside the netns. With `force`, ip goes on
+ * past failing lines (removing routes that may be gone already).
+ */
+export function setupNetns(setup: NetnsSetup, force = false, timeoutMs = 30_000): Promise<void> {
   const writes = setup.sysctls.map((kv) => {
     const [key, value] = kv.split("=");
     return `echo ${value} > /proc/sys/${key}`;
   });
-  const script = `set -e; ${writes.join("; ")}; exec ip -batch -`;
+  const script = ["set -e", ...writes, `exec ip ${force ? "-force " : ""}-batch -`].join("; ");
   return run(
     ["ip", "netns", "exec", setup.netns, "sh", "-c", script],
     `${setup.ip.join("\n")}\n`,
     timeoutMs,
   );
+}
+
+/**
+ * Waits until every port of a bridge forwards. The kernel tells a bridge about a port's carrier
+ * through linkwatch, which batches such events up to a second, and the port drops every frame
+ * until then.
+ */
+export async function waitBridgeForwarding(
+  netns: string,
+  bridge: string,
+  ports: number,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "ip",
+        ["-n", netns, "-d", "-j", "link", "show", "master", bridge],
+        { timeout: timeoutMs },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
+    );
+    const links = JSON.parse(out || "[]") as {
+      linkinfo?: { info_slave_data?: { state?: string } };
+    }[];
+    const forwarding = links.filter((l) => l.linkinfo?.info_slave_data?.state === "forwarding");
+    if (forwarding.length >= ports) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `${bridge} in ${netns}: ${forwarding.length}/${ports} ports forward after ${timeoutMs} ms`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function listNetns(): string[] {

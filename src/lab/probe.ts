@@ -1,7 +1,6 @@
 // What to probe and how many at once.
 
-import type { LabPlan, Protocol } from "./topology.ts";
-import { allPods } from "./topology.ts";
+import type { LabPlan, PortSpec, Protocol } from "./topology.ts";
 
 export interface ProbeSpec {
   /** Pod names. */
@@ -13,23 +12,40 @@ export interface ProbeSpec {
   family?: 4 | 6;
 }
 
-/** Every pod to every other pod, on every port the destination serves. */
-export function matrixProbes(plan: LabPlan, families: (4 | 6)[] = [4]): ProbeSpec[] {
-  const pods = allPods(plan);
-  return pods.flatMap((from) =>
-    pods
-      .filter((to) => to.name !== from.name)
-      .flatMap((to) =>
-        to.ports.flatMap(({ port, protocol }) =>
-          families.map((family) => ({ from: from.name, to: to.name, port, protocol, family })),
-        ),
-      ),
+export interface MatrixProbeOptions {
+  /** The lab's served ports by default. */
+  ports?: readonly PortSpec[];
+  families?: readonly (4 | 6)[];
+  /** Only probes from (to) these pods; every pod by default. */
+  from?: readonly string[];
+  to?: readonly string[];
+}
+
+/**
+ * Every pod to every other pod, per port and family, in `microseg matrix`'s order (port, then
+ * source, then destination, names sorted). A pod is never probed from itself: that traffic
+ * stays inside its netns, where no node's ruleset sees it.
+ */
+export function matrixProbes(plan: LabPlan, opts: MatrixProbeOptions = {}): ProbeSpec[] {
+  const names = plan.pods.map((p) => p.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const name of [...(opts.from ?? []), ...(opts.to ?? [])]) {
+    if (!names.includes(name)) throw new Error(`lab ${plan.id} has no pod ${name}`);
+  }
+  const from = opts.from ?? names;
+  const to = opts.to ?? names;
+  const families = opts.families ?? [4];
+  return (opts.ports ?? plan.ports).flatMap(({ port, protocol }) =>
+    from.flatMap((f) =>
+      to
+        .filter((t) => t !== f)
+        .flatMap((t) => families.map((family) => ({ from: f, to: t, port, protocol, family }))),
+    ),
   );
 }
 
 /** Maps items with at most `limit` calls in flight, keeping the input order in the result. */
 export async function mapBounded<T, R>(
-  items: T[],
+  items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> {

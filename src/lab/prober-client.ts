@@ -1,115 +1,119 @@
-// The lab's side of one pod prober: starts it inside the pod netns and matches replies to
-// requests by id.
+// The lab's side of one prober: a connection to its control socket that matches replies to
+// requests by id. Any process can connect, so `lab probe` reaches probers that `lab up` started.
 
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import net from "node:net";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import type { ProbeReply, ProbeRequest, ProberConfig, ReadyLine } from "./protocol.ts";
-
-const proberScript = fileURLToPath(new URL("./prober.ts", import.meta.url));
-const tsxLoader = import.meta.resolve("tsx");
+import type { ProbeReply, ProbeRequest, ServeReply } from "./protocol.ts";
+import type { PortSpec } from "./topology.ts";
 
 // A prober that stops answering must not hang the lab: a reply is given up on this long after
 // the probe's own timeout.
 const replyGraceMs = 3000;
 
+type Pending = (r: ProbeReply | ServeReply | undefined) => void;
+
 export class ProberClient {
-  readonly pid: number;
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #pending = new Map<number, (r: ProbeReply) => void>();
+  readonly #sock: net.Socket;
+  readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #stderr = "";
-  #exited = false;
+  #closed = false;
 
-  private constructor(child: ChildProcessWithoutNullStreams) {
-    this.#child = child;
-    this.pid = child.pid ?? -1;
+  private constructor(sock: net.Socket) {
+    this.#sock = sock;
+    sock.on("error", () => {});
+    sock.once("close", () => {
+      this.#closed = true;
+      for (const settle of this.#pending.values()) settle(undefined);
+    });
+    createInterface({ input: sock }).on("line", (line) => {
+      const reply = JSON.parse(line) as ProbeReply | ServeReply;
+      this.#pending.get(reply.id)?.(reply);
+    });
   }
 
-  /** Starts the prober in `netns` and resolves once its servers listen. */
-  static start(
-    netns: string,
-    config: ProberConfig,
-    startTimeoutMs = 15_000,
-  ): Promise<ProberClient> {
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        netns,
-        process.execPath,
-        "--import",
-        tsxLoader,
-        proberScript,
-        JSON.stringify(config),
-      ],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    const client = new ProberClient(child);
-    child.stderr.on("data", (b: Buffer) => {
-      client.#stderr = (client.#stderr + b.toString()).slice(-4000);
-    });
+  static connect(socket: string, timeoutMs = 2000): Promise<ProberClient> {
     return new Promise((resolve, reject) => {
-      let ready = false;
-      const fail = (why: string) =>
-        reject(new Error(`prober in ${netns} ${why}: ${client.#stderr.trim()}`));
+      const sock = net.connect(socket);
       const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        fail(`not ready after ${startTimeoutMs} ms`);
-      }, startTimeoutMs);
-      child.once("error", (e) => {
+        sock.destroy();
+        reject(new Error(`no answer on ${socket} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      sock.once("connect", () => {
         clearTimeout(timer);
-        fail(`could not start (${e.message})`);
+        resolve(new ProberClient(sock));
       });
-      child.once("exit", (code) => {
+      sock.once("error", (e) => {
         clearTimeout(timer);
-        client.#exited = true;
-        for (const [id, settle] of client.#pending) {
-          settle({ id, outcome: "error", ms: 0, message: `prober exited with ${code}` });
-        }
-        if (!ready) fail(`exited with ${code}`);
-      });
-      createInterface({ input: child.stdout }).on("line", (line) => {
-        const msg = JSON.parse(line) as ProbeReply | ReadyLine;
-        if ("ready" in msg) {
-          ready = true;
-          clearTimeout(timer);
-          resolve(client);
-        } else {
-          client.#pending.get(msg.id)?.(msg);
-        }
+        reject(e);
       });
     });
   }
 
-  probe(req: Omit<ProbeRequest, "id">): Promise<ProbeReply> {
+  /**
+   * Connects once the prober listens: it opens its socket after its servers, so a refused or
+   * missing socket means not ready yet. Gives up when `alive` turns false or after `timeoutMs`.
+   */
+  static async whenReady(
+    socket: string,
+    alive: () => boolean,
+    timeoutMs: number,
+  ): Promise<ProberClient> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await ProberClient.connect(socket);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "ENOENT" && code !== "ECONNREFUSED") throw e;
+        if (!alive()) throw new Error("exited before it was ready");
+        if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  }
+
+  #request<R extends ProbeReply | ServeReply>(
+    body: Omit<ProbeRequest, "id"> | { op: "serve"; ports: PortSpec[] },
+    waitMs: number,
+    failed: (id: number, why: string) => R,
+  ): Promise<R> {
     const id = this.#nextId++;
-    if (this.#exited)
-      return Promise.resolve({ id, outcome: "error", ms: 0, message: "prober exited" });
+    if (this.#closed) return Promise.resolve(failed(id, "prober connection closed"));
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () =>
-          settle({
-            id,
-            outcome: "error",
-            ms: req.timeoutMs + replyGraceMs,
-            message: "prober did not reply",
-          }),
-        req.timeoutMs + replyGraceMs,
-      );
-      const settle = (r: ProbeReply) => {
+      const timer = setTimeout(() => settle(undefined), waitMs);
+      const settle: Pending = (r) => {
         clearTimeout(timer);
         this.#pending.delete(id);
-        resolve(r);
+        resolve(
+          (r as R | undefined) ??
+            failed(id, this.#closed ? "prober went away" : "prober did not reply"),
+        );
       };
       this.#pending.set(id, settle);
-      this.#child.stdin.write(`${JSON.stringify({ ...req, id })}\n`);
+      this.#sock.write(`${JSON.stringify({ ...body, id })}\n`);
     });
   }
 
-  /** Closing stdin tells the prober to stop; it exits and its SCTP peer with it. */
+  probe(req: Omit<ProbeRequest, "id" | "op">): Promise<ProbeReply> {
+    return this.#request({ ...req, op: "probe" }, req.timeoutMs + replyGraceMs, (id, message) => ({
+      id,
+      outcome: "error",
+      ms: 0,
+      message,
+    }));
+  }
+
+  /** Replaces the ports the prober serves; throws when it could not open them. */
+  async serve(ports: PortSpec[]): Promise<void> {
+    const reply = await this.#request({ op: "serve", ports }, 10_000, (id, error) => ({
+      id,
+      served: [],
+      error,
+    }));
+    if (reply.error) throw new Error(reply.error);
+  }
+
   close(): void {
-    this.#child.stdin.end();
+    this.#sock.destroy();
   }
 }

@@ -7,10 +7,10 @@ IP sockets to test a path the way an SCTP port scan does: a probe sends an INIT 
 succeeds when the INIT-ACK comes back; the server side answers INITs on its declared ports.
 Packets carry real CRC32c checksums and tags, so conntrack tracks them as an SCTP association.
 
-Runs inside a pod netns, started by prober.ts: argv[1] is a comma-separated list of ports to
-answer; stdin carries probe requests as JSON lines ({id, host, port, timeoutMs}); stdout gets
-{"ready": true} once the sockets are open, then one reply per request ({id, outcome, ms}).
-Exits when stdin closes.
+Runs inside a pod netns, started by prober.ts. stdin carries JSON lines: probe requests
+({id, host, port, timeoutMs}) and {"serve": [ports]}, which replaces the set of ports to answer.
+stdout gets {"ready": true} once the sockets are open, then one reply per probe ({id, outcome,
+ms}). Exits when stdin closes.
 """
 
 import json
@@ -79,7 +79,8 @@ def reply(outcome, req_id, started, message=None):
 
 
 def main():
-    ports = {int(p) for p in sys.argv[1].split(",") if p} if len(sys.argv) > 1 else set()
+    ports = set()
+    sports = SourcePorts()
     socks = {
         socket.AF_INET: socket.socket(socket.AF_INET, socket.SOCK_RAW, SCTP),
         socket.AF_INET6: socket.socket(socket.AF_INET6, socket.SOCK_RAW, SCTP),
@@ -104,8 +105,14 @@ def main():
                 buf += chunk
                 *lines, buf = buf.split(b"\n")
                 for line in lines:
-                    if line.strip():
-                        start_probe(json.loads(line), socks, pending)
+                    if not line.strip():
+                        continue
+                    msg = json.loads(line)
+                    if "serve" in msg:
+                        ports.clear()
+                        ports.update(int(p) for p in msg["serve"])
+                    else:
+                        start_probe(msg, socks, pending, sports.take())
                 continue
             family = r.family
             data, addr = r.recvfrom(65535)
@@ -114,13 +121,27 @@ def main():
             handle_packet(r, family, data, addr[0], ports, pending)
 
 
-def start_probe(req, socks, pending):
+class SourcePorts:
+    """Source ports in turn, so a tuple comes back only after thousands of probes: conntrack
+    state an earlier probe left can never decide a later one."""
+
+    FIRST, COUNT = 33000, 28000
+
+    def __init__(self):
+        self.next = self.FIRST + random.randrange(self.COUNT)
+
+    def take(self):
+        port = self.next
+        self.next = self.FIRST + (port - self.FIRST + 1) % self.COUNT
+        return port
+
+
+def start_probe(req, socks, pending, sport):
     started = time.monotonic()
     family = socket.AF_INET6 if ":" in req["host"] else socket.AF_INET
     tag = random.randint(1, 0xFFFFFFFF)
     while tag in pending:
         tag = random.randint(1, 0xFFFFFFFF)
-    sport = random.randint(20000, 60999)
     pkt = packet(sport, req["port"], 0, init_chunk(INIT, tag, random.getrandbits(32)))
     try:
         socks[family].sendto(pkt, (req["host"], 0))

@@ -1,11 +1,16 @@
-// The lab's shape as data: which namespaces, links, addresses and routes a topology needs.
-// Pure, so the plan can be checked without root; lab.ts carries it out.
+// The lab's shape as data: which namespaces, links, addresses and routes a topology needs, and
+// how a plan changes when pods come and go. Pure, so plans can be checked without root; lab.ts
+// carries them out.
 //
-//   pod netns (eth0: 198.18.N.P/32, fd00:18::N:P/128, default via node)
-//      | veth (node side vethP: gateway 198.19.0.(N+1)/32, fe80::1; route to the pod)
-//   node netns N (forwarding; `inet microseg` filters here, forward hook)
-//      | veth ul0 (198.19.0.(N+1)/24, fd00:19::(N+1)/64; routes to remote pods via their node)
+//   pod netns p<I> (eth0: pod addresses /32 and /128, default via its node)
+//      | veth (node side wl<I>: the node's underlay address /32 and fe80::1; route to the pod)
+//   node netns n<N> (forwarding; `inet microseg` filters here, forward hook)
+//      | veth ul0 (198.19.0.N+1/24, fd00:19::N+1/64; a route per remote pod via its node)
 //   underlay netns (bridge br0)
+//
+// A host-network pod has no netns of its own: it lives in its node's netns, on its addresses.
+
+import { allocate, canonical, podAddressProblem, underlayAddresses } from "./addresses.ts";
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 
@@ -15,31 +20,20 @@ export interface PortSpec {
 }
 
 export interface PodSpec {
+  /** How probes and results name the pod: `namespace/name` when it comes from a manifest. */
   name: string;
-  /** Servers the pod runs; each answers probes on both address families. */
-  ports?: PortSpec[];
-  /** Overrides the planned address, to place a pod anywhere in the lab range. */
+  /** Round-robin over the lab's nodes when unset. */
+  node?: string;
+  /** Allocated from the lab's ranges when unset; ignored for host-network pods. */
   ip?: string;
   ip6?: string;
-}
-
-export interface NodeSpec {
-  name: string;
-  pods: PodSpec[];
+  hostNetwork?: boolean;
 }
 
 export interface LabSpec {
-  nodes: NodeSpec[];
-}
-
-export interface PodPlan {
-  name: string;
-  node: string;
-  netns: string;
-  ip: string;
-  ip6: string;
-  /** The node-side end of the pod's veth. */
-  hostIface: string;
+  nodes: string[];
+  pods: PodSpec[];
+  /** Served by every pod, so any pair can be probed on any of them. */
   ports: PortSpec[];
 }
 
@@ -50,7 +44,20 @@ export interface NodePlan {
   underlayIp6: string;
   /** The underlay netns's end of the node's veth. */
   bridgePort: string;
-  pods: PodPlan[];
+}
+
+export interface PodPlan {
+  name: string;
+  /** Unique for the lab's lifetime: names the pod's netns and the node side of its veth. */
+  index: number;
+  node: string;
+  hostNetwork: boolean;
+  /** The pod's own netns, or its node's for a host-network pod. */
+  netns: string;
+  ip: string;
+  ip6: string;
+  /** The node-side end of the pod's veth; absent for a host-network pod. */
+  hostIface?: string;
 }
 
 export interface LabPlan {
@@ -59,82 +66,193 @@ export interface LabPlan {
   prefix: string;
   underlayNetns: string;
   nodes: NodePlan[];
+  pods: PodPlan[];
+  ports: PortSpec[];
+  /** Counters that only move forward: pod index, address number, round-robin node. */
+  next: { index: number; address: number; node: number };
 }
 
-const namePattern = /^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/;
-const maxNodes = 200;
-const maxPodsPerNode = 200;
+export const maxNodes = 200;
+export const maxPods = 2000;
+const protocols = new Set<string>(["TCP", "UDP", "SCTP"]);
+const nodeNamePattern = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
 export function labPrefix(id: string): string {
   return `ms-${id}-`;
 }
 
-function checkSpec(spec: LabSpec): void {
-  if (spec.nodes.length === 0 || spec.nodes.length > maxNodes) {
-    throw new Error(`a lab has 1..${maxNodes} nodes, got ${spec.nodes.length}`);
-  }
+/** The plan of a lab with nodes and no pods yet. */
+export function emptyPlan(nodes: string[], id: string): LabPlan {
+  if (!/^[a-z0-9]{1,8}$/.test(id))
+    throw new Error(`lab id ${JSON.stringify(id)} must be 1-8 of [a-z0-9]`);
+  if (nodes.length === 0 || nodes.length > maxNodes)
+    throw new Error(`a lab has 1..${maxNodes} nodes, got ${nodes.length}`);
   const seen = new Set<string>();
-  for (const n of spec.nodes) {
-    if (n.pods.length > maxPodsPerNode)
-      throw new Error(`node ${n.name} has more than ${maxPodsPerNode} pods`);
-    for (const name of [n.name, ...n.pods.map((p) => p.name)]) {
-      if (!namePattern.test(name))
-        throw new Error(`name ${JSON.stringify(name)} must match ${namePattern}`);
-      if (seen.has(name) || name === "underlay")
-        throw new Error(
-          `name ${name} is used twice (nodes and pods share one namespace with the underlay)`,
-        );
-      seen.add(name);
-    }
-    for (const p of n.pods) {
-      for (const { port, protocol } of p.ports ?? []) {
-        if (!Number.isInteger(port) || port < 1 || port > 65535)
-          throw new Error(`pod ${p.name}: bad port ${port}`);
-        if (!["TCP", "UDP", "SCTP"].includes(protocol))
-          throw new Error(`pod ${p.name}: bad protocol ${protocol}`);
-      }
-    }
+  for (const name of nodes) {
+    if (!nodeNamePattern.test(name))
+      throw new Error(`node name ${JSON.stringify(name)} must match ${nodeNamePattern}`);
+    if (seen.has(name)) throw new Error(`node ${name} is named twice`);
+    seen.add(name);
   }
+  const prefix = labPrefix(id);
+  return {
+    id,
+    prefix,
+    underlayNetns: `${prefix}underlay`,
+    nodes: nodes.map((name, i) => {
+      const { ip, ip6 } = underlayAddresses(i);
+      return {
+        name,
+        netns: `${prefix}n${i}`,
+        underlayIp: ip,
+        underlayIp6: ip6,
+        bridgePort: `n${i}`,
+      };
+    }),
+    pods: [],
+    ports: [],
+    next: { index: 0, address: 1, node: 0 },
+  };
 }
 
 export function planLab(spec: LabSpec, id: string): LabPlan {
-  if (!/^[a-z0-9]{1,8}$/.test(id))
-    throw new Error(`lab id ${JSON.stringify(id)} must be 1-8 of [a-z0-9]`);
-  checkSpec(spec);
-  const prefix = labPrefix(id);
-  const nodes = spec.nodes.map((n, ni): NodePlan => {
-    const netns = `${prefix}${n.name}`;
+  return replan(emptyPlan(spec.nodes, id), spec.pods, spec.ports);
+}
+
+function checkPorts(ports: PortSpec[]): PortSpec[] {
+  const seen = new Map<string, PortSpec>();
+  for (const p of ports) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+      throw new Error(`bad port ${p.port}: must be 1-65535`);
+    if (!protocols.has(p.protocol))
+      throw new Error(`bad protocol ${p.protocol} for port ${p.port}`);
+    seen.set(`${p.protocol}/${p.port}`, { port: p.port, protocol: p.protocol });
+  }
+  return [...seen.values()].sort((a, b) =>
+    a.protocol === b.protocol ? a.port - b.port : a.protocol < b.protocol ? -1 : 1,
+  );
+}
+
+/** The given addresses of a pod, canonical, after checking they lie in the lab's ranges. */
+function givenAddresses(pod: PodSpec): { ip?: string; ip6?: string } {
+  if (pod.hostNetwork) return {};
+  const out: { ip?: string; ip6?: string } = {};
+  for (const [key, family] of [
+    ["ip", 4],
+    ["ip6", 6],
+  ] as const) {
+    const text = pod[key];
+    if (text === undefined) continue;
+    const problem = podAddressProblem(text, family);
+    if (problem) throw new Error(`pod ${pod.name}: ${problem}`);
+    out[key] = canonical(text);
+  }
+  return out;
+}
+
+/**
+ * The plan for a new set of pods on the same nodes. A pod keeps its netns, index and addresses
+ * while its node, host-network flag and given addresses stay the same; otherwise it is replaced
+ * by a new one. Everything else about the plan follows from `previous`, so replanning is
+ * deterministic.
+ */
+export function replan(previous: LabPlan, pods: PodSpec[], ports: PortSpec[]): LabPlan {
+  if (pods.length > maxPods) throw new Error(`a lab has at most ${maxPods} pods`);
+  const nodes = new Map(previous.nodes.map((n) => [n.name, n]));
+  const before = new Map(previous.pods.map((p) => [p.name, p]));
+  const next = { ...previous.next };
+  const given = pods.map(givenAddresses);
+  // Address -> the pod the new spec gives it to.
+  const givenTo = new Map<string, string>();
+  given.forEach((g, i) => {
+    for (const a of [g.ip, g.ip6]) {
+      if (a === undefined) continue;
+      if (givenTo.has(a)) throw new Error(`address ${a} is given to two pods`);
+      givenTo.set(a, pods[i]!.name);
+    }
+  });
+  const taken = new Set(givenTo.keys());
+  const names = new Set<string>();
+  const kept: (PodPlan | undefined)[] = pods.map((spec, i) => {
+    if (!spec.name || /\s/.test(spec.name))
+      throw new Error(`bad pod name ${JSON.stringify(spec.name)}`);
+    if (names.has(spec.name)) throw new Error(`pod ${spec.name} is named twice`);
+    names.add(spec.name);
+    if (spec.node !== undefined && !nodes.has(spec.node))
+      throw new Error(
+        `pod ${spec.name}: node ${spec.node} is not in the lab (${[...nodes.keys()].join(", ")})`,
+      );
+    const old = before.get(spec.name);
+    const g = given[i]!;
+    const same =
+      old &&
+      (spec.node ?? old.node) === old.node &&
+      (spec.hostNetwork ?? false) === old.hostNetwork &&
+      (g.ip ?? old.ip) === old.ip &&
+      (g.ip6 ?? old.ip6) === old.ip6 &&
+      // An address it was allocated may now be given to another pod.
+      (old.hostNetwork ||
+        [old.ip, old.ip6].every((a) => (givenTo.get(a) ?? spec.name) === spec.name));
+    if (!same) return undefined;
+    // A kept pod's allocated addresses stay taken; a given one is already in the set.
+    if (!old.hostNetwork) for (const a of [old.ip, old.ip6]) taken.add(a);
+    return old;
+  });
+  const planned = pods.map((spec, i): PodPlan => {
+    const old = kept[i];
+    if (old) return old;
+    const node = nodes.get(spec.node ?? "") ?? previous.nodes[next.node++ % previous.nodes.length]!;
+    const index = next.index++;
+    if (spec.hostNetwork) {
+      return {
+        name: spec.name,
+        index,
+        node: node.name,
+        hostNetwork: true,
+        netns: node.netns,
+        ip: node.underlayIp,
+        ip6: node.underlayIp6,
+      };
+    }
+    const g = given[i]!;
+    let { ip, ip6 } = g;
+    if (ip === undefined || ip6 === undefined) {
+      const a = allocate(next.address, taken);
+      next.address = a.next;
+      ip ??= a.ip;
+      ip6 ??= a.ip6;
+      taken.add(ip).add(ip6);
+    }
     return {
-      name: n.name,
-      netns,
-      underlayIp: `198.19.0.${ni + 1}`,
-      underlayIp6: `fd00:19::${(ni + 1).toString(16)}`,
-      bridgePort: `n${ni}`,
-      pods: n.pods.map((p, pi) => ({
-        name: p.name,
-        node: n.name,
-        netns: `${prefix}${p.name}`,
-        ip: p.ip ?? `198.18.${ni}.${pi + 1}`,
-        ip6: p.ip6 ?? `fd00:18::${ni.toString(16)}:${(pi + 1).toString(16)}`,
-        hostIface: `veth${pi}`,
-        ports: p.ports ?? [],
-      })),
+      name: spec.name,
+      index,
+      node: node.name,
+      hostNetwork: false,
+      netns: `${previous.prefix}p${index}`,
+      ip,
+      ip6,
+      hostIface: `wl${index}`,
     };
   });
-  return { id, prefix, underlayNetns: `${prefix}underlay`, nodes };
+  return { ...previous, pods: planned, ports: checkPorts(ports), next };
 }
 
-/** Every netns of the plan, in the order they are created (and deleted in reverse). */
-export function netnsNames(plan: LabPlan): string[] {
-  return [
-    plan.underlayNetns,
-    ...plan.nodes.map((n) => n.netns),
-    ...plan.nodes.flatMap((n) => n.pods.map((p) => p.netns)),
-  ];
+/** Pods of `next` that `previous` lacks, and pods of `previous` that `next` dropped. */
+export function planDiff(
+  previous: LabPlan,
+  next: LabPlan,
+): { added: PodPlan[]; removed: PodPlan[] } {
+  const key = (p: PodPlan) => `${p.index}`;
+  const old = new Set(previous.pods.map(key));
+  const now = new Set(next.pods.map(key));
+  return {
+    added: next.pods.filter((p) => !old.has(key(p))),
+    removed: previous.pods.filter((p) => !now.has(key(p))),
+  };
 }
 
-export function allPods(plan: LabPlan): PodPlan[] {
-  return plan.nodes.flatMap((n) => n.pods);
+export function nodeOf(plan: LabPlan, pod: PodPlan): NodePlan {
+  return plan.nodes.find((n) => n.name === pod.node)!;
 }
 
 // sysctls are per netns and start at kernel defaults; DAD would keep fresh IPv6 addresses
@@ -149,59 +267,19 @@ export interface NetnsSetup {
   ip: string[];
 }
 
-/** Node setup creates the veths, so it runs before the pod and underlay setups. */
+/** The nodes' own setup; it creates the underlay veths, so it runs before underlaySetup. */
 export function nodeSetups(plan: LabPlan): NetnsSetup[] {
-  return plan.nodes.map((node, ni) => {
-    const gw = node.underlayIp;
-    const ip = [
+  return plan.nodes.map((node) => ({
+    netns: node.netns,
+    sysctls: [...noDad, "net/ipv4/ip_forward=1", "net/ipv6/conf/all/forwarding=1"],
+    ip: [
       "link set lo up",
       `link add ul0 type veth peer name ${node.bridgePort} netns ${plan.underlayNetns}`,
       `addr add ${node.underlayIp}/24 dev ul0`,
       `addr add ${node.underlayIp6}/64 dev ul0 nodad`,
       "link set ul0 up",
-    ];
-    for (const pod of node.pods) {
-      const dev = pod.hostIface;
-      ip.push(
-        `link add ${dev} type veth peer name eth0 netns ${pod.netns}`,
-        `addr add ${gw}/32 dev ${dev}`,
-        `addr add fe80::1/64 dev ${dev} nodad`,
-        `link set ${dev} up`,
-        `route add ${pod.ip}/32 dev ${dev}`,
-        `route add ${pod.ip6}/128 dev ${dev}`,
-      );
-    }
-    plan.nodes.forEach((other, oi) => {
-      if (oi === ni) return;
-      for (const pod of other.pods) {
-        ip.push(`route add ${pod.ip}/32 via ${other.underlayIp} dev ul0`);
-        ip.push(`route add ${pod.ip6}/128 via ${other.underlayIp6} dev ul0`);
-      }
-    });
-    return {
-      netns: node.netns,
-      sysctls: [...noDad, "net/ipv4/ip_forward=1", "net/ipv6/conf/all/forwarding=1"],
-      ip,
-    };
-  });
-}
-
-export function podSetups(plan: LabPlan): NetnsSetup[] {
-  return plan.nodes.flatMap((node) =>
-    node.pods.map((pod) => ({
-      netns: pod.netns,
-      sysctls: noDad,
-      ip: [
-        "link set lo up",
-        `addr add ${pod.ip}/32 dev eth0`,
-        `addr add ${pod.ip6}/128 dev eth0 nodad`,
-        "link set eth0 up",
-        `route add ${node.underlayIp}/32 dev eth0 scope link`,
-        `route add default via ${node.underlayIp} dev eth0`,
-        "route add ::/0 via fe80::1 dev eth0",
-      ],
-    })),
-  );
+    ],
+  }));
 }
 
 export function underlaySetup(plan: LabPlan): NetnsSetup {
@@ -218,4 +296,85 @@ export function underlaySetup(plan: LabPlan): NetnsSetup {
       ]),
     ],
   };
+}
+
+/**
+ * What adding `pods` takes, in two rounds: per node (the pods' veths, created from the node
+ * side, and routes to the pods on other nodes), then per pod (addresses and routes inside).
+ */
+export function podSetups(
+  plan: LabPlan,
+  pods: PodPlan[],
+): { nodes: NetnsSetup[]; pods: NetnsSetup[] } {
+  const own = pods.filter((p) => !p.hostNetwork);
+  const nodes = plan.nodes
+    .map((node): NetnsSetup => {
+      const ip: string[] = [];
+      for (const pod of own) {
+        if (pod.node === node.name) {
+          const dev = pod.hostIface!;
+          ip.push(
+            `link add ${dev} type veth peer name eth0 netns ${pod.netns}`,
+            `addr add ${node.underlayIp}/32 dev ${dev}`,
+            `addr add fe80::1/64 dev ${dev} nodad`,
+            `link set ${dev} up`,
+            `route add ${pod.ip}/32 dev ${dev}`,
+            `route add ${pod.ip6}/128 dev ${dev}`,
+          );
+        } else {
+          const via = nodeOf(plan, pod);
+          ip.push(
+            `route add ${pod.ip}/32 via ${via.underlayIp} dev ul0`,
+            `route add ${pod.ip6}/128 via ${via.underlayIp6} dev ul0`,
+          );
+        }
+      }
+      return { netns: node.netns, sysctls: [], ip };
+    })
+    .filter((s) => s.ip.length > 0);
+  return {
+    nodes,
+    pods: own.map((pod) => {
+      const node = nodeOf(plan, pod);
+      return {
+        netns: pod.netns,
+        sysctls: noDad,
+        ip: [
+          "link set lo up",
+          `addr add ${pod.ip}/32 dev eth0`,
+          `addr add ${pod.ip6}/128 dev eth0 nodad`,
+          "link set eth0 up",
+          `route add ${node.underlayIp}/32 dev eth0 scope link`,
+          `route add default via ${node.underlayIp} dev eth0`,
+          "route add ::/0 via fe80::1 dev eth0",
+        ],
+      };
+    }),
+  };
+}
+
+/**
+ * Routes other nodes keep to removed pods; deleting a pod's netns takes its veth and the
+ * routes through it on its own node.
+ */
+export function podRouteRemovals(plan: LabPlan, pods: PodPlan[]): NetnsSetup[] {
+  return plan.nodes
+    .map((node) => ({
+      netns: node.netns,
+      sysctls: [],
+      ip: pods
+        .filter((p) => !p.hostNetwork && p.node !== node.name)
+        .flatMap((p) => [`route del ${p.ip}/32`, `route del ${p.ip6}/128`]),
+    }))
+    .filter((s) => s.ip.length > 0);
+}
+
+/** Namespaces a plan needs besides the pods': the underlay first, then the nodes. */
+export function baseNetns(plan: LabPlan): string[] {
+  return [plan.underlayNetns, ...plan.nodes.map((n) => n.netns)];
+}
+
+/** Namespaces of pods that have their own. */
+export function podNetns(pods: PodPlan[]): string[] {
+  return pods.filter((p) => !p.hostNetwork).map((p) => p.netns);
 }

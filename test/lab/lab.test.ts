@@ -1,5 +1,6 @@
-// A real lab: 2 nodes, 4 pods, each serving TCP, UDP and SCTP. Probes cross the node netns's
-// forward path, so a drop rule there stops exactly the traffic it names.
+// A real lab with no agents: 2 nodes, pods serving TCP, UDP and SCTP. Probes cross the node
+// netns's forward path, so a drop rule there stops exactly the traffic it names; apply() adds
+// and removes pods while the lab runs; down() and failures leave nothing behind.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -21,8 +22,10 @@ import {
   verdict,
 } from "../../src/dataplane/nftables/index.ts";
 import {
-  downFromState,
+  downLab,
   Lab,
+  LabFiles,
+  type LabSpec,
   listNetns,
   matrixProbes,
   type ProbeResult,
@@ -35,26 +38,20 @@ const ports = [
   { port: 5353, protocol: "UDP" as const },
   { port: 3868, protocol: "SCTP" as const },
 ];
-const spec = {
-  nodes: [
-    {
-      name: "node-a",
-      pods: [
-        { name: "a1", ports },
-        { name: "a2", ports },
-      ],
-    },
-    {
-      name: "node-b",
-      pods: [
-        { name: "b1", ports },
-        { name: "b2", ports },
-      ],
-    },
+const spec: LabSpec = {
+  nodes: ["node-a", "node-b"],
+  pods: [
+    { name: "a1", node: "node-a" },
+    { name: "a2", node: "node-a" },
+    { name: "b1", node: "node-b" },
+    { name: "b2", node: "node-b" },
   ],
+  ports,
 };
 
 const flow = (r: ProbeResult) => `${r.from} -> ${r.to} ${r.port}/${r.protocol} IPv${r.family}`;
+const denied = (results: ProbeResult[]) =>
+  results.filter((r) => !r.allowed).map((r) => `${flow(r)}: ${r.outcome}`);
 
 function blockSourceTx(lab: Lab, pod: string): Transaction {
   const { ip: v4, ip6: v6 } = lab.pod(pod);
@@ -101,17 +98,29 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
   });
 
   test("with no ruleset every pod reaches every other on TCP, UDP and SCTP, IPv4 and IPv6", async () => {
-    const results = await lab.probe(matrixProbes(lab.plan, [4, 6]));
+    const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }));
     assert.equal(results.length, 4 * 3 * 3 * 2);
-    const denied = results.filter((r) => !r.allowed).map((r) => `${flow(r)}: ${r.outcome}`);
-    assert.deepEqual(denied, []);
+    assert.deepEqual(denied(results), []);
+  });
+
+  test("probers are detached: another process's attach reaches them", async () => {
+    const other = Lab.attach(lab.files);
+    try {
+      const results = await other.probe(matrixProbes(other.plan, { from: ["b2"] }));
+      assert.equal(results.length, 3 * 3);
+      assert.deepEqual(denied(results), []);
+    } finally {
+      other.detach();
+    }
   });
 
   test("a drop rule in the node's forward hook stops exactly one pod's connections", async () => {
     const nodeA = new KernelNftables({ netns: lab.node("node-a").netns });
     await nodeA.apply(blockSourceTx(lab, "a1"));
     try {
-      const results = await lab.probe(matrixProbes(lab.plan, [4, 6]), { timeoutMs: 500 });
+      const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }), {
+        timeoutMs: 500,
+      });
       for (const r of results) {
         // Replies to a1's servers pass as established; only what a1 opens is dropped.
         const expected = r.from !== "a1";
@@ -139,27 +148,49 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
         new Transaction({ family: "inet", table: "microseg" }).delete({ kind: "table" }),
       );
     }
-    const again = await lab.probe(matrixProbes(lab.plan));
-    assert.deepEqual(
-      again.filter((r) => !r.allowed).map(flow),
-      [],
-      "removing the table restores every path",
-    );
+    assert.deepEqual(denied(await lab.probe(matrixProbes(lab.plan))), [], "every path is back");
   });
 
-  test("down removes every namespace, prober and the state file", () => {
+  test("apply adds and removes pods and changes the served ports while the lab runs", async () => {
+    const a2 = lab.pod("a2");
+    const a2Prober = pidsInNetns([a2.netns]);
+    assert.equal(a2Prober.length, 2, "a2 runs a prober and its SCTP peer");
+    const report = await lab.apply({
+      nodes: ["node-a", "node-b"],
+      pods: [
+        { name: "a1", node: "node-a" },
+        { name: "b1", node: "node-b" },
+        { name: "b2", node: "node-b" },
+        { name: "c1", node: "node-b" },
+        { name: "c2", node: "node-a", ip: "198.18.77.7" },
+      ],
+      ports: [ports[0]!, { port: 7, protocol: "UDP" }],
+    });
+    assert.deepEqual(report, { added: ["c1", "c2"], removed: ["a2"] });
+    assert.ok(!listNetns().includes(a2.netns), "a2's netns is gone");
+    assert.deepEqual(a2Prober.filter(isRunning), [], "a2's prober is gone");
+    assert.equal(lab.pod("c2").ip, "198.18.77.7");
+    const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }));
+    assert.equal(results.length, 5 * 4 * 2 * 2);
+    assert.deepEqual(denied(results), []);
+    const old = await lab.probe([{ from: "c1", to: "b1", port: 5353, protocol: "UDP" }]);
+    assert.equal(old[0]?.outcome, "refused", "a port no longer served is closed");
+  });
+
+  test("down removes every namespace, process and file", () => {
     const l = lab;
-    // The probers and their SCTP peers are the processes inside the pod namespaces.
-    const pids = pidsInNetns(l.plan.nodes.flatMap((n) => n.pods.map((p) => p.netns)));
-    assert.equal(pids.length, 8, "a prober and an SCTP peer per pod");
+    const netns = [l.plan.underlayNetns, ...l.plan.nodes.map((n) => n.netns)];
+    const pods = l.plan.pods.map((p) => p.netns);
+    const pids = pidsInNetns([...netns, ...pods]);
+    assert.equal(pids.length, 10, "a prober and an SCTP peer per pod");
     const report = l.down();
-    assert.deepEqual(report.leftover, []);
+    assert.deepEqual(report, { leftover: [], processes: [] });
     assert.deepEqual(
       listNetns().filter((n) => n.startsWith(l.plan.prefix)),
       [],
     );
     assert.deepEqual(pids.filter(isRunning), [], "no prober or SCTP peer is left running");
-    assert.equal(existsSync(l.stateFile), false);
+    assert.equal(existsSync(l.files.dir), false);
   });
 });
 
@@ -171,32 +202,28 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
     const before = new Set(listNetns());
     await assert.rejects(
       Lab.up(spec, { stateDir, id: "fail1", python: "/nonexistent/python3" }),
-      /prober in ms-fail1-/,
+      /prober in ms-fail1-p\d exited before it was ready/,
     );
     assert.deepEqual(
       listNetns().filter((n) => !before.has(n)),
       [],
     );
-    assert.equal(existsSync(join(stateDir, "fail1.json")), false);
+    assert.equal(existsSync(join(stateDir, "fail1")), false);
   });
 
-  test("downFromState removes what a dead lab's state file records", () => {
-    const file = join(stateDir, "dead1.json");
-    execFileSync("ip", ["netns", "add", "ms-dead1-n1"]);
-    execFileSync("ip", ["netns", "add", "ms-dead1-p1"]);
-    const state = {
-      id: "dead1",
-      prefix: "ms-dead1-",
-      netns: ["ms-dead1-n1", "ms-dead1-p1", "ms-dead1-never-made"],
-      pids: [],
-    };
-    writeFileSync(file, JSON.stringify(state));
-    assert.deepEqual(downFromState(file), { leftover: [] });
+  test("downLab removes what a dead lab's state records, and namespaces with its prefix", () => {
+    const files = LabFiles.of(stateDir, "dead1");
+    files.create();
+    execFileSync("ip", ["netns", "add", "ms-dead1-n0"]);
+    execFileSync("ip", ["netns", "add", "ms-dead1-p7"]);
+    const state = { id: "dead1", prefix: "ms-dead1-", netns: ["ms-dead1-n0", "ms-dead1-never"] };
+    writeFileSync(files.state, JSON.stringify(state));
+    assert.deepEqual(downLab(files), { leftover: [], processes: [] });
     assert.deepEqual(
       listNetns().filter((n) => n.startsWith("ms-dead1-")),
       [],
     );
-    assert.equal(existsSync(file), false);
+    assert.equal(existsSync(files.dir), false);
   });
 
   test("an id already in use is refused, and the other lab's namespaces are left alone", async () => {
@@ -213,9 +240,7 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
     const child = spawn(
       process.execPath,
       ["--import", "tsx", join(import.meta.dirname, "interrupt-fixture.ts"), stateDir],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      { stdio: ["ignore", "pipe", "inherit"] },
     );
     const id = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).once("line", resolve);
@@ -223,10 +248,10 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
         reject(new Error(`fixture exited with ${code} before the lab was up`)),
       );
     });
-    assert.ok(
-      listNetns().some((n) => n.startsWith(`ms-${id}-`)),
-      "the lab was up",
-    );
+    const files = LabFiles.of(stateDir, id);
+    const netns = listNetns().filter((n) => n.startsWith(`ms-${id}-`));
+    assert.ok(netns.length > 0, "the lab was up");
+    const pids = pidsInNetns(netns);
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     child.kill("SIGINT");
     assert.equal(await exited, 130);
@@ -234,6 +259,7 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
       listNetns().filter((n) => n.startsWith(`ms-${id}-`)),
       [],
     );
-    assert.equal(existsSync(join(stateDir, `${id}.json`)), false);
+    assert.deepEqual(pids.filter(isRunning), [], "the detached probers went with it");
+    assert.equal(existsSync(files.dir), false);
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerExplain } from "./explain.ts";
+import { registerLab } from "./lab.ts";
 import { registerMatrix } from "./matrix.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -8,4 +9,5 @@ export function registerCommands(program: Command): void {
   registerValidate(program);
   registerMatrix(program);
   registerExplain(program);
+  registerLab(program);
 }

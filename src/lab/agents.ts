@@ -1,0 +1,119 @@
+// The node agents of a lab: `microseg agent` runs detached in every node netns, enforces the
+// lab's copy of the manifests there, and reports through a ready file and a status file that
+// the lab waits on.
+
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { livePid, logTail, spawnDetached } from "./processes.ts";
+import type { LabFiles } from "./state.ts";
+import type { LabPlan, NodePlan } from "./topology.ts";
+
+const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
+
+/** The node side of every pod's veth is `wl<index>`. */
+export const workloadIfacePattern = "wl*";
+
+/** What an agent writes after every apply; only these fields are read here. */
+export interface AgentStatus {
+  revision: number;
+  appliedAt: string;
+}
+
+const key = (plan: LabPlan, node: NodePlan) => node.netns.slice(plan.prefix.length);
+export const agentName = (plan: LabPlan, node: NodePlan) => `agent-${key(plan, node)}`;
+
+function statusFile(files: LabFiles, plan: LabPlan, node: NodePlan): string {
+  return files.agentStatus(key(plan, node));
+}
+
+export function startAgents(files: LabFiles, plan: LabPlan): void {
+  for (const node of plan.nodes) {
+    spawnDetached(files, agentName(plan, node), node.netns, [
+      process.execPath,
+      cli,
+      "agent",
+      "--node",
+      node.name,
+      "-f",
+      files.manifestsDir,
+      "--ready-file",
+      files.agentReady(key(plan, node)),
+      "--status-file",
+      statusFile(files, plan, node),
+      "--workload-iface",
+      workloadIfacePattern,
+    ]);
+  }
+}
+
+export function readStatus(
+  files: LabFiles,
+  plan: LabPlan,
+  node: NodePlan,
+): AgentStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(statusFile(files, plan, node), "utf8")) as AgentStatus;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits until `done` holds for every node's agent, polling; fails early, with the agent's log,
+ * when one exits, and after `timeoutMs` otherwise.
+ */
+async function waitAll(
+  files: LabFiles,
+  plan: LabPlan,
+  what: string,
+  done: (node: NodePlan) => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = plan.nodes;
+  for (;;) {
+    waiting = waiting.filter((n) => !done(n));
+    if (waiting.length === 0) return;
+    for (const node of waiting) {
+      const name = agentName(plan, node);
+      if (livePid(files, name) === undefined)
+        throw new Error(`agent on ${node.name} exited before ${what}: ${logTail(files, name)}`);
+    }
+    if (Date.now() > deadline) {
+      const names = waiting.map((n) => n.name).join(", ");
+      throw new Error(`agents on ${names} not ${what} after ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function waitReady(files: LabFiles, plan: LabPlan, timeoutMs = 60_000): Promise<void> {
+  return waitAll(
+    files,
+    plan,
+    "ready",
+    (n) => existsSync(files.agentReady(key(plan, n))),
+    timeoutMs,
+  );
+}
+
+/** Every agent's revision now, to tell a later apply from the ones before. */
+export function revisions(files: LabFiles, plan: LabPlan): Map<string, number> {
+  return new Map(plan.nodes.map((n) => [n.name, readStatus(files, plan, n)?.revision ?? -1]));
+}
+
+/** Waits until every agent reports a revision after `before`: it applied the new manifests. */
+export function waitApplied(
+  files: LabFiles,
+  plan: LabPlan,
+  before: Map<string, number>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  return waitAll(
+    files,
+    plan,
+    "applied",
+    (n) => (readStatus(files, plan, n)?.revision ?? -1) > (before.get(n.name) ?? -1),
+    timeoutMs,
+  );
+}
