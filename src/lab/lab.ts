@@ -6,14 +6,21 @@
 // fails halfway or the process is interrupted.
 
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { Resource } from "../model/index.ts";
 import { revisions, startAgents, waitApplied, waitReady } from "./agents.ts";
 import { registerTeardown, unregisterTeardown } from "./cleanup.ts";
 import { labManifests, labSpecFromManifests, type ManifestLabOptions } from "./manifests.ts";
-import { ipBatch, listNetns, removeNetnsSync, setupNetns, waitBridgeForwarding } from "./netns.ts";
+import {
+  ipBatch,
+  isRunning,
+  listNetns,
+  removeNetnsSync,
+  setupNetns,
+  waitBridgeForwarding,
+} from "./netns.ts";
 import { mapBounded, type ProbeSpec } from "./probe.ts";
 import { ProberClient } from "./prober-client.ts";
 import { detachedNames, livePid, logTail, spawnDetached, stopDetached } from "./processes.ts";
@@ -301,10 +308,10 @@ export class Lab {
     await this.#addPods(next, added);
     this.#state.plan = next;
     writeState(this.files, this.#state);
-    if (copy && before) {
-      this.#writeManifests(copy);
+    // Agents have applied the file on disk already (up and apply wait for them); the same text
+    // again would give them nothing to do and the wait nothing to see.
+    if (copy && before && this.#writeManifests(copy))
       await waitApplied(this.files, next, before, this.#readyTimeoutMs);
-    }
     return { added: added.map((p) => p.name), removed: removed.map((p) => p.name) };
   }
 
@@ -351,8 +358,13 @@ export class Lab {
     return client;
   }
 
-  #writeManifests(resources: readonly Resource[]): void {
-    writeFileAtomic(this.files.manifests, resources.map((r) => stringify(r)).join("---\n"));
+  /** Writes the agents' copy; false when it already says the same. */
+  #writeManifests(resources: readonly Resource[]): boolean {
+    const text = resources.map((r) => stringify(r)).join("---\n");
+    if (existsSync(this.files.manifests) && readFileSync(this.files.manifests, "utf8") === text)
+      return false;
+    writeFileAtomic(this.files.manifests, text);
+    return true;
   }
 
   /** Namespaces, links, addresses and routes for `pods`, then a prober in each new netns. */
@@ -373,7 +385,7 @@ export class Lab {
     const name = proberName(plan, netns);
     const socket = this.files.socket(name);
     const config = { socket, ports: plan.ports, python: this.#python };
-    spawnDetached(this.files, name, netns, [
+    const pid = spawnDetached(this.files, name, netns, [
       process.execPath,
       "--import",
       tsxLoader,
@@ -383,7 +395,7 @@ export class Lab {
     try {
       const client = await ProberClient.whenReady(
         socket,
-        () => livePid(this.files, name) !== undefined,
+        () => isRunning(pid),
         this.#readyTimeoutMs,
       );
       this.#probers.set(netns, client);

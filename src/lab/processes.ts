@@ -42,7 +42,8 @@ export function spawnDetached(
 
 /**
  * The pid in a pid file, if that process still runs and is ours: its command line names the
- * lab's directory (every argv the lab starts does), so a reused pid is never taken for it.
+ * lab's directory (every argv the lab starts does), so a reused pid is never taken for it. The
+ * command line reads empty for a moment while `ip netns exec` execs into argv; that is ours too.
  */
 export function livePid(files: LabFiles, name: string): number | undefined {
   const file = files.pid(name);
@@ -51,7 +52,7 @@ export function livePid(files: LabFiles, name: string): number | undefined {
   if (!Number.isInteger(pid) || pid <= 1 || !isRunning(pid)) return undefined;
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    return cmdline.includes(files.dir) ? pid : undefined;
+    return cmdline === "" || cmdline.includes(files.dir) ? pid : undefined;
   } catch {
     return undefined;
   }
