@@ -3,7 +3,14 @@
 // so the node agents and `microseg matrix` judge the addresses packets really carry. Pure.
 
 import type { Pod, Resource, WorkloadEndpoint } from "../model/index.ts";
-import type { LabPlan, LabSpec, PodSpec, PortSpec, Protocol } from "./topology.ts";
+import {
+  type LabPlan,
+  type LabSpec,
+  maxNodes,
+  type PodSpec,
+  type PortSpec,
+  type Protocol,
+} from "./topology.ts";
 
 export interface ManifestLabOptions {
   /**
@@ -68,6 +75,8 @@ function declaredPorts(r: Pod | WorkloadEndpoint): PortSpec[] {
 
 /** Sorted with numbers compared as numbers: node-2 before node-10. */
 function nodeNames(named: string[], count: number): string[] {
+  if (!Number.isInteger(count) || count < 1 || count > maxNodes)
+    throw new Error(`a lab has 1..${maxNodes} nodes, got ${count}`);
   const names = [...new Set(named)];
   for (let i = 1; names.length < count; i++) {
     if (!names.includes(`node-${i}`)) names.push(`node-${i}`);
