@@ -1,6 +1,7 @@
-// A real lab with no agents: 2 nodes, pods serving TCP, UDP and SCTP. Probes cross the node
-// netns's forward path, so a drop rule there stops exactly the traffic it names; apply() adds
-// and removes pods while the lab runs; down() and failures leave nothing behind.
+// A real lab with no agents: 2 nodes, pods serving TCP, UDP and SCTP, one of them on its node's
+// network. Probes between pods cross the node netns's forward path, so a drop rule there stops
+// exactly the traffic it names; apply() adds and removes pods while the lab runs; down() and
+// failures leave nothing behind.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -45,6 +46,7 @@ const spec: LabSpec = {
     { name: "a2", node: "node-a" },
     { name: "b1", node: "node-b" },
     { name: "b2", node: "node-b" },
+    { name: "h1", node: "node-a", hostNetwork: true },
   ],
   ports,
 };
@@ -99,15 +101,21 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
 
   test("with no ruleset every pod reaches every other on TCP, UDP and SCTP, IPv4 and IPv6", async () => {
     const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }));
-    assert.equal(results.length, 4 * 3 * 3 * 2);
+    assert.equal(results.length, 5 * 4 * 3 * 2);
     assert.deepEqual(denied(results), []);
+  });
+
+  test("a host-network pod lives in its node's netns, on the node's addresses", () => {
+    const h1 = lab.pod("h1");
+    const node = lab.node("node-a");
+    assert.deepEqual([h1.netns, h1.ip, h1.ip6], [node.netns, node.underlayIp, node.underlayIp6]);
   });
 
   test("probers are detached: another process's attach reaches them", async () => {
     const other = Lab.attach(lab.files);
     try {
       const results = await other.probe(matrixProbes(other.plan, { from: ["b2"] }));
-      assert.equal(results.length, 3 * 3);
+      assert.equal(results.length, 4 * 3);
       assert.deepEqual(denied(results), []);
     } finally {
       other.detach();
@@ -122,8 +130,9 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
         timeoutMs: 500,
       });
       for (const r of results) {
-        // Replies to a1's servers pass as established; only what a1 opens is dropped.
-        const expected = r.from !== "a1";
+        // Replies to a1's servers pass as established; only what a1 opens is dropped, except
+        // towards its own node, which is input, not forward.
+        const expected = r.from !== "a1" || r.to === "h1";
         assert.equal(
           r.allowed,
           expected,
@@ -163,6 +172,7 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
         { name: "b2", node: "node-b" },
         { name: "c1", node: "node-b" },
         { name: "c2", node: "node-a", ip: "198.18.77.7" },
+        { name: "h1", node: "node-a", hostNetwork: true },
       ],
       ports: [ports[0]!, { port: 7, protocol: "UDP" }],
     });
@@ -171,7 +181,7 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
     assert.deepEqual(a2Prober.filter(isRunning), [], "a2's prober is gone");
     assert.equal(lab.pod("c2").ip, "198.18.77.7");
     const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }));
-    assert.equal(results.length, 5 * 4 * 2 * 2);
+    assert.equal(results.length, 6 * 5 * 2 * 2);
     assert.deepEqual(denied(results), []);
     const old = await lab.probe([{ from: "c1", to: "b1", port: 5353, protocol: "UDP" }]);
     assert.equal(old[0]?.outcome, "refused", "a port no longer served is closed");
@@ -182,7 +192,7 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
     const netns = [l.plan.underlayNetns, ...l.plan.nodes.map((n) => n.netns)];
     const pods = l.plan.pods.map((p) => p.netns);
     const pids = pidsInNetns([...netns, ...pods]);
-    assert.equal(pids.length, 10, "a prober and an SCTP peer per pod");
+    assert.equal(pids.length, 12, "a prober and an SCTP peer per pod");
     const report = l.down();
     assert.deepEqual(report, { leftover: [], processes: [] });
     assert.deepEqual(
