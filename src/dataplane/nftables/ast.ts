@@ -11,17 +11,26 @@ export type DataType =
   | "inet_proto"
   | "mark"
   | "ifname"
-  | "ct_state";
+  | "ct_state"
+  /** `meta nfproto`: ipv4 or ipv6, for rules that match no address. */
+  | "nf_proto"
+  | "icmp_type"
+  | "icmp_code"
+  | "icmpv6_type"
+  | "icmpv6_code";
 
 /** Key types allowed in named sets and maps. */
 export type SetKeyType = "ipv4_addr" | "ipv6_addr" | "inet_service" | "inet_proto" | "mark";
 
-export type PortProtocol = "th" | "tcp" | "udp" | "sctp";
+export type PortProtocol = "th" | "tcp" | "udp" | "sctp" | "udplite" | "dccp";
+
+export type IcmpProtocol = "icmp" | "icmpv6";
 
 export type Expr =
   | { kind: "payload"; protocol: "ip" | "ip6"; field: "saddr" | "daddr" }
   | { kind: "payload"; protocol: PortProtocol; field: "sport" | "dport" }
-  | { kind: "meta"; key: "l4proto" | "mark" | "iifname" | "oifname" }
+  | { kind: "payload"; protocol: IcmpProtocol; field: "type" | "code" }
+  | { kind: "meta"; key: "l4proto" | "mark" | "iifname" | "oifname" | "nfproto" }
   | { kind: "ct"; key: "state" }
   | { kind: "concat"; parts: Expr[] }
   /** Bitwise and, as in `meta mark & 0x10`. */

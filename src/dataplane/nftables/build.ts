@@ -34,11 +34,21 @@ export const tcp = ports("tcp");
 export const udp = ports("udp");
 export const sctp = ports("sctp");
 
+const icmpHeader = (protocol: "icmp" | "icmpv6") =>
+  ({
+    type: { kind: "payload", protocol, field: "type" },
+    code: { kind: "payload", protocol, field: "code" },
+  }) as const satisfies Record<string, Expr>;
+
+export const icmp = icmpHeader("icmp");
+export const icmpv6 = icmpHeader("icmpv6");
+
 export const meta = {
   l4proto: { kind: "meta", key: "l4proto" },
   mark: { kind: "meta", key: "mark" },
   iifname: { kind: "meta", key: "iifname" },
   oifname: { kind: "meta", key: "oifname" },
+  nfproto: { kind: "meta", key: "nfproto" },
 } as const satisfies Record<string, Expr>;
 
 export const ct = { state: { kind: "ct", key: "state" } } as const satisfies Record<string, Expr>;

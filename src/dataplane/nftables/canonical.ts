@@ -4,6 +4,7 @@
 
 import { formatCidr, parseCidr, rangeAsCidr } from "./addr.ts";
 import type { Atom, CtState, DataType, Expr, Part, SetKeyType, Stmt, Value } from "./ast.ts";
+import { icmpNumber, isIcmpType } from "./icmp.ts";
 import { canonicalProtocol } from "./protocols.ts";
 import { datatypesOf, renderPart } from "./render.ts";
 
@@ -12,6 +13,7 @@ const stateOrder: CtState[] = ["invalid", "established", "related", "new", "untr
 function canonicalAtom(atom: Atom, type: DataType | undefined): Atom {
   if (typeof atom !== "string") return type === "inet_proto" ? canonicalProtocol(atom) : atom;
   if (type === "inet_proto") return canonicalProtocol(atom);
+  if (isIcmpType(type)) return icmpNumber(type, atom) ?? atom;
   const cidr = parseCidr(atom);
   return cidr ? formatCidr(cidr) : atom;
 }
@@ -61,31 +63,41 @@ function canonicalValue(value: Value, type: DataType | undefined): Value {
   return unique.length === 1 ? unique[0]! : { kind: "anon", elements: unique };
 }
 
-const foldable = new Set(["tcp", "udp", "sctp"]);
+type PortL4 = "tcp" | "udp" | "sctp" | "udplite" | "dccp";
+type Dependency = PortL4 | "icmp" | "icmpv6";
 
-function l4Dependency(stmt: Stmt): "tcp" | "udp" | "sctp" | undefined {
+const foldable = new Set<string>(["tcp", "udp", "sctp", "udplite", "dccp", "icmp", "icmpv6"]);
+
+function l4Dependency(stmt: Stmt): Dependency | undefined {
   if (stmt.kind !== "match" || stmt.op !== "==") return undefined;
   if (stmt.left.kind !== "meta" || stmt.left.key !== "l4proto") return undefined;
   const p = stmt.right;
-  return typeof p === "string" && foldable.has(p) ? (p as "tcp" | "udp" | "sctp") : undefined;
+  return typeof p === "string" && foldable.has(p) ? (p as Dependency) : undefined;
 }
 
-function usesPortsOf(expr: Expr, proto: string): boolean {
-  if (expr.kind === "concat") return expr.parts.some((p) => usesPortsOf(p, proto));
-  return expr.kind === "payload" && (expr.protocol === "th" || expr.protocol === proto);
+/** Whether the expression reads a header the protocol match is a dependency of. */
+function usesHeaderOf(expr: Expr, proto: Dependency): boolean {
+  if (expr.kind === "concat") return expr.parts.some((p) => usesHeaderOf(p, proto));
+  if (expr.kind !== "payload") return false;
+  if (proto === "icmp" || proto === "icmpv6") return expr.protocol === proto;
+  return expr.protocol === "th" || expr.protocol === proto;
 }
 
-function resolvePorts(expr: Expr, proto: "tcp" | "udp" | "sctp"): Expr {
+function resolvePorts(expr: Expr, proto: Dependency): Expr {
+  if (proto === "icmp" || proto === "icmpv6") return expr;
   if (expr.kind === "concat")
     return { ...expr, parts: expr.parts.map((p) => resolvePorts(p, proto)) };
   if (expr.kind === "payload" && expr.protocol === "th") return { ...expr, protocol: proto };
   return expr;
 }
 
-/** nft prints `meta l4proto tcp th dport 80` as `tcp dport 80`: the protocol match is implied. */
+/**
+ * nft prints `meta l4proto tcp th dport 80` as `tcp dport 80`, and `meta l4proto icmp icmp type
+ * 8` as `icmp type 8`: the protocol match is implied by the header that is read.
+ */
 function foldL4Dependencies(body: Stmt[]): Stmt[] {
   const out: Stmt[] = [];
-  let context: "tcp" | "udp" | "sctp" | undefined;
+  let context: Dependency | undefined;
   for (const [i, stmt] of body.entries()) {
     const dep = l4Dependency(stmt);
     if (dep) {
@@ -93,8 +105,8 @@ function foldL4Dependencies(body: Stmt[]): Stmt[] {
       const rest = body.slice(i + 1);
       const implied = rest.some(
         (s) =>
-          (s.kind === "match" && usesPortsOf(s.left, dep)) ||
-          (s.kind === "vmap" && usesPortsOf(s.key, dep)),
+          (s.kind === "match" && usesHeaderOf(s.left, dep)) ||
+          (s.kind === "vmap" && usesHeaderOf(s.key, dep)),
       );
       if (!implied) out.push(stmt);
       continue;

@@ -40,6 +40,10 @@ const payloadFields: Record<string, readonly string[]> = {
   tcp: ["sport", "dport"],
   udp: ["sport", "dport"],
   sctp: ["sport", "dport"],
+  udplite: ["sport", "dport"],
+  dccp: ["sport", "dport"],
+  icmp: ["type", "code"],
+  icmpv6: ["type", "code"],
 };
 
 function expr(j: unknown): Expr {
@@ -53,7 +57,7 @@ function expr(j: unknown): Expr {
   if (
     k === "meta" &&
     isObj(v) &&
-    ["l4proto", "mark", "iifname", "oifname"].includes(v.key as string)
+    ["l4proto", "mark", "iifname", "oifname", "nfproto"].includes(v.key as string)
   ) {
     return { kind: "meta", key: v.key as "l4proto" };
   }

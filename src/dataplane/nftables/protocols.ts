@@ -6,6 +6,7 @@ const byName: Record<string, number> = {
   igmp: 2,
   tcp: 6,
   udp: 17,
+  dccp: 33,
   gre: 47,
   esp: 50,
   ah: 51,

@@ -22,10 +22,13 @@ export function datatypesOf(expr: Expr): DataType[] {
     case "payload":
       if (expr.protocol === "ip") return ["ipv4_addr"];
       if (expr.protocol === "ip6") return ["ipv6_addr"];
+      if (expr.protocol === "icmp" || expr.protocol === "icmpv6")
+        return [`${expr.protocol}_${expr.field as "type" | "code"}`];
       return ["inet_service"];
     case "meta":
       if (expr.key === "l4proto") return ["inet_proto"];
       if (expr.key === "mark") return ["mark"];
+      if (expr.key === "nfproto") return ["nf_proto"];
       return ["ifname"];
     case "ct":
       return ["ct_state"];

@@ -17,6 +17,7 @@ import type {
   Verdict,
 } from "./ast.ts";
 import { terminalKinds } from "./ast.ts";
+import { icmpNumber } from "./icmp.ts";
 import { protocolNumber } from "./protocols.ts";
 import { datatypesOf } from "./render.ts";
 
@@ -89,12 +90,20 @@ export function atomError(atom: Atom, type: DataType): string | undefined {
       return typeof atom === "string" && /^[A-Za-z0-9_.:@*-]{1,15}$/.test(atom) ? undefined : bad;
     case "ct_state":
       return typeof atom === "string" && ctStates.has(atom) ? undefined : bad;
+    case "nf_proto":
+      return atom === "ipv4" || atom === "ipv6" ? undefined : bad;
+    case "icmp_type":
+    case "icmp_code":
+    case "icmpv6_type":
+    case "icmpv6_code":
+      return icmpNumber(type, atom) === undefined ? bad : undefined;
   }
 }
 
 export function partError(part: Part, type: DataType): string | undefined {
   if (typeof part !== "object") return atomError(part, type);
-  if (type === "ifname" || type === "ct_state") return `${type} cannot be a range`;
+  if (type === "ifname" || type === "ct_state" || type === "nf_proto")
+    return `${type} cannot be a range`;
   return atomError(part.from, type) ?? atomError(part.to, type);
 }
 

@@ -1,0 +1,54 @@
+// What a node's enforcement needs to know beyond the engine's state: its table, which
+// interfaces carry workloads, where Log and Deny packets go, and the ports that stay open
+// whatever the policy says (so a bad policy cannot cut the node off its operators and datastore).
+
+export interface FailsafePort {
+  readonly protocol: "tcp" | "udp";
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface EnforcementConfig {
+  readonly table: string;
+  /**
+   * Interface names (nft wildcards, `veth*`) that lead to local workloads. Traffic on them whose
+   * workload address is no local endpoint's is dropped; at start-up all of it is.
+   */
+  readonly workloadInterfaces: readonly string[];
+  /** Workload address ranges, dropped at start-up (before the first full sync) too. */
+  readonly workloadCidrs: readonly string[];
+  readonly nflogGroup: number;
+  /** Destination ports accepted into the node (input hook) before any policy. */
+  readonly failsafeInbound: readonly FailsafePort[];
+  /** Destination ports accepted out of the node (output hook) before any policy. */
+  readonly failsafeOutbound: readonly FailsafePort[];
+}
+
+/** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
+export const MARK_ALLOW = 0x10000;
+export const MARK_PASS = 0x20000;
+export const MARK_BITS = MARK_ALLOW | MARK_PASS;
+
+export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
+  table: "microseg",
+  workloadInterfaces: [],
+  workloadCidrs: [],
+  nflogGroup: 1,
+  // ssh and etcd in; etcd and DNS out.
+  failsafeInbound: parseFailsafe("tcp:22,tcp:2379-2380"),
+  failsafeOutbound: parseFailsafe("tcp:2379-2380,udp:53"),
+};
+
+/** `tcp:22,tcp:2379-2380,udp:53` -> ports; the empty string is none. */
+export function parseFailsafe(text: string): FailsafePort[] {
+  if (text.trim() === "") return [];
+  return text.split(",").map((item) => {
+    const m = /^(tcp|udp):(\d{1,5})(?:-(\d{1,5}))?$/.exec(item.trim());
+    const from = Number(m?.[2]);
+    const to = m?.[3] === undefined ? from : Number(m[3]);
+    if (!m || from < 1 || to > 65535 || to < from) {
+      throw new Error(`failsafe port ${JSON.stringify(item)} is not tcp|udp:PORT[-PORT]`);
+    }
+    return { protocol: m[1] as "tcp" | "udp", from, to };
+  });
+}

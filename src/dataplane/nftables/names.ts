@@ -1,0 +1,40 @@
+// Names of the objects microseg keeps in its table. Engine ids (canonical selector text, policy
+// and endpoint keys) can be long and hold any character, so objects are named by a short hash
+// of the id: stable across restarts and nodes, and the same id always names the same object.
+// The id itself goes into the object's comment, cleaned to what nft accepts.
+
+import { createHash } from "node:crypto";
+import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/types.ts";
+import type { Direction } from "../../policy/types.ts";
+import type { IpFamily } from "./set-elements.ts";
+
+export const hashOf = (id: string, length = 12): string =>
+  createHash("sha256").update(id).digest("hex").slice(0, length);
+
+/** `a4-<hash>` / `a6-<hash>` for addresses and nodes, `p4-` / `p6-` for named ports. */
+export function setName(id: SetId, kind: SetKind, family: IpFamily): string {
+  return `${kind === "named-ports" ? "p" : "a"}${family}-${hashOf(id)}`;
+}
+
+const dir = (d: Direction) => (d === "ingress" ? "in" : "out");
+
+export const policyChain = (id: PolicyId, d: Direction): string => `pol-${hashOf(id)}-${dir(d)}`;
+
+export const endpointChain = (id: EndpointId, d: Direction): string => `ep-${hashOf(id)}-${dir(d)}`;
+
+/** Verdict maps from a local endpoint's address to its chain for the direction. */
+export const dispatchMap = (d: Direction, family: IpFamily): string => `ep-${dir(d)}${family}`;
+
+/** Every address of a local endpoint, for dropping what a workload interface should not carry. */
+export const localSet = (family: IpFamily): string => `local${family}`;
+
+const MAX_COMMENT_BYTES = 128;
+
+/** Text as an nft comment: no double quotes or control characters, at most 128 bytes. */
+export function commentOf(text: string): string {
+  const clean = text.replace(/"/g, "'").replace(/\p{Cc}/gu, " ");
+  if (Buffer.byteLength(clean) <= MAX_COMMENT_BYTES) return clean;
+  const chars = Array.from(clean);
+  while (Buffer.byteLength(chars.join("")) > MAX_COMMENT_BYTES - 3) chars.pop();
+  return `${chars.join("")}…`;
+}

@@ -1,0 +1,89 @@
+// The bodies of policy chains and endpoint chains.
+//
+// A policy chain holds one policy's rules for one direction and is shared by every endpoint the
+// policy selects. Its rules end the policy's say on a packet with a mark and a return: Allow
+// sets MARK_ALLOW, Pass sets MARK_PASS; Deny logs and drops right there; Log logs and goes on.
+//
+// An endpoint chain walks the endpoint's tiers in order. It clears both bits, jumps to each
+// policy of a tier while neither bit is set (first match wins across the tier's policies), and
+// at the tier's end: Allow -> allowed; neither bit and default Deny -> log and drop; else clear
+// Pass and go on to the next tier. Past the last tier the direction is allowed. Allowed ingress
+// accepts the packet; allowed egress returns, so the base chain goes on to check ingress.
+
+import type { DpPolicy, DpRule, DpTierRef } from "../../engine/types.ts";
+import type { Direction } from "../../policy/types.ts";
+import type { Stmt } from "./ast.ts";
+import { and, counter, eq, log, meta, setMark, verdict } from "./build.ts";
+import { MARK_ALLOW, MARK_BITS, MARK_PASS } from "./enforcement.ts";
+import { formatLogPrefix } from "./log-prefix.ts";
+import { policyChain } from "./names.ts";
+import { ruleAlternatives } from "./rule-match.ts";
+
+export interface ChainContext {
+  readonly nflogGroup: number;
+}
+
+function actionOf(rule: DpRule, policy: DpPolicy, d: Direction, ctx: ChainContext): Stmt[] {
+  const logged = (action: "D" | "L") =>
+    log({
+      prefix: formatLogPrefix({
+        action,
+        direction: d,
+        tier: policy.tier,
+        policy: policy.id,
+        rule: rule.origin.index,
+      }),
+      group: ctx.nflogGroup,
+    });
+  switch (rule.action) {
+    case "Allow":
+      return [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return];
+    case "Pass":
+      return [setMark(MARK_PASS, MARK_PASS), verdict.return];
+    case "Deny":
+      return [logged("D"), verdict.drop];
+    case "Log":
+      return [logged("L")];
+  }
+}
+
+export function policyRules(policy: DpPolicy, d: Direction, ctx: ChainContext): Stmt[][] {
+  const rules = d === "ingress" ? policy.ingress : policy.egress;
+  return rules.flatMap((rule) => {
+    const action = actionOf(rule, policy, d, ctx);
+    return ruleAlternatives(rule).map((match) => [...match, counter(), ...action]);
+  });
+}
+
+const bitsClear = (bits: number) => eq(and(meta.mark, bits), 0);
+
+export function endpointRules(
+  tiers: readonly DpTierRef[],
+  d: Direction,
+  ctx: ChainContext,
+): Stmt[][] {
+  const allowed = d === "ingress" ? verdict.accept : verdict.return;
+  const out: Stmt[][] = [];
+  if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
+  tiers.forEach((tier, t) => {
+    tier.policies.forEach((id, i) => {
+      const jump = [counter(), verdict.jump(policyChain(id, d))];
+      out.push(i === 0 ? jump : [bitsClear(MARK_BITS), ...jump]);
+    });
+    if (tier.defaultAction === "Deny") {
+      const prefix = formatLogPrefix({ action: "T", direction: d, tier: tier.name });
+      out.push([
+        bitsClear(MARK_BITS),
+        counter(),
+        log({ prefix, group: ctx.nflogGroup }),
+        verdict.drop,
+      ]);
+    }
+    if (t < tiers.length - 1) {
+      out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
+      out.push([counter(), setMark(0, MARK_PASS)]);
+    }
+  });
+  out.push([counter(), allowed]);
+  return out;
+}

@@ -1,0 +1,329 @@
+// The engine's state and deltas as nft transactions on one table (`inet microseg`).
+//
+// `full` writes the whole table in one transaction that deletes and recreates it, so whatever
+// was there (nothing, the start-up table, a drifted ruleset) is replaced at one instant and no
+// packet ever sees a half-written table. `update` turns one batch of deltas into one
+// transaction of element adds and deletes, chain fills and removals, in an order every command
+// of which is valid: sets and their members before the policy chains that use them, policy
+// chains before the endpoint chains that jump to them, endpoint chains before the map
+// elements that lead to them; removals the other way round. A pod moving only changes set
+// elements and map elements: no rule changes.
+//
+// The renderer keeps what it last rendered, so it knows which chains and elements to remove.
+// If a transaction fails, that view is ahead of the kernel: render `full` from the engine's
+// state to get back in step.
+
+import type {
+  DataplaneState,
+  Delta,
+  DpEndpoint,
+  DpPolicy,
+  EndpointId,
+  PolicyId,
+  SetId,
+  SetSpec,
+} from "../../engine/types.ts";
+import type { Direction } from "../../policy/types.ts";
+import type { Part, SetObject, Stmt } from "./ast.ts";
+import { verdict } from "./build.ts";
+import type { EnforcementConfig } from "./enforcement.ts";
+import { commentOf, dispatchMap, endpointChain, localSet, policyChain, setName } from "./names.ts";
+import { baseChains, replacingTable } from "./render-base.ts";
+import { type ChainContext, endpointRules, policyRules } from "./render-chains.ts";
+import {
+  AddressElements,
+  type FamilyElements,
+  familyOf,
+  type IpFamily,
+  NamedPortElements,
+} from "./set-elements.ts";
+import { Transaction } from "./transaction.ts";
+
+const FAMILIES: IpFamily[] = [4, 6];
+const DIRECTIONS: Direction[] = ["ingress", "egress"];
+const addressType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
+
+interface RenderedSet {
+  readonly spec: SetSpec;
+  readonly families: Record<IpFamily, FamilyElements>;
+}
+
+function renderedSet(spec: SetSpec): RenderedSet {
+  const make = () =>
+    spec.kind === "named-ports" ? new NamedPortElements() : new AddressElements();
+  return { spec, families: { 4: make(), 6: make() } };
+}
+
+function setObject(spec: SetSpec, f: IpFamily): SetObject {
+  const named = spec.kind === "named-ports";
+  const about = named ? `${spec.kind} ${spec.portName ?? ""}: ` : `${spec.kind}: `;
+  return {
+    kind: "set",
+    name: setName(spec.id, spec.kind, f),
+    type: named ? [addressType(f), "inet_proto", "inet_service"] : [addressType(f)],
+    ...(named ? {} : { flags: ["interval"] }),
+    comment: commentOf(`${about}${spec.selector}`),
+  };
+}
+
+function byFamily(members: Iterable<string>): Record<IpFamily, string[]> {
+  const out: Record<IpFamily, string[]> = { 4: [], 6: [] };
+  for (const m of members) out[familyOf(m)].push(m);
+  return out;
+}
+
+const sorted = <K extends string, V>(m: ReadonlyMap<K, V>): [K, V][] =>
+  [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+const sameTiers = (a: DpEndpoint, b: DpEndpoint) =>
+  JSON.stringify([a.ingress, a.egress]) === JSON.stringify([b.ingress, b.egress]);
+
+export class NftRenderer {
+  readonly #cfg: EnforcementConfig;
+  readonly #ctx: ChainContext;
+  #sets = new Map<SetId, RenderedSet>();
+  #policies = new Map<PolicyId, DpPolicy>();
+  #endpoints = new Map<EndpointId, DpEndpoint>();
+  /** Address -> the local endpoints that claim it; the least id owns the map elements. */
+  #claims = new Map<string, Set<EndpointId>>();
+
+  constructor(cfg: EnforcementConfig) {
+    this.#cfg = cfg;
+    this.#ctx = { nflogGroup: cfg.nflogGroup };
+  }
+
+  /** The whole table for `state`, replacing whatever the table holds, in one transaction. */
+  full(state: DataplaneState): Transaction {
+    this.#sets = new Map();
+    this.#policies = new Map();
+    this.#endpoints = new Map();
+    this.#claims = new Map();
+    const tx = replacingTable(this.#cfg.table);
+    for (const f of FAMILIES) {
+      tx.add({ kind: "set", name: localSet(f), type: [addressType(f)] });
+      for (const d of DIRECTIONS) {
+        tx.add({ kind: "map", name: dispatchMap(d, f), type: [addressType(f)], value: "verdict" });
+      }
+    }
+    for (const [id, { spec, members }] of sorted(state.sets)) {
+      const set = renderedSet(spec);
+      this.#sets.set(id, set);
+      const split = byFamily(members);
+      for (const f of FAMILIES) {
+        tx.add(setObject(spec, f));
+        set.families[f].update(split[f], []);
+        for (const key of set.families[f].elements()) this.#element(tx, "add", spec, f, key);
+      }
+    }
+    for (const [id, policy] of sorted(state.policies)) {
+      this.#policies.set(id, policy);
+      this.#fillPolicy(tx, policy, "new");
+    }
+    for (const [id, endpoint] of sorted(state.endpoints)) {
+      this.#endpoints.set(id, endpoint);
+      for (const a of endpoint.addresses) this.#claim(a, id, true);
+      this.#fillEndpoint(tx, endpoint, "new");
+    }
+    for (const [address, claimants] of sorted(this.#claims)) {
+      this.#dispatch(tx, "add", address, this.#owner(claimants)!);
+    }
+    for (const { chain, rules } of baseChains(this.#cfg)) {
+      tx.add(chain);
+      for (const body of rules) tx.add({ kind: "rule", chain: chain.name, body });
+    }
+    return tx;
+  }
+
+  /** One batch of deltas as one transaction; applies them to the renderer's view. */
+  update(deltas: readonly Delta[]): Transaction {
+    const tx = new Transaction({ family: "inet", table: this.#cfg.table });
+    const addedSets: SetSpec[] = [];
+    const removedSets: SetSpec[] = [];
+    const members = new Map<SetId, { added: string[]; removed: string[] }>();
+    const policies = new Map<PolicyId, "new" | "changed">();
+    const removedPolicies = new Set<PolicyId>();
+    /** Endpoints touched by the batch, with what they were before it. */
+    const touched = new Map<EndpointId, DpEndpoint | undefined>();
+    const changesOf = (id: SetId) => {
+      const c = members.get(id) ?? { added: [], removed: [] };
+      members.set(id, c);
+      return c;
+    };
+    for (const d of deltas) {
+      switch (d.type) {
+        case "set-added":
+          addedSets.push(d.set);
+          this.#sets.set(d.set.id, renderedSet(d.set));
+          break;
+        case "set-members-added":
+          changesOf(d.id).added.push(...d.members);
+          break;
+        case "set-members-removed":
+          changesOf(d.id).removed.push(...d.members);
+          break;
+        case "set-removed": {
+          const set = this.#sets.get(d.id);
+          if (set) removedSets.push(set.spec);
+          this.#sets.delete(d.id);
+          members.delete(d.id);
+          break;
+        }
+        case "policy-upserted":
+          if (!policies.has(d.policy.id))
+            policies.set(d.policy.id, this.#policies.has(d.policy.id) ? "changed" : "new");
+          this.#policies.set(d.policy.id, d.policy);
+          break;
+        case "policy-removed":
+          if (policies.get(d.id) !== "new" && this.#policies.has(d.id)) removedPolicies.add(d.id);
+          policies.delete(d.id);
+          this.#policies.delete(d.id);
+          break;
+        case "endpoint-upserted":
+        case "endpoint-removed": {
+          const id = d.type === "endpoint-upserted" ? d.endpoint.id : d.id;
+          if (!touched.has(id)) touched.set(id, this.#endpoints.get(id));
+          if (d.type === "endpoint-upserted") this.#endpoints.set(id, d.endpoint);
+          else this.#endpoints.delete(id);
+          break;
+        }
+      }
+    }
+
+    for (const spec of addedSets) for (const f of FAMILIES) tx.add(setObject(spec, f));
+    for (const [id, change] of members) {
+      const set = this.#sets.get(id);
+      if (!set) continue;
+      const added = byFamily(change.added);
+      const removed = byFamily(change.removed);
+      for (const f of FAMILIES) {
+        const elements = set.families[f].update(added[f], removed[f]);
+        for (const key of elements.deleted) this.#element(tx, "delete", set.spec, f, key);
+        for (const key of elements.added) this.#element(tx, "add", set.spec, f, key);
+      }
+    }
+    for (const [id, how] of policies) this.#fillPolicy(tx, this.#policies.get(id)!, how);
+    for (const [id, before] of touched) {
+      const now = this.#endpoints.get(id);
+      if (now && !before) this.#fillEndpoint(tx, now, "new");
+      else if (now && before && !sameTiers(now, before)) this.#fillEndpoint(tx, now, "changed");
+    }
+    this.#redispatch(tx, touched);
+    for (const [id, before] of touched) {
+      if (before && !this.#endpoints.has(id)) {
+        for (const d of DIRECTIONS) this.#removeChain(tx, endpointChain(id, d));
+      }
+    }
+    for (const id of removedPolicies) {
+      for (const d of DIRECTIONS) this.#removeChain(tx, policyChain(id, d));
+    }
+    for (const spec of removedSets) {
+      for (const f of FAMILIES) tx.delete({ kind: "set", name: setName(spec.id, spec.kind, f) });
+    }
+    return tx;
+  }
+
+  /** Moves map and local-set elements of every address whose owner the batch changed. */
+  #redispatch(tx: Transaction, touched: ReadonlyMap<EndpointId, DpEndpoint | undefined>): void {
+    const addresses = new Set<string>();
+    for (const [id, before] of touched) {
+      for (const a of before?.addresses ?? []) addresses.add(a);
+      for (const a of this.#endpoints.get(id)?.addresses ?? []) addresses.add(a);
+    }
+    const owners = (): Map<string, EndpointId | undefined> =>
+      new Map([...addresses].map((a) => [a, this.#owner(this.#claims.get(a))]));
+    const was = owners();
+    for (const [id, before] of touched) {
+      for (const a of before?.addresses ?? []) this.#claim(a, id, false);
+      for (const a of this.#endpoints.get(id)?.addresses ?? []) this.#claim(a, id, true);
+    }
+    const now = owners();
+    const moved = [...addresses].filter((a) => was.get(a) !== now.get(a)).sort();
+    for (const a of moved) {
+      const owner = was.get(a);
+      if (owner) this.#dispatch(tx, "delete", a, owner, now.get(a) === undefined);
+    }
+    for (const a of moved) {
+      const owner = now.get(a);
+      if (owner) this.#dispatch(tx, "add", a, owner, was.get(a) === undefined);
+    }
+  }
+
+  #claim(address: string, id: EndpointId, on: boolean): void {
+    const claimants = this.#claims.get(address);
+    if (on) {
+      if (claimants) claimants.add(id);
+      else this.#claims.set(address, new Set([id]));
+    } else if (claimants) {
+      claimants.delete(id);
+      if (claimants.size === 0) this.#claims.delete(address);
+    }
+  }
+
+  #owner(claimants: ReadonlySet<EndpointId> | undefined): EndpointId | undefined {
+    let least: EndpointId | undefined;
+    for (const id of claimants ?? []) if (least === undefined || id < least) least = id;
+    return least;
+  }
+
+  /** The map elements leading `address` to its owner's chains, and its local-set element. */
+  #dispatch(
+    tx: Transaction,
+    verb: "add" | "delete",
+    address: string,
+    owner: EndpointId,
+    local = true,
+  ): void {
+    const f = familyOf(address);
+    if (local) {
+      const el = { kind: "element" as const, set: localSet(f), key: [address] };
+      if (verb === "add") tx.add(el);
+      else tx.delete(el);
+    }
+    for (const d of DIRECTIONS) {
+      const key = [address];
+      if (verb === "add") {
+        const value = verdict.jump(endpointChain(owner, d));
+        tx.add({ kind: "element", set: dispatchMap(d, f), key, value });
+      } else tx.delete({ kind: "element", set: dispatchMap(d, f), key });
+    }
+  }
+
+  #element(tx: Transaction, verb: "add" | "delete", spec: SetSpec, f: IpFamily, key: Part[]): void {
+    const el = { kind: "element" as const, set: setName(spec.id, spec.kind, f), key };
+    if (verb === "add") tx.add(el);
+    else tx.delete(el);
+  }
+
+  /** Creates (added) or empties (changed) a policy's chains and writes its rules. */
+  #fillPolicy(tx: Transaction, policy: DpPolicy, how: "new" | "changed"): void {
+    for (const d of DIRECTIONS) {
+      const name = policyChain(policy.id, d);
+      this.#chain(tx, name, how, `${policy.id} ${d}`, policyRules(policy, d, this.#ctx));
+    }
+  }
+
+  #fillEndpoint(tx: Transaction, endpoint: DpEndpoint, how: "new" | "changed"): void {
+    for (const d of DIRECTIONS) {
+      const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
+      const name = endpointChain(endpoint.id, d);
+      this.#chain(tx, name, how, `${endpoint.id} ${d}`, endpointRules(tiers, d, this.#ctx));
+    }
+  }
+
+  #chain(
+    tx: Transaction,
+    name: string,
+    how: "new" | "changed",
+    about: string,
+    rules: Stmt[][],
+  ): void {
+    if (how === "changed") tx.flush({ kind: "chain", name });
+    else tx.add({ kind: "chain", name, comment: commentOf(about) });
+    for (const body of rules) tx.add({ kind: "rule", chain: name, body });
+  }
+
+  // Emptied first: older kernels refuse to delete a chain that still holds rules.
+  #removeChain(tx: Transaction, name: string): void {
+    tx.flush({ kind: "chain", name }).delete({ kind: "chain", name });
+  }
+}

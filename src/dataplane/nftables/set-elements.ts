@@ -1,0 +1,197 @@
+// Engine set members -> nft set elements, per address family, kept incrementally.
+//
+// An address set's members may overlap (a pod's address inside a network set's CIDR, or two
+// nested CIDRs), and an nft interval set refuses overlapping elements. Prefixes either nest or
+// are disjoint, so the set holds the members no other member covers; packets match the same
+// addresses. Sets without CIDR members, the common case, change element for member.
+
+import { type Cidr, formatAddress, formatCidr, lastOf, parseCidr, rangeAsCidr } from "./addr.ts";
+import type { Part, Value } from "./ast.ts";
+import { anon, range } from "./build.ts";
+
+export type IpFamily = 4 | 6;
+
+export const familyOf = (address: string): IpFamily => (address.includes(":") ? 6 : 4);
+
+/** Element changes of one nft set, deletions first (an addition may overlap a deleted one). */
+export interface ElementChanges {
+  readonly deleted: Part[][];
+  readonly added: Part[][];
+}
+
+export interface FamilyElements {
+  /** Applies member changes (members of this family only) and returns the element changes. */
+  update(added: readonly string[], removed: readonly string[]): ElementChanges;
+  /** The elements as they are now. */
+  elements(): Part[][];
+}
+
+interface Block {
+  readonly cidr: Cidr;
+  readonly last: bigint;
+  readonly text: string;
+}
+
+function block(member: string): Block {
+  const cidr = parseCidr(member);
+  if (!cidr) throw new Error(`set member ${JSON.stringify(member)} is not an address or prefix`);
+  return { cidr, last: lastOf(cidr), text: formatCidr(cidr) };
+}
+
+const isHost = (c: Cidr) => c.bits === (c.version === 4 ? 32 : 128);
+
+/** The texts of the blocks no other block covers (equal blocks count once). */
+function uncovered(blocks: Iterable<Block>): Set<string> {
+  const sorted = [...blocks].sort((a, b) =>
+    a.cidr.base !== b.cidr.base ? (a.cidr.base < b.cidr.base ? -1 : 1) : a.cidr.bits - b.cidr.bits,
+  );
+  const out = new Set<string>();
+  let coveredUpTo = -1n;
+  for (const b of sorted) {
+    if (b.cidr.base <= coveredUpTo) continue;
+    out.add(b.text);
+    coveredUpTo = b.last;
+  }
+  return out;
+}
+
+/**
+ * `members` as an anonymous set's elements. nft merges the intervals of an anonymous set when it
+ * builds it (198.18.0.0/29 and 198.18.0.8/30 list as 198.18.0.0-198.18.0.11), so they are written
+ * merged: what is written is what reads back.
+ */
+export function mergedIntervals(members: readonly string[]): Part[] {
+  const sorted = members.map(block).sort((a, b) => (a.cidr.base < b.cidr.base ? -1 : 1));
+  const out: Part[] = [];
+  let run: { version: IpFamily; from: bigint; to: bigint } | undefined;
+  const flush = () => {
+    if (!run) return;
+    const exact = rangeAsCidr(run.version, run.from, run.to);
+    out.push(
+      exact
+        ? formatCidr(exact)
+        : range(formatAddress(run.version, run.from), formatAddress(run.version, run.to)),
+    );
+  };
+  for (const b of sorted) {
+    if (run && run.version === b.cidr.version && b.cidr.base <= run.to + 1n) {
+      if (b.last > run.to) run.to = b.last;
+      continue;
+    }
+    flush();
+    run = { version: b.cidr.version, from: b.cidr.base, to: b.last };
+  }
+  flush();
+  return out;
+}
+
+/**
+ * The right-hand side of a header match on these parts. A lone value is written as the range
+ * from it to itself: nft 1.0.6 merges plain compares of neighbouring header fields into one
+ * wider compare, and for `!=` that changes the meaning (`th sport != 1 th dport != 2` becomes
+ * "not both"); a range compare is never merged.
+ */
+export function headerValue(parts: readonly Part[]): Value {
+  if (parts.length > 1) return anon(...parts);
+  const p = parts[0]!;
+  return typeof p === "object" || String(p).includes("/") ? p : range(p, p);
+}
+
+/** Port ranges merged the same way: `80, 81, 8080-8180, 8080` -> `80-81, 8080-8180`. */
+export function mergedPorts(ranges: readonly { from: number; to: number }[]): Part[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from);
+  const out: { from: number; to: number }[] = [];
+  for (const r of sorted) {
+    const last = out.at(-1);
+    if (last && r.from <= last.to + 1) last.to = Math.max(last.to, r.to);
+    else out.push({ ...r });
+  }
+  return out.map((r) => (r.from === r.to ? r.from : range(r.from, r.to)));
+}
+
+/** Addresses and prefixes, for an interval set. */
+export class AddressElements implements FamilyElements {
+  /** By canonical text, counting the member spellings that name the block. */
+  readonly #members = new Map<string, { block: Block; count: number }>();
+  #prefixes = 0;
+  /** Canonical element texts, as the set holds them. */
+  #elements = new Set<string>();
+
+  update(added: readonly string[], removed: readonly string[]): ElementChanges {
+    const hadPrefixes = this.#prefixes > 0;
+    const gone: string[] = [];
+    const fresh: string[] = [];
+    for (const m of removed) {
+      const b = block(m);
+      const entry = this.#members.get(b.text);
+      if (!entry || --entry.count > 0) continue;
+      this.#members.delete(b.text);
+      if (!isHost(b.cidr)) this.#prefixes--;
+      gone.push(b.text);
+    }
+    for (const m of added) {
+      const b = block(m);
+      const entry = this.#members.get(b.text);
+      if (entry) {
+        entry.count++;
+        continue;
+      }
+      this.#members.set(b.text, { block: b, count: 1 });
+      if (!isHost(b.cidr)) this.#prefixes++;
+      fresh.push(b.text);
+    }
+    // Host addresses never overlap, so elements follow members one for one.
+    if (!hadPrefixes && this.#prefixes === 0) {
+      for (const t of gone) this.#elements.delete(t);
+      for (const t of fresh) this.#elements.add(t);
+      return { deleted: gone.map((t) => [t]), added: fresh.map((t) => [t]) };
+    }
+    const next = uncovered([...this.#members.values()].map((e) => e.block));
+    const deleted = [...this.#elements].filter((t) => !next.has(t));
+    const addedTexts = [...next].filter((t) => !this.#elements.has(t));
+    this.#elements = next;
+    return { deleted: deleted.map((t) => [t]), added: addedTexts.map((t) => [t]) };
+  }
+
+  elements(): Part[][] {
+    return [...this.#elements].map((t) => [t]);
+  }
+}
+
+/** `address,PROTOCOL,port` members of a named-port set, for an exact address . proto . port set. */
+export class NamedPortElements implements FamilyElements {
+  readonly #elements = new Map<string, Part[]>();
+
+  update(added: readonly string[], removed: readonly string[]): ElementChanges {
+    const deleted: Part[][] = [];
+    const addedParts: Part[][] = [];
+    for (const m of removed) {
+      const key = namedPortKey(m);
+      const text = key.join(" . ");
+      if (this.#elements.delete(text)) deleted.push(key);
+    }
+    for (const m of added) {
+      const key = namedPortKey(m);
+      const text = key.join(" . ");
+      if (this.#elements.has(text)) continue;
+      this.#elements.set(text, key);
+      addedParts.push(key);
+    }
+    return { deleted, added: addedParts };
+  }
+
+  elements(): Part[][] {
+    return [...this.#elements.values()];
+  }
+}
+
+/** `198.18.0.1,TCP,80` -> [198.18.0.1, tcp, 80]: nft protocol names are lower case. */
+export function namedPortKey(member: string): Part[] {
+  const [address, protocol, port] = member.split(",");
+  const cidr = address === undefined ? undefined : parseCidr(address);
+  if (!cidr || protocol === undefined || port === undefined || !/^\d+$/.test(port)) {
+    throw new Error(`named-port member ${JSON.stringify(member)} is not address,protocol,port`);
+  }
+  const proto = /^\d+$/.test(protocol) ? Number(protocol) : protocol.toLowerCase();
+  return [formatCidr(cidr), proto, Number(port)];
+}
