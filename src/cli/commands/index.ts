@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerAgent } from "./agent.ts";
 import { registerExplain } from "./explain.ts";
 import { registerLab } from "./lab.ts";
 import { registerMatrix } from "./matrix.ts";
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerMatrix(program);
   registerExplain(program);
   registerLab(program);
+  registerAgent(program);
 }

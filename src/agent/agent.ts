@@ -1,0 +1,205 @@
+// The node agent: a resource source in, the node's nftables table out.
+//
+//   start:  start-up table (unless microseg's table is there) -> snapshot -> full sync -> ready
+//   then:   source batch -> engine -> one transaction; a failed one is retried as a full
+//           resync with backoff (the kernel keeps the previous ruleset meanwhile)
+//   timer:  drift check against the engine's state -> full resync when the table drifted
+//   stop:   the table stays: the kernel keeps enforcing the last state (fail closed)
+//
+// Every step runs on one queue, so a batch, a retry and a drift repair never interleave.
+
+import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
+import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
+import { type ApplyResult, Enforcer } from "./enforcer.ts";
+import { type AgentStatus, writeJsonAtomic } from "./files.ts";
+import type { Logger } from "./logger.ts";
+import { type ResourceSource, SourceError } from "./source.ts";
+
+export interface AgentOptions {
+  readonly node: string;
+  readonly source: ResourceSource;
+  readonly nft: Nftables;
+  readonly enforcement: EnforcementConfig;
+  readonly log: Logger;
+  /** Period of the drift check; 0 turns it off. */
+  readonly resyncIntervalMs: number;
+  readonly readyFile?: string;
+  readonly statusFile?: string;
+  /** First and longest wait between retries of a failed apply; 250 ms and 10 s by default. */
+  readonly retryMs?: { readonly first: number; readonly max: number };
+}
+
+export class Agent {
+  readonly #opts: AgentOptions;
+  readonly #log: Logger;
+  readonly #enforcer: Enforcer;
+  readonly #keys = new Set<string>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #watch: { stop(): void } | undefined;
+  #driftTimer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs: number;
+  /** Revision of the last batch fed to the engine, and of the one the kernel enforces. */
+  #received = 0;
+  #applied = 0;
+  #appliedAt: string | undefined;
+  #ready = false;
+  /** Why the source's latest state is not enforced, and why the last apply failed. */
+  #sourceError: string | undefined;
+  #applyError: string | undefined;
+  #drift: AgentStatus["drift"];
+  #stopped = false;
+
+  constructor(opts: AgentOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#enforcer = new Enforcer(opts);
+    this.#retryMs = opts.retryMs?.first ?? 250;
+  }
+
+  /** Resolves once the agent runs: fail-closed table in place, first sync done or pending. */
+  async start(): Promise<void> {
+    const boot = await this.#enforcer.bootstrap();
+    this.#log.info(boot === "installed" ? "start-up table installed" : "existing table kept", {
+      table: this.#opts.enforcement.table,
+    });
+    try {
+      const snap = await this.#opts.source.snapshot();
+      const events = snap.resources.map(
+        (resource): ResourceEvent => ({ type: "upsert", resource, revision: snap.revision }),
+      );
+      await this.#enqueue(() => this.#sync(events, snap.revision));
+    } catch (e) {
+      if (!(e instanceof SourceError)) throw e;
+      this.#rejected(e);
+    }
+    this.#watch = this.#opts.source.watch({
+      onBatch: (batch) => void this.#enqueue(() => this.#sync(batch.events, batch.revision)),
+      onError: (e) => void this.#enqueue(async () => this.#rejected(e)),
+    });
+    if (this.#opts.resyncIntervalMs > 0) {
+      this.#driftTimer = setInterval(() => void this.checkDrift(), this.#opts.resyncIntervalMs);
+    }
+  }
+
+  /** Compares the live table with the engine's state and repairs it in one transaction. */
+  checkDrift(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (!this.#ready) return;
+      const report = await this.#enforcer.drift();
+      this.#drift = {
+        checkedAt: new Date().toISOString(),
+        objects: report.objects.map((o) => o.object),
+      };
+      if (report.inSync) {
+        this.#log.debug("no drift");
+        this.#writeStatus();
+        return;
+      }
+      this.#log.warn("table drifted; repairing", { drift: report.objects });
+      await this.#attempt(() => this.#enforcer.resync(), "drift repair");
+    });
+  }
+
+  /** Stops watching and retrying; the table stays as it is. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#watch?.stop();
+    clearInterval(this.#driftTimer);
+    clearTimeout(this.#retryTimer);
+    await this.#queue;
+  }
+
+  #enqueue(step: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(step).catch((e: unknown) => {
+      this.#log.error("agent step failed", { error: e });
+    });
+    this.#queue = run;
+    return run;
+  }
+
+  async #sync(events: readonly ResourceEvent[], revision: number): Promise<void> {
+    for (const e of events) {
+      if (e.type === "upsert") this.#keys.add(keyOf(e.resource));
+      else this.#keys.delete(e.key);
+    }
+    this.#received = revision;
+    this.#sourceError = undefined;
+    await this.#attempt(() => this.#enforcer.apply(events), "apply");
+  }
+
+  /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */
+  async #attempt(apply: () => Promise<ApplyResult>, what: string): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const result = await apply();
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+      this.#retryMs = this.#opts.retryMs?.first ?? 250;
+      this.#applyError = undefined;
+      this.#applied = this.#received;
+      this.#appliedAt = new Date().toISOString();
+      this.#log.info(`${what} done`, { revision: this.#applied, ...result });
+      if (!this.#ready && result.mode === "full") this.#becomeReady();
+    } catch (e) {
+      this.#applyError = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
+      this.#log.error(`${what} failed; the previous ruleset stays`, {
+        error: e,
+        retryInMs: this.#retryMs,
+      });
+      this.#scheduleRetry();
+    }
+    this.#writeStatus();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#stopped) return;
+    const wait = this.#retryMs;
+    this.#retryMs = Math.min(wait * 2, this.#opts.retryMs?.max ?? 10_000);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.#enqueue(() => this.#attempt(() => this.#enforcer.resync(), "resync"));
+    }, wait);
+  }
+
+  #rejected(e: SourceError): void {
+    this.#sourceError = e.message;
+    this.#log.error("resources rejected; enforcing the last valid set", {
+      error: e.message,
+      details: e.details,
+    });
+    this.#writeStatus();
+  }
+
+  #becomeReady(): void {
+    this.#ready = true;
+    const file = this.#opts.readyFile;
+    if (file) {
+      writeJsonAtomic(file, {
+        node: this.#opts.node,
+        revision: this.#applied,
+        readyAt: this.#appliedAt,
+      });
+    }
+    this.#log.info("ready: first full sync applied", { revision: this.#applied });
+  }
+
+  status(): AgentStatus {
+    return {
+      node: this.#opts.node,
+      revision: this.#applied,
+      ...(this.#appliedAt ? { appliedAt: this.#appliedAt } : {}),
+      ready: this.#ready,
+      resources: this.#keys.size,
+      ...this.#enforcer.counts(),
+      ...(this.#applyError || this.#sourceError
+        ? { lastError: this.#applyError ?? this.#sourceError }
+        : {}),
+      ...(this.#drift ? { drift: this.#drift } : {}),
+    };
+  }
+
+  #writeStatus(): void {
+    if (this.#opts.statusFile) writeJsonAtomic(this.#opts.statusFile, this.status());
+  }
+}
