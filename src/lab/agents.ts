@@ -15,8 +15,10 @@ export const workloadIfacePattern = "wl*";
 
 /** What an agent writes after every apply; only these fields are read here. */
 export interface AgentStatus {
+  /** The source revision the kernel enforces: it moves with every applied change. */
   revision: number;
-  appliedAt: string;
+  /** Why the latest manifests are not enforced, until an apply succeeds. */
+  lastError?: string;
 }
 
 const key = (plan: LabPlan, node: NodePlan) => node.netns.slice(plan.prefix.length);
@@ -42,6 +44,9 @@ export function startAgents(files: LabFiles, plan: LabPlan): void {
       statusFile(files, plan, node),
       "--workload-iface",
       workloadIfacePattern,
+      // The lab waits on every change; a short poll keeps each wait short.
+      "--poll-interval",
+      "50ms",
     ]);
   }
 }
@@ -80,8 +85,11 @@ async function waitAll(
         throw new Error(`agent on ${node.name} exited before ${what}: ${logTail(files, name)}`);
     }
     if (Date.now() > deadline) {
-      const names = waiting.map((n) => n.name).join(", ");
-      throw new Error(`agents on ${names} not ${what} after ${timeoutMs} ms`);
+      const why = waiting.map((n) => {
+        const error = readStatus(files, plan, n)?.lastError;
+        return error ? `${n.name} (${error})` : n.name;
+      });
+      throw new Error(`agents on ${why.join(", ")} not ${what} after ${timeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }

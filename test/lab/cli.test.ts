@@ -1,5 +1,6 @@
 // `microseg lab up`, `lab probe` and `lab down` as separate invocations: the lab outlives the
-// command that brought it up, and down leaves no namespace, process or file behind.
+// command that brought it up, its agents enforce the manifests, and down leaves no namespace,
+// process or file behind.
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -32,6 +33,13 @@ spec:
   nodeName: node-2
   containers: [{name: c, ports: [{containerPort: 5432}]}]
 status: {podIPs: [{ip: 198.18.7.7}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-nobody, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
 `;
 
 function microseg(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -68,7 +76,7 @@ describe("microseg lab CLI", { skip: rootSkipReason() }, () => {
   });
 
   test("up returns with the lab running, probe reports real connections, down removes it", async () => {
-    const up = await microseg(["lab", "up", "-f", file, "--no-enforce", "-o", "json", ...where]);
+    const up = await microseg(["lab", "up", "-f", file, "-o", "json", ...where]);
     assert.equal(up.code, 0, up.stderr);
     const summary = JSON.parse(up.stdout) as { id: string; pods: { name: string; ip: string }[] };
     assert.equal(summary.id, "clit1");
@@ -80,7 +88,7 @@ describe("microseg lab CLI", { skip: rootSkipReason() }, () => {
       ],
     );
     const labDir = join(stateDir, "clit1");
-    assert.ok(processesMentioning(labDir).length >= 2, "probers run after up returned");
+    assert.ok(processesMentioning(labDir).length >= 4, "probers and agents run after up returned");
 
     const probe = await microseg(["lab", "probe", "-o", "json", "--timeout-ms", "500", ...where]);
     assert.equal(probe.code, 0, probe.stderr);
@@ -88,15 +96,15 @@ describe("microseg lab CLI", { skip: rootSkipReason() }, () => {
     assert.deepEqual(
       cells.map((c) => [c.from, c.to, c.port, c.protocol, c.allowed, c.egress, c.ingress]),
       [
-        ["demo/db", "demo/web", 80, "TCP", true, null, null],
+        ["demo/db", "demo/web", 80, "TCP", false, null, null],
         ["demo/web", "demo/db", 80, "TCP", true, null, null],
-        ["demo/db", "demo/web", 5432, "TCP", true, null, null],
+        ["demo/db", "demo/web", 5432, "TCP", false, null, null],
         ["demo/web", "demo/db", 5432, "TCP", true, null, null],
       ],
     );
 
     const text = await microseg(["lab", "probe", "--ports", "80/TCP", ...where]);
-    assert.match(text.stdout, /^80\/TCP: 2\/4 allowed/);
+    assert.match(text.stdout, /^80\/TCP: 1\/4 allowed/);
 
     const down = await microseg(["lab", "down", ...where]);
     assert.equal(down.code, 0, down.stderr);
