@@ -1,0 +1,93 @@
+// Manifests and helpers shared by the agent's kernel tests: pods of a TestTopology as Pod
+// resources, the expected verdict of a flow from MemoryDataplane, and the agent as a process.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
+import { Engine } from "../../src/engine/graph.ts";
+import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import type { ResourceLike } from "../../src/policy/world.ts";
+import type { TestPod } from "./netns-topology.ts";
+
+export const NODE = "node-1";
+const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
+
+export const namespace: ResourceLike = {
+  apiVersion: "v1",
+  kind: "Namespace",
+  metadata: { name: "shop" },
+};
+
+export function podResource(
+  name: string,
+  addresses: Pick<TestPod, "ip" | "ip6">,
+  labels: Record<string, string>,
+  ports: Array<{ name: string; containerPort: number; protocol: string }> = [],
+): ResourceLike {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "shop", labels },
+    spec: { nodeName: NODE, containers: [{ name: "c", ports }] },
+    status: { podIP: addresses.ip, podIPs: [{ ip: addresses.ip }, { ip: addresses.ip6 }] },
+  } as ResourceLike;
+}
+
+export const writeManifests = (file: string, resources: readonly unknown[]) =>
+  writeFileSync(file, resources.map((r) => stringify(r)).join("---\n"));
+
+/** What MemoryDataplane says about flows, fed the same events as the kernel's engine. */
+export class Expected {
+  readonly #engine = new Engine({ node: NODE });
+  readonly #memory = new MemoryDataplane();
+
+  apply(events: readonly ResourceEvent[]): void {
+    this.#engine.apply(events);
+    this.#memory.apply(this.#engine.flush());
+  }
+
+  allowed(source: string, destination: string, protocol: "TCP" | "UDP", port: number): boolean {
+    return this.#memory.verdict({ source, destination, protocol, port, sourcePort: 40000 }).allowed;
+  }
+}
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  /** Log lines so far, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  readonly exited: Promise<number | null>;
+}
+
+/** `microseg agent` in the node's netns, as an operator (or the lab) runs it. */
+export function startAgentProcess(netns: string, args: string[]): AgentProcess {
+  const child = spawn(
+    "ip",
+    ["netns", "exec", netns, process.execPath, cli, "agent", "--node", NODE, ...args],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const logs: Array<Record<string, unknown>> = [];
+  let rest = "";
+  child.stderr!.on("data", (b: Buffer) => {
+    const lines = (rest + b.toString()).split("\n");
+    rest = lines.pop() ?? "";
+    for (const l of lines) {
+      try {
+        logs.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: l });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return { child, logs, exited };
+}
+
+export async function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
