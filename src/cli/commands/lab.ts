@@ -138,8 +138,9 @@ function registerUp(lab: Command): void {
         const lab = options.enforce
           ? await Lab.upFromManifests(resources, opts)
           : await Lab.up(labSpecFromManifests(resources, opts), { ...opts, extraPorts: ports });
-        report(lab, format, "up", performance.now() - started);
+        // Up is done: from here on, nothing (not even a closed stdout) takes the lab down.
         lab.detach();
+        report(lab, format, "up", performance.now() - started);
         return 0;
       }),
   );
