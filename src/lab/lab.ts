@@ -200,7 +200,6 @@ export class Lab {
     files.create();
     const state: LabState = {
       id,
-      prefix: plan.prefix,
       plan,
       netns: [...baseNetns(plan), ...podNetns(plan.pods)],
       extraPorts: opts.extraPorts ?? [],

@@ -32,7 +32,7 @@ function isWorkloadEndpoint(r: Resource): r is WorkloadEndpoint {
   return r.kind === "WorkloadEndpoint";
 }
 
-export function workloadName(r: Pod | WorkloadEndpoint): string {
+function workloadName(r: Pod | WorkloadEndpoint): string {
   return `${r.metadata.namespace ?? "default"}/${r.metadata.name}`;
 }
 

@@ -19,6 +19,7 @@ import type {
   ProbeRequest,
   ProberConfig,
   ProberRequest,
+  ReadyLine,
   ServeReply,
 } from "./protocol.ts";
 import type { PortSpec } from "./topology.ts";
@@ -155,7 +156,7 @@ class SctpPeer {
         process.exit(1);
       });
       createInterface({ input: child.stdout }).on("line", (line) => {
-        const msg = JSON.parse(line) as ProbeReply | { ready: true };
+        const msg = JSON.parse(line) as ProbeReply | ReadyLine;
         if ("ready" in msg) return resolve(peer);
         const waiting = peer.#pending.get(msg.id);
         peer.#pending.delete(msg.id);

@@ -22,7 +22,6 @@ import type { LabPlan, PortSpec } from "./topology.ts";
 
 export interface LabState {
   id: string;
-  prefix: string;
   plan: LabPlan;
   /** Namespaces the lab created or was about to create, in creation order. */
   netns: string[];

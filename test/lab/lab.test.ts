@@ -226,7 +226,7 @@ describe("lab teardown on failure and interruption", { skip: rootSkipReason() },
     files.create();
     execFileSync("ip", ["netns", "add", "ms-dead1-n0"]);
     execFileSync("ip", ["netns", "add", "ms-dead1-p7"]);
-    const state = { id: "dead1", prefix: "ms-dead1-", netns: ["ms-dead1-n0", "ms-dead1-never"] };
+    const state = { id: "dead1", netns: ["ms-dead1-n0", "ms-dead1-never"] };
     writeFileSync(files.state, JSON.stringify(state));
     assert.deepEqual(downLab(files), { leftover: [], processes: [] });
     assert.deepEqual(
