@@ -222,7 +222,9 @@ export class Lab {
         await waitReady(files, plan, lab.#readyTimeoutMs);
       }
     } catch (e) {
-      lab.down();
+      const { leftover, processes } = lab.down();
+      const left = [...leftover, ...processes];
+      if (left.length) (e as Error).message += `; teardown left ${left.join(", ")}`;
       throw e;
     }
     return lab;
