@@ -6,14 +6,15 @@
 //   timer:  drift check against the engine's state -> full resync when the table drifted
 //   stop:   the table stays: the kernel keeps enforcing the last state (fail closed)
 //
-// Every step runs on one queue, so a batch, a retry and a drift repair never interleave.
+// Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
+// batches that pile up behind a running apply go to the kernel as one transaction.
 
 import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
 import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import { type AgentStatus, writeJsonAtomic } from "./files.ts";
 import type { Logger } from "./logger.ts";
-import { type ResourceSource, SourceError } from "./source.ts";
+import { type ResourceSource, type SourceBatch, SourceError } from "./source.ts";
 
 export interface AgentOptions {
   readonly node: string;
@@ -49,6 +50,7 @@ export class Agent {
   #applyError: string | undefined;
   #drift: AgentStatus["drift"];
   #stopped = false;
+  #waiting: { events: ResourceEvent[]; revision: number } | undefined;
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -74,7 +76,7 @@ export class Agent {
       this.#rejected(e);
     }
     this.#watch = this.#opts.source.watch({
-      onBatch: (batch) => void this.#enqueue(() => this.#sync(batch.events, batch.revision)),
+      onBatch: (batch) => this.#coalesce(batch),
       onError: (e) => void this.#enqueue(async () => this.#rejected(e)),
     });
     if (this.#opts.resyncIntervalMs > 0) {
@@ -108,6 +110,24 @@ export class Agent {
     clearInterval(this.#driftTimer);
     clearTimeout(this.#retryTimer);
     await this.#queue;
+  }
+
+  /**
+   * Queues a batch; batches that arrive while an apply runs join the one waiting behind it, so
+   * a burst of changes costs one transaction rather than one each.
+   */
+  #coalesce(batch: SourceBatch): void {
+    if (this.#waiting) {
+      this.#waiting.events.push(...batch.events);
+      this.#waiting.revision = batch.revision;
+      return;
+    }
+    const waiting = { events: [...batch.events], revision: batch.revision };
+    this.#waiting = waiting;
+    void this.#enqueue(() => {
+      this.#waiting = undefined;
+      return this.#sync(waiting.events, waiting.revision);
+    });
   }
 
   #enqueue(step: () => Promise<void>): Promise<void> {

@@ -12,7 +12,12 @@ import {
   NftRenderer,
   parseLogPrefix,
 } from "../../src/dataplane/nftables/index.ts";
-import { endpointChain, policyChain, setName } from "../../src/dataplane/nftables/names.ts";
+import {
+  endpointChain,
+  policyChain,
+  prefixSetName,
+  setName,
+} from "../../src/dataplane/nftables/names.ts";
 import type {
   Delta,
   DpEndpoint,
@@ -39,6 +44,8 @@ const http = {
 } as const;
 const A4 = setName(web.id, "addresses", 4);
 const A6 = setName(web.id, "addresses", 6);
+const N4 = prefixSetName(web.id, 4);
+const N6 = prefixSetName(web.id, 6);
 const P4 = setName(http.id, "named-ports", 4);
 const P6 = setName(http.id, "named-ports", 6);
 
@@ -163,13 +170,19 @@ describe("policy and endpoint chains", () => {
     ]);
   });
 
-  test("sets split by family; the endpoint's addresses dispatch to its chains", async () => {
+  test("sets split by family, hosts and prefixes; addresses dispatch to chains", async () => {
     const { fake } = await started();
     const dump = fake.dump();
-    assert.deepEqual(lines(dump, "add set inet microseg a"), [
-      `add set inet microseg ${A4} { type ipv4_addr; flags interval; comment "addresses: app == 'web'"; }`,
-      `add set inet microseg ${A6} { type ipv6_addr; flags interval; comment "addresses: app == 'web'"; }`,
-    ]);
+    const comment = `comment "addresses: app == 'web'"`;
+    assert.deepEqual(
+      [...lines(dump, "add set inet microseg a"), ...lines(dump, "add set inet microseg n")],
+      [
+        `add set inet microseg ${A4} { type ipv4_addr; ${comment}; }`,
+        `add set inet microseg ${A6} { type ipv6_addr; ${comment}; }`,
+        `add set inet microseg ${N4} { type ipv4_addr; flags interval; ${comment}; }`,
+        `add set inet microseg ${N6} { type ipv6_addr; flags interval; ${comment}; }`,
+      ],
+    );
     assert.deepEqual(lines(dump, "add element inet microseg "), [
       `add element inet microseg ${A4} { 198.18.0.1 }`,
       `add element inet microseg ${A6} { fd00::1 }`,
@@ -202,32 +215,47 @@ describe("batches", () => {
     );
   });
 
-  test("a prefix covering members replaces them; removing it brings them back", async () => {
+  test("a first prefix goes to the interval set and rules start consulting it", async () => {
     const { renderer, fake } = await started();
     const wider = renderer.update([
-      { type: "set-members-added", id: web.id, members: ["198.18.0.0/24"] },
+      { type: "set-members-added", id: web.id, members: ["198.18.0.0/24", "198.18.0.0/16"] },
     ]);
-    assert.equal(
-      wider.toString(),
-      [
-        `delete element inet microseg ${A4} { 198.18.0.1 }`,
-        `add element inet microseg ${A4} { 198.18.0.0/24 }`,
-        "",
-      ].join("\n"),
+    const text = wider.toString();
+    assert.deepEqual(
+      text.split("\n").filter((l) => l.includes("element")),
+      [`add element inet microseg ${N4} { 198.18.0.0/16 }`],
+      "the outermost prefix only; host elements stay",
     );
+    const db = policyChain(dbPolicy.id, "ingress");
+    const sec = policyChain(secPolicy.id, "ingress");
+    assert.ok(text.includes(`flush chain inet microseg ${db}\n`));
+    assert.ok(text.includes(`flush chain inet microseg ${sec}\n`));
+    assert.match(text, new RegExp(`${db} meta l4proto tcp ip saddr != @${A4} ip saddr @${N4} `));
+    assert.match(text, new RegExp(`${sec} ip saddr != @${A4} ip saddr != @${N4} counter`));
     await fake.apply(wider);
     const narrower = renderer.update([
+      { type: "set-members-removed", id: web.id, members: ["198.18.0.0/16"] },
+    ]);
+    assert.deepEqual(
+      narrower
+        .toString()
+        .split("\n")
+        .filter((l) => l.includes("element")),
+      [
+        `delete element inet microseg ${N4} { 198.18.0.0/16 }`,
+        `add element inet microseg ${N4} { 198.18.0.0/24 }`,
+      ],
+      "the prefix it covered comes back; rules are unchanged while a prefix remains",
+    );
+    assert.ok(!narrower.toString().includes("flush chain"));
+    await fake.apply(narrower);
+    const gone = renderer.update([
       { type: "set-members-removed", id: web.id, members: ["198.18.0.0/24"] },
     ]);
-    assert.equal(
-      narrower.toString(),
-      [
-        `delete element inet microseg ${A4} { 198.18.0.0/24 }`,
-        `add element inet microseg ${A4} { 198.18.0.1 }`,
-        "",
-      ].join("\n"),
-    );
-    await fake.apply(narrower);
+    assert.doesNotMatch(gone.toString(), new RegExp(`add rule .*@${N4}`));
+    await fake.apply(gone);
+    const { fake: fresh } = await started();
+    assert.equal(fake.dump(), fresh.dump());
   });
 
   test("an address moving to another endpoint re-points the maps, and nothing else", async () => {
@@ -288,7 +316,9 @@ describe("batches", () => {
           ]),
         ),
         `delete set inet microseg ${A4}`,
+        `delete set inet microseg ${N4}`,
         `delete set inet microseg ${A6}`,
+        `delete set inet microseg ${N6}`,
         `delete set inet microseg ${P4}`,
         `delete set inet microseg ${P6}`,
         "",

@@ -11,10 +11,16 @@ import type { IpFamily } from "./set-elements.ts";
 export const hashOf = (id: string, length = 12): string =>
   createHash("sha256").update(id).digest("hex").slice(0, length);
 
-/** `a4-<hash>` / `a6-<hash>` for addresses and nodes, `p4-` / `p6-` for named ports. */
+/**
+ * `a4-<hash>` / `a6-<hash>`: host addresses of an address or node set; `p4-` / `p6-`: a
+ * named-port set's `address . protocol . port` keys.
+ */
 export function setName(id: SetId, kind: SetKind, family: IpFamily): string {
   return `${kind === "named-ports" ? "p" : "a"}${family}-${hashOf(id)}`;
 }
+
+/** `n4-<hash>` / `n6-<hash>`: the prefixes of an address or node set (an interval set). */
+export const prefixSetName = (id: SetId, family: IpFamily): string => `n${family}-${hashOf(id)}`;
 
 const dir = (d: Direction) => (d === "ingress" ? "in" : "out");
 

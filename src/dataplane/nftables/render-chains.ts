@@ -17,10 +17,11 @@ import { and, counter, eq, log, meta, setMark, verdict } from "./build.ts";
 import { MARK_ALLOW, MARK_BITS, MARK_PASS } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import { policyChain } from "./names.ts";
-import { ruleAlternatives } from "./rule-match.ts";
+import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
 
 export interface ChainContext {
   readonly nflogGroup: number;
+  readonly hasPrefixes: HasPrefixes;
 }
 
 function actionOf(rule: DpRule, policy: DpPolicy, d: Direction, ctx: ChainContext): Stmt[] {
@@ -51,7 +52,7 @@ export function policyRules(policy: DpPolicy, d: Direction, ctx: ChainContext): 
   const rules = d === "ingress" ? policy.ingress : policy.egress;
   return rules.flatMap((rule) => {
     const action = actionOf(rule, policy, d, ctx);
-    return ruleAlternatives(rule).map((match) => [...match, counter(), ...action]);
+    return ruleAlternatives(rule, ctx.hasPrefixes).map((match) => [...match, counter(), ...action]);
   });
 }
 

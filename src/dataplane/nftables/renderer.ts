@@ -24,15 +24,23 @@ import type {
   SetSpec,
 } from "../../engine/types.ts";
 import type { Direction } from "../../policy/types.ts";
-import type { Part, SetObject, Stmt } from "./ast.ts";
+import type { SetKeyType, SetObject, Stmt } from "./ast.ts";
 import { verdict } from "./build.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
-import { commentOf, dispatchMap, endpointChain, localSet, policyChain, setName } from "./names.ts";
+import {
+  commentOf,
+  dispatchMap,
+  endpointChain,
+  localSet,
+  policyChain,
+  prefixSetName,
+  setName,
+} from "./names.ts";
 import { baseChains, replacingTable } from "./render-base.ts";
 import { type ChainContext, endpointRules, policyRules } from "./render-chains.ts";
 import {
   AddressElements,
-  type FamilyElements,
+  type ElementChanges,
   familyOf,
   type IpFamily,
   NamedPortElements,
@@ -43,27 +51,49 @@ const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
 const addressType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 
-interface RenderedSet {
-  readonly spec: SetSpec;
-  readonly families: Record<IpFamily, FamilyElements>;
-}
+type RenderedSet =
+  | {
+      readonly spec: SetSpec;
+      readonly named: true;
+      readonly families: Record<IpFamily, NamedPortElements>;
+    }
+  | {
+      readonly spec: SetSpec;
+      readonly named: false;
+      readonly families: Record<IpFamily, AddressElements>;
+    };
 
 function renderedSet(spec: SetSpec): RenderedSet {
-  const make = () =>
-    spec.kind === "named-ports" ? new NamedPortElements() : new AddressElements();
-  return { spec, families: { 4: make(), 6: make() } };
+  return spec.kind === "named-ports"
+    ? { spec, named: true, families: { 4: new NamedPortElements(), 6: new NamedPortElements() } }
+    : { spec, named: false, families: { 4: new AddressElements(), 6: new AddressElements() } };
 }
 
-function setObject(spec: SetSpec, f: IpFamily): SetObject {
-  const named = spec.kind === "named-ports";
-  const about = named ? `${spec.kind} ${spec.portName ?? ""}: ` : `${spec.kind}: `;
-  return {
-    kind: "set",
-    name: setName(spec.id, spec.kind, f),
-    type: named ? [addressType(f), "inet_proto", "inet_service"] : [addressType(f)],
-    ...(named ? {} : { flags: ["interval"] }),
-    comment: commentOf(`${about}${spec.selector}`),
-  };
+/** The nft sets of one family of a SetSpec: a named-port set, or a host set and a prefix set. */
+function setObjects(spec: SetSpec, f: IpFamily): SetObject[] {
+  if (spec.kind === "named-ports") {
+    const comment = commentOf(`${spec.kind} ${spec.portName ?? ""}: ${spec.selector}`);
+    const type: SetKeyType[] = [addressType(f), "inet_proto", "inet_service"];
+    return [{ kind: "set", name: setName(spec.id, spec.kind, f), type, comment }];
+  }
+  const comment = commentOf(`${spec.kind}: ${spec.selector}`);
+  return [
+    { kind: "set", name: setName(spec.id, spec.kind, f), type: [addressType(f)], comment },
+    {
+      kind: "set",
+      name: prefixSetName(spec.id, f),
+      type: [addressType(f)],
+      flags: ["interval"],
+      comment,
+    },
+  ];
+}
+
+/** Whether a policy's rules refer to the address or node set. */
+function refersTo(policy: DpPolicy, id: SetId): boolean {
+  return [...policy.ingress, ...policy.egress].some((r) =>
+    [r.source, r.destination].some((e) => e.set === id || e.notSet === id || e.nodeSet === id),
+  );
 }
 
 function byFamily(members: Iterable<string>): Record<IpFamily, string[]> {
@@ -89,7 +119,13 @@ export class NftRenderer {
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
-    this.#ctx = { nflogGroup: cfg.nflogGroup };
+    this.#ctx = {
+      nflogGroup: cfg.nflogGroup,
+      hasPrefixes: (id, f) => {
+        const set = this.#sets.get(id);
+        return set !== undefined && !set.named && set.families[f].hasPrefixes;
+      },
+    };
   }
 
   /** The whole table for `state`, replacing whatever the table holds, in one transaction. */
@@ -110,9 +146,8 @@ export class NftRenderer {
       this.#sets.set(id, set);
       const split = byFamily(members);
       for (const f of FAMILIES) {
-        tx.add(setObject(spec, f));
-        set.families[f].update(split[f], []);
-        for (const key of set.families[f].elements()) this.#element(tx, "add", spec, f, key);
+        for (const obj of setObjects(spec, f)) tx.add(obj);
+        this.#members(tx, set, f, split[f], []);
       }
     }
     for (const [id, policy] of sorted(state.policies)) {
@@ -189,16 +224,21 @@ export class NftRenderer {
       }
     }
 
-    for (const spec of addedSets) for (const f of FAMILIES) tx.add(setObject(spec, f));
+    for (const spec of addedSets) {
+      for (const f of FAMILIES) for (const obj of setObjects(spec, f)) tx.add(obj);
+    }
     for (const [id, change] of members) {
       const set = this.#sets.get(id);
       if (!set) continue;
       const added = byFamily(change.added);
       const removed = byFamily(change.removed);
-      for (const f of FAMILIES) {
-        const elements = set.families[f].update(added[f], removed[f]);
-        for (const key of elements.deleted) this.#element(tx, "delete", set.spec, f, key);
-        for (const key of elements.added) this.#element(tx, "add", set.spec, f, key);
+      let flipped = false;
+      for (const f of FAMILIES)
+        flipped = this.#members(tx, set, f, added[f], removed[f]) || flipped;
+      // The set gained its first prefix or lost its last: the rules using it change shape.
+      if (!flipped) continue;
+      for (const [pid, policy] of this.#policies) {
+        if (!policies.has(pid) && refersTo(policy, id)) policies.set(pid, "changed");
       }
     }
     for (const [id, how] of policies) this.#fillPolicy(tx, this.#policies.get(id)!, how);
@@ -217,7 +257,9 @@ export class NftRenderer {
       for (const d of DIRECTIONS) this.#removeChain(tx, policyChain(id, d));
     }
     for (const spec of removedSets) {
-      for (const f of FAMILIES) tx.delete({ kind: "set", name: setName(spec.id, spec.kind, f) });
+      for (const f of FAMILIES) {
+        for (const obj of setObjects(spec, f)) tx.delete({ kind: "set", name: obj.name });
+      }
     }
     return tx;
   }
@@ -288,10 +330,32 @@ export class NftRenderer {
     }
   }
 
-  #element(tx: Transaction, verb: "add" | "delete", spec: SetSpec, f: IpFamily, key: Part[]): void {
-    const el = { kind: "element" as const, set: setName(spec.id, spec.kind, f), key };
-    if (verb === "add") tx.add(el);
-    else tx.delete(el);
+  /**
+   * Writes member changes of one family as element changes, deletions first (an addition may
+   * overlap a deleted prefix); true when the set gained its first prefix or lost its last.
+   */
+  #members(
+    tx: Transaction,
+    set: RenderedSet,
+    f: IpFamily,
+    added: readonly string[],
+    removed: readonly string[],
+  ): boolean {
+    const write = (name: string, changes: ElementChanges) => {
+      for (const key of changes.deleted) tx.delete({ kind: "element", set: name, key });
+      for (const key of changes.added) tx.add({ kind: "element", set: name, key });
+    };
+    const { id, kind } = set.spec;
+    if (set.named) {
+      write(setName(id, kind, f), set.families[f].update(added, removed));
+      return false;
+    }
+    const elements = set.families[f];
+    const before = elements.hasPrefixes;
+    const changes = elements.update(added, removed);
+    write(prefixSetName(id, f), changes.prefixes);
+    write(setName(id, kind, f), changes.hosts);
+    return before !== elements.hasPrefixes;
   }
 
   /** Creates (added) or empties (changed) a policy's chains and writes its rules. */

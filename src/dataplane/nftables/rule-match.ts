@@ -5,11 +5,11 @@
 // exclusive (each one excludes what the earlier ones matched), so a Log rule logs a packet once
 // and counters count it once.
 
-import type { DpEntity, DpRule, PortRange, SetId } from "../../engine/types.ts";
+import type { DpEntity, DpRule, PortRange, SetId, SetKind } from "../../engine/types.ts";
 import type { IcmpMatch, Protocol } from "../../policy/types.ts";
 import type { Expr, Stmt, Value } from "./ast.ts";
 import { anon, concat, eq, icmp, icmpv6, ip, ip6, meta, ne, ref, th } from "./build.ts";
-import { setName } from "./names.ts";
+import { prefixSetName, setName } from "./names.ts";
 import { protocolNumber } from "./protocols.ts";
 import { headerValue, type IpFamily, mergedIntervals, mergedPorts } from "./set-elements.ts";
 
@@ -52,11 +52,15 @@ function familyDependent(e: DpEntity): boolean {
   );
 }
 
+/** Whether an address set holds prefixes of a family now (then rules consult its prefix set). */
+export type HasPrefixes = (id: SetId, family: IpFamily) => boolean;
+
 class RuleMatcher {
   constructor(
     private readonly rule: DpRule,
     /** Undefined when the rule matches no address, so one nft rule serves both families. */
     private readonly family: IpFamily | undefined,
+    private readonly hasPrefixes: HasPrefixes,
   ) {}
 
   alternatives(): Alternatives {
@@ -127,12 +131,16 @@ class RuleMatcher {
   }
 
   private entity(e: DpEntity, side: Side): Alternatives {
-    const conds: Stmt[] = [];
+    let alts: Alternatives = ANY;
     const f = this.family;
     if (f !== undefined) {
       const addr = (f === 4 ? ip : ip6)[side.address];
-      if (e.set) conds.push(eq(addr, ref(setName(e.set, "addresses", f))));
-      if (e.notSet) conds.push(ne(addr, ref(setName(e.notSet, "addresses", f))));
+      if (e.set) alts = this.inSet(addr, e.set, "addresses", f);
+      const conds: Stmt[] = [];
+      if (e.notSet) {
+        conds.push(ne(addr, ref(setName(e.notSet, "addresses", f))));
+        if (this.hasPrefixes(e.notSet, f)) conds.push(ne(addr, ref(prefixSetName(e.notSet, f))));
+      }
       if (e.nets) {
         const nets = e.nets.filter((c) => c.family === f).map((c) => c.text);
         if (nets.length === 0) return [];
@@ -140,12 +148,19 @@ class RuleMatcher {
       }
       const notNets = (e.notNets ?? []).filter((c) => c.family === f).map((c) => c.text);
       if (notNets.length > 0) conds.push(ne(addr, headerValue(mergedIntervals(notNets))));
-      if (e.nodeSet) conds.push(eq(addr, ref(setName(e.nodeSet, "nodes", f))));
+      alts = product(alts, [conds]);
+      if (e.nodeSet) alts = product(alts, this.inSet(addr, e.nodeSet, "nodes", f));
     }
-    let alts: Alternatives = [conds];
     if (e.ports) alts = product(alts, this.ports(e.ports, e.namedPortSets ?? [], side));
     if (e.notPorts) alts = product(alts, this.notPorts(e.notPorts, e.notNamedPortSets ?? [], side));
     return alts;
+  }
+
+  /** In the set's hosts, or else in its prefixes (while it has any). */
+  private inSet(addr: Expr, id: SetId, kind: SetKind, f: IpFamily): Alternatives {
+    const hosts = ref(setName(id, kind, f));
+    if (!this.hasPrefixes(id, f)) return [[eq(addr, hosts)]];
+    return [[eq(addr, hosts)], [ne(addr, hosts), eq(addr, ref(prefixSetName(id, f)))]];
   }
 
   /** Reads of the transport port need a protocol that has one. */
@@ -278,9 +293,9 @@ function dedupe(alt: Stmt[]): Stmt[] {
  * The conditions of each nft rule that together match exactly the packets the DpRule matches
  * (as MemoryDataplane judges them); empty when it can match none.
  */
-export function ruleAlternatives(rule: DpRule): Stmt[][] {
+export function ruleAlternatives(rule: DpRule, hasPrefixes: HasPrefixes): Stmt[][] {
   const byFamily = familyDependent(rule.source) || familyDependent(rule.destination);
-  if (!byFamily) return new RuleMatcher(rule, undefined).alternatives();
+  if (!byFamily) return new RuleMatcher(rule, undefined, hasPrefixes).alternatives();
   const families: IpFamily[] = rule.ipVersion ? [rule.ipVersion] : [4, 6];
-  return families.flatMap((f) => new RuleMatcher(rule, f).alternatives());
+  return families.flatMap((f) => new RuleMatcher(rule, f, hasPrefixes).alternatives());
 }
