@@ -1,8 +1,17 @@
 // The matrix as text: one grid per port in the style of the upstream e2e truth tables
 // (`.` allowed, `X` denied), with numbered columns so it stays readable at dozens of workloads.
-import type { Matrix } from "./matrix.ts";
+import type { MatrixCell, PortProtocol } from "./matrix.ts";
 
-export function formatMatrix(m: Matrix): string {
+/** What the grid needs: offline matrices and observed (lab) ones both have it. */
+export interface MatrixGrid {
+  readonly workloads: readonly string[];
+  readonly ports: readonly PortProtocol[];
+  readonly results: ReadonlyArray<
+    Pick<MatrixCell, "from" | "to" | "port" | "protocol" | "allowed">
+  >;
+}
+
+export function formatMatrix(m: MatrixGrid): string {
   const n = m.workloads.length;
   const index = new Map(m.workloads.map((w, i) => [w, i]));
   const nameWidth = Math.max(4, ...m.workloads.map((w) => w.length));

@@ -9,6 +9,12 @@ const program = new Command()
 
 registerCommands(program);
 
+// A reader that stops early (`microseg matrix | head`) closes the pipe: that is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

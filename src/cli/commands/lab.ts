@@ -3,7 +3,7 @@
 // every cell.
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { type Matrix, parsePortList } from "../../analysis/matrix.ts";
+import { parsePortList } from "../../analysis/matrix.ts";
 import { formatMatrix } from "../../analysis/matrix-text.ts";
 import {
   defaultStateDir,
@@ -215,8 +215,7 @@ function registerProbe(lab: Command): void {
           if (format === "json") console.log(JSON.stringify({ results: observed.results }));
           else if (format === "yaml")
             process.stdout.write(stringify({ results: observed.results }));
-          // formatMatrix reads only `allowed` of a cell; the null egress/ingress never reach it.
-          else process.stdout.write(formatMatrix(observed as unknown as Matrix));
+          else process.stdout.write(formatMatrix(observed));
           return results.some((r) => r.outcome === "error") ? 1 : 0;
         } finally {
           lab.detach();
