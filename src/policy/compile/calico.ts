@@ -10,7 +10,6 @@ import type {
   Policy,
   PolicyKind,
   PolicyRef,
-  Protocol,
   Rule,
   RuleAction,
 } from "../types.ts";
