@@ -12,35 +12,8 @@ import {
   type CorpusCluster,
   type Resource as CorpusResource,
   clusterResources,
-  corpusFiles,
-  readCorpus,
 } from "../corpus/corpus.ts";
-
-interface Probe {
-  port: number;
-  protocol: string;
-  expected: Record<string, Record<string, boolean>>;
-}
-interface Check {
-  from: string;
-  to: string;
-  port: number;
-  protocol: string;
-  expected: boolean;
-}
-interface Step {
-  actions?: string[];
-  cluster?: CorpusCluster;
-  policies: CorpusResource[];
-  probes?: Probe[];
-  checks?: Check[];
-}
-interface Case {
-  cluster?: CorpusCluster;
-  policies?: CorpusResource[];
-  probes?: Probe[];
-  steps?: Step[];
-}
+import { type NetpolProbe, netpolCaseSteps, netpolCorpusFiles } from "../corpus/k8s-netpol.ts";
 
 export interface Cell {
   from: string;
@@ -108,7 +81,7 @@ function labResources(cluster: CorpusCluster, policies: CorpusResource[]): Resou
   return result.resources;
 }
 
-function probeCells(probes: Probe[]): Cell[] {
+function probeCells(probes: NetpolProbe[]): Cell[] {
   return probes.flatMap((probe) =>
     Object.entries(probe.expected).flatMap(([from, row]) =>
       Object.entries(row)
@@ -127,20 +100,18 @@ function probeCells(probes: Probe[]): Cell[] {
 
 /** Every step of every corpus file, truth-table files first (they share their 9 pods). */
 export function netpolSteps(): LabStep[] {
-  const files = corpusFiles("k8s-netpol").sort((a, b) => {
+  const files = netpolCorpusFiles().sort((a, b) => {
     const legacy = (f: string) => (basename(f).startsWith("legacy-") ? 1 : 0);
     return legacy(a) - legacy(b) || (a < b ? -1 : 1);
   });
-  return files.flatMap((file) => {
-    const c = readCorpus<Case>(file);
-    const steps: Step[] = c.steps ?? [{ policies: c.policies ?? [], probes: c.probes ?? [] }];
-    return steps.map((step, i) => ({
+  return files.flatMap((file) =>
+    netpolCaseSteps(file).map((step, i) => ({
       name: `${basename(file, ".yaml")} step ${i + 1}`,
-      resources: labResources((step.cluster ?? c.cluster)!, step.policies),
+      resources: labResources(step.cluster, step.policies),
       cells: [
-        ...probeCells(step.probes ?? []),
-        ...(step.checks ?? []).map((k) => ({ ...k, protocol: k.protocol as Cell["protocol"] })),
+        ...probeCells(step.probes),
+        ...step.checks.map((k) => ({ ...k, protocol: k.protocol as Cell["protocol"] })),
       ],
-    }));
-  });
+    })),
+  );
 }
