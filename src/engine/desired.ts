@@ -1,5 +1,5 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
-// incremental engine must equal after every event, and the baseline its bench compares with.
+// incremental engine must equal after every event.
 import { buildWorld, type ResourceLike } from "../policy/world.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";

@@ -16,6 +16,7 @@ import type {
 } from "../../engine/types.ts";
 import { type Address, anyContains, type Cidr, parseAddress, parseCidr } from "../../net/cidr.ts";
 import type { Direction, IcmpMatch, Protocol } from "../../policy/types.ts";
+import { getOrCreate } from "../../util/maps.ts";
 
 export interface Packet {
   readonly source: string;
@@ -47,7 +48,8 @@ export class MemoryDataplane {
   readonly #sets = new Map<SetId, LiveSet>();
   readonly #policies = new Map<PolicyId, DpPolicy>();
   readonly #endpoints = new Map<EndpointId, DpEndpoint>();
-  readonly #byAddress = new Map<string, DpEndpoint>();
+  /** Endpoints claiming each address; the smallest id owns it, as in the kernel renderer. */
+  readonly #byAddress = new Map<string, Set<EndpointId>>();
 
   /** Applies a batch; a delta referring to something missing is a bug upstream and throws. */
   apply(deltas: readonly Delta[]): void {
@@ -93,7 +95,8 @@ export class MemoryDataplane {
           }
           this.removeEndpoint(d.endpoint.id);
           this.#endpoints.set(d.endpoint.id, d.endpoint);
-          for (const a of d.endpoint.addresses) this.#byAddress.set(a, d.endpoint);
+          for (const a of d.endpoint.addresses)
+            getOrCreate(this.#byAddress, a, () => new Set()).add(d.endpoint.id);
           break;
         }
         case "endpoint-removed":
@@ -113,8 +116,8 @@ export class MemoryDataplane {
   verdict(packet: Packet): PacketVerdict {
     const src = parseAddress(packet.source);
     const dst = parseAddress(packet.destination);
-    const srcEp = this.#byAddress.get(src.text);
-    const dstEp = this.#byAddress.get(dst.text);
+    const srcEp = this.owner(src.text);
+    const dstEp = this.owner(dst.text);
     if (srcEp && dstEp && srcEp.id === dstEp.id)
       return { allowed: true, egress: true, ingress: true };
     const ctx = { packet, src, dst };
@@ -194,11 +197,23 @@ export class MemoryDataplane {
     return set;
   }
 
+  private owner(address: string): DpEndpoint | undefined {
+    const ids = this.#byAddress.get(address);
+    if (!ids || ids.size === 0) return undefined;
+    let smallest: EndpointId | undefined;
+    for (const id of ids) if (smallest === undefined || id < smallest) smallest = id;
+    return this.#endpoints.get(smallest!);
+  }
+
   private removeEndpoint(id: EndpointId): void {
     const old = this.#endpoints.get(id);
     if (!old) return;
     this.#endpoints.delete(id);
-    for (const a of old.addresses) if (this.#byAddress.get(a)?.id === id) this.#byAddress.delete(a);
+    for (const a of old.addresses) {
+      const ids = this.#byAddress.get(a);
+      ids?.delete(id);
+      if (ids?.size === 0) this.#byAddress.delete(a);
+    }
   }
 }
 
