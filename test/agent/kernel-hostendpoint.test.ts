@@ -1,0 +1,107 @@
+// Host endpoints in the kernel: a HostEndpoint for the node, locked down by a global policy,
+// is enforced on the node's input hook, while the failsafe ports keep the node reachable for
+// its own control traffic whatever the policy says.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { ResourceLike } from "../../src/policy/world.ts";
+import { rootSkipReason } from "../nft/needs-root.ts";
+import {
+  type AgentProcess,
+  NODE,
+  namespace,
+  podResource,
+  startAgentProcess,
+  until,
+  writeManifests,
+} from "./kernel-fixtures.ts";
+import { TestTopology } from "./netns-topology.ts";
+
+const NODE_ADDRESS = "198.19.0.1";
+const FAILSAFE_PORT = 22;
+const SERVICE_PORT = 8080;
+
+/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
+function nodeListeners(netns: string, ports: number[]): ChildProcess {
+  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
+  return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
+}
+
+const hostEndpoint: ResourceLike = {
+  apiVersion: "microseg.io/v1",
+  kind: "HostEndpoint",
+  metadata: { name: `${NODE}-eth0`, labels: { role: "node" } },
+  spec: { node: NODE, expectedIPs: [NODE_ADDRESS] },
+} as ResourceLike;
+
+/** Only admin pods may reach the node; everything else into it is denied. */
+const lockNode: ResourceLike = {
+  apiVersion: "microseg.io/v1",
+  kind: "GlobalNetworkPolicy",
+  metadata: { name: "lock-node" },
+  spec: {
+    selector: "role == 'node'",
+    types: ["Ingress"],
+    ingress: [{ action: "Allow", protocol: "TCP", source: { selector: "app == 'admin'" } }],
+  },
+} as ResourceLike;
+
+describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => {
+  let topo: TestTopology;
+  let dir: string;
+  let listeners: ChildProcess | undefined;
+  let agent: AgentProcess | undefined;
+
+  before(async () => {
+    topo = await TestTopology.create(["client", "admin"], { tcp: [80], udp: [] });
+    dir = mkdtempSync(join(tmpdir(), "msx-hep-"));
+    listeners = nodeListeners(topo.node, [FAILSAFE_PORT, SERVICE_PORT]);
+  });
+  after(() => {
+    agent?.child.kill("SIGKILL");
+    listeners?.kill("SIGKILL");
+    topo?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const reach = (from: string, port: number) =>
+    topo.probe({ from, to: NODE_ADDRESS, protocol: "TCP", port, timeoutMs: 300 });
+
+  test("the node's input is enforced; failsafe ports stay open", async (t) => {
+    // The listeners start asynchronously: bounded wait for the service port to answer.
+    for (let i = 0; i < 50 && !(await reach("client", SERVICE_PORT)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(await reach("client", SERVICE_PORT), "open before any policy");
+    assert.ok(await reach("client", FAILSAFE_PORT), "open before any policy");
+
+    const file = join(dir, "cluster.yaml");
+    writeManifests(file, [
+      namespace,
+      podResource("client", topo.pod("client"), { app: "client" }),
+      podResource("admin", topo.pod("admin"), { app: "admin" }),
+      hostEndpoint,
+      lockNode,
+    ]);
+    agent = startAgentProcess(topo.node, [
+      "-f",
+      file,
+      "--ready-file",
+      join(dir, "ready"),
+      "--workload-iface",
+      "wl*",
+      "--failsafe-in",
+      `tcp:${FAILSAFE_PORT}`,
+    ]);
+    await until("ready", () => existsSync(join(dir, "ready")));
+
+    assert.equal(await reach("client", SERVICE_PORT), false, "client -> node service: denied");
+    assert.equal(await reach("admin", SERVICE_PORT), true, "admin -> node service: allowed");
+    assert.equal(await reach("client", FAILSAFE_PORT), true, "client -> node failsafe port: open");
+    t.diagnostic("HostEndpoint enforced on input; failsafe port open under a deny-all policy");
+  });
+});
