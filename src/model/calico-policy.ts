@@ -107,6 +107,25 @@ export type GlobalNetworkPolicy = z.infer<typeof GlobalNetworkPolicySchema>;
 const { tier: _tier, ...stagedRemovable } = policySpecShape;
 const STAGED_REMOVABLE_FIELDS = Object.keys(stagedRemovable) as (keyof typeof stagedRemovable)[];
 
+const stagedActionShape = { stagedAction: z.enum(["Set", "Delete"]).optional() };
+
+/** A staged Delete names the policy to remove; contents would be meaningless. */
+function stagedDeleteIsBare(
+  spec: { stagedAction?: "Set" | "Delete" | undefined } & Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): void {
+  if (spec.stagedAction !== "Delete") return;
+  for (const field of STAGED_REMOVABLE_FIELDS) {
+    if (spec[field] !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: "must be unset when stagedAction is Delete",
+      });
+    }
+  }
+}
+
 /**
  * A NetworkPolicy previewed, not enforced: `Set` stages these contents for the policy of the
  * same name, `Delete` stages its removal (and then only the tier may be given). Unset means Set.
@@ -117,21 +136,29 @@ export const StagedNetworkPolicySchema = z
     kind: z.literal("StagedNetworkPolicy"),
     metadata: namespacedMeta(checkPolicyName),
     spec: z
-      .strictObject({ stagedAction: z.enum(["Set", "Delete"]).optional(), ...policySpecShape })
-      .superRefine((spec, ctx) => {
-        if (spec.stagedAction !== "Delete") return;
-        for (const field of STAGED_REMOVABLE_FIELDS) {
-          if (spec[field] !== undefined) {
-            ctx.addIssue({
-              code: "custom",
-              path: [field],
-              message: "must be unset when stagedAction is Delete",
-            });
-          }
-        }
-      })
+      .strictObject({ ...stagedActionShape, ...policySpecShape })
+      .superRefine(stagedDeleteIsBare)
       .prefault({}),
   })
   .superRefine(tierPrefixMatches);
+
+/** The same for a GlobalNetworkPolicy. */
+export const StagedGlobalNetworkPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal(MICROSEG_V1),
+    kind: z.literal("StagedGlobalNetworkPolicy"),
+    metadata: clusterMeta(checkPolicyName, "StagedGlobalNetworkPolicy"),
+    spec: z
+      .strictObject({
+        ...stagedActionShape,
+        ...policySpecShape,
+        namespaceSelector: selectorSchema().optional(),
+      })
+      .superRefine(stagedDeleteIsBare)
+      .prefault({}),
+  })
+  .superRefine(tierPrefixMatches);
+
+export type StagedGlobalNetworkPolicy = z.infer<typeof StagedGlobalNetworkPolicySchema>;
 
 export type StagedNetworkPolicy = z.infer<typeof StagedNetworkPolicySchema>;

@@ -33,6 +33,8 @@ export {
   GlobalNetworkPolicySchema,
   type NetworkPolicy,
   NetworkPolicySchema,
+  type StagedGlobalNetworkPolicy,
+  StagedGlobalNetworkPolicySchema,
   type StagedNetworkPolicy,
   StagedNetworkPolicySchema,
   type Tier,
@@ -70,7 +72,12 @@ export {
   type GlobalAlert,
   GlobalAlertSchema,
 } from "./global-alert.ts";
-export { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-policy.ts";
+export {
+  type K8sNetworkPolicy,
+  K8sNetworkPolicySchema,
+  type StagedKubernetesNetworkPolicy,
+  StagedKubernetesNetworkPolicySchema,
+} from "./k8s-network-policy.ts";
 export { type LabelSelector, LabelSelectorSchema } from "./label-selector.ts";
 export { loadManifests } from "./load.ts";
 export { type LoadResult, parseManifests } from "./manifests.ts";

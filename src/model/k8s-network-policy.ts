@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { cidrCovers } from "../net/cidr.ts";
 import { parseCidrText } from "./addresses.ts";
+import { MICROSEG_V1 } from "./api-versions.ts";
 import { ProtocolSchema } from "./core.ts";
 import { CidrSchema, PortNumberSchema, scalar, uniqueList } from "./fields.ts";
 import { LabelSelectorSchema } from "./label-selector.ts";
@@ -96,3 +97,22 @@ export const K8sNetworkPolicySchema = z.strictObject({
 });
 
 export type K8sNetworkPolicy = z.infer<typeof K8sNetworkPolicySchema>;
+
+/**
+ * microseg.io/v1 (projectcalico.org/v3) StagedKubernetesNetworkPolicy: a Kubernetes
+ * NetworkPolicy previewed, not enforced. `Set` (or unset) stages these contents for the
+ * NetworkPolicy of the same namespace and name, `Delete` stages its removal.
+ */
+export const StagedKubernetesNetworkPolicySchema = z.strictObject({
+  apiVersion: z.literal(MICROSEG_V1),
+  kind: z.literal("StagedKubernetesNetworkPolicy"),
+  metadata: namespacedMeta(checkDnsSubdomain),
+  spec: z
+    .strictObject({
+      stagedAction: z.enum(["Set", "Delete"]).optional(),
+      ...NetworkPolicySpecSchema.shape,
+    })
+    .prefault({}),
+});
+
+export type StagedKubernetesNetworkPolicy = z.infer<typeof StagedKubernetesNetworkPolicySchema>;

@@ -23,6 +23,8 @@ import {
   GlobalNetworkPolicySchema,
   type NetworkPolicy,
   NetworkPolicySchema,
+  type StagedGlobalNetworkPolicy,
+  StagedGlobalNetworkPolicySchema,
   type StagedNetworkPolicy,
   StagedNetworkPolicySchema,
   type Tier,
@@ -37,7 +39,12 @@ import {
   PodSchema,
 } from "./core.ts";
 import { type GlobalAlert, GlobalAlertSchema } from "./global-alert.ts";
-import { type K8sNetworkPolicy, K8sNetworkPolicySchema } from "./k8s-network-policy.ts";
+import {
+  type K8sNetworkPolicy,
+  K8sNetworkPolicySchema,
+  type StagedKubernetesNetworkPolicy,
+  StagedKubernetesNetworkPolicySchema,
+} from "./k8s-network-policy.ts";
 
 /**
  * Any accepted object. Tell kinds apart by `apiVersion` and `kind` together: `NetworkPolicy`
@@ -54,6 +61,8 @@ export type Resource =
   | NetworkPolicy
   | GlobalNetworkPolicy
   | StagedNetworkPolicy
+  | StagedGlobalNetworkPolicy
+  | StagedKubernetesNetworkPolicy
   | NetworkSet
   | GlobalNetworkSet
   | WorkloadEndpoint
@@ -93,6 +102,8 @@ export const KINDS: readonly KindInfo[] = [
   kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema),
   kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema),
   kind(MICROSEG_V1, "StagedNetworkPolicy", true, StagedNetworkPolicySchema),
+  kind(MICROSEG_V1, "StagedGlobalNetworkPolicy", false, StagedGlobalNetworkPolicySchema),
+  kind(MICROSEG_V1, "StagedKubernetesNetworkPolicy", true, StagedKubernetesNetworkPolicySchema),
   kind(MICROSEG_V1, "NetworkSet", true, NetworkSetSchema),
   kind(MICROSEG_V1, "GlobalNetworkSet", false, GlobalNetworkSetSchema),
   kind(MICROSEG_V1, "WorkloadEndpoint", true, WorkloadEndpointSchema),

@@ -4,9 +4,9 @@
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { type AdminNetworkPolicyInput, compileAdminPolicy } from "./compile/admin.ts";
-import { type CalicoPolicyInput, compileCalicoPolicy } from "./compile/calico.ts";
+import { type CalicoPolicyInput, compileCalicoPolicy, policyName } from "./compile/calico.ts";
 import { compileKubernetesPolicy, type K8sNetworkPolicyInput } from "./compile/kubernetes.ts";
-import type { TierSpec } from "./compile/tiers.ts";
+import { DEFAULT_TIER, type TierSpec } from "./compile/tiers.ts";
 import {
   type HostEndpointInput,
   hostEndpoint,
@@ -20,7 +20,7 @@ import {
   workloadEndpoint,
 } from "./endpoints.ts";
 import type { SelectorCache } from "./scope.ts";
-import type { Endpoint, Node, Policy } from "./types.ts";
+import type { Endpoint, Node, Policy, PolicyKind, PolicyRef } from "./types.ts";
 
 /** The parts of a resource the policy layer dispatches on; the model's schemas give the rest. */
 export interface ResourceLike {
@@ -35,8 +35,21 @@ export interface ResourceLike {
   readonly status?: unknown;
 }
 
-export interface StagedPolicyInput extends Omit<CalicoPolicyInput, "spec"> {
-  spec: CalicoPolicyInput["spec"] & { stagedAction?: string | null };
+/**
+ * A staged policy previews a change to the enforced policy it names (same kind without
+ * "Staged", same namespace and name): `Set` (the default) adds or replaces it, `Delete` removes
+ * it. Staged policies are never enforced.
+ */
+export interface StagedChange {
+  readonly target: PolicyRef;
+  readonly action: "Set" | "Delete";
+  /** The policy as it would be enforced, under its staged kind; absent for Delete. */
+  readonly policy?: Policy;
+}
+
+interface StagedSpec {
+  stagedAction?: string | null;
+  tier?: string | null;
 }
 
 export type Derived =
@@ -44,7 +57,7 @@ export type Derived =
   | { readonly role: "node"; readonly node: Node }
   | { readonly role: "entity"; readonly entity: Endpoint }
   | { readonly role: "policy"; readonly policy: Policy }
-  | { readonly role: "staged"; readonly staged: StagedPolicyInput }
+  | { readonly role: "staged"; readonly staged: StagedChange }
   | { readonly role: "tier"; readonly tier: TierSpec }
   | { readonly role: "ignored" };
 
@@ -97,7 +110,9 @@ export function deriveResource(r: ResourceLike, ctx: DeriveContext): Derived {
     case "GlobalNetworkPolicy":
       return { role: "policy", policy: compileCalicoPolicy(r as CalicoPolicyInput, ctx.cache) };
     case "StagedNetworkPolicy":
-      return { role: "staged", staged: r as StagedPolicyInput };
+    case "StagedGlobalNetworkPolicy":
+    case "StagedKubernetesNetworkPolicy":
+      return { role: "staged", staged: stagedChange(r, ctx) };
     case "Tier": {
       const spec = (r.spec ?? {}) as { order?: number | null; defaultAction?: string | null };
       return {
@@ -120,4 +135,40 @@ export function deriveResource(r: ResourceLike, ctx: DeriveContext): Derived {
       // Alerts belong to the flows stage.
       return { role: "ignored" };
   }
+}
+
+function stagedChange(r: ResourceLike, ctx: DeriveContext): StagedChange {
+  const { stagedAction, ...spec } = (r.spec ?? {}) as StagedSpec & Record<string, unknown>;
+  const action = stagedAction === "Delete" ? "Delete" : "Set";
+  const stagedKind = r.kind as PolicyKind;
+  const compile = (): Policy => {
+    if (r.kind === "StagedKubernetesNetworkPolicy") {
+      return compileKubernetesPolicy(
+        { metadata: r.metadata, spec } as K8sNetworkPolicyInput,
+        ctx.cache,
+      );
+    }
+    const kind = r.kind === "StagedGlobalNetworkPolicy" ? "GlobalNetworkPolicy" : "NetworkPolicy";
+    return compileCalicoPolicy(
+      { kind, metadata: r.metadata, spec } as CalicoPolicyInput,
+      ctx.cache,
+    );
+  };
+  const namespace = r.metadata.namespace ?? "default";
+  const target: PolicyRef =
+    r.kind === "StagedKubernetesNetworkPolicy"
+      ? { kind: "KubernetesNetworkPolicy", namespace, name: r.metadata.name }
+      : r.kind === "StagedGlobalNetworkPolicy"
+        ? {
+            kind: "GlobalNetworkPolicy",
+            name: policyName(r.metadata.name, spec.tier ?? DEFAULT_TIER),
+          }
+        : {
+            kind: "NetworkPolicy",
+            namespace,
+            name: policyName(r.metadata.name, spec.tier ?? DEFAULT_TIER),
+          };
+  if (action === "Delete") return { target, action };
+  const policy = compile();
+  return { target, action, policy: { ...policy, ref: { ...policy.ref, kind: stagedKind } } };
 }

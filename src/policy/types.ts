@@ -118,6 +118,8 @@ export type PolicyKind =
   | "NetworkPolicy"
   | "GlobalNetworkPolicy"
   | "StagedNetworkPolicy"
+  | "StagedGlobalNetworkPolicy"
+  | "StagedKubernetesNetworkPolicy"
   | "KubernetesNetworkPolicy"
   | "AdminNetworkPolicy"
   | "BaselineAdminNetworkPolicy";

@@ -3,13 +3,12 @@
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { Cluster } from "./cluster.ts";
-import { compileCalicoPolicy, policyName } from "./compile/calico.ts";
-import { DEFAULT_TIER, type TierSpec } from "./compile/tiers.ts";
+import type { TierSpec } from "./compile/tiers.ts";
 import {
   type DeriveContext,
   deriveResource,
   type ResourceLike,
-  type StagedPolicyInput,
+  type StagedChange,
 } from "./derive.ts";
 import { Evaluator } from "./evaluate.ts";
 import { buildProgram } from "./program.ts";
@@ -48,7 +47,7 @@ export function buildWorld(resources: readonly ResourceLike[]): World {
   const endpoints: Endpoint[] = [];
   const sets: Endpoint[] = [];
   const policies: Policy[] = [];
-  const staged: StagedPolicyInput[] = [];
+  const staged: StagedChange[] = [];
   const tiers: TierSpec[] = [];
   for (const r of rest) {
     const d = deriveResource(r, ctx);
@@ -64,38 +63,26 @@ export function buildWorld(resources: readonly ResourceLike[]): World {
   const program = buildProgram(policies, tiers);
   const world: World = { cluster, program, evaluator: new Evaluator(program, cluster) };
   if (staged.length === 0) return world;
-  const stagedProgram = buildProgram(applyStaged(policies, staged, ctx.cache), tiers);
+  const stagedProgram = buildProgram(applyStaged(policies, staged), tiers);
   return {
     ...world,
     staged: { program: stagedProgram, evaluator: new Evaluator(stagedProgram, cluster) },
   };
 }
 
-/**
- * A StagedNetworkPolicy previews a change to the NetworkPolicy of the same namespace and name:
- * `Set` (the default) adds or replaces it, `Delete` removes it.
- */
-function applyStaged(
-  policies: readonly Policy[],
-  staged: readonly StagedPolicyInput[],
-  cache: SelectorCache,
-): Policy[] {
+/** The program as it would be with every staged change applied, in order. */
+function applyStaged(policies: readonly Policy[], staged: readonly StagedChange[]): Policy[] {
   let out = [...policies];
-  for (const s of staged) {
-    const namespace = s.metadata.namespace ?? "default";
-    const name = policyName(s.metadata.name, s.spec.tier ?? DEFAULT_TIER);
+  for (const { target, policy } of staged) {
     out = out.filter(
       (p) =>
-        !(p.ref.kind === "NetworkPolicy" && p.ref.namespace === namespace && p.ref.name === name),
+        !(
+          p.ref.kind === target.kind &&
+          p.ref.namespace === target.namespace &&
+          p.ref.name === target.name
+        ),
     );
-    if (s.spec.stagedAction !== "Delete") {
-      const { stagedAction: _, ...spec } = s.spec;
-      const compiled = compileCalicoPolicy(
-        { kind: "NetworkPolicy", metadata: s.metadata, spec },
-        cache,
-      );
-      out.push({ ...compiled, ref: { ...compiled.ref, kind: "StagedNetworkPolicy" } });
-    }
+    if (policy) out.push(policy);
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { expectValid } from "./helpers.ts";
 test("each (apiVersion, kind) is registered once", () => {
   const ids = KINDS.map((k) => `${k.apiVersion} ${k.kind}`);
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(KINDS.length, 15);
+  assert.equal(KINDS.length, 17);
 });
 
 test("lookupKind resolves projectcalico.org/v3 to microseg.io/v1", () => {
@@ -27,6 +27,7 @@ test("isNamespaced", () => {
     "networking.k8s.io/v1 NetworkPolicy",
     "microseg.io/v1 NetworkPolicy",
     "microseg.io/v1 StagedNetworkPolicy",
+    "microseg.io/v1 StagedKubernetesNetworkPolicy",
     "microseg.io/v1 NetworkSet",
     "microseg.io/v1 WorkloadEndpoint",
   ]);

@@ -671,6 +671,56 @@ describe("network sets and non-workload peers", () => {
 });
 
 describe("staged policies", () => {
+  it("a StagedGlobalNetworkPolicy previews a global policy", () => {
+    const r = [
+      ...base,
+      policy("StagedGlobalNetworkPolicy", "quarantine-dev", {
+        namespaceSelector: "env == 'dev'",
+        egress: [{ action: "Deny" }],
+      }),
+    ];
+    assert.equal(judge(r, "dev/web", "prod/db", 5432).allowed, true);
+    const staged = judge(r, "dev/web", "prod/db", 5432, "TCP", { staged: true });
+    assert.equal(staged.allowed, false);
+    assert.deepEqual(staged.egress.decision, {
+      kind: "rule",
+      tier: "default",
+      policy: { kind: "StagedGlobalNetworkPolicy", name: "quarantine-dev" },
+      ruleIndex: 0,
+      action: "Deny",
+    });
+  });
+  it("a StagedKubernetesNetworkPolicy with stagedAction Delete previews removing the NetworkPolicy", () => {
+    const k8s: Resource = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "db-deny", namespace: "prod" },
+      spec: { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"] },
+    };
+    const r = [
+      ...base,
+      k8s,
+      policy("StagedKubernetesNetworkPolicy", "prod/db-deny", { stagedAction: "Delete" }),
+    ];
+    assert.equal(judge(r, "prod/web", "prod/db", 5432).allowed, false);
+    assert.equal(judge(r, "prod/web", "prod/db", 5432, "TCP", { staged: true }).allowed, true);
+  });
+  it("a StagedKubernetesNetworkPolicy Set replaces the NetworkPolicy of the same name", () => {
+    const k8s: Resource = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "db-in", namespace: "prod" },
+      spec: { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"] },
+    };
+    const allowWeb = {
+      podSelector: { matchLabels: { app: "db" } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }] }],
+    };
+    const r = [...base, k8s, policy("StagedKubernetesNetworkPolicy", "prod/db-in", allowWeb)];
+    assert.equal(judge(r, "prod/web", "prod/db", 5432).allowed, false);
+    assert.equal(judge(r, "prod/web", "prod/db", 5432, "TCP", { staged: true }).allowed, true);
+    assert.equal(judge(r, "prod/api", "prod/db", 5432, "TCP", { staged: true }).allowed, false);
+  });
   it("a staged policy is reported, never enforced", () => {
     const r = [
       ...base,

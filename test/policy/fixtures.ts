@@ -40,7 +40,12 @@ export function pod(
 }
 
 export function policy(
-  kind: "NetworkPolicy" | "GlobalNetworkPolicy" | "StagedNetworkPolicy",
+  kind:
+    | "NetworkPolicy"
+    | "GlobalNetworkPolicy"
+    | "StagedNetworkPolicy"
+    | "StagedGlobalNetworkPolicy"
+    | "StagedKubernetesNetworkPolicy",
   id: string,
   spec: Record<string, unknown>,
 ): Resource {

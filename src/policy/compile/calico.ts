@@ -1,5 +1,5 @@
 // microseg.io/v1 (projectcalico.org/v3) NetworkPolicy, GlobalNetworkPolicy and
-// StagedNetworkPolicy: tiered, ordered, with Allow/Deny/Pass/Log rules and rich entity matches.
+// their staged forms: tiered, ordered, with Allow/Deny/Pass/Log rules and rich entity matches.
 import { andSelectors, parseSelector, type SelectorAst } from "../../selector/index.ts";
 import { normalizeProtocol } from "../protocol.ts";
 import { inNamespace, namespaceScope, type SelectorCache, serviceAccountScope } from "../scope.ts";
@@ -50,7 +50,7 @@ export interface CalicoPolicySpec {
 }
 
 export interface CalicoPolicyInput {
-  kind: "NetworkPolicy" | "GlobalNetworkPolicy" | "StagedNetworkPolicy";
+  kind: "NetworkPolicy" | "GlobalNetworkPolicy";
   metadata: { name: string; namespace?: string | undefined };
   spec: CalicoPolicySpec;
 }
