@@ -18,6 +18,7 @@ function npmPackagesMissing() {
 const debianPackages = [
   ["nft", "nftables"],
   ["ip", "iproute2"],
+  ["sysctl", "procps"],
   // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only.
   ["python3", "python3"],
 ];
