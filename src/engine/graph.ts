@@ -104,8 +104,4 @@ export class Engine {
   state(): DataplaneState {
     return this.#sequencer.state();
   }
-
-  get revision(): number {
-    return this.#inputs.lastRevision;
-  }
 }

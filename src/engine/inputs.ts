@@ -69,19 +69,11 @@ export class InputStage {
     namespaceLabels: (ns) => this.#namespaces.get(ns),
     nodeAddress: (name) => this.#nodes.get(name)?.addresses[0],
   };
-  lastRevision = 0;
-
   constructor(private readonly listener: InputListener) {}
 
   apply(event: ResourceEvent): void {
-    if (event.revision !== undefined)
-      this.lastRevision = Math.max(this.lastRevision, event.revision);
     if (event.type === "upsert") this.upsert(event.resource);
     else this.remove(event.key);
-  }
-
-  resources(): IterableIterator<ResourceLike> {
-    return this.#resources.values();
   }
 
   private upsert(r: ResourceLike): void {

@@ -5,10 +5,14 @@ import type { Labels } from "../selector/index.ts";
 import type { PeerContext } from "./match.ts";
 import type { Endpoint, FlowPeer, Node } from "./types.ts";
 
+const MAX_CACHED_ADDRESSES = 100_000;
+
 export class Cluster implements PeerContext {
   readonly #byId = new Map<string, Endpoint>();
   readonly #byAddress = new Map<string, Endpoint>();
   readonly #nodesByAddress = new Map<string, Node[]>();
+  /** Rules ask about the same peer address once per selector: scan the sets once per address. */
+  readonly #setsByAddress = new Map<string, readonly Endpoint[]>();
 
   constructor(
     /** Pods, workload endpoints and host endpoints. */
@@ -58,7 +62,14 @@ export class Cluster implements PeerContext {
   }
 
   networkSetsContaining(address: Address): readonly Endpoint[] {
-    return this.networkSets.filter((s) => anyContains(s.nets, address));
+    let sets = this.#setsByAddress.get(address.text);
+    if (sets === undefined) {
+      sets = this.networkSets.filter((s) => anyContains(s.nets, address));
+      // A long-lived snapshot may be asked about any number of outside addresses.
+      if (this.#setsByAddress.size >= MAX_CACHED_ADDRESSES) this.#setsByAddress.clear();
+      this.#setsByAddress.set(address.text, sets);
+    }
+    return sets;
   }
 
   nodesWithAddress(address: Address): readonly Node[] {

@@ -1,7 +1,7 @@
 // Builds flows from what users type: `namespace/name`, a global workload's name, or an address.
 import { tryParseAddress } from "../net/cidr.ts";
 import type { Cluster } from "./cluster.ts";
-import type { Flow, FlowPeer, Protocol } from "./types.ts";
+import type { FlowPeer } from "./types.ts";
 
 export class PeerNotFoundError extends Error {
   readonly code = "flow.peer-not-found";
@@ -26,13 +26,4 @@ export function resolvePeer(
   const peer = ep ? cluster.peerOf(ep, family) : undefined;
   if (!peer) throw new PeerNotFoundError(field, ref);
   return peer;
-}
-
-export function flowBetween(
-  source: FlowPeer,
-  destination: FlowPeer,
-  port: number,
-  protocol: Protocol,
-): Flow {
-  return { source, destination, port, protocol };
 }

@@ -211,10 +211,6 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     return out;
   }
 
-  labelsOf(endpointId: EndpointId): Labels | undefined {
-    return this.endpoints.get(endpointId)?.labels;
-  }
-
   private reanchor(): void {
     this.reanchorAt = this.endpoints.size * 2;
     for (const sel of this.selectors.values()) {
