@@ -16,10 +16,9 @@ import {
   Transaction,
 } from "../src/dataplane/nftables/index.ts";
 import { policyChain } from "../src/dataplane/nftables/names.ts";
-import { Engine } from "../src/engine/graph.ts";
-import type { ResourceEvent } from "../src/engine/inputs.ts";
-import type { PolicyId } from "../src/engine/types.ts";
-import { buildWorld, type ResourceLike } from "../src/policy/world.ts";
+import type { PolicyId, ResourceEvent } from "../src/engine/index.ts";
+import { Engine } from "../src/engine/index.ts";
+import { buildWorld, type ResourceLike } from "../src/policy/index.ts";
 import { type GeneratedResource, generateCluster, podAddress } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";
 

@@ -1,6 +1,7 @@
 // Installs what `npm start` and `npm test` need and is missing: npm packages from the
-// lockfile, and (as root, for the kernel tests) Debian packages. Idempotent and quiet when
-// everything is present.
+// lockfile, and Debian packages (as root; otherwise it says what is missing and how to get
+// it). Runs before `npm start`, `npm test` and the lint check, so the README's two commands
+// work on a fresh machine. Idempotent and quiet when everything is present.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -32,7 +33,9 @@ function installDebianPackages() {
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.warn(
-      `microseg: missing Debian packages ${missing.join(", ")} (run as root to install)`,
+      `microseg: missing Debian packages: ${missing.join(" ")}. Kernel enforcement, the lab and ` +
+        `their tests need them: run this as root, or install them with ` +
+        `\`sudo apt-get install ${missing.join(" ")}\`.`,
     );
     return;
   }
@@ -49,4 +52,4 @@ if (npmPackagesMissing()) {
   console.log("microseg: installing npm packages");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
 }
-if (process.argv.includes("--system")) installDebianPackages();
+installDebianPackages();

@@ -10,11 +10,12 @@
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
 import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
-import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
+import { type ResourceSource, type SourceBatch, SourceError } from "../datastore/index.ts";
+import type { ResourceEvent } from "../engine/index.ts";
+import { resourceKey } from "../model/index.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import { type AgentStatus, writeJsonAtomic } from "./files.ts";
 import type { Logger } from "./logger.ts";
-import { type ResourceSource, type SourceBatch, SourceError } from "./source.ts";
 
 export interface AgentOptions {
   readonly node: string;
@@ -140,7 +141,7 @@ export class Agent {
 
   async #sync(events: readonly ResourceEvent[], revision: number): Promise<void> {
     for (const e of events) {
-      if (e.type === "upsert") this.#keys.add(keyOf(e.resource));
+      if (e.type === "upsert") this.#keys.add(resourceKey(e.resource));
       else this.#keys.delete(e.key);
     }
     this.#received = revision;

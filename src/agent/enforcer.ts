@@ -12,8 +12,8 @@ import {
   NftRenderer,
   type Transaction,
 } from "../dataplane/nftables/index.ts";
-import { Engine } from "../engine/graph.ts";
-import type { ResourceEvent } from "../engine/inputs.ts";
+import type { ResourceEvent } from "../engine/index.ts";
+import { Engine } from "../engine/index.ts";
 
 export interface EnforcerOptions {
   readonly node: string;

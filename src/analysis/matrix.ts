@@ -1,7 +1,5 @@
 // The reachability matrix: every ordered pair of workloads, for every port, judged offline.
-import type { Cluster } from "../policy/cluster.ts";
-import type { Evaluator } from "../policy/evaluate.ts";
-import type { Endpoint, Protocol } from "../policy/types.ts";
+import type { Cluster, Endpoint, Evaluator, Protocol } from "../policy/index.ts";
 
 export interface PortProtocol {
   readonly port: number;

@@ -1,6 +1,6 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
 // incremental engine must equal after every event.
-import { buildWorld, type ResourceLike } from "../policy/world.ts";
+import { buildWorld, type ResourceLike } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { policyId, scanPolicy } from "./rules.ts";

@@ -64,6 +64,7 @@ export {
   type ManifestErrorCode,
   type ResourceIssue,
 } from "./errors.ts";
+export { type ResourceEvent, type ResourceIdentity, resourceKey } from "./events.ts";
 export { parseDuration } from "./fields.ts";
 export {
   FLOW_FIELDS,
@@ -89,6 +90,5 @@ export {
   lookupKind,
   type Resource,
   type ResourceKind,
-  resourceKey,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";

@@ -3,8 +3,9 @@
 // Pure; reading files is load.ts.
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { ManifestError } from "./errors.ts";
+import { resourceKey } from "./events.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
-import { lookupKind, type Resource, resourceKey } from "./registry.ts";
+import { lookupKind, type Resource } from "./registry.ts";
 import { isPlainObject, type PlainObject, parseResource } from "./resource.ts";
 
 export type LoadResult =

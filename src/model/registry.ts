@@ -78,6 +78,10 @@ export interface KindInfo {
   readonly kind: ResourceKind;
   readonly namespaced: boolean;
   readonly schema: z.ZodType<Resource>;
+  /** The lower-case plural of the API paths (`networkpolicies`). */
+  readonly plural: string;
+  /** kubectl's short names, and Calico's for its kinds (`netpol`, `gnp`). */
+  readonly shortNames: readonly string[];
 }
 
 function kind(
@@ -85,29 +89,36 @@ function kind(
   kindName: ResourceKind,
   namespaced: boolean,
   schema: z.ZodType<Resource, unknown>,
+  shortNames: readonly string[] = [],
 ): KindInfo {
   const slash = apiVersion.indexOf("/");
   const group = slash < 0 ? "" : apiVersion.slice(0, slash);
-  return { apiVersion, group, kind: kindName, namespaced, schema };
+  const lower = kindName.toLowerCase();
+  const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  return { apiVersion, group, kind: kindName, namespaced, schema, plural, shortNames };
 }
 
 export const KINDS: readonly KindInfo[] = [
-  kind(CORE_V1, "Namespace", false, NamespaceSchema),
-  kind(CORE_V1, "Node", false, NodeSchema),
-  kind(CORE_V1, "Pod", true, PodSchema),
-  kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema),
-  kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema),
-  kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema),
+  kind(CORE_V1, "Namespace", false, NamespaceSchema, ["ns"]),
+  kind(CORE_V1, "Node", false, NodeSchema, ["no"]),
+  kind(CORE_V1, "Pod", true, PodSchema, ["po"]),
+  kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema, ["netpol"]),
+  kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema, ["anp"]),
+  kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema, [
+    "banp",
+  ]),
   kind(MICROSEG_V1, "Tier", false, TierSchema),
-  kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema),
-  kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedNetworkPolicy", true, StagedNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedGlobalNetworkPolicy", false, StagedGlobalNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedKubernetesNetworkPolicy", true, StagedKubernetesNetworkPolicySchema),
-  kind(MICROSEG_V1, "NetworkSet", true, NetworkSetSchema),
+  kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema, ["cnp"]),
+  kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema, ["gnp", "cgnp"]),
+  kind(MICROSEG_V1, "StagedNetworkPolicy", true, StagedNetworkPolicySchema, ["snp"]),
+  kind(MICROSEG_V1, "StagedGlobalNetworkPolicy", false, StagedGlobalNetworkPolicySchema, ["sgnp"]),
+  kind(MICROSEG_V1, "StagedKubernetesNetworkPolicy", true, StagedKubernetesNetworkPolicySchema, [
+    "sknp",
+  ]),
+  kind(MICROSEG_V1, "NetworkSet", true, NetworkSetSchema, ["netsets"]),
   kind(MICROSEG_V1, "GlobalNetworkSet", false, GlobalNetworkSetSchema),
-  kind(MICROSEG_V1, "WorkloadEndpoint", true, WorkloadEndpointSchema),
-  kind(MICROSEG_V1, "HostEndpoint", false, HostEndpointSchema),
+  kind(MICROSEG_V1, "WorkloadEndpoint", true, WorkloadEndpointSchema, ["wep"]),
+  kind(MICROSEG_V1, "HostEndpoint", false, HostEndpointSchema, ["hep"]),
   kind(MICROSEG_V1, "GlobalAlert", false, GlobalAlertSchema),
 ];
 
@@ -124,14 +135,4 @@ const NAMESPACED = new Set(KINDS.filter((k) => k.namespaced).map((k) => k.kind))
 /** Kinds sharing a name (NetworkPolicy) share the scope, so the name alone decides. */
 export function isNamespaced(kindName: ResourceKind): boolean {
   return NAMESPACED.has(kindName);
-}
-
-/**
- * `group/Kind/namespace/name`, the identity stores key objects by. The core group is written
- * `core`; cluster-scoped objects have an empty namespace: `microseg.io/Tier//security`.
- */
-export function resourceKey(r: Resource): string {
-  const slash = r.apiVersion.indexOf("/");
-  const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
-  return `${group}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 }

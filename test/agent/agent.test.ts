@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
-import { Agent, type AgentStatus, jsonLogger, ManifestSource } from "../../src/agent/index.ts";
+import { Agent, type AgentStatus, jsonLogger } from "../../src/agent/index.ts";
 import {
   DEFAULT_ENFORCEMENT,
   desiredDump,
@@ -17,6 +17,7 @@ import {
   NftError,
   type Transaction,
 } from "../../src/dataplane/nftables/index.ts";
+import { ManifestSource } from "../../src/datastore/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { loadManifests } from "../../src/model/index.ts";
 

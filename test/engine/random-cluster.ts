@@ -1,7 +1,7 @@
 // Random resource churn for the engine's property tests: small pools of labels and names so
 // selectors, relabels and collisions happen often.
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import { keyOf } from "../../src/engine/inputs.ts";
+import { resourceKey } from "../../src/model/index.ts";
 import type { ResourceLike } from "../../src/policy/world.ts";
 
 export type Random = () => number;
@@ -307,7 +307,7 @@ export class ChurnGenerator {
     } else {
       res = this.policy();
     }
-    this.live.set(keyOf(res), res);
+    this.live.set(resourceKey(res), res);
     return { type: "upsert", resource: res, revision: this.revision };
   }
 }

@@ -1,11 +1,12 @@
 import type { Command } from "commander";
-import { Agent, isLogLevel, jsonLogger, ManifestSource } from "../../agent/index.ts";
+import { Agent, isLogLevel, jsonLogger } from "../../agent/index.ts";
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
   KernelNftables,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
+import { ManifestSource } from "../../datastore/index.ts";
 import { parseDuration } from "../../model/index.ts";
 import { CliError } from "../load.ts";
 

@@ -3,7 +3,7 @@
 // differ only where the kernel really holds something else. Differences are reported per
 // object (chain, set, map), with the lines one side has and the other lacks.
 
-import type { DataplaneState } from "../../engine/types.ts";
+import type { DataplaneState } from "../../engine/index.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 import { FakeNftables } from "./fake.ts";
 import { dumpSorted } from "./model.ts";

@@ -4,8 +4,8 @@
 // The id itself goes into the object's comment, cleaned to what nft accepts.
 
 import { createHash } from "node:crypto";
-import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/types.ts";
-import type { Direction } from "../../policy/types.ts";
+import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/index.ts";
+import type { Direction } from "../../policy/index.ts";
 import type { IpFamily } from "./set-elements.ts";
 
 export const hashOf = (id: string, length = 12): string =>

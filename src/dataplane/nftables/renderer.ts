@@ -22,8 +22,8 @@ import type {
   PolicyId,
   SetId,
   SetSpec,
-} from "../../engine/types.ts";
-import type { Direction } from "../../policy/types.ts";
+} from "../../engine/index.ts";
+import type { Direction } from "../../policy/index.ts";
 import type { SetKeyType, SetObject, Stmt } from "./ast.ts";
 import { verdict } from "./build.ts";
 import type { EnforcementConfig } from "./enforcement.ts";

@@ -2,13 +2,14 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { byKey, diffResources } from "../../src/agent/index.ts";
+import { byKey, diffResources } from "../../src/datastore/index.ts";
+import { parseResource, type Resource } from "../../src/model/index.ts";
 
-const ns = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: "v1",
-  kind: "Namespace",
-  metadata: { name, labels },
-});
+const ns = (name: string, labels: Record<string, string> = {}): Resource => {
+  const parsed = parseResource({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+  assert.ok(parsed.ok);
+  return parsed.value;
+};
 
 test("new and changed resources are upserts, missing ones deletes, equal ones nothing", () => {
   const before = byKey([ns("a"), ns("b"), ns("c", { team: "x" })]);

@@ -2,13 +2,12 @@
 // batches of changes; the manifest files are one source (manifest-source.ts), a datastore
 // watch (sqlite, etcd, Kubernetes) is another behind the same interface.
 
-import type { ResourceEvent } from "../engine/inputs.ts";
-import type { ResourceLike } from "../policy/world.ts";
+import type { Resource, ResourceEvent } from "../model/index.ts";
 
 export interface SourceSnapshot {
   /** Increases with every change; a later batch has a higher one. */
   readonly revision: number;
-  readonly resources: readonly ResourceLike[];
+  readonly resources: readonly Resource[];
 }
 
 export interface SourceBatch {
@@ -18,7 +17,7 @@ export interface SourceBatch {
 
 /** The source has no valid state to offer; the last good one stays in force. */
 export class SourceError extends Error {
-  readonly code = "agent.source";
+  readonly code = "datastore.source";
   constructor(
     message: string,
     /** One line per problem (a manifest error, say). */

@@ -1,13 +1,12 @@
 // Two loads of the whole resource set -> the events that take the engine from one to the
 // other, by resource key: new and changed resources are upserts, missing ones deletes.
 
-import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
-import type { ResourceLike } from "../policy/world.ts";
+import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
 
-export type ResourceMap = ReadonlyMap<string, ResourceLike>;
+export type ResourceMap = ReadonlyMap<string, Resource>;
 
-export function byKey(resources: readonly ResourceLike[]): Map<string, ResourceLike> {
-  return new Map(resources.map((r) => [keyOf(r), r]));
+export function byKey(resources: readonly Resource[]): Map<string, Resource> {
+  return new Map(resources.map((r) => [resourceKey(r), r]));
 }
 
 export function diffResources(
