@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { AgentStatus } from "../agent/index.ts";
 import { livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
 import type { LabPlan, NodePlan } from "./topology.ts";
@@ -12,14 +13,6 @@ const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
 /** The node side of every pod's veth is `wl<index>`. */
 export const workloadIfacePattern = "wl*";
-
-/** What an agent writes after every apply; only these fields are read here. */
-export interface AgentStatus {
-  /** The source revision the kernel enforces: it moves with every applied change. */
-  revision: number;
-  /** Why the latest manifests are not enforced, until an apply succeeds. */
-  lastError?: string;
-}
 
 const key = (plan: LabPlan, node: NodePlan) => node.netns.slice(plan.prefix.length);
 export const agentName = (plan: LabPlan, node: NodePlan) => `agent-${key(plan, node)}`;
