@@ -1,5 +1,5 @@
 // The node agents of a lab: `microseg agent` runs detached in every node netns, enforces the
-// lab's copy of the manifests there, and reports through a ready file and a status file that
+// lab's copy of the manifests (or what an API server holds) there, and reports through a ready file and a status file that
 // the lab waits on.
 
 import { existsSync, readFileSync } from "node:fs";
@@ -21,7 +21,21 @@ function statusFile(files: LabFiles, plan: LabPlan, node: NodePlan): string {
   return files.agentStatus(key(plan, node));
 }
 
-export function startAgents(files: LabFiles, plan: LabPlan): void {
+/** What the agents enforce: the lab's manifest copy, or what an API server holds. */
+export type AgentSource =
+  | { readonly manifests: string }
+  | { readonly server: string; readonly tokenFile?: string };
+
+function sourceArgs(source: AgentSource): string[] {
+  if ("manifests" in source) return ["-f", source.manifests];
+  return [
+    "--server",
+    source.server,
+    ...(source.tokenFile ? ["--token-file", source.tokenFile] : []),
+  ];
+}
+
+export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource): void {
   for (const node of plan.nodes) {
     spawnDetached(files, agentName(plan, node), node.netns, [
       process.execPath,
@@ -29,8 +43,7 @@ export function startAgents(files: LabFiles, plan: LabPlan): void {
       "agent",
       "--node",
       node.name,
-      "-f",
-      files.manifestsDir,
+      ...sourceArgs(source),
       "--ready-file",
       files.agentReady(key(plan, node)),
       "--status-file",
@@ -38,8 +51,7 @@ export function startAgents(files: LabFiles, plan: LabPlan): void {
       "--workload-iface",
       workloadIfacePattern,
       // The lab waits on every change; a short poll keeps each wait short.
-      "--poll-interval",
-      "50ms",
+      ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
     ]);
   }
 }
