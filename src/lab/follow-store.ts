@@ -15,6 +15,9 @@ import type { Lab } from "./lab.ts";
 import { labManifests, labSpecFromManifests } from "./manifests.ts";
 import type { PortSpec } from "./topology.ts";
 
+/** What the follower needs of a store: a Datastore, or the API client over one. */
+export type FollowedStore = Pick<Datastore, "snapshot" | "watch" | "apply">;
+
 export interface FollowStoreOptions {
   /** Served by every pod besides the declared ports. */
   readonly ports?: readonly PortSpec[];
@@ -44,7 +47,7 @@ function placement(r: StoredResource): string {
 
 export class LabStoreFollower {
   readonly #lab: Lab;
-  readonly #store: Datastore;
+  readonly #store: FollowedStore;
   readonly #opts: FollowStoreOptions;
   #watch: Watch | undefined;
   #running: Promise<void> = Promise.resolve();
@@ -52,7 +55,7 @@ export class LabStoreFollower {
   #busy = false;
   #stopped = false;
 
-  constructor(lab: Lab, store: Datastore, opts: FollowStoreOptions = {}) {
+  constructor(lab: Lab, store: FollowedStore, opts: FollowStoreOptions = {}) {
     this.#lab = lab;
     this.#store = store;
     this.#opts = opts;

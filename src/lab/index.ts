@@ -1,7 +1,12 @@
 // The network-namespace lab: nodes and pods on one machine, real servers, real probes, and node
 // agents enforcing manifests between them.
 
-export { type FollowRound, type FollowStoreOptions, LabStoreFollower } from "./follow-store.ts";
+export {
+  type FollowedStore,
+  type FollowRound,
+  type FollowStoreOptions,
+  LabStoreFollower,
+} from "./follow-store.ts";
 export {
   type ApplyReport,
   type DownReport,
