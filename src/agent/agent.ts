@@ -9,8 +9,9 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
-import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
+import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
+import type { Nftables } from "../nft/index.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import { type AgentStatus, writeJsonAtomic } from "./files.ts";
 import type { Logger } from "./logger.ts";

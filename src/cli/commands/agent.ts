@@ -3,10 +3,10 @@ import { Agent, isLogLevel, jsonLogger, ManifestSource } from "../../agent/index
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
-  KernelNftables,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
 import { parseDuration } from "../../model/index.ts";
+import { KernelNftables } from "../../nft/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {
