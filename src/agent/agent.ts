@@ -9,10 +9,11 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
-import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
+import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { type ResourceSource, type SourceBatch, SourceError } from "../datastore/index.ts";
 import type { ResourceEvent } from "../engine/index.ts";
 import { resourceKey } from "../model/index.ts";
+import type { Nftables } from "../nft/index.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import type { Logger } from "./logger.ts";
 import {
