@@ -1,6 +1,7 @@
 // Where resources live. `Datastore` is the store interface (SQLite embedded, etcd, Kubernetes),
 // opened from a URL by `openDatastore`; a `ResourceSource` is what an agent follows: manifest
 // files, a store's watch (`DatastoreSource`), or a `MemorySource` that tests push batches into.
+export { listFilter, type ObjectFilter } from "./filters.ts";
 export { ManifestSource, type ManifestSourceOptions } from "./manifest-source.ts";
 export { DEFAULT_DATASTORE_URL, type OpenOptions, openDatastore } from "./open.ts";
 export { builtinTierObjects } from "./references.ts";

@@ -3,6 +3,7 @@ import { registerAgent } from "./agent.ts";
 import { registerExplain } from "./explain.ts";
 import { registerLab } from "./lab.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerServer } from "./server.ts";
 import { registerValidate } from "./validate.ts";
 
 // Each command lives in its own module and adds itself to the program here.
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerLab(program);
   registerAgent(program);
+  registerServer(program);
 }
