@@ -3,6 +3,7 @@ import { registerAgent } from "./agent.ts";
 import { registerExplain } from "./explain.ts";
 import { registerLab } from "./lab.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerServer } from "./server.ts";
 import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerLab(program);
   registerAgent(program);
   registerUp(program);
+  registerServer(program);
 }
