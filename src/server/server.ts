@@ -12,6 +12,7 @@ import { registerBodyParsers } from "./bodies.ts";
 import type { BodyLimits, ServerContext } from "./context.ts";
 import { registerDiscovery } from "./discovery.ts";
 import { ApiError, toApiError } from "./errors.ts";
+import { registerEverythingRoutes } from "./everything.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
 
@@ -129,6 +130,7 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   registerAgentRoutes(app, agents);
   registerAnalysisRoutes(app, new WorldCache(opts.store));
   registerApplyRoute(app, ctx);
+  registerEverythingRoutes(app, ctx);
   registerResourceRoutes(app, ctx);
   return { app, ctx };
 }
