@@ -3,6 +3,7 @@
 // store and agent status. The CLI and the agent's watch of the API are built on it.
 
 import type { AgentStatus } from "../agent/index.ts";
+import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
 import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
 import type {
@@ -24,6 +25,7 @@ import {
   APPLY_PATH,
   agentStatusPath,
   collectionPath,
+  DESCRIBE_PATH,
   EXPLAIN_PATH,
   MATRIX_PATH,
   objectPath,
@@ -190,6 +192,21 @@ export class ApiClient {
       body: ports ? { ports } : {},
     });
     return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
+  }
+
+  /** `describe` of one object over the live store (src/analysis/describe.ts on the server). */
+  async describe(ref: ObjectRef): Promise<Description> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: DESCRIBE_PATH,
+      query: {
+        apiVersion: ref.kind.apiVersion,
+        kind: ref.kind.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+      },
+    });
+    return shaped<Description>(body, ["type", "object"], "describe");
   }
 
   async putAgentStatus(status: AgentStatus): Promise<void> {
