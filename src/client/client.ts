@@ -16,7 +16,6 @@ import type {
   StoredResource,
   Watch,
   WatchListener,
-  WatchOptions,
 } from "../datastore/index.ts";
 import type { Resource } from "../model/index.ts";
 import { decodeList, decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
@@ -32,7 +31,7 @@ import {
   SNAPSHOT_PATH,
 } from "./paths.ts";
 import { type ClientOptions, Transport } from "./transport.ts";
-import { startWatch } from "./watch.ts";
+import { type ApiWatchOptions, startWatch } from "./watch.ts";
 
 /**
  * Analysis answers are the server's own types (src/analysis, src/agent); the check makes a
@@ -174,7 +173,7 @@ export class ApiClient {
   }
 
   /** Reconnects from the last delivered revision by itself; ends with onError only. */
-  watch(opts: WatchOptions, listener: WatchListener): Watch {
+  watch(opts: ApiWatchOptions, listener: WatchListener): Watch {
     return startWatch(this.#http, opts, listener);
   }
 

@@ -53,9 +53,12 @@ export function decodeWatchLine(
   };
 }
 
+/** The store's watch options, plus a label selector the server filters by (kubectl's `-w -l`). */
+export type ApiWatchOptions = WatchOptions & { readonly labelSelector?: string };
+
 export function startWatch(
   transport: Transport,
-  opts: WatchOptions,
+  opts: ApiWatchOptions,
   listener: WatchListener,
 ): Watch {
   let revision = opts.fromRevision;
@@ -105,6 +108,7 @@ export function startWatch(
           resourceVersion: String(revision),
           allowWatchBookmarks: "true",
           namespace: opts.kind ? undefined : opts.namespace,
+          labelSelector: opts.labelSelector,
         },
       })
       .then((res) => {
