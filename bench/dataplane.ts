@@ -9,15 +9,10 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import {
-  DEFAULT_ENFORCEMENT,
-  KernelNftables,
-  NftRenderer,
-  Transaction,
-} from "../src/dataplane/nftables/index.ts";
-import { policyChain } from "../src/dataplane/nftables/names.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer, policyChain } from "../src/dataplane/nftables/index.ts";
 import type { PolicyId, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
+import { KernelNftables, Transaction } from "../src/nft/index.ts";
 import { buildWorld, type ResourceLike } from "../src/policy/index.ts";
 import { type GeneratedResource, generateCluster, podAddress } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";

@@ -20,8 +20,12 @@ const debianPackages = [
   ["nft", "nftables"],
   ["ip", "iproute2"],
   ["sysctl", "procps"],
-  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only.
+  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only. Also
+  // node-gyp's, with make and g++: better-sqlite3 compiles its addon when no prebuilt binary
+  // can be fetched (only the npm registry is reachable), so these come before `npm ci`.
   ["python3", "python3"],
+  ["make", "make"],
+  ["g++", "g++"],
 ];
 
 function commandExists(cmd) {
@@ -48,8 +52,8 @@ function installDebianPackages() {
   });
 }
 
+installDebianPackages();
 if (npmPackagesMissing()) {
   console.log("microseg: installing npm packages");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
 }
-installDebianPackages();

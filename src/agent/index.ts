@@ -2,5 +2,10 @@
 
 export { Agent, type AgentOptions } from "./agent.ts";
 export { type ApplyResult, Enforcer, type EnforcerOptions } from "./enforcer.ts";
-export type { AgentStatus } from "./files.ts";
 export { isLogLevel, jsonLogger, type Logger, type LogLevel } from "./logger.ts";
+export {
+  type AgentStatus,
+  readyFileWriter,
+  type StatusListener,
+  statusFileWriter,
+} from "./status.ts";

@@ -11,6 +11,13 @@ import { checkDnsLabel } from "./names.ts";
 
 export const DEFAULT_TIER = "default";
 
+/** Tiers that exist without a Tier object (Calico's): policies may name them. */
+export const CALICO_BUILTIN_TIERS: readonly string[] = [
+  "adminnetworkpolicy",
+  DEFAULT_TIER,
+  "baselineadminnetworkpolicy",
+];
+
 const TierNameSchema = z.string().superRefine((name, ctx) => {
   const problem = checkDnsLabel(name);
   if (problem) ctx.addIssue({ code: "custom", message: problem });

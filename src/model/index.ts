@@ -27,6 +27,7 @@ export {
   WorkloadEndpointSchema,
 } from "./calico-endpoints.ts";
 export {
+  CALICO_BUILTIN_TIERS,
   checkPolicyName,
   DEFAULT_TIER,
   type GlobalNetworkPolicy,
@@ -92,3 +93,10 @@ export {
   type ResourceKind,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
+export {
+  checkResourceSet,
+  type SetIssue,
+  type SetWarning,
+  type ValidationResult,
+  validateResources,
+} from "./validate.ts";

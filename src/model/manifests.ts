@@ -7,9 +7,14 @@ import { resourceKey } from "./events.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
 import { lookupKind, type Resource } from "./registry.ts";
 import { isPlainObject, type PlainObject, parseResource } from "./resource.ts";
+import { checkResourceSet, type SetWarning } from "./validate.ts";
 
 export type LoadResult =
-  | { readonly ok: true; readonly resources: Resource[] }
+  | {
+      readonly ok: true;
+      readonly resources: Resource[];
+      readonly warnings: readonly SetWarning[];
+    }
   | { readonly ok: false; readonly errors: ManifestError[] };
 
 /** A document (or List item) ready to validate, with where it came from. */
@@ -154,33 +159,24 @@ export function collectText(text: string, file: string, out: Collected): void {
   });
 }
 
-/** The set-level verdict: duplicates are errors, and any error rejects every object. */
+/** The set-level verdict (see validate.ts): any error rejects every object. */
 export function finishSet(collected: Collected): LoadResult {
   const errors = [...collected.errors];
-  const seen = new Map<string, { file: string; document: number }>();
-  for (const { resource, file, document } of collected.entries) {
-    const key = resourceKey(resource);
-    const first = seen.get(key);
-    if (!first) {
-      seen.set(key, { file, document });
-      continue;
-    }
+  const { entries } = collected;
+  const set = checkResourceSet(entries.map((e) => e.resource));
+  for (const { index, firstIndex, ...issue } of set.issues) {
+    const { file, document } = entries[index]!;
+    const first = firstIndex !== undefined ? entries[firstIndex] : undefined;
     errors.push({
-      code: "manifest.duplicate",
+      ...issue,
+      ...(first ? { message: `duplicate of ${first.file}#${first.document}` } : {}),
       file,
       document,
-      kind: resource.kind,
-      ...(resource.metadata.namespace !== undefined
-        ? { namespace: resource.metadata.namespace }
-        : {}),
-      name: resource.metadata.name,
-      path: "",
-      message: `duplicate of ${first.file}#${first.document}`,
     });
   }
   return errors.length > 0
     ? { ok: false, errors }
-    : { ok: true, resources: collected.entries.map((e) => e.resource) };
+    : { ok: true, resources: entries.map((e) => e.resource), warnings: set.warnings };
 }
 
 /** Parses and validates one text as a complete set; `source` names it in errors. */

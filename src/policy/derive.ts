@@ -67,6 +67,13 @@ export interface DeriveContext {
   nodeAddress(node: string): Address | undefined;
 }
 
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+function isFinished(pod: PodInput): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}
+
 export function apiGroup(r: Pick<ResourceLike, "apiVersion">): string {
   const slash = r.apiVersion.indexOf("/");
   return slash < 0 ? "" : r.apiVersion.slice(0, slash);
@@ -74,7 +81,9 @@ export function apiGroup(r: Pick<ResourceLike, "apiVersion">): string {
 
 export function deriveResource(r: ResourceLike, ctx: DeriveContext): Derived {
   const group = apiGroup(r);
-  const nsLabels = (ns: string) => ctx.namespaceLabels(ns);
+  // A namespace without its Namespace object (a `kubectl get pods -A` dump) still has the label
+  // the API server sets on every namespace; validation warns about it.
+  const nsLabels = (ns: string) => ctx.namespaceLabels(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
   if (group === "") {
     switch (r.kind) {
       case "Namespace":
@@ -82,12 +91,14 @@ export function deriveResource(r: ResourceLike, ctx: DeriveContext): Derived {
         return {
           role: "namespace",
           name: r.metadata.name,
-          labels: { "kubernetes.io/metadata.name": r.metadata.name, ...(r.metadata.labels ?? {}) },
+          labels: { [NAMESPACE_NAME_LABEL]: r.metadata.name, ...(r.metadata.labels ?? {}) },
         };
       case "Node":
         return { role: "node", node: node(r as NodeInput) };
       case "Pod": {
         const pod = r as PodInput;
+        // Kubernetes and Calico ignore finished pods: their address may already be reused.
+        if (isFinished(pod)) return { role: "ignored" };
         const host = pod.spec?.nodeName ? ctx.nodeAddress(pod.spec.nodeName) : undefined;
         return { role: "entity", entity: podEndpoint(pod, nsLabels, host) };
       }

@@ -3,7 +3,7 @@ import { type Address, type Cidr, parseCidr, tryParseAddress } from "../net/cidr
 import type { Labels } from "../selector/index.ts";
 import { normalizeProtocol } from "./protocol.ts";
 import { effectiveLabels, KUBERNETES_ORCHESTRATOR } from "./scope.ts";
-import type { Endpoint, NamedPort, Node, Protocol } from "./types.ts";
+import type { Endpoint, NamedPort, Node, PortProtocol, Protocol } from "./types.ts";
 
 export interface PodInput {
   metadata: { name: string; namespace?: string | undefined; labels?: Labels | null | undefined };
@@ -23,6 +23,7 @@ export interface PodInput {
     podIP?: string | null | undefined;
     podIPs?: Array<{ ip: string }> | null | undefined;
     hostIP?: string | null | undefined;
+    phase?: string | null | undefined;
   } | null;
 }
 
@@ -76,6 +77,21 @@ function protocolOf(p: string | number | null | undefined): Protocol {
   return p === undefined || p === null ? "TCP" : normalizeProtocol(p);
 }
 
+/** WorkloadEndpoint and HostEndpoint ports: every one is named. */
+function declaredPorts(
+  list:
+    | ReadonlyArray<{ name: string; port: number; protocol?: string | number | null }>
+    | null
+    | undefined,
+): Pick<Endpoint, "ports" | "containerPorts"> {
+  const ports = (list ?? []).map((p) => ({
+    name: p.name,
+    port: p.port,
+    protocol: protocolOf(p.protocol),
+  }));
+  return { ports, containerPorts: ports.map(({ port, protocol }) => ({ port, protocol })) };
+}
+
 type NamespaceLabels = (namespace: string) => Labels | undefined;
 
 export function podEndpoint(
@@ -90,10 +106,12 @@ export function podEndpoint(
   let addrs = addresses([...(status.podIPs ?? []).map((p) => p.ip), status.podIP]);
   if (hostNetwork && addrs.length === 0) addrs = addresses([status.hostIP, hostAddress?.text]);
   const ports: NamedPort[] = [];
+  const containerPorts: PortProtocol[] = [];
   for (const c of spec.containers ?? []) {
     for (const p of c.ports ?? []) {
-      if (p.name)
-        ports.push({ name: p.name, port: p.containerPort, protocol: protocolOf(p.protocol) });
+      const declared = { port: p.containerPort, protocol: protocolOf(p.protocol) };
+      containerPorts.push(declared);
+      if (p.name) ports.push({ name: p.name, ...declared });
     }
   }
   return {
@@ -111,6 +129,7 @@ export function podEndpoint(
     addresses: addrs,
     nets: [],
     ports,
+    containerPorts,
     ...(spec.nodeName ? { node: spec.nodeName } : {}),
     hostNetwork,
   };
@@ -133,11 +152,7 @@ export function workloadEndpoint(wep: WorkloadEndpointInput, nsLabels: Namespace
     }),
     addresses: addresses(wep.spec.ipNetworks ?? []),
     nets: [],
-    ports: (wep.spec.ports ?? []).map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: protocolOf(p.protocol),
-    })),
+    ...declaredPorts(wep.spec.ports),
     ...(wep.spec.node ? { node: wep.spec.node } : {}),
     hostNetwork: false,
   };
@@ -151,11 +166,7 @@ export function hostEndpoint(hep: HostEndpointInput): Endpoint {
     labels: effectiveLabels({ labels: hep.metadata.labels ?? {} }),
     addresses: addresses(hep.spec.expectedIPs ?? []),
     nets: [],
-    ports: (hep.spec.ports ?? []).map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: protocolOf(p.protocol),
-    })),
+    ...declaredPorts(hep.spec.ports),
     ...(hep.spec.node ? { node: hep.spec.node } : {}),
     hostNetwork: false,
   };
@@ -176,6 +187,7 @@ export function networkSet(set: NetworkSetInput, nsLabels: NamespaceLabels): End
     addresses: [],
     nets,
     ports: [],
+    containerPorts: [],
     hostNetwork: false,
   };
 }

@@ -82,7 +82,7 @@ test("a v1 Node loads with its labels and addresses", () => {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name: "node-1" },
-      status: { addresses: [{ address: "not-an-ip" }] },
+      status: { addresses: [{ type: "InternalIP", address: "not-an-ip" }] },
     }),
   );
 });

@@ -3,11 +3,11 @@ import { Agent, isLogLevel, jsonLogger } from "../../agent/index.ts";
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
-  KernelNftables,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
 import { ManifestSource } from "../../datastore/index.ts";
 import { parseDuration } from "../../model/index.ts";
+import { KernelNftables } from "../../nft/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {

@@ -8,6 +8,7 @@ import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
 // Each command lives in its own module and adds itself to the program here.
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerLab(program);
   registerAgent(program);
+  registerUp(program);
 }

@@ -12,6 +12,7 @@ export function registerValidate(program: Command): void {
     .action(async (options: { filename: string[] }) => {
       const result = await loadManifests(options.filename);
       if (result.ok) {
+        for (const w of result.warnings) console.error(`warning: ${w.message}`);
         const n = result.resources.length;
         console.log(`${n} ${n === 1 ? "object" : "objects"} valid`);
         return;

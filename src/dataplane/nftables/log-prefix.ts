@@ -11,9 +11,9 @@
 // maps back by hashing the ids it knows (`logKey`).
 
 import type { PolicyId } from "../../engine/index.ts";
+import { prefixError } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { hashOf } from "./names.ts";
-import { prefixError } from "./validate.ts";
 
 export type LogAction = "D" | "L" | "T" | "S" | "B";
 

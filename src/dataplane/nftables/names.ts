@@ -5,8 +5,8 @@
 
 import { createHash } from "node:crypto";
 import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
 import type { Direction } from "../../policy/index.ts";
-import type { IpFamily } from "./set-elements.ts";
 
 export const hashOf = (id: string, length = 12): string =>
   createHash("sha256").update(id).digest("hex").slice(0, length);

@@ -17,7 +17,7 @@ import type {
   RuleAction,
 } from "../types.ts";
 import { cidrMatch, crossPeersAndPorts, groupByProtocol, portMatch } from "./ports.ts";
-import { ADMIN_TIER, BASELINE_TIER } from "./tiers.ts";
+import { ADMIN_TIER, BASELINE_POLICY_ORDER, BASELINE_TIER } from "./tiers.ts";
 
 /** A namespaces selector; the legacy v0.1.1 form names label keys relative to the subject. */
 export type AdminNamespaces = LabelSelector & {
@@ -143,7 +143,8 @@ export function compileAdminPolicy(anp: AdminNetworkPolicyInput, cache: Selector
   return {
     ref,
     tier: baseline ? BASELINE_TIER : ADMIN_TIER,
-    ...(baseline ? {} : { order: anp.spec.priority ?? 0 }),
+    // Calico places the BANP at order 1000 among Calico policies in its tier.
+    order: baseline ? BASELINE_POLICY_ORDER : (anp.spec.priority ?? 0),
     selector: cache.compile(andSelectors(PODS_ONLY, subject)),
     // The subject is selected in a direction only when it has rules for it.
     types: [

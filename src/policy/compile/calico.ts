@@ -75,9 +75,10 @@ function icmpMatch(m: CalicoRule["icmp"]): IcmpMatch | undefined {
 }
 
 /**
- * An entity rule's selector: in a namespaced policy, selectors without a namespaceSelector stay
- * in the policy's namespace; a namespaceSelector widens them; service accounts narrow them.
- * notSelector is not namespace-scoped, as in Calico.
+ * An entity rule's selector: in a namespaced policy, a rule using any selector field (selector,
+ * notSelector, serviceAccounts) without a namespaceSelector stays in the policy's namespace; a
+ * namespaceSelector widens it; service accounts narrow it. As Calico's GetEntityRuleSelector
+ * (libcalico-go updateprocessors/rules.go): a notSelector alone still scopes the rule.
  */
 function entityMatch(
   e: CalicoEntityRule | null | undefined,
@@ -87,14 +88,16 @@ function entityMatch(
   if (!e) return {};
   const selector = parse(e.selector);
   const nsSelector = parse(e.namespaceSelector);
+  const notSelector = parse(e.notSelector);
   const sa = e.serviceAccounts;
   const saScope = sa ? serviceAccountScope(sa.names ?? [], parse(sa.selector)) : undefined;
   const parts: SelectorAst[] = [];
   if (nsSelector) parts.push(namespaceScope(nsSelector));
-  else if (namespace !== undefined && (selector || saScope)) parts.push(inNamespace(namespace));
+  else if (namespace !== undefined && (selector || notSelector || saScope)) {
+    parts.push(inNamespace(namespace));
+  }
   if (selector) parts.push(selector);
   if (saScope) parts.push(saScope);
-  const notSelector = parse(e.notSelector);
   return {
     ...(parts.length > 0 ? { selector: cache.compile(andSelectors(...parts)) } : {}),
     ...(notSelector ? { notSelector: cache.compile(notSelector) } : {}),

@@ -4,7 +4,7 @@
 
 import type { Command, Family, FlushRef, NftObject, ObjectRef, RuleObject } from "./ast.ts";
 import { NftError } from "./errors.ts";
-import { renderCommand } from "./render.ts";
+import { renderCommand } from "./syntax.ts";
 import { commandError, nameError } from "./validate.ts";
 
 export interface TableTarget {

@@ -1,5 +1,5 @@
 // One error type for the whole layer. Codes name the kernel's answers (as errno names) so the
-// fake and the real nft report the same failure the same way.
+// in-memory nftables and the real nft report the same failure the same way.
 
 export type NftErrorCode =
   /** Refused by validation before reaching nft. */

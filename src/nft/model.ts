@@ -1,9 +1,9 @@
-// The state of one table as data (what the reader reads and the fake holds), and its canonical
+// The state of one table as data (what the reader reads and MemoryNftables holds), and its canonical
 // text: two models that mean the same ruleset dump to the same string.
 
 import type { Atom, BaseChain, Family, Part, SetFlag, SetKeyType, Stmt, Verdict } from "./ast.ts";
 import { canonicalBody, canonicalKey, canonicalPart } from "./canonical.ts";
-import { type RenderOptions, renderAtom, renderBody, renderPart, renderVerdict } from "./render.ts";
+import { type RenderOptions, renderAtom, renderBody, renderPart, renderVerdict } from "./syntax.ts";
 
 export interface RuleModel {
   body: Stmt[];

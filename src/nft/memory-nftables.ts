@@ -3,7 +3,7 @@
 // are the kernel's (see errors.ts) for the cases the dataplane can cause: missing or existing
 // objects, objects still referenced, jumps to base chains, overlapping intervals, key types.
 
-import { lastOf, parseCidr } from "./addr.ts";
+import { firstOf, lastOf, parseExactCidr } from "../net/cidr.ts";
 import type {
   Atom,
   ChainObject,
@@ -27,24 +27,24 @@ import { NftError } from "./errors.ts";
 import type { ChainModel, ElementModel, SetModel, TableModel } from "./model.ts";
 import { dumpSorted } from "./model.ts";
 import type { Nftables } from "./nftables.ts";
-import { datatypesOf, renderPart } from "./render.ts";
+import { datatypesOf, renderPart } from "./syntax.ts";
 import type { Transaction } from "./transaction.ts";
 import { atomError, partError } from "./validate.ts";
 
-interface FakeSet extends Omit<SetModel, "elements"> {
+interface MemorySet extends Omit<SetModel, "elements"> {
   /** By canonical key text. */
   elements: Map<string, ElementModel>;
 }
 
-interface FakeTable {
+interface MemoryTable {
   family: Family;
   name: string;
   nextHandle: number;
   chains: Map<string, ChainModel>;
-  sets: Map<string, FakeSet>;
+  sets: Map<string, MemorySet>;
 }
 
-type State = Map<string, FakeTable>;
+type State = Map<string, MemoryTable>;
 
 const fail = (code: NftError["code"], message: string): never => {
   throw new NftError(code, message);
@@ -52,7 +52,7 @@ const fail = (code: NftError["code"], message: string): never => {
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-export class FakeNftables implements Nftables {
+export class MemoryNftables implements Nftables {
   #state: State = new Map();
 
   async apply(tx: Transaction): Promise<void> {
@@ -96,7 +96,7 @@ export class FakeNftables implements Nftables {
   }
 }
 
-function toModel(t: FakeTable): TableModel {
+function toModel(t: MemoryTable): TableModel {
   return structuredClone({
     family: t.family,
     name: t.name,
@@ -142,7 +142,11 @@ function tableCommand(state: State, family: Family, name: string, verb: Verb): v
   else for (const c of table.chains.values()) c.rules = [];
 }
 
-function addObject(table: FakeTable, obj: Exclude<NftObject, TableObject>, create: boolean): void {
+function addObject(
+  table: MemoryTable,
+  obj: Exclude<NftObject, TableObject>,
+  create: boolean,
+): void {
   switch (obj.kind) {
     case "chain":
       addChain(table, obj, create);
@@ -160,7 +164,7 @@ function addObject(table: FakeTable, obj: Exclude<NftObject, TableObject>, creat
   }
 }
 
-function addChain(table: FakeTable, obj: ChainObject, create: boolean): void {
+function addChain(table: MemoryTable, obj: ChainObject, create: boolean): void {
   const existing = table.chains.get(obj.name);
   if (!existing) {
     const chain: ChainModel = { name: obj.name, rules: [], handle: table.nextHandle++ };
@@ -178,22 +182,22 @@ function addChain(table: FakeTable, obj: ChainObject, create: boolean): void {
   if (obj.base.policy) existing.base!.policy = obj.base.policy;
 }
 
-function chainOf(table: FakeTable, name: string): ChainModel {
+function chainOf(table: MemoryTable, name: string): ChainModel {
   return table.chains.get(name) ?? fail("ENOENT", `no chain ${name}`);
 }
 
-function checkVerdict(table: FakeTable, v: Verdict): void {
+function checkVerdict(table: MemoryTable, v: Verdict): void {
   if (v.kind !== "jump" && v.kind !== "goto") return;
   if (chainOf(table, v.chain).base) fail("EOPNOTSUPP", `cannot ${v.kind} to base chain ${v.chain}`);
 }
 
-function setOf(table: FakeTable, name: string, kind: "set" | "map"): FakeSet {
+function setOf(table: MemoryTable, name: string, kind: "set" | "map"): MemorySet {
   const s = table.sets.get(name);
   if (!s || s.kind !== kind) fail("ENOENT", `no ${kind} ${name}`);
   return s!;
 }
 
-function checkRule(table: FakeTable, body: Stmt[]): void {
+function checkRule(table: MemoryTable, body: Stmt[]): void {
   for (const stmt of body) {
     if (stmt.kind === "match" && typeof stmt.right === "object" && stmt.right.kind === "ref") {
       const s = setOf(table, stmt.right.name, "set");
@@ -212,7 +216,7 @@ function checkRule(table: FakeTable, body: Stmt[]): void {
   }
 }
 
-function addRule(table: FakeTable, obj: RuleObject, insert: boolean): void {
+function addRule(table: MemoryTable, obj: RuleObject, insert: boolean): void {
   const chain = chainOf(table, obj.chain);
   checkRule(table, obj.body);
   let at = insert ? 0 : chain.rules.length;
@@ -229,8 +233,8 @@ function addRule(table: FakeTable, obj: RuleObject, insert: boolean): void {
   chain.rules.splice(at, 0, rule);
 }
 
-function addSet(table: FakeTable, obj: SetObject | MapObject, create: boolean): void {
-  const spec: Omit<FakeSet, "elements" | "handle" | "name"> = {
+function addSet(table: MemoryTable, obj: SetObject | MapObject, create: boolean): void {
+  const spec: Omit<MemorySet, "elements" | "handle" | "name"> = {
     kind: obj.kind,
     type: keyTypes(obj.type, obj.typeof),
     flags: [...(obj.flags ?? [])].sort(),
@@ -255,19 +259,19 @@ function addSet(table: FakeTable, obj: SetObject | MapObject, create: boolean): 
 function interval(part: Part): [bigint, bigint] | undefined {
   const bounds = (a: Atom): [bigint, bigint] | undefined => {
     if (typeof a === "number") return [BigInt(a), BigInt(a)];
-    const c = parseCidr(a);
-    return c ? [c.base, lastOf(c)] : undefined;
+    const c = parseExactCidr(a);
+    return c ? [firstOf(c), lastOf(c)] : undefined;
   };
   if (typeof part !== "object") return bounds(part);
   const [from, to] = [bounds(part.from), bounds(part.to)];
   return from && to ? [from[0], to[1]] : undefined;
 }
 
-function elementOf(table: FakeTable, setName: string): FakeSet {
+function elementOf(table: MemoryTable, setName: string): MemorySet {
   return table.sets.get(setName) ?? fail("ENOENT", `no set or map ${setName}`);
 }
 
-function canonicalElementKey(set: FakeSet, key: Part[]): { parts: Part[]; text: string } {
+function canonicalElementKey(set: MemorySet, key: Part[]): { parts: Part[]; text: string } {
   if (key.length !== set.type.length) {
     fail("EINVAL", `${set.name} keys have ${set.type.length} parts, got ${key.length}`);
   }
@@ -288,7 +292,7 @@ function canonicalElementKey(set: FakeSet, key: Part[]): { parts: Part[]; text: 
   return { parts, text: parts.map((p) => renderPart(p)).join(" . ") };
 }
 
-function addElement(table: FakeTable, obj: ElementObject, create: boolean): void {
+function addElement(table: MemoryTable, obj: ElementObject, create: boolean): void {
   const set = elementOf(table, obj.set);
   const { parts, text } = canonicalElementKey(set, obj.key);
   let value = obj.value;
@@ -326,7 +330,7 @@ function addElement(table: FakeTable, obj: ElementObject, create: boolean): void
 const jumpsTo = (v: Stmt | Atom | undefined, chain: string) =>
   typeof v === "object" && (v.kind === "jump" || v.kind === "goto") && v.chain === chain;
 
-function chainInUse(table: FakeTable, name: string): boolean {
+function chainInUse(table: MemoryTable, name: string): boolean {
   for (const c of table.chains.values()) {
     if (c.rules.some((r) => r.body.some((s) => jumpsTo(s, name)))) return true;
   }
@@ -336,7 +340,7 @@ function chainInUse(table: FakeTable, name: string): boolean {
   return false;
 }
 
-function setInUse(table: FakeTable, name: string): boolean {
+function setInUse(table: MemoryTable, name: string): boolean {
   const uses = (s: Stmt) =>
     (s.kind === "vmap" && s.map === name) ||
     (s.kind === "match" &&
@@ -346,7 +350,7 @@ function setInUse(table: FakeTable, name: string): boolean {
   return [...table.chains.values()].some((c) => c.rules.some((r) => r.body.some(uses)));
 }
 
-function deleteObject(table: FakeTable, ref: Exclude<ObjectRef, { kind: "table" }>): void {
+function deleteObject(table: MemoryTable, ref: Exclude<ObjectRef, { kind: "table" }>): void {
   switch (ref.kind) {
     case "chain":
       chainOf(table, ref.name);
@@ -375,7 +379,7 @@ function deleteObject(table: FakeTable, ref: Exclude<ObjectRef, { kind: "table" 
   }
 }
 
-function flushObject(table: FakeTable, ref: Exclude<FlushRef, { kind: "table" }>): void {
+function flushObject(table: MemoryTable, ref: Exclude<FlushRef, { kind: "table" }>): void {
   if (ref.kind === "chain") chainOf(table, ref.name).rules = [];
   else setOf(table, ref.name, ref.kind).elements.clear();
 }

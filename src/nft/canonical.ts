@@ -2,11 +2,11 @@
 // `meta l4proto tcp th dport`, names protocols, folds `{ 80 }` to `80`); desired and live rules
 // are both brought to that form before they are compared.
 
-import { formatCidr, parseCidr, rangeAsCidr } from "./addr.ts";
+import { firstOf, parseExactCidr, rangeAsCidr, shortText } from "../net/cidr.ts";
 import type { Atom, CtState, DataType, Expr, Part, SetKeyType, Stmt, Value } from "./ast.ts";
 import { icmpNumber, isIcmpType } from "./icmp.ts";
 import { canonicalProtocol } from "./protocols.ts";
-import { datatypesOf, renderPart } from "./render.ts";
+import { datatypesOf, renderPart } from "./syntax.ts";
 
 const stateOrder: CtState[] = ["invalid", "established", "related", "new", "untracked"];
 
@@ -14,8 +14,8 @@ function canonicalAtom(atom: Atom, type: DataType | undefined): Atom {
   if (typeof atom !== "string") return type === "inet_proto" ? canonicalProtocol(atom) : atom;
   if (type === "inet_proto") return canonicalProtocol(atom);
   if (isIcmpType(type)) return icmpNumber(type, atom) ?? atom;
-  const cidr = parseCidr(atom);
-  return cidr ? formatCidr(cidr) : atom;
+  const cidr = parseExactCidr(atom);
+  return cidr ? shortText(cidr) : atom;
 }
 
 export function canonicalPart(part: Part, type: DataType | undefined): Part {
@@ -23,11 +23,11 @@ export function canonicalPart(part: Part, type: DataType | undefined): Part {
   const from = canonicalAtom(part.from, type);
   const to = canonicalAtom(part.to, type);
   if (from === to) return from;
-  const a = typeof from === "string" ? parseCidr(from) : undefined;
-  const b = typeof to === "string" ? parseCidr(to) : undefined;
-  if (a && b && a.version === b.version) {
-    const block = rangeAsCidr(a.version, a.base, b.base);
-    if (block) return formatCidr(block);
+  const a = typeof from === "string" ? parseExactCidr(from) : undefined;
+  const b = typeof to === "string" ? parseExactCidr(to) : undefined;
+  if (a && b && a.family === b.family) {
+    const block = rangeAsCidr(a.family, firstOf(a), firstOf(b));
+    if (block) return shortText(block);
   }
   return { kind: "range", from, to };
 }

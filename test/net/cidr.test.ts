@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatCidr, parseCidr, rangeAsCidr } from "../../src/dataplane/nftables/addr.ts";
+import {
+  firstOf,
+  parseExactCidr,
+  rangeAsCidr,
+  shortText,
+  tryParseAddress,
+} from "../../src/net/cidr.ts";
 
 const canonical: [string, string | undefined][] = [
   ["198.18.0.1", "198.18.0.1"],
@@ -21,19 +27,31 @@ const canonical: [string, string | undefined][] = [
   ["fd00::1::2", undefined],
   ["fd00:1:2:3:4:5:6:7:8", undefined],
   ["fd00::/129", undefined],
+  ["010.0.0.1", undefined],
+  ["198.18.1", undefined],
+  ["0xc6.18.0.1", undefined],
+  ["fe80::1%eth0", undefined],
+  ["::ffff:010.0.0.1", undefined],
 ];
 
 for (const [input, expected] of canonical) {
   test(`${input} -> ${expected ?? "invalid"}`, () => {
-    const c = parseCidr(input);
-    assert.equal(c && formatCidr(c), expected);
+    const c = parseExactCidr(input);
+    assert.equal(c && shortText(c), expected);
   });
 }
 
 test("a range is a prefix only when aligned and a power of two", () => {
-  const v4 = (s: string) => parseCidr(s)!.base;
+  const v4 = (s: string) => firstOf(parseExactCidr(s)!);
   const block = rangeAsCidr(4, v4("198.18.0.0"), v4("198.18.255.255"));
-  assert.equal(block && formatCidr(block), "198.18.0.0/16");
+  assert.equal(block && shortText(block), "198.18.0.0/16");
   assert.equal(rangeAsCidr(4, v4("198.18.0.1"), v4("198.18.0.2")), undefined);
   assert.equal(rangeAsCidr(4, v4("198.18.0.0"), v4("198.18.0.2")), undefined);
+});
+
+test("addresses parse as strictly as Go's net.ParseIP", () => {
+  for (const bad of ["10.1", "3232235777", "010.0.0.1", "fe80::1%wl0", " 198.18.0.1"]) {
+    assert.equal(tryParseAddress(bad), undefined, bad);
+  }
+  assert.equal(tryParseAddress("FD00::0:1")?.text, "fd00::1");
 });

@@ -3,34 +3,27 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  eq,
-  FakeNftables,
-  ip,
-  NftError,
-  Transaction,
-  verdict,
-} from "../../src/dataplane/nftables/index.ts";
+import { eq, ip, MemoryNftables, NftError, Transaction, verdict } from "../../src/nft/index.ts";
 import { brokenCases, brokenTransaction, startingRuleset } from "./cases.ts";
 import { fullDump, fullTransaction } from "./fixtures.ts";
 
 const tx = () => new Transaction({ family: "inet", table: "t" });
 
-async function started(): Promise<FakeNftables> {
-  const fake = new FakeNftables();
+async function started(): Promise<MemoryNftables> {
+  const fake = new MemoryNftables();
   await fake.apply(startingRuleset("t"));
   return fake;
 }
 
-async function rulesOf(fake: FakeNftables, chain: string): Promise<string[]> {
+async function rulesOf(fake: MemoryNftables, chain: string): Promise<string[]> {
   const model = await fake.read("inet", "t");
   const c = model?.chains.find((x) => x.name === chain);
   return (c?.rules ?? []).map((r) => r.body.map((s) => s.kind).join(" "));
 }
 
-describe("FakeNftables", () => {
+describe("MemoryNftables", () => {
   test("holds what the full transaction describes", async () => {
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await fake.apply(fullTransaction());
     assert.equal(fake.dump(), fullDump);
   });

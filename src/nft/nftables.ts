@@ -1,5 +1,5 @@
 // What the upper half of the dataplane needs from nftables, met by the kernel (kernel.ts) and by
-// an in-memory fake (fake.ts) that follows the same rules for tests without root.
+// an in-memory nftables (memory-nftables.ts) that follows the same rules for tests without root.
 
 import type { Family } from "./ast.ts";
 import type { TableModel } from "./model.ts";

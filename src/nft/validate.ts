@@ -2,7 +2,7 @@
 // quoted strings, so anything that could change the meaning of the script is refused here,
 // before a transaction reaches the kernel.
 
-import { parseAddress, parseCidr } from "./addr.ts";
+import { parseExactCidr, tryParseAddress } from "../net/cidr.ts";
 import type {
   Atom,
   Command,
@@ -19,7 +19,7 @@ import type {
 import { terminalKinds } from "./ast.ts";
 import { icmpNumber } from "./icmp.ts";
 import { protocolNumber } from "./protocols.ts";
-import { datatypesOf } from "./render.ts";
+import { datatypesOf } from "./syntax.ts";
 
 // Words nft 1.0.6's scanner turns into keywords even where a table, chain or set name is
 // expected (measured: each was tried as a name and refused). A name containing "_", "." or an
@@ -73,9 +73,10 @@ export function atomError(atom: Atom, type: DataType): string | undefined {
   switch (type) {
     case "ipv4_addr":
     case "ipv6_addr": {
-      const c = typeof atom === "string" ? parseCidr(atom) : undefined;
-      if (!c || c.version !== (type === "ipv4_addr" ? 4 : 6)) {
-        const addr = typeof atom === "string" ? parseAddress(atom.split("/")[0] ?? "") : undefined;
+      const c = typeof atom === "string" ? parseExactCidr(atom) : undefined;
+      if (!c || c.family !== (type === "ipv4_addr" ? 4 : 6)) {
+        const addr =
+          typeof atom === "string" ? tryParseAddress(atom.split("/")[0] ?? "") : undefined;
         return addr ? `${bad} (host bits set or bad prefix length)` : bad;
       }
       return undefined;
