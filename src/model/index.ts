@@ -74,6 +74,7 @@ export {
   type GlobalAlert,
   GlobalAlertSchema,
 } from "./global-alert.ts";
+export { issuesFromZod } from "./issues.ts";
 export {
   type K8sNetworkPolicy,
   K8sNetworkPolicySchema,

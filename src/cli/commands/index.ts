@@ -8,6 +8,7 @@ import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerServer } from "./server.ts";
 import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerLab(program);
   registerAgent(program);
   registerUp(program);
+  registerServer(program);
 }
