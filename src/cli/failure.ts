@@ -8,6 +8,20 @@ function isTyped(error: unknown): error is Error & { code: string } {
   return error instanceof Error && "code" in error && typeof error.code === "string";
 }
 
+/**
+ * A named object's NotFound in kubectl's words (`pods "web-0" not found`,
+ * `networkpolicies.networking.k8s.io "deny" not found`), whatever the server's message.
+ */
+export function asKubectlNotFound(
+  error: unknown,
+  info: { readonly plural: string; readonly group: string },
+  name: string,
+): unknown {
+  if (!(error instanceof ApiError) || error.code !== "NotFound") return error;
+  const resource = info.group ? `${info.plural}.${info.group}` : info.plural;
+  return new ApiError("NotFound", error.status, "NotFound", `${resource} "${name}" not found`);
+}
+
 /** The lines kubectl would print for `error`; undefined for an untyped error (a bug). */
 export function failureLines(error: unknown): string[] | undefined {
   if (error instanceof ApiError) {

@@ -3,7 +3,7 @@
 // the registry. Unqualified names shared by two groups mean the Kubernetes one, as in kubectl
 // (`networkpolicies` is networking.k8s.io's).
 import type { KindRef } from "../datastore/index.ts";
-import { CALICO_V3, KINDS, type KindInfo, type Resource } from "../model/index.ts";
+import { CALICO_V3, KINDS, type KindInfo } from "../model/index.ts";
 
 export class KindNameError extends Error {
   readonly code = "cli.kind";
@@ -35,7 +35,7 @@ export function kindRef(info: KindInfo): KindRef {
 }
 
 /** `pod`, `networkpolicy.networking.k8s.io`, `globalnetworkpolicy.microseg.io`: kubectl's prefix. */
-export function kindPrefix(info: Pick<KindInfo, "kind" | "group">): string {
+export function kindPrefix(info: { readonly kind: string; readonly group: string }): string {
   const lower = info.kind.toLowerCase();
   return info.group ? `${lower}.${info.group}` : lower;
 }
@@ -45,9 +45,12 @@ export function groupOf(apiVersion: string): string {
   return slash < 0 ? "" : apiVersion.slice(0, slash);
 }
 
-/** `pod/web-0` as `-o name` and apply print an object. */
-export function objectName(r: Resource): string {
-  return `${kindPrefix({ kind: r.kind, group: groupOf(r.apiVersion) })}/${r.metadata.name}`;
+/** `pod/web-0` as `-o name` and apply print an object (a Resource, or an apply result). */
+export function objectName(
+  r: { apiVersion: string; kind: string } & ({ metadata: { name: string } } | { name: string }),
+): string {
+  const name = "metadata" in r ? r.metadata.name : r.name;
+  return `${kindPrefix({ kind: r.kind, group: groupOf(r.apiVersion) })}/${name}`;
 }
 
 export interface Target {

@@ -7,7 +7,6 @@ import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
 import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
 import type {
-  ApplyResult,
   KindRef,
   ListOptions,
   ListResult,
@@ -41,6 +40,23 @@ function shaped<T>(value: unknown, fields: readonly string[], what: string): T {
   const missing = isRecord(value) ? fields.filter((f) => !(f in value)) : fields;
   if (missing.length) throw invalidAnswer(`a ${what} answer`, `${missing.join(", ")} missing`);
   return value as T;
+}
+
+/** What the whole-set apply did to one object, as the server reports it. */
+export interface AppliedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly resourceVersion?: string;
+  readonly action: "created" | "configured" | "unchanged";
+}
+
+export interface ApplySetResult {
+  /** The store's revision after the set. */
+  readonly revision: number;
+  /** In input order. */
+  readonly results: readonly AppliedObject[];
 }
 
 const ACTIONS = new Set(["created", "configured", "unchanged"]);
@@ -135,7 +151,7 @@ export class ApiClient {
   }
 
   /** Creates or replaces every object as one store transaction: all of them or none. */
-  async applySet(resources: readonly Resource[]): Promise<ApplyResult> {
+  async applySet(resources: readonly Resource[]): Promise<ApplySetResult> {
     const body = await this.#http.json({
       method: "POST",
       path: APPLY_PATH,
@@ -145,14 +161,16 @@ export class ApiClient {
       throw invalidAnswer("an apply answer without revision and results", typeof body);
     }
     const results = body.results.map((r, i) => {
-      const action = isRecord(r) ? r.action : undefined;
-      if (typeof action !== "string" || !ACTIONS.has(action)) {
-        throw invalidAnswer("an apply result without an action", `results[${i}]`);
-      }
-      return {
-        object: decodeResource(r.object),
-        action: action as ApplyResult["results"][number]["action"],
-      };
+      const ok =
+        isRecord(r) &&
+        typeof r.apiVersion === "string" &&
+        typeof r.kind === "string" &&
+        typeof r.name === "string" &&
+        typeof r.action === "string" &&
+        ACTIONS.has(r.action);
+      if (!ok)
+        throw invalidAnswer("an apply result without kind, name and action", `results[${i}]`);
+      return r as unknown as AppliedObject;
     });
     return { revision: body.revision, results };
   }
@@ -188,7 +206,7 @@ export class ApiClient {
     const body = await this.#http.json({
       method: "POST",
       path: MATRIX_PATH,
-      body: ports ? { ports } : {},
+      body: ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {},
     });
     return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
   }

@@ -53,7 +53,11 @@ export function decodeWatchLine(
   };
 }
 
-/** The store's watch options, plus a label selector the server filters by (kubectl's `-w -l`). */
+/**
+ * The store's watch options, plus a label selector the server filters by (kubectl's `-w -l`).
+ * With a kind: that kind's collection, as Kubernetes watches; without: every kind over one
+ * connection (namespace and selector then do not apply).
+ */
 export type ApiWatchOptions = WatchOptions & { readonly labelSelector?: string };
 
 export function startWatch(
@@ -107,7 +111,6 @@ export function startWatch(
           watch: "1",
           resourceVersion: String(revision),
           allowWatchBookmarks: "true",
-          namespace: opts.kind ? undefined : opts.namespace,
           labelSelector: opts.labelSelector,
         },
       })

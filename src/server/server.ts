@@ -10,10 +10,12 @@ import { registerApplyRoute } from "./apply.ts";
 import { isLoopback, registerBearerAuth } from "./auth.ts";
 import { registerBodyParsers } from "./bodies.ts";
 import type { BodyLimits, ServerContext } from "./context.ts";
+import { registerDescribeRoute } from "./describe.ts";
 import { registerDiscovery } from "./discovery.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
+import { registerStoreWideRoutes } from "./store-wide.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -127,7 +129,10 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   registerAgentRoutes(app, agents);
-  registerAnalysisRoutes(app, new WorldCache(opts.store));
+  const worlds = new WorldCache(opts.store);
+  registerAnalysisRoutes(app, worlds);
+  registerDescribeRoute(app, ctx, worlds);
+  registerStoreWideRoutes(app, ctx);
   registerApplyRoute(app, ctx);
   registerResourceRoutes(app, ctx);
   return { app, ctx };

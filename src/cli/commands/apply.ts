@@ -16,9 +16,7 @@ async function apply(flags: ApplyFlags): Promise<void> {
   const client = connect(flags);
   status.phase(`applying ${resources.length} objects to ${client.server} as one transaction`);
   const result = await client.applySet(resources).finally(() => status.done());
-  for (const { object, action } of result.results) {
-    process.stdout.write(`${objectName(object)} ${action}\n`);
-  }
+  for (const r of result.results) process.stdout.write(`${objectName(r)} ${r.action}\n`);
 }
 
 export function registerApply(program: Command): void {

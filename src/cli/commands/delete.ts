@@ -4,7 +4,7 @@ import { ApiError } from "../../client/index.ts";
 import type { ObjectRef } from "../../datastore/index.ts";
 import { DEFAULT_NAMESPACE, lookupKind } from "../../model/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
-import { failureLines, kubectlAction } from "../failure.ts";
+import { asKubectlNotFound, failureLines, kubectlAction } from "../failure.ts";
 import { kindPrefix, kindRef, parseTargets } from "../kinds.ts";
 import { CliError } from "../load.ts";
 import { readManifestArgs } from "../manifests.ts";
@@ -64,7 +64,8 @@ async function del(args: string[], flags: DeleteFlags): Promise<void> {
       process.stdout.write(`${info ? kindPrefix(info) : ref.kind.kind} "${ref.name}" deleted\n`);
     } catch (error) {
       if (flags.ignoreNotFound && error instanceof ApiError && error.code === "NotFound") continue;
-      const lines = failureLines(error);
+      const info = lookupKind(ref.kind.apiVersion, ref.kind.kind);
+      const lines = failureLines(info ? asKubectlNotFound(error, info, ref.name) : error);
       if (!lines) throw error;
       for (const line of lines) console.error(line);
       failed = true;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { formatDescription } from "../../analysis/describe-text.ts";
 import { DEFAULT_NAMESPACE } from "../../model/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
-import { kubectlAction } from "../failure.ts";
+import { asKubectlNotFound, kubectlAction } from "../failure.ts";
 import { kindRef, parseTargets } from "../kinds.ts";
 
 interface DescribeFlags extends ConnectionFlags {
@@ -26,8 +26,12 @@ async function describeObjects(args: string[], flags: DescribeFlags): Promise<vo
               ...(flags.selector ? { labelSelector: flags.selector } : {}),
             })
           ).items.map((r) => r.metadata.name);
-    for (const name of names)
-      texts.push(formatDescription(await client.describe({ kind, namespace, name })));
+    for (const name of names) {
+      const d = await client.describe({ kind, namespace, name }).catch((error: unknown) => {
+        throw asKubectlNotFound(error, t.kind, name);
+      });
+      texts.push(formatDescription(d));
+    }
   }
   if (texts.length === 0)
     console.error(`No resources found in ${flags.namespace ?? DEFAULT_NAMESPACE} namespace.`);

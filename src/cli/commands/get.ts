@@ -4,7 +4,7 @@ import type { StoredResource } from "../../datastore/index.ts";
 import { DEFAULT_NAMESPACE, type KindInfo } from "../../model/index.ts";
 import { columnsFor } from "../columns.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
-import { failureLines, kubectlAction } from "../failure.ts";
+import { asKubectlNotFound, failureLines, kubectlAction } from "../failure.ts";
 import { kindRef, objectName, parseTargets, type Target } from "../kinds.ts";
 import { CliError } from "../load.ts";
 import { asList, formatObject } from "../output.ts";
@@ -97,7 +97,9 @@ async function fetch(
   let revision = 0;
   for (const name of t.names) {
     try {
-      const r = await client.get({ kind, namespace, name });
+      const r = await client.get({ kind, namespace, name }).catch((error: unknown) => {
+        throw asKubectlNotFound(error, t.kind, name);
+      });
       items.push(r);
       revision = Math.max(revision, Number(r.metadata.resourceVersion ?? 0));
     } catch (error) {
@@ -203,11 +205,12 @@ async function get(args: string[], flags: GetFlags): Promise<void> {
     failures.length === 0 &&
     targets.every((t) => t.names.length === 0)
   ) {
-    const ns =
-      flags.allNamespaces || !targets.some((t) => t.kind.namespaced)
-        ? ""
-        : ` in ${flags.namespace ?? DEFAULT_NAMESPACE} namespace`;
-    console.error(`No resources found${ns}.`);
+    const everywhere = flags.allNamespaces || !targets.some((t) => t.kind.namespaced);
+    console.error(
+      everywhere
+        ? "No resources found"
+        : `No resources found in ${flags.namespace ?? DEFAULT_NAMESPACE} namespace.`,
+    );
   }
   for (const error of failures) for (const line of failureLines(error) ?? []) console.error(line);
   if (failures.length > 0) process.exitCode = 1;

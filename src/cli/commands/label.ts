@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../../model/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
-import { kubectlAction } from "../failure.ts";
+import { asKubectlNotFound, kubectlAction } from "../failure.ts";
 import { kindRef, objectName, parseTargets } from "../kinds.ts";
 import { CliError } from "../load.ts";
 
@@ -55,7 +55,9 @@ async function label(args: string[], flags: LabelFlags): Promise<void> {
     namespace: t.kind.namespaced ? (flags.namespace ?? DEFAULT_NAMESPACE) : undefined,
     name,
   };
-  const current = await client.get(ref);
+  const current = await client.get(ref).catch((error: unknown) => {
+    throw asKubectlNotFound(error, t.kind, name);
+  });
   const labels: Readonly<Record<string, string>> = current.metadata.labels ?? {};
   const patch: Record<string, string | null> = {};
   for (const [key, value] of set) {
