@@ -53,6 +53,7 @@ export class Agent {
   #applied = 0;
   #appliedAt: string | undefined;
   #ready = false;
+  #fullSyncs = 0;
   /** Why the source's latest state is not enforced, and why the last apply failed. */
   #sourceError: string | undefined;
   #applyError: string | undefined;
@@ -176,6 +177,7 @@ export class Agent {
       this.#applyError = undefined;
       this.#applied = this.#received;
       this.#appliedAt = new Date().toISOString();
+      if (result.mode === "full") this.#fullSyncs++;
       this.#log.info(`${what} done`, { revision: this.#applied, ...result });
       if (!this.#ready && result.mode === "full") this.#becomeReady();
     } catch (e) {
@@ -221,6 +223,7 @@ export class Agent {
       ready: this.#ready,
       resources: this.#keys.size,
       ...this.#enforcer.counts(),
+      fullSyncs: this.#fullSyncs,
       ...(this.#applyError || this.#sourceError
         ? { lastError: this.#applyError ?? this.#sourceError }
         : {}),

@@ -5,6 +5,8 @@ export { type ApplyResult, Enforcer, type EnforcerOptions } from "./enforcer.ts"
 export { isLogLevel, jsonLogger, type Logger, type LogLevel } from "./logger.ts";
 export {
   type AgentStatus,
+  AgentStatusSchema,
+  latestStatusSender,
   readyFileWriter,
   type StatusListener,
   statusFileWriter,

@@ -4,24 +4,30 @@
 
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { z } from "zod";
 
-export interface AgentStatus {
-  readonly node: string;
+/** The status as it travels (status file, API); the schema is the type's one source. */
+export const AgentStatusSchema = z.strictObject({
+  node: z.string().min(1),
   /** The source revision the kernel enforces; 0 before the first sync. */
-  readonly revision: number;
+  revision: z.number().int().nonnegative(),
   /** When the kernel last took a transaction (ISO 8601). */
-  readonly appliedAt?: string;
+  appliedAt: z.string().optional(),
   /** Whether the first full sync has happened. */
-  readonly ready: boolean;
-  readonly resources: number;
-  readonly endpoints: number;
-  readonly policies: number;
-  readonly sets: number;
+  ready: z.boolean(),
+  resources: z.number().int().nonnegative(),
+  endpoints: z.number().int().nonnegative(),
+  policies: z.number().int().nonnegative(),
+  sets: z.number().int().nonnegative(),
+  /** Full renders of the table so far (start-up, resync, drift repair); the rest were deltas. */
+  fullSyncs: z.number().int().nonnegative(),
   /** The last failure (rejected resources, a failed transaction), until an apply succeeds. */
-  readonly lastError?: string;
+  lastError: z.string().optional(),
   /** The last drift check. */
-  readonly drift?: { readonly checkedAt: string; readonly objects: readonly string[] };
-}
+  drift: z.strictObject({ checkedAt: z.string(), objects: z.array(z.string()) }).optional(),
+});
+
+export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 
 export type StatusListener = (status: AgentStatus) => void;
 
@@ -49,5 +55,35 @@ export function readyFileWriter(path: string): StatusListener {
       revision: status.revision,
       readyAt: status.appliedAt,
     });
+  };
+}
+
+/**
+ * A status listener that sends through `send` (the API server, say) one status at a time and
+ * always the latest: a slow or absent receiver never queues stale statuses and never blocks the
+ * agent. A failed send is retried with the next status.
+ */
+export function latestStatusSender(
+  send: (status: AgentStatus) => Promise<void>,
+  onError: (error: unknown) => void,
+): StatusListener {
+  let pending: AgentStatus | undefined;
+  let sending = false;
+  const drain = async () => {
+    sending = true;
+    while (pending) {
+      const status = pending;
+      pending = undefined;
+      try {
+        await send(status);
+      } catch (e) {
+        onError(e);
+      }
+    }
+    sending = false;
+  };
+  return (status) => {
+    pending = status;
+    if (!sending) void drain();
   };
 }

@@ -15,6 +15,9 @@ import {
 } from "./source.ts";
 import type { Datastore, DatastoreError, Watch, WatchEvent } from "./types.ts";
 
+/** What the source needs of a store: a Datastore, or the API client in front of one. */
+export type WatchableStore = Pick<Datastore, "snapshot" | "watch">;
+
 export interface DatastoreSourceOptions {
   /** Bookmarks keep the resume revision fresh on a quiet store; 10 s by default. */
   readonly bookmarkMs?: number;
@@ -34,14 +37,14 @@ function toEvent(e: Exclude<WatchEvent, { type: "BOOKMARK" }>): ResourceEvent {
 }
 
 export class DatastoreSource implements ResourceSource {
-  readonly #store: Datastore;
+  readonly #store: WatchableStore;
   readonly #bookmarkMs: number;
   readonly #retry: { readonly first: number; readonly max: number };
   /** What the consumer has been given, by key; undefined until a snapshot succeeded. */
   #state: Map<string, Resource> | undefined;
   #revision = 0;
 
-  constructor(store: Datastore, opts: DatastoreSourceOptions = {}) {
+  constructor(store: WatchableStore, opts: DatastoreSourceOptions = {}) {
     this.#store = store;
     this.#bookmarkMs = opts.bookmarkMs ?? 10_000;
     this.#retry = opts.retryMs ?? { first: 250, max: 5_000 };

@@ -1,7 +1,11 @@
 // Where resources live. `Datastore` is the store interface (SQLite embedded, etcd, Kubernetes),
 // opened from a URL by `openDatastore`; a `ResourceSource` is what an agent follows: manifest
 // files, a store's watch (`DatastoreSource`), or a `MemorySource` that tests push batches into.
-export { DatastoreSource, type DatastoreSourceOptions } from "./datastore-source.ts";
+export {
+  DatastoreSource,
+  type DatastoreSourceOptions,
+  type WatchableStore,
+} from "./datastore-source.ts";
 export { listFilter, type ObjectFilter } from "./filters.ts";
 export { ManifestSource, type ManifestSourceOptions } from "./manifest-source.ts";
 export { MemorySource } from "./memory-source.ts";

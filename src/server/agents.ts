@@ -2,34 +2,9 @@
 // by `GET /api/v1/agents`. Kept in memory: agents report after every apply and on a period, so
 // a restarted server learns them again within one report.
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
-import type { AgentStatus } from "../agent/index.ts";
+import { type AgentStatus, AgentStatusSchema } from "../agent/index.ts";
 import { issuesFromZod } from "../model/index.ts";
 import { ApiError, invalid } from "./errors.ts";
-
-/** The wire form of AgentStatus; the type check below keeps the two in step. */
-export const AgentStatusSchema = z.strictObject({
-  node: z.string().min(1),
-  revision: z.number().int().nonnegative(),
-  appliedAt: z.string().optional(),
-  ready: z.boolean(),
-  resources: z.number().int().nonnegative(),
-  endpoints: z.number().int().nonnegative(),
-  policies: z.number().int().nonnegative(),
-  sets: z.number().int().nonnegative(),
-  lastError: z.string().optional(),
-  drift: z.strictObject({ checkedAt: z.string(), objects: z.array(z.string()) }).optional(),
-});
-
-// Compile-time: the schema has exactly AgentStatus's fields.
-type Wire = z.input<typeof AgentStatusSchema>;
-type SameKeys = keyof Wire extends keyof AgentStatus
-  ? keyof AgentStatus extends keyof Wire
-    ? true
-    : false
-  : false;
-type Assert<T extends true> = T;
-export type AgentStatusWireCheck = Assert<SameKeys>;
 
 export interface AgentReport {
   readonly status: AgentStatus;

@@ -404,6 +404,7 @@ describe("health and metrics", () => {
       endpoints: 2,
       policies: 1,
       sets: 1,
+      fullSyncs: 1,
     };
     assert.equal(
       (await h.request("PUT", "/api/v1/agents/node-1/status", { body: status })).status,
@@ -432,6 +433,7 @@ describe("agents", () => {
       endpoints: 0,
       policies: 0,
       sets: 0,
+      fullSyncs: 0,
       lastError: "boom",
     };
     assert.equal(
