@@ -2,7 +2,7 @@
 // Kubernetes Status, secure by default (loopback unless told otherwise; elsewhere only with a
 // bearer token). `startServer` is what `microseg server` and `microseg up` run.
 import type { AddressInfo } from "node:net";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify";
 import type { Datastore } from "../datastore/index.ts";
 import { AgentRegistry, registerAgentRoutes } from "./agents.ts";
 import { registerAnalysisRoutes, WorldCache } from "./analysis.ts";
@@ -78,7 +78,8 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = Fastify({
     logger: opts.logLevel ? { level: opts.logLevel } : false,
-    disableRequestLogging: true,
+    // One line per request comes from the onResponse hook below, with the metric labels.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.objectBytes,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   });
