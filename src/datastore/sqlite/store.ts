@@ -310,6 +310,19 @@ export class SqliteDatastore implements Datastore {
   /** Never throws: every failure, a bad kind included, reaches `listener.onError`. */
   watch(opts: WatchOptions, listener: WatchListener): Watch {
     try {
+      if (!Number.isSafeInteger(opts.fromRevision) || opts.fromRevision < 0) {
+        throw new DatastoreError(
+          "Invalid",
+          `watch: fromRevision ${opts.fromRevision} is not a revision`,
+          [
+            {
+              code: "manifest.field",
+              path: "resourceVersion",
+              message: "must be a non-negative integer",
+            },
+          ],
+        );
+      }
       const kind = opts.kind ? kindId(kindInfo(opts.kind)) : undefined;
       const filter = {
         ...(kind !== undefined ? { kind } : {}),
