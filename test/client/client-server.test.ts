@@ -128,6 +128,7 @@ describe("ApiClient against microseg server", () => {
       endpoints: 4,
       policies: 2,
       sets: 3,
+      fullSyncs: 1,
     });
     const agents = await client.listAgents();
     assert.deepEqual(
