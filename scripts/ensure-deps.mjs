@@ -30,6 +30,8 @@ const debianPackages = [
   // openssl for a self-signed certificate of the TLS test.
   ["kubectl", "kubernetes-client"],
   ["openssl", "openssl"],
+  // The CLI's test of progress on a terminal runs it under a pseudo-terminal (script(1)).
+  ["script", "bsdutils"],
 ];
 
 function commandExists(cmd) {

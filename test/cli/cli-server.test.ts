@@ -1,8 +1,16 @@
 // The kubectl-style verbs as a user runs them: the CLI as a child process against a real
 // `microseg server` on a temp SQLite file. Outputs and exit codes as kubectl's.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { cli, cliRunning, type ServerProcess, startServerProcess } from "./server-process.ts";
+import {
+  BIN,
+  cli,
+  cliRunning,
+  ROOT,
+  type ServerProcess,
+  startServerProcess,
+} from "./server-process.ts";
 
 let server: ServerProcess;
 const run = (...args: string[]) => cli(server.url, args);
@@ -57,6 +65,28 @@ describe("microseg apply", () => {
     assert.match(r.stderr, /spec\.ingress\[0\]\.ports\[0\]\.port/);
     const ns = run("get", "ns", "fresh");
     assert.equal(ns.status, 1, "the valid namespace of the same set was not created");
+  });
+});
+
+describe("progress on a terminal", () => {
+  it("apply shows a status line on a terminal and erases it; the results stay", () => {
+    // script(1) gives the CLI a pseudo-terminal, as a user's shell would.
+    const r = spawnSync(
+      "script",
+      ["-qec", `node ${BIN} apply -f examples/blue-ldap`, "/dev/null"],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, MICROSEG_SERVER: server.url } },
+    );
+    assert.equal(r.status, 0, r.stdout);
+    const erase = "\r\u001b[2K";
+    assert.ok(r.stdout.includes(`${erase}applying `), r.stdout);
+    assert.match(
+      r.stdout,
+      /applying \d+ objects to 127\.0\.0\.1:\d+ as one transaction \(\d+\.\ds\)/,
+    );
+    assert.ok(
+      r.stdout.includes(`${erase}tier.microseg.io/security unchanged`),
+      "the line is erased before the results",
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const BIN = join(ROOT, "bin", "microseg.js");
+export const BIN = join(ROOT, "bin", "microseg.js");
 const START_TIMEOUT_MS = 60_000;
 
 export interface ServerProcess {
