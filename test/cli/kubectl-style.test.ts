@@ -117,3 +117,22 @@ describe("label changes", () => {
     assert.throws(() => parseLabelChanges(["a=1", "a-"]), /both modify and remove/);
   });
 });
+
+describe("--help", () => {
+  it("every command and subcommand shows examples", async () => {
+    const { Command } = await import("commander");
+    const { registerCommands } = await import("../../src/cli/commands/index.ts");
+    const program = new Command("microseg");
+    registerCommands(program);
+    const all = (c: InstanceType<typeof Command>): InstanceType<typeof Command>[] =>
+      c.commands.flatMap((sub) => [sub, ...all(sub)]);
+    const commands = all(program);
+    assert.ok(commands.length >= 12, "the verbs are registered");
+    for (const command of commands) {
+      let text = "";
+      command.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+      command.outputHelp();
+      assert.match(text, /Examples:\n {2}\S/, `${command.name()} --help has examples`);
+    }
+  });
+});
