@@ -26,6 +26,12 @@ const debianPackages = [
   ["python3", "python3"],
   ["make", "make"],
   ["g++", "g++"],
+  // The API server's tests: kubectl as a real client (Debian ships it as kubernetes-client),
+  // openssl for a self-signed certificate of the TLS test.
+  ["kubectl", "kubernetes-client"],
+  ["openssl", "openssl"],
+  // The CLI's test of progress on a terminal runs it under a pseudo-terminal (script(1)).
+  ["script", "bsdutils"],
 ];
 
 function commandExists(cmd) {

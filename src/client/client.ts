@@ -3,10 +3,10 @@
 // store and agent status. The CLI and the agent's watch of the API are built on it.
 
 import type { AgentStatus } from "../agent/index.ts";
+import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
 import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
 import type {
-  ApplyResult,
   KindRef,
   ListOptions,
   ListResult,
@@ -15,7 +15,6 @@ import type {
   StoredResource,
   Watch,
   WatchListener,
-  WatchOptions,
 } from "../datastore/index.ts";
 import type { Resource } from "../model/index.ts";
 import { decodeList, decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
@@ -24,13 +23,14 @@ import {
   APPLY_PATH,
   agentStatusPath,
   collectionPath,
+  DESCRIBE_PATH,
   EXPLAIN_PATH,
   MATRIX_PATH,
   objectPath,
   SNAPSHOT_PATH,
 } from "./paths.ts";
 import { type ClientOptions, Transport } from "./transport.ts";
-import { startWatch } from "./watch.ts";
+import { type ApiWatchOptions, startWatch } from "./watch.ts";
 
 /**
  * Analysis answers are the server's own types (src/analysis, src/agent); the check makes a
@@ -40,6 +40,23 @@ function shaped<T>(value: unknown, fields: readonly string[], what: string): T {
   const missing = isRecord(value) ? fields.filter((f) => !(f in value)) : fields;
   if (missing.length) throw invalidAnswer(`a ${what} answer`, `${missing.join(", ")} missing`);
   return value as T;
+}
+
+/** What the whole-set apply did to one object, as the server reports it. */
+export interface AppliedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly resourceVersion?: string;
+  readonly action: "created" | "configured" | "unchanged";
+}
+
+export interface ApplySetResult {
+  /** The store's revision after the set. */
+  readonly revision: number;
+  /** In input order. */
+  readonly results: readonly AppliedObject[];
 }
 
 const ACTIONS = new Set(["created", "configured", "unchanged"]);
@@ -134,7 +151,7 @@ export class ApiClient {
   }
 
   /** Creates or replaces every object as one store transaction: all of them or none. */
-  async applySet(resources: readonly Resource[]): Promise<ApplyResult> {
+  async applySet(resources: readonly Resource[]): Promise<ApplySetResult> {
     const body = await this.#http.json({
       method: "POST",
       path: APPLY_PATH,
@@ -144,14 +161,16 @@ export class ApiClient {
       throw invalidAnswer("an apply answer without revision and results", typeof body);
     }
     const results = body.results.map((r, i) => {
-      const action = isRecord(r) ? r.action : undefined;
-      if (typeof action !== "string" || !ACTIONS.has(action)) {
-        throw invalidAnswer("an apply result without an action", `results[${i}]`);
-      }
-      return {
-        object: decodeResource(r.object),
-        action: action as ApplyResult["results"][number]["action"],
-      };
+      const ok =
+        isRecord(r) &&
+        typeof r.apiVersion === "string" &&
+        typeof r.kind === "string" &&
+        typeof r.name === "string" &&
+        typeof r.action === "string" &&
+        ACTIONS.has(r.action);
+      if (!ok)
+        throw invalidAnswer("an apply result without kind, name and action", `results[${i}]`);
+      return r as unknown as AppliedObject;
     });
     return { revision: body.revision, results };
   }
@@ -172,7 +191,7 @@ export class ApiClient {
   }
 
   /** Reconnects from the last delivered revision by itself; ends with onError only. */
-  watch(opts: WatchOptions, listener: WatchListener): Watch {
+  watch(opts: ApiWatchOptions, listener: WatchListener): Watch {
     return startWatch(this.#http, opts, listener);
   }
 
@@ -187,9 +206,24 @@ export class ApiClient {
     const body = await this.#http.json({
       method: "POST",
       path: MATRIX_PATH,
-      body: ports ? { ports } : {},
+      body: ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {},
     });
     return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
+  }
+
+  /** `describe` of one object over the live store (src/analysis/describe.ts on the server). */
+  async describe(ref: ObjectRef): Promise<Description> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: DESCRIBE_PATH,
+      query: {
+        apiVersion: ref.kind.apiVersion,
+        kind: ref.kind.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+      },
+    });
+    return shaped<Description>(body, ["type", "object"], "describe");
   }
 
   async putAgentStatus(status: AgentStatus): Promise<void> {

@@ -6,7 +6,7 @@ import { type KindInfo, lookupKind } from "../model/index.ts";
 
 /** Where the whole-set apply is posted (one store transaction). */
 export const APPLY_PATH = "/apis/microseg.io/v1/apply";
-/** One watch carrying every kind (an agent's single connection). */
+/** One watch carrying every kind (an agent's single connection; src/server/store-wide.ts). */
 export const WATCH_ALL_PATH = "/apis/microseg.io/v1/watch";
 /** Every object of every kind at one revision (an agent's full sync). */
 export const SNAPSHOT_PATH = "/apis/microseg.io/v1/snapshot";

@@ -53,9 +53,16 @@ export function decodeWatchLine(
   };
 }
 
+/**
+ * The store's watch options, plus a label selector the server filters by (kubectl's `-w -l`).
+ * With a kind: that kind's collection, as Kubernetes watches; without: every kind over one
+ * connection (namespace and selector then do not apply).
+ */
+export type ApiWatchOptions = WatchOptions & { readonly labelSelector?: string };
+
 export function startWatch(
   transport: Transport,
-  opts: WatchOptions,
+  opts: ApiWatchOptions,
   listener: WatchListener,
 ): Watch {
   let revision = opts.fromRevision;
@@ -104,7 +111,7 @@ export function startWatch(
           watch: "1",
           resourceVersion: String(revision),
           allowWatchBookmarks: "true",
-          namespace: opts.kind ? undefined : opts.namespace,
+          labelSelector: opts.labelSelector,
         },
       })
       .then((res) => {

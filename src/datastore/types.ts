@@ -83,6 +83,10 @@ export interface Watch {
   stop(): void;
 }
 
+/**
+ * Every write validates its objects itself (the model's parseResource, the same defaults), so a
+ * caller may pass decoded JSON as it came: Invalid carries each issue with its field path.
+ */
 export interface Datastore {
   get(ref: ObjectRef): Promise<StoredResource>;
   list(opts: ListOptions): Promise<ListResult>;

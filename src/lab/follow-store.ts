@@ -15,8 +15,13 @@ import type { Lab } from "./lab.ts";
 import { labManifests, labSpecFromManifests } from "./manifests.ts";
 import type { PortSpec } from "./topology.ts";
 
-/** What the follower needs of a store: a Datastore, or the API client over one. */
-export type FollowedStore = Pick<Datastore, "snapshot" | "watch" | "apply">;
+/**
+ * What the follower needs of a store: a Datastore, or the API client over one (whose apply
+ * reports each object by reference, not whole: only its completion matters here).
+ */
+export type FollowedStore = Pick<Datastore, "snapshot" | "watch"> & {
+  apply(resources: Parameters<Datastore["apply"]>[0]): Promise<unknown>;
+};
 
 export interface FollowStoreOptions {
   /** Served by every pod besides the declared ports. */

@@ -33,7 +33,8 @@ export function apiResourceList(gv: GroupVersion) {
       namespaced: k.namespaced,
       kind: k.kind,
       verbs: VERBS,
-      ...(k.shortNames.length > 0 ? { shortNames: [...k.shortNames] } : {}),
+      // Short names belong to the primary group only: kubectl warns when one is ambiguous.
+      ...(k.shortNames.length > 0 && !gv.alias ? { shortNames: [...k.shortNames] } : {}),
     })),
   };
 }
@@ -64,7 +65,9 @@ function emptyOpenApiProtobuf(): Buffer {
 }
 
 const OPENAPI_V2_JSON = { swagger: "2.0", info: { title: "microseg", version: "v1" }, paths: {} };
-const OPENAPI_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+// Asked for as `...spec.v2@v1.0+protobuf`; answered, as kube-openapi does, with a "." for the
+// "@" that Go's mime parser (and so kubectl) rejects in a Content-Type.
+const OPENAPI_PROTOBUF_RETURNED = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 export function registerDiscovery(app: FastifyInstance): void {
   app.get("/version", async () => SERVER_VERSION);
@@ -90,12 +93,7 @@ export function registerDiscovery(app: FastifyInstance): void {
   });
   app.get("/openapi/v2", async (req, reply) => {
     if ((req.headers.accept ?? "").includes("protobuf")) {
-      // fastify's reply takes no media type with an "@" in it: this one is written raw.
-      const body = emptyOpenApiProtobuf();
-      reply.hijack();
-      reply.raw.writeHead(200, { "content-type": OPENAPI_PROTOBUF, "content-length": body.length });
-      reply.raw.end(body);
-      return reply;
+      return reply.header("content-type", OPENAPI_PROTOBUF_RETURNED).send(emptyOpenApiProtobuf());
     }
     return OPENAPI_V2_JSON;
   });

@@ -11,6 +11,8 @@ export interface GroupVersion {
   /** `v1`, `networking.k8s.io/v1`: the apiVersion objects are served with. */
   readonly groupVersion: string;
   readonly kinds: readonly KindInfo[];
+  /** Another name for kinds that live under their own group version (projectcalico.org/v3). */
+  readonly alias: boolean;
 }
 
 function groupVersionOf(apiVersion: string, kinds: readonly KindInfo[]): GroupVersion {
@@ -20,6 +22,7 @@ function groupVersionOf(apiVersion: string, kinds: readonly KindInfo[]): GroupVe
     version: slash < 0 ? apiVersion : apiVersion.slice(slash + 1),
     groupVersion: apiVersion,
     kinds,
+    alias: kinds.some((k) => k.apiVersion !== apiVersion),
   };
 }
 

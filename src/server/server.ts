@@ -2,7 +2,7 @@
 // Kubernetes Status, secure by default (loopback unless told otherwise; elsewhere only with a
 // bearer token). `startServer` is what `microseg server` and `microseg up` run.
 import type { AddressInfo } from "node:net";
-import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify";
 import type { Datastore } from "../datastore/index.ts";
 import { AgentRegistry, registerAgentRoutes } from "./agents.ts";
 import { registerAnalysisRoutes, WorldCache } from "./analysis.ts";
@@ -10,11 +10,13 @@ import { registerApplyRoute } from "./apply.ts";
 import { isLoopback, registerBearerAuth } from "./auth.ts";
 import { registerBodyParsers } from "./bodies.ts";
 import type { BodyLimits, ServerContext } from "./context.ts";
+import { registerDescribeRoute } from "./describe.ts";
 import { registerDiscovery } from "./discovery.ts";
 import { ApiError, toApiError } from "./errors.ts";
 import { registerEverythingRoutes } from "./everything.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
+import { registerStoreWideRoutes } from "./store-wide.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -77,7 +79,8 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = Fastify({
     logger: opts.logLevel ? { level: opts.logLevel } : false,
-    disableRequestLogging: true,
+    // One line per request comes from the onResponse hook below, with the metric labels.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.objectBytes,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   });
@@ -128,7 +131,10 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
   registerAgentRoutes(app, agents);
-  registerAnalysisRoutes(app, new WorldCache(opts.store));
+  const worlds = new WorldCache(opts.store);
+  registerAnalysisRoutes(app, worlds);
+  registerDescribeRoute(app, ctx, worlds);
+  registerStoreWideRoutes(app, ctx);
   registerApplyRoute(app, ctx);
   registerEverythingRoutes(app, ctx);
   registerResourceRoutes(app, ctx);

@@ -121,7 +121,13 @@ describe("ApiClient paths and verbs", () => {
       const items = JSON.parse(req.body).items as unknown[];
       json(res, 200, {
         revision: 21,
-        results: items.map((object, i) => ({ object, action: i ? "created" : "unchanged" })),
+        results: items.map((object, i) => ({
+          apiVersion: "v1",
+          kind: "Pod",
+          namespace: "prod",
+          name: (object as { metadata: { name: string } }).metadata.name,
+          action: i ? "created" : "unchanged",
+        })),
       });
     });
     const set = [pod("a", 1), pod("b", 1)] as unknown as Parameters<ApiClient["applySet"]>[0];
@@ -130,7 +136,7 @@ describe("ApiClient paths and verbs", () => {
     assert.equal(JSON.parse(server.received[0]?.body ?? "").kind, "List");
     assert.equal(result.revision, 21);
     assert.deepEqual(
-      result.results.map((r) => `${r.object.metadata.name} ${r.action}`),
+      result.results.map((r) => `${r.name} ${r.action}`),
       ["a unchanged", "b created"],
     );
   });

@@ -2,6 +2,7 @@
 // lines on stdout; commands on stdin.
 //   burst URL PREFIX COUNT  creates Pods default/PREFIX-0.. one by one, printing each index once
 //                           its write is acknowledged (the parent kills it mid-burst)
+//   open URL                opens the store (creating it when missing) and prints its revision
 //   race URL                prints "ready", then takes one line: a JSON array of objects to
 //                           update (stale resourceVersions), all at once; prints one JSON line
 //                           with "ok" or the error code per object, in order
@@ -10,10 +11,12 @@ import { type DatastoreError, openDatastore } from "../../src/datastore/index.ts
 import type { Resource } from "../../src/model/index.ts";
 
 const [mode, url, ...rest] = process.argv.slice(2);
-if (!url) throw new Error("usage: store-child.ts burst|race URL ...");
+if (!url) throw new Error("usage: store-child.ts open|burst|race URL ...");
 const store = await openDatastore(url);
 
-if (mode === "burst") {
+if (mode === "open") {
+  process.stdout.write(`${await store.revision()}\n`);
+} else if (mode === "burst") {
   const [prefix, count] = rest;
   for (let i = 0; i < Number(count); i++) {
     await store.create({

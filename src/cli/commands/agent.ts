@@ -94,6 +94,13 @@ export function registerAgent(program: Command): void {
     .option("--failsafe-in <ports>", "always open into the node", "tcp:22,tcp:2379-2380")
     .option("--failsafe-out <ports>", "always open out of the node", "tcp:2379-2380,udp:53")
     .option("--log-level <level>", "debug, info, warn or error", "info")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo microseg agent --node node-1 --server http://127.0.0.1:7080 --workload-iface 'cali*'
+  sudo microseg agent --node node-1 -f manifests/ --status-file /run/microseg/status.json`,
+    )
     .action(async (f: AgentFlags) => {
       if (!isLogLevel(f.logLevel))
         throw new CliError(`--log-level: "${f.logLevel}" is not debug, info, warn or error`);

@@ -9,6 +9,13 @@ export function registerValidate(program: Command): void {
       "-f, --filename <paths...>",
       "manifest files or directories (searched recursively for .yaml, .yml, .json)",
     )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  microseg validate -f examples/
+  microseg validate -f policies.yaml -f workloads/`,
+    )
     .action(async (options: { filename: string[] }) => {
       const result = await loadManifests(options.filename);
       if (result.ok) {

@@ -307,17 +307,33 @@ export class SqliteDatastore implements Datastore {
     return this.#run(() => read.deferred());
   }
 
+  /** Never throws: every failure, a bad kind included, reaches `listener.onError`. */
   watch(opts: WatchOptions, listener: WatchListener): Watch {
-    const kind = opts.kind ? kindId(kindInfo(opts.kind)) : undefined;
-    const filter = {
-      ...(kind !== undefined ? { kind } : {}),
-      ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-    };
-    if (this.#closed) {
-      queueMicrotask(() => listener.onError(new DatastoreError("Unavailable", "datastore closed")));
+    try {
+      if (!Number.isSafeInteger(opts.fromRevision) || opts.fromRevision < 0) {
+        throw new DatastoreError(
+          "Invalid",
+          `watch: fromRevision ${opts.fromRevision} is not a revision`,
+          [
+            {
+              code: "manifest.field",
+              path: "resourceVersion",
+              message: "must be a non-negative integer",
+            },
+          ],
+        );
+      }
+      const kind = opts.kind ? kindId(kindInfo(opts.kind)) : undefined;
+      const filter = {
+        ...(kind !== undefined ? { kind } : {}),
+        ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+      };
+      return this.#run(() => this.#hub.watch(opts, filter, listener));
+    } catch (e) {
+      const error = e instanceof DatastoreError ? e : new DatastoreError("Unavailable", String(e));
+      queueMicrotask(() => listener.onError(error));
       return { stop() {} };
     }
-    return this.#run(() => this.#hub.watch(opts, filter, listener));
   }
 
   async revision(): Promise<number> {
