@@ -13,7 +13,6 @@ import type { BodyLimits, ServerContext } from "./context.ts";
 import { registerDescribeRoute } from "./describe.ts";
 import { registerDiscovery } from "./discovery.ts";
 import { ApiError, toApiError } from "./errors.ts";
-import { registerEverythingRoutes } from "./everything.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
@@ -136,7 +135,6 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   registerDescribeRoute(app, ctx, worlds);
   registerStoreWideRoutes(app, ctx);
   registerApplyRoute(app, ctx);
-  registerEverythingRoutes(app, ctx);
   registerResourceRoutes(app, ctx);
   return { app, ctx };
 }

@@ -89,17 +89,3 @@ test("snapshot and watch of every kind; the watch resumes across a server restar
     await store.close();
   }
 });
-
-test("the watch of every kind needs a revision to follow from", async () => {
-  const store = await openDatastore(`sqlite:${join(dir, "other.db")}`);
-  const server = await startServer({ store, port: 0 });
-  try {
-    const res = await fetch(`${server.url}/apis/microseg.io/v1/watch?watch=1`);
-    assert.equal(res.status, 400);
-    const status = (await res.json()) as { reason: string; message: string };
-    assert.match(status.message, /resourceVersion/);
-  } finally {
-    await server.close();
-    await store.close();
-  }
-});
