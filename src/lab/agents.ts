@@ -36,13 +36,17 @@ function sourceArgs(source: AgentSource): string[] {
 }
 
 export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource): void {
+  // An agent following a server on this machine's loopback runs here and writes its node's
+  // ruleset through `ip netns exec`; the node netns has a loopback of its own.
+  const here = !("manifests" in source);
   for (const node of plan.nodes) {
-    spawnDetached(files, agentName(plan, node), node.netns, [
+    spawnDetached(files, agentName(plan, node), here ? undefined : node.netns, [
       process.execPath,
       cli,
       "agent",
       "--node",
       node.name,
+      ...(here ? ["--netns", node.netns] : []),
       ...sourceArgs(source),
       "--ready-file",
       files.agentReady(key(plan, node)),

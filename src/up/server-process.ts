@@ -4,6 +4,7 @@
 // enforcing the last state while it is away.
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
@@ -13,10 +14,12 @@ export interface ServerProcessOptions {
   /** `host:port` */
   readonly listen: string;
   readonly tokenFile?: string;
+  /** Holds the running server's pid. */
+  readonly pidFile: string;
   /** Where the server's JSON log lines go (appended). */
   readonly logFd: number;
   /** Told when the server exits unexpectedly and when it is back. */
-  readonly onEvent?: (event: { type: "exited"; code: number | null } | { type: "ready" }) => void;
+  readonly onEvent?: (event: { type: "exited"; code: number | null } | { type: "back" }) => void;
 }
 
 export class ServerProcess {
@@ -47,7 +50,6 @@ export class ServerProcess {
       ),
     );
     await Promise.race([this.#waitReady(timeoutMs), exited]);
-    this.#opts.onEvent?.({ type: "ready" });
   }
 
   async stop(): Promise<void> {
@@ -76,6 +78,7 @@ export class ServerProcess {
       stdio: ["ignore", this.#opts.logFd, this.#opts.logFd],
     });
     this.#child = child;
+    if (child.pid !== undefined) writeFileSync(this.#opts.pidFile, `${child.pid}\n`);
     child.once("exit", (code) => {
       if (this.#stopping) return;
       this.#opts.onEvent?.({ type: "exited", code });
@@ -86,7 +89,7 @@ export class ServerProcess {
         void this.#waitReady(60_000).then(
           () => {
             this.#backoffMs = 200;
-            this.#opts.onEvent?.({ type: "ready" });
+            this.#opts.onEvent?.({ type: "back" });
           },
           () => undefined,
         );

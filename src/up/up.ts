@@ -74,10 +74,11 @@ export async function up(opts: UpOptions): Promise<Running> {
     datastore,
     listen: opts.listen,
     ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}),
+    pidFile: join(stateDir, "server.pid"),
     logFd,
     onEvent: (e) =>
       opts.say(
-        e.type === "ready"
+        e.type === "back"
           ? `API server is back at ${server.url}`
           : `API server exited (${e.code}); restarting. Agents keep enforcing the last state.`,
       ),
