@@ -44,12 +44,17 @@ export class ServerProcess {
   /** Starts the server and resolves once it is ready; rejects if it exits first or times out. */
   async start(timeoutMs = 30_000): Promise<void> {
     const child = this.#spawn();
-    const exited = new Promise<never>((_, reject) =>
-      child.once("exit", (code) =>
-        reject(new Error(`microseg server exited with ${code} before it was ready`)),
-      ),
-    );
-    await Promise.race([this.#waitReady(timeoutMs), exited]);
+    let onExit: ((code: number | null) => void) | undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = (code) =>
+        reject(new Error(`microseg server exited with ${code} before it was ready`));
+      child.once("exit", onExit);
+    });
+    try {
+      await Promise.race([this.#waitReady(timeoutMs), exited]);
+    } finally {
+      if (onExit) child.off("exit", onExit);
+    }
   }
 
   async stop(): Promise<void> {
