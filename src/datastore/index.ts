@@ -2,6 +2,7 @@
 // opened from a URL by `openDatastore`; a `ResourceSource` is what an agent follows: manifest
 // files, a store's watch (`DatastoreSource`), or a `MemorySource` that tests push batches into.
 export { DatastoreSource, type DatastoreSourceOptions } from "./datastore-source.ts";
+export { listFilter, type ObjectFilter } from "./filters.ts";
 export { ManifestSource, type ManifestSourceOptions } from "./manifest-source.ts";
 export { MemorySource } from "./memory-source.ts";
 export { DEFAULT_DATASTORE_URL, type OpenOptions, openDatastore } from "./open.ts";
