@@ -21,6 +21,7 @@ import {
   TIER,
   tier,
 } from "./contract-kit.ts";
+import { modelCase } from "./contract-model.ts";
 
 const names = (items: readonly Resource[]) =>
   items.map((r) => `${r.metadata.namespace ?? ""}/${r.metadata.name}`);
@@ -38,6 +39,7 @@ export function datastoreContract(target: ContractTarget): void {
       await sut.cleanup();
     });
     // Each case works in its own namespace or with its own names, so cases share one store.
+    modelCase(() => ds);
 
     test("a fresh store holds the built-in tiers, which cannot be deleted", async () => {
       const tiers = await ds.list({ kind: TIER });
