@@ -4,7 +4,7 @@
 // rather than fail. Tables:
 //   meta     name -> integer: `revision` (last write), `compacted` (change log forgotten up to)
 //   objects  the current state: one row per object, keyed by resourceKey, body as JSON
-//   changes  the change log: one row per event, (revision, seq) ordered, body as JSON
+//   changes  the change log: one row per event (each change has its own revision), body as JSON
 import type Database from "better-sqlite3";
 import { MICROSEG_V1 } from "../../model/index.ts";
 
@@ -24,14 +24,12 @@ CREATE TABLE IF NOT EXISTS objects (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS objects_by_kind ON objects (kind, namespace, name);
 CREATE TABLE IF NOT EXISTS changes (
-  revision INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
+  revision INTEGER PRIMARY KEY,
   type TEXT NOT NULL,
   kind TEXT NOT NULL,
   namespace TEXT NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (revision, seq)
-) WITHOUT ROWID;
+  body TEXT NOT NULL
+);
 `;
 
 /** The kind column of a microseg.io kind (`microseg.io/Tier`). */

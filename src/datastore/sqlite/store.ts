@@ -88,11 +88,11 @@ function prepare(db: Database.Database) {
       `SELECT kind, namespace, name FROM objects WHERE kind IN (${TIERED_KINDS.map(() => "?").join(", ")}) ` +
         "AND json_extract(body, '$.spec.tier') = ? ORDER BY kind, namespace, name LIMIT 1",
     ),
-    log: db.prepare<[number, number, string, string, string, string]>(
-      "INSERT INTO changes (revision, seq, type, kind, namespace, body) VALUES (?, ?, ?, ?, ?, ?)",
+    log: db.prepare<[number, string, string, string, string]>(
+      "INSERT INTO changes (revision, type, kind, namespace, body) VALUES (?, ?, ?, ?, ?)",
     ),
     changesAfter: db.prepare<[number], ChangeRow>(
-      "SELECT revision, type, kind, namespace, body FROM changes WHERE revision > ? ORDER BY revision, seq",
+      "SELECT revision, type, kind, namespace, body FROM changes WHERE revision > ? ORDER BY revision",
     ),
     compact: db.prepare<[number]>("DELETE FROM changes WHERE revision <= ?"),
   };
@@ -100,16 +100,30 @@ function prepare(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepare>;
 
-/** One write transaction: reads see its own writes; every change is logged at one revision. */
+/**
+ * One write transaction: reads see its own writes; every change is logged at its own revision,
+ * consecutive from the store's next one, so every object version has a unique resourceVersion
+ * (a watcher resuming from any event's revision misses nothing of a set applied together).
+ */
 class WriteTx implements ReferenceView {
-  #seq = 0;
+  #count = 0;
   constructor(
     readonly stmts: Statements,
-    readonly revision: number,
+    readonly first: number,
   ) {}
 
   get changed(): boolean {
-    return this.#seq > 0;
+    return this.#count > 0;
+  }
+
+  /** The revision the next change gets. */
+  get next(): number {
+    return this.first + this.#count;
+  }
+
+  /** The revision of the last change, or the store's revision before the transaction. */
+  get last(): number {
+    return this.first + this.#count - 1;
   }
 
   get(key: string): StoredResource | undefined {
@@ -117,26 +131,22 @@ class WriteTx implements ReferenceView {
     return row ? decode(row) : undefined;
   }
 
+  /** Stores `object`, whose resourceVersion must be `next` (planWrite stamps it). */
   put(object: StoredResource, type: WatchEventType): void {
     const body = JSON.stringify(object);
     const kind = kindId(kindInfo(object));
     const ns = namespaceOf(object);
     this.stmts.put.run(resourceKey(object), kind, ns, object.metadata.name, body);
-    this.stmts.log.run(this.revision, this.#seq++, type, kind, ns, body);
+    this.stmts.log.run(this.next, type, kind, ns, body);
+    this.#count++;
   }
 
   remove(stored: StoredResource): StoredResource {
-    const gone = deletedAt(stored, this.revision);
+    const gone = deletedAt(stored, this.next);
     this.stmts.remove.run(resourceKey(stored));
     const kind = kindId(kindInfo(stored));
-    this.stmts.log.run(
-      this.revision,
-      this.#seq++,
-      "DELETED",
-      kind,
-      namespaceOf(stored),
-      JSON.stringify(gone),
-    );
+    this.stmts.log.run(this.next, "DELETED", kind, namespaceOf(stored), JSON.stringify(gone));
+    this.#count++;
     return gone;
   }
 
@@ -202,11 +212,12 @@ export class SqliteDatastore implements Datastore {
       const conn = db;
       const init = conn.transaction(() => {
         if (!migrate(conn)) return;
-        const tx = new WriteTx(prepare(conn), 1);
+        const stmts = prepare(conn);
+        const tx = new WriteTx(stmts, 1);
         for (const tier of builtinTierObjects()) {
-          tx.put(planWrite("create", tier, undefined, 1, randomUUID).object, "ADDED");
+          tx.put(planWrite("create", tier, undefined, tx.next, randomUUID).object, "ADDED");
         }
-        conn.prepare("UPDATE meta SET value = 1 WHERE name = 'revision'").run();
+        stmts.setMeta.run(tx.last, "revision");
       });
       init.immediate();
       return new SqliteDatastore(path, conn, opts);
@@ -274,14 +285,14 @@ export class SqliteDatastore implements Datastore {
     return this.#write((tx) => {
       const results = valid.map((incoming) => {
         const stored = tx.get(resourceKey(incoming));
-        const plan = planWrite("apply", incoming, stored, tx.revision, randomUUID);
+        const plan = planWrite("apply", incoming, stored, tx.next, randomUUID);
         if (plan.action !== "unchanged") {
           tx.put(plan.object, plan.action === "created" ? "ADDED" : "MODIFIED");
         }
         return { object: plan.object, action: plan.action };
       });
       checkReferences(valid, tx);
-      return { revision: tx.changed ? tx.revision : tx.revision - 1, results };
+      return { revision: tx.last, results };
     });
   }
 
@@ -296,17 +307,33 @@ export class SqliteDatastore implements Datastore {
     return this.#run(() => read.deferred());
   }
 
+  /** Never throws: every failure, a bad kind included, reaches `listener.onError`. */
   watch(opts: WatchOptions, listener: WatchListener): Watch {
-    const kind = opts.kind ? kindId(kindInfo(opts.kind)) : undefined;
-    const filter = {
-      ...(kind !== undefined ? { kind } : {}),
-      ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-    };
-    if (this.#closed) {
-      queueMicrotask(() => listener.onError(new DatastoreError("Unavailable", "datastore closed")));
+    try {
+      if (!Number.isSafeInteger(opts.fromRevision) || opts.fromRevision < 0) {
+        throw new DatastoreError(
+          "Invalid",
+          `watch: fromRevision ${opts.fromRevision} is not a revision`,
+          [
+            {
+              code: "manifest.field",
+              path: "resourceVersion",
+              message: "must be a non-negative integer",
+            },
+          ],
+        );
+      }
+      const kind = opts.kind ? kindId(kindInfo(opts.kind)) : undefined;
+      const filter = {
+        ...(kind !== undefined ? { kind } : {}),
+        ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+      };
+      return this.#run(() => this.#hub.watch(opts, filter, listener));
+    } catch (e) {
+      const error = e instanceof DatastoreError ? e : new DatastoreError("Unavailable", String(e));
+      queueMicrotask(() => listener.onError(error));
       return { stop() {} };
     }
-    return this.#run(() => this.#hub.watch(opts, filter, listener));
   }
 
   async revision(): Promise<number> {
@@ -340,7 +367,7 @@ export class SqliteDatastore implements Datastore {
     const incoming = normalizeBuiltinTier(validate(resource));
     return this.#write((tx) => {
       const stored = tx.get(resourceKey(incoming));
-      const plan = planWrite(mode, incoming, stored, tx.revision, randomUUID);
+      const plan = planWrite(mode, incoming, stored, tx.next, randomUUID);
       if (plan.action === "unchanged") return plan.object;
       tx.put(plan.object, plan.action === "created" ? "ADDED" : "MODIFIED");
       checkReferences([plan.object], tx);
@@ -348,13 +375,13 @@ export class SqliteDatastore implements Datastore {
     });
   }
 
-  /** Runs `body` in one IMMEDIATE transaction at the next revision; nothing stays if it throws. */
+  /** Runs `body` in one IMMEDIATE transaction; nothing stays if it throws. */
   #write<T>(body: (tx: WriteTx) => T): T {
     const run = this.#db.transaction(() => {
       const tx = new WriteTx(this.#stmts, this.#stmts.meta.get("revision")!.value + 1);
       const result = body(tx);
-      if (tx.changed) this.#stmts.setMeta.run(tx.revision, "revision");
-      return { result, changed: tx.changed, revision: tx.revision };
+      if (tx.changed) this.#stmts.setMeta.run(tx.last, "revision");
+      return { result, changed: tx.changed, revision: tx.last };
     });
     const out = this.#run(() => run.immediate());
     if (out.changed) {

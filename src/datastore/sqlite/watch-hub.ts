@@ -83,7 +83,6 @@ class Watcher {
     if (this.bookmarkMs === undefined || this.stopped) return;
     clearTimeout(this.#bookmark);
     this.#bookmark = setTimeout(() => this.onQuiet(this), this.bookmarkMs);
-    this.#bookmark.unref();
   }
 
   get idle(): boolean {
@@ -141,8 +140,8 @@ export class WatchHub {
     if (revision > this.#position) this.poll();
     watcher.armBookmark();
     if (this.#timer === undefined) {
+      // Not unref'd: an open watch keeps the process alive, as a watch socket would.
       this.#timer = setInterval(() => this.#check(), this.#pollMs);
-      this.#timer.unref();
     }
     return {
       stop: () => {
