@@ -85,6 +85,20 @@ describe("objects", () => {
     assert.equal(stale.json.reason, "Conflict");
   });
 
+  it("concurrent replaces from one resourceVersion: exactly one succeeds, the rest are 409", async () => {
+    const current = (await h.request("GET", "/api/v1/namespaces/shop/pods/web-0")).json;
+    const writers = Array.from({ length: 8 }, (_, i) =>
+      h.request("PUT", "/api/v1/namespaces/shop/pods/web-0", {
+        body: {
+          ...current,
+          metadata: { ...current.metadata, labels: { app: "web", writer: String(i) } },
+        },
+      }),
+    );
+    const statuses = (await Promise.all(writers)).map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
+  });
+
   it("replace whose body names another object is 400 naming metadata.name", async () => {
     const body = pod("shop", "other", {}, "198.18.0.12");
     const r = await h.request("PUT", "/api/v1/namespaces/shop/pods/web-0", { body });
