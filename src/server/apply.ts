@@ -57,6 +57,24 @@ function parseSet(items: readonly unknown[]): Resource[] {
   return resources;
 }
 
+/** A store error about one object of the set, its causes' fields prefixed with its index. */
+function inSet(api: ApiError, error: DatastoreError, resources: readonly Resource[]): ApiError {
+  const index = resources.findIndex((r) => {
+    const ns = r.metadata.namespace;
+    return error.object === `${r.kind} ${ns ? `${ns}/` : ""}${r.metadata.name}`;
+  });
+  const causes = api.details?.causes;
+  if (index < 0 || !causes) return api;
+  const prefixed = causes.map((c) => {
+    const field = c.field ? `items[${index}].${c.field}` : `items[${index}]`;
+    return { ...c, field, message: `${field}: ${c.message.replace(/^[^:]*: /, "")}` };
+  });
+  return new ApiError(api.code, `${error.object}: ${api.message}`, {
+    ...api.details,
+    causes: prefixed,
+  });
+}
+
 export function registerApplyRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post(APPLY_PATH, { bodyLimit: ctx.limits.applyBytes }, async (req) => {
     req.metricLabels = { verb: "apply", resource: "" };
@@ -78,7 +96,8 @@ export function registerApplyRoute(app: FastifyInstance, ctx: ServerContext): vo
         })),
       };
     } catch (error) {
-      if (error instanceof DatastoreError) throw fromStoreError(error, { kind: "List" });
+      if (error instanceof DatastoreError)
+        throw inSet(fromStoreError(error, { kind: "List" }), error, resources);
       throw error;
     }
   });

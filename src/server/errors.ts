@@ -168,14 +168,29 @@ const STORE_CODES: Record<DatastoreError["code"], ApiErrorCode> = {
   Unavailable: "ServiceUnavailable",
 };
 
+/** What a store error is about, to name it in the Status. */
+export interface ErrorSubject {
+  readonly kind: string;
+  readonly name?: string;
+  /** The request's resourceVersion precondition, named as the field a Conflict is about. */
+  readonly preconditionField?: string;
+}
+
 /** The store's typed errors as API errors; the store's Invalid issues become causes. */
-export function fromStoreError(error: DatastoreError, what?: { kind: string; name?: string }) {
+export function fromStoreError(error: DatastoreError, what?: ErrorSubject): ApiError {
   if (error.code === "Invalid" && error.issues.length > 0) {
     const kind = what?.kind ?? error.object?.split(" ")[0] ?? "object";
     return invalid({ kind, ...(what?.name ? { name: what.name } : {}) }, error.issues);
   }
+  const field = error.code === "Conflict" ? what?.preconditionField : undefined;
   const details: StatusDetails | undefined = what
-    ? { kind: what.kind, ...(what.name ? { name: what.name } : {}) }
+    ? {
+        kind: what.kind,
+        ...(what.name ? { name: what.name } : {}),
+        ...(field
+          ? { causes: [{ reason: "FieldValueInvalid", message: error.message, field }] }
+          : {}),
+      }
     : undefined;
   return new ApiError(STORE_CODES[error.code], error.message, details);
 }

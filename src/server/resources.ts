@@ -31,21 +31,31 @@ function refOf(target: ResourceTarget, name: string): ObjectRef {
   };
 }
 
-/** Store calls with their errors as Status, naming the object the request is about. */
+/**
+ * Store calls with their errors as Status, naming the object the request is about and, for a
+ * Conflict, the precondition field the request set.
+ */
 async function storeCall<T>(
   target: ResourceTarget,
   name: string | undefined,
   call: () => Promise<T>,
+  preconditionField?: string,
 ) {
   try {
     return await call();
   } catch (error) {
     if (error instanceof DatastoreError) {
-      throw fromStoreError(error, { kind: target.info.kind, ...(name ? { name } : {}) });
+      throw fromStoreError(error, {
+        kind: target.info.kind,
+        ...(name ? { name } : {}),
+        ...(preconditionField ? { preconditionField } : {}),
+      });
     }
     throw error;
   }
 }
+
+const RESOURCE_VERSION = "metadata.resourceVersion";
 
 function representation(req: FastifyRequest) {
   const r = negotiate(req.headers.accept);
@@ -119,7 +129,8 @@ async function replace(ctx: ServerContext, req: FastifyRequest, target: Resource
   requireJson(req);
   refuseDryRun(q);
   const object = objectFromBody(target, objectBody(req.body));
-  const updated = await storeCall(target, name, () => ctx.store.update(object));
+  const pinned = object.metadata.resourceVersion !== undefined ? RESOURCE_VERSION : undefined;
+  const updated = await storeCall(target, name, () => ctx.store.update(object), pinned);
   return servedAs(target.gv, updated);
 }
 
@@ -148,7 +159,11 @@ async function patch(ctx: ServerContext, req: FastifyRequest, target: ResourceTa
       const raced = error instanceof DatastoreError && error.code === "Conflict";
       if (!raced || pinned !== undefined || attempt >= PATCH_ATTEMPTS) {
         throw error instanceof DatastoreError
-          ? fromStoreError(error, { kind: target.info.kind, name })
+          ? fromStoreError(error, {
+              kind: target.info.kind,
+              name,
+              ...(pinned !== undefined ? { preconditionField: RESOURCE_VERSION } : {}),
+            })
           : error;
       }
     }
@@ -193,8 +208,11 @@ async function remove(ctx: ServerContext, req: FastifyRequest, target: ResourceT
     }
     resourceVersion ??= current.metadata.resourceVersion;
   }
-  const deleted: StoredResource = await storeCall(target, name, () =>
-    ctx.store.delete(ref, resourceVersion !== undefined ? { resourceVersion } : undefined),
+  const deleted: StoredResource = await storeCall(
+    target,
+    name,
+    () => ctx.store.delete(ref, resourceVersion !== undefined ? { resourceVersion } : undefined),
+    resourceVersion !== undefined ? "preconditions.resourceVersion" : undefined,
   );
   return servedAs(target.gv, deleted);
 }

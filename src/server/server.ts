@@ -60,18 +60,38 @@ export class ServerConfigError extends Error {
   readonly code = "server.config";
 }
 
-function statusFromFastify(error: FastifyError): ApiError {
+/** fastify's own refusals (body too large, no parser for the media type) as Status. */
+function statusFromFastify(error: FastifyError, contentType: string | undefined): ApiError {
   if (error instanceof ApiError) return error;
-  const status = error.statusCode;
-  if (status === 413) {
-    return new ApiError(
-      "RequestEntityTooLarge",
-      `the request body is larger than this server takes (${error.message})`,
-    );
+  const body = (reason: string, message: string) => ({
+    causes: [{ reason, message, field: "body" }],
+  });
+  switch (error.statusCode) {
+    case 413:
+      return new ApiError(
+        "RequestEntityTooLarge",
+        `body: larger than this server takes for this request (${error.message})`,
+        body("FieldValueTooLong", error.message),
+      );
+    case 415:
+      return new ApiError(
+        "UnsupportedMediaType",
+        `Content-Type "${contentType ?? ""}" is not taken here: writes are application/json, PATCH also merge-patch+json`,
+        {
+          causes: [
+            { reason: "FieldValueNotSupported", message: error.message, field: "Content-Type" },
+          ],
+        },
+      );
+    case 400:
+      return new ApiError(
+        "BadRequest",
+        `body: ${error.message}`,
+        body("FieldValueInvalid", error.message),
+      );
+    default:
+      return toApiError(error);
   }
-  if (status === 415) return new ApiError("UnsupportedMediaType", error.message);
-  if (status === 400) return new ApiError("BadRequest", error.message);
-  return toApiError(error);
 }
 
 export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: ServerContext } {
@@ -81,6 +101,8 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
     // One line per request comes from the onResponse hook below, with the metric labels.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.objectBytes,
+    // close() ends every connection, also a client still sending a refused body or a watcher.
+    forceCloseConnections: true,
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   });
   const agents = new AgentRegistry();
@@ -102,8 +124,8 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
       req.log.error({ url: req.url, code: reply.statusCode }, "request failed");
     else req.log.debug({ method: req.method, url: req.url, code: reply.statusCode }, "request");
   });
-  app.setErrorHandler((error: FastifyError, _req, reply) => {
-    const api = statusFromFastify(error);
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const api = statusFromFastify(error, req.headers["content-type"]);
     if (api.status >= 500) reply.log.error({ err: error }, api.message);
     return reply.code(api.status).type("application/json").send(api.toStatus());
   });

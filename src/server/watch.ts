@@ -48,30 +48,35 @@ type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
 /**
  * Selector-filtered watches report objects entering and leaving the selection as ADDED and
- * DELETED, as Kubernetes does. Whether an object matched before is known for objects seen in
- * this stream (all of them when the stream began with the current list); an unseen object
- * that no longer matches is reported DELETED, which a client without it ignores.
+ * DELETED, as Kubernetes does. A stream that began with the current list knows every object's
+ * standing. A stream resumed from a revision knows only the objects it has seen: an unseen
+ * object that now matches is MODIFIED, one that no longer does is DELETED (a client without it
+ * ignores that; informers treat both as upserts and deletes anyway).
  */
 class Selection {
   readonly #matching = new Map<string, boolean>();
+  #complete = false;
   constructor(readonly filter: ObjectFilter | undefined) {}
 
-  knowAll(items: readonly StoredResource[]): void {
+  /** The stream starts with these objects: all that match, so others do not. */
+  startWith(items: readonly StoredResource[]): void {
+    this.#complete = true;
     for (const r of items) this.#matching.set(resourceKey(r), true);
   }
 
   translate(type: EventType, object: StoredResource): EventType | undefined {
     if (!this.filter) return type;
     const key = resourceKey(object);
-    const before = this.#matching.get(key);
+    const before = this.#matching.get(key) ?? (this.#complete ? false : undefined);
     const now = this.filter(object);
     if (type === "DELETED") {
       this.#matching.delete(key);
       return now || before ? "DELETED" : undefined;
     }
     this.#matching.set(key, now);
-    if (now) return before === false || (before === undefined && type === "ADDED") ? "ADDED" : type;
-    return before === false || (before === undefined && type === "ADDED") ? undefined : "DELETED";
+    const wasOut = before === false || (before === undefined && type === "ADDED");
+    if (now) return wasOut ? "ADDED" : type;
+    return wasOut ? undefined : "DELETED";
   }
 }
 
@@ -108,7 +113,7 @@ export async function serveWatch(
   }
 
   const selection = new Selection(selectors.filter);
-  selection.knowAll(initial);
+  if (sendInitial) selection.startWith(initial);
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {

@@ -34,8 +34,8 @@ describe("objects", () => {
     assert.equal(r.json.metadata.name, "web-0");
     assert.equal(r.json.metadata.namespace, "shop");
     assert.match(r.json.metadata.resourceVersion, /^\d+$/);
-    assert.ok(r.json.metadata.uid);
-    assert.ok(r.json.metadata.creationTimestamp);
+    assert.ok(r.json.metadata.uid, "uid set");
+    assert.ok(r.json.metadata.creationTimestamp, "creationTimestamp set");
     const got = await h.request("GET", "/api/v1/namespaces/shop/pods/web-0");
     assert.equal(got.status, 200);
     assert.deepEqual(got.json, r.json);
@@ -76,10 +76,27 @@ describe("objects", () => {
     const ok = await h.request("PUT", "/api/v1/namespaces/shop/pods/web-0", { body: changed });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.json.metadata.labels.v, "2");
-    assert.ok(Number(ok.json.metadata.resourceVersion) > Number(current.metadata.resourceVersion));
+    assert.ok(
+      Number(ok.json.metadata.resourceVersion) > Number(current.metadata.resourceVersion),
+      "resourceVersion moves forward",
+    );
     const stale = await h.request("PUT", "/api/v1/namespaces/shop/pods/web-0", { body: changed });
     assert.equal(stale.status, 409);
     assert.equal(stale.json.reason, "Conflict");
+  });
+
+  it("concurrent replaces from one resourceVersion: exactly one succeeds, the rest are 409", async () => {
+    const current = (await h.request("GET", "/api/v1/namespaces/shop/pods/web-0")).json;
+    const writers = Array.from({ length: 8 }, (_, i) =>
+      h.request("PUT", "/api/v1/namespaces/shop/pods/web-0", {
+        body: {
+          ...current,
+          metadata: { ...current.metadata, labels: { app: "web", writer: String(i) } },
+        },
+      }),
+    );
+    const statuses = (await Promise.all(writers)).map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
   });
 
   it("replace whose body names another object is 400 naming metadata.name", async () => {
@@ -362,7 +379,7 @@ describe("discovery", () => {
       assert.equal(entry.name, k.plural);
       assert.equal(entry.namespaced, k.namespaced);
       assert.deepEqual(entry.shortNames ?? [], [...k.shortNames]);
-      assert.ok(entry.verbs.includes("watch"));
+      assert.ok(entry.verbs.includes("watch"), `${k.kind} verbs`);
     }
   });
 
@@ -443,7 +460,7 @@ describe("agents", () => {
     const list = (await h.request("GET", "/api/v1/agents")).json.items;
     const got = list.find((a: { node: string }) => a.node === "node-2");
     assert.equal(got.lastError, "boom");
-    assert.ok(got.reportedAt);
+    assert.ok(got.reportedAt, "reportedAt set");
     const wrong = await h.request("PUT", "/api/v1/agents/node-3/status", { body: status });
     assert.equal(wrong.status, 400);
     const bad = await h.request("PUT", "/api/v1/agents/node-2/status", {

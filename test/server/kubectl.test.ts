@@ -95,7 +95,13 @@ function watch(...args: string[]) {
             ),
           30_000,
         );
-        waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
+        waiters.push({
+          test,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
         check();
       });
     },
