@@ -2,11 +2,11 @@
 // other, by resource key: new and changed resources are upserts, missing ones deletes.
 
 import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
-import type { ResourceLike } from "../policy/world.ts";
+import type { Resource } from "../model/index.ts";
 
-export type ResourceMap = ReadonlyMap<string, ResourceLike>;
+export type ResourceMap = ReadonlyMap<string, Resource>;
 
-export function byKey(resources: readonly ResourceLike[]): Map<string, ResourceLike> {
+export function byKey(resources: readonly Resource[]): Map<string, Resource> {
   return new Map(resources.map((r) => [keyOf(r), r]));
 }
 

@@ -3,12 +3,12 @@
 // watch (sqlite, etcd, Kubernetes) is another behind the same interface.
 
 import type { ResourceEvent } from "../engine/inputs.ts";
-import type { ResourceLike } from "../policy/world.ts";
+import type { Resource } from "../model/index.ts";
 
 export interface SourceSnapshot {
   /** Increases with every change; a later batch has a higher one. */
   readonly revision: number;
-  readonly resources: readonly ResourceLike[];
+  readonly resources: readonly Resource[];
 }
 
 export interface SourceBatch {

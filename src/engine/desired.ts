@@ -1,6 +1,7 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
 // incremental engine must equal after every event.
-import { buildWorld, type ResourceLike } from "../policy/world.ts";
+import type { Resource } from "../model/index.ts";
+import { buildWorld } from "../policy/world.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { policyId, scanPolicy } from "./rules.ts";
@@ -15,7 +16,7 @@ import type {
   SetSpec,
 } from "./types.ts";
 
-export function desiredState(resources: readonly ResourceLike[], node?: string): DataplaneState {
+export function desiredState(resources: readonly Resource[], node?: string): DataplaneState {
   const world = buildWorld(resources);
   const { cluster, evaluator } = world;
   const endpoints = new Map<EndpointId, DpEndpoint>();

@@ -1,8 +1,9 @@
 // First stage: resources in, domain objects out. Keeps the latest object per key and turns
 // each change into updates of endpoints, network sets, nodes, compiled policies and tiers.
 // A namespace relabel re-derives only the endpoints and network sets of that namespace.
+import type { Resource } from "../model/index.ts";
 import type { TierSpec } from "../policy/compile/tiers.ts";
-import { type DeriveContext, deriveResource, type ResourceLike } from "../policy/derive.ts";
+import { type DeriveContext, deriveResource } from "../policy/derive.ts";
 import { SelectorCache } from "../policy/scope.ts";
 import type { Endpoint, Node, Policy } from "../policy/types.ts";
 import type { Labels } from "../selector/index.ts";
@@ -19,11 +20,11 @@ export interface InputListener {
 }
 
 export type ResourceEvent =
-  | { readonly type: "upsert"; readonly resource: ResourceLike; readonly revision?: number }
+  | { readonly type: "upsert"; readonly resource: Resource; readonly revision?: number }
   | { readonly type: "delete"; readonly key: string; readonly revision?: number };
 
 /** `group/Kind/namespace/name`, as the model's resourceKey (projectcalico.org is microseg.io). */
-export function keyOf(r: Pick<ResourceLike, "apiVersion" | "kind" | "metadata">): string {
+export function keyOf(r: Pick<Resource, "apiVersion" | "kind" | "metadata">): string {
   const slash = r.apiVersion.indexOf("/");
   const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
   const canonical = group === "projectcalico.org" ? "microseg.io" : group;
@@ -58,7 +59,7 @@ function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 export class InputStage {
-  readonly #resources = new Map<string, ResourceLike>();
+  readonly #resources = new Map<string, Resource>();
   readonly #contributions = new Map<string, Contribution>();
   readonly #namespaces = new Map<string, Labels>();
   /** Namespace name -> keys of the namespaced resources whose entities depend on its labels. */
@@ -76,7 +77,7 @@ export class InputStage {
     else this.remove(event.key);
   }
 
-  private upsert(r: ResourceLike): void {
+  private upsert(r: Resource): void {
     const key = keyOf(r);
     const previous = this.#contributions.get(key);
     this.#resources.set(key, r);
@@ -123,7 +124,7 @@ export class InputStage {
   }
 
   /** Derives the resource and passes the result on; staged policies are never enforced. */
-  private contribute(r: ResourceLike): Contribution {
+  private contribute(r: Resource): Contribution {
     const d = deriveResource(r, this.#ctx);
     switch (d.role) {
       case "namespace": {

@@ -84,6 +84,7 @@ export { loadManifests } from "./load.ts";
 export { type LoadResult, parseManifests } from "./manifests.ts";
 export { DEFAULT_NAMESPACE } from "./meta.ts";
 export {
+  apiGroupOf,
   isNamespaced,
   KINDS,
   type KindInfo,
@@ -95,8 +96,11 @@ export {
 export { parseResource, type ResourceResult } from "./resource.ts";
 export {
   checkResourceSet,
+  ResourceSetError,
   type SetIssue,
   type SetWarning,
   type ValidationResult,
   validateResources,
+  validResource,
+  validResources,
 } from "./validate.ts";

@@ -80,15 +80,19 @@ export interface KindInfo {
   readonly schema: z.ZodType<Resource>;
 }
 
+/** The API group of an apiVersion: "" for the core group (`v1`), as Kubernetes writes it. */
+export function apiGroupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? "" : apiVersion.slice(0, slash);
+}
+
 function kind(
   apiVersion: Resource["apiVersion"],
   kindName: ResourceKind,
   namespaced: boolean,
   schema: z.ZodType<Resource, unknown>,
 ): KindInfo {
-  const slash = apiVersion.indexOf("/");
-  const group = slash < 0 ? "" : apiVersion.slice(0, slash);
-  return { apiVersion, group, kind: kindName, namespaced, schema };
+  return { apiVersion, group: apiGroupOf(apiVersion), kind: kindName, namespaced, schema };
 }
 
 export const KINDS: readonly KindInfo[] = [
@@ -131,7 +135,6 @@ export function isNamespaced(kindName: ResourceKind): boolean {
  * `core`; cluster-scoped objects have an empty namespace: `microseg.io/Tier//security`.
  */
 export function resourceKey(r: Resource): string {
-  const slash = r.apiVersion.indexOf("/");
-  const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
+  const group = apiGroupOf(r.apiVersion) || "core";
   return `${group}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 }

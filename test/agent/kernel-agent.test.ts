@@ -16,7 +16,7 @@ import {
   KernelNftables,
 } from "../../src/dataplane/nftables/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
@@ -29,7 +29,7 @@ import {
 } from "./kernel-fixtures.ts";
 import { TestTopology } from "./netns-topology.ts";
 
-const dbPolicy: ResourceLike = {
+const dbPolicy: Resource = validResource({
   apiVersion: "networking.k8s.io/v1",
   kind: "NetworkPolicy",
   metadata: { name: "db", namespace: "shop" },
@@ -39,10 +39,10 @@ const dbPolicy: ResourceLike = {
       { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
     ],
   },
-};
+});
 
 /** Pods elsewhere in the cluster, so the agent has real loading and computing to do. */
-const filler = (n: number): ResourceLike[] =>
+const filler = (n: number): Resource[] =>
   Array.from({ length: n }, (_, i) => ({
     apiVersion: "v1",
     kind: "Pod",

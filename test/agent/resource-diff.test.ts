@@ -3,12 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { byKey, diffResources } from "../../src/agent/index.ts";
+import { validResource } from "../../src/model/index.ts";
 
-const ns = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: "v1",
-  kind: "Namespace",
-  metadata: { name, labels },
-});
+const ns = (name: string, labels: Record<string, string> = {}) =>
+  validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
 
 test("new and changed resources are upserts, missing ones deletes, equal ones nothing", () => {
   const before = byKey([ns("a"), ns("b"), ns("c", { team: "x" })]);
