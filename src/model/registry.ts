@@ -7,7 +7,15 @@ import {
   type BaselineAdminNetworkPolicy,
   BaselineAdminNetworkPolicySchema,
 } from "./admin-network-policy.ts";
-import { CALICO_V3, CORE_V1, MICROSEG_V1, NETWORKING_V1, POLICY_V1ALPHA1 } from "./api-versions.ts";
+import {
+  APPS_V1,
+  BATCH_V1,
+  CALICO_V3,
+  CORE_V1,
+  MICROSEG_V1,
+  NETWORKING_V1,
+  POLICY_V1ALPHA1,
+} from "./api-versions.ts";
 import {
   type GlobalNetworkSet,
   GlobalNetworkSetSchema,
@@ -45,6 +53,20 @@ import {
   type StagedKubernetesNetworkPolicy,
   StagedKubernetesNetworkPolicySchema,
 } from "./k8s-network-policy.ts";
+import {
+  type CronJob,
+  CronJobSchema,
+  type DaemonSet,
+  DaemonSetSchema,
+  type Deployment,
+  DeploymentSchema,
+  type Job,
+  JobSchema,
+  type ReplicaSet,
+  ReplicaSetSchema,
+  type StatefulSet,
+  StatefulSetSchema,
+} from "./workloads.ts";
 
 /**
  * Any accepted object. Tell kinds apart by `apiVersion` and `kind` together: `NetworkPolicy`
@@ -54,6 +76,12 @@ export type Resource =
   | Namespace
   | Node
   | Pod
+  | Deployment
+  | ReplicaSet
+  | StatefulSet
+  | DaemonSet
+  | Job
+  | CronJob
   | K8sNetworkPolicy
   | AdminNetworkPolicy
   | BaselineAdminNetworkPolicy
@@ -99,6 +127,12 @@ export const KINDS: readonly KindInfo[] = [
   kind(CORE_V1, "Namespace", false, NamespaceSchema),
   kind(CORE_V1, "Node", false, NodeSchema),
   kind(CORE_V1, "Pod", true, PodSchema),
+  kind(APPS_V1, "Deployment", true, DeploymentSchema),
+  kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema),
+  kind(APPS_V1, "StatefulSet", true, StatefulSetSchema),
+  kind(APPS_V1, "DaemonSet", true, DaemonSetSchema),
+  kind(BATCH_V1, "Job", true, JobSchema),
+  kind(BATCH_V1, "CronJob", true, CronJobSchema),
   kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema),
   kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema),
   kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema),

@@ -19,7 +19,7 @@ export interface SetIssue extends ResourceIssue {
 
 /** Something accepted but worth saying, such as a namespace implied by its objects. */
 export interface SetWarning {
-  readonly code: "manifest.implied-namespace";
+  readonly code: "manifest.implied-namespace" | "manifest.skipped-kind";
   readonly message: string;
 }
 

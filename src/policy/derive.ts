@@ -15,7 +15,14 @@ import { compileAdminPolicy } from "./compile/admin.ts";
 import { compileCalicoPolicy } from "./compile/calico.ts";
 import { compileKubernetesPolicy } from "./compile/kubernetes.ts";
 import type { TierSpec } from "./compile/tiers.ts";
-import { hostEndpoint, networkSet, node, podEndpoint, workloadEndpoint } from "./endpoints.ts";
+import {
+  hostEndpoint,
+  networkSet,
+  node,
+  podEndpoint,
+  templateEndpoint,
+  workloadEndpoint,
+} from "./endpoints.ts";
 import type { SelectorCache } from "./scope.ts";
 import type { Endpoint, Node, Policy, PolicyRef } from "./types.ts";
 
@@ -67,6 +74,13 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
       const host = r.spec.nodeName ? ctx.nodeAddress(r.spec.nodeName) : undefined;
       return { role: "entity", entity: podEndpoint(r, nsLabels, host) };
     }
+    case "Deployment":
+    case "ReplicaSet":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "Job":
+    case "CronJob":
+      return { role: "entity", entity: templateEndpoint(r, nsLabels) };
     case "NetworkPolicy":
       return {
         role: "policy",

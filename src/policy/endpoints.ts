@@ -1,11 +1,13 @@
 // Workloads, host endpoints, network sets and nodes as the policy layer sees them.
-import type {
-  GlobalNetworkSet,
-  HostEndpoint,
-  NetworkSet,
-  Node as NodeResource,
-  Pod,
-  WorkloadEndpoint,
+import {
+  type GlobalNetworkSet,
+  type HostEndpoint,
+  type NetworkSet,
+  type Node as NodeResource,
+  type Pod,
+  podTemplateOf,
+  type WorkloadController,
+  type WorkloadEndpoint,
 } from "../model/index.ts";
 import { type Address, type Cidr, parseCidr, tryParseAddress } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
@@ -49,15 +51,37 @@ function declaredPorts(list: Ports): Pick<Endpoint, "ports" | "containerPorts"> 
 type NamespaceLabels = (namespace: string) => Labels | undefined;
 
 export function podEndpoint(pod: Pod, nsLabels: NamespaceLabels, hostAddress?: Address): Endpoint {
-  const namespace = pod.metadata.namespace ?? "default";
-  const spec = pod.spec ?? {};
-  const hostNetwork = spec.hostNetwork === true;
+  const { spec } = pod;
   const status = pod.status ?? {};
   let addrs = addresses([...(status.podIPs ?? []).map((p) => p.ip), status.podIP]);
-  if (hostNetwork && addrs.length === 0) addrs = addresses([status.hostIP, hostAddress?.text]);
+  if (spec.hostNetwork && addrs.length === 0) {
+    addrs = addresses([status.hostIP, hostAddress?.text]);
+  }
+  return kubernetesWorkload(pod.metadata, pod.metadata.name, spec, addrs, nsLabels);
+}
+
+/**
+ * A controller's pod template as one workload, named `kind/name` after its owner (as kubectl
+ * writes it) so it never clashes with a pod. It has no address: it is judged by identity.
+ */
+export function templateEndpoint(c: WorkloadController, nsLabels: NamespaceLabels): Endpoint {
+  const template = podTemplateOf(c);
+  const name = `${c.kind.toLowerCase()}/${c.metadata.name}`;
+  const metadata = { namespace: c.metadata.namespace, labels: template.metadata.labels };
+  return kubernetesWorkload(metadata, name, template.spec, [], nsLabels);
+}
+
+function kubernetesWorkload(
+  metadata: { namespace: string; labels?: Record<string, string> | undefined },
+  name: string,
+  spec: Pod["spec"],
+  addrs: Address[],
+  nsLabels: NamespaceLabels,
+): Endpoint {
+  const { namespace } = metadata;
   const ports: NamedPort[] = [];
   const containerPorts: PortProtocol[] = [];
-  for (const c of spec.containers ?? []) {
+  for (const c of spec.containers) {
     for (const p of c.ports ?? []) {
       const declared = { port: p.containerPort, protocol: protocolOf(p.protocol) };
       containerPorts.push(declared);
@@ -65,12 +89,12 @@ export function podEndpoint(pod: Pod, nsLabels: NamespaceLabels, hostAddress?: A
     }
   }
   return {
-    id: `${namespace}/${pod.metadata.name}`,
+    id: `${namespace}/${name}`,
     kind: "Pod",
-    name: pod.metadata.name,
+    name,
     namespace,
     labels: effectiveLabels({
-      labels: pod.metadata.labels ?? {},
+      labels: metadata.labels ?? {},
       namespace,
       namespaceLabels: nsLabels(namespace) ?? {},
       serviceAccount: spec.serviceAccountName ?? "default",
@@ -81,7 +105,7 @@ export function podEndpoint(pod: Pod, nsLabels: NamespaceLabels, hostAddress?: A
     ports,
     containerPorts,
     ...(spec.nodeName ? { node: spec.nodeName } : {}),
-    hostNetwork,
+    hostNetwork: spec.hostNetwork === true,
   };
 }
 

@@ -1,6 +1,6 @@
 // From a set of resources to what flows are judged against: the cluster snapshot, the enforced
 // program and, where staged policies exist, the program as it would be with them applied.
-import type { Resource } from "../model/index.ts";
+import { CONTROLLER_KINDS, controllerOf, type Resource } from "../model/index.ts";
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { Cluster } from "./cluster.ts";
@@ -28,9 +28,17 @@ export function buildWorld(resources: readonly Resource[]): World {
     namespaceLabels: (ns) => namespaces.get(ns),
     nodeAddress: (name) => nodeAddress.get(name),
   };
-  // Namespaces and nodes first: the entities derived below read them.
+  // Namespaces and nodes first: the entities derived below read them. An object whose
+  // controller is in the set is that controller's template already: not counted twice.
+  const controllers = new Set(
+    resources
+      .filter((r) => CONTROLLER_KINDS.has(r.kind))
+      .map((r) => `${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`),
+  );
   const rest: Resource[] = [];
   for (const r of resources) {
+    const owner = controllerOf(r);
+    if (owner !== undefined && controllers.has(owner)) continue;
     const d = r.kind === "Namespace" || r.kind === "Node" ? deriveResource(r, ctx) : undefined;
     if (d?.role === "namespace") namespaces.set(d.name, d.labels);
     else if (d?.role === "node") {
