@@ -9,18 +9,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import {
-  DEFAULT_ENFORCEMENT,
-  KernelNftables,
-  NftRenderer,
-  Transaction,
-} from "../src/dataplane/nftables/index.ts";
-import { policyChain } from "../src/dataplane/nftables/names.ts";
-import { Engine } from "../src/engine/graph.ts";
-import type { ResourceEvent } from "../src/engine/inputs.ts";
-import type { PolicyId } from "../src/engine/types.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer, policyChain } from "../src/dataplane/nftables/index.ts";
+import type { PolicyId, ResourceEvent } from "../src/engine/index.ts";
+import { Engine } from "../src/engine/index.ts";
 import { validResource } from "../src/model/index.ts";
-import { buildWorld } from "../src/policy/world.ts";
+import { KernelNftables, Transaction } from "../src/nft/index.ts";
+import { buildWorld } from "../src/policy/index.ts";
 import { generateCluster, podAddress } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";
 

@@ -2,11 +2,10 @@
 // delete, relabel and policy edit, delta sizes, peak memory, and the same churn handled by
 // recomputing from scratch (a cold start per event) as the baseline ratio.
 
-import { Engine } from "../src/engine/graph.ts";
-import type { ResourceEvent } from "../src/engine/inputs.ts";
-import type { Delta } from "../src/engine/types.ts";
+import type { Delta, ResourceEvent } from "../src/engine/index.ts";
+import { Engine } from "../src/engine/index.ts";
 import type { Resource } from "../src/model/index.ts";
-import { buildWorld } from "../src/policy/world.ts";
+import { buildWorld } from "../src/policy/index.ts";
 import { type ClusterShape, generateCluster, generatePod, generatePolicy } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, intArg, median, rng, summarize } from "./lib.ts";
 

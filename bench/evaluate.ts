@@ -1,8 +1,8 @@
 // Flow verdicts per second on a generated cluster (10k pods, 1k policies by default), and the
 // time to compute the full matrix for 1,000 pods.
 import { reachabilityMatrix } from "../src/analysis/matrix.ts";
-import type { Flow } from "../src/policy/types.ts";
-import { buildWorld } from "../src/policy/world.ts";
+import type { Flow } from "../src/policy/index.ts";
+import { buildWorld } from "../src/policy/index.ts";
 import { generateCluster } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, intArg, median, rng } from "./lib.ts";
 

@@ -1,6 +1,7 @@
 // Installs what `npm start` and `npm test` need and is missing: npm packages from the
-// lockfile, and (as root, for the kernel tests) Debian packages. Idempotent and quiet when
-// everything is present.
+// lockfile, and Debian packages (as root; otherwise it says what is missing and how to get
+// it). Runs before `npm start`, `npm test` and the lint check, so the README's two commands
+// work on a fresh machine. Idempotent and quiet when everything is present.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -19,8 +20,12 @@ const debianPackages = [
   ["nft", "nftables"],
   ["ip", "iproute2"],
   ["sysctl", "procps"],
-  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only.
+  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only. Also
+  // node-gyp's, with make and g++: better-sqlite3 compiles its addon when no prebuilt binary
+  // can be fetched (only the npm registry is reachable), so these come before `npm ci`.
   ["python3", "python3"],
+  ["make", "make"],
+  ["g++", "g++"],
 ];
 
 function commandExists(cmd) {
@@ -32,7 +37,9 @@ function installDebianPackages() {
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.warn(
-      `microseg: missing Debian packages ${missing.join(", ")} (run as root to install)`,
+      `microseg: missing Debian packages: ${missing.join(" ")}. Kernel enforcement, the lab and ` +
+        `their tests need them: run this as root, or install them with ` +
+        `\`sudo apt-get install ${missing.join(" ")}\`.`,
     );
     return;
   }
@@ -45,8 +52,8 @@ function installDebianPackages() {
   });
 }
 
+installDebianPackages();
 if (npmPackagesMissing()) {
   console.log("microseg: installing npm packages");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
 }
-if (process.argv.includes("--system")) installDebianPackages();

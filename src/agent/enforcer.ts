@@ -8,12 +8,11 @@ import {
   checkDrift,
   type DriftReport,
   type EnforcementConfig,
-  type Nftables,
   NftRenderer,
-  type Transaction,
 } from "../dataplane/nftables/index.ts";
-import { Engine } from "../engine/graph.ts";
-import type { ResourceEvent } from "../engine/inputs.ts";
+import type { ResourceEvent } from "../engine/index.ts";
+import { Engine } from "../engine/index.ts";
+import type { Nftables, Transaction } from "../nft/index.ts";
 
 export interface EnforcerOptions {
   readonly node: string;

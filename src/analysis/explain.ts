@@ -1,9 +1,13 @@
 // Why a flow is allowed or denied: each direction's deciding tier, policy, rule and action,
 // plus what staged policies would decide.
-import { resolvePeer } from "../policy/flow.ts";
-import type { FlowPeer, Protocol } from "../policy/types.ts";
-import { type DirectionVerdict, describeDecision, type Verdict } from "../policy/verdict.ts";
-import type { World } from "../policy/world.ts";
+
+import type { FlowPeer, Protocol, World } from "../policy/index.ts";
+import {
+  type DirectionVerdict,
+  describeDecision,
+  resolvePeer,
+  type Verdict,
+} from "../policy/index.ts";
 
 export interface ExplainQuery {
   readonly from: string;

@@ -1,7 +1,5 @@
 // The reachability matrix: every ordered pair of workloads, for every port, judged offline.
-import type { Cluster } from "../policy/cluster.ts";
-import type { Evaluator } from "../policy/evaluate.ts";
-import type { Endpoint, PortProtocol, Protocol } from "../policy/types.ts";
+import type { Cluster, Endpoint, Evaluator, PortProtocol, Protocol } from "../policy/index.ts";
 
 export type { PortProtocol } from "../policy/types.ts";
 

@@ -1,7 +1,8 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
 // incremental engine must equal after every event.
 import type { Resource } from "../model/index.ts";
-import { buildWorld } from "../policy/world.ts";
+import type { Direction } from "../policy/index.ts";
+import { buildWorld } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { policyId, scanPolicy } from "./rules.ts";
@@ -24,7 +25,7 @@ export function desiredState(resources: readonly Resource[], node?: string): Dat
   const specs = new Map<SetId, SetSpec>();
   for (const ep of cluster.endpoints) {
     if (!isLocalEndpoint(ep, node)) continue;
-    const tiers = (direction: "ingress" | "egress") =>
+    const tiers = (direction: Direction) =>
       evaluator.selection(ep, direction).map(({ tier, policies: selected }) => {
         for (const p of selected) {
           const scanned = scanPolicy(p);

@@ -1,8 +1,8 @@
 // Per local endpoint and direction: the ordered tiers, each with its ordered policies. Also the
 // reference count that makes a policy active while some endpoint points at it.
-import { BUILTIN_TIERS, type TierSpec } from "../policy/compile/tiers.ts";
-import { byOrderThenName, policySortKey } from "../policy/program.ts";
-import type { Direction, Endpoint, Policy } from "../policy/types.ts";
+
+import type { Direction, Endpoint, Policy } from "../policy/index.ts";
+import { BUILTIN_TIERS, byOrderThenName, policySortKey, type TierSpec } from "../policy/index.ts";
 import { sameEndpoint } from "./equality.ts";
 import type { PolicyMatcher } from "./policy-matcher.ts";
 import { policyId } from "./rules.ts";

@@ -15,7 +15,7 @@
 //   EventSequencer  <----------------------+
 //        | deltas in dependency order
 //   dataplane
-import type { Endpoint } from "../policy/types.ts";
+import type { Endpoint } from "../policy/index.ts";
 import { EndpointResolver } from "./endpoint-resolver.ts";
 import { newEntityIndex } from "./entity-index.ts";
 import { InputStage, type ResourceEvent } from "./inputs.ts";

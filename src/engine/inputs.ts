@@ -1,11 +1,13 @@
 // First stage: resources in, domain objects out. Keeps the latest object per key and turns
 // each change into updates of endpoints, network sets, nodes, compiled policies and tiers.
 // A namespace relabel re-derives only the endpoints and network sets of that namespace.
-import type { Resource } from "../model/index.ts";
-import type { TierSpec } from "../policy/compile/tiers.ts";
-import { type DeriveContext, deriveResource } from "../policy/derive.ts";
-import { SelectorCache } from "../policy/scope.ts";
-import type { Endpoint, Node, Policy } from "../policy/types.ts";
+import {
+  type ResourceEvent as ModelResourceEvent,
+  type Resource,
+  resourceKey,
+} from "../model/index.ts";
+import type { Endpoint, Node, Policy, TierSpec } from "../policy/index.ts";
+import { type DeriveContext, deriveResource, SelectorCache } from "../policy/index.ts";
 import type { Labels } from "../selector/index.ts";
 import { getOrCreate } from "../util/maps.ts";
 import { policyId } from "./rules.ts";
@@ -19,17 +21,7 @@ export interface InputListener {
   onNodeUpdate(name: string, node: Node | undefined): void;
 }
 
-export type ResourceEvent =
-  | { readonly type: "upsert"; readonly resource: Resource; readonly revision?: number }
-  | { readonly type: "delete"; readonly key: string; readonly revision?: number };
-
-/** `group/Kind/namespace/name`, as the model's resourceKey (projectcalico.org is microseg.io). */
-export function keyOf(r: Pick<Resource, "apiVersion" | "kind" | "metadata">): string {
-  const slash = r.apiVersion.indexOf("/");
-  const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
-  const canonical = group === "projectcalico.org" ? "microseg.io" : group;
-  return `${canonical}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
-}
+export type ResourceEvent = ModelResourceEvent;
 
 /** What a stored resource currently contributes downstream, so a delete can retract it. */
 type Contribution =
@@ -78,7 +70,7 @@ export class InputStage {
   }
 
   private upsert(r: Resource): void {
-    const key = keyOf(r);
+    const key = resourceKey(r);
     const previous = this.#contributions.get(key);
     this.#resources.set(key, r);
     if (r.metadata.namespace !== undefined) {

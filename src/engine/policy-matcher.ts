@@ -1,7 +1,7 @@
 // Which policies select which endpoints. Subject selectors are interned by canonical text in
 // the shared entity index, so a relabel or a policy edit touches only the endpoints whose match
 // actually changes (the index reports those transitions to the resolver directly).
-import type { Policy } from "../policy/types.ts";
+import type { Policy } from "../policy/index.ts";
 import { type EntityIndex, SUBJECT_PREFIX, subjectSelectorId } from "./entity-index.ts";
 import type { EndpointId, PolicyId } from "./types.ts";
 

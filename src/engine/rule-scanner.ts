@@ -1,6 +1,6 @@
 // Active policies to dataplane policies: rules by address, and a reference count per set so a
 // set lives exactly while some active policy's rule uses it.
-import type { Policy } from "../policy/types.ts";
+import type { Policy } from "../policy/index.ts";
 import { samePolicy } from "./equality.ts";
 import { scanPolicy } from "./rules.ts";
 import type { DpPolicy, PolicyId, SetId, SetSpec } from "./types.ts";

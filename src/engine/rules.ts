@@ -7,7 +7,7 @@ import type {
   PolicyRef,
   PortMatch,
   Rule,
-} from "../policy/types.ts";
+} from "../policy/index.ts";
 import type { DpEntity, DpPolicy, DpRule, PolicyId, PortRange, SetId, SetSpec } from "./types.ts";
 
 export function policyId(ref: PolicyRef): PolicyId {

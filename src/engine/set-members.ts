@@ -1,7 +1,7 @@
 // Members of the active sets: addresses (and CIDRs) of the workloads and network sets a selector
 // matches, address/protocol/port triples for named ports, node addresses for node selectors.
 // Members are reference-counted, so two entities sharing an address never remove it early.
-import type { Endpoint, Node } from "../policy/types.ts";
+import type { Endpoint, Node } from "../policy/index.ts";
 import { LabelIndex, parseSelector } from "../selector/index.ts";
 import { type EntityIndex, SET_PREFIX, setSelectorId } from "./entity-index.ts";
 import type { EndpointId, SetId, SetSpec } from "./types.ts";

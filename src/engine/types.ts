@@ -3,7 +3,7 @@
 // label, so a dataplane needs no selector logic; and by id, so a pod moving only changes set
 // members.
 import type { Cidr } from "../net/cidr.ts";
-import type { Direction, RuleOf, TierDefaultAction } from "../policy/types.ts";
+import type { Direction, RuleOf, TierDefaultAction } from "../policy/index.ts";
 
 /** Canonical-text ids, shared by every policy that uses the same selector. */
 export type SetId = string & { readonly __brand: "SetId" };

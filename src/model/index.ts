@@ -67,6 +67,7 @@ export {
   type ManifestErrorCode,
   type ResourceIssue,
 } from "./errors.ts";
+export { type ResourceEvent, type ResourceIdentity, resourceKey } from "./events.ts";
 export { parseDuration } from "./fields.ts";
 export {
   FLOW_FIELDS,
@@ -75,6 +76,7 @@ export {
   type GlobalAlert,
   GlobalAlertSchema,
 } from "./global-alert.ts";
+export { issuesFromZod } from "./issues.ts";
 export {
   type K8sNetworkPolicy,
   K8sNetworkPolicySchema,
@@ -93,7 +95,6 @@ export {
   lookupKind,
   type Resource,
   type ResourceKind,
-  resourceKey,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
 export {

@@ -106,6 +106,10 @@ export interface KindInfo {
   readonly kind: ResourceKind;
   readonly namespaced: boolean;
   readonly schema: z.ZodType<Resource>;
+  /** The lower-case plural of the API paths (`networkpolicies`). */
+  readonly plural: string;
+  /** kubectl's short names, and Calico's for its kinds (`netpol`, `gnp`). */
+  readonly shortNames: readonly string[];
 }
 
 /** The API group of an apiVersion: "" for the core group (`v1`), as Kubernetes writes it. */
@@ -119,33 +123,41 @@ function kind(
   kindName: ResourceKind,
   namespaced: boolean,
   schema: z.ZodType<Resource, unknown>,
+  shortNames: readonly string[] = [],
 ): KindInfo {
-  return { apiVersion, group: apiGroupOf(apiVersion), kind: kindName, namespaced, schema };
+  const group = apiGroupOf(apiVersion);
+  const lower = kindName.toLowerCase();
+  const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
+  return { apiVersion, group, kind: kindName, namespaced, schema, plural, shortNames };
 }
 
 export const KINDS: readonly KindInfo[] = [
-  kind(CORE_V1, "Namespace", false, NamespaceSchema),
-  kind(CORE_V1, "Node", false, NodeSchema),
-  kind(CORE_V1, "Pod", true, PodSchema),
-  kind(APPS_V1, "Deployment", true, DeploymentSchema),
-  kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema),
-  kind(APPS_V1, "StatefulSet", true, StatefulSetSchema),
-  kind(APPS_V1, "DaemonSet", true, DaemonSetSchema),
-  kind(BATCH_V1, "Job", true, JobSchema),
-  kind(BATCH_V1, "CronJob", true, CronJobSchema),
-  kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema),
-  kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema),
-  kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema),
+  kind(CORE_V1, "Namespace", false, NamespaceSchema, ["ns"]),
+  kind(CORE_V1, "Node", false, NodeSchema, ["no"]),
+  kind(CORE_V1, "Pod", true, PodSchema, ["po"]),
+  kind(APPS_V1, "Deployment", true, DeploymentSchema, ["deploy"]),
+  kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema, ["rs"]),
+  kind(APPS_V1, "StatefulSet", true, StatefulSetSchema, ["sts"]),
+  kind(APPS_V1, "DaemonSet", true, DaemonSetSchema, ["ds"]),
+  kind(BATCH_V1, "Job", true, JobSchema, []),
+  kind(BATCH_V1, "CronJob", true, CronJobSchema, ["cj"]),
+  kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema, ["netpol"]),
+  kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema, ["anp"]),
+  kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema, [
+    "banp",
+  ]),
   kind(MICROSEG_V1, "Tier", false, TierSchema),
-  kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema),
-  kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedNetworkPolicy", true, StagedNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedGlobalNetworkPolicy", false, StagedGlobalNetworkPolicySchema),
-  kind(MICROSEG_V1, "StagedKubernetesNetworkPolicy", true, StagedKubernetesNetworkPolicySchema),
-  kind(MICROSEG_V1, "NetworkSet", true, NetworkSetSchema),
+  kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema, ["cnp"]),
+  kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema, ["gnp", "cgnp"]),
+  kind(MICROSEG_V1, "StagedNetworkPolicy", true, StagedNetworkPolicySchema, ["snp"]),
+  kind(MICROSEG_V1, "StagedGlobalNetworkPolicy", false, StagedGlobalNetworkPolicySchema, ["sgnp"]),
+  kind(MICROSEG_V1, "StagedKubernetesNetworkPolicy", true, StagedKubernetesNetworkPolicySchema, [
+    "sknp",
+  ]),
+  kind(MICROSEG_V1, "NetworkSet", true, NetworkSetSchema, ["netsets"]),
   kind(MICROSEG_V1, "GlobalNetworkSet", false, GlobalNetworkSetSchema),
-  kind(MICROSEG_V1, "WorkloadEndpoint", true, WorkloadEndpointSchema),
-  kind(MICROSEG_V1, "HostEndpoint", false, HostEndpointSchema),
+  kind(MICROSEG_V1, "WorkloadEndpoint", true, WorkloadEndpointSchema, ["wep"]),
+  kind(MICROSEG_V1, "HostEndpoint", false, HostEndpointSchema, ["hep"]),
   kind(MICROSEG_V1, "GlobalAlert", false, GlobalAlertSchema),
 ];
 
@@ -162,13 +174,4 @@ const NAMESPACED = new Set(KINDS.filter((k) => k.namespaced).map((k) => k.kind))
 /** Kinds sharing a name (NetworkPolicy) share the scope, so the name alone decides. */
 export function isNamespaced(kindName: ResourceKind): boolean {
   return NAMESPACED.has(kindName);
-}
-
-/**
- * `group/Kind/namespace/name`, the identity stores key objects by. The core group is written
- * `core`; cluster-scoped objects have an empty namespace: `microseg.io/Tier//security`.
- */
-export function resourceKey(r: Resource): string {
-  const group = apiGroupOf(r.apiVersion) || "core";
-  return `${group}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 }

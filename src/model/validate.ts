@@ -4,7 +4,8 @@
 import { CALICO_BUILTIN_TIERS } from "./calico-policy.ts";
 import { NAMESPACE_NAME_LABEL } from "./core.ts";
 import type { ResourceIssue } from "./errors.ts";
-import { type Resource, resourceKey } from "./registry.ts";
+import { resourceKey } from "./events.ts";
+import type { Resource } from "./registry.ts";
 import { parseResource } from "./resource.ts";
 
 /** A problem with the object at `index` of the set. */

@@ -8,17 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
-import { Agent, type AgentStatus, jsonLogger, ManifestSource } from "../../src/agent/index.ts";
-import {
-  DEFAULT_ENFORCEMENT,
-  desiredDump,
-  FakeNftables,
-  type Nftables,
-  NftError,
-  type Transaction,
-} from "../../src/dataplane/nftables/index.ts";
+import { Agent, type AgentStatus, jsonLogger } from "../../src/agent/index.ts";
+import { DEFAULT_ENFORCEMENT, desiredDump } from "../../src/dataplane/nftables/index.ts";
+import { ManifestSource } from "../../src/datastore/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { loadManifests } from "../../src/model/index.ts";
+import { MemoryNftables, type Nftables, NftError, type Transaction } from "../../src/nft/index.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
 
@@ -53,7 +48,7 @@ const base = [
 /** Fails the next `n` transactions that change something, as a broken nft would. */
 class FlakyNftables implements Nftables {
   failures = 0;
-  constructor(readonly inner: FakeNftables) {}
+  constructor(readonly inner: MemoryNftables) {}
   apply(tx: Transaction): Promise<void> {
     if (tx.size > 0 && this.failures > 0) {
       this.failures--;
@@ -121,7 +116,7 @@ describe("agent", () => {
 
   test("syncs in full at start, writes ready and status, enforces the node's pods", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     assert.ok(existsSync(join(dir, "ready")));
     const s = status()!;
@@ -136,7 +131,7 @@ describe("agent", () => {
 
   test("file changes arrive as batches; the table follows", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     writeFileSync(
       file,
@@ -149,7 +144,7 @@ describe("agent", () => {
 
   test("an invalid manifest set is rejected whole; the last good one stays", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     const before = fake.dump();
     writeFileSync(file, `${manifests(...base)}---\nkind: Pod\nmetadata: {}\n`);
@@ -165,7 +160,7 @@ describe("agent", () => {
 
   test("a failed transaction leaves the table whole and is retried as a full resync", async () => {
     writeFileSync(file, manifests(...base));
-    const flaky = new FlakyNftables(new FakeNftables());
+    const flaky = new FlakyNftables(new MemoryNftables());
     await start(flaky);
     const before = flaky.inner.dump();
     flaky.failures = 2;
@@ -181,12 +176,12 @@ describe("agent", () => {
 
   test("drift is found, reported by object, and repaired in one transaction", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     const forward = (await fake.read("inet", "microseg"))!.chains.find(
       (c) => c.name === "forward",
     )!;
-    const { Transaction } = await import("../../src/dataplane/nftables/index.ts");
+    const { Transaction } = await import("../../src/nft/index.ts");
     await fake.apply(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: forward.rules[1]!.handle! })
@@ -207,7 +202,7 @@ describe("agent", () => {
 
   test("a table already in place is kept until the first sync replaces it", async () => {
     writeFileSync(file, `${manifests(...base)}---\nkind: Pod\nmetadata: {}\n`);
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     assert.equal(status()!.ready, false);
     assert.ok(!existsSync(join(dir, "ready")));

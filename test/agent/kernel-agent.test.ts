@@ -10,13 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { AgentStatus } from "../../src/agent/index.ts";
-import {
-  checkDrift,
-  DEFAULT_ENFORCEMENT,
-  KernelNftables,
-} from "../../src/dataplane/nftables/index.ts";
+import { checkDrift, DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,

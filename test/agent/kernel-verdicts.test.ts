@@ -7,9 +7,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Enforcer } from "../../src/agent/index.ts";
-import { DEFAULT_ENFORCEMENT, KernelNftables } from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource, validResources } from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
 import { prng } from "../engine/random-cluster.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import { Expected, NODE, namespace, podResource } from "./kernel-fixtures.ts";

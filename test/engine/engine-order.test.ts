@@ -6,8 +6,7 @@ import { describe, it } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
-import { keyOf } from "../../src/engine/inputs.ts";
-import type { Resource } from "../../src/model/index.ts";
+import { type Resource, resourceKey } from "../../src/model/index.ts";
 import { ChurnGenerator, prng, type Random } from "./random-cluster.ts";
 import { stateText } from "./state.ts";
 
@@ -54,7 +53,7 @@ describe("engine: arrival order does not matter", () => {
       engine.apply(resources.map((resource) => ({ type: "upsert" as const, resource })));
       dataplane.apply(engine.flush());
       for (const resource of shuffle(resources, r)) {
-        engine.apply({ type: "delete", key: keyOf(resource) });
+        engine.apply({ type: "delete", key: resourceKey(resource) });
         dataplane.apply(engine.flush());
       }
       const empty = dataplane.state();

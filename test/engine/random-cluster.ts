@@ -2,8 +2,7 @@
 // selectors, relabels and collisions happen often.
 
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import { keyOf } from "../../src/engine/inputs.ts";
-import { type Resource, validResource } from "../../src/model/index.ts";
+import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
 
 export type Random = () => number;
 
@@ -308,7 +307,7 @@ export class ChurnGenerator {
     } else {
       res = this.policy();
     }
-    this.live.set(keyOf(res), res);
+    this.live.set(resourceKey(res), res);
     return { type: "upsert", resource: res, revision: this.revision };
   }
 }

@@ -11,6 +11,16 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import {
+  downLab,
+  Lab,
+  LabFiles,
+  type LabSpec,
+  listNetns,
+  matrixProbes,
+  type ProbeResult,
+} from "../../src/lab/index.ts";
+import { isRunning, pidsInNetns } from "../../src/lab/netns.ts";
+import {
   counter,
   ct,
   eq,
@@ -21,17 +31,7 @@ import {
   states,
   Transaction,
   verdict,
-} from "../../src/dataplane/nftables/index.ts";
-import {
-  downLab,
-  Lab,
-  LabFiles,
-  type LabSpec,
-  listNetns,
-  matrixProbes,
-  type ProbeResult,
-} from "../../src/lab/index.ts";
-import { isRunning, pidsInNetns } from "../../src/lab/netns.ts";
+} from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 
 const ports = [

@@ -10,15 +10,15 @@ import {
   counter,
   dumpSorted,
   eq,
-  FakeNftables,
   KernelNftables,
+  MemoryNftables,
   meta,
   NftError,
   readTable,
   Transaction,
   th,
   verdict,
-} from "../../src/dataplane/nftables/index.ts";
+} from "../../src/nft/index.ts";
 import { brokenCases, brokenTransaction, startingRuleset } from "./cases.ts";
 import { fullDump, fullTransaction } from "./fixtures.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
@@ -45,7 +45,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   test("the full transaction applies and reads back as the fake holds it", async () => {
     await kernel.apply(fullTransaction(table));
     assert.equal(await dump(), fullDump);
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await fake.apply(fullTransaction(table));
     assert.equal(await dump(), fake.dump());
   });
@@ -110,7 +110,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
         return true;
       });
       assert.equal(await dump(), beforeDump, "nothing of the broken transaction was applied");
-      const fake = new FakeNftables();
+      const fake = new MemoryNftables();
       await fake.apply(startingRuleset(table));
       assert.equal(fake.dump(), beforeDump);
       await assert.rejects(fake.apply(broken), { code: c.code });

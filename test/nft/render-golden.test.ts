@@ -6,18 +6,15 @@ import { describe, test } from "node:test";
 import {
   bootstrapTransaction,
   DEFAULT_ENFORCEMENT,
-  FakeNftables,
+  endpointChain,
   formatLogPrefix,
   logKey,
   NftRenderer,
   parseLogPrefix,
-} from "../../src/dataplane/nftables/index.ts";
-import {
-  endpointChain,
   policyChain,
   prefixSetName,
   setName,
-} from "../../src/dataplane/nftables/names.ts";
+} from "../../src/dataplane/nftables/index.ts";
 import type {
   Delta,
   DpEndpoint,
@@ -29,6 +26,7 @@ import type {
   SetSpec,
 } from "../../src/engine/types.ts";
 import { parseCidr } from "../../src/net/cidr.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 const web = {
@@ -111,9 +109,9 @@ function startDeltas(): Delta[] {
   ];
 }
 
-async function started(): Promise<{ renderer: NftRenderer; fake: FakeNftables }> {
+async function started(): Promise<{ renderer: NftRenderer; fake: MemoryNftables }> {
   const renderer = new NftRenderer(cfg);
-  const fake = new FakeNftables();
+  const fake = new MemoryNftables();
   await fake.apply(renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() }));
   await fake.apply(renderer.update(startDeltas()));
   return { renderer, fake };
@@ -325,7 +323,7 @@ describe("batches", () => {
       ].join("\n"),
     );
     await fake.apply(tx);
-    const empty = new FakeNftables();
+    const empty = new MemoryNftables();
     await empty.apply(
       new NftRenderer(cfg).full({ sets: new Map(), policies: new Map(), endpoints: new Map() }),
     );

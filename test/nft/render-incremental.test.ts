@@ -5,13 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
-import {
-  DEFAULT_ENFORCEMENT,
-  FakeNftables,
-  NftRenderer,
-} from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, EXTERNAL_ADDRESSES, prng } from "../engine/random-cluster.ts";
 import { simulator } from "./packet-sim.ts";
 
@@ -20,7 +17,7 @@ const EVENTS = 30;
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 
 async function fullDump(engine: Engine): Promise<string> {
-  const fake = new FakeNftables();
+  const fake = new MemoryNftables();
   await fake.apply(new NftRenderer(cfg).full(engine.state()));
   return fake.dump();
 }
@@ -39,7 +36,7 @@ describe("incremental rendering equals the full render of the final state", () =
       const engine = new Engine({ node: "node-1" });
       const memory = new MemoryDataplane();
       const renderer = new NftRenderer(cfg);
-      const fake = new FakeNftables();
+      const fake = new MemoryNftables();
       await fake.apply(renderer.full(engine.state()));
       for (let step = 0; step < EVENTS; ) {
         const size = 1 + Math.floor(r() * 3);

@@ -7,12 +7,10 @@ import { after, before, describe, test } from "node:test";
 import {
   checkDrift,
   DEFAULT_ENFORCEMENT,
-  dumpSorted,
-  FakeNftables,
-  KernelNftables,
   NftRenderer,
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
+import { dumpSorted, KernelNftables, MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, prng } from "../engine/random-cluster.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
 import { randomDataplane } from "./random-dataplane.ts";
@@ -34,7 +32,7 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
     for (let seed = 1; seed <= 40; seed++) {
       const { state } = randomDataplane(prng(seed));
       const tx = new NftRenderer(cfg).full(state);
-      const fake = new FakeNftables();
+      const fake = new MemoryNftables();
       await fake.apply(tx);
       await kernel.apply(tx);
       assert.equal(await liveDump(), fake.dump(), `state ${seed}`);
@@ -49,7 +47,7 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const gen = new ChurnGenerator(r);
       const engine = new Engine({ node: "node-1" });
       const renderer = new NftRenderer(cfg);
-      const fake = new FakeNftables();
+      const fake = new MemoryNftables();
       const first = renderer.full(engine.state());
       await fake.apply(first);
       await kernel.apply(first);

@@ -1,17 +1,22 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { Agent, isLogLevel, jsonLogger, ManifestSource } from "../../agent/index.ts";
+import { Agent, isLogLevel, jsonLogger, latestStatusSender } from "../../agent/index.ts";
+import { ApiClient } from "../../client/index.ts";
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
-  KernelNftables,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
+import { DatastoreSource, ManifestSource } from "../../datastore/index.ts";
 import { parseDuration } from "../../model/index.ts";
+import { KernelNftables } from "../../nft/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {
   node: string;
-  filename: string[];
+  filename?: string[];
+  server?: string;
+  tokenFile?: string;
   netns?: string;
   table: string;
   resyncInterval: string;
@@ -51,14 +56,28 @@ function enforcement(f: AgentFlags): EnforcementConfig {
   }
 }
 
+function apiClient(server: string, tokenFile: string | undefined): ApiClient {
+  let token: string | undefined;
+  if (tokenFile) {
+    try {
+      token = readFileSync(tokenFile, "utf8").trim();
+    } catch (e) {
+      throw new CliError(`--token-file: cannot read ${tokenFile}: ${(e as Error).message}`);
+    }
+  }
+  return new ApiClient({ server, ...(token ? { token } : {}) });
+}
+
 export function registerAgent(program: Command): void {
   program
     .command("agent")
     .description(
-      "enforce manifests on this node in nftables (table inet microseg), following file changes",
+      "enforce what the API server (or manifest files) hold on this node in nftables (table inet microseg), following every change",
     )
     .requiredOption("--node <name>", "this node's name: its pods and host endpoints get chains")
-    .requiredOption("-f, --filename <paths...>", "manifest files or directories, watched")
+    .option("-f, --filename <paths...>", "manifest files or directories, watched")
+    .option("--server <url>", "follow this API server instead of files (one watch of every kind)")
+    .option("--token-file <path>", "bearer token for --server")
     .option("--netns <name>", "run nft in this network namespace (ip netns)")
     .option("--table <name>", "nftables table (family inet)", DEFAULT_ENFORCEMENT.table)
     .option("--resync-interval <duration>", "drift check and repair period; 0 for none", "30s")
@@ -78,12 +97,17 @@ export function registerAgent(program: Command): void {
     .action(async (f: AgentFlags) => {
       if (!isLogLevel(f.logLevel))
         throw new CliError(`--log-level: "${f.logLevel}" is not debug, info, warn or error`);
+      if ((f.filename === undefined) === (f.server === undefined))
+        throw new CliError("give either -f (manifest files) or --server (an API server)");
       const log = jsonLogger({ level: f.logLevel, base: { node: f.node } });
+      const client = f.server ? apiClient(f.server, f.tokenFile) : undefined;
       const agent = new Agent({
         node: f.node,
-        source: new ManifestSource(f.filename, {
-          pollMs: duration("--poll-interval", f.pollInterval),
-        }),
+        source: client
+          ? new DatastoreSource(client)
+          : new ManifestSource(f.filename ?? [], {
+              pollMs: duration("--poll-interval", f.pollInterval),
+            }),
         nft: new KernelNftables(f.netns ? { netns: f.netns } : {}),
         enforcement: enforcement(f),
         log,
@@ -91,6 +115,14 @@ export function registerAgent(program: Command): void {
         ...(f.readyFile ? { readyFile: f.readyFile } : {}),
         ...(f.statusFile ? { statusFile: f.statusFile } : {}),
       });
+      if (client) {
+        agent.onStatus(
+          latestStatusSender(
+            (status) => client.putAgentStatus(status),
+            (error) => log.debug("status not reported to the API server", { error }),
+          ),
+        );
+      }
       // The table outlives the agent: stopping leaves the kernel enforcing the last state.
       const stop = (signal: string) => {
         log.info("stopping; the ruleset stays in place", { signal });

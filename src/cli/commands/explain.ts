@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { explainFlow, formatExplanation } from "../../analysis/explain.ts";
-import { normalizeProtocol } from "../../policy/protocol.ts";
-import { buildWorld } from "../../policy/world.ts";
+import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
 import { CliError, loadOrExit, outputFormat } from "../load.ts";
 
 function port(value: string): number {

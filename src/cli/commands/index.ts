@@ -3,6 +3,8 @@ import { registerAgent } from "./agent.ts";
 import { registerExplain } from "./explain.ts";
 import { registerLab } from "./lab.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerServer } from "./server.ts";
+import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
 // Each command lives in its own module and adds itself to the program here.
@@ -12,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerLab(program);
   registerAgent(program);
+  registerUp(program);
+  registerServer(program);
 }

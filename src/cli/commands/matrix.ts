@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import { parsePortList, reachabilityMatrix } from "../../analysis/matrix.ts";
 import { formatMatrix } from "../../analysis/matrix-text.ts";
-import { buildWorld } from "../../policy/world.ts";
+import { buildWorld } from "../../policy/index.ts";
 import { loadOrExit, outputFormat } from "../load.ts";
 
 export function registerMatrix(program: Command): void {

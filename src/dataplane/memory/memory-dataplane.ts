@@ -13,9 +13,9 @@ import type {
   PortRange,
   SetId,
   SetSpec,
-} from "../../engine/types.ts";
+} from "../../engine/index.ts";
 import { type Address, anyContains, type Cidr, parseAddress, parseCidr } from "../../net/cidr.ts";
-import type { Direction, IcmpMatch, Protocol } from "../../policy/types.ts";
+import type { Direction, IcmpMatch, Protocol } from "../../policy/index.ts";
 import { getOrCreate } from "../../util/maps.ts";
 
 export interface Packet {

@@ -10,10 +10,10 @@
 // (then the tier) is written as `~` and the first 16 hex digits of its SHA-256, which a reader
 // maps back by hashing the ids it knows (`logKey`).
 
-import type { PolicyId } from "../../engine/types.ts";
-import type { Direction } from "../../policy/types.ts";
+import type { PolicyId } from "../../engine/index.ts";
+import { prefixError } from "../../nft/index.ts";
+import type { Direction } from "../../policy/index.ts";
 import { hashOf } from "./names.ts";
-import { prefixError } from "./validate.ts";
 
 export type LogAction = "D" | "L" | "T" | "S" | "B";
 

@@ -4,9 +4,9 @@
 // The id itself goes into the object's comment, cleaned to what nft accepts.
 
 import { createHash } from "node:crypto";
-import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/types.ts";
-import type { Direction } from "../../policy/types.ts";
-import type { IpFamily } from "./set-elements.ts";
+import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { Direction } from "../../policy/index.ts";
 
 export const hashOf = (id: string, length = 12): string =>
   createHash("sha256").update(id).digest("hex").slice(0, length);

@@ -6,7 +6,8 @@
 // pod-to-node traffic meets input and node-to-pod traffic output, so host endpoints and pods
 // are enforced alike. Replies of allowed connections pass on conntrack first.
 
-import type { ChainObject, Stmt } from "./ast.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { ChainObject, Stmt } from "../../nft/index.ts";
 import {
   anon,
   counter,
@@ -20,15 +21,15 @@ import {
   ne,
   ref,
   states,
+  Transaction,
   th,
   verdict,
   vmap,
-} from "./build.ts";
+} from "../../nft/index.ts";
 import type { EnforcementConfig, FailsafePort } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import { dispatchMap, localSet } from "./names.ts";
-import { headerValue, type IpFamily, mergedIntervals, mergedPorts } from "./set-elements.ts";
-import { Transaction } from "./transaction.ts";
+import { headerValue, mergedIntervals, mergedPorts } from "./set-elements.ts";
 
 export interface BaseChainSpec {
   readonly chain: ChainObject;

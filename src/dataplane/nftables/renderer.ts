@@ -22,10 +22,11 @@ import type {
   PolicyId,
   SetId,
   SetSpec,
-} from "../../engine/types.ts";
-import type { Direction } from "../../policy/types.ts";
-import type { SetKeyType, SetObject, Stmt } from "./ast.ts";
-import { verdict } from "./build.ts";
+} from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
+import { Transaction, verdict } from "../../nft/index.ts";
+import type { Direction } from "../../policy/index.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 import {
   commentOf,
@@ -42,10 +43,8 @@ import {
   AddressElements,
   type ElementChanges,
   familyOf,
-  type IpFamily,
   NamedPortElements,
 } from "./set-elements.ts";
-import { Transaction } from "./transaction.ts";
 
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];

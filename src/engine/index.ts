@@ -1,0 +1,18 @@
+// Public face of the incremental engine: resource events in, dataplane deltas out.
+export { Engine, type EngineOptions, isLocalEndpoint } from "./graph.ts";
+export type { ResourceEvent } from "./inputs.ts";
+export type {
+  DataplaneState,
+  Delta,
+  DpEndpoint,
+  DpEntity,
+  DpPolicy,
+  DpRule,
+  DpTierRef,
+  EndpointId,
+  PolicyId,
+  PortRange,
+  SetId,
+  SetKind,
+  SetSpec,
+} from "./types.ts";

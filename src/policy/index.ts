@@ -1,0 +1,13 @@
+// Public face of the policy semantics: resources in, a world that judges flows out, and the
+// pieces the incremental engine derives from (the same derivation as the from-scratch path).
+export { Cluster } from "./cluster.ts";
+export { BUILTIN_TIERS, type TierSpec } from "./compile/tiers.ts";
+export { type DeriveContext, deriveResource } from "./derive.ts";
+export { Evaluator } from "./evaluate.ts";
+export { PeerNotFoundError, resolvePeer } from "./flow.ts";
+export { byOrderThenName, policySortKey } from "./program.ts";
+export { normalizeProtocol } from "./protocol.ts";
+export { SelectorCache } from "./scope.ts";
+export * from "./types.ts";
+export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
+export { buildWorld, type World } from "./world.ts";
