@@ -3,7 +3,6 @@
 // Pure; reading files is load.ts.
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { ManifestError } from "./errors.ts";
-import { resourceKey } from "./events.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
 import { lookupKind, type Resource } from "./registry.ts";
 import { isPlainObject, isSkippableKind, type PlainObject, parseResource } from "./resource.ts";
