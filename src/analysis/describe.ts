@@ -2,6 +2,8 @@
 // WorkloadEndpoint, HostEndpoint) the policies selecting it per direction and tier and its
 // addresses; for a policy the endpoints it selects and its rules in words; for anything else its
 // metadata. Pure: the API server serves it (/api/v1/describe), the CLI and the UI print it.
+
+import type { Resource } from "../model/index.ts";
 import { type ResourceIdentity, resourceKey } from "../model/index.ts";
 import {
   buildWorld,
@@ -13,7 +15,6 @@ import {
   type PolicyRef,
   type Program,
   policyName,
-  type ResourceLike,
   type TierDefaultAction,
   type World,
 } from "../policy/index.ts";
@@ -95,8 +96,8 @@ export interface ObjectDescription {
 
 export type Description = EndpointDescription | PolicyDescription | ObjectDescription;
 
-type Described = ResourceLike & {
-  readonly metadata: ResourceLike["metadata"] & {
+type Described = Resource & {
+  readonly metadata: Resource["metadata"] & {
     readonly annotations?: Record<string, string> | null;
     readonly creationTimestamp?: string;
     readonly resourceVersion?: string;
@@ -141,7 +142,7 @@ function selection(world: World["evaluator"], ep: Endpoint, d: Direction): Direc
 
 const ENDPOINT_KINDS = new Set(["Pod", "WorkloadEndpoint", "HostEndpoint"]);
 
-function endpointId(r: ResourceLike): string {
+function endpointId(r: Resource): string {
   return r.metadata.namespace ? `${r.metadata.namespace}/${r.metadata.name}` : r.metadata.name;
 }
 
@@ -173,7 +174,7 @@ function describeEndpoint(world: World, r: Described): Description {
 }
 
 /** The compiled policy kind of a resource: Kubernetes' NetworkPolicy has its own. */
-function policyKind(r: ResourceLike): PolicyKind | undefined {
+function policyKind(r: Resource): PolicyKind | undefined {
   if (r.apiVersion === "networking.k8s.io/v1") {
     return r.kind === "NetworkPolicy" ? "KubernetesNetworkPolicy" : undefined;
   }
@@ -200,7 +201,7 @@ function findPolicy(program: Program | undefined, ref: PolicyRef): Policy | unde
 }
 
 /** What a staged kind stages: the enforced kind of the same namespace and name. */
-function stagedTarget(kind: PolicyKind, r: ResourceLike): PolicyEntry | undefined {
+function stagedTarget(kind: PolicyKind, r: Resource): PolicyEntry | undefined {
   const target: Partial<Record<PolicyKind, PolicyKind>> = {
     StagedNetworkPolicy: "NetworkPolicy",
     StagedGlobalNetworkPolicy: "GlobalNetworkPolicy",
@@ -213,9 +214,9 @@ function stagedTarget(kind: PolicyKind, r: ResourceLike): PolicyEntry | undefine
 }
 
 /** Calico kinds drop their tier's prefix from the name (`security.blue-ldap` is `blue-ldap`). */
-function compiledName(r: ResourceLike, kind: PolicyKind): string {
+function compiledName(r: Resource, kind: PolicyKind): string {
   const calico = r.apiVersion === "microseg.io/v1" && kind !== "StagedKubernetesNetworkPolicy";
-  const tier = (r.spec as { tier?: string } | undefined)?.tier ?? "default";
+  const tier = ("spec" in r ? (r.spec as { tier?: string }) : undefined)?.tier ?? "default";
   return calico ? policyName(r.metadata.name, tier) : r.metadata.name;
 }
 
@@ -228,7 +229,7 @@ function describePolicy(world: World, r: Described, kind: PolicyKind): Descripti
   const target = stagedTarget(kind, r);
   const program = target ? world.staged?.program : world.program;
   const policy = findPolicy(program, ref);
-  const action = (r.spec as { stagedAction?: string } | undefined)?.stagedAction;
+  const action = ("spec" in r ? (r.spec as { stagedAction?: string }) : undefined)?.stagedAction;
   const stages = target
     ? { action: action === "Delete" ? ("Delete" as const) : ("Set" as const), target }
     : undefined;

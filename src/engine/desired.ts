@@ -1,7 +1,8 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
 // incremental engine must equal after every event.
+import type { Resource } from "../model/index.ts";
 import type { Direction } from "../policy/index.ts";
-import { buildWorld, type ResourceLike } from "../policy/index.ts";
+import { buildWorld } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { policyId, scanPolicy } from "./rules.ts";
@@ -16,7 +17,7 @@ import type {
   SetSpec,
 } from "./types.ts";
 
-export function desiredState(resources: readonly ResourceLike[], node?: string): DataplaneState {
+export function desiredState(resources: readonly Resource[], node?: string): DataplaneState {
   const world = buildWorld(resources);
   const { cluster, evaluator } = world;
   const endpoints = new Map<EndpointId, DpEndpoint>();

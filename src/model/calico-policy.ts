@@ -85,6 +85,19 @@ const policySpecShape = {
   types: uniqueList(z.enum(["Ingress", "Egress"])).optional(),
   ingress: z.array(RuleSchema).optional(),
   egress: z.array(RuleSchema).optional(),
+  /** Felix's hints about where a policy is needed; they change no verdict, so are ignored. */
+  performanceHints: z.array(z.enum(["AssumeNeededOnEveryNode"])).optional(),
+};
+
+const HOST_POLICY_REFUSED =
+  "host endpoint policy stages (doNotTrack, preDNAT, applyOnForward) are not enforced yet: refused rather than applied as an ordinary policy";
+
+/** GlobalNetworkPolicy's host-endpoint stages: `false` (the default) is fine, `true` refused. */
+const hostStage = z.boolean().refine((v) => v === false, { error: HOST_POLICY_REFUSED });
+const hostStageShape = {
+  doNotTrack: hostStage.optional(),
+  preDNAT: hostStage.optional(),
+  applyOnForward: hostStage.optional(),
 };
 
 export const NetworkPolicySchema = z
@@ -104,7 +117,11 @@ export const GlobalNetworkPolicySchema = z
     kind: z.literal("GlobalNetworkPolicy"),
     metadata: clusterMeta(checkPolicyName, "GlobalNetworkPolicy"),
     spec: z
-      .strictObject({ ...policySpecShape, namespaceSelector: selectorSchema().optional() })
+      .strictObject({
+        ...policySpecShape,
+        ...hostStageShape,
+        namespaceSelector: selectorSchema().optional(),
+      })
       .prefault({}),
   })
   .superRefine(tierPrefixMatches);

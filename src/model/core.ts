@@ -41,7 +41,7 @@ const ContainerSchema = z.looseObject({
   ports: z.array(ContainerPortSchema).optional(),
 });
 
-const PodSpecSchema = z.looseObject({
+export const PodSpecSchema = z.looseObject({
   nodeName: z.string().optional(),
   serviceAccountName: z.string().optional(),
   hostNetwork: z.boolean().optional(),

@@ -20,7 +20,7 @@ export interface SetIssue extends ResourceIssue {
 
 /** Something accepted but worth saying, such as a namespace implied by its objects. */
 export interface SetWarning {
-  readonly code: "manifest.implied-namespace";
+  readonly code: "manifest.implied-namespace" | "manifest.skipped-kind";
   readonly message: string;
 }
 
@@ -121,4 +121,33 @@ export function validateResources(objects: readonly unknown[]): ValidationResult
   return set.issues.length > 0
     ? { ok: false, issues: set.issues }
     : { ok: true, resources, warnings: set.warnings };
+}
+
+/** A set that failed validation, for callers that build sets in code (tests, benches). */
+export class ResourceSetError extends Error {
+  readonly code = "manifest.set";
+  constructor(readonly issues: readonly SetIssue[]) {
+    super(
+      issues
+        .map(
+          (i) =>
+            `#${i.index}${i.kind ? ` ${i.kind}` : ""}: ${i.path ? `${i.path}: ` : ""}${i.message}`,
+        )
+        .join("; "),
+    );
+  }
+}
+
+/** `validateResources` for sets that must be valid: the resources, or a ResourceSetError. */
+export function validResources(objects: readonly unknown[]): Resource[] {
+  const result = validateResources(objects);
+  if (!result.ok) throw new ResourceSetError(result.issues);
+  return result.resources;
+}
+
+/** One object that must be valid by its kind's schema (no set-level rules). */
+export function validResource(object: unknown): Resource {
+  const result = parseResource(object);
+  if (!result.ok) throw new ResourceSetError(result.issues.map((i) => ({ ...i, index: 0 })));
+  return result.value;
 }

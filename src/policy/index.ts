@@ -11,4 +11,4 @@ export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";
 export * from "./types.ts";
 export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
-export { buildWorld, type ResourceLike, type World } from "./world.ts";
+export { buildWorld, type World } from "./world.ts";

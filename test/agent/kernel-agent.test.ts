@@ -12,8 +12,8 @@ import { after, before, describe, test } from "node:test";
 import type { AgentStatus } from "../../src/agent/index.ts";
 import { checkDrift, DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
@@ -26,7 +26,7 @@ import {
 } from "./kernel-fixtures.ts";
 import { TestTopology } from "./netns-topology.ts";
 
-const dbPolicy: ResourceLike = {
+const dbPolicy: Resource = validResource({
   apiVersion: "networking.k8s.io/v1",
   kind: "NetworkPolicy",
   metadata: { name: "db", namespace: "shop" },
@@ -36,10 +36,10 @@ const dbPolicy: ResourceLike = {
       { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
     ],
   },
-};
+});
 
 /** Pods elsewhere in the cluster, so the agent has real loading and computing to do. */
-const filler = (n: number): ResourceLike[] =>
+const filler = (n: number): Resource[] =>
   Array.from({ length: n }, (_, i) => ({
     apiVersion: "v1",
     kind: "Pod",

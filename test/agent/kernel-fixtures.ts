@@ -8,31 +8,31 @@ import { stringify } from "yaml";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import type { TestPod } from "./netns-topology.ts";
 
 export const NODE = "node-1";
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
-export const namespace: ResourceLike = {
+export const namespace: Resource = validResource({
   apiVersion: "v1",
   kind: "Namespace",
   metadata: { name: "shop" },
-};
+});
 
 export function podResource(
   name: string,
   addresses: Pick<TestPod, "ip" | "ip6">,
   labels: Record<string, string>,
   ports: Array<{ name: string; containerPort: number; protocol: string }> = [],
-): ResourceLike {
-  return {
+): Resource {
+  return validResource({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "shop", labels },
     spec: { nodeName: NODE, containers: [{ name: "c", ports }] },
     status: { podIP: addresses.ip, podIPs: [{ ip: addresses.ip }, { ip: addresses.ip6 }] },
-  } as ResourceLike;
+  });
 }
 
 export const writeManifests = (file: string, resources: readonly unknown[]) =>

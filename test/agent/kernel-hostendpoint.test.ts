@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
@@ -31,15 +31,15 @@ function nodeListeners(netns: string, ports: number[]): ChildProcess {
   return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
 }
 
-const hostEndpoint: ResourceLike = {
+const hostEndpoint: Resource = validResource({
   apiVersion: "microseg.io/v1",
   kind: "HostEndpoint",
   metadata: { name: `${NODE}-eth0`, labels: { role: "node" } },
   spec: { node: NODE, expectedIPs: [NODE_ADDRESS] },
-} as ResourceLike;
+});
 
 /** Only admin pods may reach the node; everything else into it is denied. */
-const lockNode: ResourceLike = {
+const lockNode: Resource = validResource({
   apiVersion: "microseg.io/v1",
   kind: "GlobalNetworkPolicy",
   metadata: { name: "lock-node" },
@@ -48,7 +48,7 @@ const lockNode: ResourceLike = {
     types: ["Ingress"],
     ingress: [{ action: "Allow", protocol: "TCP", source: { selector: "app == 'admin'" } }],
   },
-} as ResourceLike;
+});
 
 describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => {
   let topo: TestTopology;

@@ -9,17 +9,17 @@ import { after, before, describe, test } from "node:test";
 import { Enforcer } from "../../src/agent/index.ts";
 import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import { type Resource, validResource, validResources } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
 import { prng } from "../engine/random-cluster.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import { Expected, NODE, namespace, podResource } from "./kernel-fixtures.ts";
 import { TestTopology } from "./netns-topology.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
-const upsert = (resource: ResourceLike): ResourceEvent => ({ type: "upsert", resource });
+const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
 
-const policies: ResourceLike[] = [
+const policies: Resource[] = validResources([
   {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
@@ -86,7 +86,7 @@ const policies: ResourceLike[] = [
       ],
     },
   },
-];
+]);
 
 describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReason() }, () => {
   let topo: TestTopology;
@@ -181,7 +181,7 @@ describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReas
       enforcement: cfg,
     });
     const expected = new Expected();
-    const allowPolicy: ResourceLike = {
+    const allowPolicy: Resource = validResource({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: { name: "db-from-web", namespace: "shop" },
@@ -191,7 +191,7 @@ describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReas
           { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
         ],
       },
-    };
+    });
     const start = [namespace, allowPolicy, ...[...labels.keys()].map(resource)].map(upsert);
     // State k is in force from the start of apply k to the end of apply k+1 at the latest.
     const states: Array<{ from: number; to: number; allowed: Set<string> }> = [];

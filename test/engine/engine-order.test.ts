@@ -1,12 +1,12 @@
 // State-table style: the same final contents, arriving forwards, reversed or shuffled, always
 // produce the desired state; deleting everything empties the dataplane.
+
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
-import { resourceKey } from "../../src/model/index.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, resourceKey } from "../../src/model/index.ts";
 import { ChurnGenerator, prng, type Random } from "./random-cluster.ts";
 import { stateText } from "./state.ts";
 
@@ -19,7 +19,7 @@ function shuffle<T>(xs: T[], r: Random): T[] {
   return out;
 }
 
-function replay(resources: readonly ResourceLike[], batch: boolean): MemoryDataplane {
+function replay(resources: readonly Resource[], batch: boolean): MemoryDataplane {
   const engine = new Engine();
   const dataplane = new MemoryDataplane();
   for (const resource of resources) {
@@ -38,7 +38,7 @@ describe("engine: arrival order does not matter", () => {
       const resources = [...gen.live.values()];
       const want = stateText(desiredState(resources));
       const r = prng(seed);
-      const orders: Array<[string, ResourceLike[]]> = [
+      const orders: Array<[string, Resource[]]> = [
         ["forwards", resources],
         ["reversed", [...resources].reverse()],
         ["shuffled", shuffle(resources, r)],
