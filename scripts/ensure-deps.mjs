@@ -21,6 +21,10 @@ const debianPackages = [
   ["sysctl", "procps"],
   // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only.
   ["python3", "python3"],
+  // Conntrack hygiene (src/dataplane/conntrack.ts) deletes entries of addresses that leave.
+  ["conntrack", "conntrack"],
+  // The hostile-workload kernel tests forge packets from pod namespaces (test/agent/forge.py).
+  ["scapy", "python3-scapy"],
 ];
 
 function commandExists(cmd) {

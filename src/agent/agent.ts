@@ -9,6 +9,7 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
+import type { Conntrack } from "../dataplane/conntrack.ts";
 import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { keyOf, type ResourceEvent } from "../engine/inputs.ts";
 import type { Nftables } from "../nft/index.ts";
@@ -22,6 +23,8 @@ export interface AgentOptions {
   readonly source: ResourceSource;
   readonly nft: Nftables;
   readonly enforcement: EnforcementConfig;
+  /** Deletes connection entries of addresses that left their endpoint. */
+  readonly conntrack?: Conntrack;
   readonly log: Logger;
   /** Period of the drift check; 0 turns it off. */
   readonly resyncIntervalMs: number;

@@ -34,6 +34,8 @@ export interface WorkloadEndpointInput {
     serviceAccountName?: string | null;
     ipNetworks?: string[] | null;
     ports?: Array<{ name: string; port: number; protocol?: string | number | null }> | null;
+    interfaceName?: string | null;
+    allowSpoofedSourcePrefixes?: string[] | null;
   };
 }
 
@@ -140,6 +142,10 @@ export function workloadEndpoint(wep: WorkloadEndpointInput, nsLabels: Namespace
     })),
     ...(wep.spec.node ? { node: wep.spec.node } : {}),
     hostNetwork: false,
+    ...(wep.spec.interfaceName ? { interfaceName: wep.spec.interfaceName } : {}),
+    ...(wep.spec.allowSpoofedSourcePrefixes?.length
+      ? { allowSpoofedSourcePrefixes: wep.spec.allowSpoofedSourcePrefixes.map(parseCidr) }
+      : {}),
   };
 }
 

@@ -89,6 +89,8 @@ const secPolicy: DpPolicy = {
 };
 const db: DpEndpoint = {
   id: "ns/db" as EndpointId,
+  kind: "workload",
+  interfaceName: "veth0",
   addresses: ["198.18.0.2", "fd00::2"],
   ingress: [
     { name: "security", defaultAction: "Deny", policies: [secPolicy.id] },
@@ -191,6 +193,10 @@ describe("policy and endpoint chains", () => {
       "add element inet microseg local4 { 198.18.0.2 }",
       "add element inet microseg local6 { fd00::2 }",
       `add element inet microseg ${P4} { 198.18.0.2 . tcp . 8080 }`,
+      "add element inet microseg src4 { veth0 . 198.18.0.2 }",
+      "add element inet microseg src6 { veth0 . fd00::2 }",
+      "add element inet microseg wl4 { 198.18.0.2 }",
+      "add element inet microseg wl6 { fd00::2 }",
     ]);
   });
 });
@@ -256,9 +262,14 @@ describe("batches", () => {
     assert.equal(fake.dump(), fresh.dump());
   });
 
-  test("an address moving to another endpoint re-points the maps, and nothing else", async () => {
+  test("an address moving to another workload re-points the maps and its source pair only", async () => {
     const { renderer, fake } = await started();
-    const other: DpEndpoint = { ...db, id: "ns/other" as EndpointId, addresses: ["198.18.0.2"] };
+    const other: DpEndpoint = {
+      ...db,
+      id: "ns/other" as EndpointId,
+      interfaceName: "veth1",
+      addresses: ["198.18.0.2"],
+    };
     const moved: DpEndpoint = { ...db, addresses: ["fd00::2"] };
     const tx = renderer.update([
       { type: "endpoint-upserted", endpoint: other },
@@ -274,8 +285,10 @@ describe("batches", () => {
     assert.deepEqual(
       text.split("\n").filter((l) => l.includes("element")),
       [
+        "delete element inet microseg src4 { veth0 . 198.18.0.2 }",
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
+        "add element inet microseg src4 { veth1 . 198.18.0.2 }",
         `add element inet microseg ep-in4 { 198.18.0.2 : jump ${oin} }`,
         `add element inet microseg ep-out4 { 198.18.0.2 : jump ${oout} }`,
       ],
@@ -298,9 +311,13 @@ describe("batches", () => {
       tx.toString(),
       [
         "delete element inet microseg local4 { 198.18.0.2 }",
+        "delete element inet microseg wl4 { 198.18.0.2 }",
+        "delete element inet microseg src4 { veth0 . 198.18.0.2 }",
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
         "delete element inet microseg local6 { fd00::2 }",
+        "delete element inet microseg wl6 { fd00::2 }",
+        "delete element inet microseg src6 { veth0 . fd00::2 }",
         "delete element inet microseg ep-in6 { fd00::2 }",
         "delete element inet microseg ep-out6 { fd00::2 }",
         ...[ep("ingress"), ep("egress")].flatMap((c) => [
@@ -358,7 +375,7 @@ describe("batches", () => {
 });
 
 describe("start-up table and log prefixes", () => {
-  test("the bootstrap table drops new traffic of workload interfaces and ranges", () => {
+  test("the bootstrap table drops new traffic of workload interfaces and ranges on every hook", () => {
     const tx = bootstrapTransaction({
       ...cfg,
       workloadCidrs: ["198.18.0.0/15", "198.18.1.0/24", "fd00::/8"],
@@ -374,11 +391,25 @@ describe("start-up table and log prefixes", () => {
         "add rule inet microseg forward ct state established,related counter accept",
         "add rule inet microseg forward ct state invalid counter drop",
         `add rule inet microseg forward meta iifname "veth*" ${b}`,
-        `add rule inet microseg forward meta oifname "veth*" ${b}`,
         `add rule inet microseg forward ip saddr 198.18.0.0/15 ${b}`,
-        `add rule inet microseg forward ip daddr 198.18.0.0/15 ${b}`,
         `add rule inet microseg forward ip6 saddr fd00::/8 ${b}`,
+        `add rule inet microseg forward meta oifname "veth*" ${b}`,
+        `add rule inet microseg forward ip daddr 198.18.0.0/15 ${b}`,
         `add rule inet microseg forward ip6 daddr fd00::/8 ${b}`,
+        "add chain inet microseg input { type filter hook input priority 0; policy accept; }",
+        'add rule inet microseg input meta iifname "lo" counter accept',
+        "add rule inet microseg input ct state established,related counter accept",
+        "add rule inet microseg input ct state invalid counter drop",
+        `add rule inet microseg input meta iifname "veth*" ${b}`,
+        `add rule inet microseg input ip saddr 198.18.0.0/15 ${b}`,
+        `add rule inet microseg input ip6 saddr fd00::/8 ${b}`,
+        "add chain inet microseg output { type filter hook output priority 0; policy accept; }",
+        'add rule inet microseg output meta oifname "lo" counter accept',
+        "add rule inet microseg output ct state established,related counter accept",
+        "add rule inet microseg output ct state invalid counter drop",
+        `add rule inet microseg output meta oifname "veth*" ${b}`,
+        `add rule inet microseg output ip daddr 198.18.0.0/15 ${b}`,
+        `add rule inet microseg output ip6 daddr fd00::/8 ${b}`,
         "",
       ].join("\n"),
     );
