@@ -6,12 +6,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
-import type { LabPlan, NodePlan } from "./topology.ts";
+import { LAB_POD_IFACE_PREFIX, type LabPlan, type NodePlan } from "./topology.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
-/** The node side of every pod's veth is `wl<index>`. */
-export const workloadIfacePattern = "wl*";
+/** The node side of every pod's veth starts with the lab's prefix. */
+export const workloadIfacePattern = `${LAB_POD_IFACE_PREFIX}*`;
 
 /** What an agent writes after every apply; only these fields are read here. */
 export interface AgentStatus {
@@ -44,6 +44,8 @@ export function startAgents(files: LabFiles, plan: LabPlan): void {
       statusFile(files, plan, node),
       "--workload-iface",
       workloadIfacePattern,
+      "--pod-iface-prefix",
+      LAB_POD_IFACE_PREFIX,
       // The lab waits on every change; a short poll keeps each wait short.
       "--poll-interval",
       "50ms",

@@ -13,8 +13,13 @@ import { DEFAULT_ENFORCEMENT, desiredDump } from "../../src/dataplane/nftables/i
 import { desiredState } from "../../src/engine/desired.ts";
 import { loadManifests } from "../../src/model/index.ts";
 import { MemoryNftables, type Nftables, NftError, type Transaction } from "../../src/nft/index.ts";
+import { POD_IFACE_PREFIX, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+const cfg = {
+  ...DEFAULT_ENFORCEMENT,
+  workloadInterfaces: [WORKLOAD_IFACES],
+  podInterfacePrefix: POD_IFACE_PREFIX,
+};
 
 const pod = (name: string, ip: string, app: string, node = "node-1") => ({
   apiVersion: "v1",
