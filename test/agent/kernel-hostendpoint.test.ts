@@ -1,6 +1,6 @@
 // Host endpoints in the kernel: a HostEndpoint for the node, locked down by a global policy,
 // is enforced on the node's input hook, while the failsafe ports keep the node reachable for
-// its own control traffic whatever the policy says.
+// its own control traffic whatever the policy says, and never for workloads.
 
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -66,7 +66,7 @@ describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => 
   const reach = (from: string, port: number) =>
     topo.probe({ from, to: NODE_ADDRESS, protocol: "TCP", port, timeoutMs: 300 });
 
-  test("the node's input is enforced; failsafe ports stay open", async (t) => {
+  test("the node's input is enforced after the workload's egress; failsafe ports are not for workloads", async (t) => {
     // The listeners start asynchronously: bounded wait for the service port to answer.
     for (let i = 0; i < 50 && !(await reach("client", SERVICE_PORT)); i++) {
       await new Promise((r) => setTimeout(r, 100));
