@@ -149,7 +149,7 @@ export class Agent {
     }
     this.#received = revision;
     this.#sourceError = undefined;
-    await this.#attempt(() => this.#enforcer.apply(events), "apply");
+    await this.#attempt(() => this.#enforcer.enforce(events), "apply");
   }
 
   /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */

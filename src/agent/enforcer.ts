@@ -74,14 +74,14 @@ export class Enforcer {
    */
   async bootstrap(): Promise<"installed" | "kept"> {
     if (await this.#nft.read("inet", this.#cfg.table)) return "kept";
-    await this.#nft.apply(bootstrapTransaction(this.#cfg));
+    await this.#nft.run(bootstrapTransaction(this.#cfg));
     return "installed";
   }
 
   /** Feeds a batch to the engine and brings the kernel to the new state in one transaction. */
-  async apply(events: readonly ResourceEvent[]): Promise<ApplyResult> {
+  async enforce(events: readonly ResourceEvent[]): Promise<ApplyResult> {
     const t0 = performance.now();
-    this.#engine.apply(events);
+    this.#engine.ingest(events);
     const deltas = this.#engine.flush();
     const { departures, released } = this.#departures(deltas);
     if (!this.#inStep) {
@@ -175,7 +175,7 @@ export class Enforcer {
 
   async #run(tx: Transaction): Promise<void> {
     this.#inStep = false;
-    await this.#nft.apply(tx);
+    await this.#nft.run(tx);
     this.#inStep = true;
   }
 }

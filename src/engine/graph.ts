@@ -93,9 +93,9 @@ export class Engine {
     });
   }
 
-  apply(events: ResourceEvent | Iterable<ResourceEvent>): void {
-    if (Symbol.iterator in events) for (const e of events) this.#inputs.apply(e);
-    else this.#inputs.apply(events);
+  ingest(events: ResourceEvent | Iterable<ResourceEvent>): void {
+    if (Symbol.iterator in events) for (const e of events) this.#inputs.onEvent(e);
+    else this.#inputs.onEvent(events);
   }
 
   /** Ends the batch: the minimal deltas that take the dataplane to the new desired state. */

@@ -53,12 +53,12 @@ const base = [
 class FlakyNftables implements Nftables {
   failures = 0;
   constructor(readonly inner: MemoryNftables) {}
-  apply(tx: Transaction): Promise<void> {
+  run(tx: Transaction): Promise<void> {
     if (tx.size > 0 && this.failures > 0) {
       this.failures--;
       return Promise.reject(new NftError("EINVAL", "injected failure"));
     }
-    return this.inner.apply(tx);
+    return this.inner.run(tx);
   }
   check(tx: Transaction): Promise<void> {
     return this.inner.check(tx);
@@ -186,7 +186,7 @@ describe("agent", () => {
       (c) => c.name === "forward",
     )!;
     const { Transaction } = await import("../../src/nft/index.ts");
-    await fake.apply(
+    await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: forward.rules[1]!.handle! })
         .add({ kind: "element", set: "local4", key: ["198.18.9.9"] }),

@@ -50,8 +50,8 @@ export class Expected {
   readonly #memory = new MemoryDataplane();
 
   apply(events: readonly ResourceEvent[]): void {
-    this.#engine.apply(events);
-    this.#memory.apply(this.#engine.flush());
+    this.#engine.ingest(events);
+    this.#memory.applyDeltas(this.#engine.flush());
   }
 
   allowed(source: string, destination: string, protocol: "TCP" | "UDP", port: number): boolean {

@@ -151,12 +151,12 @@ describe("a hostile workload against its node and neighbours", { skip: rootSkipR
       (await forge(topo.node, "connect", "tcp", pod("open").ip, DB_TCP, 0.5)).connected,
       true,
     );
-    await new KernelNftables({ netns: topo.node }).apply(bootstrapTransaction(cfg));
+    await new KernelNftables({ netns: topo.node }).run(bootstrapTransaction(cfg));
     const toNode = await forge(pod("open").netns, "connect", "tcp", NODE_ADDRESS, 22, 0.5);
     assert.equal(toNode.connected, false, "pod -> node ssh at start-up (input)");
     const fromNode = await forge(topo.node, "connect", "tcp", pod("open").ip, DB_TCP, 0.5);
     assert.equal(fromNode.connected, false, "node -> pod at start-up (output)");
-    await enforcer.apply(resources().map(upsert));
+    await enforcer.enforce(resources().map(upsert));
   });
 
   test("the forger works, and the legitimate flows are open", async () => {
@@ -273,7 +273,7 @@ describe("a hostile workload against its node and neighbours", { skip: rootSkipR
         ipNetworks: [`${pod("web").ip}/32`, `${pod("web").ip6}/128`],
       },
     } as ResourceLike;
-    const result = await enforcer.apply([
+    const result = await enforcer.enforce([
       { type: "delete", key: "core/Pod/shop/web" },
       upsert(newcomer),
     ]);

@@ -124,7 +124,7 @@ describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReas
     });
     const expected = new Expected();
     expected.apply(resources.map(upsert));
-    await enforcer.apply(resources.map(upsert));
+    await enforcer.enforce(resources.map(upsert));
     const names = ["web-a", "web-b", "db", "dns"];
     const flows = names.flatMap((from) =>
       names.flatMap((to) =>
@@ -234,7 +234,7 @@ describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReas
     const applyStep = async (events: ResourceEvent[]) => {
       const from = performance.now();
       expected.apply(events);
-      await enforcer.apply(events);
+      await enforcer.enforce(events);
       const prev = states.at(-1);
       if (prev) prev.to = performance.now();
       states.push({ from, to: Number.POSITIVE_INFINITY, allowed: snapshot() });

@@ -28,7 +28,7 @@ async function dump(config: typeof cfg, endpoints: DpEndpoint[] = []): Promise<s
     policies: new Map(),
     endpoints: new Map(endpoints.map((e) => [e.id, e])),
   };
-  await fake.apply(new NftRenderer(config).full(state));
+  await fake.run(new NftRenderer(config).full(state));
   return fake.dump().split("\n");
 }
 
@@ -119,7 +119,7 @@ describe("workload interfaces", () => {
 
   test("the engine gives pods the derived name, WorkloadEndpoints their own, host endpoints none", () => {
     const engine = new Engine({ node: "n1", podInterfacePrefix: "cali" });
-    engine.apply(
+    engine.ingest(
       [
         { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
         {

@@ -114,8 +114,8 @@ function startDeltas(): Delta[] {
 async function started(): Promise<{ renderer: NftRenderer; fake: MemoryNftables }> {
   const renderer = new NftRenderer(cfg);
   const fake = new MemoryNftables();
-  await fake.apply(renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() }));
-  await fake.apply(renderer.update(startDeltas()));
+  await fake.run(renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() }));
+  await fake.run(renderer.update(startDeltas()));
   return { renderer, fake };
 }
 
@@ -236,7 +236,7 @@ describe("batches", () => {
     assert.ok(text.includes(`flush chain inet microseg ${sec}\n`));
     assert.match(text, new RegExp(`${db} meta l4proto tcp ip saddr != @${A4} ip saddr @${N4} `));
     assert.match(text, new RegExp(`${sec} ip saddr != @${A4} ip saddr != @${N4} counter`));
-    await fake.apply(wider);
+    await fake.run(wider);
     const narrower = renderer.update([
       { type: "set-members-removed", id: web.id, members: ["198.18.0.0/16"] },
     ]);
@@ -252,12 +252,12 @@ describe("batches", () => {
       "the prefix it covered comes back; rules are unchanged while a prefix remains",
     );
     assert.ok(!narrower.toString().includes("flush chain"));
-    await fake.apply(narrower);
+    await fake.run(narrower);
     const gone = renderer.update([
       { type: "set-members-removed", id: web.id, members: ["198.18.0.0/24"] },
     ]);
     assert.doesNotMatch(gone.toString(), new RegExp(`add rule .*@${N4}`));
-    await fake.apply(gone);
+    await fake.run(gone);
     const { fake: fresh } = await started();
     assert.equal(fake.dump(), fresh.dump());
   });
@@ -293,7 +293,7 @@ describe("batches", () => {
         `add element inet microseg ep-out4 { 198.18.0.2 : jump ${oout} }`,
       ],
     );
-    await fake.apply(tx);
+    await fake.run(tx);
   });
 
   test("removals go endpoints, then policies, then sets, each chain emptied first", async () => {
@@ -339,9 +339,9 @@ describe("batches", () => {
         "",
       ].join("\n"),
     );
-    await fake.apply(tx);
+    await fake.run(tx);
     const empty = new MemoryNftables();
-    await empty.apply(
+    await empty.run(
       new NftRenderer(cfg).full({ sets: new Map(), policies: new Map(), endpoints: new Map() }),
     );
     assert.equal(fake.dump(), empty.dump());
@@ -367,9 +367,9 @@ describe("batches", () => {
       "delete table inet microseg",
       "add table inet microseg",
     ]);
-    await fake.apply(tx);
+    await fake.run(tx);
     assert.equal(fake.dump(), before);
-    await fake.apply(renderer.full(state));
+    await fake.run(renderer.full(state));
     assert.equal(fake.dump(), before);
   });
 });
