@@ -90,7 +90,7 @@ describe("agent", () => {
   const expected = async () => {
     const loaded = await loadManifests([file]);
     assert.ok(loaded.ok);
-    return desiredDump(cfg, desiredState(loaded.resources, "node-1"));
+    return desiredDump(cfg, desiredState(loaded.resources, "node-1", cfg.podInterfacePrefix));
   };
   const start = async (nft: Nftables) => {
     agent = new Agent({
