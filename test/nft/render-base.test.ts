@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
-import type { DpEndpoint, EndpointId } from "../../src/engine/types.ts";
+import type { DpEndpoint, EndpointId, SetId } from "../../src/engine/types.ts";
 import { podInterfaceName } from "../../src/engine/workload-interface.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
 
@@ -107,6 +107,20 @@ describe("base chains", () => {
     assert.match(tx, /flush chain inet microseg from-workload/);
     assert.match(tx, /meta iifname "tap0" ip saddr 198.18.65.0\/24 counter accept/);
     assert.doesNotMatch(tx, /198\.18\.64\.0/);
+  });
+});
+
+describe("deltas a correct engine never sends", () => {
+  test("members of a set that was never added fail loudly", () => {
+    const renderer = new NftRenderer(cfg);
+    renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() });
+    assert.throws(
+      () =>
+        renderer.update([
+          { type: "set-members-added", id: "sel:nope" as SetId, members: ["198.18.0.1"] },
+        ]),
+      /members for set sel:nope, which was never added/,
+    );
   });
 });
 

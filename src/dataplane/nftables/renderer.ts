@@ -55,6 +55,11 @@ import {
   NamedPortElements,
 } from "./set-elements.ts";
 
+/** A delta the renderer cannot have been given by a correct engine. */
+export class RenderError extends Error {
+  readonly code = "render.unknown-set";
+}
+
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
 const addressType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
@@ -250,7 +255,9 @@ export class NftRenderer {
     }
     for (const [id, change] of members) {
       const set = this.#sets.get(id);
-      if (!set) continue;
+      // The engine's sequencer adds a set before its members: members of an unknown set are
+      // a bug upstream, and skipping them would leave the kernel silently short (Felix panics).
+      if (!set) throw new RenderError(`members for set ${id}, which was never added`);
       const added = byFamily(change.added);
       const removed = byFamily(change.removed);
       let flipped = false;
