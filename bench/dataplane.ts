@@ -184,9 +184,9 @@ async function podEvents(
       status: { podIP: ip, podIPs: [{ ip }] },
     };
     const t = await timed(async () => {
-      engine.apply(upserts([pod]));
+      engine.ingest(upserts([pod]));
       const tx = renderer.update(engine.flush());
-      await kernel.apply(tx);
+      await kernel.run(tx);
       return tx;
     });
     latency[kind].push(t.ms);
@@ -229,14 +229,14 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       const engine = new Engine({ node: NODE });
       const resources = [...generateCluster(shape), ...BROAD_POLICIES];
       const compute = await timed(() => {
-        engine.apply(upserts(resources));
+        engine.ingest(upserts(resources));
         return engine.flush();
       });
       const renderer = new NftRenderer(cfg);
       const render = await timed(() => renderer.full(engine.state()));
       const size = tableSize(render.value);
-      const apply = await timed(() => kernel.apply(render.value));
-      const again = await timed(() => kernel.apply(new NftRenderer(cfg).full(engine.state())));
+      const apply = await timed(() => kernel.run(render.value));
+      const again = await timed(() => kernel.run(new NftRenderer(cfg).full(engine.state())));
       rows.push({
         metric: `full table, ${pods} pods, ${policies} policies`,
         value: apply.ms,
@@ -306,7 +306,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       },
     }));
     const connEngine = new Engine({ node: NODE });
-    connEngine.apply(
+    connEngine.ingest(
       upserts([
         { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
         benchPod("client", "198.19.250.1", "client"),
@@ -326,7 +326,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const runs: Array<{ ruled: boolean; rate: number; done: number; failed: number; ms: number }> =
       [];
     for (const ruled of [false, true, false, true, false, true]) {
-      if (ruled) await kernel.apply(new NftRenderer(cfg).full(connEngine.state()));
+      if (ruled) await kernel.run(new NftRenderer(cfg).full(connEngine.state()));
       else sh(node, "nft", "delete", "table", "inet", "microseg");
       runs.push({ ruled, ...(await connect()) });
     }
@@ -425,14 +425,14 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         ],
       });
     }
-    const fwApply = await timed(() => kernel.apply(fw));
+    const fwApply = await timed(() => kernel.run(fw));
     const fwSize = tableSize(fw);
     const msEngine = new Engine({ node: NODE });
-    msEngine.apply(upserts(generateCluster(shape)));
+    msEngine.ingest(upserts(generateCluster(shape)));
     msEngine.flush();
     const msTx = new NftRenderer(cfg).full(msEngine.state());
     const msSize = tableSize(msTx);
-    const msApply = await timed(() => kernel.apply(msTx));
+    const msApply = await timed(() => kernel.run(msTx));
     rows.push(
       {
         metric: `address-pool firewall, ${baselinePods} pods (${shape.policies} policies), 8080/TCP`,

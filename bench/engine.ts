@@ -50,7 +50,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const coldStart = (): { engine: Engine; ms: number; deltas: Delta[] } => {
     const t0 = performance.now();
     const engine = new Engine();
-    engine.apply(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
+    engine.ingest(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
     const deltas = engine.flush();
     return { engine, ms: performance.now() - t0, deltas };
   };
@@ -67,7 +67,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
     const sizes: number[] = [];
     for (const e of events) {
       const t0 = performance.now();
-      engine.apply(e);
+      engine.ingest(e);
       const deltas = engine.flush();
       latencies.push(performance.now() - t0);
       sizes.push(deltaSize(deltas));

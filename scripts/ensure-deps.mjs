@@ -32,6 +32,10 @@ const debianPackages = [
   ["openssl", "openssl"],
   // The CLI's test of progress on a terminal runs it under a pseudo-terminal (script(1)).
   ["script", "bsdutils"],
+  // Conntrack hygiene (src/dataplane/conntrack.ts) deletes entries of addresses that leave.
+  ["conntrack", "conntrack"],
+  // The hostile-workload kernel tests forge packets from pod namespaces (test/agent/forge.py).
+  ["scapy", "python3-scapy"],
 ];
 
 function commandExists(cmd) {

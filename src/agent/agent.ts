@@ -9,6 +9,7 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
+import type { Conntrack } from "../dataplane/conntrack.ts";
 import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { type ResourceSource, type SourceBatch, SourceError } from "../datastore/index.ts";
 import type { ResourceEvent } from "../engine/index.ts";
@@ -28,6 +29,8 @@ export interface AgentOptions {
   readonly source: ResourceSource;
   readonly nft: Nftables;
   readonly enforcement: EnforcementConfig;
+  /** Deletes connection entries of addresses that left their endpoint. */
+  readonly conntrack?: Conntrack;
   readonly log: Logger;
   /** Period of the drift check; 0 turns it off. */
   readonly resyncIntervalMs: number;
@@ -163,7 +166,7 @@ export class Agent {
     }
     this.#received = revision;
     this.#sourceError = undefined;
-    await this.#attempt(() => this.#enforcer.apply(events), "apply");
+    await this.#attempt(() => this.#enforcer.enforce(events), "apply");
   }
 
   /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */

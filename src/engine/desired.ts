@@ -16,8 +16,13 @@ import type {
   SetId,
   SetSpec,
 } from "./types.ts";
+import { DEFAULT_POD_INTERFACE_PREFIX, endpointShape } from "./workload-interface.ts";
 
-export function desiredState(resources: readonly Resource[], node?: string): DataplaneState {
+export function desiredState(
+  resources: readonly Resource[],
+  node?: string,
+  podInterfacePrefix = DEFAULT_POD_INTERFACE_PREFIX,
+): DataplaneState {
   const world = buildWorld(resources);
   const { cluster, evaluator } = world;
   const endpoints = new Map<EndpointId, DpEndpoint>();
@@ -42,7 +47,7 @@ export function desiredState(resources: readonly Resource[], node?: string): Dat
     const id = ep.id as EndpointId;
     endpoints.set(id, {
       id,
-      addresses: ep.addresses.map((a) => a.text),
+      ...endpointShape(ep, podInterfacePrefix),
       ingress: tiers("ingress"),
       egress: tiers("egress"),
     });

@@ -64,7 +64,7 @@ export class InputStage {
   };
   constructor(private readonly listener: InputListener) {}
 
-  apply(event: ResourceEvent): void {
+  onEvent(event: ResourceEvent): void {
     if (event.type === "upsert") this.upsert(event.resource);
     else this.remove(event.key);
   }

@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url";
 import type { AgentStatus } from "../agent/index.ts";
 import { livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
-import type { LabPlan, NodePlan } from "./topology.ts";
+import { LAB_POD_IFACE_PREFIX, type LabPlan, type NodePlan } from "./topology.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
-/** The node side of every pod's veth is `wl<index>`. */
-export const workloadIfacePattern = "wl*";
+/** The node side of every pod's veth starts with the lab's prefix. */
+export const workloadIfacePattern = `${LAB_POD_IFACE_PREFIX}*`;
 
 const key = (plan: LabPlan, node: NodePlan) => node.netns.slice(plan.prefix.length);
 export const agentName = (plan: LabPlan, node: NodePlan) => `agent-${key(plan, node)}`;
@@ -54,6 +54,8 @@ export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource)
       statusFile(files, plan, node),
       "--workload-iface",
       workloadIfacePattern,
+      "--pod-iface-prefix",
+      LAB_POD_IFACE_PREFIX,
       // The lab waits on every change; a short poll keeps each wait short.
       ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
     ]);

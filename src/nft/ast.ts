@@ -20,7 +20,13 @@ export type DataType =
   | "icmpv6_code";
 
 /** Key types allowed in named sets and maps. */
-export type SetKeyType = "ipv4_addr" | "ipv6_addr" | "inet_service" | "inet_proto" | "mark";
+export type SetKeyType =
+  | "ipv4_addr"
+  | "ipv6_addr"
+  | "inet_service"
+  | "inet_proto"
+  | "mark"
+  | "ifname";
 
 export type PortProtocol = "th" | "tcp" | "udp" | "sctp" | "udplite" | "dccp";
 

@@ -11,7 +11,7 @@ import type { Transaction } from "./transaction.ts";
 export class KernelNftables implements Nftables {
   constructor(readonly target: NftTarget = {}) {}
 
-  apply(tx: Transaction): Promise<void> {
+  run(tx: Transaction): Promise<void> {
     return applyTransaction(tx, this.target);
   }
 

@@ -55,7 +55,7 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
 export class MemoryNftables implements Nftables {
   #state: State = new Map();
 
-  async apply(tx: Transaction): Promise<void> {
+  async run(tx: Transaction): Promise<void> {
     this.#state = this.#run(tx);
   }
 

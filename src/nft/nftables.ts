@@ -7,8 +7,8 @@ import type { Transaction } from "./transaction.ts";
 
 export interface Nftables {
   /** Applies the whole transaction or, throwing an NftError, none of it. */
-  apply(tx: Transaction): Promise<void>;
-  /** Tells whether apply would succeed, changing nothing. */
+  run(tx: Transaction): Promise<void>;
+  /** Tells whether run would succeed, changing nothing. */
   check(tx: Transaction): Promise<void>;
   /** The table as it is now; undefined when it does not exist. */
   read(family: Family, table: string): Promise<TableModel | undefined>;

@@ -213,6 +213,7 @@ const typeofable = new Set<DataType>([
   "inet_service",
   "inet_proto",
   "mark",
+  "ifname",
 ]);
 
 function keyError(type: SetKeyType[] | undefined, tof: Expr[] | undefined): string | undefined {

@@ -129,6 +129,10 @@ export function workloadEndpoint(wep: WorkloadEndpoint, nsLabels: NamespaceLabel
     ...declaredPorts(wep.spec.ports),
     ...(wep.spec.node ? { node: wep.spec.node } : {}),
     hostNetwork: false,
+    ...(wep.spec.interfaceName ? { interfaceName: wep.spec.interfaceName } : {}),
+    ...(wep.spec.allowSpoofedSourcePrefixes?.length
+      ? { allowSpoofedSourcePrefixes: wep.spec.allowSpoofedSourcePrefixes.map(parseCidr) }
+      : {}),
   };
 }
 

@@ -14,8 +14,13 @@ import { ManifestSource } from "../../src/datastore/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { loadManifests } from "../../src/model/index.ts";
 import { MemoryNftables, type Nftables, NftError, type Transaction } from "../../src/nft/index.ts";
+import { POD_IFACE_PREFIX, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+const cfg = {
+  ...DEFAULT_ENFORCEMENT,
+  workloadInterfaces: [WORKLOAD_IFACES],
+  podInterfacePrefix: POD_IFACE_PREFIX,
+};
 
 const pod = (name: string, ip: string, app: string, node = "node-1") => ({
   apiVersion: "v1",
@@ -49,12 +54,12 @@ const base = [
 class FlakyNftables implements Nftables {
   failures = 0;
   constructor(readonly inner: MemoryNftables) {}
-  apply(tx: Transaction): Promise<void> {
+  run(tx: Transaction): Promise<void> {
     if (tx.size > 0 && this.failures > 0) {
       this.failures--;
       return Promise.reject(new NftError("EINVAL", "injected failure"));
     }
-    return this.inner.apply(tx);
+    return this.inner.run(tx);
   }
   check(tx: Transaction): Promise<void> {
     return this.inner.check(tx);
@@ -86,7 +91,7 @@ describe("agent", () => {
   const expected = async () => {
     const loaded = await loadManifests([file]);
     assert.ok(loaded.ok);
-    return desiredDump(cfg, desiredState(loaded.resources, "node-1"));
+    return desiredDump(cfg, desiredState(loaded.resources, "node-1", cfg.podInterfacePrefix));
   };
   const start = async (nft: Nftables) => {
     agent = new Agent({
@@ -182,7 +187,7 @@ describe("agent", () => {
       (c) => c.name === "forward",
     )!;
     const { Transaction } = await import("../../src/nft/index.ts");
-    await fake.apply(
+    await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: forward.rules[1]!.handle! })
         .add({ kind: "element", set: "local4", key: ["198.18.9.9"] }),

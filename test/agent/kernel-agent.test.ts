@@ -24,7 +24,7 @@ import {
   until,
   writeManifests,
 } from "./kernel-fixtures.ts";
-import { TestTopology } from "./netns-topology.ts";
+import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 const dbPolicy: Resource = validResource({
   apiVersion: "networking.k8s.io/v1",
@@ -53,7 +53,11 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
   let dir: string;
   let file: string;
   const agents: AgentProcess[] = [];
-  const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+  const cfg = {
+    ...DEFAULT_ENFORCEMENT,
+    workloadInterfaces: [WORKLOAD_IFACES],
+    podInterfacePrefix: POD_IFACE_PREFIX,
+  };
   const cluster = (webLabel = "web") => [
     namespace,
     podResource("web", topo.pod("web"), { app: webLabel }),
@@ -71,7 +75,9 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
       "--status-file",
       join(dir, "status.json"),
       "--workload-iface",
-      "wl*",
+      WORKLOAD_IFACES,
+      "--pod-iface-prefix",
+      POD_IFACE_PREFIX,
       "--poll-interval",
       "50ms",
       ...extra,
@@ -177,7 +183,7 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
     const agent = start("--resync-interval", "0");
     await until("ready", () => existsSync(join(dir, "ready")));
     const kernel = new KernelNftables({ netns: topo.node });
-    const state = desiredState(cluster(), NODE);
+    const state = desiredState(cluster(), NODE, POD_IFACE_PREFIX);
     // Out of band: the rule that lets web reach db goes, and an unknown address becomes local.
     const listing = nft("-a", "list", "table", "inet", "microseg");
     const allow = listing

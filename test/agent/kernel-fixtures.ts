@@ -35,6 +35,12 @@ export function podResource(
   });
 }
 
+/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
+export function nodeListeners(netns: string, ports: number[]): ChildProcess {
+  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
+  return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
+}
+
 export const writeManifests = (file: string, resources: readonly unknown[]) =>
   writeFileSync(file, resources.map((r) => stringify(r)).join("---\n"));
 
@@ -44,8 +50,8 @@ export class Expected {
   readonly #memory = new MemoryDataplane();
 
   apply(events: readonly ResourceEvent[]): void {
-    this.#engine.apply(events);
-    this.#memory.apply(this.#engine.flush());
+    this.#engine.ingest(events);
+    this.#memory.applyDeltas(this.#engine.flush());
   }
 
   allowed(source: string, destination: string, protocol: "TCP" | "UDP", port: number): boolean {

@@ -1,5 +1,6 @@
 // A node and its pods as network namespaces, for kernel tests of the agent: each pod netns is
-// joined to the node netns by a veth (node side `wl<i>`, routed, as a routed CNI does), so
+// joined to the node netns by a veth (node side named as Calico's CNI plugin names it, with
+// prefix `wl`, for pods of namespace `shop`; routed, as a routed CNI does), so
 // pod-to-pod traffic crosses the node's forward hook where microseg's table filters it.
 // Every pod runs pod-helper.ts (echo servers, probes). remove() deletes everything.
 
@@ -7,6 +8,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { podInterfaceName } from "../../src/engine/workload-interface.ts";
+
+/** The agent's --pod-iface-prefix and --workload-iface for these pods. */
+export const POD_IFACE_PREFIX = "wl";
+export const WORKLOAD_IFACES = `${POD_IFACE_PREFIX}*`;
 
 const helper = fileURLToPath(new URL("./pod-helper.ts", import.meta.url));
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -95,7 +101,7 @@ export class TestTopology {
           netns: `${prefix}-${name}`,
           ip: `198.18.0.${i + 1}`,
           ip6: `fd00:18::${i + 1}`,
-          iface: `wl${i}`,
+          iface: podInterfaceName(POD_IFACE_PREFIX, "shop", name),
         },
       ]),
     );

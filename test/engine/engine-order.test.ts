@@ -23,10 +23,10 @@ function replay(resources: readonly Resource[], batch: boolean): MemoryDataplane
   const engine = new Engine();
   const dataplane = new MemoryDataplane();
   for (const resource of resources) {
-    engine.apply({ type: "upsert", resource });
-    if (!batch) dataplane.apply(engine.flush());
+    engine.ingest({ type: "upsert", resource });
+    if (!batch) dataplane.applyDeltas(engine.flush());
   }
-  dataplane.apply(engine.flush());
+  dataplane.applyDeltas(engine.flush());
   return dataplane;
 }
 
@@ -50,11 +50,11 @@ describe("engine: arrival order does not matter", () => {
       // Deleting everything, in any order, leaves nothing behind.
       const engine = new Engine();
       const dataplane = new MemoryDataplane();
-      engine.apply(resources.map((resource) => ({ type: "upsert" as const, resource })));
-      dataplane.apply(engine.flush());
+      engine.ingest(resources.map((resource) => ({ type: "upsert" as const, resource })));
+      dataplane.applyDeltas(engine.flush());
       for (const resource of shuffle(resources, r)) {
-        engine.apply({ type: "delete", key: resourceKey(resource) });
-        dataplane.apply(engine.flush());
+        engine.ingest({ type: "delete", key: resourceKey(resource) });
+        dataplane.applyDeltas(engine.flush());
       }
       const empty = dataplane.state();
       assert.deepEqual([empty.sets.size, empty.policies.size, empty.endpoints.size], [0, 0, 0]);

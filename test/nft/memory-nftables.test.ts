@@ -11,7 +11,7 @@ const tx = () => new Transaction({ family: "inet", table: "t" });
 
 async function started(): Promise<MemoryNftables> {
   const fake = new MemoryNftables();
-  await fake.apply(startingRuleset("t"));
+  await fake.run(startingRuleset("t"));
   return fake;
 }
 
@@ -24,7 +24,7 @@ async function rulesOf(fake: MemoryNftables, chain: string): Promise<string[]> {
 describe("MemoryNftables", () => {
   test("holds what the full transaction describes", async () => {
     const fake = new MemoryNftables();
-    await fake.apply(fullTransaction());
+    await fake.run(fullTransaction());
     assert.equal(fake.dump(), fullDump);
   });
 
@@ -32,7 +32,7 @@ describe("MemoryNftables", () => {
     test(`refuses ${c.name} with ${c.code} and keeps the ruleset whole`, async () => {
       const fake = await started();
       const before = fake.dump();
-      await assert.rejects(fake.apply(brokenTransaction(c, "t")), (e: unknown) => {
+      await assert.rejects(fake.run(brokenTransaction(c, "t")), (e: unknown) => {
         assert.ok(e instanceof NftError);
         assert.equal(e.code, c.code, e.message);
         return true;
@@ -45,7 +45,7 @@ describe("MemoryNftables", () => {
     const fake = await started();
     const before = fake.dump();
     const bad = tx().add({ kind: "chain", name: "ok" }).add({ kind: "chain", name: "not ok" });
-    await assert.rejects(fake.apply(bad), { code: "invalid" });
+    await assert.rejects(fake.run(bad), { code: "invalid" });
     assert.equal(fake.dump(), before);
   });
 
@@ -62,7 +62,7 @@ describe("MemoryNftables", () => {
   test("add is idempotent for tables, chains, sets and elements", async () => {
     const fake = await started();
     const before = fake.dump();
-    await fake.apply(tx().flush({ kind: "table" }));
+    await fake.run(tx().flush({ kind: "table" }));
     const flushed = await fake.read("inet", "t");
     assert.deepEqual(
       flushed?.chains.map((c) => c.rules.length),
@@ -70,7 +70,7 @@ describe("MemoryNftables", () => {
       "flushing the table empties every chain",
     );
     assert.equal(flushed?.sets.map((s) => s.elements.length).join(), "1,1,1", "and keeps elements");
-    await fake.apply(startingRuleset("t"));
+    await fake.run(startingRuleset("t"));
     assert.equal(fake.dump(), before);
   });
 
@@ -79,7 +79,7 @@ describe("MemoryNftables", () => {
     const handle = (await fake.read("inet", "t"))?.chains.find((c) => c.name === "ep-b")?.rules[0]
       ?.handle;
     assert.ok(handle);
-    await fake.apply(
+    await fake.run(
       tx()
         .add({ kind: "rule", chain: "ep-b", handle, body: [verdict.drop] })
         .insert({ kind: "rule", chain: "ep-b", handle, body: [verdict.continue] })
@@ -90,7 +90,7 @@ describe("MemoryNftables", () => {
 
   test("deleting an unreferenced chain drops its rules; a base chain's policy can change", async () => {
     const fake = await started();
-    await fake.apply(
+    await fake.run(
       tx()
         .add({ kind: "rule", chain: "unused", body: [eq(ip.saddr, "198.18.0.1"), verdict.accept] })
         .delete({ kind: "chain", name: "unused" })
@@ -112,7 +112,7 @@ describe("MemoryNftables", () => {
     const fake = await started();
     const handle = (await fake.read("inet", "t"))?.chains.find((c) => c.name === "ep-a")?.rules[0]
       ?.handle;
-    await fake.apply(
+    await fake.run(
       tx()
         .delete({ kind: "rule", chain: "ep-a", handle: handle! })
         .delete({ kind: "chain", name: "ep-b" }),
@@ -126,12 +126,12 @@ describe("MemoryNftables", () => {
   test("elements are matched by meaning: 198.18.1.1/32 deletes 198.18.1.1", async () => {
     const fake = await started();
     await assert.rejects(
-      fake.apply(tx().add({ kind: "element", set: "hosts", key: ["198.18.1.1/32"] })),
+      fake.run(tx().add({ kind: "element", set: "hosts", key: ["198.18.1.1/32"] })),
       { code: "EINVAL" },
       "a prefix, even /32, needs the interval flag",
     );
-    await fake.apply(tx().delete({ kind: "element", set: "blocks", key: ["198.18.0.0/24"] }));
-    await fake.apply(
+    await fake.run(tx().delete({ kind: "element", set: "blocks", key: ["198.18.0.0/24"] }));
+    await fake.run(
       tx().add({
         kind: "element",
         set: "blocks",
@@ -143,7 +143,7 @@ describe("MemoryNftables", () => {
 
   test("a missing table reads as undefined, and deleting the table removes it", async () => {
     const fake = await started();
-    await fake.apply(tx().delete({ kind: "table" }));
+    await fake.run(tx().delete({ kind: "table" }));
     assert.equal(await fake.read("inet", "t"), undefined);
     assert.equal(fake.dump(), "");
   });

@@ -18,7 +18,7 @@ const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 
 async function fullDump(engine: Engine): Promise<string> {
   const fake = new MemoryNftables();
-  await fake.apply(new NftRenderer(cfg).full(engine.state()));
+  await fake.run(new NftRenderer(cfg).full(engine.state()));
   return fake.dump();
 }
 
@@ -37,17 +37,17 @@ describe("incremental rendering equals the full render of the final state", () =
       const memory = new MemoryDataplane();
       const renderer = new NftRenderer(cfg);
       const fake = new MemoryNftables();
-      await fake.apply(renderer.full(engine.state()));
+      await fake.run(renderer.full(engine.state()));
       for (let step = 0; step < EVENTS; ) {
         const size = 1 + Math.floor(r() * 3);
         const events = Array.from({ length: size }, () => gen.next());
         step += size;
-        engine.apply(events);
+        engine.ingest(events);
         const deltas = engine.flush();
-        memory.apply(deltas);
+        memory.applyDeltas(deltas);
         const where = `sequence ${seq} step ${step} (${events.map(describeEvent).join(", ")})`;
         const tx = renderer.update(deltas);
-        await fake.apply(tx).catch((e: Error) => {
+        await fake.run(tx).catch((e: Error) => {
           assert.fail(`${where}: the incremental transaction fails: ${e.message}\n${tx}`);
         });
         assert.equal(fake.dump(), await fullDump(engine), `${where}: incremental != full`);

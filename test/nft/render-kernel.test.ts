@@ -33,8 +33,8 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const { state } = randomDataplane(prng(seed));
       const tx = new NftRenderer(cfg).full(state);
       const fake = new MemoryNftables();
-      await fake.apply(tx);
-      await kernel.apply(tx);
+      await fake.run(tx);
+      await kernel.run(tx);
       assert.equal(await liveDump(), fake.dump(), `state ${seed}`);
       const drift = await checkDrift(kernel, cfg, state);
       assert.ok(drift.inSync, `state ${seed}: ${JSON.stringify(drift.objects)}`);
@@ -49,13 +49,13 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const renderer = new NftRenderer(cfg);
       const fake = new MemoryNftables();
       const first = renderer.full(engine.state());
-      await fake.apply(first);
-      await kernel.apply(first);
+      await fake.run(first);
+      await kernel.run(first);
       for (let step = 0; step < 40; step++) {
-        engine.apply([gen.next(), gen.next()]);
+        engine.ingest([gen.next(), gen.next()]);
         const tx = renderer.update(engine.flush());
-        await fake.apply(tx);
-        await kernel.apply(tx);
+        await fake.run(tx);
+        await kernel.run(tx);
       }
       assert.equal(await liveDump(), fake.dump(), `sequence ${seq}`);
     }

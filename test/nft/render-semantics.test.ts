@@ -21,9 +21,9 @@ describe("rendered rules judge packets as MemoryDataplane does", () => {
       const r = prng(seed);
       const { state, deltas } = randomDataplane(r);
       const memory = new MemoryDataplane();
-      memory.apply(deltas);
+      memory.applyDeltas(deltas);
       const fake = new MemoryNftables();
-      await fake.apply(new NftRenderer(DEFAULT_ENFORCEMENT).full(state));
+      await fake.run(new NftRenderer(DEFAULT_ENFORCEMENT).full(state));
       const judge = simulator((await fake.read("inet", "microseg"))!);
       const owner = new Map<string, string>();
       for (const e of state.endpoints.values()) for (const a of e.addresses) owner.set(a, e.id);

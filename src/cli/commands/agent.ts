@@ -2,9 +2,11 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { Agent, isLogLevel, jsonLogger, latestStatusSender } from "../../agent/index.ts";
 import { ApiClient } from "../../client/index.ts";
+import { KernelConntrack } from "../../dataplane/conntrack.ts";
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
+  parseEndpointToHostAction,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
 import { DatastoreSource, ManifestSource } from "../../datastore/index.ts";
@@ -28,6 +30,9 @@ interface AgentFlags {
   nflogGroup: string;
   failsafeIn: string;
   failsafeOut: string;
+  endpointToHost: string;
+  podIfacePrefix: string;
+  sourceSpoofing: boolean;
   logLevel: string;
 }
 
@@ -41,9 +46,22 @@ function enforcement(f: AgentFlags): EnforcementConfig {
   const group = Number(f.nflogGroup);
   if (!Number.isInteger(group) || group < 0 || group > 65535)
     throw new CliError(`--nflog-group: "${f.nflogGroup}" is not 0-65535`);
+  if (!/^[a-zA-Z0-9_-]{1,14}$/.test(f.podIfacePrefix))
+    throw new CliError(
+      `--pod-iface-prefix: "${f.podIfacePrefix}" is not 1-14 letters, digits, _ or -`,
+    );
+  let endpointToHostAction: EnforcementConfig["endpointToHostAction"];
+  try {
+    endpointToHostAction = parseEndpointToHostAction(f.endpointToHost);
+  } catch (e) {
+    throw new CliError(`--endpoint-to-host: ${(e as Error).message}`);
+  }
   try {
     return {
       ...DEFAULT_ENFORCEMENT,
+      endpointToHostAction,
+      podInterfacePrefix: f.podIfacePrefix,
+      workloadSourceSpoofing: f.sourceSpoofing,
       table: f.table,
       workloadInterfaces: f.workloadIface,
       workloadCidrs: f.workloadCidr,
@@ -93,6 +111,21 @@ export function registerAgent(program: Command): void {
     .option("--nflog-group <n>", "NFLOG group of Log and Deny rules", "1")
     .option("--failsafe-in <ports>", "always open into the node", "tcp:22,tcp:2379-2380")
     .option("--failsafe-out <ports>", "always open out of the node", "tcp:2379-2380,udp:53")
+    .option(
+      "--endpoint-to-host <action>",
+      "workload traffic to the node itself after its egress policy: Drop, Accept or Return (to host endpoint policy)",
+      "Drop",
+    )
+    .option(
+      "--pod-iface-prefix <prefix>",
+      "pods' host-side interfaces are <prefix> + sha1(<namespace>.<pod>), as Calico's CNI plugin names them",
+      DEFAULT_ENFORCEMENT.podInterfacePrefix,
+    )
+    .option(
+      "--source-spoofing",
+      "let workloads send from their allowSpoofedSourcePrefixes (Felix's WorkloadSourceSpoofing: Any)",
+      false,
+    )
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .addHelpText(
       "after",
@@ -116,6 +149,7 @@ Examples:
               pollMs: duration("--poll-interval", f.pollInterval),
             }),
         nft: new KernelNftables(f.netns ? { netns: f.netns } : {}),
+        conntrack: new KernelConntrack(f.netns ? { netns: f.netns } : {}),
         enforcement: enforcement(f),
         log,
         resyncIntervalMs: duration("--resync-interval", f.resyncInterval),

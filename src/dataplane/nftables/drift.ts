@@ -25,7 +25,7 @@ export interface DriftReport {
 
 export async function desiredDump(cfg: EnforcementConfig, state: DataplaneState): Promise<string> {
   const fake = new MemoryNftables();
-  await fake.apply(new NftRenderer(cfg).full(state));
+  await fake.run(new NftRenderer(cfg).full(state));
   return fake.dump();
 }
 

@@ -10,10 +10,12 @@ export {
 } from "./drift.ts";
 export {
   DEFAULT_ENFORCEMENT,
+  type EndpointToHostAction,
   type EnforcementConfig,
   type FailsafePort,
   MARK_ALLOW,
   MARK_PASS,
+  parseEndpointToHostAction,
   parseFailsafe,
 } from "./enforcement.ts";
 export {
