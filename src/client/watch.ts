@@ -121,9 +121,19 @@ export function startWatch(
         res.socket?.setKeepAlive(true, 10_000);
         const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
         lines.on("line", deliver);
-        lines.on("close", () => {
+        // The stream ends by close or, when the server goes away mid-response, by an abort
+        // error; either way the watch reconnects once from the last revision.
+        let ended = false;
+        const reconnect = () => {
+          if (ended) return;
+          ended = true;
           current = undefined;
           retryLater();
+        };
+        lines.on("close", reconnect);
+        lines.on("error", () => {
+          res.destroy();
+          reconnect();
         });
         res.on("error", () => res.destroy());
       })

@@ -75,12 +75,19 @@ export class LabStoreFollower {
         onEvent: (e) => {
           if (e.type !== "BOOKMARK" && isWorkload(e.object)) this.#schedule();
         },
-        onError: () => {
-          // The watch ended (compacted, store closed): follow again from a fresh round.
-          if (!this.#stopped) void this.start();
-        },
+        onError: () => this.#restart(),
       },
     );
+  }
+
+  /**
+   * The watch ended (compacted, the server away): follow again from a fresh round once the
+   * store answers; until then the lab stays as it is.
+   */
+  #restart(): void {
+    if (this.#stopped) return;
+    this.#watch?.stop();
+    this.start().catch(() => setTimeout(() => this.#restart(), 500));
   }
 
   /** Stops following; the lab keeps running as it is. */

@@ -111,6 +111,8 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
       out += d;
     });
     await until("the banner", () => (out.includes("Ctrl-C") ? true : undefined), 120_000);
+    // Whatever up said shows with any failure.
+    up.once("exit", (code) => console.error(`microseg up exited ${code}:\n${out}`));
   });
 
   after(async () => {
