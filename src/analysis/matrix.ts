@@ -1,5 +1,13 @@
 // The reachability matrix: every ordered pair of workloads, for every port, judged offline.
-import type { Cluster, Endpoint, Evaluator, PortProtocol, Protocol } from "../policy/index.ts";
+import type {
+  Cluster,
+  Endpoint,
+  Evaluator,
+  PortProtocol,
+  Protocol,
+  Verdict,
+} from "../policy/index.ts";
+import { compileSelector, tryParseSelector } from "../selector/index.ts";
 
 export type { PortProtocol } from "../policy/types.ts";
 
@@ -51,32 +59,167 @@ export function declaredPorts(workloads: readonly Endpoint[]): PortProtocol[] {
   );
 }
 
+/** Which workloads a matrix covers: a namespace, and selectors for the rows and the columns. */
+export interface MatrixFilter {
+  readonly namespace?: string;
+  /** Calico selector text over the source workload's labels (rows). */
+  readonly from?: string;
+  /** The same over the destination's (columns). */
+  readonly to?: string;
+}
+
+export class MatrixFilterError extends Error {
+  readonly code = "matrix.filter";
+}
+
+function selectorFilter(field: string, text: string | undefined): (e: Endpoint) => boolean {
+  if (text === undefined) return () => true;
+  const parsed = tryParseSelector(text);
+  if (!parsed.ok) throw new MatrixFilterError(`${field}: ${parsed.error.message}`);
+  const matches = compileSelector(parsed.value);
+  return (e) => matches(e.labels);
+}
+
+interface Sides {
+  readonly workloads: Endpoint[];
+  readonly rows: Endpoint[];
+  readonly columns: Endpoint[];
+  readonly ports: readonly PortProtocol[];
+}
+
+function sides(
+  cluster: Cluster,
+  ports: readonly PortProtocol[] | undefined,
+  filter: MatrixFilter,
+): Sides {
+  const inNamespace = (e: Endpoint) =>
+    filter.namespace === undefined || e.namespace === filter.namespace;
+  const workloads = cluster
+    .workloads()
+    .filter(inNamespace)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const fromOk = selectorFilter("--from", filter.from);
+  const toOk = selectorFilter("--to", filter.to);
+  return {
+    workloads,
+    rows: workloads.filter(fromOk),
+    columns: workloads.filter(toOk),
+    ports: ports ?? declaredPorts(workloads),
+  };
+}
+
+/** Every ordered (row, column) pair for every port, in row-major order per port. */
+function forEachCell(
+  cluster: Cluster,
+  evaluator: Evaluator,
+  s: Sides,
+  visit: (from: Endpoint, to: Endpoint, port: PortProtocol, v: Verdict) => void,
+): void {
+  const rowPeers = s.rows.map((w) => cluster.peerOf(w));
+  const columnPeers = s.columns.map((w) => cluster.peerOf(w));
+  for (const pp of s.ports) {
+    s.rows.forEach((from, i) => {
+      const source = rowPeers[i]!;
+      s.columns.forEach((to, j) => {
+        const destination = columnPeers[j]!;
+        visit(from, to, pp, evaluator.evaluate({ source, destination, ...pp }));
+      });
+    });
+  }
+}
+
 export function reachabilityMatrix(
   cluster: Cluster,
   evaluator: Evaluator,
   ports?: readonly PortProtocol[],
+  filter: MatrixFilter = {},
 ): Matrix {
-  const workloads = cluster.workloads().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const portList = ports ?? declaredPorts(workloads);
-  const peers = workloads.map((w) => cluster.peerOf(w));
+  const s = sides(cluster, ports, filter);
   const results: MatrixCell[] = [];
-  for (const { port, protocol } of portList) {
-    workloads.forEach((from, i) => {
-      const source = peers[i]!;
-      workloads.forEach((to, j) => {
-        const destination = peers[j]!;
-        const v = evaluator.evaluate({ source, destination, port, protocol });
-        results.push({
-          from: from.id,
-          to: to.id,
-          port,
-          protocol,
-          allowed: v.allowed,
-          egress: v.egress.allowed,
-          ingress: v.ingress.allowed,
-        });
-      });
+  forEachCell(cluster, evaluator, s, (from, to, { port, protocol }, v) => {
+    results.push({
+      from: from.id,
+      to: to.id,
+      port,
+      protocol,
+      allowed: v.allowed,
+      egress: v.egress.allowed,
+      ingress: v.ingress.allowed,
     });
-  }
-  return { workloads: workloads.map((w) => w.id), ports: portList, results };
+  });
+  const ids = new Set([...s.rows, ...s.columns].map((w) => w.id));
+  return {
+    workloads: s.workloads.filter((w) => ids.has(w.id)).map((w) => w.id),
+    ports: s.ports,
+    results,
+  };
+}
+
+/** Allowed and denied counts for one namespace pair and port. */
+export interface NamespacePairCount {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly allowed: number;
+  readonly denied: number;
+}
+
+/**
+ * The matrix folded per (source namespace, destination namespace, port): what a reader of a
+ * 5,000-pod cluster can take in. Cells are counted as judged, never stored.
+ */
+export function namespaceSummary(
+  cluster: Cluster,
+  evaluator: Evaluator,
+  ports?: readonly PortProtocol[],
+  filter: MatrixFilter = {},
+): NamespacePairCount[] {
+  const counts = new Map<string, { allowed: number; denied: number; key: NamespacePairCount }>();
+  forEachCell(cluster, evaluator, sides(cluster, ports, filter), (from, to, pp, v) => {
+    const fromNs = from.namespace ?? "";
+    const toNs = to.namespace ?? "";
+    const key = `${fromNs}\u0000${toNs}\u0000${pp.protocol}\u0000${pp.port}`;
+    let c = counts.get(key);
+    if (!c) {
+      c = { allowed: 0, denied: 0, key: { from: fromNs, to: toNs, ...pp, allowed: 0, denied: 0 } };
+      counts.set(key, c);
+    }
+    if (v.allowed) c.allowed++;
+    else c.denied++;
+  });
+  return [...counts.values()]
+    .map((c) => ({ ...c.key, allowed: c.allowed, denied: c.denied }))
+    .sort((a, b) =>
+      a.from !== b.from
+        ? a.from < b.from
+          ? -1
+          : 1
+        : a.to !== b.to
+          ? a.to < b.to
+            ? -1
+            : 1
+          : a.port - b.port,
+    );
+}
+
+/** The summary as text: one line per namespace pair and port. */
+export function formatSummary(rows: readonly NamespacePairCount[]): string {
+  const header = ["FROM", "TO", "PORT", "ALLOWED", "DENIED"];
+  const lines = rows.map((r) => [
+    r.from,
+    r.to,
+    `${r.port}/${r.protocol}`,
+    String(r.allowed),
+    String(r.denied),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  return `${[header, ...lines]
+    .map((l) =>
+      l
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("   ")
+        .trimEnd(),
+    )
+    .join("\n")}\n`;
 }

@@ -59,6 +59,11 @@ export async function loadManifests(
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
   for (const path of paths) {
+    // `-f -`, as kubectl: the manifests come on standard input.
+    if (path === STDIN) {
+      collectText(await readStdin(), "<stdin>", out);
+      continue;
+    }
     let files: string[];
     try {
       files = await manifestFiles(path, seenDirs, out);
@@ -77,5 +82,22 @@ export async function loadManifests(
       }
     }
   }
+  if (out.entries.length === 0 && out.errors.length === 0 && out.skipped.size === 0) {
+    out.errors.push({
+      code: "manifest.empty",
+      file: paths.join(", "),
+      document: 0,
+      path: "",
+      message: "no objects found: nothing to check",
+    });
+  }
   return finishSet(out);
+}
+
+const STDIN = "-";
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -1,26 +1,50 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { type Matrix, parsePortList, reachabilityMatrix } from "../../analysis/matrix.ts";
+import {
+  formatSummary,
+  type Matrix,
+  type MatrixFilter,
+  namespaceSummary,
+  parsePortList,
+  reachabilityMatrix,
+} from "../../analysis/matrix.ts";
 import { formatMatrix } from "../../analysis/matrix-text.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { loadOrExit, outputFormat } from "../load.ts";
+import { CliError, loadOrExit, outputFormat } from "../load.ts";
 
 interface MatrixFlags extends ConnectionFlags {
   filename?: string[];
   ports?: string;
+  namespace?: string;
+  from?: string;
+  to?: string;
   output: string;
 }
 
 async function matrix(flags: MatrixFlags): Promise<void> {
-  const format = outputFormat(flags.output);
+  const summary = flags.output === "summary";
+  const format = summary ? "text" : outputFormat(flags.output);
   const ports = flags.ports !== undefined ? parsePortList(flags.ports) : undefined;
+  const filter: MatrixFilter = {
+    ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+    ...(flags.from !== undefined ? { from: flags.from } : {}),
+    ...(flags.to !== undefined ? { to: flags.to } : {}),
+  };
   let result: Matrix;
   if (flags.filename) {
     const world = buildWorld(await loadOrExit(flags.filename));
-    result = reachabilityMatrix(world.cluster, world.evaluator, ports);
+    if (summary) {
+      process.stdout.write(
+        formatSummary(namespaceSummary(world.cluster, world.evaluator, ports, filter)),
+      );
+      return;
+    }
+    result = reachabilityMatrix(world.cluster, world.evaluator, ports, filter);
   } else {
+    if (summary || Object.keys(filter).length > 0)
+      throw new CliError("-n, --from, --to and -o summary judge manifests: give -f");
     result = await connect(flags).matrix(ports);
   }
   if (format === "text") process.stdout.write(formatMatrix(result));
@@ -41,14 +65,23 @@ export function registerMatrix(program: Command): void {
         "--ports <list>",
         "ports to judge, e.g. 80/TCP,81/TCP,53/UDP (default: every declared container port)",
       )
-      .option("-o, --output <format>", "text, json or yaml", "text")
+      .option("-n, --namespace <name>", "only workloads in this namespace (with -f)")
+      .option("--from <selector>", "only sources matching this selector (Calico syntax; with -f)")
+      .option("--to <selector>", "only destinations matching this selector (with -f)")
+      .option(
+        "-o, --output <format>",
+        "text, json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
+        "text",
+      )
       .addHelpText(
         "after",
         `
 Examples:
   microseg matrix
   microseg matrix --ports 8080/TCP,53/UDP -o json
-  microseg matrix -f examples/segmented-apps --ports 8080/TCP`,
+  microseg matrix -f examples/segmented-apps --ports 8080/TCP
+  microseg matrix -f dump.yaml -o summary
+  microseg matrix -f dump.yaml -n shop --from "app == 'web'" --to "app == 'db'" -o json`,
       ),
   ).action(kubectlAction(matrix, 2));
 }
