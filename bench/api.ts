@@ -1,0 +1,203 @@
+// The control plane as a user meets it: the API server over a real SQLite file on loopback.
+//   apply     one 10,000-object set through POST /apply, against the store's own apply of the
+//             same set in this process (the baseline); and one object per request
+//   fan-out   100 watchers of every kind (the agents' watch), latency from a write's start to
+//             each watcher's event, p50/p99
+//   enforced  an agent following the API (as root: nftables in a network namespace made here;
+//             otherwise MemoryNftables), latency from a write's start to the agent reporting
+//             the write's revision in its table, p50/p99
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, jsonLogger } from "../src/agent/index.ts";
+import { ApiClient } from "../src/client/index.ts";
+import { DEFAULT_ENFORCEMENT } from "../src/dataplane/nftables/index.ts";
+import { DatastoreSource, openDatastore } from "../src/datastore/index.ts";
+import { type Resource, validResource } from "../src/model/index.ts";
+import { KernelNftables, MemoryNftables, type Nftables } from "../src/nft/index.ts";
+import { startServer } from "../src/server/index.ts";
+import { type BenchArgs, type BenchReport, intArg, nowMs, summarize } from "./lib.ts";
+
+const ns = (name: string): Resource =>
+  validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
+
+function pod(i: number, node = "n1", app = "web"): Resource {
+  return validResource({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `pod-${i}`, namespace: `ns-${i % 100}`, labels: { app } },
+    spec: { nodeName: node, containers: [{ name: "c", ports: [{ containerPort: 80 }] }] },
+    status: { phase: "Running", podIP: `198.18.${(i >> 8) & 255}.${i & 255}` },
+  });
+}
+
+const policy: Resource = validResource({
+  apiVersion: "networking.k8s.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "from-clients", namespace: "ns-0" },
+  spec: {
+    podSelector: { matchLabels: { app: "web" } },
+    ingress: [
+      { from: [{ namespaceSelector: {}, podSelector: { matchLabels: { app: "client" } } }] },
+    ],
+  },
+});
+
+async function until(done: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("bench api: timed out");
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+export default async function bench(args: BenchArgs): Promise<BenchReport> {
+  const objects = intArg(args, "objects", 10_000);
+  const watchers = intArg(args, "watchers", 100);
+  const writes = intArg(args, "writes", 100);
+  const dir = mkdtempSync(join(tmpdir(), "microseg-bench-api-"));
+  const namespaces = Array.from({ length: 100 }, (_, i) => ns(`ns-${i}`));
+  const set = [...namespaces, ...Array.from({ length: objects - 100 }, (_, i) => pod(i))];
+
+  // Baseline: the store's own apply of the same set, in this process.
+  const baseline = await openDatastore(`sqlite:${join(dir, "baseline.db")}`);
+  let t0 = nowMs();
+  await baseline.apply(set);
+  const storeApplyMs = nowMs() - t0;
+  await baseline.close();
+
+  const store = await openDatastore(`sqlite:${join(dir, "store.db")}`);
+  const server = await startServer({ store, port: 0 });
+  const client = new ApiClient({ server: server.url });
+  let netns: string | undefined;
+  try {
+    t0 = nowMs();
+    await client.applySet(set);
+    const apiApplyMs = nowMs() - t0;
+
+    const single = 200;
+    t0 = nowMs();
+    for (let i = 0; i < single; i++) await client.create(pod(objects + i));
+    const singleMs = nowMs() - t0;
+
+    // Fan-out: every watcher sees every write; latency per (write, watcher).
+    const started = new Map<number, number>();
+    const latencies: number[] = [];
+    let received = 0;
+    const from = await client.revision();
+    const watches = Array.from({ length: watchers }, () =>
+      client.watch(
+        { fromRevision: from },
+        {
+          onEvent: (e) => {
+            if (e.type === "BOOKMARK") return;
+            const start = started.get(e.revision);
+            if (start !== undefined) latencies.push(nowMs() - start);
+            received++;
+          },
+          onError: () => undefined,
+        },
+      ),
+    );
+    // Every watcher connected: one write they all see.
+    await client.create(pod(objects + single));
+    await until(() => received >= watchers);
+    received = 0;
+    for (let i = 0; i < writes; i++) {
+      const start = nowMs();
+      const created = await client.create(pod(objects + single + 1 + i));
+      started.set(Number(created.metadata.resourceVersion), start);
+      await until(() => received >= watchers * (i + 1));
+    }
+    for (const w of watches) w.stop();
+    const fanout = summarize(latencies);
+
+    // Write to enforced: an agent follows the API; pods on its node join a policy's set.
+    const root = process.getuid?.() === 0;
+    let nft: Nftables = new MemoryNftables();
+    if (root) {
+      netns = `msxbench-${randomBytes(3).toString("hex")}`;
+      execFileSync("ip", ["netns", "add", netns]);
+      nft = new KernelNftables({ netns });
+    }
+    await client.create(policy);
+    const agent = new Agent({
+      node: "n1",
+      source: new DatastoreSource(client),
+      nft,
+      enforcement: { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] },
+      log: jsonLogger({ level: "error" }),
+      resyncIntervalMs: 0,
+    });
+    let enforcedRevision = 0;
+    agent.onStatus((s) => {
+      enforcedRevision = s.revision;
+    });
+    await agent.start();
+    await until(() => enforcedRevision >= 1, 120_000);
+    const enforce: number[] = [];
+    for (let i = 0; i < writes; i++) {
+      const start = nowMs();
+      const created = await client.create(pod(objects * 2 + i, "n2", "client"));
+      const revision = Number(created.metadata.resourceVersion);
+      await until(() => enforcedRevision >= revision);
+      enforce.push(nowMs() - start);
+    }
+    await agent.stop();
+    const enforced = summarize(enforce);
+
+    const figures = {
+      applyObjects: objects,
+      applyApiMs: Math.round(apiApplyMs),
+      applyApiObjectsPerS: Math.round(objects / (apiApplyMs / 1000)),
+      applyStoreMs: Math.round(storeApplyMs),
+      applyApiVsStore: Number((apiApplyMs / storeApplyMs).toFixed(2)),
+      singleWritesPerS: Math.round(single / (singleMs / 1000)),
+      fanoutWatchers: watchers,
+      fanoutP50Ms: Number(fanout.p50.toFixed(2)),
+      fanoutP99Ms: Number(fanout.p99.toFixed(2)),
+      writeToEnforcedP50Ms: Number(enforced.p50.toFixed(2)),
+      writeToEnforcedP99Ms: Number(enforced.p99.toFixed(2)),
+      enforcedIn: root ? "kernel" : "memory",
+    };
+    return {
+      figures,
+      rows: [
+        {
+          metric: "apply one set via API",
+          value: apiApplyMs,
+          unit: "ms",
+          note: `${objects} objects (goal < 2,000 ms)`,
+        },
+        {
+          metric: "  same set, store alone",
+          value: storeApplyMs,
+          unit: "ms",
+          note: `API/store ${figures.applyApiVsStore}x`,
+        },
+        { metric: "one object per request", value: figures.singleWritesPerS, unit: "objects/s" },
+        {
+          metric: "watch fan-out p50",
+          value: fanout.p50,
+          unit: "ms",
+          note: `${watchers} watchers`,
+        },
+        { metric: "watch fan-out p99", value: fanout.p99, unit: "ms", note: "goal < 10 ms" },
+        {
+          metric: "write to enforced p50",
+          value: enforced.p50,
+          unit: "ms",
+          note: figures.enforcedIn,
+        },
+        { metric: "write to enforced p99", value: enforced.p99, unit: "ms", note: "goal < 50 ms" },
+      ],
+    };
+  } finally {
+    await server.close();
+    await store.close();
+    if (netns) execFileSync("ip", ["netns", "del", netns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
