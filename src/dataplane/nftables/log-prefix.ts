@@ -3,7 +3,8 @@
 //
 //   ms|<action>|<direction>|<tier>|<policy>|<rule>
 //
-// action: D a Deny rule, L a Log rule, T the tier's default Deny, S a workload interface carrying
+// action: D a Deny rule, L a Log rule, A an Allow rule (first packet of a new connection, when
+// the renderer logs allowed connections), T the tier's default Deny, S a workload interface carrying
 // an address that is no local endpoint's, B the start-up table's drop. direction: i(ngress),
 // e(gress) or -. policy: the engine's PolicyId; rule: the rule's index in the source object's
 // ingress or egress list. The kernel keeps 127 bytes; when the prefix would be longer the policy
@@ -15,7 +16,7 @@ import type { Direction } from "../../policy/index.ts";
 import { hashOf } from "./names.ts";
 import { prefixError } from "./validate.ts";
 
-export type LogAction = "D" | "L" | "T" | "S" | "B";
+export type LogAction = "D" | "L" | "A" | "T" | "S" | "B";
 
 export interface LogPrefix {
   readonly action: LogAction;
@@ -63,7 +64,7 @@ export function parseLogPrefix(text: string): ParsedLogPrefix | undefined {
   const rule = rest.pop()!;
   // A policy id never holds "|", but split anything else back together rather than guess.
   const policy = rest.join("|");
-  if (!["D", "L", "T", "S", "B"].includes(action!)) return undefined;
+  if (!["D", "L", "A", "T", "S", "B"].includes(action!)) return undefined;
   return {
     action: action as LogAction,
     ...(d === "i" ? { direction: "ingress" } : d === "e" ? { direction: "egress" } : {}),

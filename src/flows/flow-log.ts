@@ -1,0 +1,49 @@
+// An enriched packet record: one NFLOG record with both sides' identities as of the packet's
+// time, the deciding tier/policy/rule, and why. Its string fields are exactly the flow fields of
+// GlobalAlert (src/model FLOW_FIELDS), so alert selectors and flow queries read them directly.
+import { FLOW_FIELDS } from "../model/index.ts";
+import type { Labels } from "../selector/index.ts";
+
+export type FlowField = (typeof FLOW_FIELDS)[number];
+export type FlowFields = Readonly<Record<FlowField, string>>;
+
+/** allow | deny as the schema says; `log` for a Log rule's hit (the packet went on). */
+export type FlowAction = "allow" | "deny" | "log";
+
+export interface StagedVerdict {
+  readonly action: "allow" | "deny";
+  /** The staged policies that make it a deny (the deciding rule's, or the isolating ones). */
+  readonly policies: readonly string[];
+}
+
+export interface FlowLog {
+  readonly time: number;
+  readonly fields: FlowFields;
+  readonly sourceLabels: Labels;
+  readonly destLabels: Labels;
+  readonly packets: number;
+  readonly bytes: number;
+  /** 1 when the packet opens a connection (TCP SYN, or any other protocol's logged packet). */
+  readonly connections: number;
+  /** One line that explains the verdict; never empty for a deny. */
+  readonly reason: string;
+  /** For an implicit deny: the policies that selected the endpoint in that direction. */
+  readonly isolatedBy: readonly string[];
+  /** Present when staged policies exist: what the staged program would do with this packet. */
+  readonly staged?: StagedVerdict;
+}
+
+export const emptyFields = (): Record<FlowField, string> =>
+  Object.fromEntries(FLOW_FIELDS.map((f) => [f, ""])) as Record<FlowField, string>;
+
+/** The flat map selectors see: the fields plus `source_labels.<k>` and `dest_labels.<k>`. */
+export function selectorView(
+  fields: FlowFields,
+  sourceLabels: Labels,
+  destLabels: Labels,
+): Record<string, string> {
+  const view: Record<string, string> = { ...fields };
+  for (const [k, v] of Object.entries(sourceLabels)) view[`source_labels.${k}`] = v;
+  for (const [k, v] of Object.entries(destLabels)) view[`dest_labels.${k}`] = v;
+  return view;
+}
