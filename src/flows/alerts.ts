@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: alert templates write ${field} on purpose.
 // GlobalAlert evaluated as a stream over flow logs: a matching log raises its alert at once
 // (the caller feeds logs as they arrive, so the alert is as late as the record). aggregateBy and
 // period dedupe: one alert per group per period, carrying how many matching logs it stands for.
@@ -38,7 +39,6 @@ export const DEFAULT_ALERT: GlobalAlert = GlobalAlertSchema.parse({
   kind: "GlobalAlert",
   metadata: { name: DEFAULT_ALERT_NAME },
   spec: {
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: alert templates write ${field}.
     description:
       "denied ${source_namespace}/${source_name} -> ${dest_namespace}/${dest_name}:${dest_port}/${proto} by ${policy}",
     severity: 50,
