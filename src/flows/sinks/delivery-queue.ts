@@ -28,6 +28,7 @@ export class DeliveryQueue<T> {
   #dropped = 0;
   #failures = 0;
   #wake: (() => void) | undefined;
+  #inFlight = 0;
 
   constructor(opts: DeliveryQueueOptions<T>) {
     this.#opts = opts;
@@ -35,7 +36,10 @@ export class DeliveryQueue<T> {
 
   push(item: T): void {
     if (this.#stopped) return;
-    if (this.#items.length >= (this.#opts.capacity ?? 10_000)) {
+    if (
+      this.#items.length > 0 &&
+      this.#items.length + this.#inFlight >= (this.#opts.capacity ?? 10_000)
+    ) {
       this.#items.shift();
       this.#dropped++;
     }
@@ -45,7 +49,7 @@ export class DeliveryQueue<T> {
 
   stats(): DeliveryStats {
     return {
-      queued: this.#items.length,
+      queued: this.#items.length + this.#inFlight,
       delivered: this.#delivered,
       dropped: this.#dropped,
       failures: this.#failures,
@@ -65,16 +69,23 @@ export class DeliveryQueue<T> {
     const first = this.#opts.backoffMs?.first ?? 100;
     let wait = first;
     while (!this.#stopped && this.#items.length > 0) {
-      const batch = this.#items.slice(0, this.#opts.batchSize ?? 1);
+      // Taken out while in flight, so overflow meanwhile drops older queued items, not these.
+      const batch = this.#items.splice(0, this.#opts.batchSize ?? 1);
+      this.#inFlight = batch.length;
       try {
         await this.#opts.deliver(batch);
-        // Drop what was delivered; items shifted out meanwhile (dropped) were older than these.
-        const at = this.#items.indexOf(batch[0]!);
-        if (at >= 0) this.#items.splice(at, batch.length);
+        this.#inFlight = 0;
         this.#delivered += batch.length;
         wait = first;
       } catch (e) {
+        this.#inFlight = 0;
         this.#failures++;
+        // Back to the front for the retry; past the bound the oldest of them go.
+        const room = Math.max(0, (this.#opts.capacity ?? 10_000) - this.#items.length);
+        const back = batch.slice(Math.max(0, batch.length - room));
+        this.#dropped += batch.length - back.length;
+        if (this.#stopped) this.#dropped += back.length;
+        else this.#items.unshift(...back);
         this.#opts.onError?.(e);
         await new Promise<void>((r) => {
           const t = setTimeout(r, wait);
