@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: alert templates write ${field} on purpose.
 // Aggregation per interval and key (and by owner), GlobalAlert dedupe per group and period,
 // metric alerts over the lookback, the built-in alert, and the flow store's queries and bounds.
 import assert from "node:assert/strict";

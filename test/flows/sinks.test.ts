@@ -131,7 +131,7 @@ function alertmanagerSkip(): string | false {
 }
 
 describe("Alertmanager sink against the real prometheus-alertmanager", {
-  skip: haveAlertmanager,
+  skip: alertmanagerSkip(),
 }, () => {
   let am: ChildProcess;
   let dir: string;
