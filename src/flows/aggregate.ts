@@ -72,16 +72,9 @@ export class Aggregator {
   add(log: FlowLog): void {
     const f = this.#byOwner ? ownerFields(log.fields) : log.fields;
     const start = log.time - (log.time % this.intervalMs);
-    const key = [
-      start,
-      identity(f.source_kind, f.source_namespace, f.source_name, f.source_ip),
-      identity(f.dest_kind, f.dest_namespace, f.dest_name, f.dest_ip),
-      f.dest_port,
-      f.proto,
-      f.action,
-      f.policy,
-      f.reporter,
-    ].join("\u0000");
+    const src = identity(f.source_kind, f.source_namespace, f.source_name, f.source_ip);
+    const dst = identity(f.dest_kind, f.dest_namespace, f.dest_name, f.dest_ip);
+    const key = `${start}\u0000${src}\u0000${dst}\u0000${f.dest_port}\u0000${f.proto}\u0000${f.action}\u0000${f.policy}\u0000${f.reporter}`;
     let g = this.#groups.get(key);
     if (!g) {
       if (this.#groups.size >= this.#maxGroups) {

@@ -69,6 +69,19 @@ function indexOf(world: World): WorldIndex {
 
 type Side = "source" | "dest";
 
+const sideKeys = (side: Side) =>
+  ({
+    ip: `${side}_ip`,
+    port: `${side}_port`,
+    portName: `${side}_port_name`,
+    kind: `${side}_kind`,
+    namespace: `${side}_namespace`,
+    name: `${side}_name`,
+    sa: `${side}_service_account`,
+    node: `${side}_node`,
+  }) as const;
+const SIDE_KEYS = { source: sideKeys("source"), dest: sideKeys("dest") };
+
 interface SideFields {
   readonly kind: string;
   readonly namespace: string;
@@ -187,6 +200,29 @@ export class Enricher {
     };
   }
 
+  /** Per world, endpoint, tier and direction: the same answer for every record of a flow. */
+  readonly #isolation = new WeakMap<World, WeakMap<Endpoint, Map<string, string[]>>>();
+
+  #isolatedBy(world: World, tier: string, subject: Endpoint, dir: Direction): string[] {
+    let byEndpoint = this.#isolation.get(world);
+    if (!byEndpoint) {
+      byEndpoint = new WeakMap();
+      this.#isolation.set(world, byEndpoint);
+    }
+    let byTier = byEndpoint.get(subject);
+    if (!byTier) {
+      byTier = new Map();
+      byEndpoint.set(subject, byTier);
+    }
+    const key = `${dir}\u0000${tier}`;
+    let found = byTier.get(key);
+    if (!found) {
+      found = isolatingPolicies(world.program, tier, subject, dir).map((x) => policyLabel(x.ref));
+      byTier.set(key, found);
+    }
+    return found;
+  }
+
   #networkSet(world: World, ip: string): Endpoint | undefined {
     return world.cluster.networkSetsContaining(parseAddress(ip))[0];
   }
@@ -201,17 +237,18 @@ export class Enricher {
   ): void {
     const isSet = ep?.kind === "NetworkSet" || ep?.kind === "GlobalNetworkSet";
     const f = sideFields(isSet ? undefined : ep, isSet ? ep?.name : undefined);
-    fields[`${side}_ip`] = ip;
-    fields[`${side}_port`] = port === undefined ? "" : String(port);
-    fields[`${side}_kind`] = f.kind;
-    fields[`${side}_namespace`] = isSet ? (ep?.namespace ?? "") : f.namespace;
-    fields[`${side}_name`] = f.name;
-    fields[`${side}_service_account`] = f.sa;
-    fields[`${side}_node`] = f.node;
+    const k = SIDE_KEYS[side];
+    fields[k.ip] = ip;
+    fields[k.port] = port === undefined ? "" : String(port);
+    fields[k.kind] = f.kind;
+    fields[k.namespace] = isSet ? (ep?.namespace ?? "") : f.namespace;
+    fields[k.name] = f.name;
+    fields[k.sa] = f.sa;
+    fields[k.node] = f.node;
     if (ep && !isSet && port !== undefined) {
       const proto = normalizeProtocol(protocol);
       const named = ep.ports.find((np) => np.port === port && np.protocol === proto);
-      if (named) fields[`${side}_port_name`] = named.name;
+      if (named) fields[k.portName] = named.name;
     }
   }
 

@@ -33,8 +33,11 @@ export interface FlowLog {
   readonly staged?: StagedVerdict;
 }
 
-export const emptyFields = (): Record<FlowField, string> =>
-  Object.fromEntries(FLOW_FIELDS.map((f) => [f, ""])) as Record<FlowField, string>;
+const EMPTY_FIELDS = Object.freeze(
+  Object.fromEntries(FLOW_FIELDS.map((f) => [f, ""])) as Record<FlowField, string>,
+);
+
+export const emptyFields = (): Record<FlowField, string> => ({ ...EMPTY_FIELDS });
 
 /** The flat map selectors see: the fields plus `source_labels.<k>` and `dest_labels.<k>`. */
 export function selectorView(
