@@ -159,11 +159,7 @@ export class Enricher {
       case "T": {
         flowAction = "deny";
         const dir: Direction = direction ?? "ingress";
-        isolatedBy = subject
-          ? isolatingPolicies(world.program, tier ?? "", subject, dir).map((x) =>
-              policyLabel(x.ref),
-            )
-          : [];
+        isolatedBy = subject ? this.#isolatedBy(world, tier ?? "", subject, dir) : [];
         fields.policy = isolatedBy[0] ?? "";
         reason = tierDefaultReason(
           tier ?? "?",
