@@ -33,7 +33,26 @@ const examples = fileURLToPath(new URL("../../examples/blue-ldap/policies.yaml",
 const docs = parseAllDocuments(readFileSync(examples, "utf8")).map((d) => d.toJS() as ResourceLike);
 const ldapPolicies = docs.filter((d) => d.kind !== "GlobalAlert");
 const ldapAlert: GlobalAlert = GlobalAlertSchema.parse(docs.find((d) => d.kind === "GlobalAlert"));
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"], nflogGroup: 3 };
+const cfg = {
+  ...DEFAULT_ENFORCEMENT,
+  workloadInterfaces: ["wl*"],
+  nflogGroup: 3,
+  nflogAllowGroup: 4,
+};
+
+// Staged ahead of blue-ldap in its tier: would deny even the LDAP client.
+const stagedLock: ResourceLike = {
+  apiVersion: "microseg.io/v1",
+  kind: "StagedGlobalNetworkPolicy",
+  metadata: { name: "security.lock-ldap" },
+  spec: {
+    tier: "security",
+    order: 1,
+    selector: 'role == "ldap-server"',
+    types: ["Ingress"],
+    ingress: [{ action: "Deny", protocol: "TCP", destination: { ports: [389] } }],
+  },
+};
 
 const pod = (name: string, ip: string, labels: Record<string, string>, ns = "blue"): ResourceLike =>
   ({
@@ -75,6 +94,7 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
         spec: { podSelector: {}, policyTypes: ["Ingress"] },
       },
       ...ldapPolicies,
+      stagedLock,
     ];
     const events = resources.map((resource) => ({ type: "upsert" as const, resource }));
     await new Enforcer({
@@ -96,7 +116,7 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
     capture = new FlowCapture({
       dir,
       netns: topo.node,
-      groups: [cfg.nflogGroup],
+      groups: [cfg.nflogGroup, cfg.nflogAllowGroup],
       backoffMs: { first: 50, max: 500 },
       onPacket: (p) => pipeline.onPacket(p),
     });
@@ -162,13 +182,36 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
     assert.equal(alerts.length, 1);
   });
 
-  test("the allowed LDAP client gets through and raises nothing", async () => {
+  test("the allowed LDAP client gets through as an allowed flow naming the allowing policy", async () => {
     const before = alerts.length;
     assert.equal(
       await topo.probe({ from: "client", to: "server", protocol: "TCP", port: 389 }),
       true,
     );
-    assert.equal(alerts.length, before);
+    const allowed = () =>
+      logs.find(
+        (l) =>
+          l.fields.action === "allow" &&
+          l.fields.source_name === "client" &&
+          l.fields.dest_name === "server",
+      );
+    await until("the allowed record", () => allowed() !== undefined, 5000);
+    const a = allowed()!;
+    assert.deepEqual(
+      [a.fields.tier, a.fields.policy, a.fields.rule, a.fields.reporter, a.connections],
+      ["security", "blue-ldap", "0", "dst", 1],
+    );
+    assert.equal(alerts.length, before, "an allowed flow raises nothing");
+  });
+
+  test("a staged deny policy shows would-deny flows while traffic still flows", async () => {
+    assert.equal(
+      await topo.probe({ from: "client", to: "server", protocol: "TCP", port: 389 }),
+      true,
+    );
+    const a = logs.find((l) => l.fields.action === "allow" && l.fields.dest_name === "server")!;
+    assert.deepEqual(a.staged, { action: "deny", policies: ["lock-ldap"] });
+    assert.ok((pipeline.stats().wouldDeny["lock-ldap"] ?? 0) >= 1);
   });
 
   test("against a Kubernetes default-deny, the record names the isolating policy", async () => {

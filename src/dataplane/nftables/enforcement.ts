@@ -18,6 +18,12 @@ export interface EnforcementConfig {
   /** Workload address ranges, dropped at start-up (before the first full sync) too. */
   readonly workloadCidrs: readonly string[];
   readonly nflogGroup: number;
+  /**
+   * When set, Allow rules also log to this NFLOG group (prefix action A), so flow logs see
+   * allowed connections and the allowing policy. Policy chains only see packets that are not
+   * part of an established connection, so this logs the packets that open connections.
+   */
+  readonly nflogAllowGroup?: number;
   /** Destination ports accepted into the node (input hook) before any policy. */
   readonly failsafeInbound: readonly FailsafePort[];
   /** Destination ports accepted out of the node (output hook) before any policy. */
