@@ -25,7 +25,12 @@ export class FlowContext {
     this.history.update(ownersByAddress(this.#world), time);
   }
 
-  /** The owner of an address at a time, or the network sets holding it now. */
+  /** The resources as of the latest batch. */
+  resources(): ResourceLike[] {
+    return [...this.#resources.values()];
+  }
+
+  /** The owner of an address at a time. */
   ownerAt(address: string, time: number): Endpoint | undefined {
     return this.history.ownerAt(address, time);
   }

@@ -83,6 +83,10 @@ export class FlowPipeline {
     return log;
   }
 
+  get sinks(): readonly AlertSink[] {
+    return this.#opts.sinks;
+  }
+
   /** Closes the intervals that ended by `now`, stores and streams their records. */
   flush(now = this.#now()): FlowRecord[] {
     const done = this.#opts.aggregator.flush(now);
