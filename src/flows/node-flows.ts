@@ -1,7 +1,7 @@
 // Everything flows does on one node, in one object the agent (and later `microseg up`) owns:
 // feed it the resource events the engine gets, start it, read health and stats for the
 // agent's status. Capture is optional, so the same wiring runs on recorded lines in tests.
-import type { GlobalAlert, ResourceEvent } from "../model/index.ts";
+import { type GlobalAlert, GlobalAlertSchema, type ResourceEvent } from "../model/index.ts";
 import type { ResourceLike } from "../policy/index.ts";
 import { Aggregator, type AggregatorOptions } from "./aggregate.ts";
 import { AlertEvaluator } from "./alerts.ts";
@@ -70,9 +70,21 @@ export class NodeFlows {
   /** The same events the engine gets, stamped now; GlobalAlerts among them become the alert set. */
   apply(events: readonly ResourceEvent<ResourceLike>[], time = Date.now()): void {
     this.context.apply(events, time);
-    const alerts = this.context
-      .resources()
-      .filter((r) => r.kind === "GlobalAlert") as unknown as GlobalAlert[];
+    const alerts: GlobalAlert[] = [];
+    for (const r of this.context.resources()) {
+      if (r.kind !== "GlobalAlert") continue;
+      const parsed = GlobalAlertSchema.safeParse(r);
+      if (parsed.success) alerts.push(parsed.data);
+      else {
+        // The datastore rejects such objects; one slipping through must not stop the others.
+        const issue = parsed.error.issues[0]!;
+        this.#log?.warn("GlobalAlert ignored", {
+          alert: r.metadata.name,
+          field: issue.path.join("."),
+          error: issue.message,
+        });
+      }
+    }
     this.#alerts.setAlerts(alerts);
   }
 
