@@ -1,7 +1,7 @@
 // An enriched packet record: one NFLOG record with both sides' identities as of the packet's
 // time, the deciding tier/policy/rule, and why. Its string fields are exactly the flow fields of
 // GlobalAlert (src/model FLOW_FIELDS), so alert selectors and flow queries read them directly.
-import { FLOW_FIELDS } from "../model/index.ts";
+import type { FLOW_FIELDS } from "../model/index.ts";
 import type { Labels } from "../selector/index.ts";
 
 export type FlowField = (typeof FLOW_FIELDS)[number];
@@ -33,11 +33,34 @@ export interface FlowLog {
   readonly staged?: StagedVerdict;
 }
 
-const EMPTY_FIELDS = Object.freeze(
-  Object.fromEntries(FLOW_FIELDS.map((f) => [f, ""])) as Record<FlowField, string>,
-);
-
-export const emptyFields = (): Record<FlowField, string> => ({ ...EMPTY_FIELDS });
+/**
+ * A literal rather than a copy of FLOW_FIELDS: one object shape for every log, which is what
+ * keeps 100k logs/s cheap. The type makes a missing or extra field a compile error.
+ */
+export const emptyFields = (): Record<FlowField, string> => ({
+  action: "",
+  reporter: "",
+  proto: "",
+  policy: "",
+  tier: "",
+  rule: "",
+  source_ip: "",
+  source_port: "",
+  source_port_name: "",
+  source_kind: "",
+  source_namespace: "",
+  source_name: "",
+  source_service_account: "",
+  source_node: "",
+  dest_ip: "",
+  dest_port: "",
+  dest_port_name: "",
+  dest_kind: "",
+  dest_namespace: "",
+  dest_name: "",
+  dest_service_account: "",
+  dest_node: "",
+});
 
 /** The flat map selectors see: the fields plus `source_labels.<k>` and `dest_labels.<k>`. */
 export function selectorView(
