@@ -1,14 +1,7 @@
 // Deterministic synthetic clusters for the benches: namespaces of applications, pods with
 // realistic labels, and a mix of Kubernetes and microseg policies over them.
+import { type Resource, validResource } from "../src/model/index.ts";
 import { rng } from "./lib.ts";
-
-export interface GeneratedResource {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: unknown;
-  status?: unknown;
-}
 
 export interface ClusterShape {
   pods: number;
@@ -25,27 +18,25 @@ export function podAddress(i: number): string {
   return `198.${18 + (i >> 16)}.${(i >> 8) & 0xff}.${i & 0xff}`;
 }
 
-export function generateNamespaces(shape: ClusterShape): GeneratedResource[] {
-  return Array.from({ length: shape.namespaces }, (_, n) => ({
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: {
-      name: `ns-${n}`,
-      labels: { team: `team-${n % 50}`, env: n % 3 === 0 ? "prod" : "dev" },
-    },
-  }));
+export function generateNamespaces(shape: ClusterShape): Resource[] {
+  return Array.from({ length: shape.namespaces }, (_, n) =>
+    validResource({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: `ns-${n}`,
+        labels: { team: `team-${n % 50}`, env: n % 3 === 0 ? "prod" : "dev" },
+      },
+    }),
+  );
 }
 
-export function generatePod(
-  i: number,
-  shape: ClusterShape,
-  random: () => number,
-): GeneratedResource {
+export function generatePod(i: number, shape: ClusterShape, random: () => number): Resource {
   const ns = i % shape.namespaces;
   const app = Math.floor(random() * APPS_PER_NAMESPACE);
   const component = COMPONENTS[Math.floor(random() * COMPONENTS.length)]!;
   const ip = podAddress(i);
-  return {
+  return validResource({
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
@@ -65,20 +56,16 @@ export function generatePod(
       ],
     },
     status: { podIP: ip, podIPs: [{ ip }] },
-  };
+  });
 }
 
-export function generatePolicy(
-  j: number,
-  shape: ClusterShape,
-  random: () => number,
-): GeneratedResource {
+export function generatePolicy(j: number, shape: ClusterShape, random: () => number): Resource {
   const ns = `ns-${j % shape.namespaces}`;
   const app = `app-${Math.floor(random() * APPS_PER_NAMESPACE)}`;
   const peerApp = `app-${Math.floor(random() * APPS_PER_NAMESPACE)}`;
   const component = COMPONENTS[Math.floor(random() * COMPONENTS.length)]!;
   if (j % 2 === 0) {
-    return {
+    return validResource({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: { name: `knp-${j}`, namespace: ns },
@@ -105,9 +92,9 @@ export function generatePolicy(
           },
         ],
       },
-    };
+    });
   }
-  return {
+  return validResource({
     apiVersion: "microseg.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: `msp-${j}`, namespace: ns },
@@ -130,10 +117,10 @@ export function generatePolicy(
       ],
       egress: [{ action: "Allow", destination: { namespaceSelector: `env == "prod"` } }],
     },
-  };
+  });
 }
 
-export function generateCluster(shape: ClusterShape): GeneratedResource[] {
+export function generateCluster(shape: ClusterShape): Resource[] {
   const random = rng(shape.seed ?? 42);
   const out = generateNamespaces(shape);
   for (let i = 0; i < shape.pods; i++) out.push(generatePod(i, shape, random));

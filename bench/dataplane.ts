@@ -9,30 +9,34 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import {
-  DEFAULT_ENFORCEMENT,
-  KernelNftables,
-  NftRenderer,
-  Transaction,
-} from "../src/dataplane/nftables/index.ts";
-import { policyChain } from "../src/dataplane/nftables/names.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer, policyChain } from "../src/dataplane/nftables/index.ts";
 import type { PolicyId, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
-import { buildWorld, type ResourceLike } from "../src/policy/index.ts";
-import { type GeneratedResource, generateCluster, podAddress } from "./cluster-gen.ts";
+import { validResource } from "../src/model/index.ts";
+import { KernelNftables, Transaction } from "../src/nft/index.ts";
+import { buildWorld } from "../src/policy/index.ts";
+import { generateCluster, podAddress } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";
 
 const NODE = "node-0";
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
-const upserts = (rs: readonly GeneratedResource[]): ResourceEvent[] =>
-  rs.map((r) => ({ type: "upsert", resource: r as ResourceLike }));
+/** Objects written here in code; validated by the model before the engine sees them. */
+interface RawResource {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: unknown;
+  status?: unknown;
+}
+const upserts = (rs: readonly RawResource[]): ResourceEvent[] =>
+  rs.map((r) => ({ type: "upsert", resource: validResource(r) }));
 
 /**
  * A cluster-wide policy (every pod admits metrics scrapes from every pod, and may reach any
  * database's http port), so a node's sets hold cluster-wide membership and grow with the
  * cluster, as they do wherever a broad selector is a peer.
  */
-const BROAD_POLICIES: GeneratedResource[] = [
+const BROAD_POLICIES: RawResource[] = [
   {
     apiVersion: "microseg.io/v1",
     kind: "GlobalNetworkPolicy",
@@ -153,7 +157,7 @@ async function podEvents(
   node: string,
   engine: Engine,
   renderer: NftRenderer,
-  resources: readonly GeneratedResource[],
+  resources: readonly RawResource[],
   events: number,
 ): Promise<{ remote: number[]; local: number[]; checked: number }> {
   const random = rng(5);
@@ -162,8 +166,8 @@ async function podEvents(
   for (const set of engine.state().sets.values()) {
     if (set.spec.kind === "addresses") for (const m of set.members) members.add(m);
   }
-  const ipOf = (p: GeneratedResource) => (p.status as { podIP: string }).podIP;
-  const nodeOf = (p: GeneratedResource) => (p.spec as { nodeName: string }).nodeName;
+  const ipOf = (p: RawResource) => (p.status as { podIP: string }).podIP;
+  const nodeOf = (p: RawResource) => (p.spec as { nodeName: string }).nodeName;
   const templates = {
     remote: pods.filter((p) => nodeOf(p) !== NODE && members.has(ipOf(p))),
     local: pods.filter((p) => nodeOf(p) === NODE),
@@ -174,15 +178,15 @@ async function podEvents(
     const kind = i % 3 === 2 ? "local" : "remote";
     const template = templates[kind][Math.floor(random() * templates[kind].length)]!;
     const ip = podAddress(resources.length + i);
-    const pod: GeneratedResource = {
+    const pod: RawResource = {
       ...template,
       metadata: { ...template.metadata, name: `${template.metadata.name}-copy-${i}` },
       status: { podIP: ip, podIPs: [{ ip }] },
     };
     const t = await timed(async () => {
-      engine.apply(upserts([pod]));
+      engine.ingest(upserts([pod]));
       const tx = renderer.update(engine.flush());
-      await kernel.apply(tx);
+      await kernel.run(tx);
       return tx;
     });
     latency[kind].push(t.ms);
@@ -225,14 +229,14 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       const engine = new Engine({ node: NODE });
       const resources = [...generateCluster(shape), ...BROAD_POLICIES];
       const compute = await timed(() => {
-        engine.apply(upserts(resources));
+        engine.ingest(upserts(resources));
         return engine.flush();
       });
       const renderer = new NftRenderer(cfg);
       const render = await timed(() => renderer.full(engine.state()));
       const size = tableSize(render.value);
-      const apply = await timed(() => kernel.apply(render.value));
-      const again = await timed(() => kernel.apply(new NftRenderer(cfg).full(engine.state())));
+      const apply = await timed(() => kernel.run(render.value));
+      const again = await timed(() => kernel.run(new NftRenderer(cfg).full(engine.state())));
       rows.push({
         metric: `full table, ${pods} pods, ${policies} policies`,
         value: apply.ms,
@@ -276,14 +280,14 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       created.push(ns);
     }
     sh(client, "sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1");
-    const benchPod = (name: string, ip: string, role: string): GeneratedResource => ({
+    const benchPod = (name: string, ip: string, role: string): RawResource => ({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name, namespace: "bench", labels: { role } },
       spec: { nodeName: NODE, containers: [{ name: "c" }] },
       status: { podIP: ip },
     });
-    const connPolicies: GeneratedResource[] = Array.from({ length: policies }, (_, j) => ({
+    const connPolicies: RawResource[] = Array.from({ length: policies }, (_, j) => ({
       apiVersion: "microseg.io/v1",
       kind: "GlobalNetworkPolicy",
       metadata: { name: `bench-${j}` },
@@ -302,7 +306,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       },
     }));
     const connEngine = new Engine({ node: NODE });
-    connEngine.apply(
+    connEngine.ingest(
       upserts([
         { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
         benchPod("client", "198.19.250.1", "client"),
@@ -322,7 +326,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const runs: Array<{ ruled: boolean; rate: number; done: number; failed: number; ms: number }> =
       [];
     for (const ruled of [false, true, false, true, false, true]) {
-      if (ruled) await kernel.apply(new NftRenderer(cfg).full(connEngine.state()));
+      if (ruled) await kernel.run(new NftRenderer(cfg).full(connEngine.state()));
       else sh(node, "nft", "delete", "table", "inet", "microseg");
       runs.push({ ruled, ...(await connect()) });
     }
@@ -366,7 +370,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       policies: Math.max(1, Math.round(baselinePods / 10)),
       namespaces: Math.max(1, Math.round(baselinePods / 100)),
     };
-    const resources = generateCluster(shape) as ResourceLike[];
+    const resources = generateCluster(shape);
     const world = buildWorld(resources);
     const workloads = world.cluster.workloads();
     const pairs = await timed(() => {
@@ -421,14 +425,14 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         ],
       });
     }
-    const fwApply = await timed(() => kernel.apply(fw));
+    const fwApply = await timed(() => kernel.run(fw));
     const fwSize = tableSize(fw);
     const msEngine = new Engine({ node: NODE });
-    msEngine.apply(upserts(generateCluster(shape)));
+    msEngine.ingest(upserts(generateCluster(shape)));
     msEngine.flush();
     const msTx = new NftRenderer(cfg).full(msEngine.state());
     const msSize = tableSize(msTx);
-    const msApply = await timed(() => kernel.apply(msTx));
+    const msApply = await timed(() => kernel.run(msTx));
     rows.push(
       {
         metric: `address-pool firewall, ${baselinePods} pods (${shape.policies} policies), 8080/TCP`,

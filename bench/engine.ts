@@ -4,7 +4,8 @@
 
 import type { Delta, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
-import { buildWorld, type ResourceLike } from "../src/policy/index.ts";
+import type { Resource } from "../src/model/index.ts";
+import { buildWorld } from "../src/policy/index.ts";
 import { type ClusterShape, generateCluster, generatePod, generatePolicy } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, intArg, median, rng, summarize } from "./lib.ts";
 
@@ -18,7 +19,7 @@ function deltaSize(deltas: readonly Delta[]): number {
 }
 
 /** Distinct selectors of all policies, subjects and rule peers, by canonical text. */
-function countDistinctSelectors(resources: readonly ResourceLike[]): number {
+function countDistinctSelectors(resources: readonly Resource[]): number {
   const world = buildWorld(resources.filter((r) => r.kind !== "Pod"));
   const keys = new Set<string>();
   for (const tier of world.program.tiers) {
@@ -49,7 +50,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const coldStart = (): { engine: Engine; ms: number; deltas: Delta[] } => {
     const t0 = performance.now();
     const engine = new Engine();
-    engine.apply(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
+    engine.ingest(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
     const deltas = engine.flush();
     return { engine, ms: performance.now() - t0, deltas };
   };
@@ -66,7 +67,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
     const sizes: number[] = [];
     for (const e of events) {
       const t0 = performance.now();
-      engine.apply(e);
+      engine.ingest(e);
       const deltas = engine.flush();
       latencies.push(performance.now() - t0);
       sizes.push(deltaSize(deltas));
@@ -79,10 +80,10 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
     };
   };
 
-  const created: ResourceLike[] = [];
+  const created: Resource[] = [];
   const create = time(
     Array.from({ length: EVENTS_PER_KIND }, (_, i) => {
-      const pod = generatePod(pods + i, shape, random) as ResourceLike;
+      const pod = generatePod(pods + i, shape, random) as Resource;
       created.push(pod);
       return { type: "upsert", resource: pod };
     }),
@@ -90,7 +91,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const relabel = time(
     Array.from({ length: EVENTS_PER_KIND }, () => {
       const i = Math.floor(random() * pods);
-      const pod = generatePod(i, shape, rng(i)) as ResourceLike & {
+      const pod = generatePod(i, shape, rng(i)) as Resource & {
         metadata: { labels: Record<string, string> };
       };
       pod.metadata.labels = {
@@ -105,7 +106,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
     Array.from({ length: EVENTS_PER_KIND }, (_, k) => {
       const j = Math.floor(random() * policies);
       // A fresh random stream per edit: the same policy gets different rules each time.
-      const p = generatePolicy(j, shape, rng(1_000_003 + k)) as ResourceLike;
+      const p = generatePolicy(j, shape, rng(1_000_003 + k)) as Resource;
       return { type: "upsert", resource: p };
     }),
   );

@@ -21,7 +21,6 @@ import {
   StreamSink,
 } from "../src/flows/index.ts";
 import { JsonLinesFollower } from "../src/flows/json-follower.ts";
-import type { ResourceLike } from "../src/policy/index.ts";
 import { generateCluster, podAddress } from "./cluster-gen.ts";
 import {
   type BenchArgs,
@@ -43,7 +42,7 @@ export default async function flowsBench(args: BenchArgs): Promise<BenchReport> 
     pods,
     namespaces: Math.max(1, pods / 50),
     policies: 50,
-  }) as ResourceLike[];
+  });
   const ctx = new FlowContext();
   ctx.apply(
     resources.map((resource) => ({ type: "upsert" as const, resource })),

@@ -21,8 +21,22 @@ const debianPackages = [
   ["nft", "nftables"],
   ["ip", "iproute2"],
   ["sysctl", "procps"],
-  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only.
+  // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only. Also
+  // node-gyp's, with make and g++: better-sqlite3 compiles its addon when no prebuilt binary
+  // can be fetched (only the npm registry is reachable), so these come before `npm ci`.
   ["python3", "python3"],
+  ["make", "make"],
+  ["g++", "g++"],
+  // The API server's tests: kubectl as a real client (Debian ships it as kubernetes-client),
+  // openssl for a self-signed certificate of the TLS test.
+  ["kubectl", "kubernetes-client"],
+  ["openssl", "openssl"],
+  // The CLI's test of progress on a terminal runs it under a pseudo-terminal (script(1)).
+  ["script", "bsdutils"],
+  // Conntrack hygiene (src/dataplane/conntrack.ts) deletes entries of addresses that leave.
+  ["conntrack", "conntrack"],
+  // The hostile-workload kernel tests forge packets from pod namespaces (test/agent/forge.py).
+  ["scapy", "python3-scapy"],
   // Flow capture (src/flows): NFLOG to JSON lines, per node network namespace.
   ["ulogd", "ulogd2"],
   ["/usr/lib/x86_64-linux-gnu/ulogd/ulogd_output_JSON.so", "ulogd2-json"],
@@ -55,8 +69,8 @@ function installDebianPackages() {
   });
 }
 
+installDebianPackages();
 if (npmPackagesMissing()) {
   console.log("microseg: installing npm packages");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
 }
-installDebianPackages();

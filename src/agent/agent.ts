@@ -9,22 +9,32 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
-import type { EnforcementConfig, Nftables } from "../dataplane/nftables/index.ts";
+import type { Conntrack } from "../dataplane/conntrack.ts";
+import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { type ResourceSource, type SourceBatch, SourceError } from "../datastore/index.ts";
 import type { ResourceEvent } from "../engine/index.ts";
 import { resourceKey } from "../model/index.ts";
+import type { Nftables } from "../nft/index.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
-import { type AgentStatus, writeJsonAtomic } from "./files.ts";
 import type { Logger } from "./logger.ts";
+import {
+  type AgentStatus,
+  readyFileWriter,
+  type StatusListener,
+  statusFileWriter,
+} from "./status.ts";
 
 export interface AgentOptions {
   readonly node: string;
   readonly source: ResourceSource;
   readonly nft: Nftables;
   readonly enforcement: EnforcementConfig;
+  /** Deletes connection entries of addresses that left their endpoint. */
+  readonly conntrack?: Conntrack;
   readonly log: Logger;
   /** Period of the drift check; 0 turns it off. */
   readonly resyncIntervalMs: number;
+  /** Shorthands for subscribing the ready and status file writers (status.ts). */
   readonly readyFile?: string;
   readonly statusFile?: string;
   /** First and longest wait between retries of a failed apply; 250 ms and 10 s by default. */
@@ -46,18 +56,28 @@ export class Agent {
   #applied = 0;
   #appliedAt: string | undefined;
   #ready = false;
+  #fullSyncs = 0;
   /** Why the source's latest state is not enforced, and why the last apply failed. */
   #sourceError: string | undefined;
   #applyError: string | undefined;
   #drift: AgentStatus["drift"];
   #stopped = false;
   #waiting: { events: ResourceEvent[]; revision: number } | undefined;
+  readonly #listeners = new Set<StatusListener>();
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
     this.#log = opts.log;
     this.#enforcer = new Enforcer(opts);
     this.#retryMs = opts.retryMs?.first ?? 250;
+    if (opts.statusFile) this.onStatus(statusFileWriter(opts.statusFile));
+    if (opts.readyFile) this.onStatus(readyFileWriter(opts.readyFile));
+  }
+
+  /** Calls back with the status after every change of it; returns the unsubscribe. */
+  onStatus(listener: StatusListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Resolves once the agent runs: fail-closed table in place, first sync done or pending. */
@@ -96,7 +116,7 @@ export class Agent {
       };
       if (report.inSync) {
         this.#log.debug("no drift");
-        this.#writeStatus();
+        this.#publish();
         return;
       }
       this.#log.warn("table drifted; repairing", { drift: report.objects });
@@ -146,7 +166,7 @@ export class Agent {
     }
     this.#received = revision;
     this.#sourceError = undefined;
-    await this.#attempt(() => this.#enforcer.apply(events), "apply");
+    await this.#attempt(() => this.#enforcer.enforce(events), "apply");
   }
 
   /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */
@@ -160,6 +180,7 @@ export class Agent {
       this.#applyError = undefined;
       this.#applied = this.#received;
       this.#appliedAt = new Date().toISOString();
+      if (result.mode === "full") this.#fullSyncs++;
       this.#log.info(`${what} done`, { revision: this.#applied, ...result });
       if (!this.#ready && result.mode === "full") this.#becomeReady();
     } catch (e) {
@@ -170,7 +191,7 @@ export class Agent {
       });
       this.#scheduleRetry();
     }
-    this.#writeStatus();
+    this.#publish();
   }
 
   #scheduleRetry(): void {
@@ -189,19 +210,11 @@ export class Agent {
       error: e.message,
       details: e.details,
     });
-    this.#writeStatus();
+    this.#publish();
   }
 
   #becomeReady(): void {
     this.#ready = true;
-    const file = this.#opts.readyFile;
-    if (file) {
-      writeJsonAtomic(file, {
-        node: this.#opts.node,
-        revision: this.#applied,
-        readyAt: this.#appliedAt,
-      });
-    }
     this.#log.info("ready: first full sync applied", { revision: this.#applied });
   }
 
@@ -213,6 +226,7 @@ export class Agent {
       ready: this.#ready,
       resources: this.#keys.size,
       ...this.#enforcer.counts(),
+      fullSyncs: this.#fullSyncs,
       ...(this.#applyError || this.#sourceError
         ? { lastError: this.#applyError ?? this.#sourceError }
         : {}),
@@ -220,7 +234,14 @@ export class Agent {
     };
   }
 
-  #writeStatus(): void {
-    if (this.#opts.statusFile) writeJsonAtomic(this.#opts.statusFile, this.status());
+  #publish(): void {
+    const status = this.status();
+    for (const listener of this.#listeners) {
+      try {
+        listener(status);
+      } catch (e) {
+        this.#log.error("status subscriber failed", { error: e });
+      }
+    }
   }
 }

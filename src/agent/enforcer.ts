@@ -2,23 +2,36 @@
 // transactions, one per batch. It tracks whether the kernel is in step with the renderer's
 // view: after a failed transaction (nft keeps the previous ruleset whole) it is not, and the
 // next apply renders the full state instead of the batch.
+//
+// A batch in which addresses leave their endpoints goes in two transactions around a
+// conntrack cleanup: first the departures alone (the addresses then belong to nobody, so no
+// packet reaches or leaves them), then the entries of those addresses are deleted, then the
+// rest of the batch, which may give them to new owners. So no connection of an old owner is
+// ever carried to a new one.
 
+import type { Conntrack } from "../dataplane/conntrack.ts";
 import {
   bootstrapTransaction,
   checkDrift,
   type DriftReport,
   type EnforcementConfig,
-  type Nftables,
   NftRenderer,
-  type Transaction,
 } from "../dataplane/nftables/index.ts";
-import type { ResourceEvent } from "../engine/index.ts";
-import { Engine } from "../engine/index.ts";
+import {
+  type Delta,
+  type DpEndpoint,
+  type EndpointId,
+  Engine,
+  type ResourceEvent,
+} from "../engine/index.ts";
+import type { Nftables, Transaction } from "../nft/index.ts";
 
 export interface EnforcerOptions {
   readonly node: string;
   readonly nft: Nftables;
   readonly enforcement: EnforcementConfig;
+  /** Deletes connection entries of addresses that left their endpoint. */
+  readonly conntrack?: Conntrack;
 }
 
 export interface ApplyResult {
@@ -27,6 +40,8 @@ export interface ApplyResult {
   /** nft commands in the transaction. */
   readonly commands: number;
   readonly ms: number;
+  /** Addresses whose connection entries were deleted. */
+  readonly forgotten: number;
 }
 
 export interface StateCounts {
@@ -40,14 +55,21 @@ export class Enforcer {
   readonly #renderer: NftRenderer;
   readonly #nft: Nftables;
   readonly #cfg: EnforcementConfig;
+  readonly #conntrack: Conntrack | undefined;
+  /** The local endpoints as the kernel last got them, to see which addresses leave. */
+  readonly #endpoints = new Map<EndpointId, DpEndpoint>();
   /** Whether the kernel holds what the renderer last rendered. */
   #inStep = false;
 
   constructor(opts: EnforcerOptions) {
-    this.#engine = new Engine({ node: opts.node });
+    this.#engine = new Engine({
+      node: opts.node,
+      podInterfacePrefix: opts.enforcement.podInterfacePrefix,
+    });
     this.#renderer = new NftRenderer(opts.enforcement);
     this.#nft = opts.nft;
     this.#cfg = opts.enforcement;
+    this.#conntrack = opts.conntrack;
   }
 
   /**
@@ -56,17 +78,75 @@ export class Enforcer {
    */
   async bootstrap(): Promise<"installed" | "kept"> {
     if (await this.#nft.read("inet", this.#cfg.table)) return "kept";
-    await this.#nft.apply(bootstrapTransaction(this.#cfg));
+    await this.#nft.run(bootstrapTransaction(this.#cfg));
     return "installed";
   }
 
   /** Feeds a batch to the engine and brings the kernel to the new state in one transaction. */
-  async apply(events: readonly ResourceEvent[]): Promise<ApplyResult> {
+  async enforce(events: readonly ResourceEvent[]): Promise<ApplyResult> {
     const t0 = performance.now();
-    this.#engine.apply(events);
+    this.#engine.ingest(events);
     const deltas = this.#engine.flush();
-    if (!this.#inStep) return this.#full(t0, deltas.length);
-    return this.#run(this.#renderer.update(deltas), "incremental", t0, deltas.length);
+    const { departures, released } = this.#departures(deltas);
+    if (!this.#inStep) {
+      const result = await this.#full(t0, deltas.length);
+      await this.#forget(released);
+      return { ...result, forgotten: released.length };
+    }
+    let commands = 0;
+    if (released.length > 0 && this.#conntrack) {
+      const first = this.#renderer.update(departures);
+      commands += first.size;
+      await this.#run(first);
+      await this.#forget(released);
+    }
+    const tx = this.#renderer.update(deltas);
+    await this.#run(tx);
+    return {
+      mode: "incremental",
+      deltas: deltas.length,
+      commands: commands + tx.size,
+      ms: performance.now() - t0,
+      forgotten: released.length,
+    };
+  }
+
+  /**
+   * The deltas that take addresses away from their endpoints and nothing else: endpoints
+   * removed, and endpoints that keep only the addresses they still hold (as they were, so the
+   * policies they point at are the rendered ones). Records the batch's endpoints.
+   */
+  #departures(deltas: readonly Delta[]): { departures: Delta[]; released: string[] } {
+    const departures: Delta[] = [];
+    const released: string[] = [];
+    for (const d of deltas) {
+      if (d.type === "endpoint-removed") {
+        const before = this.#endpoints.get(d.id);
+        this.#endpoints.delete(d.id);
+        if (!before) continue;
+        departures.push(d);
+        released.push(...before.addresses);
+      } else if (d.type === "endpoint-upserted") {
+        const before = this.#endpoints.get(d.endpoint.id);
+        this.#endpoints.set(d.endpoint.id, d.endpoint);
+        if (!before) continue;
+        const kept = new Set(d.endpoint.addresses);
+        const gone = before.addresses.filter((a) => !kept.has(a));
+        const moved = before.interfaceName !== d.endpoint.interfaceName;
+        if (gone.length === 0 && !moved) continue;
+        const remaining = moved ? [] : before.addresses.filter((a) => kept.has(a));
+        departures.push({
+          type: "endpoint-upserted",
+          endpoint: { ...before, addresses: remaining },
+        });
+        released.push(...(moved ? before.addresses : gone));
+      }
+    }
+    return { departures, released };
+  }
+
+  async #forget(addresses: readonly string[]): Promise<void> {
+    if (addresses.length > 0) await this.#conntrack?.forget(addresses);
   }
 
   /** Replaces the table with the full state, whatever it holds. */
@@ -88,19 +168,18 @@ export class Enforcer {
     return this.#inStep;
   }
 
-  #full(t0: number, deltas: number): Promise<ApplyResult> {
-    return this.#run(this.#renderer.full(this.#engine.state()), "full", t0, deltas);
+  async #full(t0: number, deltas: number): Promise<ApplyResult> {
+    const state = this.#engine.state();
+    const tx = this.#renderer.full(state);
+    await this.#run(tx);
+    this.#endpoints.clear();
+    for (const [id, e] of state.endpoints) this.#endpoints.set(id, e);
+    return { mode: "full", deltas, commands: tx.size, ms: performance.now() - t0, forgotten: 0 };
   }
 
-  async #run(
-    tx: Transaction,
-    mode: ApplyResult["mode"],
-    t0: number,
-    deltas: number,
-  ): Promise<ApplyResult> {
+  async #run(tx: Transaction): Promise<void> {
     this.#inStep = false;
-    await this.#nft.apply(tx);
+    await this.#nft.run(tx);
     this.#inStep = true;
-    return { mode, deltas, commands: tx.size, ms: performance.now() - t0 };
   }
 }

@@ -2,5 +2,12 @@
 
 export { Agent, type AgentOptions } from "./agent.ts";
 export { type ApplyResult, Enforcer, type EnforcerOptions } from "./enforcer.ts";
-export type { AgentStatus } from "./files.ts";
 export { isLogLevel, jsonLogger, type Logger, type LogLevel } from "./logger.ts";
+export {
+  type AgentStatus,
+  AgentStatusSchema,
+  latestStatusSender,
+  readyFileWriter,
+  type StatusListener,
+  statusFileWriter,
+} from "./status.ts";

@@ -39,14 +39,19 @@ export interface Explanation {
   };
 }
 
+/** How a peer is written in output: its workload, else its address. */
+function peerName(peer: FlowPeer): string {
+  return peer.endpoint?.id ?? peer.address?.text ?? "";
+}
+
 function direction(v: DirectionVerdict, peer: FlowPeer): DirectionExplanation {
-  return { ...v, at: peer.endpoint?.id ?? peer.address.text, reason: describeDecision(v.decision) };
+  return { ...v, at: peerName(peer), reason: describeDecision(v.decision) };
 }
 
 export function explainFlow(world: World, q: ExplainQuery): Explanation {
   const source = resolvePeer(world.cluster, q.from, "--from");
   // Judge the destination in the source's address family when it has one.
-  const destination = resolvePeer(world.cluster, q.to, "--to", source.address.family);
+  const destination = resolvePeer(world.cluster, q.to, "--to", source.address?.family);
   const flow = { source, destination, port: q.port, protocol: q.protocol };
   const both = (v: Verdict) => ({
     allowed: v.allowed,
@@ -55,10 +60,10 @@ export function explainFlow(world: World, q: ExplainQuery): Explanation {
   });
   const staged = world.staged ? both(world.staged.evaluator.evaluate(flow)) : undefined;
   return {
-    from: source.endpoint?.id ?? source.address.text,
-    to: destination.endpoint?.id ?? destination.address.text,
-    fromAddress: source.address.text,
-    toAddress: destination.address.text,
+    from: peerName(source),
+    to: peerName(destination),
+    fromAddress: source.address?.text ?? "",
+    toAddress: destination.address?.text ?? "",
     port: q.port,
     protocol: q.protocol,
     ...both(world.evaluator.evaluate(flow)),
@@ -81,7 +86,7 @@ function directionLines(label: string, d: DirectionExplanation): string[] {
 
 export function formatExplanation(e: Explanation): string {
   const lines = [
-    `${e.from} (${e.fromAddress}) -> ${e.to} (${e.toAddress}) ${e.port}/${e.protocol}: ${e.allowed ? "ALLOWED" : "DENIED"}`,
+    `${e.from} (${e.fromAddress || "no address"}) -> ${e.to} (${e.toAddress || "no address"}) ${e.port}/${e.protocol}: ${e.allowed ? "ALLOWED" : "DENIED"}`,
     ...directionLines("egress", e.egress),
     ...directionLines("ingress", e.ingress),
   ];

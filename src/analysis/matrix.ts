@@ -1,10 +1,7 @@
 // The reachability matrix: every ordered pair of workloads, for every port, judged offline.
-import type { Cluster, Endpoint, Evaluator, Protocol } from "../policy/index.ts";
+import type { Cluster, Endpoint, Evaluator, PortProtocol, Protocol } from "../policy/index.ts";
 
-export interface PortProtocol {
-  readonly port: number;
-  readonly protocol: Protocol;
-}
+export type { PortProtocol } from "../policy/types.ts";
 
 export interface MatrixCell {
   readonly from: string;
@@ -46,7 +43,7 @@ export function parsePortList(text: string): PortProtocol[] {
 export function declaredPorts(workloads: readonly Endpoint[]): PortProtocol[] {
   const seen = new Map<string, PortProtocol>();
   for (const w of workloads) {
-    for (const p of w.ports)
+    for (const p of w.containerPorts)
       seen.set(`${p.protocol}/${p.port}`, { port: p.port, protocol: p.protocol });
   }
   return [...seen.values()].sort((a, b) =>
@@ -65,10 +62,9 @@ export function reachabilityMatrix(
   const results: MatrixCell[] = [];
   for (const { port, protocol } of portList) {
     workloads.forEach((from, i) => {
-      const source = peers[i];
+      const source = peers[i]!;
       workloads.forEach((to, j) => {
-        const destination = peers[j];
-        if (!source || !destination) return;
+        const destination = peers[j]!;
         const v = evaluator.evaluate({ source, destination, port, protocol });
         results.push({
           from: from.id,

@@ -8,7 +8,10 @@ export class CliError extends Error {
 
 export async function loadOrExit(paths: readonly string[]): Promise<Resource[]> {
   const result = await loadManifests(paths);
-  if (result.ok) return result.resources;
+  if (result.ok) {
+    for (const w of result.warnings) console.error(`warning: ${w.message}`);
+    return result.resources;
+  }
   for (const error of result.errors) console.error(formatManifestError(error));
   process.exit(1);
 }

@@ -83,6 +83,10 @@ export interface Watch {
   stop(): void;
 }
 
+/**
+ * Every write validates its objects itself (the model's parseResource, the same defaults), so a
+ * caller may pass decoded JSON as it came: Invalid carries each issue with its field path.
+ */
 export interface Datastore {
   get(ref: ObjectRef): Promise<StoredResource>;
   list(opts: ListOptions): Promise<ListResult>;
@@ -96,7 +100,9 @@ export interface Datastore {
   delete(ref: ObjectRef, preconditions?: Preconditions): Promise<StoredResource>;
   /**
    * Creates or replaces every object as ONE transaction: all of them or none (one bad object,
-   * a broken reference, a stale resourceVersion: nothing changes). One revision for the set.
+   * a broken reference, a stale resourceVersion: nothing changes). Each changed object gets its
+   * own revision, consecutive within the set, so a watcher resuming from any event's revision
+   * misses nothing; `ApplyResult.revision` is the last (the store's, when nothing changed).
    */
   apply(resources: readonly Resource[]): Promise<ApplyResult>;
   /** Every object of every kind at one revision: an agent's full sync. */

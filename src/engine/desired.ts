@@ -1,6 +1,8 @@
 // The desired dataplane state computed from scratch, by scanning everything: the reference the
 // incremental engine must equal after every event.
-import { buildWorld, type ResourceLike } from "../policy/index.ts";
+import type { Resource } from "../model/index.ts";
+import type { Direction } from "../policy/index.ts";
+import { buildWorld } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { policyId, scanPolicy } from "./rules.ts";
@@ -14,8 +16,13 @@ import type {
   SetId,
   SetSpec,
 } from "./types.ts";
+import { DEFAULT_POD_INTERFACE_PREFIX, endpointShape } from "./workload-interface.ts";
 
-export function desiredState(resources: readonly ResourceLike[], node?: string): DataplaneState {
+export function desiredState(
+  resources: readonly Resource[],
+  node?: string,
+  podInterfacePrefix = DEFAULT_POD_INTERFACE_PREFIX,
+): DataplaneState {
   const world = buildWorld(resources);
   const { cluster, evaluator } = world;
   const endpoints = new Map<EndpointId, DpEndpoint>();
@@ -23,7 +30,7 @@ export function desiredState(resources: readonly ResourceLike[], node?: string):
   const specs = new Map<SetId, SetSpec>();
   for (const ep of cluster.endpoints) {
     if (!isLocalEndpoint(ep, node)) continue;
-    const tiers = (direction: "ingress" | "egress") =>
+    const tiers = (direction: Direction) =>
       evaluator.selection(ep, direction).map(({ tier, policies: selected }) => {
         for (const p of selected) {
           const scanned = scanPolicy(p);
@@ -40,7 +47,7 @@ export function desiredState(resources: readonly ResourceLike[], node?: string):
     const id = ep.id as EndpointId;
     endpoints.set(id, {
       id,
-      addresses: ep.addresses.map((a) => a.text),
+      ...endpointShape(ep, podInterfacePrefix),
       ingress: tiers("ingress"),
       egress: tiers("egress"),
     });

@@ -7,6 +7,7 @@ import { sameEndpoint } from "./equality.ts";
 import type { PolicyMatcher } from "./policy-matcher.ts";
 import { policyId } from "./rules.ts";
 import type { DpEndpoint, DpTierRef, EndpointId, PolicyId } from "./types.ts";
+import { endpointShape } from "./workload-interface.ts";
 
 export interface PolicyReferenceListener {
   onPolicyReferenced(id: PolicyId): void;
@@ -29,6 +30,7 @@ export class EndpointResolver {
     private readonly matcher: PolicyMatcher,
     private readonly policies: PolicyReferenceListener,
     private readonly output: EndpointListener,
+    private readonly podInterfacePrefix: string,
   ) {
     this.rebuildTiers();
   }
@@ -111,7 +113,7 @@ export class EndpointResolver {
     };
     return {
       id,
-      addresses: ep.addresses.map((a) => a.text),
+      ...endpointShape(ep, this.podInterfacePrefix),
       ingress: direction("ingress"),
       egress: direction("egress"),
     };

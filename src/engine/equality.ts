@@ -21,7 +21,10 @@ function sameTier(a: DpTierRef, b: DpTierRef): boolean {
 export function sameEndpoint(a: DpEndpoint, b: DpEndpoint): boolean {
   return (
     a.id === b.id &&
+    a.kind === b.kind &&
+    a.interfaceName === b.interfaceName &&
     sameList(a.addresses, b.addresses, identical) &&
+    sameList(a.allowedSourcePrefixes ?? [], b.allowedSourcePrefixes ?? [], identical) &&
     sameList(a.ingress, b.ingress, sameTier) &&
     sameList(a.egress, b.egress, sameTier)
   );

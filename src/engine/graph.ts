@@ -24,10 +24,13 @@ import { RuleScanner } from "./rule-scanner.ts";
 import { EventSequencer } from "./sequencer.ts";
 import { SetMemberCalculator } from "./set-members.ts";
 import type { DataplaneState, Delta, EndpointId } from "./types.ts";
+import { DEFAULT_POD_INTERFACE_PREFIX } from "./workload-interface.ts";
 
 export interface EngineOptions {
   /** Compute for this node's endpoints only; all endpoints when unset (simulation). */
   readonly node?: string;
+  /** Prefix of the interface names the CNI plugin derives for pods (`cali` as Calico's). */
+  readonly podInterfacePrefix?: string;
 }
 
 /** Endpoints that get chains of their own: workloads and hosts, never host-network pods. */
@@ -68,6 +71,7 @@ export class Engine {
         onPolicyUnreferenced: (id) => scanner.deactivate(id),
       },
       sequencer,
+      options.podInterfacePrefix ?? DEFAULT_POD_INTERFACE_PREFIX,
     );
     const local = new Set<EndpointId>();
     const resolver = this.#resolver;
@@ -89,9 +93,9 @@ export class Engine {
     });
   }
 
-  apply(events: ResourceEvent | Iterable<ResourceEvent>): void {
-    if (Symbol.iterator in events) for (const e of events) this.#inputs.apply(e);
-    else this.#inputs.apply(events);
+  ingest(events: ResourceEvent | Iterable<ResourceEvent>): void {
+    if (Symbol.iterator in events) for (const e of events) this.#inputs.onEvent(e);
+    else this.#inputs.onEvent(events);
   }
 
   /** Ends the batch: the minimal deltas that take the dataplane to the new desired state. */

@@ -1,15 +1,13 @@
 // First stage: resources in, domain objects out. Keeps the latest object per key and turns
 // each change into updates of endpoints, network sets, nodes, compiled policies and tiers.
 // A namespace relabel re-derives only the endpoints and network sets of that namespace.
-
-import { type ResourceEvent as ModelResourceEvent, resourceKey } from "../model/index.ts";
-import type { Endpoint, Node, Policy, TierSpec } from "../policy/index.ts";
 import {
-  type DeriveContext,
-  deriveResource,
-  type ResourceLike,
-  SelectorCache,
-} from "../policy/index.ts";
+  type ResourceEvent as ModelResourceEvent,
+  type Resource,
+  resourceKey,
+} from "../model/index.ts";
+import type { Endpoint, Node, Policy, TierSpec } from "../policy/index.ts";
+import { type DeriveContext, deriveResource, SelectorCache } from "../policy/index.ts";
 import type { Labels } from "../selector/index.ts";
 import { getOrCreate } from "../util/maps.ts";
 import { policyId } from "./rules.ts";
@@ -23,8 +21,7 @@ export interface InputListener {
   onNodeUpdate(name: string, node: Node | undefined): void;
 }
 
-/** The engine still derives from loosely typed objects (see model/events.ts). */
-export type ResourceEvent = ModelResourceEvent<ResourceLike>;
+export type ResourceEvent = ModelResourceEvent;
 
 /** What a stored resource currently contributes downstream, so a delete can retract it. */
 type Contribution =
@@ -54,7 +51,7 @@ function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 export class InputStage {
-  readonly #resources = new Map<string, ResourceLike>();
+  readonly #resources = new Map<string, Resource>();
   readonly #contributions = new Map<string, Contribution>();
   readonly #namespaces = new Map<string, Labels>();
   /** Namespace name -> keys of the namespaced resources whose entities depend on its labels. */
@@ -67,12 +64,12 @@ export class InputStage {
   };
   constructor(private readonly listener: InputListener) {}
 
-  apply(event: ResourceEvent): void {
+  onEvent(event: ResourceEvent): void {
     if (event.type === "upsert") this.upsert(event.resource);
     else this.remove(event.key);
   }
 
-  private upsert(r: ResourceLike): void {
+  private upsert(r: Resource): void {
     const key = resourceKey(r);
     const previous = this.#contributions.get(key);
     this.#resources.set(key, r);
@@ -119,7 +116,7 @@ export class InputStage {
   }
 
   /** Derives the resource and passes the result on; staged policies are never enforced. */
-  private contribute(r: ResourceLike): Contribution {
+  private contribute(r: Resource): Contribution {
     const d = deriveResource(r, this.#ctx);
     switch (d.role) {
       case "namespace": {

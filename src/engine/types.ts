@@ -61,7 +61,16 @@ export interface DpTierRef {
 
 export interface DpEndpoint {
   readonly id: EndpointId;
+  /** A workload sends from an interface of its own; a host endpoint is the node itself. */
+  readonly kind: "workload" | "host";
   readonly addresses: readonly string[];
+  /**
+   * The node side of a workload's interface: every packet entering on it must carry one of the
+   * workload's addresses (or an allowed source prefix). Unset, the workload cannot send.
+   */
+  readonly interfaceName?: string;
+  /** Source prefixes the workload may send from besides its addresses, canonical CIDR text. */
+  readonly allowedSourcePrefixes?: readonly string[];
   readonly ingress: readonly DpTierRef[];
   readonly egress: readonly DpTierRef[];
 }

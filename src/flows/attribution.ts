@@ -52,5 +52,8 @@ export function unknownAddressReason(ip: string, iface: string | undefined): str
   return `unknown address: ${ip}${where} is no local endpoint's (spoofed, or its workload is not yet known)`;
 }
 
+export const ENDPOINT_TO_HOST_REASON =
+  "endpoint to host: the workload's egress allowed it, the node's defaultEndpointToHostAction drops it";
+
 export const STARTUP_REASON =
   "agent starting: workload traffic is dropped until the first full sync";

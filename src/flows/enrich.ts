@@ -13,6 +13,7 @@ import {
   type World,
 } from "../policy/index.ts";
 import {
+  ENDPOINT_TO_HOST_REASON,
   isolatingPolicies,
   policyLabel,
   STARTUP_REASON,
@@ -174,6 +175,11 @@ export class Enricher {
         flowAction = "deny";
         fields.reporter = "src";
         reason = unknownAddressReason(p.sourceIp, p.inInterface);
+        break;
+      case "H":
+        flowAction = "deny";
+        fields.reporter = "src";
+        reason = ENDPOINT_TO_HOST_REASON;
         break;
       case "B":
         flowAction = "deny";

@@ -3,12 +3,12 @@
 // an address when). Fed the same resource events as the engine, each batch stamped with the time
 // the node learnt of it. The world is rebuilt per batch (O(resources)); batches are coalesced
 // upstream, and records only read it.
-import { type ResourceEvent, resourceKey } from "../model/index.ts";
-import { buildWorld, type Endpoint, type ResourceLike, type World } from "../policy/index.ts";
+import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
+import { buildWorld, type Endpoint, type World } from "../policy/index.ts";
 import { AddressHistory } from "./address-history.ts";
 
 export class FlowContext {
-  readonly #resources = new Map<string, ResourceLike>();
+  readonly #resources = new Map<string, Resource>();
   readonly history = new AddressHistory();
   #world: World = buildWorld([]);
 
@@ -16,7 +16,7 @@ export class FlowContext {
     return this.#world;
   }
 
-  apply(events: readonly ResourceEvent<ResourceLike>[], time: number): void {
+  apply(events: readonly ResourceEvent[], time: number): void {
     for (const e of events) {
       if (e.type === "upsert") this.#resources.set(resourceKey(e.resource), e.resource);
       else this.#resources.delete(e.key);
@@ -26,7 +26,7 @@ export class FlowContext {
   }
 
   /** The resources as of the latest batch. */
-  resources(): ResourceLike[] {
+  resources(): Resource[] {
     return [...this.#resources.values()];
   }
 

@@ -2,7 +2,6 @@
 // feed it the resource events the engine gets, start it, read health and stats for the
 // agent's status. Capture is optional, so the same wiring runs on recorded lines in tests.
 import { type GlobalAlert, GlobalAlertSchema, type ResourceEvent } from "../model/index.ts";
-import type { ResourceLike } from "../policy/index.ts";
 import { Aggregator, type AggregatorOptions } from "./aggregate.ts";
 import { AlertEvaluator } from "./alerts.ts";
 import { type CaptureHealth, FlowCapture } from "./capture.ts";
@@ -68,7 +67,7 @@ export class NodeFlows {
   }
 
   /** The same events the engine gets, stamped now; GlobalAlerts among them become the alert set. */
-  apply(events: readonly ResourceEvent<ResourceLike>[], time = Date.now()): void {
+  apply(events: readonly ResourceEvent[], time = Date.now()): void {
     this.context.apply(events, time);
     const alerts: GlobalAlert[] = [];
     for (const r of this.context.resources()) {

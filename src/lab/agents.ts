@@ -1,25 +1,18 @@
 // The node agents of a lab: `microseg agent` runs detached in every node netns, enforces the
-// lab's copy of the manifests there, and reports through a ready file and a status file that
+// lab's copy of the manifests (or what an API server holds) there, and reports through a ready file and a status file that
 // the lab waits on.
 
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { AgentStatus } from "../agent/index.ts";
 import { livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
-import type { LabPlan, NodePlan } from "./topology.ts";
+import { LAB_POD_IFACE_PREFIX, type LabPlan, type NodePlan } from "./topology.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
-/** The node side of every pod's veth is `wl<index>`. */
-export const workloadIfacePattern = "wl*";
-
-/** What an agent writes after every apply; only these fields are read here. */
-export interface AgentStatus {
-  /** The source revision the kernel enforces: it moves with every applied change. */
-  revision: number;
-  /** Why the latest manifests are not enforced, until an apply succeeds. */
-  lastError?: string;
-}
+/** The node side of every pod's veth starts with the lab's prefix. */
+export const workloadIfacePattern = `${LAB_POD_IFACE_PREFIX}*`;
 
 const key = (plan: LabPlan, node: NodePlan) => node.netns.slice(plan.prefix.length);
 export const agentName = (plan: LabPlan, node: NodePlan) => `agent-${key(plan, node)}`;
@@ -28,25 +21,43 @@ function statusFile(files: LabFiles, plan: LabPlan, node: NodePlan): string {
   return files.agentStatus(key(plan, node));
 }
 
-export function startAgents(files: LabFiles, plan: LabPlan): void {
+/** What the agents enforce: the lab's manifest copy, or what an API server holds. */
+export type AgentSource =
+  | { readonly manifests: string }
+  | { readonly server: string; readonly tokenFile?: string };
+
+function sourceArgs(source: AgentSource): string[] {
+  if ("manifests" in source) return ["-f", source.manifests];
+  return [
+    "--server",
+    source.server,
+    ...(source.tokenFile ? ["--token-file", source.tokenFile] : []),
+  ];
+}
+
+export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource): void {
+  // An agent following a server on this machine's loopback runs here and writes its node's
+  // ruleset through `ip netns exec`; the node netns has a loopback of its own.
+  const here = !("manifests" in source);
   for (const node of plan.nodes) {
-    spawnDetached(files, agentName(plan, node), node.netns, [
+    spawnDetached(files, agentName(plan, node), here ? undefined : node.netns, [
       process.execPath,
       cli,
       "agent",
       "--node",
       node.name,
-      "-f",
-      files.manifestsDir,
+      ...(here ? ["--netns", node.netns] : []),
+      ...sourceArgs(source),
       "--ready-file",
       files.agentReady(key(plan, node)),
       "--status-file",
       statusFile(files, plan, node),
       "--workload-iface",
       workloadIfacePattern,
+      "--pod-iface-prefix",
+      LAB_POD_IFACE_PREFIX,
       // The lab waits on every change; a short poll keeps each wait short.
-      "--poll-interval",
-      "50ms",
+      ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
     ]);
   }
 }

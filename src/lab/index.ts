@@ -2,6 +2,12 @@
 // agents enforcing manifests between them.
 
 export {
+  type FollowedStore,
+  type FollowRound,
+  type FollowStoreOptions,
+  LabStoreFollower,
+} from "./follow-store.ts";
+export {
   type ApplyReport,
   type DownReport,
   downLab,

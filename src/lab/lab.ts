@@ -67,6 +67,11 @@ export interface LabOptions {
    * pods. Without them no agent runs and every path is open.
    */
   manifests?: readonly Resource[];
+  /**
+   * Instead of manifests: node agents follow this API server (`microseg agent --server`), and
+   * whoever runs the lab writes the pods' nodes and addresses back to the store.
+   */
+  server?: { readonly url: string; readonly tokenFile?: string };
   /** Ports served besides the manifests', again after every applyManifests. */
   extraPorts?: PortSpec[];
   /** Bounds the wait for probers and agents to come up; 60 s by default. */
@@ -203,7 +208,8 @@ export class Lab {
       plan,
       netns: [...baseNetns(plan), ...podNetns(plan.pods)],
       extraPorts: opts.extraPorts ?? [],
-      enforce: copy !== undefined,
+      enforce: copy !== undefined || opts.server !== undefined,
+      ...(opts.server ? { server: opts.server.url } : {}),
     };
     writeState(files, state);
     const lab = new Lab(files, state, opts);
@@ -218,9 +224,12 @@ export class Lab {
       ]);
       if (copy) {
         lab.#writeManifests(copy);
-        startAgents(files, plan);
-        await waitReady(files, plan, lab.#readyTimeoutMs);
+        startAgents(files, plan, { manifests: files.manifestsDir });
+      } else if (opts.server) {
+        const { url, tokenFile } = opts.server;
+        startAgents(files, plan, { server: url, ...(tokenFile ? { tokenFile } : {}) });
       }
+      if (state.enforce) await waitReady(files, plan, lab.#readyTimeoutMs);
     } catch (e) {
       const { leftover, processes } = lab.down();
       const left = [...leftover, ...processes];
@@ -293,8 +302,9 @@ export class Lab {
     const nodes = current.nodes.map((n) => n.name);
     if (spec.nodes.join("\n") !== nodes.join("\n"))
       throw new Error(`lab ${this.id} runs nodes ${nodes.join(", ")}; apply cannot change them`);
-    if ((manifests !== undefined) !== this.#state.enforce)
-      throw new Error(`lab ${this.id} ${this.#state.enforce ? "needs" : "runs without"} manifests`);
+    const wantsManifests = this.#state.enforce && this.#state.server === undefined;
+    if ((manifests !== undefined) !== wantsManifests)
+      throw new Error(`lab ${this.id} ${wantsManifests ? "needs" : "runs without"} manifests`);
     const next = replan(current, spec.pods, spec.ports);
     const copy = manifests ? labManifests(manifests, next) : undefined;
     const { added, removed } = planDiff(current, next);
@@ -327,7 +337,17 @@ export class Lab {
 
   /** Where the lab's copy of the manifests lives, for `microseg matrix -f`. */
   get manifestsPath(): string | undefined {
-    return this.#state.enforce ? this.files.manifests : undefined;
+    return this.#state.enforce && !this.#state.server ? this.files.manifests : undefined;
+  }
+
+  /** The API server the agents follow, when they follow one. */
+  get server(): string | undefined {
+    return this.#state.server;
+  }
+
+  /** Every agent's enforced revision (-1 before its first status), by node name. */
+  agentRevisions(): Map<string, number> {
+    return revisions(this.files, this.plan);
   }
 
   /** Leaves the lab running for other processes: closes connections, keeps no teardown. */

@@ -58,7 +58,12 @@ function podSpec(r: Pod | WorkloadEndpoint): PodSpec {
   }
   // ipNetworks are host CIDRs (/32, /128).
   const ips = (r.spec.ipNetworks ?? []).map((n) => n.split("/")[0]!);
-  return { name: workloadName(r), node: r.spec.node, ...byFamily(ips) };
+  return {
+    name: workloadName(r),
+    node: r.spec.node,
+    ...(r.spec.interfaceName ? { interfaceName: r.spec.interfaceName } : {}),
+    ...byFamily(ips),
+  };
 }
 
 function declaredPorts(r: Pod | WorkloadEndpoint): PortSpec[] {

@@ -114,9 +114,11 @@ async function probeUdp(req: ProbeRequest, reply: Reply): Promise<void> {
 }
 
 function serveTcp(port: number): Promise<net.Server> {
+  // Echoes what it receives: a probe only connects, a held connection can show it still
+  // carries data.
   const server = net.createServer((conn) => {
     conn.on("error", () => {});
-    conn.end();
+    conn.pipe(conn);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -21,18 +21,21 @@ import type { LabFiles } from "./state.ts";
 export function spawnDetached(
   files: LabFiles,
   name: string,
-  netns: string,
+  netns: string | undefined,
   argv: string[],
 ): number {
   const log = openSync(files.log(name), "a");
   try {
-    // `ip netns exec` enters the namespace and execs argv: the pid is argv's process.
-    const child = spawn("ip", ["netns", "exec", netns, ...argv], {
+    // `ip netns exec` enters the namespace and execs argv: the pid is argv's process. Without
+    // a namespace the process runs in this one.
+    const [command, ...args] = netns ? ["ip", "netns", "exec", netns, ...argv] : argv;
+    const child = spawn(command!, args, {
       detached: true,
       stdio: ["ignore", log, log],
     });
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${name} in ${netns}`);
+    if (child.pid === undefined)
+      throw new Error(`could not start ${name} in ${netns ?? "this netns"}`);
     writeFileSync(files.pid(name), `${child.pid}\n`);
     return child.pid;
   } finally {

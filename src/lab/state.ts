@@ -29,6 +29,8 @@ export interface LabState {
   extraPorts: PortSpec[];
   /** Whether node agents enforce the manifests in the node namespaces. */
   enforce: boolean;
+  /** Agents follow this API server instead of the lab's manifest copy (`microseg up`). */
+  server?: string;
 }
 
 export const defaultStateDir = "/run/microseg/lab";

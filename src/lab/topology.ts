@@ -3,14 +3,27 @@
 // carries them out.
 //
 //   pod netns p<I> (eth0: pod addresses /32 and /128, default via its node)
-//      | veth (node side wl<I>: the node's underlay address /32 and fe80::1; route to the pod)
+//      | veth (node side wl + sha1("<ns>.<pod>") as Calico's CNI names it: the node's underlay
+//      |       address /32 and fe80::1; route to the pod)
 //   node netns n<N> (forwarding; `inet microseg` filters here, forward hook)
 //      | veth ul0 (198.19.0.N+1/24, fd00:19::N+1/64; a route per remote pod via its node)
 //   underlay netns (bridge br0)
 //
 // A host-network pod has no netns of its own: it lives in its node's netns, on its addresses.
 
+import { podInterfaceName } from "../engine/workload-interface.ts";
 import { allocate, canonical, podAddressProblem, underlayAddresses } from "./addresses.ts";
+
+/** The lab's CNI names pods' veths as Calico's does, with this prefix (the agents are told). */
+export const LAB_POD_IFACE_PREFIX = "wl";
+
+/** `namespace/name` (or a bare name, namespace default) -> the node side of the pod's veth. */
+export function labInterfaceName(podName: string): string {
+  const slash = podName.indexOf("/");
+  const [ns, name] =
+    slash < 0 ? ["default", podName] : [podName.slice(0, slash), podName.slice(slash + 1)];
+  return podInterfaceName(LAB_POD_IFACE_PREFIX, ns, name);
+}
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 
@@ -28,6 +41,8 @@ export interface PodSpec {
   ip?: string;
   ip6?: string;
   hostNetwork?: boolean;
+  /** The node side of its veth, when its manifest names it (WorkloadEndpoint interfaceName). */
+  interfaceName?: string;
 }
 
 export interface LabSpec {
@@ -231,7 +246,7 @@ export function replan(previous: LabPlan, pods: PodSpec[], ports: PortSpec[]): L
       netns: `${previous.prefix}p${index}`,
       ip,
       ip6,
-      hostIface: `wl${index}`,
+      hostIface: spec.interfaceName ?? labInterfaceName(spec.name),
     };
   });
   return { ...previous, pods: planned, ports: checkPorts(ports), next };
@@ -271,7 +286,14 @@ export interface NetnsSetup {
 export function nodeSetups(plan: LabPlan): NetnsSetup[] {
   return plan.nodes.map((node) => ({
     netns: node.netns,
-    sysctls: [...noDad, "net/ipv4/ip_forward=1", "net/ipv6/conf/all/forwarding=1"],
+    // Strict reverse-path filtering (IPv4) on every node interface, as Felix sets it on
+    // workload interfaces: defence in depth below microseg's own source validation.
+    sysctls: [
+      ...noDad,
+      "net/ipv4/ip_forward=1",
+      "net/ipv6/conf/all/forwarding=1",
+      "net/ipv4/conf/all/rp_filter=1",
+    ],
     ip: [
       "link set lo up",
       `link add ul0 type veth peer name ${node.bridgePort} netns ${plan.underlayNetns}`,

@@ -1,6 +1,8 @@
 // The apiVersions manifests may carry. Calico's is an input alias only: objects are stored and
 // served as microseg.io/v1 (see resource.ts).
 export const CORE_V1 = "v1";
+export const APPS_V1 = "apps/v1";
+export const BATCH_V1 = "batch/v1";
 export const NETWORKING_V1 = "networking.k8s.io/v1";
 export const POLICY_V1ALPHA1 = "policy.networking.k8s.io/v1alpha1";
 export const MICROSEG_V1 = "microseg.io/v1";

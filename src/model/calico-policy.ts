@@ -11,6 +11,13 @@ import { checkDnsLabel } from "./names.ts";
 
 export const DEFAULT_TIER = "default";
 
+/** Tiers that exist without a Tier object (Calico's): policies may name them. */
+export const CALICO_BUILTIN_TIERS: readonly string[] = [
+  "adminnetworkpolicy",
+  DEFAULT_TIER,
+  "baselineadminnetworkpolicy",
+];
+
 const TierNameSchema = z.string().superRefine((name, ctx) => {
   const problem = checkDnsLabel(name);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -78,6 +85,19 @@ const policySpecShape = {
   types: uniqueList(z.enum(["Ingress", "Egress"])).optional(),
   ingress: z.array(RuleSchema).optional(),
   egress: z.array(RuleSchema).optional(),
+  /** Felix's hints about where a policy is needed; they change no verdict, so are ignored. */
+  performanceHints: z.array(z.enum(["AssumeNeededOnEveryNode"])).optional(),
+};
+
+const HOST_POLICY_REFUSED =
+  "host endpoint policy stages (doNotTrack, preDNAT, applyOnForward) are not enforced yet: refused rather than applied as an ordinary policy";
+
+/** GlobalNetworkPolicy's host-endpoint stages: `false` (the default) is fine, `true` refused. */
+const hostStage = z.boolean().refine((v) => v === false, { error: HOST_POLICY_REFUSED });
+const hostStageShape = {
+  doNotTrack: hostStage.optional(),
+  preDNAT: hostStage.optional(),
+  applyOnForward: hostStage.optional(),
 };
 
 export const NetworkPolicySchema = z
@@ -97,7 +117,11 @@ export const GlobalNetworkPolicySchema = z
     kind: z.literal("GlobalNetworkPolicy"),
     metadata: clusterMeta(checkPolicyName, "GlobalNetworkPolicy"),
     spec: z
-      .strictObject({ ...policySpecShape, namespaceSelector: selectorSchema().optional() })
+      .strictObject({
+        ...policySpecShape,
+        ...hostStageShape,
+        namespaceSelector: selectorSchema().optional(),
+      })
       .prefault({}),
   })
   .superRefine(tierPrefixMatches);

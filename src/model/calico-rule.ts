@@ -3,7 +3,14 @@
 // protocol of the rule's IP version, and one rule never mixes IPv4 and IPv6 CIDRs.
 import { z } from "zod";
 import { parseCidrText } from "./addresses.ts";
-import { AnnotationMapSchema, intInRange, NetSchema, scalar, selectorSchema } from "./fields.ts";
+import {
+  AnnotationMapSchema,
+  intInRange,
+  NetSchema,
+  refusedField,
+  scalar,
+  selectorSchema,
+} from "./fields.ts";
 import { isPortName } from "./names.ts";
 
 export const PROTOCOL_NAMES = ["TCP", "UDP", "ICMP", "ICMPv6", "SCTP", "UDPLite"] as const;
@@ -82,6 +89,9 @@ export const RuleSchema = z
     source: EntityRuleSchema.optional(),
     destination: EntityRuleSchema.optional(),
     metadata: z.strictObject({ annotations: AnnotationMapSchema.optional() }).optional(),
+    http: refusedField(
+      "L7 match not supported: an HTTP match narrows the rule, so ignoring it would allow more than written",
+    ).optional(),
   })
   .superRefine((rule, ctx) => {
     const fail = (path: (string | number)[], message: string) =>

@@ -41,7 +41,7 @@ const ContainerSchema = z.looseObject({
   ports: z.array(ContainerPortSchema).optional(),
 });
 
-const PodSpecSchema = z.looseObject({
+export const PodSpecSchema = z.looseObject({
   nodeName: z.string().optional(),
   serviceAccountName: z.string().optional(),
   hostNetwork: z.boolean().optional(),
@@ -68,10 +68,25 @@ export const PodSchema = z.looseObject({
 
 export type Pod = z.infer<typeof PodSchema>;
 
-const NodeAddressSchema = z.looseObject({
-  type: z.string().optional(),
-  address: IpSchema,
-});
+// Every Kubernetes address type is accepted: Hostname and InternalDNS/ExternalDNS entries hold
+// names, InternalIP and ExternalIP must be addresses. The policy layer uses the IPs.
+const IP_ADDRESS_TYPES = new Set(["InternalIP", "ExternalIP"]);
+
+const NodeAddressSchema = z
+  .looseObject({ type: z.string().optional(), address: z.string() })
+  .superRefine((a, ctx) => {
+    if (
+      a.type !== undefined &&
+      IP_ADDRESS_TYPES.has(a.type) &&
+      !IpSchema.safeParse(a.address).success
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["address"],
+        message: `must be an IP address (type ${a.type})`,
+      });
+    }
+  });
 
 /**
  * v1 Node: its labels are what AdminNetworkPolicy `nodes` peers select, its addresses what

@@ -8,6 +8,7 @@ export const MANIFEST_ERROR_CODES = {
   "manifest.kind": "apiVersion or kind is missing, or names a kind that is not accepted",
   "manifest.field": "a field is missing, unknown or invalid (path names it)",
   "manifest.duplicate": "the same object (group, kind, namespace, name) appears twice in one set",
+  "manifest.reference": "a field names an object that is not in the set (path names the field)",
 } as const;
 
 export type ManifestErrorCode = keyof typeof MANIFEST_ERROR_CODES;

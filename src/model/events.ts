@@ -1,6 +1,6 @@
 // The one resource key and the one change event every stage speaks: the datastore emits them,
 // sources carry them, the engine consumes them.
-import type { Resource } from "./registry.ts";
+import { apiGroupOf, type Resource } from "./registry.ts";
 
 /** What identifies an object: its type and name. Raw manifests qualify, not only parsed ones. */
 export interface ResourceIdentity {
@@ -15,17 +15,12 @@ export interface ResourceIdentity {
  * empty namespace: `microseg.io/Tier//security`.
  */
 export function resourceKey(r: ResourceIdentity): string {
-  const slash = r.apiVersion.indexOf("/");
-  const group = slash < 0 ? "core" : r.apiVersion.slice(0, slash);
+  const group = apiGroupOf(r.apiVersion) || "core";
   const canonical = group === "projectcalico.org" ? "microseg.io" : group;
   return `${canonical}/${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`;
 }
 
-/**
- * A change to one object. `revision` is the store's revision that made it, when the source has
- * revisions. The resource type is a parameter only while the policy layer still derives from
- * loosely typed objects; everything that reads a store uses the default.
- */
-export type ResourceEvent<R extends ResourceIdentity = Resource> =
-  | { readonly type: "upsert"; readonly resource: R; readonly revision?: number }
+/** A change to one object. `revision` is the store's revision that made it, when it has one. */
+export type ResourceEvent =
+  | { readonly type: "upsert"; readonly resource: Resource; readonly revision?: number }
   | { readonly type: "delete"; readonly key: string; readonly revision?: number };

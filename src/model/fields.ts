@@ -10,6 +10,14 @@ export function scalar<T>(test: (value: unknown) => boolean, rule: string) {
   return z.custom<T>(test, { error: (issue) => (issue.input === undefined ? "required" : rule) });
 }
 
+/**
+ * A documented field this project knows but does not enforce: any value is an error with this
+ * reason, because ignoring it would enforce something other than what was written.
+ */
+export function refusedField(reason: string) {
+  return z.custom<never>(() => false, { error: reason });
+}
+
 export function intInRange(min: number, max: number, rule = `must be an integer ${min}-${max}`) {
   return scalar<number>(
     (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,

@@ -9,6 +9,8 @@ export {
   BaselineAdminNetworkPolicySchema,
 } from "./admin-network-policy.ts";
 export {
+  APPS_V1,
+  BATCH_V1,
   CALICO_V3,
   CORE_V1,
   MICROSEG_V1,
@@ -27,6 +29,7 @@ export {
   WorkloadEndpointSchema,
 } from "./calico-endpoints.ts";
 export {
+  CALICO_BUILTIN_TIERS,
   checkPolicyName,
   DEFAULT_TIER,
   type GlobalNetworkPolicy,
@@ -73,6 +76,7 @@ export {
   type GlobalAlert,
   GlobalAlertSchema,
 } from "./global-alert.ts";
+export { issuesFromZod } from "./issues.ts";
 export {
   type K8sNetworkPolicy,
   K8sNetworkPolicySchema,
@@ -81,9 +85,10 @@ export {
 } from "./k8s-network-policy.ts";
 export { type LabelSelector, LabelSelectorSchema } from "./label-selector.ts";
 export { loadManifests } from "./load.ts";
-export { type LoadResult, parseManifests } from "./manifests.ts";
+export { type LoadOptions, type LoadResult, parseManifests } from "./manifests.ts";
 export { DEFAULT_NAMESPACE } from "./meta.ts";
 export {
+  apiGroupOf,
   isNamespaced,
   KINDS,
   type KindInfo,
@@ -92,3 +97,20 @@ export {
   type ResourceKind,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
+export {
+  checkResourceSet,
+  ResourceSetError,
+  type SetIssue,
+  type SetWarning,
+  type ValidationResult,
+  validateResources,
+  validResource,
+  validResources,
+} from "./validate.ts";
+export {
+  CONTROLLER_KINDS,
+  controllerOf,
+  type PodTemplate,
+  podTemplateOf,
+  type WorkloadController,
+} from "./workloads.ts";

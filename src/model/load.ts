@@ -7,6 +7,7 @@ import {
   type Collected,
   collectText,
   finishSet,
+  type LoadOptions,
   type LoadResult,
   newCollected,
 } from "./manifests.ts";
@@ -50,8 +51,11 @@ async function manifestFiles(
 }
 
 /** Loads files and directories as one set: all valid, or every error found. */
-export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
-  const out = newCollected();
+export async function loadManifests(
+  paths: readonly string[],
+  options: LoadOptions = {},
+): Promise<LoadResult> {
+  const out = newCollected(options);
   const seenDirs = new Set<string>();
   const seenFiles = new Set<string>();
   for (const path of paths) {

@@ -3,13 +3,17 @@
 // Pure; reading files is load.ts.
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { ManifestError } from "./errors.ts";
-import { resourceKey } from "./events.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
 import { lookupKind, type Resource } from "./registry.ts";
-import { isPlainObject, type PlainObject, parseResource } from "./resource.ts";
+import { isPlainObject, isSkippableKind, type PlainObject, parseResource } from "./resource.ts";
+import { checkResourceSet, type SetWarning } from "./validate.ts";
 
 export type LoadResult =
-  | { readonly ok: true; readonly resources: Resource[] }
+  | {
+      readonly ok: true;
+      readonly resources: Resource[];
+      readonly warnings: readonly SetWarning[];
+    }
   | { readonly ok: false; readonly errors: ManifestError[] };
 
 /** A document (or List item) ready to validate, with where it came from. */
@@ -21,8 +25,16 @@ interface Candidate {
   readonly prefix: string;
 }
 
+export interface LoadOptions {
+  /** Unknown kinds are errors rather than skipped with a warning. */
+  readonly strict?: boolean;
+}
+
 /** Validated objects and errors, gathered over any number of files before `finishSet`. */
 export interface Collected {
+  readonly options: LoadOptions;
+  /** `apiVersion kind` -> how many objects of it were skipped. */
+  readonly skipped: Map<string, number>;
   readonly entries: {
     readonly resource: Resource;
     readonly file: string;
@@ -31,8 +43,21 @@ export interface Collected {
   readonly errors: ManifestError[];
 }
 
-export function newCollected(): Collected {
-  return { entries: [], errors: [] };
+export function newCollected(options: LoadOptions = {}): Collected {
+  return { options, skipped: new Map(), entries: [], errors: [] };
+}
+
+/** A kind that cannot change a verdict, skipped (and counted) unless loading is strict. */
+function skip(candidate: Candidate, out: Collected): boolean {
+  if (out.options.strict || !isPlainObject(candidate.value)) return false;
+  const { apiVersion, kind } = candidate.value;
+  if (typeof apiVersion !== "string" || typeof kind !== "string" || !apiVersion || !kind) {
+    return false;
+  }
+  if (!isSkippableKind(apiVersion, kind)) return false;
+  const key = `${kind} (${apiVersion})`;
+  out.skipped.set(key, (out.skipped.get(key) ?? 0) + 1);
+  return true;
 }
 
 function isListKind(doc: PlainObject): doc is PlainObject & { kind: string } {
@@ -87,6 +112,7 @@ function locate(candidate: Candidate): Pick<ManifestError, "kind" | "namespace" 
 }
 
 function validate(candidate: Candidate, out: Collected): void {
+  if (skip(candidate, out)) return;
   const result = parseResource(candidate.value);
   if (result.ok) {
     out.entries.push({
@@ -154,38 +180,44 @@ export function collectText(text: string, file: string, out: Collected): void {
   });
 }
 
-/** The set-level verdict: duplicates are errors, and any error rejects every object. */
+function skippedWarnings(skipped: ReadonlyMap<string, number>): SetWarning[] {
+  return [...skipped].sort().map(([kind, n]) => ({
+    code: "manifest.skipped-kind",
+    message: `skipped ${n} ${n === 1 ? "object" : "objects"} of kind ${kind}: not read by microseg (--strict makes this an error)`,
+  }));
+}
+
+/** The set-level verdict (see validate.ts): any error rejects every object. */
 export function finishSet(collected: Collected): LoadResult {
   const errors = [...collected.errors];
-  const seen = new Map<string, { file: string; document: number }>();
-  for (const { resource, file, document } of collected.entries) {
-    const key = resourceKey(resource);
-    const first = seen.get(key);
-    if (!first) {
-      seen.set(key, { file, document });
-      continue;
-    }
+  const { entries } = collected;
+  const set = checkResourceSet(entries.map((e) => e.resource));
+  for (const { index, firstIndex, ...issue } of set.issues) {
+    const { file, document } = entries[index]!;
+    const first = firstIndex !== undefined ? entries[firstIndex] : undefined;
     errors.push({
-      code: "manifest.duplicate",
+      ...issue,
+      ...(first ? { message: `duplicate of ${first.file}#${first.document}` } : {}),
       file,
       document,
-      kind: resource.kind,
-      ...(resource.metadata.namespace !== undefined
-        ? { namespace: resource.metadata.namespace }
-        : {}),
-      name: resource.metadata.name,
-      path: "",
-      message: `duplicate of ${first.file}#${first.document}`,
     });
   }
   return errors.length > 0
     ? { ok: false, errors }
-    : { ok: true, resources: collected.entries.map((e) => e.resource) };
+    : {
+        ok: true,
+        resources: entries.map((e) => e.resource),
+        warnings: [...skippedWarnings(collected.skipped), ...set.warnings],
+      };
 }
 
 /** Parses and validates one text as a complete set; `source` names it in errors. */
-export function parseManifests(text: string, source: string): LoadResult {
-  const out = newCollected();
+export function parseManifests(
+  text: string,
+  source: string,
+  options: LoadOptions = {},
+): LoadResult {
+  const out = newCollected(options);
   collectText(text, source, out);
   return finishSet(out);
 }

@@ -31,7 +31,17 @@ const serverFields = {
   deletionTimestamp: z.string().optional(),
   deletionGracePeriodSeconds: z.number().optional(),
   selfLink: z.string().optional(),
-  ownerReferences: z.array(z.unknown()).optional(),
+  // Read to tell which pods a controller in the same set already stands for.
+  ownerReferences: z
+    .array(
+      z.looseObject({
+        apiVersion: z.string().optional(),
+        kind: z.string(),
+        name: z.string(),
+        controller: z.boolean().optional(),
+      }),
+    )
+    .optional(),
   finalizers: z.array(z.string()).optional(),
   managedFields: z.array(z.unknown()).optional(),
 };

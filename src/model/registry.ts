@@ -7,7 +7,15 @@ import {
   type BaselineAdminNetworkPolicy,
   BaselineAdminNetworkPolicySchema,
 } from "./admin-network-policy.ts";
-import { CALICO_V3, CORE_V1, MICROSEG_V1, NETWORKING_V1, POLICY_V1ALPHA1 } from "./api-versions.ts";
+import {
+  APPS_V1,
+  BATCH_V1,
+  CALICO_V3,
+  CORE_V1,
+  MICROSEG_V1,
+  NETWORKING_V1,
+  POLICY_V1ALPHA1,
+} from "./api-versions.ts";
 import {
   type GlobalNetworkSet,
   GlobalNetworkSetSchema,
@@ -45,6 +53,20 @@ import {
   type StagedKubernetesNetworkPolicy,
   StagedKubernetesNetworkPolicySchema,
 } from "./k8s-network-policy.ts";
+import {
+  type CronJob,
+  CronJobSchema,
+  type DaemonSet,
+  DaemonSetSchema,
+  type Deployment,
+  DeploymentSchema,
+  type Job,
+  JobSchema,
+  type ReplicaSet,
+  ReplicaSetSchema,
+  type StatefulSet,
+  StatefulSetSchema,
+} from "./workloads.ts";
 
 /**
  * Any accepted object. Tell kinds apart by `apiVersion` and `kind` together: `NetworkPolicy`
@@ -54,6 +76,12 @@ export type Resource =
   | Namespace
   | Node
   | Pod
+  | Deployment
+  | ReplicaSet
+  | StatefulSet
+  | DaemonSet
+  | Job
+  | CronJob
   | K8sNetworkPolicy
   | AdminNetworkPolicy
   | BaselineAdminNetworkPolicy
@@ -84,6 +112,12 @@ export interface KindInfo {
   readonly shortNames: readonly string[];
 }
 
+/** The API group of an apiVersion: "" for the core group (`v1`), as Kubernetes writes it. */
+export function apiGroupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf("/");
+  return slash < 0 ? "" : apiVersion.slice(0, slash);
+}
+
 function kind(
   apiVersion: Resource["apiVersion"],
   kindName: ResourceKind,
@@ -91,8 +125,7 @@ function kind(
   schema: z.ZodType<Resource, unknown>,
   shortNames: readonly string[] = [],
 ): KindInfo {
-  const slash = apiVersion.indexOf("/");
-  const group = slash < 0 ? "" : apiVersion.slice(0, slash);
+  const group = apiGroupOf(apiVersion);
   const lower = kindName.toLowerCase();
   const plural = lower.endsWith("y") ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   return { apiVersion, group, kind: kindName, namespaced, schema, plural, shortNames };
@@ -102,6 +135,12 @@ export const KINDS: readonly KindInfo[] = [
   kind(CORE_V1, "Namespace", false, NamespaceSchema, ["ns"]),
   kind(CORE_V1, "Node", false, NodeSchema, ["no"]),
   kind(CORE_V1, "Pod", true, PodSchema, ["po"]),
+  kind(APPS_V1, "Deployment", true, DeploymentSchema, ["deploy"]),
+  kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema, ["rs"]),
+  kind(APPS_V1, "StatefulSet", true, StatefulSetSchema, ["sts"]),
+  kind(APPS_V1, "DaemonSet", true, DaemonSetSchema, ["ds"]),
+  kind(BATCH_V1, "Job", true, JobSchema, []),
+  kind(BATCH_V1, "CronJob", true, CronJobSchema, ["cj"]),
   kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema, ["netpol"]),
   kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema, ["anp"]),
   kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema, [

@@ -43,8 +43,33 @@ function fromCalico(doc: PlainObject): PlainObject {
 
 function unknownKind(apiVersion: string, kind: string): string {
   const elsewhere = KINDS.filter((k) => k.kind === kind).map((k) => k.apiVersion);
+  if (isPolicyKind(kind) && elsewhere.length === 0) {
+    const accepted = KINDS.filter((k) => isPolicyKind(k.kind)).map(
+      (k) => `${k.apiVersion} ${k.kind}`,
+    );
+    return `${kind} (${apiVersion}) is not supported: ignoring a policy would enforce less than written; policy kinds accepted: ${accepted.join(", ")}`;
+  }
   const hint = elsewhere.length ? ` (${kind} is ${elsewhere.join(" or ")})` : "";
   return `unknown kind "${kind}" in apiVersion "${apiVersion}"${hint}`;
+}
+
+/** CiliumNetworkPolicy, Antrea's ClusterNetworkPolicy, ...: kinds that say what may talk. */
+function isPolicyKind(kind: string): boolean {
+  return kind.endsWith("Policy");
+}
+
+/**
+ * Kinds this project does not read and that cannot change a verdict (ConfigMaps, Services of
+ * other tools, CRDs of unrelated operators): loading may skip them. Policy kinds of other
+ * products and near-misses of accepted kinds (a known kind under the wrong apiVersion) are
+ * errors instead: skipping them would enforce less than written.
+ */
+export function isSkippableKind(apiVersion: string, kind: string): boolean {
+  return (
+    lookupKind(apiVersion, kind) === undefined &&
+    !isPolicyKind(kind) &&
+    !KINDS.some((k) => k.kind === kind)
+  );
 }
 
 /** Validates one object of any accepted kind. */

@@ -1,4 +1,7 @@
-// Addresses and CIDR blocks, IPv4 and IPv6, in a form that makes containment a byte compare.
+// Addresses and CIDR blocks, IPv4 and IPv6: the one address library. Bytes make containment a
+// byte compare; the integer view (firstOf, lastOf, rangeAsCidr) serves interval arithmetic.
+// Parsing is strict, as Go's net.ParseIP: dotted-quad IPv4 without leading zeros, IPv6 without
+// a zone; the canonical text is RFC 5952.
 import ipaddr from "ipaddr.js";
 
 export type IpFamily = 4 | 6;
@@ -22,15 +25,22 @@ export class AddressError extends Error {
   readonly code = "net.address";
 }
 
+function isStrictAddress(text: string): boolean {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return true;
+  if (!text.includes(":") || text.includes("%") || !ipaddr.IPv6.isValid(text)) return false;
+  const tail = text.slice(text.lastIndexOf(":") + 1);
+  return !tail.includes(".") || ipaddr.IPv4.isValidFourPartDecimal(tail);
+}
+
 export function parseAddress(text: string): Address {
-  if (!ipaddr.isValid(text)) throw new AddressError(`"${text}" is not an IP address`);
+  if (!isStrictAddress(text)) throw new AddressError(`"${text}" is not an IP address`);
   const parsed = ipaddr.parse(text);
   const family: IpFamily = parsed.kind() === "ipv4" ? 4 : 6;
   return { family, bytes: Uint8Array.from(parsed.toByteArray()), text: parsed.toString() };
 }
 
 export function tryParseAddress(text: string): Address | undefined {
-  return ipaddr.isValid(text) ? parseAddress(text) : undefined;
+  return isStrictAddress(text) ? parseAddress(text) : undefined;
 }
 
 /** Parses `a.b.c.d/n`, `x::/n`, or a bare address (a host route). Host bits are cleared. */
@@ -54,6 +64,53 @@ export function tryParseCidr(text: string): Cidr | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `addr` or `addr/len` with no host bits set (the exact spelling of one block), else undefined. */
+export function parseExactCidr(text: string): Cidr | undefined {
+  const cidr = tryParseCidr(text);
+  if (!cidr) return undefined;
+  const slash = text.indexOf("/");
+  const addr = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  return addr.bytes.every((b, i) => b === cidr.bytes[i]) ? cidr : undefined;
+}
+
+export const widthOf = (family: IpFamily): number => (family === 4 ? 32 : 128);
+
+export const isHostCidr = (c: Cidr): boolean => c.prefix === widthOf(c.family);
+
+/** A host block as its bare address (`198.18.0.1`), any other as `base/len`: nft's spelling. */
+export function shortText(c: Cidr): string {
+  return isHostCidr(c) ? c.text.slice(0, c.text.indexOf("/")) : c.text;
+}
+
+/** The address as an unsigned integer. */
+export function integerOf(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+export function addressOf(family: IpFamily, value: bigint): Address {
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  for (let i = bytes.length - 1, v = value; i >= 0; i--, v >>= 8n) bytes[i] = Number(v & 0xffn);
+  return { family, bytes, text: ipaddr.fromByteArray([...bytes]).toString() };
+}
+
+export const firstOf = (c: Cidr): bigint => integerOf(c.bytes);
+
+/** Inclusive last address of a block. */
+export function lastOf(c: Cidr): bigint {
+  return firstOf(c) | ((1n << BigInt(widthOf(c.family) - c.prefix)) - 1n);
+}
+
+/** The block [from, to] covers exactly, if it is one. */
+export function rangeAsCidr(family: IpFamily, from: bigint, to: bigint): Cidr | undefined {
+  const size = to - from + 1n;
+  if (size <= 0n || (size & (size - 1n)) !== 0n || from % size !== 0n) return undefined;
+  const prefix = widthOf(family) - (size.toString(2).length - 1);
+  const base = addressOf(family, from);
+  return { family, bytes: base.bytes, prefix, text: `${base.text}/${prefix}` };
 }
 
 function maskBytes(bytes: Uint8Array, prefix: number): Uint8Array {

@@ -50,10 +50,13 @@ export class Cluster implements PeerContext {
     return this.#byAddress.get(address.text);
   }
 
-  /** The flow side for a workload, using its first address of the wanted family. */
-  peerOf(ep: Endpoint, family: 4 | 6 = 4): FlowPeer | undefined {
+  /**
+   * The flow side for a workload, using its first address of the wanted family; a workload
+   * without addresses is judged by identity alone.
+   */
+  peerOf(ep: Endpoint, family: 4 | 6 = 4): FlowPeer {
     const address = ep.addresses.find((a) => a.family === family) ?? ep.addresses[0];
-    return address ? { address, endpoint: ep } : undefined;
+    return address ? { address, endpoint: ep } : { endpoint: ep };
   }
 
   peerAt(address: Address): FlowPeer {

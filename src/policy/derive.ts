@@ -1,39 +1,30 @@
 // What one resource means to the policy layer: an entity (workload, host, network set), a
 // compiled policy, a staged policy, a tier, a node, a namespace, or nothing. Shared by the
 // from-scratch world and the incremental engine, so both read resources the same way.
+import {
+  NAMESPACE_NAME_LABEL,
+  type Pod,
+  type Resource,
+  type StagedGlobalNetworkPolicy,
+  type StagedKubernetesNetworkPolicy,
+  type StagedNetworkPolicy,
+} from "../model/index.ts";
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
-import { type AdminNetworkPolicyInput, compileAdminPolicy } from "./compile/admin.ts";
-import { type CalicoPolicyInput, compileCalicoPolicy, policyName } from "./compile/calico.ts";
-import { compileKubernetesPolicy, type K8sNetworkPolicyInput } from "./compile/kubernetes.ts";
-import { DEFAULT_TIER, type TierSpec } from "./compile/tiers.ts";
+import { compileAdminPolicy } from "./compile/admin.ts";
+import { compileCalicoPolicy } from "./compile/calico.ts";
+import { compileKubernetesPolicy } from "./compile/kubernetes.ts";
+import type { TierSpec } from "./compile/tiers.ts";
 import {
-  type HostEndpointInput,
   hostEndpoint,
-  type NetworkSetInput,
-  type NodeInput,
   networkSet,
   node,
-  type PodInput,
   podEndpoint,
-  type WorkloadEndpointInput,
+  templateEndpoint,
   workloadEndpoint,
 } from "./endpoints.ts";
 import type { SelectorCache } from "./scope.ts";
-import type { Endpoint, Node, Policy, PolicyKind, PolicyRef } from "./types.ts";
-
-/** The parts of a resource the policy layer dispatches on; the model's schemas give the rest. */
-export interface ResourceLike {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: {
-    name: string;
-    namespace?: string | undefined;
-    labels?: Labels | null | undefined;
-  };
-  readonly spec?: unknown;
-  readonly status?: unknown;
-}
+import type { Endpoint, Node, Policy, PolicyRef } from "./types.ts";
 
 /**
  * A staged policy previews a change to the enforced policy it names (same kind without
@@ -45,11 +36,6 @@ export interface StagedChange {
   readonly action: "Set" | "Delete";
   /** The policy as it would be enforced, under its staged kind; absent for Delete. */
   readonly policy?: Policy;
-}
-
-interface StagedSpec {
-  stagedAction?: string | null;
-  tier?: string | null;
 }
 
 export type Derived =
@@ -67,108 +53,104 @@ export interface DeriveContext {
   nodeAddress(node: string): Address | undefined;
 }
 
-export function apiGroup(r: Pick<ResourceLike, "apiVersion">): string {
-  const slash = r.apiVersion.indexOf("/");
-  return slash < 0 ? "" : r.apiVersion.slice(0, slash);
+function isFinished(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  return phase === "Succeeded" || phase === "Failed";
 }
 
-export function deriveResource(r: ResourceLike, ctx: DeriveContext): Derived {
-  const group = apiGroup(r);
-  const nsLabels = (ns: string) => ctx.namespaceLabels(ns);
-  if (group === "") {
-    switch (r.kind) {
-      case "Namespace":
-        // The API server adds this label to every namespace; dumps may lack it.
-        return {
-          role: "namespace",
-          name: r.metadata.name,
-          labels: { "kubernetes.io/metadata.name": r.metadata.name, ...(r.metadata.labels ?? {}) },
-        };
-      case "Node":
-        return { role: "node", node: node(r as NodeInput) };
-      case "Pod": {
-        const pod = r as PodInput;
-        const host = pod.spec?.nodeName ? ctx.nodeAddress(pod.spec.nodeName) : undefined;
-        return { role: "entity", entity: podEndpoint(pod, nsLabels, host) };
-      }
-      default:
-        return { role: "ignored" };
-    }
-  }
-  if (group === "networking.k8s.io") {
-    if (r.kind !== "NetworkPolicy") return { role: "ignored" };
-    return {
-      role: "policy",
-      policy: compileKubernetesPolicy(r as K8sNetworkPolicyInput, ctx.cache),
-    };
-  }
-  if (group === "policy.networking.k8s.io") {
-    return { role: "policy", policy: compileAdminPolicy(r as AdminNetworkPolicyInput, ctx.cache) };
-  }
+export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
+  // A namespace without its Namespace object (a `kubectl get pods -A` dump) still has the label
+  // the API server sets on every namespace; validation warns about it.
+  const nsLabels = (ns: string) => ctx.namespaceLabels(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
   switch (r.kind) {
+    case "Namespace":
+      // The model's schema adds the name label the API server sets.
+      return { role: "namespace", name: r.metadata.name, labels: r.metadata.labels };
+    case "Node":
+      return { role: "node", node: node(r) };
+    case "Pod": {
+      // Kubernetes and Calico ignore finished pods: their address may already be reused.
+      if (isFinished(r)) return { role: "ignored" };
+      const host = r.spec.nodeName ? ctx.nodeAddress(r.spec.nodeName) : undefined;
+      return { role: "entity", entity: podEndpoint(r, nsLabels, host) };
+    }
+    case "Deployment":
+    case "ReplicaSet":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "Job":
+    case "CronJob":
+      return { role: "entity", entity: templateEndpoint(r, nsLabels) };
     case "NetworkPolicy":
+      return {
+        role: "policy",
+        policy:
+          r.apiVersion === "networking.k8s.io/v1"
+            ? compileKubernetesPolicy(r, ctx.cache)
+            : compileCalicoPolicy(r, ctx.cache),
+      };
+    case "AdminNetworkPolicy":
+    case "BaselineAdminNetworkPolicy":
+      return { role: "policy", policy: compileAdminPolicy(r, ctx.cache) };
     case "GlobalNetworkPolicy":
-      return { role: "policy", policy: compileCalicoPolicy(r as CalicoPolicyInput, ctx.cache) };
+      return { role: "policy", policy: compileCalicoPolicy(r, ctx.cache) };
     case "StagedNetworkPolicy":
     case "StagedGlobalNetworkPolicy":
     case "StagedKubernetesNetworkPolicy":
       return { role: "staged", staged: stagedChange(r, ctx) };
-    case "Tier": {
-      const spec = (r.spec ?? {}) as { order?: number | null; defaultAction?: string | null };
+    case "Tier":
       return {
         role: "tier",
         tier: {
           name: r.metadata.name,
-          ...(typeof spec.order === "number" ? { order: spec.order } : {}),
-          defaultAction: spec.defaultAction === "Pass" ? "Pass" : "Deny",
+          ...(r.spec.order !== undefined ? { order: r.spec.order } : {}),
+          defaultAction: r.spec.defaultAction ?? "Deny",
         },
       };
-    }
     case "NetworkSet":
     case "GlobalNetworkSet":
-      return { role: "entity", entity: networkSet(r as NetworkSetInput, nsLabels) };
+      return { role: "entity", entity: networkSet(r, nsLabels) };
     case "WorkloadEndpoint":
-      return { role: "entity", entity: workloadEndpoint(r as WorkloadEndpointInput, nsLabels) };
+      return { role: "entity", entity: workloadEndpoint(r, nsLabels) };
     case "HostEndpoint":
-      return { role: "entity", entity: hostEndpoint(r as HostEndpointInput) };
-    default:
+      return { role: "entity", entity: hostEndpoint(r) };
+    case "GlobalAlert":
       // Alerts belong to the flows stage.
       return { role: "ignored" };
   }
 }
 
-function stagedChange(r: ResourceLike, ctx: DeriveContext): StagedChange {
-  const { stagedAction, ...spec } = (r.spec ?? {}) as StagedSpec & Record<string, unknown>;
-  const action = stagedAction === "Delete" ? "Delete" : "Set";
-  const stagedKind = r.kind as PolicyKind;
-  const compile = (): Policy => {
-    if (r.kind === "StagedKubernetesNetworkPolicy") {
-      return compileKubernetesPolicy(
-        { metadata: r.metadata, spec } as K8sNetworkPolicyInput,
-        ctx.cache,
-      );
-    }
-    const kind = r.kind === "StagedGlobalNetworkPolicy" ? "GlobalNetworkPolicy" : "NetworkPolicy";
-    return compileCalicoPolicy(
-      { kind, metadata: r.metadata, spec } as CalicoPolicyInput,
-      ctx.cache,
-    );
+type StagedPolicy = StagedNetworkPolicy | StagedGlobalNetworkPolicy | StagedKubernetesNetworkPolicy;
+
+/** The staged object as the policy it would enforce, under its staged kind. */
+function stagedPolicy(r: StagedPolicy, ctx: DeriveContext): Policy {
+  let policy: Policy;
+  if (r.kind === "StagedKubernetesNetworkPolicy") {
+    const { stagedAction: _, ...spec } = r.spec;
+    policy = compileKubernetesPolicy({ metadata: r.metadata, spec }, ctx.cache);
+  } else if (r.kind === "StagedGlobalNetworkPolicy") {
+    const { stagedAction: _, ...spec } = r.spec;
+    const kind = "GlobalNetworkPolicy";
+    policy = compileCalicoPolicy({ kind, metadata: r.metadata, spec }, ctx.cache);
+  } else {
+    const { stagedAction: _, ...spec } = r.spec;
+    policy = compileCalicoPolicy({ kind: "NetworkPolicy", metadata: r.metadata, spec }, ctx.cache);
+  }
+  return { ...policy, ref: { ...policy.ref, kind: r.kind } };
+}
+
+function stagedChange(r: StagedPolicy, ctx: DeriveContext): StagedChange {
+  const policy = stagedPolicy(r, ctx);
+  const target: PolicyRef = {
+    ...policy.ref,
+    kind:
+      r.kind === "StagedKubernetesNetworkPolicy"
+        ? "KubernetesNetworkPolicy"
+        : r.kind === "StagedGlobalNetworkPolicy"
+          ? "GlobalNetworkPolicy"
+          : "NetworkPolicy",
   };
-  const namespace = r.metadata.namespace ?? "default";
-  const target: PolicyRef =
-    r.kind === "StagedKubernetesNetworkPolicy"
-      ? { kind: "KubernetesNetworkPolicy", namespace, name: r.metadata.name }
-      : r.kind === "StagedGlobalNetworkPolicy"
-        ? {
-            kind: "GlobalNetworkPolicy",
-            name: policyName(r.metadata.name, spec.tier ?? DEFAULT_TIER),
-          }
-        : {
-            kind: "NetworkPolicy",
-            namespace,
-            name: policyName(r.metadata.name, spec.tier ?? DEFAULT_TIER),
-          };
-  if (action === "Delete") return { target, action };
-  const policy = compile();
-  return { target, action, policy: { ...policy, ref: { ...policy.ref, kind: stagedKind } } };
+  return r.spec.stagedAction === "Delete"
+    ? { target, action: "Delete" }
+    : { target, action: "Set", policy };
 }

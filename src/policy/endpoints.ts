@@ -1,61 +1,21 @@
 // Workloads, host endpoints, network sets and nodes as the policy layer sees them.
+import {
+  type GlobalNetworkSet,
+  type HostEndpoint,
+  type NetworkSet,
+  type Node as NodeResource,
+  type Pod,
+  podTemplateOf,
+  type WorkloadController,
+  type WorkloadEndpoint,
+} from "../model/index.ts";
 import { type Address, type Cidr, parseCidr, tryParseAddress } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { normalizeProtocol } from "./protocol.ts";
 import { effectiveLabels, KUBERNETES_ORCHESTRATOR } from "./scope.ts";
-import type { Endpoint, NamedPort, Node, Protocol } from "./types.ts";
+import type { Endpoint, NamedPort, Node, PortProtocol, Protocol } from "./types.ts";
 
-export interface PodInput {
-  metadata: { name: string; namespace?: string | undefined; labels?: Labels | null | undefined };
-  spec?: {
-    nodeName?: string | null | undefined;
-    serviceAccountName?: string | null | undefined;
-    hostNetwork?: boolean | null | undefined;
-    containers?: Array<{
-      ports?: Array<{
-        name?: string | null;
-        containerPort: number;
-        protocol?: string | null;
-      }> | null;
-    }> | null;
-  } | null;
-  status?: {
-    podIP?: string | null | undefined;
-    podIPs?: Array<{ ip: string }> | null | undefined;
-    hostIP?: string | null | undefined;
-  } | null;
-}
-
-export interface WorkloadEndpointInput {
-  metadata: { name: string; namespace?: string | undefined; labels?: Labels | null | undefined };
-  spec: {
-    node?: string | null;
-    orchestrator?: string | null;
-    serviceAccountName?: string | null;
-    ipNetworks?: string[] | null;
-    ports?: Array<{ name: string; port: number; protocol?: string | number | null }> | null;
-  };
-}
-
-export interface HostEndpointInput {
-  metadata: { name: string; labels?: Labels | null | undefined };
-  spec: {
-    node?: string | null;
-    expectedIPs?: string[] | null;
-    ports?: Array<{ name: string; port: number; protocol?: string | number | null }> | null;
-  };
-}
-
-export interface NetworkSetInput {
-  kind: "NetworkSet" | "GlobalNetworkSet";
-  metadata: { name: string; namespace?: string | undefined; labels?: Labels | null | undefined };
-  spec: { nets?: string[] | null };
-}
-
-export interface NodeInput {
-  metadata: { name: string; labels?: Labels | null | undefined };
-  status?: { addresses?: Array<{ type?: string; address: string }> | null } | null;
-}
+type Ports = WorkloadEndpoint["spec"]["ports"] | HostEndpoint["spec"]["ports"];
 
 function addresses(texts: Iterable<string | null | undefined>): Address[] {
   const out: Address[] = [];
@@ -76,33 +36,65 @@ function protocolOf(p: string | number | null | undefined): Protocol {
   return p === undefined || p === null ? "TCP" : normalizeProtocol(p);
 }
 
+/** WorkloadEndpoint and HostEndpoint ports; the named ones are what named rule ports see. */
+function declaredPorts(list: Ports): Pick<Endpoint, "ports" | "containerPorts"> {
+  const ports: NamedPort[] = [];
+  const containerPorts: PortProtocol[] = [];
+  for (const p of list ?? []) {
+    const declared = { port: p.port, protocol: protocolOf(p.protocol) };
+    containerPorts.push(declared);
+    if (p.name) ports.push({ name: p.name, ...declared });
+  }
+  return { ports, containerPorts };
+}
+
 type NamespaceLabels = (namespace: string) => Labels | undefined;
 
-export function podEndpoint(
-  pod: PodInput,
-  nsLabels: NamespaceLabels,
-  hostAddress?: Address,
-): Endpoint {
-  const namespace = pod.metadata.namespace ?? "default";
-  const spec = pod.spec ?? {};
-  const hostNetwork = spec.hostNetwork === true;
+export function podEndpoint(pod: Pod, nsLabels: NamespaceLabels, hostAddress?: Address): Endpoint {
+  const { spec } = pod;
   const status = pod.status ?? {};
   let addrs = addresses([...(status.podIPs ?? []).map((p) => p.ip), status.podIP]);
-  if (hostNetwork && addrs.length === 0) addrs = addresses([status.hostIP, hostAddress?.text]);
+  if (spec.hostNetwork && addrs.length === 0) {
+    addrs = addresses([status.hostIP, hostAddress?.text]);
+  }
+  return kubernetesWorkload(pod.metadata, pod.metadata.name, spec, addrs, nsLabels);
+}
+
+/**
+ * A controller's pod template as one workload, named `kind/name` after its owner (as kubectl
+ * writes it) so it never clashes with a pod. It has no address: it is judged by identity.
+ */
+export function templateEndpoint(c: WorkloadController, nsLabels: NamespaceLabels): Endpoint {
+  const template = podTemplateOf(c);
+  const name = `${c.kind.toLowerCase()}/${c.metadata.name}`;
+  const metadata = { namespace: c.metadata.namespace, labels: template.metadata.labels };
+  return kubernetesWorkload(metadata, name, template.spec, [], nsLabels);
+}
+
+function kubernetesWorkload(
+  metadata: { namespace: string; labels?: Record<string, string> | undefined },
+  name: string,
+  spec: Pod["spec"],
+  addrs: Address[],
+  nsLabels: NamespaceLabels,
+): Endpoint {
+  const { namespace } = metadata;
   const ports: NamedPort[] = [];
-  for (const c of spec.containers ?? []) {
+  const containerPorts: PortProtocol[] = [];
+  for (const c of spec.containers) {
     for (const p of c.ports ?? []) {
-      if (p.name)
-        ports.push({ name: p.name, port: p.containerPort, protocol: protocolOf(p.protocol) });
+      const declared = { port: p.containerPort, protocol: protocolOf(p.protocol) };
+      containerPorts.push(declared);
+      if (p.name) ports.push({ name: p.name, ...declared });
     }
   }
   return {
-    id: `${namespace}/${pod.metadata.name}`,
+    id: `${namespace}/${name}`,
     kind: "Pod",
-    name: pod.metadata.name,
+    name,
     namespace,
     labels: effectiveLabels({
-      labels: pod.metadata.labels ?? {},
+      labels: metadata.labels ?? {},
       namespace,
       namespaceLabels: nsLabels(namespace) ?? {},
       serviceAccount: spec.serviceAccountName ?? "default",
@@ -111,13 +103,14 @@ export function podEndpoint(
     addresses: addrs,
     nets: [],
     ports,
+    containerPorts,
     ...(spec.nodeName ? { node: spec.nodeName } : {}),
-    hostNetwork,
+    hostNetwork: spec.hostNetwork === true,
   };
 }
 
 /** Non-Kubernetes workloads carry orchestrator "microseg" unless they say otherwise. */
-export function workloadEndpoint(wep: WorkloadEndpointInput, nsLabels: NamespaceLabels): Endpoint {
+export function workloadEndpoint(wep: WorkloadEndpoint, nsLabels: NamespaceLabels): Endpoint {
   const namespace = wep.metadata.namespace ?? "default";
   return {
     id: `${namespace}/${wep.metadata.name}`,
@@ -133,17 +126,17 @@ export function workloadEndpoint(wep: WorkloadEndpointInput, nsLabels: Namespace
     }),
     addresses: addresses(wep.spec.ipNetworks ?? []),
     nets: [],
-    ports: (wep.spec.ports ?? []).map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: protocolOf(p.protocol),
-    })),
+    ...declaredPorts(wep.spec.ports),
     ...(wep.spec.node ? { node: wep.spec.node } : {}),
     hostNetwork: false,
+    ...(wep.spec.interfaceName ? { interfaceName: wep.spec.interfaceName } : {}),
+    ...(wep.spec.allowSpoofedSourcePrefixes?.length
+      ? { allowSpoofedSourcePrefixes: wep.spec.allowSpoofedSourcePrefixes.map(parseCidr) }
+      : {}),
   };
 }
 
-export function hostEndpoint(hep: HostEndpointInput): Endpoint {
+export function hostEndpoint(hep: HostEndpoint): Endpoint {
   return {
     id: hep.metadata.name,
     kind: "HostEndpoint",
@@ -151,17 +144,16 @@ export function hostEndpoint(hep: HostEndpointInput): Endpoint {
     labels: effectiveLabels({ labels: hep.metadata.labels ?? {} }),
     addresses: addresses(hep.spec.expectedIPs ?? []),
     nets: [],
-    ports: (hep.spec.ports ?? []).map((p) => ({
-      name: p.name,
-      port: p.port,
-      protocol: protocolOf(p.protocol),
-    })),
+    ...declaredPorts(hep.spec.ports),
     ...(hep.spec.node ? { node: hep.spec.node } : {}),
     hostNetwork: false,
   };
 }
 
-export function networkSet(set: NetworkSetInput, nsLabels: NamespaceLabels): Endpoint {
+export function networkSet(
+  set: NetworkSet | GlobalNetworkSet,
+  nsLabels: NamespaceLabels,
+): Endpoint {
   const namespace = set.kind === "NetworkSet" ? (set.metadata.namespace ?? "default") : undefined;
   const nets: Cidr[] = (set.spec.nets ?? []).map(parseCidr);
   return {
@@ -176,11 +168,12 @@ export function networkSet(set: NetworkSetInput, nsLabels: NamespaceLabels): End
     addresses: [],
     nets,
     ports: [],
+    containerPorts: [],
     hostNetwork: false,
   };
 }
 
-export function node(n: NodeInput): Node {
+export function node(n: NodeResource): Node {
   return {
     name: n.metadata.name,
     labels: n.metadata.labels ?? {},

@@ -23,7 +23,6 @@ export function resolvePeer(
   const address = tryParseAddress(ref);
   if (address) return cluster.peerAt(address);
   const ep = cluster.endpoint(ref);
-  const peer = ep ? cluster.peerOf(ep, family) : undefined;
-  if (!peer) throw new PeerNotFoundError(field, ref);
-  return peer;
+  if (!ep) throw new PeerNotFoundError(field, ref);
+  return cluster.peerOf(ep, family);
 }

@@ -1,6 +1,7 @@
 // Public face of the policy semantics: resources in, a world that judges flows out, and the
 // pieces the incremental engine derives from (the same derivation as the from-scratch path).
 export { Cluster } from "./cluster.ts";
+export { policyName } from "./compile/calico.ts";
 export { BUILTIN_TIERS, type TierSpec } from "./compile/tiers.ts";
 export { type DeriveContext, deriveResource } from "./derive.ts";
 export { Evaluator } from "./evaluate.ts";
@@ -10,4 +11,4 @@ export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";
 export * from "./types.ts";
 export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
-export { buildWorld, type ResourceLike, type World } from "./world.ts";
+export { buildWorld, type World } from "./world.ts";

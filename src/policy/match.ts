@@ -1,5 +1,5 @@
 // Does one rule match one flow, seen from the endpoint the policy is applied to.
-import { type Address, anyContains } from "../net/cidr.ts";
+import { type Address, anyContains, type Cidr } from "../net/cidr.ts";
 import type {
   CompiledSelector,
   Endpoint,
@@ -25,12 +25,21 @@ export interface PeerContext {
  * set containing the address does: the same membership the kernel's address sets hold.
  */
 export function peerSelected(sel: CompiledSelector, peer: FlowPeer, ctx: PeerContext): boolean {
-  const ep = peer.endpoint;
-  if (ep && !ep.hostNetwork && sel.matches(ep.labels)) return true;
+  if (endpointSelected(sel, peer)) return true;
+  if (!peer.address) return false;
   for (const set of ctx.networkSetsContaining(peer.address))
     if (sel.matches(set.labels)) return true;
   return false;
 }
+
+/** The workload itself matches, not a network set around its address. */
+function endpointSelected(sel: CompiledSelector, peer: FlowPeer): boolean {
+  const ep = peer.endpoint;
+  return ep !== undefined && !ep.hostNetwork && sel.matches(ep.labels);
+}
+
+const inNets = (nets: readonly Cidr[], peer: FlowPeer): boolean =>
+  peer.address !== undefined && anyContains(nets, peer.address);
 
 function portMatches(pm: PortMatch, port: number, protocol: Protocol, owner?: Endpoint): boolean {
   if (pm.kind === "range") return port >= pm.from && port <= pm.to;
@@ -75,12 +84,17 @@ function entityMatches(
 ): boolean {
   if (m.selector && !peerSelected(m.selector, peer, ctx)) return false;
   if (m.notSelector && peerSelected(m.notSelector, peer, ctx)) return false;
-  if (m.nets && !anyContains(m.nets, peer.address)) return false;
-  if (m.notNets && anyContains(m.notNets, peer.address)) return false;
-  if (m.ports && !anyPortMatches(m.ports, port, protocol, peer.endpoint)) return false;
-  if (m.notPorts && anyPortMatches(m.notPorts, port, protocol, peer.endpoint)) return false;
+  if (m.nets && !inNets(m.nets, peer)) return false;
+  if (m.notNets && inNets(m.notNets, peer)) return false;
+  // Felix builds a named port's members from the endpoints the rule's selector matches: a
+  // workload reached only through a network set around its address lends no named port.
+  const portOwner =
+    m.selector === undefined || endpointSelected(m.selector, peer) ? peer.endpoint : undefined;
+  if (m.ports && !anyPortMatches(m.ports, port, protocol, portOwner)) return false;
+  if (m.notPorts && anyPortMatches(m.notPorts, port, protocol, portOwner)) return false;
   if (m.nodeSelector) {
     const sel = m.nodeSelector;
+    if (!peer.address) return false;
     if (!ctx.nodesWithAddress(peer.address).some((n) => sel.matches(n.labels))) return false;
   }
   if (m.sameNamespaceLabels && !namespaceLabelsAgree(m.sameNamespaceLabels, peer, subject, ctx)) {
@@ -98,10 +112,20 @@ function icmpMatches(m: IcmpMatch, flow: Flow): boolean {
   return m.code === undefined || flow.icmp.code === m.code;
 }
 
+/**
+ * Undefined when neither peer has an address (templates, unscheduled pods): an ipVersion
+ * restriction then matches, as the flow would in the family the rule names.
+ */
+function flowFamily(flow: Flow): 4 | 6 | undefined {
+  return flow.source.address?.family ?? flow.destination.address?.family;
+}
+
 export function ruleMatches(rule: Rule, flow: Flow, subject: Endpoint, ctx: PeerContext): boolean {
   if (rule.protocol !== undefined && rule.protocol !== flow.protocol) return false;
   if (rule.notProtocol !== undefined && rule.notProtocol === flow.protocol) return false;
-  if (rule.ipVersion !== undefined && rule.ipVersion !== flow.source.address.family) return false;
+  if (rule.ipVersion !== undefined && (flowFamily(flow) ?? rule.ipVersion) !== rule.ipVersion) {
+    return false;
+  }
   if (rule.icmp && !icmpMatches(rule.icmp, flow)) return false;
   if (rule.notIcmp && icmpMatches(rule.notIcmp, flow)) return false;
   return (

@@ -11,6 +11,11 @@ export type TierDefaultAction = "Deny" | "Pass";
 /** Protocol names as Calico writes them; numbers for the rest. */
 export type Protocol = "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6" | "UDPLite" | number;
 
+export interface PortProtocol {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
 export interface NamedPort {
   readonly name: string;
   readonly port: number;
@@ -39,10 +44,17 @@ export interface Endpoint {
   readonly addresses: readonly Address[];
   /** Network sets hold CIDRs rather than single addresses. */
   readonly nets: readonly Cidr[];
+  /** Named ports, what rules' named ports resolve on. */
   readonly ports: readonly NamedPort[];
+  /** Every port the workload declares, named or not: the ports a matrix judges. */
+  readonly containerPorts: readonly PortProtocol[];
   readonly node?: string;
   /** Host-network pods share the node's address; pod policy does not apply to them. */
   readonly hostNetwork: boolean;
+  /** The node side of a workload's interface, when its resource names it (WorkloadEndpoint). */
+  readonly interfaceName?: string;
+  /** Sources beyond its own addresses a workload may send from (allowSpoofedSourcePrefixes). */
+  readonly allowSpoofedSourcePrefixes?: readonly Cidr[];
 }
 
 export interface Node {
@@ -154,11 +166,14 @@ export interface Program {
   readonly tiers: readonly Tier[];
 }
 
-/** A flow peer: always an address, and the workload holding it when there is one. */
-export interface FlowPeer {
-  readonly address: Address;
-  readonly endpoint?: Endpoint;
-}
+/**
+ * A flow peer: an address, the workload holding it, or both. A workload without an address
+ * (a pod not yet scheduled, a Deployment's template) is judged by identity alone: CIDR matches
+ * and network sets never include it, `notNets` always does.
+ */
+export type FlowPeer =
+  | { readonly address: Address; readonly endpoint?: Endpoint }
+  | { readonly address?: undefined; readonly endpoint: Endpoint };
 
 export interface Flow {
   readonly source: FlowPeer;

@@ -1,21 +1,15 @@
 // From a set of resources to what flows are judged against: the cluster snapshot, the enforced
 // program and, where staged policies exist, the program as it would be with them applied.
+import { CONTROLLER_KINDS, controllerOf, type Resource } from "../model/index.ts";
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { Cluster } from "./cluster.ts";
 import type { TierSpec } from "./compile/tiers.ts";
-import {
-  type DeriveContext,
-  deriveResource,
-  type ResourceLike,
-  type StagedChange,
-} from "./derive.ts";
+import { type DeriveContext, deriveResource, type StagedChange } from "./derive.ts";
 import { Evaluator } from "./evaluate.ts";
 import { buildProgram } from "./program.ts";
 import { SelectorCache } from "./scope.ts";
 import type { Endpoint, Node, Policy, Program } from "./types.ts";
-
-export type { ResourceLike } from "./derive.ts";
 
 export interface World {
   readonly cluster: Cluster;
@@ -25,7 +19,7 @@ export interface World {
   readonly staged?: { readonly program: Program; readonly evaluator: Evaluator };
 }
 
-export function buildWorld(resources: readonly ResourceLike[]): World {
+export function buildWorld(resources: readonly Resource[]): World {
   const namespaces = new Map<string, Labels>();
   const nodes: Node[] = [];
   const nodeAddress = new Map<string, Address | undefined>();
@@ -34,9 +28,17 @@ export function buildWorld(resources: readonly ResourceLike[]): World {
     namespaceLabels: (ns) => namespaces.get(ns),
     nodeAddress: (name) => nodeAddress.get(name),
   };
-  // Namespaces and nodes first: the entities derived below read them.
-  const rest: ResourceLike[] = [];
+  // Namespaces and nodes first: the entities derived below read them. An object whose
+  // controller is in the set is that controller's template already: not counted twice.
+  const controllers = new Set(
+    resources
+      .filter((r) => CONTROLLER_KINDS.has(r.kind))
+      .map((r) => `${r.kind}/${r.metadata.namespace ?? ""}/${r.metadata.name}`),
+  );
+  const rest: Resource[] = [];
   for (const r of resources) {
+    const owner = controllerOf(r);
+    if (owner !== undefined && controllers.has(owner)) continue;
     const d = r.kind === "Namespace" || r.kind === "Node" ? deriveResource(r, ctx) : undefined;
     if (d?.role === "namespace") namespaces.set(d.name, d.labels);
     else if (d?.role === "node") {

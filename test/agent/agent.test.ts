@@ -9,19 +9,18 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { Agent, type AgentStatus, jsonLogger } from "../../src/agent/index.ts";
-import {
-  DEFAULT_ENFORCEMENT,
-  desiredDump,
-  FakeNftables,
-  type Nftables,
-  NftError,
-  type Transaction,
-} from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT, desiredDump } from "../../src/dataplane/nftables/index.ts";
 import { ManifestSource } from "../../src/datastore/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { loadManifests } from "../../src/model/index.ts";
+import { MemoryNftables, type Nftables, NftError, type Transaction } from "../../src/nft/index.ts";
+import { POD_IFACE_PREFIX, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+const cfg = {
+  ...DEFAULT_ENFORCEMENT,
+  workloadInterfaces: [WORKLOAD_IFACES],
+  podInterfacePrefix: POD_IFACE_PREFIX,
+};
 
 const pod = (name: string, ip: string, app: string, node = "node-1") => ({
   apiVersion: "v1",
@@ -54,13 +53,13 @@ const base = [
 /** Fails the next `n` transactions that change something, as a broken nft would. */
 class FlakyNftables implements Nftables {
   failures = 0;
-  constructor(readonly inner: FakeNftables) {}
-  apply(tx: Transaction): Promise<void> {
+  constructor(readonly inner: MemoryNftables) {}
+  run(tx: Transaction): Promise<void> {
     if (tx.size > 0 && this.failures > 0) {
       this.failures--;
       return Promise.reject(new NftError("EINVAL", "injected failure"));
     }
-    return this.inner.apply(tx);
+    return this.inner.run(tx);
   }
   check(tx: Transaction): Promise<void> {
     return this.inner.check(tx);
@@ -92,7 +91,7 @@ describe("agent", () => {
   const expected = async () => {
     const loaded = await loadManifests([file]);
     assert.ok(loaded.ok);
-    return desiredDump(cfg, desiredState(loaded.resources, "node-1"));
+    return desiredDump(cfg, desiredState(loaded.resources, "node-1", cfg.podInterfacePrefix));
   };
   const start = async (nft: Nftables) => {
     agent = new Agent({
@@ -122,7 +121,7 @@ describe("agent", () => {
 
   test("syncs in full at start, writes ready and status, enforces the node's pods", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     assert.ok(existsSync(join(dir, "ready")));
     const s = status()!;
@@ -137,7 +136,7 @@ describe("agent", () => {
 
   test("file changes arrive as batches; the table follows", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     writeFileSync(
       file,
@@ -150,7 +149,7 @@ describe("agent", () => {
 
   test("an invalid manifest set is rejected whole; the last good one stays", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     const before = fake.dump();
     writeFileSync(file, `${manifests(...base)}---\nkind: Pod\nmetadata: {}\n`);
@@ -166,7 +165,7 @@ describe("agent", () => {
 
   test("a failed transaction leaves the table whole and is retried as a full resync", async () => {
     writeFileSync(file, manifests(...base));
-    const flaky = new FlakyNftables(new FakeNftables());
+    const flaky = new FlakyNftables(new MemoryNftables());
     await start(flaky);
     const before = flaky.inner.dump();
     flaky.failures = 2;
@@ -182,13 +181,13 @@ describe("agent", () => {
 
   test("drift is found, reported by object, and repaired in one transaction", async () => {
     writeFileSync(file, manifests(...base));
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     const forward = (await fake.read("inet", "microseg"))!.chains.find(
       (c) => c.name === "forward",
     )!;
-    const { Transaction } = await import("../../src/dataplane/nftables/index.ts");
-    await fake.apply(
+    const { Transaction } = await import("../../src/nft/index.ts");
+    await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: forward.rules[1]!.handle! })
         .add({ kind: "element", set: "local4", key: ["198.18.9.9"] }),
@@ -208,7 +207,7 @@ describe("agent", () => {
 
   test("a table already in place is kept until the first sync replaces it", async () => {
     writeFileSync(file, `${manifests(...base)}---\nkind: Pod\nmetadata: {}\n`);
-    const fake = new FakeNftables();
+    const fake = new MemoryNftables();
     await start(fake);
     assert.equal(status()!.ready, false);
     assert.ok(!existsSync(join(dir, "ready")));

@@ -10,13 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { AgentStatus } from "../../src/agent/index.ts";
-import {
-  checkDrift,
-  DEFAULT_ENFORCEMENT,
-  KernelNftables,
-} from "../../src/dataplane/nftables/index.ts";
+import { checkDrift, DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
@@ -27,9 +24,9 @@ import {
   until,
   writeManifests,
 } from "./kernel-fixtures.ts";
-import { TestTopology } from "./netns-topology.ts";
+import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const dbPolicy: ResourceLike = {
+const dbPolicy: Resource = validResource({
   apiVersion: "networking.k8s.io/v1",
   kind: "NetworkPolicy",
   metadata: { name: "db", namespace: "shop" },
@@ -39,10 +36,10 @@ const dbPolicy: ResourceLike = {
       { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
     ],
   },
-};
+});
 
 /** Pods elsewhere in the cluster, so the agent has real loading and computing to do. */
-const filler = (n: number): ResourceLike[] =>
+const filler = (n: number): Resource[] =>
   Array.from({ length: n }, (_, i) => ({
     apiVersion: "v1",
     kind: "Pod",
@@ -56,7 +53,11 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
   let dir: string;
   let file: string;
   const agents: AgentProcess[] = [];
-  const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+  const cfg = {
+    ...DEFAULT_ENFORCEMENT,
+    workloadInterfaces: [WORKLOAD_IFACES],
+    podInterfacePrefix: POD_IFACE_PREFIX,
+  };
   const cluster = (webLabel = "web") => [
     namespace,
     podResource("web", topo.pod("web"), { app: webLabel }),
@@ -74,7 +75,9 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
       "--status-file",
       join(dir, "status.json"),
       "--workload-iface",
-      "wl*",
+      WORKLOAD_IFACES,
+      "--pod-iface-prefix",
+      POD_IFACE_PREFIX,
       "--poll-interval",
       "50ms",
       ...extra,
@@ -180,7 +183,7 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
     const agent = start("--resync-interval", "0");
     await until("ready", () => existsSync(join(dir, "ready")));
     const kernel = new KernelNftables({ netns: topo.node });
-    const state = desiredState(cluster(), NODE);
+    const state = desiredState(cluster(), NODE, POD_IFACE_PREFIX);
     // Out of band: the rule that lets web reach db goes, and an unknown address becomes local.
     const listing = nft("-a", "list", "table", "inet", "microseg");
     const allow = listing

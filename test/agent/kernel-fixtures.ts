@@ -8,31 +8,37 @@ import { stringify } from "yaml";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import type { TestPod } from "./netns-topology.ts";
 
 export const NODE = "node-1";
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
-export const namespace: ResourceLike = {
+export const namespace: Resource = validResource({
   apiVersion: "v1",
   kind: "Namespace",
   metadata: { name: "shop" },
-};
+});
 
 export function podResource(
   name: string,
   addresses: Pick<TestPod, "ip" | "ip6">,
   labels: Record<string, string>,
   ports: Array<{ name: string; containerPort: number; protocol: string }> = [],
-): ResourceLike {
-  return {
+): Resource {
+  return validResource({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "shop", labels },
     spec: { nodeName: NODE, containers: [{ name: "c", ports }] },
     status: { podIP: addresses.ip, podIPs: [{ ip: addresses.ip }, { ip: addresses.ip6 }] },
-  } as ResourceLike;
+  });
+}
+
+/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
+export function nodeListeners(netns: string, ports: number[]): ChildProcess {
+  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
+  return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
 }
 
 export const writeManifests = (file: string, resources: readonly unknown[]) =>
@@ -44,8 +50,8 @@ export class Expected {
   readonly #memory = new MemoryDataplane();
 
   apply(events: readonly ResourceEvent[]): void {
-    this.#engine.apply(events);
-    this.#memory.apply(this.#engine.flush());
+    this.#engine.ingest(events);
+    this.#memory.applyDeltas(this.#engine.flush());
   }
 
   allowed(source: string, destination: string, protocol: "TCP" | "UDP", port: number): boolean {

@@ -1,45 +1,40 @@
 // Host endpoints in the kernel: a HostEndpoint for the node, locked down by a global policy,
 // is enforced on the node's input hook, while the failsafe ports keep the node reachable for
-// its own control traffic whatever the policy says.
+// its own control traffic whatever the policy says, and never for workloads.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
   NODE,
   namespace,
+  nodeListeners,
   podResource,
   startAgentProcess,
   until,
   writeManifests,
 } from "./kernel-fixtures.ts";
-import { TestTopology } from "./netns-topology.ts";
+import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 const NODE_ADDRESS = "198.19.0.1";
 const FAILSAFE_PORT = 22;
 const SERVICE_PORT = 8080;
 
-/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
-function nodeListeners(netns: string, ports: number[]): ChildProcess {
-  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
-  return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
-}
-
-const hostEndpoint: ResourceLike = {
+const hostEndpoint: Resource = validResource({
   apiVersion: "microseg.io/v1",
   kind: "HostEndpoint",
   metadata: { name: `${NODE}-eth0`, labels: { role: "node" } },
   spec: { node: NODE, expectedIPs: [NODE_ADDRESS] },
-} as ResourceLike;
+});
 
 /** Only admin pods may reach the node; everything else into it is denied. */
-const lockNode: ResourceLike = {
+const lockNode: Resource = validResource({
   apiVersion: "microseg.io/v1",
   kind: "GlobalNetworkPolicy",
   metadata: { name: "lock-node" },
@@ -48,7 +43,7 @@ const lockNode: ResourceLike = {
     types: ["Ingress"],
     ingress: [{ action: "Allow", protocol: "TCP", source: { selector: "app == 'admin'" } }],
   },
-} as ResourceLike;
+});
 
 describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => {
   let topo: TestTopology;
@@ -71,7 +66,7 @@ describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => 
   const reach = (from: string, port: number) =>
     topo.probe({ from, to: NODE_ADDRESS, protocol: "TCP", port, timeoutMs: 300 });
 
-  test("the node's input is enforced; failsafe ports stay open", async (t) => {
+  test("the node's input is enforced after the workload's egress; failsafe ports are not for workloads", async (t) => {
     // The listeners start asynchronously: bounded wait for the service port to answer.
     for (let i = 0; i < 50 && !(await reach("client", SERVICE_PORT)); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -93,15 +88,21 @@ describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => 
       "--ready-file",
       join(dir, "ready"),
       "--workload-iface",
-      "wl*",
+      WORKLOAD_IFACES,
+      "--pod-iface-prefix",
+      POD_IFACE_PREFIX,
       "--failsafe-in",
       `tcp:${FAILSAFE_PORT}`,
+      // Workload traffic to the node goes on to the host endpoint's policy after its egress.
+      "--endpoint-to-host",
+      "Return",
     ]);
     await until("ready", () => existsSync(join(dir, "ready")));
 
     assert.equal(await reach("client", SERVICE_PORT), false, "client -> node service: denied");
     assert.equal(await reach("admin", SERVICE_PORT), true, "admin -> node service: allowed");
-    assert.equal(await reach("client", FAILSAFE_PORT), true, "client -> node failsafe port: open");
-    t.diagnostic("HostEndpoint enforced on input; failsafe port open under a deny-all policy");
+    // Failsafe ports are for the host's own traffic and host endpoints, never for workloads.
+    assert.equal(await reach("client", FAILSAFE_PORT), false, "client -> node failsafe port");
+    t.diagnostic("HostEndpoint enforced on input; failsafe port not open to workloads");
   });
 });

@@ -1,5 +1,6 @@
 // A node and its pods as network namespaces, for kernel tests of the agent: each pod netns is
-// joined to the node netns by a veth (node side `wl<i>`, routed, as a routed CNI does), so
+// joined to the node netns by a veth (node side named as Calico's CNI plugin names it, with
+// prefix `wl`, for pods of namespace `shop`; routed, as a routed CNI does), so
 // pod-to-pod traffic crosses the node's forward hook where microseg's table filters it.
 // Every pod runs pod-helper.ts (echo servers, probes). remove() deletes everything.
 
@@ -7,6 +8,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { podInterfaceName } from "../../src/engine/workload-interface.ts";
+
+/** The agent's --pod-iface-prefix and --workload-iface for these pods. */
+export const POD_IFACE_PREFIX = "wl";
+export const WORKLOAD_IFACES = `${POD_IFACE_PREFIX}*`;
 
 const helper = fileURLToPath(new URL("./pod-helper.ts", import.meta.url));
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -85,7 +91,11 @@ export class TestTopology {
   readonly #processes = new Map<string, PodProcess>();
   readonly #netns: string[] = [];
 
-  private constructor(prefix: string, names: readonly string[]) {
+  private constructor(
+    prefix: string,
+    names: readonly string[],
+    namespaces: Readonly<Record<string, string>> = {},
+  ) {
     this.node = `${prefix}-node`;
     this.pods = new Map(
       names.map((name, i) => [
@@ -95,18 +105,22 @@ export class TestTopology {
           netns: `${prefix}-${name}`,
           ip: `198.18.0.${i + 1}`,
           ip6: `fd00:18::${i + 1}`,
-          iface: `wl${i}`,
+          iface: podInterfaceName(POD_IFACE_PREFIX, namespaces[name] ?? "shop", name),
         },
       ]),
     );
   }
 
-  /** Creates the namespaces and starts every pod's servers; removes what it made on failure. */
+  /**
+   * Creates the namespaces and starts every pod's servers; removes what it made on failure.
+   * `namespaces` gives a pod's Kubernetes namespace (default `shop`) for its interface's name.
+   */
   static async create(
     names: readonly string[],
     ports: { tcp: number[]; udp: number[] },
+    namespaces: Readonly<Record<string, string>> = {},
   ): Promise<TestTopology> {
-    const t = new TestTopology(`msxtest-${randomBytes(3).toString("hex")}`, names);
+    const t = new TestTopology(`msxtest-${randomBytes(3).toString("hex")}`, names, namespaces);
     try {
       t.#build();
       for (const pod of t.pods.values())

@@ -84,7 +84,7 @@ describe("microseg explain", () => {
       "-o",
       "json",
     );
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 1, `a denied flow exits 1, like kubectl auth can-i: ${r.stderr}`);
     const e = JSON.parse(r.stdout);
     assert.equal(e.allowed, false);
     assert.deepEqual(e.ingress.decision, {
@@ -95,6 +95,22 @@ describe("microseg explain", () => {
       action: "Deny",
     });
     assert.equal(e.egress.decision.kind, "no-policy");
+  });
+
+  it("an allowed flow exits 0", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "directory/ldap-client-0",
+      "--to",
+      "directory/ldap-server-0",
+      "--port",
+      "389",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /: ALLOWED/);
   });
 
   it("accepts an address that is no workload", () => {
@@ -109,7 +125,7 @@ describe("microseg explain", () => {
       "--port",
       "8080",
     );
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 1, r.stderr);
     assert.match(
       r.stdout,
       /203\.0\.113\.9 \(203\.0\.113\.9\) -> order-input\/frontend-0 .*: DENIED/,

@@ -1,12 +1,12 @@
 // State-table style: the same final contents, arriving forwards, reversed or shuffled, always
 // produce the desired state; deleting everything empties the dataplane.
+
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
-import { resourceKey } from "../../src/model/index.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, resourceKey } from "../../src/model/index.ts";
 import { ChurnGenerator, prng, type Random } from "./random-cluster.ts";
 import { stateText } from "./state.ts";
 
@@ -19,14 +19,14 @@ function shuffle<T>(xs: T[], r: Random): T[] {
   return out;
 }
 
-function replay(resources: readonly ResourceLike[], batch: boolean): MemoryDataplane {
+function replay(resources: readonly Resource[], batch: boolean): MemoryDataplane {
   const engine = new Engine();
   const dataplane = new MemoryDataplane();
   for (const resource of resources) {
-    engine.apply({ type: "upsert", resource });
-    if (!batch) dataplane.apply(engine.flush());
+    engine.ingest({ type: "upsert", resource });
+    if (!batch) dataplane.applyDeltas(engine.flush());
   }
-  dataplane.apply(engine.flush());
+  dataplane.applyDeltas(engine.flush());
   return dataplane;
 }
 
@@ -38,7 +38,7 @@ describe("engine: arrival order does not matter", () => {
       const resources = [...gen.live.values()];
       const want = stateText(desiredState(resources));
       const r = prng(seed);
-      const orders: Array<[string, ResourceLike[]]> = [
+      const orders: Array<[string, Resource[]]> = [
         ["forwards", resources],
         ["reversed", [...resources].reverse()],
         ["shuffled", shuffle(resources, r)],
@@ -50,11 +50,11 @@ describe("engine: arrival order does not matter", () => {
       // Deleting everything, in any order, leaves nothing behind.
       const engine = new Engine();
       const dataplane = new MemoryDataplane();
-      engine.apply(resources.map((resource) => ({ type: "upsert" as const, resource })));
-      dataplane.apply(engine.flush());
+      engine.ingest(resources.map((resource) => ({ type: "upsert" as const, resource })));
+      dataplane.applyDeltas(engine.flush());
       for (const resource of shuffle(resources, r)) {
-        engine.apply({ type: "delete", key: resourceKey(resource) });
-        dataplane.apply(engine.flush());
+        engine.ingest({ type: "delete", key: resourceKey(resource) });
+        dataplane.applyDeltas(engine.flush());
       }
       const empty = dataplane.state();
       assert.deepEqual([empty.sets.size, empty.policies.size, empty.endpoints.size], [0, 0, 0]);

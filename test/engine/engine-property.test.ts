@@ -30,8 +30,8 @@ describe("engine: incremental equals from scratch", () => {
       const dataplane = new MemoryDataplane();
       for (let step = 0; step < EVENTS; step++) {
         const event = gen.next();
-        engine.apply(event);
-        dataplane.apply(engine.flush());
+        engine.ingest(event);
+        dataplane.applyDeltas(engine.flush());
         steps++;
         const resources = [...gen.live.values()];
         const where = `sequence ${seq + 1} step ${step + 1} (${event.type} ${event.type === "upsert" ? `${event.resource.kind} ${event.resource.metadata.namespace ?? ""}/${event.resource.metadata.name}` : event.key})`;

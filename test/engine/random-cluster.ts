@@ -1,8 +1,8 @@
 // Random resource churn for the engine's property tests: small pools of labels and names so
 // selectors, relabels and collisions happen often.
+
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import { resourceKey } from "../../src/model/index.ts";
-import type { ResourceLike } from "../../src/policy/world.ts";
+import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
 
 export type Random = () => number;
 
@@ -111,7 +111,7 @@ function k8sPorts(r: Random): Array<Record<string, unknown>> | undefined {
 }
 
 export class ChurnGenerator {
-  readonly live = new Map<string, ResourceLike>();
+  readonly live = new Map<string, Resource>();
   private nextIp = 1;
   private revision = 0;
 
@@ -122,7 +122,7 @@ export class ChurnGenerator {
     return `198.18.${n >> 8}.${n & 0xff}`;
   }
 
-  private pod(name: string, ns: string): ResourceLike {
+  private pod(name: string, ns: string): Resource {
     const r = this.r;
     const ports = [
       ...(chance(r, 0.6)
@@ -131,7 +131,7 @@ export class ChurnGenerator {
       ...(chance(r, 0.4) ? [{ name: "dns", containerPort: 53, protocol: "UDP" }] : []),
     ];
     const ip = this.address();
-    return {
+    return validResource({
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name, namespace: ns, labels: labels(r) },
@@ -141,10 +141,10 @@ export class ChurnGenerator {
         containers: [{ name: "c", ports }],
       },
       status: { podIP: ip },
-    } as ResourceLike;
+    });
   }
 
-  private policy(): ResourceLike {
+  private policy(): Resource {
     const r = this.r;
     const ns = pick(r, NAMESPACES);
     const kind = Math.floor(r() * 6);
@@ -157,7 +157,7 @@ export class ChurnGenerator {
           const peers = chance(r, 0.2) ? undefined : [k8sPeer(r)];
           return { ...(peers ? { [dir]: peers } : {}), ...(ports ? { ports } : {}) };
         });
-      return {
+      return validResource({
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
         metadata: { name, namespace: ns },
@@ -167,7 +167,7 @@ export class ChurnGenerator {
           ingress: rules("from"),
           egress: rules("to"),
         },
-      } as ResourceLike;
+      });
     }
     if (kind === 2) {
       const rules = (dir: "from" | "to") =>
@@ -195,7 +195,7 @@ export class ChurnGenerator {
               }
             : {}),
         }));
-      return {
+      return validResource({
         apiVersion: "policy.networking.k8s.io/v1alpha1",
         kind: "AdminNetworkPolicy",
         metadata: { name },
@@ -212,7 +212,7 @@ export class ChurnGenerator {
           ingress: rules("from"),
           egress: rules("to"),
         },
-      } as ResourceLike;
+      });
     }
     if (kind === 3) {
       const rules = (dir: "from" | "to") =>
@@ -220,7 +220,7 @@ export class ChurnGenerator {
           action: pick(r, ["Allow", "Deny"]),
           [dir]: [{ namespaces: {} }],
         }));
-      return {
+      return validResource({
         apiVersion: "policy.networking.k8s.io/v1alpha1",
         kind: "BaselineAdminNetworkPolicy",
         metadata: { name: "default" },
@@ -229,7 +229,7 @@ export class ChurnGenerator {
           ingress: rules("from"),
           egress: rules("to"),
         },
-      } as ResourceLike;
+      });
     }
     const global = kind === 5;
     const spec: Record<string, unknown> = {
@@ -243,12 +243,12 @@ export class ChurnGenerator {
         : {}),
       ...(global && chance(r, 0.3) ? { namespaceSelector: `team == "t1"` } : {}),
     };
-    return {
+    return validResource({
       apiVersion: "microseg.io/v1",
       kind: global ? "GlobalNetworkPolicy" : "NetworkPolicy",
       metadata: global ? { name } : { name, namespace: ns },
       spec,
-    } as ResourceLike;
+    });
   }
 
   /** One random change to the cluster, as the event the engine receives. */
@@ -261,31 +261,31 @@ export class ChurnGenerator {
       this.live.delete(key);
       return { type: "delete", key, revision: this.revision };
     }
-    let res: ResourceLike;
+    let res: Resource;
     if (roll < 0.2) {
-      res = {
+      res = validResource({
         apiVersion: "v1",
         kind: "Namespace",
         metadata: {
           name: pick(r, NAMESPACES),
           labels: chance(r, 0.7) ? { team: pick(r, ["t1", "t2"]) } : {},
         },
-      };
+      });
     } else if (roll < 0.5) {
       const name = `pod-${Math.floor(r() * 8)}`;
       res = this.pod(name, pick(r, NAMESPACES));
     } else if (roll < 0.55) {
-      res = {
+      res = validResource({
         apiVersion: "v1",
         kind: "Node",
         metadata: { name: pick(r, NODES), labels: chance(r, 0.5) ? { zone: "z1" } : {} },
         status: {
           addresses: [{ type: "InternalIP", address: pick(r, ["198.19.0.1", "198.19.0.2"]) }],
         },
-      } as ResourceLike;
+      });
     } else if (roll < 0.62) {
       const global = chance(r, 0.5);
-      res = {
+      res = validResource({
         apiVersion: "microseg.io/v1",
         kind: global ? "GlobalNetworkSet" : "NetworkSet",
         metadata: global
@@ -296,14 +296,14 @@ export class ChurnGenerator {
               labels: { kind: pick(r, ["partner", "other"]) },
             },
         spec: { nets: [pick(r, ["203.0.113.0/24", "203.0.113.128/25", "198.51.100.0/24"])] },
-      } as ResourceLike;
+      });
     } else if (roll < 0.68) {
-      res = {
+      res = validResource({
         apiVersion: "microseg.io/v1",
         kind: "Tier",
         metadata: { name: pick(r, TIERS) },
         spec: { order: Math.floor(r() * 3) * 100, defaultAction: pick(r, ["Deny", "Pass"]) },
-      } as ResourceLike;
+      });
     } else {
       res = this.policy();
     }

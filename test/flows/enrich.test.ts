@@ -4,20 +4,20 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Enricher, FlowContext, type FlowLog } from "../../src/flows/index.ts";
-import type { ResourceLike } from "../../src/policy/index.ts";
+import { type Resource, validResource, validResources } from "../../src/model/index.ts";
 import { ns, packet, pod, upsert } from "./fixtures.ts";
 
 const T0 = 1_800_000_000_000;
 const KNP = "KubernetesNetworkPolicy";
 
-const defaultDeny: ResourceLike = {
+const defaultDeny = validResource({
   apiVersion: "networking.k8s.io/v1",
   kind: "NetworkPolicy",
   metadata: { name: "default-deny", namespace: "prod" },
   spec: { podSelector: {}, policyTypes: ["Ingress"] },
-};
+});
 
-const blueLdap: ResourceLike[] = [
+const blueLdap = validResources([
   {
     apiVersion: "microseg.io/v1",
     kind: "Tier",
@@ -35,9 +35,9 @@ const blueLdap: ResourceLike[] = [
       ingress: [{ action: "Deny", protocol: "TCP", destination: { ports: [389] } }],
     },
   },
-];
+]);
 
-function context(resources: ResourceLike[], time = T0): FlowContext {
+function context(resources: Resource[], time = T0): FlowContext {
   const ctx = new FlowContext();
   ctx.apply(resources.map(upsert), time);
   return ctx;
@@ -186,12 +186,12 @@ describe("enrichment", () => {
   });
 
   test("with a staged deny policy, allowed traffic shows the staged verdict naming it", () => {
-    const staged: ResourceLike = {
+    const staged = validResource({
       apiVersion: "microseg.io/v1",
       kind: "StagedNetworkPolicy",
       metadata: { name: "lock-db", namespace: "prod" },
       spec: { selector: 'app == "db"', types: ["Ingress"], ingress: [{ action: "Deny" }] },
-    };
+    });
     const e = new Enricher(context([...base, staged]));
     const log = e.enrich(
       packet({

@@ -2,13 +2,14 @@
 // PacketLogs as ulogd2 would report them for a given NFLOG prefix.
 import { formatLogPrefix, type LogPrefix } from "../../src/dataplane/nftables/log-prefix.ts";
 import { type PacketLog, parseUlogdLine } from "../../src/flows/index.ts";
-import type { ResourceLike } from "../../src/policy/index.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 
-export const ns = (name: string): ResourceLike => ({
-  apiVersion: "v1",
-  kind: "Namespace",
-  metadata: { name },
-});
+export const ns = (name: string): Resource =>
+  validResource({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name },
+  });
 
 export function pod(
   namespace: string,
@@ -16,8 +17,8 @@ export function pod(
   ip: string,
   labels: Record<string, string>,
   ports: Array<{ name: string; containerPort: number }> = [],
-): ResourceLike {
-  return {
+): Resource {
+  return validResource({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace, labels },
@@ -27,10 +28,10 @@ export function pod(
       containers: [{ name: "c", ports: ports.map((p) => ({ ...p, protocol: "TCP" })) }],
     },
     status: { podIP: ip, podIPs: [{ ip }] },
-  } as ResourceLike;
+  });
 }
 
-export const upsert = (resource: ResourceLike) => ({ type: "upsert" as const, resource });
+export const upsert = (resource: Resource) => ({ type: "upsert" as const, resource });
 
 export interface PacketSpec {
   readonly time: number;

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { type Alert, NodeFlows } from "../../src/flows/index.ts";
 import { JsonLinesFollower } from "../../src/flows/json-follower.ts";
-import type { ResourceLike } from "../../src/policy/index.ts";
+import type { Resource } from "../../src/model/index.ts";
 import { ns, packet, pod, upsert } from "./fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "msx-follow-"));
@@ -56,13 +56,14 @@ test("NodeFlows: GlobalAlerts come from the resource events; an invalid one is n
   });
   const raised: Alert[] = [];
   flows.alertStream.stream.subscribe((a) => raised.push(a));
-  const alert = (name: string, selector: string): ResourceLike =>
+  // Not validated: the invalid one must reach NodeFlows as a slipped-through object would.
+  const alert = (name: string, selector: string): Resource =>
     ({
       apiVersion: "microseg.io/v1",
       kind: "GlobalAlert",
       metadata: { name },
       spec: { description: "denied", severity: 40, selector },
-    }) as ResourceLike;
+    }) as unknown as Resource;
   flows.apply(
     [
       ns("shop"),

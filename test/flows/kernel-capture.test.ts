@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { Enforcer } from "../../src/agent/index.ts";
-import { DEFAULT_ENFORCEMENT, KernelNftables } from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import {
   Aggregator,
   type Alert,
@@ -23,25 +23,36 @@ import {
   FlowPipeline,
   StreamSink,
 } from "../../src/flows/index.ts";
-import { type GlobalAlert, GlobalAlertSchema } from "../../src/model/index.ts";
-import type { ResourceLike } from "../../src/policy/index.ts";
+import {
+  type GlobalAlert,
+  GlobalAlertSchema,
+  type Resource,
+  validResource,
+} from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
 import { NODE, until } from "../agent/kernel-fixtures.ts";
-import { TestTopology } from "../agent/netns-topology.ts";
+import {
+  POD_IFACE_PREFIX,
+  type TestPod,
+  TestTopology,
+  WORKLOAD_IFACES,
+} from "../agent/netns-topology.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 
 const examples = fileURLToPath(new URL("../../examples/blue-ldap/policies.yaml", import.meta.url));
-const docs = parseAllDocuments(readFileSync(examples, "utf8")).map((d) => d.toJS() as ResourceLike);
+const docs = parseAllDocuments(readFileSync(examples, "utf8")).map((d) => validResource(d.toJS()));
 const ldapPolicies = docs.filter((d) => d.kind !== "GlobalAlert");
 const ldapAlert: GlobalAlert = GlobalAlertSchema.parse(docs.find((d) => d.kind === "GlobalAlert"));
 const cfg = {
   ...DEFAULT_ENFORCEMENT,
-  workloadInterfaces: ["wl*"],
+  workloadInterfaces: [WORKLOAD_IFACES],
+  podInterfacePrefix: POD_IFACE_PREFIX,
   nflogGroup: 3,
   nflogAllowGroup: 4,
 };
 
 // Staged ahead of blue-ldap in its tier: would deny even the LDAP client.
-const stagedLock: ResourceLike = {
+const stagedLock = validResource({
   apiVersion: "microseg.io/v1",
   kind: "StagedGlobalNetworkPolicy",
   metadata: { name: "security.lock-ldap" },
@@ -52,10 +63,10 @@ const stagedLock: ResourceLike = {
     types: ["Ingress"],
     ingress: [{ action: "Deny", protocol: "TCP", destination: { ports: [389] } }],
   },
-};
+});
 
-const pod = (name: string, ip: string, labels: Record<string, string>, ns = "blue"): ResourceLike =>
-  ({
+const pod = (name: string, p: TestPod, labels: Record<string, string>, ns = "blue"): Resource =>
+  validResource({
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: ns, labels },
@@ -63,8 +74,8 @@ const pod = (name: string, ip: string, labels: Record<string, string>, ns = "blu
       nodeName: NODE,
       containers: [{ name: "c", ports: [{ name: "ldap", containerPort: 389, protocol: "TCP" }] }],
     },
-    status: { podIP: ip, podIPs: [{ ip }] },
-  }) as ResourceLike;
+    status: { podIP: p.ip, podIPs: [{ ip: p.ip }, { ip: p.ip6 }] },
+  });
 
 describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, () => {
   let topo: TestTopology;
@@ -75,24 +86,25 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
   const alerts: Array<{ alert: Alert; at: number }> = [];
 
   before(async () => {
-    topo = await TestTopology.create(["client", "other", "server", "pg"], {
-      tcp: [389, 5432],
-      udp: [],
-    });
+    topo = await TestTopology.create(
+      ["client", "other", "server", "pg"],
+      { tcp: [389, 5432], udp: [] },
+      { client: "blue", other: "blue", server: "blue", pg: "prod" },
+    );
     dir = mkdtempSync(join(tmpdir(), "msx-flows-"));
-    const resources: ResourceLike[] = [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "blue" } },
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "prod" } },
-      pod("client", topo.pod("client").ip, { color: "blue", role: "ldap-client" }),
-      pod("other", topo.pod("other").ip, { color: "blue", role: "web" }),
-      pod("server", topo.pod("server").ip, { color: "blue", role: "ldap-server" }),
-      pod("pg", topo.pod("pg").ip, { app: "pg" }, "prod"),
-      {
+    const resources: Resource[] = [
+      validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name: "blue" } }),
+      validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name: "prod" } }),
+      pod("client", topo.pod("client"), { color: "blue", role: "ldap-client" }),
+      pod("other", topo.pod("other"), { color: "blue", role: "web" }),
+      pod("server", topo.pod("server"), { color: "blue", role: "ldap-server" }),
+      pod("pg", topo.pod("pg"), { app: "pg" }, "prod"),
+      validResource({
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
         metadata: { name: "default-deny", namespace: "prod" },
         spec: { podSelector: {}, policyTypes: ["Ingress"] },
-      },
+      }),
       ...ldapPolicies,
       stagedLock,
     ];
@@ -101,7 +113,7 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
       node: NODE,
       nft: new KernelNftables({ netns: topo.node }),
       enforcement: cfg,
-    }).apply(events);
+    }).enforce(events);
     const context = new FlowContext();
     context.apply(events, Date.now());
     const stream = new StreamSink();

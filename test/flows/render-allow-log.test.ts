@@ -9,14 +9,14 @@ import {
   parseLogPrefix,
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/index.ts";
-import type { ResourceLike } from "../../src/policy/index.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { ns, pod, upsert } from "./fixtures.ts";
 
-const resources: ResourceLike[] = [
+const resources: Resource[] = [
   ns("shop"),
   pod("shop", "web", "198.18.0.1", { app: "web" }),
   pod("shop", "db", "198.18.0.2", { app: "db" }),
-  {
+  validResource({
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: { name: "db", namespace: "shop" },
@@ -26,12 +26,12 @@ const resources: ResourceLike[] = [
         { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
       ],
     },
-  },
+  }),
 ];
 
 function render(cfg: typeof DEFAULT_ENFORCEMENT): string {
   const engine = new Engine({ node: "node-1" });
-  engine.apply(resources.map(upsert));
+  engine.ingest(resources.map(upsert));
   engine.flush();
   return new NftRenderer(cfg).full(engine.state()).toString();
 }

@@ -11,6 +11,16 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import {
+  downLab,
+  Lab,
+  LabFiles,
+  type LabSpec,
+  listNetns,
+  matrixProbes,
+  type ProbeResult,
+} from "../../src/lab/index.ts";
+import { isRunning, pidsInNetns } from "../../src/lab/netns.ts";
+import {
   counter,
   ct,
   eq,
@@ -21,17 +31,7 @@ import {
   states,
   Transaction,
   verdict,
-} from "../../src/dataplane/nftables/index.ts";
-import {
-  downLab,
-  Lab,
-  LabFiles,
-  type LabSpec,
-  listNetns,
-  matrixProbes,
-  type ProbeResult,
-} from "../../src/lab/index.ts";
-import { isRunning, pidsInNetns } from "../../src/lab/netns.ts";
+} from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 
 const ports = [
@@ -124,7 +124,7 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
 
   test("a drop rule in the node's forward hook stops exactly one pod's connections", async () => {
     const nodeA = new KernelNftables({ netns: lab.node("node-a").netns });
-    await nodeA.apply(blockSourceTx(lab, "a1"));
+    await nodeA.run(blockSourceTx(lab, "a1"));
     try {
       const results = await lab.probe(matrixProbes(lab.plan, { families: [4, 6] }), {
         timeoutMs: 500,
@@ -153,7 +153,7 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
         "IPv4 drops were counted",
       );
     } finally {
-      await nodeA.apply(
+      await nodeA.run(
         new Transaction({ family: "inet", table: "microseg" }).delete({ kind: "table" }),
       );
     }

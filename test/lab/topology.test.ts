@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import { matrixProbes, planLab } from "../../src/lab/index.ts";
 import {
   type LabSpec,
+  labInterfaceName,
   nodeSetups,
   planDiff,
   podRouteRemovals,
@@ -40,9 +41,9 @@ describe("planLab", () => {
     assert.deepEqual(
       plan.pods.map((p) => [p.name, p.node, p.netns, p.hostIface]),
       [
-        ["shop/web", "n1", "ms-t1-p0", "wl0"],
-        ["shop/db", "n1", "ms-t1-p1", "wl1"],
-        ["auth/ldap", "n1", "ms-t1-p2", "wl2"],
+        ["shop/web", "n1", "ms-t1-p0", labInterfaceName("shop/web")],
+        ["shop/db", "n1", "ms-t1-p1", labInterfaceName("shop/db")],
+        ["auth/ldap", "n1", "ms-t1-p2", labInterfaceName("auth/ldap")],
         ["kube/proxy", "n2", "ms-t1-n1", undefined],
       ],
     );
@@ -66,13 +67,16 @@ describe("planLab", () => {
 
   test("nodes link pods and route remote pods via their node", () => {
     const { nodes, pods } = podSetups(plan, plan.pods);
+    // Calico's CNI name: prefix + sha1("shop.web"), 15 characters.
+    const web = labInterfaceName("shop/web");
+    assert.match(web, /^wl[0-9a-f]{13}$/);
     assert.deepEqual(nodes[0]?.ip.slice(0, 6), [
-      "link add wl0 type veth peer name eth0 netns ms-t1-p0",
-      "addr add 198.19.0.1/32 dev wl0",
-      "addr add fe80::1/64 dev wl0 nodad",
-      "link set wl0 up",
-      "route add 198.18.0.1/32 dev wl0",
-      "route add fd00:18::1/128 dev wl0",
+      `link add ${web} type veth peer name eth0 netns ms-t1-p0`,
+      `addr add 198.19.0.1/32 dev ${web}`,
+      `addr add fe80::1/64 dev ${web} nodad`,
+      `link set ${web} up`,
+      `route add 198.18.0.1/32 dev ${web}`,
+      `route add fd00:18::1/128 dev ${web}`,
     ]);
     assert.deepEqual(nodes[1]?.ip.slice(0, 2), [
       "route add 198.18.0.1/32 via 198.19.0.1 dev ul0",

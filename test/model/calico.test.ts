@@ -66,7 +66,7 @@ describe("NetworkPolicy (microseg.io/v1)", () => {
       }),
       issues: [
         "spec.ingress[0].destination.services: unknown field",
-        "spec.ingress[0].http: unknown field",
+        "spec.ingress[0].http: L7 match not supported: an HTTP match narrows the rule, so ignoring it would allow more than written",
         "spec.doNotTrack: unknown field",
       ],
     },

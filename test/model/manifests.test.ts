@@ -14,6 +14,8 @@ import {
 } from "../../src/model/index.ts";
 
 const fixtures = fileURLToPath(new URL("fixtures", import.meta.url));
+const CILIUM_REFUSED =
+  "CiliumNetworkPolicy (cilium.io/v2) is not supported: ignoring a policy would enforce less than written; policy kinds accepted: networking.k8s.io/v1 NetworkPolicy, policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy, policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy, microseg.io/v1 NetworkPolicy, microseg.io/v1 GlobalNetworkPolicy, microseg.io/v1 StagedNetworkPolicy, microseg.io/v1 StagedGlobalNetworkPolicy, microseg.io/v1 StagedKubernetesNetworkPolicy";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
 function formatted(result: LoadResult): string[] {
@@ -61,7 +63,7 @@ describe("loadManifests", () => {
         "invalid/bad.yaml#2 NetworkPolicy prod/web: spec.ingress[0].ports[1].port: must be 1-65535 or a port name",
         "invalid/bad.yaml#3 Tier Security: metadata.name: must be a DNS label: at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
         "invalid/bad.yaml#3 Tier Security: spec.defaultAction: must be one of Deny, Pass",
-        'invalid/bad.yaml#4 Widget w: unknown kind "Widget" in apiVersion "example.com/v1"',
+        `invalid/bad.yaml#4 CiliumNetworkPolicy w: ${CILIUM_REFUSED}`,
         "invalid/syntax.txt#2: line 10, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
         "missing.yaml: no such file or directory",
       ],
@@ -210,9 +212,56 @@ describe("microseg validate", () => {
       "test/model/fixtures/invalid/bad.yaml#2 NetworkPolicy prod/web: spec.ingress[0].ports[1].port: must be 1-65535 or a port name",
       "test/model/fixtures/invalid/bad.yaml#3 Tier Security: metadata.name: must be a DNS label: at most 63 lowercase letters, digits or '-', starting and ending with a letter or digit",
       "test/model/fixtures/invalid/bad.yaml#3 Tier Security: spec.defaultAction: must be one of Deny, Pass",
-      'test/model/fixtures/invalid/bad.yaml#4 Widget w: unknown kind "Widget" in apiVersion "example.com/v1"',
+      `test/model/fixtures/invalid/bad.yaml#4 CiliumNetworkPolicy w: ${CILIUM_REFUSED}`,
       "test/model/fixtures/duplicates/b.yaml#1 NetworkPolicy default/allow-web: duplicate of test/model/fixtures/duplicates/a.yaml#2",
     ]);
     assert.equal(out.status, 1);
+  });
+});
+
+describe("kinds microseg does not read", () => {
+  const repo = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: c}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+`;
+
+  test("are skipped with one warning per kind, counted", () => {
+    const result = parseManifests(repo, "repo.yaml");
+    assert.ok(result.ok);
+    assert.deepEqual(result.resources.map(resourceKey), ["core/Namespace//shop"]);
+    assert.deepEqual(
+      result.warnings.map((w) => w.message),
+      [
+        "skipped 1 object of kind Certificate (cert-manager.io/v1): not read by microseg (--strict makes this an error)",
+        "skipped 2 objects of kind ConfigMap (v1): not read by microseg (--strict makes this an error)",
+      ],
+    );
+  });
+
+  test("are errors with strict", () => {
+    const result = parseManifests(repo, "repo.yaml", { strict: true });
+    assert.equal(result.ok, false);
+    assert.equal(result.ok ? 0 : result.errors.length, 3);
+  });
+
+  test("a known kind under another apiVersion is still an error", () => {
+    const result = parseManifests(
+      "apiVersion: microseg.io/v1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\n",
+      "doc.yaml",
+    );
+    assert.equal(result.ok, false);
   });
 });

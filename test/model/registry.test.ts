@@ -7,7 +7,7 @@ import { expectValid } from "./helpers.ts";
 test("each (apiVersion, kind) is registered once", () => {
   const ids = KINDS.map((k) => `${k.apiVersion} ${k.kind}`);
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(KINDS.length, 17);
+  assert.equal(KINDS.length, 23);
 });
 
 test("lookupKind resolves projectcalico.org/v3 to microseg.io/v1", () => {
@@ -24,6 +24,12 @@ test("isNamespaced", () => {
   );
   assert.deepEqual(namespaced, [
     "v1 Pod",
+    "apps/v1 Deployment",
+    "apps/v1 ReplicaSet",
+    "apps/v1 StatefulSet",
+    "apps/v1 DaemonSet",
+    "batch/v1 Job",
+    "batch/v1 CronJob",
     "networking.k8s.io/v1 NetworkPolicy",
     "microseg.io/v1 NetworkPolicy",
     "microseg.io/v1 StagedNetworkPolicy",
@@ -82,7 +88,7 @@ test("a v1 Node loads with its labels and addresses", () => {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name: "node-1" },
-      status: { addresses: [{ address: "not-an-ip" }] },
+      status: { addresses: [{ type: "InternalIP", address: "not-an-ip" }] },
     }),
   );
 });

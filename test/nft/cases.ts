@@ -1,17 +1,8 @@
 // Transactions the kernel refuses, each after a common starting ruleset. The fake must refuse
 // them with the same code, and both must keep the starting ruleset whole.
 
-import type { NftErrorCode } from "../../src/dataplane/nftables/index.ts";
-import {
-  eq,
-  ip,
-  ip6,
-  range,
-  ref,
-  Transaction,
-  verdict,
-  vmap,
-} from "../../src/dataplane/nftables/index.ts";
+import type { NftErrorCode } from "../../src/nft/index.ts";
+import { eq, ip, ip6, range, ref, Transaction, verdict, vmap } from "../../src/nft/index.ts";
 
 export function startingRuleset(table: string): Transaction {
   return new Transaction({ family: "inet", table })

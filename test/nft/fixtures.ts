@@ -22,7 +22,7 @@ import {
   th,
   verdict,
   vmap,
-} from "../../src/dataplane/nftables/index.ts";
+} from "../../src/nft/index.ts";
 
 export function fullTransaction(table = "microseg"): Transaction {
   const tx = new Transaction({ family: "inet", table });

@@ -10,15 +10,15 @@ import {
   counter,
   dumpSorted,
   eq,
-  FakeNftables,
   KernelNftables,
+  MemoryNftables,
   meta,
   NftError,
   readTable,
   Transaction,
   th,
   verdict,
-} from "../../src/dataplane/nftables/index.ts";
+} from "../../src/nft/index.ts";
 import { brokenCases, brokenTransaction, startingRuleset } from "./cases.ts";
 import { fullDump, fullTransaction } from "./fixtures.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
@@ -43,15 +43,15 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   });
 
   test("the full transaction applies and reads back as the fake holds it", async () => {
-    await kernel.apply(fullTransaction(table));
+    await kernel.run(fullTransaction(table));
     assert.equal(await dump(), fullDump);
-    const fake = new FakeNftables();
-    await fake.apply(fullTransaction(table));
+    const fake = new MemoryNftables();
+    await fake.run(fullTransaction(table));
     assert.equal(await dump(), fake.dump());
   });
 
   test("the reader returns rules as AST, set elements, verdict maps and handles", async () => {
-    await kernel.apply(startingRuleset(table));
+    await kernel.run(startingRuleset(table));
     const model = await kernel.read("inet", table);
     assert.ok(model);
     const ep4 = model.sets.find((s) => s.name === "ep4");
@@ -74,7 +74,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
 
   test("counters read back with the packets that hit them", async () => {
     const output = { type: "filter", hook: "output", priority: 0, policy: "accept" } as const;
-    await kernel.apply(
+    await kernel.run(
       new Transaction({ family: "inet", table })
         .add({ kind: "table" })
         .add({ kind: "chain", name: "output", base: output })
@@ -100,25 +100,25 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
 
   for (const c of brokenCases) {
     test(`${c.name}: ${c.code}, the ruleset stays whole, the fake agrees`, async () => {
-      await kernel.apply(startingRuleset(table));
+      await kernel.run(startingRuleset(table));
       const beforeDump = await dump();
       const broken = brokenTransaction(c, table);
-      await assert.rejects(kernel.apply(broken), (e: unknown) => {
+      await assert.rejects(kernel.run(broken), (e: unknown) => {
         assert.ok(e instanceof NftError);
         assert.equal(e.code, c.code, e.stderr);
         assert.ok(e.stderr.length > 0, "nft's stderr is kept");
         return true;
       });
       assert.equal(await dump(), beforeDump, "nothing of the broken transaction was applied");
-      const fake = new FakeNftables();
-      await fake.apply(startingRuleset(table));
+      const fake = new MemoryNftables();
+      await fake.run(startingRuleset(table));
       assert.equal(fake.dump(), beforeDump);
-      await assert.rejects(fake.apply(broken), { code: c.code });
+      await assert.rejects(fake.run(broken), { code: c.code });
     });
   }
 
   test("check mode reports without changing anything", async () => {
-    await kernel.apply(startingRuleset(table));
+    await kernel.run(startingRuleset(table));
     const beforeDump = await dump();
     const target = { netns: netns.name };
     await checkTransaction(
@@ -140,7 +140,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   });
 
   test("rules the AST has no shape for read back as unrecognized, so drift shows", async () => {
-    await kernel.apply(startingRuleset(table));
+    await kernel.run(startingRuleset(table));
     execFileSync("ip", [
       "netns",
       "exec",

@@ -4,20 +4,23 @@
 // packet, `icmp type` only ICMP); a `th` port read of a packet without ports reads other header
 // bytes in the kernel, so here a verdict that rests on it throws: no rendered rule may.
 
-import { lastOf, parseAddress, parseCidr } from "../../src/dataplane/nftables/addr.ts";
-import type {
-  Atom,
-  DataType,
-  Expr,
-  Part,
-  Stmt,
-  Value,
-  Verdict,
-} from "../../src/dataplane/nftables/ast.ts";
-import { icmpNumber, isIcmpType } from "../../src/dataplane/nftables/icmp.ts";
-import type { ChainModel, SetModel, TableModel } from "../../src/dataplane/nftables/index.ts";
-import { protocolNumber } from "../../src/dataplane/nftables/protocols.ts";
-import { datatypesOf } from "../../src/dataplane/nftables/render.ts";
+import { firstOf, integerOf, lastOf, parseAddress, parseCidr } from "../../src/net/cidr.ts";
+import {
+  type Atom,
+  type ChainModel,
+  type DataType,
+  datatypesOf,
+  type Expr,
+  icmpNumber,
+  isIcmpType,
+  type Part,
+  protocolNumber,
+  type SetModel,
+  type Stmt,
+  type TableModel,
+  type Value,
+  type Verdict,
+} from "../../src/nft/index.ts";
 
 export interface SimPacket {
   readonly family: 4 | 6;
@@ -69,7 +72,7 @@ function read(e: Expr, s: State): Read {
     case "payload":
       if (e.protocol === "ip" || e.protocol === "ip6") {
         if ((e.protocol === "ip") !== (p.family === 4)) return ABSENT;
-        return parseAddress(e.field === "saddr" ? p.saddr : p.daddr)!.value;
+        return integerOf(parseAddress(e.field === "saddr" ? p.saddr : p.daddr).bytes);
       }
       if (e.protocol === "icmp" || e.protocol === "icmpv6") {
         // nft reads ICMP types of IPv4 packets and ICMPv6 types of IPv6 packets only.
@@ -111,7 +114,7 @@ function atomValue(a: Atom, type: DataType): bigint | number | string {
   switch (type) {
     case "ipv4_addr":
     case "ipv6_addr":
-      return parseAddress(String(a))!.value;
+      return integerOf(parseAddress(String(a)).bytes);
     case "inet_proto":
       return protocolNumber(a)!;
     default:
@@ -127,8 +130,8 @@ function partMatches(part: Part, v: Read, type: DataType): boolean {
     return (v as number) >= (from as number) && (v as number) <= (to as number);
   }
   if ((type === "ipv4_addr" || type === "ipv6_addr") && String(part).includes("/")) {
-    const c = parseCidr(String(part))!;
-    return (v as bigint) >= c.base && (v as bigint) <= lastOf(c);
+    const c = parseCidr(String(part));
+    return (v as bigint) >= firstOf(c) && (v as bigint) <= lastOf(c);
   }
   if (type === "ifname" && String(part).endsWith("*")) {
     return String(v).startsWith(String(part).slice(0, -1));

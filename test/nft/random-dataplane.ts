@@ -139,7 +139,15 @@ export function randomDataplane(r: Random): RandomDataplane {
   for (let i = 0; i < 4; i++) {
     const id = `ns/pod-${i}` as EndpointId;
     const addresses = [V4[i]!, ...(chance(r, 0.6) ? [V6[i]!] : [])];
-    endpoints.set(id, { id, addresses, ingress: tiers(), egress: tiers() });
+    const interfaceName = `veth${i}`;
+    endpoints.set(id, {
+      id,
+      kind: "workload",
+      interfaceName,
+      addresses,
+      ingress: tiers(),
+      egress: tiers(),
+    });
   }
   const deltas: Delta[] = [];
   for (const { spec, members: m } of sets.values()) {

@@ -6,18 +6,15 @@ import { describe, test } from "node:test";
 import {
   bootstrapTransaction,
   DEFAULT_ENFORCEMENT,
-  FakeNftables,
+  endpointChain,
   formatLogPrefix,
   logKey,
   NftRenderer,
   parseLogPrefix,
-} from "../../src/dataplane/nftables/index.ts";
-import {
-  endpointChain,
   policyChain,
   prefixSetName,
   setName,
-} from "../../src/dataplane/nftables/names.ts";
+} from "../../src/dataplane/nftables/index.ts";
 import type {
   Delta,
   DpEndpoint,
@@ -29,6 +26,7 @@ import type {
   SetSpec,
 } from "../../src/engine/types.ts";
 import { parseCidr } from "../../src/net/cidr.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 const web = {
@@ -91,6 +89,8 @@ const secPolicy: DpPolicy = {
 };
 const db: DpEndpoint = {
   id: "ns/db" as EndpointId,
+  kind: "workload",
+  interfaceName: "veth0",
   addresses: ["198.18.0.2", "fd00::2"],
   ingress: [
     { name: "security", defaultAction: "Deny", policies: [secPolicy.id] },
@@ -111,11 +111,11 @@ function startDeltas(): Delta[] {
   ];
 }
 
-async function started(): Promise<{ renderer: NftRenderer; fake: FakeNftables }> {
+async function started(): Promise<{ renderer: NftRenderer; fake: MemoryNftables }> {
   const renderer = new NftRenderer(cfg);
-  const fake = new FakeNftables();
-  await fake.apply(renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() }));
-  await fake.apply(renderer.update(startDeltas()));
+  const fake = new MemoryNftables();
+  await fake.run(renderer.full({ sets: new Map(), policies: new Map(), endpoints: new Map() }));
+  await fake.run(renderer.update(startDeltas()));
   return { renderer, fake };
 }
 
@@ -193,6 +193,10 @@ describe("policy and endpoint chains", () => {
       "add element inet microseg local4 { 198.18.0.2 }",
       "add element inet microseg local6 { fd00::2 }",
       `add element inet microseg ${P4} { 198.18.0.2 . tcp . 8080 }`,
+      "add element inet microseg src4 { veth0 . 198.18.0.2 }",
+      "add element inet microseg src6 { veth0 . fd00::2 }",
+      "add element inet microseg wl4 { 198.18.0.2 }",
+      "add element inet microseg wl6 { fd00::2 }",
     ]);
   });
 });
@@ -232,7 +236,7 @@ describe("batches", () => {
     assert.ok(text.includes(`flush chain inet microseg ${sec}\n`));
     assert.match(text, new RegExp(`${db} meta l4proto tcp ip saddr != @${A4} ip saddr @${N4} `));
     assert.match(text, new RegExp(`${sec} ip saddr != @${A4} ip saddr != @${N4} counter`));
-    await fake.apply(wider);
+    await fake.run(wider);
     const narrower = renderer.update([
       { type: "set-members-removed", id: web.id, members: ["198.18.0.0/16"] },
     ]);
@@ -248,19 +252,24 @@ describe("batches", () => {
       "the prefix it covered comes back; rules are unchanged while a prefix remains",
     );
     assert.ok(!narrower.toString().includes("flush chain"));
-    await fake.apply(narrower);
+    await fake.run(narrower);
     const gone = renderer.update([
       { type: "set-members-removed", id: web.id, members: ["198.18.0.0/24"] },
     ]);
     assert.doesNotMatch(gone.toString(), new RegExp(`add rule .*@${N4}`));
-    await fake.apply(gone);
+    await fake.run(gone);
     const { fake: fresh } = await started();
     assert.equal(fake.dump(), fresh.dump());
   });
 
-  test("an address moving to another endpoint re-points the maps, and nothing else", async () => {
+  test("an address moving to another workload re-points the maps and its source pair only", async () => {
     const { renderer, fake } = await started();
-    const other: DpEndpoint = { ...db, id: "ns/other" as EndpointId, addresses: ["198.18.0.2"] };
+    const other: DpEndpoint = {
+      ...db,
+      id: "ns/other" as EndpointId,
+      interfaceName: "veth1",
+      addresses: ["198.18.0.2"],
+    };
     const moved: DpEndpoint = { ...db, addresses: ["fd00::2"] };
     const tx = renderer.update([
       { type: "endpoint-upserted", endpoint: other },
@@ -276,13 +285,15 @@ describe("batches", () => {
     assert.deepEqual(
       text.split("\n").filter((l) => l.includes("element")),
       [
+        "delete element inet microseg src4 { veth0 . 198.18.0.2 }",
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
+        "add element inet microseg src4 { veth1 . 198.18.0.2 }",
         `add element inet microseg ep-in4 { 198.18.0.2 : jump ${oin} }`,
         `add element inet microseg ep-out4 { 198.18.0.2 : jump ${oout} }`,
       ],
     );
-    await fake.apply(tx);
+    await fake.run(tx);
   });
 
   test("removals go endpoints, then policies, then sets, each chain emptied first", async () => {
@@ -300,9 +311,13 @@ describe("batches", () => {
       tx.toString(),
       [
         "delete element inet microseg local4 { 198.18.0.2 }",
+        "delete element inet microseg wl4 { 198.18.0.2 }",
+        "delete element inet microseg src4 { veth0 . 198.18.0.2 }",
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
         "delete element inet microseg local6 { fd00::2 }",
+        "delete element inet microseg wl6 { fd00::2 }",
+        "delete element inet microseg src6 { veth0 . fd00::2 }",
         "delete element inet microseg ep-in6 { fd00::2 }",
         "delete element inet microseg ep-out6 { fd00::2 }",
         ...[ep("ingress"), ep("egress")].flatMap((c) => [
@@ -324,9 +339,9 @@ describe("batches", () => {
         "",
       ].join("\n"),
     );
-    await fake.apply(tx);
-    const empty = new FakeNftables();
-    await empty.apply(
+    await fake.run(tx);
+    const empty = new MemoryNftables();
+    await empty.run(
       new NftRenderer(cfg).full({ sets: new Map(), policies: new Map(), endpoints: new Map() }),
     );
     assert.equal(fake.dump(), empty.dump());
@@ -352,15 +367,15 @@ describe("batches", () => {
       "delete table inet microseg",
       "add table inet microseg",
     ]);
-    await fake.apply(tx);
+    await fake.run(tx);
     assert.equal(fake.dump(), before);
-    await fake.apply(renderer.full(state));
+    await fake.run(renderer.full(state));
     assert.equal(fake.dump(), before);
   });
 });
 
 describe("start-up table and log prefixes", () => {
-  test("the bootstrap table drops new traffic of workload interfaces and ranges", () => {
+  test("the bootstrap table drops new traffic of workload interfaces and ranges on every hook", () => {
     const tx = bootstrapTransaction({
       ...cfg,
       workloadCidrs: ["198.18.0.0/15", "198.18.1.0/24", "fd00::/8"],
@@ -376,11 +391,25 @@ describe("start-up table and log prefixes", () => {
         "add rule inet microseg forward ct state established,related counter accept",
         "add rule inet microseg forward ct state invalid counter drop",
         `add rule inet microseg forward meta iifname "veth*" ${b}`,
-        `add rule inet microseg forward meta oifname "veth*" ${b}`,
         `add rule inet microseg forward ip saddr 198.18.0.0/15 ${b}`,
-        `add rule inet microseg forward ip daddr 198.18.0.0/15 ${b}`,
         `add rule inet microseg forward ip6 saddr fd00::/8 ${b}`,
+        `add rule inet microseg forward meta oifname "veth*" ${b}`,
+        `add rule inet microseg forward ip daddr 198.18.0.0/15 ${b}`,
         `add rule inet microseg forward ip6 daddr fd00::/8 ${b}`,
+        "add chain inet microseg input { type filter hook input priority 0; policy accept; }",
+        'add rule inet microseg input meta iifname "lo" counter accept',
+        "add rule inet microseg input ct state established,related counter accept",
+        "add rule inet microseg input ct state invalid counter drop",
+        `add rule inet microseg input meta iifname "veth*" ${b}`,
+        `add rule inet microseg input ip saddr 198.18.0.0/15 ${b}`,
+        `add rule inet microseg input ip6 saddr fd00::/8 ${b}`,
+        "add chain inet microseg output { type filter hook output priority 0; policy accept; }",
+        'add rule inet microseg output meta oifname "lo" counter accept',
+        "add rule inet microseg output ct state established,related counter accept",
+        "add rule inet microseg output ct state invalid counter drop",
+        `add rule inet microseg output meta oifname "veth*" ${b}`,
+        `add rule inet microseg output ip daddr 198.18.0.0/15 ${b}`,
+        `add rule inet microseg output ip6 daddr fd00::/8 ${b}`,
         "",
       ].join("\n"),
     );

@@ -5,13 +5,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
-import {
-  DEFAULT_ENFORCEMENT,
-  FakeNftables,
-  NftRenderer,
-} from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, EXTERNAL_ADDRESSES, prng } from "../engine/random-cluster.ts";
 import { simulator } from "./packet-sim.ts";
 
@@ -20,8 +17,8 @@ const EVENTS = 30;
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 
 async function fullDump(engine: Engine): Promise<string> {
-  const fake = new FakeNftables();
-  await fake.apply(new NftRenderer(cfg).full(engine.state()));
+  const fake = new MemoryNftables();
+  await fake.run(new NftRenderer(cfg).full(engine.state()));
   return fake.dump();
 }
 
@@ -39,18 +36,18 @@ describe("incremental rendering equals the full render of the final state", () =
       const engine = new Engine({ node: "node-1" });
       const memory = new MemoryDataplane();
       const renderer = new NftRenderer(cfg);
-      const fake = new FakeNftables();
-      await fake.apply(renderer.full(engine.state()));
+      const fake = new MemoryNftables();
+      await fake.run(renderer.full(engine.state()));
       for (let step = 0; step < EVENTS; ) {
         const size = 1 + Math.floor(r() * 3);
         const events = Array.from({ length: size }, () => gen.next());
         step += size;
-        engine.apply(events);
+        engine.ingest(events);
         const deltas = engine.flush();
-        memory.apply(deltas);
+        memory.applyDeltas(deltas);
         const where = `sequence ${seq} step ${step} (${events.map(describeEvent).join(", ")})`;
         const tx = renderer.update(deltas);
-        await fake.apply(tx).catch((e: Error) => {
+        await fake.run(tx).catch((e: Error) => {
           assert.fail(`${where}: the incremental transaction fails: ${e.message}\n${tx}`);
         });
         assert.equal(fake.dump(), await fullDump(engine), `${where}: incremental != full`);

@@ -7,12 +7,10 @@ import { after, before, describe, test } from "node:test";
 import {
   checkDrift,
   DEFAULT_ENFORCEMENT,
-  dumpSorted,
-  FakeNftables,
-  KernelNftables,
   NftRenderer,
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
+import { dumpSorted, KernelNftables, MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, prng } from "../engine/random-cluster.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
 import { randomDataplane } from "./random-dataplane.ts";
@@ -34,9 +32,9 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
     for (let seed = 1; seed <= 40; seed++) {
       const { state } = randomDataplane(prng(seed));
       const tx = new NftRenderer(cfg).full(state);
-      const fake = new FakeNftables();
-      await fake.apply(tx);
-      await kernel.apply(tx);
+      const fake = new MemoryNftables();
+      await fake.run(tx);
+      await kernel.run(tx);
       assert.equal(await liveDump(), fake.dump(), `state ${seed}`);
       const drift = await checkDrift(kernel, cfg, state);
       assert.ok(drift.inSync, `state ${seed}: ${JSON.stringify(drift.objects)}`);
@@ -49,15 +47,15 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const gen = new ChurnGenerator(r);
       const engine = new Engine({ node: "node-1" });
       const renderer = new NftRenderer(cfg);
-      const fake = new FakeNftables();
+      const fake = new MemoryNftables();
       const first = renderer.full(engine.state());
-      await fake.apply(first);
-      await kernel.apply(first);
+      await fake.run(first);
+      await kernel.run(first);
       for (let step = 0; step < 40; step++) {
-        engine.apply([gen.next(), gen.next()]);
+        engine.ingest([gen.next(), gen.next()]);
         const tx = renderer.update(engine.flush());
-        await fake.apply(tx);
-        await kernel.apply(tx);
+        await fake.run(tx);
+        await kernel.run(tx);
       }
       assert.equal(await liveDump(), fake.dump(), `sequence ${seq}`);
     }

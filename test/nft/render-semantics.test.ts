@@ -5,11 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
-import {
-  DEFAULT_ENFORCEMENT,
-  FakeNftables,
-  NftRenderer,
-} from "../../src/dataplane/nftables/index.ts";
+import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 import { prng } from "../engine/random-cluster.ts";
 import { simulator } from "./packet-sim.ts";
 import { randomDataplane, randomPacket } from "./random-dataplane.ts";
@@ -24,9 +21,9 @@ describe("rendered rules judge packets as MemoryDataplane does", () => {
       const r = prng(seed);
       const { state, deltas } = randomDataplane(r);
       const memory = new MemoryDataplane();
-      memory.apply(deltas);
-      const fake = new FakeNftables();
-      await fake.apply(new NftRenderer(DEFAULT_ENFORCEMENT).full(state));
+      memory.applyDeltas(deltas);
+      const fake = new MemoryNftables();
+      await fake.run(new NftRenderer(DEFAULT_ENFORCEMENT).full(state));
       const judge = simulator((await fake.read("inet", "microseg"))!);
       const owner = new Map<string, string>();
       for (const e of state.endpoints.values()) for (const a of e.addresses) owner.set(a, e.id);

@@ -15,7 +15,7 @@ import {
   Transaction,
   th,
   verdict,
-} from "../../src/dataplane/nftables/index.ts";
+} from "../../src/nft/index.ts";
 import { fullTransaction } from "./fixtures.ts";
 
 const golden = `add table inet microseg

@@ -1,7 +1,9 @@
 // Every step of the AdminNetworkPolicy / BaselineAdminNetworkPolicy conformance corpus.
+
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { describe, it } from "node:test";
+import { validResources } from "../../src/model/index.ts";
 import { buildWorld } from "../../src/policy/world.ts";
 import {
   type CorpusCluster,
@@ -30,7 +32,9 @@ for (const file of corpusFiles("anp")) {
   describe(`anp ${basename(file, ".yaml")}`, () => {
     for (const step of c.steps) {
       it(step.name, () => {
-        const world = buildWorld([...clusterResources(c.cluster), ...step.policies]);
+        const world = buildWorld(
+          validResources([...clusterResources(c.cluster), ...step.policies]),
+        );
         const wrong: string[] = [];
         for (const check of step.checks) {
           // Checks connect to the server's address directly (host-network targets: the node's).

@@ -756,10 +756,7 @@ describe("staged policies", () => {
         selector: "app == 'db'",
         ingress: [{ action: "Deny" }],
       }),
-      policy("StagedNetworkPolicy", "prod/db-in", {
-        stagedAction: "Delete",
-        selector: "app == 'db'",
-      }),
+      policy("StagedNetworkPolicy", "prod/db-in", { stagedAction: "Delete" }),
     ];
     assert.equal(judge(r, "prod/web", "prod/db", 5432).allowed, false);
     assert.equal(judge(r, "prod/web", "prod/db", 5432, "TCP", { staged: true }).allowed, true);

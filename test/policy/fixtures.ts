@@ -1,4 +1,5 @@
 // Small hand-written clusters for table-driven semantics tests.
+import { validResources } from "../../src/model/index.ts";
 import { resolvePeer } from "../../src/policy/flow.ts";
 import type { Protocol } from "../../src/policy/types.ts";
 import { buildWorld } from "../../src/policy/world.ts";
@@ -67,7 +68,7 @@ export function judge(
   protocol: Protocol = "TCP",
   extra: { icmp?: { type: number; code?: number }; staged?: boolean } = {},
 ) {
-  const world = buildWorld(resources);
+  const world = buildWorld(validResources(resources));
   const evaluator = extra.staged ? world.staged!.evaluator : world.evaluator;
   return evaluator.evaluate({
     source: resolvePeer(world.cluster, from, "from"),

@@ -1,7 +1,9 @@
 // Every case of the upstream Kubernetes NetworkPolicy e2e corpus, judged by the policy layer.
+
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { describe, it } from "node:test";
+import { validResources } from "../../src/model/index.ts";
 import { buildWorld } from "../../src/policy/world.ts";
 import { clusterResources } from "../corpus/corpus.ts";
 import { netpolCaseSteps, netpolCorpusFiles } from "../corpus/k8s-netpol.ts";
@@ -13,7 +15,9 @@ for (const file of netpolCorpusFiles()) {
   describe(`k8s-netpol ${basename(file, ".yaml")}`, () => {
     for (const step of netpolCaseSteps(file)) {
       it(step.name, () => {
-        const world = buildWorld([...clusterResources(step.cluster), ...step.policies]);
+        const world = buildWorld(
+          validResources([...clusterResources(step.cluster), ...step.policies]),
+        );
         const wrong: string[] = [];
         const judge = (
           from: string,

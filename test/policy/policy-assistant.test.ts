@@ -1,7 +1,9 @@
 // policy-assistant's simulation cases: each direction's own verdict and the combined one.
+
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { describe, it } from "node:test";
+import { validResources } from "../../src/model/index.ts";
 import { resolvePeer } from "../../src/policy/flow.ts";
 import type { Protocol } from "../../src/policy/types.ts";
 import { buildWorld } from "../../src/policy/world.ts";
@@ -29,7 +31,7 @@ interface Case {
 for (const file of corpusFiles("policy-assistant")) {
   const c = readCorpus<Case>(file);
   describe(`policy-assistant ${basename(file, ".yaml")}`, () => {
-    const world = buildWorld([...clusterResources(c.cluster), ...c.policies]);
+    const world = buildWorld(validResources([...clusterResources(c.cluster), ...c.policies]));
     for (const probe of c.probes) {
       it(`${probe.port}/${probe.protocol}`, () => {
         const wrong: string[] = [];

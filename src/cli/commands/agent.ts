@@ -1,18 +1,24 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { Agent, isLogLevel, jsonLogger } from "../../agent/index.ts";
+import { Agent, isLogLevel, jsonLogger, latestStatusSender } from "../../agent/index.ts";
+import { ApiClient } from "../../client/index.ts";
+import { KernelConntrack } from "../../dataplane/conntrack.ts";
 import {
   DEFAULT_ENFORCEMENT,
   type EnforcementConfig,
-  KernelNftables,
+  parseEndpointToHostAction,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
-import { ManifestSource } from "../../datastore/index.ts";
+import { DatastoreSource, ManifestSource } from "../../datastore/index.ts";
 import { parseDuration } from "../../model/index.ts";
+import { KernelNftables } from "../../nft/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {
   node: string;
-  filename: string[];
+  filename?: string[];
+  server?: string;
+  tokenFile?: string;
   netns?: string;
   table: string;
   resyncInterval: string;
@@ -24,6 +30,9 @@ interface AgentFlags {
   nflogGroup: string;
   failsafeIn: string;
   failsafeOut: string;
+  endpointToHost: string;
+  podIfacePrefix: string;
+  sourceSpoofing: boolean;
   logLevel: string;
 }
 
@@ -37,9 +46,22 @@ function enforcement(f: AgentFlags): EnforcementConfig {
   const group = Number(f.nflogGroup);
   if (!Number.isInteger(group) || group < 0 || group > 65535)
     throw new CliError(`--nflog-group: "${f.nflogGroup}" is not 0-65535`);
+  if (!/^[a-zA-Z0-9_-]{1,14}$/.test(f.podIfacePrefix))
+    throw new CliError(
+      `--pod-iface-prefix: "${f.podIfacePrefix}" is not 1-14 letters, digits, _ or -`,
+    );
+  let endpointToHostAction: EnforcementConfig["endpointToHostAction"];
+  try {
+    endpointToHostAction = parseEndpointToHostAction(f.endpointToHost);
+  } catch (e) {
+    throw new CliError(`--endpoint-to-host: ${(e as Error).message}`);
+  }
   try {
     return {
       ...DEFAULT_ENFORCEMENT,
+      endpointToHostAction,
+      podInterfacePrefix: f.podIfacePrefix,
+      workloadSourceSpoofing: f.sourceSpoofing,
       table: f.table,
       workloadInterfaces: f.workloadIface,
       workloadCidrs: f.workloadCidr,
@@ -52,14 +74,28 @@ function enforcement(f: AgentFlags): EnforcementConfig {
   }
 }
 
+function apiClient(server: string, tokenFile: string | undefined): ApiClient {
+  let token: string | undefined;
+  if (tokenFile) {
+    try {
+      token = readFileSync(tokenFile, "utf8").trim();
+    } catch (e) {
+      throw new CliError(`--token-file: cannot read ${tokenFile}: ${(e as Error).message}`);
+    }
+  }
+  return new ApiClient({ server, ...(token ? { token } : {}) });
+}
+
 export function registerAgent(program: Command): void {
   program
     .command("agent")
     .description(
-      "enforce manifests on this node in nftables (table inet microseg), following file changes",
+      "enforce what the API server (or manifest files) hold on this node in nftables (table inet microseg), following every change",
     )
     .requiredOption("--node <name>", "this node's name: its pods and host endpoints get chains")
-    .requiredOption("-f, --filename <paths...>", "manifest files or directories, watched")
+    .option("-f, --filename <paths...>", "manifest files or directories, watched")
+    .option("--server <url>", "follow this API server instead of files (one watch of every kind)")
+    .option("--token-file <path>", "bearer token for --server")
     .option("--netns <name>", "run nft in this network namespace (ip netns)")
     .option("--table <name>", "nftables table (family inet)", DEFAULT_ENFORCEMENT.table)
     .option("--resync-interval <duration>", "drift check and repair period; 0 for none", "30s")
@@ -75,23 +111,59 @@ export function registerAgent(program: Command): void {
     .option("--nflog-group <n>", "NFLOG group of Log and Deny rules", "1")
     .option("--failsafe-in <ports>", "always open into the node", "tcp:22,tcp:2379-2380")
     .option("--failsafe-out <ports>", "always open out of the node", "tcp:2379-2380,udp:53")
+    .option(
+      "--endpoint-to-host <action>",
+      "workload traffic to the node itself after its egress policy: Drop, Accept or Return (to host endpoint policy)",
+      "Drop",
+    )
+    .option(
+      "--pod-iface-prefix <prefix>",
+      "pods' host-side interfaces are <prefix> + sha1(<namespace>.<pod>), as Calico's CNI plugin names them",
+      DEFAULT_ENFORCEMENT.podInterfacePrefix,
+    )
+    .option(
+      "--source-spoofing",
+      "let workloads send from their allowSpoofedSourcePrefixes (Felix's WorkloadSourceSpoofing: Any)",
+      false,
+    )
     .option("--log-level <level>", "debug, info, warn or error", "info")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sudo microseg agent --node node-1 --server http://127.0.0.1:7080 --workload-iface 'cali*'
+  sudo microseg agent --node node-1 -f manifests/ --status-file /run/microseg/status.json`,
+    )
     .action(async (f: AgentFlags) => {
       if (!isLogLevel(f.logLevel))
         throw new CliError(`--log-level: "${f.logLevel}" is not debug, info, warn or error`);
+      if ((f.filename === undefined) === (f.server === undefined))
+        throw new CliError("give either -f (manifest files) or --server (an API server)");
       const log = jsonLogger({ level: f.logLevel, base: { node: f.node } });
+      const client = f.server ? apiClient(f.server, f.tokenFile) : undefined;
       const agent = new Agent({
         node: f.node,
-        source: new ManifestSource(f.filename, {
-          pollMs: duration("--poll-interval", f.pollInterval),
-        }),
+        source: client
+          ? new DatastoreSource(client)
+          : new ManifestSource(f.filename ?? [], {
+              pollMs: duration("--poll-interval", f.pollInterval),
+            }),
         nft: new KernelNftables(f.netns ? { netns: f.netns } : {}),
+        conntrack: new KernelConntrack(f.netns ? { netns: f.netns } : {}),
         enforcement: enforcement(f),
         log,
         resyncIntervalMs: duration("--resync-interval", f.resyncInterval),
         ...(f.readyFile ? { readyFile: f.readyFile } : {}),
         ...(f.statusFile ? { statusFile: f.statusFile } : {}),
       });
+      if (client) {
+        agent.onStatus(
+          latestStatusSender(
+            (status) => client.putAgentStatus(status),
+            (error) => log.debug("status not reported to the API server", { error }),
+          ),
+        );
+      }
       // The table outlives the agent: stopping leaves the kernel enforcing the last state.
       const stop = (signal: string) => {
         log.info("stopping; the ruleset stays in place", { signal });

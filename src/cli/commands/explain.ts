@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
-import { explainFlow, formatExplanation } from "../../analysis/explain.ts";
+import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
 import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
+import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
+import { kubectlAction } from "../failure.ts";
 import { CliError, loadOrExit, outputFormat } from "../load.ts";
 
 function port(value: string): number {
@@ -11,38 +13,58 @@ function port(value: string): number {
   return n;
 }
 
+interface ExplainFlags extends ConnectionFlags {
+  filename?: string[];
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  output: string;
+}
+
+/** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
+async function explain(flags: ExplainFlags): Promise<void> {
+  const format = outputFormat(flags.output);
+  const query = {
+    from: flags.from,
+    to: flags.to,
+    port: flags.port,
+    protocol: normalizeProtocol(flags.protocol),
+  };
+  const explanation: Explanation = flags.filename
+    ? explainFlow(buildWorld(await loadOrExit(flags.filename)), query)
+    : await connect(flags).explain(query);
+  if (format === "text") console.log(formatExplanation(explanation));
+  else if (format === "json") console.log(JSON.stringify(explanation));
+  else process.stdout.write(stringify(explanation));
+  if (!explanation.allowed) process.exitCode = 1;
+}
+
 export function registerExplain(program: Command): void {
-  program
-    .command("explain")
-    .description(
-      "why a flow is allowed or denied: the tier, policy and rule deciding each direction",
-    )
-    .requiredOption("-f, --filename <paths...>", "manifest files or directories")
-    .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
-    .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
-    .requiredOption("--port <port>", "destination port", port)
-    .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP or a number", "TCP")
-    .option("-o, --output <format>", "text, json or yaml", "text")
-    .action(
-      async (options: {
-        filename: string[];
-        from: string;
-        to: string;
-        port: number;
-        protocol: string;
-        output: string;
-      }) => {
-        const format = outputFormat(options.output);
-        const world = buildWorld(await loadOrExit(options.filename));
-        const explanation = explainFlow(world, {
-          from: options.from,
-          to: options.to,
-          port: options.port,
-          protocol: normalizeProtocol(options.protocol),
-        });
-        if (format === "text") console.log(formatExplanation(explanation));
-        else if (format === "json") console.log(JSON.stringify(explanation));
-        else process.stdout.write(stringify(explanation));
-      },
-    );
+  withConnection(
+    program
+      .command("explain")
+      .description(
+        "why a flow is allowed or denied: the tier, policy and rule deciding each direction",
+      )
+      .option(
+        "-f, --filename <paths...>",
+        "judge these manifests offline instead of the server's store",
+      )
+      .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
+      .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
+      .requiredOption("--port <port>", "destination port", port)
+      .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP or a number", "TCP")
+      .option("-o, --output <format>", "text, json or yaml", "text")
+      .addHelpText(
+        "after",
+        `
+Exit status: 0 when the flow is allowed, 1 when it is denied (like kubectl auth can-i),
+2 when it cannot be judged (an unknown workload, bad arguments, no server).
+
+Examples:
+  microseg explain --from directory/blue-web-0 --to directory/ldap-server-0 --port 389
+  microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json`,
+      ),
+  ).action(kubectlAction(explain, 2));
 }

@@ -254,4 +254,16 @@ export function registerLab(program: Command): void {
   registerApply(lab);
   registerProbe(lab);
   registerDown(lab);
+  lab.addHelpText("after", `\nExamples:\n${Object.values(LAB_EXAMPLES).join("\n")}`);
+  for (const sub of lab.commands) {
+    const example = LAB_EXAMPLES[sub.name()];
+    if (example) sub.addHelpText("after", `\nExamples:\n${example}`);
+  }
 }
+
+const LAB_EXAMPLES: Record<string, string> = {
+  up: "  sudo microseg lab up -f examples/segmented-apps --nodes 2",
+  apply: "  sudo microseg lab apply -f scaled-manifests/",
+  probe: "  sudo microseg lab probe --ports 8080/TCP -o json",
+  down: "  sudo microseg lab down",
+};

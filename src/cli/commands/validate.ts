@@ -9,9 +9,17 @@ export function registerValidate(program: Command): void {
       "-f, --filename <paths...>",
       "manifest files or directories (searched recursively for .yaml, .yml, .json)",
     )
+    .addHelpText(
+      "after",
+      `
+Examples:
+  microseg validate -f examples/
+  microseg validate -f policies.yaml -f workloads/`,
+    )
     .action(async (options: { filename: string[] }) => {
       const result = await loadManifests(options.filename);
       if (result.ok) {
+        for (const w of result.warnings) console.error(`warning: ${w.message}`);
         const n = result.resources.length;
         console.log(`${n} ${n === 1 ? "object" : "objects"} valid`);
         return;

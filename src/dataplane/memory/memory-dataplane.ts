@@ -52,7 +52,7 @@ export class MemoryDataplane {
   readonly #byAddress = new Map<string, Set<EndpointId>>();
 
   /** Applies a batch; a delta referring to something missing is a bug upstream and throws. */
-  apply(deltas: readonly Delta[]): void {
+  applyDeltas(deltas: readonly Delta[]): void {
     for (const d of deltas) {
       switch (d.type) {
         case "set-added":

@@ -4,10 +4,9 @@
 // object (chain, set, map), with the lines one side has and the other lacks.
 
 import type { DataplaneState } from "../../engine/index.ts";
+import type { Nftables } from "../../nft/index.ts";
+import { dumpSorted, MemoryNftables } from "../../nft/index.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
-import { FakeNftables } from "./fake.ts";
-import { dumpSorted } from "./model.ts";
-import type { Nftables } from "./nftables.ts";
 import { NftRenderer } from "./renderer.ts";
 
 export interface ObjectDrift {
@@ -25,8 +24,8 @@ export interface DriftReport {
 }
 
 export async function desiredDump(cfg: EnforcementConfig, state: DataplaneState): Promise<string> {
-  const fake = new FakeNftables();
-  await fake.apply(new NftRenderer(cfg).full(state));
+  const fake = new MemoryNftables();
+  await fake.run(new NftRenderer(cfg).full(state));
   return fake.dump();
 }
 

@@ -2,11 +2,16 @@
 // interfaces carry workloads, where Log and Deny packets go, and the ports that stay open
 // whatever the policy says (so a bad policy cannot cut the node off its operators and datastore).
 
+import { DEFAULT_POD_INTERFACE_PREFIX } from "../../engine/workload-interface.ts";
+
 export interface FailsafePort {
   readonly protocol: "tcp" | "udp";
   readonly from: number;
   readonly to: number;
 }
+
+/** What a workload's packets to the node itself meet after its egress policy allowed them. */
+export type EndpointToHostAction = "Drop" | "Accept" | "Return";
 
 export interface EnforcementConfig {
   readonly table: string;
@@ -24,10 +29,28 @@ export interface EnforcementConfig {
    * part of an established connection, so this logs the packets that open connections.
    */
   readonly nflogAllowGroup?: number;
-  /** Destination ports accepted into the node (input hook) before any policy. */
+  /**
+   * Destination ports accepted into the node (input hook) before host endpoint policy, for
+   * traffic that does not come from a workload interface.
+   */
   readonly failsafeInbound: readonly FailsafePort[];
-  /** Destination ports accepted out of the node (output hook) before any policy. */
+  /**
+   * Destination ports accepted out of the node (output hook) before host endpoint policy, for
+   * traffic that does not go to a workload interface (a workload's ingress always applies).
+   */
   readonly failsafeOutbound: readonly FailsafePort[];
+  /**
+   * Calico's defaultEndpointToHostAction: after a workload's egress policy allowed a packet to
+   * the node itself, Drop it (default), Accept it, or Return it to the host endpoints' policy.
+   */
+  readonly endpointToHostAction: EndpointToHostAction;
+  /**
+   * Felix's WorkloadSourceSpoofing "Any": workloads may send from their allowed source
+   * prefixes (WorkloadEndpoint allowSpoofedSourcePrefixes). Off, only from their addresses.
+   */
+  readonly workloadSourceSpoofing: boolean;
+  /** Prefix of the interface names the CNI plugin derives for pods (Calico's `cali`). */
+  readonly podInterfacePrefix: string;
 }
 
 /** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
@@ -43,7 +66,22 @@ export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   // ssh and etcd in; etcd and DNS out.
   failsafeInbound: parseFailsafe("tcp:22,tcp:2379-2380"),
   failsafeOutbound: parseFailsafe("tcp:2379-2380,udp:53"),
+  endpointToHostAction: "Drop",
+  workloadSourceSpoofing: false,
+  podInterfacePrefix: DEFAULT_POD_INTERFACE_PREFIX,
 };
+
+const ENDPOINT_TO_HOST_ACTIONS: readonly EndpointToHostAction[] = ["Drop", "Accept", "Return"];
+
+export function parseEndpointToHostAction(text: string): EndpointToHostAction {
+  const action = ENDPOINT_TO_HOST_ACTIONS.find((a) => a.toLowerCase() === text.toLowerCase());
+  if (!action) {
+    throw new Error(
+      `endpoint-to-host action ${JSON.stringify(text)} is not Drop, Accept or Return`,
+    );
+  }
+  return action;
+}
 
 /** `tcp:22,tcp:2379-2380,udp:53` -> ports; the empty string is none. */
 export function parseFailsafe(text: string): FailsafePort[] {

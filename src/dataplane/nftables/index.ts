@@ -1,11 +1,6 @@
-// The nftables half of the dataplane: a typed transaction, the kernel and a fake that apply it,
-// and the table model both read back into.
+// microseg's nftables renderer: the engine's state and deltas as transactions on table
+// `inet microseg`, the start-up table, the drift check, and the NFLOG prefixes its rules write.
 
-export { applyTransaction, checkTransaction } from "./applier.ts";
-export type * from "./ast.ts";
-export * from "./build.ts";
-export { canonicalBody } from "./canonical.ts";
-// Enforcement: the engine's state and deltas rendered into microseg's table.
 export {
   checkDrift,
   compareDumps,
@@ -15,17 +10,14 @@ export {
 } from "./drift.ts";
 export {
   DEFAULT_ENFORCEMENT,
+  type EndpointToHostAction,
   type EnforcementConfig,
   type FailsafePort,
   MARK_ALLOW,
   MARK_PASS,
+  parseEndpointToHostAction,
   parseFailsafe,
 } from "./enforcement.ts";
-export { NftError, type NftErrorCode } from "./errors.ts";
-export type { NftTarget } from "./exec.ts";
-export { FakeNftables } from "./fake.ts";
-export { parseTableJson } from "./json.ts";
-export { KernelNftables } from "./kernel.ts";
 export {
   formatLogPrefix,
   type LogPrefix,
@@ -33,17 +25,6 @@ export {
   type ParsedLogPrefix,
   parseLogPrefix,
 } from "./log-prefix.ts";
-export {
-  type ChainModel,
-  dumpSorted,
-  type ElementModel,
-  type RuleModel,
-  type SetModel,
-  type TableModel,
-} from "./model.ts";
-export type { Nftables } from "./nftables.ts";
-export { readTable } from "./reader.ts";
-export { renderBody } from "./render.ts";
+export { endpointChain, policyChain, prefixSetName, setName } from "./names.ts";
 export { bootstrapTransaction } from "./render-base.ts";
 export { NftRenderer } from "./renderer.ts";
-export { type TableTarget, Transaction } from "./transaction.ts";

@@ -5,8 +5,8 @@
 
 import { createHash } from "node:crypto";
 import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
 import type { Direction } from "../../policy/index.ts";
-import type { IpFamily } from "./set-elements.ts";
 
 export const hashOf = (id: string, length = 12): string =>
   createHash("sha256").update(id).digest("hex").slice(0, length);
@@ -33,6 +33,17 @@ export const dispatchMap = (d: Direction, family: IpFamily): string => `ep-${dir
 
 /** Every address of a local endpoint, for dropping what a workload interface should not carry. */
 export const localSet = (family: IpFamily): string => `local${family}`;
+
+/** Addresses of local workloads: they may enter the node on their own interface only. */
+export const workloadSet = (family: IpFamily): string => `wl${family}`;
+
+/** `interface . address` of every local workload: the sources its interface may carry. */
+export const sourceSet = (family: IpFamily): string => `src${family}`;
+
+/** Regular chains of the base chains: source validation, workload to node, node to workload. */
+export const FROM_WORKLOAD = "from-workload";
+export const WORKLOAD_TO_HOST = "workload-to-host";
+export const HOST_TO_WORKLOAD = "host-to-workload";
 
 const MAX_COMMENT_BYTES = 128;
 

@@ -1,14 +1,23 @@
 // The base chains, where packets enter microseg's table, and the start-up table.
 //
-// forward, input and output all dispatch the same way: a packet from a local endpoint's
+// prerouting (priority raw, before conntrack): a packet entering on a workload interface must
+// carry an address of the workload on that interface (`iifname . saddr` pairs), and a local
+// workload's address is accepted from nowhere else; so no workload passes as another and no
+// spoofed packet ever creates a connection entry.
+//
+// forward, input and output then dispatch the same way: a packet from a local endpoint's
 // address jumps to that endpoint's egress chain, one to such an address to its ingress chain,
 // both through verdict maps keyed by address. Forwarded pod-to-pod traffic meets forward;
-// pod-to-node traffic meets input and node-to-pod traffic output, so host endpoints and pods
-// are enforced alike. Replies of allowed connections pass on conntrack first.
+// pod-to-node traffic meets input (the workload's egress policy, then the endpoint-to-host
+// action: the failsafe ports are never for workloads) and node-to-pod traffic output (the
+// workload's ingress policy always applies; outbound failsafe ports are for other
+// destinations). Replies of allowed connections pass on conntrack first.
 
-import type { ChainObject, Stmt } from "./ast.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { ChainObject, Stmt } from "../../nft/index.ts";
 import {
   anon,
+  concat,
   counter,
   ct,
   eq,
@@ -20,15 +29,23 @@ import {
   ne,
   ref,
   states,
+  Transaction,
   th,
   verdict,
   vmap,
-} from "./build.ts";
+} from "../../nft/index.ts";
 import type { EnforcementConfig, FailsafePort } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
-import { dispatchMap, localSet } from "./names.ts";
-import { headerValue, type IpFamily, mergedIntervals, mergedPorts } from "./set-elements.ts";
-import { Transaction } from "./transaction.ts";
+import {
+  dispatchMap,
+  FROM_WORKLOAD,
+  HOST_TO_WORKLOAD,
+  localSet,
+  sourceSet,
+  WORKLOAD_TO_HOST,
+  workloadSet,
+} from "./names.ts";
+import { headerValue, mergedIntervals, mergedPorts } from "./set-elements.ts";
 
 export interface BaseChainSpec {
   readonly chain: ChainObject;
@@ -38,10 +55,18 @@ export interface BaseChainSpec {
 const FAMILIES: IpFamily[] = [4, 6];
 const addr = (f: IpFamily) => (f === 4 ? ip : ip6);
 
-const hook = (name: "forward" | "input" | "output"): ChainObject => ({
+type Hook = "prerouting" | "forward" | "input" | "output";
+
+const hook = (name: Hook): ChainObject => ({
   kind: "chain",
   name,
-  base: { type: "filter", hook: name, priority: 0, policy: "accept" },
+  // Source validation runs at raw priority, before conntrack (-200) sees the packet.
+  base: {
+    type: "filter",
+    hook: name,
+    priority: name === "prerouting" ? -300 : 0,
+    policy: "accept",
+  },
 });
 
 const conntrack: Stmt[][] = [
@@ -65,27 +90,29 @@ function failsafe(ports: readonly FailsafePort[]): Stmt[][] {
   });
 }
 
-/** A workload interface may only carry local endpoints' addresses (fail closed on the rest). */
-function unknownAddresses(cfg: EnforcementConfig, sides: Array<"from" | "to">): Stmt[][] {
-  const out: Stmt[][] = [];
-  for (const side of sides) {
-    const prefix = formatLogPrefix({
-      action: "S",
-      direction: side === "from" ? "egress" : "ingress",
-    });
-    for (const pattern of cfg.workloadInterfaces) {
-      for (const f of FAMILIES) {
-        out.push([
-          eq(side === "from" ? meta.iifname : meta.oifname, pattern),
-          ne(addr(f)[side === "from" ? "saddr" : "daddr"], ref(localSet(f))),
-          counter(),
-          log({ prefix, group: cfg.nflogGroup }),
-          verdict.drop,
-        ]);
-      }
-    }
-  }
-  return out;
+function logDrop(cfg: EnforcementConfig, prefix: string): Stmt[] {
+  return [counter(), log({ prefix, group: cfg.nflogGroup }), verdict.drop];
+}
+
+const spoofed = (cfg: EnforcementConfig, side: "from" | "to") =>
+  logDrop(cfg, formatLogPrefix({ action: "S", direction: side === "from" ? "egress" : "ingress" }));
+
+/** One rule per workload interface pattern. */
+const perInterface = (cfg: EnforcementConfig, side: "from" | "to", rest: Stmt[]): Stmt[][] =>
+  cfg.workloadInterfaces.map((p) => [
+    eq(side === "from" ? meta.iifname : meta.oifname, p),
+    ...rest,
+  ]);
+
+/** A workload interface may only lead to local endpoints' addresses (fail closed on the rest). */
+function unknownDestinations(cfg: EnforcementConfig): Stmt[][] {
+  return cfg.workloadInterfaces.flatMap((pattern) =>
+    FAMILIES.map((f) => [
+      eq(meta.oifname, pattern),
+      ne(addr(f).daddr, ref(localSet(f))),
+      ...spoofed(cfg, "to"),
+    ]),
+  );
 }
 
 const dispatch: Stmt[][] = [
@@ -93,20 +120,100 @@ const dispatch: Stmt[][] = [
   ...FAMILIES.map((f) => [counter(), vmap(addr(f).daddr, dispatchMap("ingress", f))]),
 ];
 
+/** A workload may send from extra prefixes only where the node allows spoofing at all. */
+export interface SpoofingWorkload {
+  readonly interfaceName: string;
+  readonly prefixes: readonly string[];
+}
+
+/**
+ * The body of `from-workload`: a packet's source must be the workload's own on that interface
+ * (or an allowed prefix); IPv6 link-local and unspecified sources only for neighbour discovery,
+ * router solicitation and multicast listener reports, which never leave the link.
+ */
+export function fromWorkloadRules(
+  cfg: EnforcementConfig,
+  spoofing: readonly SpoofingWorkload[],
+): Stmt[][] {
+  const rules: Stmt[][] = FAMILIES.map((f) => [
+    eq(concat(meta.iifname, addr(f).saddr), ref(sourceSet(f))),
+    counter(),
+    verdict.accept,
+  ]);
+  for (const w of cfg.workloadSourceSpoofing ? spoofing : []) {
+    for (const f of FAMILIES) {
+      const mine = w.prefixes.filter((p) => p.includes(":") === (f === 6));
+      if (mine.length === 0) continue;
+      rules.push([
+        eq(meta.iifname, w.interfaceName),
+        eq(addr(f).saddr, headerValue(mergedIntervals(mine))),
+        counter(),
+        verdict.accept,
+      ]);
+    }
+  }
+  rules.push(
+    [
+      eq(ip6.saddr, "fe80::/10"),
+      eq(icmpv6.type, anon(131, 133, 135, 136, 143)),
+      counter(),
+      verdict.accept,
+    ],
+    [eq(ip6.saddr, "::"), eq(icmpv6.type, anon(131, 135, 143)), counter(), verdict.accept],
+    spoofed(cfg, "from"),
+  );
+  return rules;
+}
+
+export function regularChains(cfg: EnforcementConfig): BaseChainSpec[] {
+  // Return: on to the ingress policy of the host endpoint holding the address, if any.
+  const hostIngress = FAMILIES.map((f) => [
+    counter(),
+    vmap(addr(f).daddr, dispatchMap("ingress", f)),
+  ]);
+  const toHost: Stmt[][] =
+    cfg.endpointToHostAction === "Drop"
+      ? [logDrop(cfg, formatLogPrefix({ action: "H", direction: "egress" }))]
+      : cfg.endpointToHostAction === "Accept"
+        ? [[counter(), verdict.accept]]
+        : [...hostIngress, [counter(), verdict.accept]];
+  return [
+    {
+      chain: { kind: "chain", name: WORKLOAD_TO_HOST },
+      // The workload's egress policy returns when it allows; the failsafe ports never apply.
+      rules: [
+        ...FAMILIES.map((f) => [counter(), vmap(addr(f).saddr, dispatchMap("egress", f))]),
+        ...toHost,
+      ],
+    },
+    {
+      chain: { kind: "chain", name: HOST_TO_WORKLOAD },
+      rules: [...dispatch, spoofed(cfg, "to")],
+    },
+  ];
+}
+
 export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
   return [
     {
+      chain: hook("prerouting"),
+      rules: [
+        ...perInterface(cfg, "from", [counter(), verdict.jump(FROM_WORKLOAD)]),
+        ...FAMILIES.map((f) => [eq(addr(f).saddr, ref(workloadSet(f))), ...spoofed(cfg, "from")]),
+      ],
+    },
+    {
       chain: hook("forward"),
-      rules: [...conntrack, ...unknownAddresses(cfg, ["from", "to"]), ...dispatch],
+      rules: [...conntrack, ...unknownDestinations(cfg), ...dispatch],
     },
     {
       chain: hook("input"),
       rules: [
         [eq(meta.iifname, "lo"), counter(), verdict.accept],
-        ...failsafe(cfg.failsafeInbound),
         neighbourDiscovery,
         ...conntrack,
-        ...unknownAddresses(cfg, ["from"]),
+        ...perInterface(cfg, "from", [counter(), verdict.jump(WORKLOAD_TO_HOST)]),
+        ...failsafe(cfg.failsafeInbound),
         ...dispatch,
       ],
     },
@@ -114,10 +221,10 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       chain: hook("output"),
       rules: [
         [eq(meta.oifname, "lo"), counter(), verdict.accept],
-        ...failsafe(cfg.failsafeOutbound),
         neighbourDiscovery,
         ...conntrack,
-        ...unknownAddresses(cfg, ["to"]),
+        ...perInterface(cfg, "to", [counter(), verdict.jump(HOST_TO_WORKLOAD)]),
+        ...failsafe(cfg.failsafeOutbound),
         ...dispatch,
       ],
     },
@@ -138,24 +245,37 @@ export function replacingTable(table: string): Transaction {
  */
 export function bootstrapTransaction(cfg: EnforcementConfig): Transaction {
   const tx = replacingTable(cfg.table);
-  const forward = hook("forward");
-  tx.add(forward);
   const drop = (match: Stmt): Stmt[] => [
     match,
     counter(),
     log({ prefix: formatLogPrefix({ action: "B" }), group: cfg.nflogGroup }),
     verdict.drop,
   ];
-  const rules: Stmt[][] = [...conntrack];
-  for (const pattern of cfg.workloadInterfaces) {
-    rules.push(drop(eq(meta.iifname, pattern)), drop(eq(meta.oifname, pattern)));
-  }
-  for (const f of FAMILIES) {
+  const ranges = FAMILIES.flatMap((f) => {
     const cidrs = cfg.workloadCidrs.filter((c) => c.includes(":") === (f === 6));
-    if (cidrs.length === 0) continue;
-    const set = headerValue(mergedIntervals(cidrs));
-    rules.push(drop(eq(addr(f).saddr, set)), drop(eq(addr(f).daddr, set)));
+    return cidrs.length === 0 ? [] : [{ f, set: headerValue(mergedIntervals(cidrs)) }];
+  });
+  const closed = (sides: Array<"from" | "to">): Stmt[][] =>
+    sides.flatMap((side) => [
+      ...cfg.workloadInterfaces.map((p) =>
+        drop(eq(side === "from" ? meta.iifname : meta.oifname, p)),
+      ),
+      ...ranges.map(({ f, set }) => drop(eq(addr(f)[side === "from" ? "saddr" : "daddr"], set))),
+    ]);
+  const chains: Array<[Hook, Stmt[][]]> = [
+    ["forward", [...conntrack, ...closed(["from", "to"])]],
+    [
+      "input",
+      [[eq(meta.iifname, "lo"), counter(), verdict.accept], ...conntrack, ...closed(["from"])],
+    ],
+    [
+      "output",
+      [[eq(meta.oifname, "lo"), counter(), verdict.accept], ...conntrack, ...closed(["to"])],
+    ],
+  ];
+  for (const [name, rules] of chains) {
+    tx.add(hook(name));
+    for (const body of rules) tx.add({ kind: "rule", chain: name, body });
   }
-  for (const body of rules) tx.add({ kind: "rule", chain: forward.name, body });
   return tx;
 }

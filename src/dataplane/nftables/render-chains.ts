@@ -11,9 +11,9 @@
 // accepts the packet; allowed egress returns, so the base chain goes on to check ingress.
 
 import type { DpPolicy, DpRule, DpTierRef } from "../../engine/index.ts";
+import type { Stmt } from "../../nft/index.ts";
+import { and, counter, eq, log, meta, setMark, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
-import type { Stmt } from "./ast.ts";
-import { and, counter, eq, log, meta, setMark, verdict } from "./build.ts";
 import { MARK_ALLOW, MARK_BITS, MARK_PASS } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import { policyChain } from "./names.ts";

@@ -23,29 +23,42 @@ import type {
   SetId,
   SetSpec,
 } from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { ElementObject, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
+import { Transaction, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
-import type { SetKeyType, SetObject, Stmt } from "./ast.ts";
-import { verdict } from "./build.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 import {
   commentOf,
   dispatchMap,
   endpointChain,
+  FROM_WORKLOAD,
   localSet,
   policyChain,
   prefixSetName,
   setName,
+  sourceSet,
+  workloadSet,
 } from "./names.ts";
-import { baseChains, replacingTable } from "./render-base.ts";
+import {
+  baseChains,
+  fromWorkloadRules,
+  regularChains,
+  replacingTable,
+  type SpoofingWorkload,
+} from "./render-base.ts";
 import { type ChainContext, endpointRules, policyRules } from "./render-chains.ts";
 import {
   AddressElements,
   type ElementChanges,
   familyOf,
-  type IpFamily,
   NamedPortElements,
 } from "./set-elements.ts";
-import { Transaction } from "./transaction.ts";
+
+/** A delta the renderer cannot have been given by a correct engine. */
+export class RenderError extends Error {
+  readonly code = "render.unknown-set";
+}
 
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
@@ -108,6 +121,11 @@ const sorted = <K extends string, V>(m: ReadonlyMap<K, V>): [K, V][] =>
 const sameTiers = (a: DpEndpoint, b: DpEndpoint) =>
   JSON.stringify([a.ingress, a.egress]) === JSON.stringify([b.ingress, b.egress]);
 
+/** A workload's address is bound to its interface; without one it cannot send at all. */
+const isWorkload = (e: DpEndpoint | undefined) => e?.kind === "workload";
+
+const spoofs = (e: DpEndpoint | undefined) => (e?.allowedSourcePrefixes?.length ?? 0) > 0;
+
 export class NftRenderer {
   readonly #cfg: EnforcementConfig;
   readonly #ctx: ChainContext;
@@ -138,6 +156,8 @@ export class NftRenderer {
     const tx = replacingTable(this.#cfg.table);
     for (const f of FAMILIES) {
       tx.add({ kind: "set", name: localSet(f), type: [addressType(f)] });
+      tx.add({ kind: "set", name: workloadSet(f), type: [addressType(f)] });
+      tx.add({ kind: "set", name: sourceSet(f), type: ["ifname", addressType(f)] });
       for (const d of DIRECTIONS) {
         tx.add({ kind: "map", name: dispatchMap(d, f), type: [addressType(f)], value: "verdict" });
       }
@@ -161,9 +181,15 @@ export class NftRenderer {
       this.#fillEndpoint(tx, endpoint, "new");
     }
     for (const [address, claimants] of sorted(this.#claims)) {
-      this.#dispatch(tx, "add", address, this.#owner(claimants)!);
+      const owner = this.#endpoints.get(this.#owner(claimants)!);
+      for (const el of this.#move(address, undefined, owner).added) tx.add(el);
     }
-    for (const { chain, rules } of baseChains(this.#cfg)) {
+    const fromWorkload = { kind: "chain" as const, name: FROM_WORKLOAD };
+    const regular = [
+      { chain: fromWorkload, rules: this.#fromWorkload() },
+      ...regularChains(this.#cfg),
+    ];
+    for (const { chain, rules } of [...regular, ...baseChains(this.#cfg)]) {
       tx.add(chain);
       for (const body of rules) tx.add({ kind: "rule", chain: chain.name, body });
     }
@@ -230,7 +256,9 @@ export class NftRenderer {
     }
     for (const [id, change] of members) {
       const set = this.#sets.get(id);
-      if (!set) continue;
+      // The engine's sequencer adds a set before its members: members of an unknown set are
+      // a bug upstream, and skipping them would leave the kernel silently short (Felix panics).
+      if (!set) throw new RenderError(`members for set ${id}, which was never added`);
       const added = byFamily(change.added);
       const removed = byFamily(change.removed);
       let flipped = false;
@@ -249,6 +277,10 @@ export class NftRenderer {
       else if (now && before && !sameTiers(now, before)) this.#fillEndpoint(tx, now, "changed");
     }
     this.#redispatch(tx, touched);
+    if ([...touched].some(([id, before]) => spoofs(before) || spoofs(this.#endpoints.get(id)))) {
+      tx.flush({ kind: "chain", name: FROM_WORKLOAD });
+      for (const body of this.#fromWorkload()) tx.add({ kind: "rule", chain: FROM_WORKLOAD, body });
+    }
     for (const [id, before] of touched) {
       if (before && !this.#endpoints.has(id)) {
         for (const d of DIRECTIONS) this.#removeChain(tx, endpointChain(id, d));
@@ -265,30 +297,43 @@ export class NftRenderer {
     return tx;
   }
 
-  /** Moves map and local-set elements of every address whose owner the batch changed. */
+  /** Workloads that may send from extra prefixes, in a stable order. */
+  #fromWorkload(): Stmt[][] {
+    const spoofing: SpoofingWorkload[] = [];
+    for (const [, e] of sorted(this.#endpoints)) {
+      if (e.interfaceName && e.allowedSourcePrefixes?.length) {
+        spoofing.push({ interfaceName: e.interfaceName, prefixes: e.allowedSourcePrefixes });
+      }
+    }
+    return fromWorkloadRules(this.#cfg, spoofing);
+  }
+
+  /**
+   * Moves the elements of every address whose owner the batch changed, or whose owner changed
+   * how it sends (kind, interface): map, local-set, workload-set and source-pair elements.
+   */
   #redispatch(tx: Transaction, touched: ReadonlyMap<EndpointId, DpEndpoint | undefined>): void {
     const addresses = new Set<string>();
     for (const [id, before] of touched) {
       for (const a of before?.addresses ?? []) addresses.add(a);
       for (const a of this.#endpoints.get(id)?.addresses ?? []) addresses.add(a);
     }
-    const owners = (): Map<string, EndpointId | undefined> =>
-      new Map([...addresses].map((a) => [a, this.#owner(this.#claims.get(a))]));
-    const was = owners();
+    const owners = (view: (id: EndpointId) => DpEndpoint | undefined) =>
+      new Map(
+        [...addresses].map((a) => {
+          const id = this.#owner(this.#claims.get(a));
+          return [a, id === undefined ? undefined : view(id)];
+        }),
+      );
+    const was = owners((id) => (touched.has(id) ? touched.get(id) : this.#endpoints.get(id)));
     for (const [id, before] of touched) {
       for (const a of before?.addresses ?? []) this.#claim(a, id, false);
       for (const a of this.#endpoints.get(id)?.addresses ?? []) this.#claim(a, id, true);
     }
-    const now = owners();
-    const moved = [...addresses].filter((a) => was.get(a) !== now.get(a)).sort();
-    for (const a of moved) {
-      const owner = was.get(a);
-      if (owner) this.#dispatch(tx, "delete", a, owner, now.get(a) === undefined);
-    }
-    for (const a of moved) {
-      const owner = now.get(a);
-      if (owner) this.#dispatch(tx, "add", a, owner, was.get(a) === undefined);
-    }
+    const now = owners((id) => this.#endpoints.get(id));
+    const moves = [...addresses].sort().map((a) => this.#move(a, was.get(a), now.get(a)));
+    for (const m of moves) for (const el of m.deleted) tx.delete(el);
+    for (const m of moves) for (const el of m.added) tx.add(el);
   }
 
   #claim(address: string, id: EndpointId, on: boolean): void {
@@ -308,27 +353,46 @@ export class NftRenderer {
     return least;
   }
 
-  /** The map elements leading `address` to its owner's chains, and its local-set element. */
-  #dispatch(
-    tx: Transaction,
-    verb: "add" | "delete",
+  /**
+   * The element changes that hand `address` from `was` to `now` (either may be none): the map
+   * elements leading to the owner's chains, its local-set element, and for a workload owner
+   * its workload-set element and its `interface . address` source pair.
+   */
+  #move(
     address: string,
-    owner: EndpointId,
-    local = true,
-  ): void {
+    was: DpEndpoint | undefined,
+    now: DpEndpoint | undefined,
+  ): { deleted: ElementObject[]; added: ElementObject[] } {
     const f = familyOf(address);
-    if (local) {
-      const el = { kind: "element" as const, set: localSet(f), key: [address] };
-      if (verb === "add") tx.add(el);
-      else tx.delete(el);
+    const deleted: ElementObject[] = [];
+    const added: ElementObject[] = [];
+    const change = (set: string, before: string[] | undefined, after: string[] | undefined) => {
+      if (before?.join() === after?.join()) return;
+      if (before) deleted.push({ kind: "element", set, key: before });
+      if (after) added.push({ kind: "element", set, key: after });
+    };
+    const present = (e: DpEndpoint | undefined) => (e ? [address] : undefined);
+    const workload = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address] : undefined);
+    const pair = (e: DpEndpoint | undefined) =>
+      isWorkload(e) && e?.interfaceName ? [e.interfaceName, address] : undefined;
+    change(localSet(f), present(was), present(now));
+    change(workloadSet(f), workload(was), workload(now));
+    change(sourceSet(f), pair(was), pair(now));
+    if (was?.id !== now?.id) {
+      for (const d of DIRECTIONS) {
+        const set = dispatchMap(d, f);
+        if (was) deleted.push({ kind: "element", set, key: [address] });
+        if (now) {
+          added.push({
+            kind: "element",
+            set,
+            key: [address],
+            value: verdict.jump(endpointChain(now.id, d)),
+          });
+        }
+      }
     }
-    for (const d of DIRECTIONS) {
-      const key = [address];
-      if (verb === "add") {
-        const value = verdict.jump(endpointChain(owner, d));
-        tx.add({ kind: "element", set: dispatchMap(d, f), key, value });
-      } else tx.delete({ kind: "element", set: dispatchMap(d, f), key });
-    }
+    return { deleted, added };
   }
 
   /**

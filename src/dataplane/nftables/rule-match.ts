@@ -6,12 +6,25 @@
 // and counters count it once.
 
 import type { DpEntity, DpRule, PortRange, SetId, SetKind } from "../../engine/index.ts";
+import type { IpFamily } from "../../net/cidr.ts";
+import type { Expr, Stmt, Value } from "../../nft/index.ts";
+import {
+  anon,
+  concat,
+  eq,
+  icmp,
+  icmpv6,
+  ip,
+  ip6,
+  meta,
+  ne,
+  protocolNumber,
+  ref,
+  th,
+} from "../../nft/index.ts";
 import type { IcmpMatch, Protocol } from "../../policy/index.ts";
-import type { Expr, Stmt, Value } from "./ast.ts";
-import { anon, concat, eq, icmp, icmpv6, ip, ip6, meta, ne, ref, th } from "./build.ts";
 import { prefixSetName, setName } from "./names.ts";
-import { protocolNumber } from "./protocols.ts";
-import { headerValue, type IpFamily, mergedIntervals, mergedPorts } from "./set-elements.ts";
+import { headerValue, mergedIntervals, mergedPorts } from "./set-elements.ts";
 
 type Alternatives = Stmt[][];
 

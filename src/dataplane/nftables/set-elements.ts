@@ -9,11 +9,18 @@
 // An interval set refuses overlapping elements, and prefixes may nest (two network sets); they
 // either nest or are disjoint, so the interval set holds the prefixes no other one covers.
 
-import { type Cidr, formatAddress, formatCidr, lastOf, parseCidr, rangeAsCidr } from "./addr.ts";
-import type { Part, Value } from "./ast.ts";
-import { anon, range } from "./build.ts";
-
-export type IpFamily = 4 | 6;
+import {
+  addressOf,
+  type Cidr,
+  firstOf,
+  type IpFamily,
+  isHostCidr,
+  lastOf,
+  parseExactCidr,
+  rangeAsCidr,
+  shortText,
+} from "../../net/cidr.ts";
+import { anon, type Part, range, type Value } from "../../nft/index.ts";
 
 export const familyOf = (address: string): IpFamily => (address.includes(":") ? 6 : 4);
 
@@ -25,27 +32,26 @@ export interface ElementChanges {
 
 interface Block {
   readonly cidr: Cidr;
+  readonly first: bigint;
   readonly last: bigint;
   readonly text: string;
 }
 
 function block(member: string): Block {
-  const cidr = parseCidr(member);
+  const cidr = parseExactCidr(member);
   if (!cidr) throw new Error(`set member ${JSON.stringify(member)} is not an address or prefix`);
-  return { cidr, last: lastOf(cidr), text: formatCidr(cidr) };
+  return { cidr, first: firstOf(cidr), last: lastOf(cidr), text: shortText(cidr) };
 }
-
-const isHost = (c: Cidr) => c.bits === (c.version === 4 ? 32 : 128);
 
 /** The texts of the blocks no other block covers (equal blocks count once). */
 function uncovered(blocks: Iterable<Block>): Set<string> {
   const sorted = [...blocks].sort((a, b) =>
-    a.cidr.base !== b.cidr.base ? (a.cidr.base < b.cidr.base ? -1 : 1) : a.cidr.bits - b.cidr.bits,
+    a.first !== b.first ? (a.first < b.first ? -1 : 1) : a.cidr.prefix - b.cidr.prefix,
   );
   const out = new Set<string>();
   let coveredUpTo = -1n;
   for (const b of sorted) {
-    if (b.cidr.base <= coveredUpTo) continue;
+    if (b.first <= coveredUpTo) continue;
     out.add(b.text);
     coveredUpTo = b.last;
   }
@@ -58,25 +64,25 @@ function uncovered(blocks: Iterable<Block>): Set<string> {
  * merged: what is written is what reads back.
  */
 export function mergedIntervals(members: readonly string[]): Part[] {
-  const sorted = members.map(block).sort((a, b) => (a.cidr.base < b.cidr.base ? -1 : 1));
+  const sorted = members.map(block).sort((a, b) => (a.first < b.first ? -1 : 1));
   const out: Part[] = [];
-  let run: { version: IpFamily; from: bigint; to: bigint } | undefined;
+  let run: { family: IpFamily; from: bigint; to: bigint } | undefined;
   const flush = () => {
     if (!run) return;
-    const exact = rangeAsCidr(run.version, run.from, run.to);
+    const exact = rangeAsCidr(run.family, run.from, run.to);
     out.push(
       exact
-        ? formatCidr(exact)
-        : range(formatAddress(run.version, run.from), formatAddress(run.version, run.to)),
+        ? shortText(exact)
+        : range(addressOf(run.family, run.from).text, addressOf(run.family, run.to).text),
     );
   };
   for (const b of sorted) {
-    if (run && run.version === b.cidr.version && b.cidr.base <= run.to + 1n) {
+    if (run && run.family === b.cidr.family && b.first <= run.to + 1n) {
       if (b.last > run.to) run.to = b.last;
       continue;
     }
     flush();
-    run = { version: b.cidr.version, from: b.cidr.base, to: b.last };
+    run = { family: b.cidr.family, from: b.first, to: b.last };
   }
   flush();
   return out;
@@ -128,7 +134,7 @@ export class AddressElements {
     let prefixesChanged = false;
     for (const m of removed) {
       const b = block(m);
-      if (isHost(b.cidr)) {
+      if (isHostCidr(b.cidr)) {
         const n = (this.#hosts.get(b.text) ?? 0) - 1;
         if (n > 0) this.#hosts.set(b.text, n);
         else if (this.#hosts.delete(b.text)) hosts.deleted.push(b.text);
@@ -141,7 +147,7 @@ export class AddressElements {
     }
     for (const m of added) {
       const b = block(m);
-      if (isHost(b.cidr)) {
+      if (isHostCidr(b.cidr)) {
         const n = this.#hosts.get(b.text) ?? 0;
         this.#hosts.set(b.text, n + 1);
         if (n === 0) hosts.added.push(b.text);
@@ -211,10 +217,10 @@ export class NamedPortElements {
 /** `198.18.0.1,TCP,80` -> [198.18.0.1, tcp, 80]: nft protocol names are lower case. */
 export function namedPortKey(member: string): Part[] {
   const [address, protocol, port] = member.split(",");
-  const cidr = address === undefined ? undefined : parseCidr(address);
+  const cidr = address === undefined ? undefined : parseExactCidr(address);
   if (!cidr || protocol === undefined || port === undefined || !/^\d+$/.test(port)) {
     throw new Error(`named-port member ${JSON.stringify(member)} is not address,protocol,port`);
   }
   const proto = /^\d+$/.test(protocol) ? Number(protocol) : protocol.toLowerCase();
-  return [formatCidr(cidr), proto, Number(port)];
+  return [shortText(cidr), proto, Number(port)];
 }

@@ -1,74 +1,34 @@
 // AdminNetworkPolicy (a tier before NetworkPolicy, ordered by priority; Allow/Deny/Pass) and
 // BaselineAdminNetworkPolicy (a tier after it; Allow/Deny), policy.networking.k8s.io/v1alpha1.
-import {
-  andSelectors,
-  fromLabelSelector,
-  type LabelSelector,
-  type SelectorAst,
-} from "../../selector/index.ts";
-import { namespaceScope, PODS_ONLY, type SelectorCache } from "../scope.ts";
 import type {
-  Direction,
-  EntityMatch,
-  Policy,
-  PolicyRef,
-  Protocol,
-  Rule,
-  RuleAction,
-} from "../types.ts";
+  AdminNetworkPolicy,
+  AnpNamespacesPeer,
+  BaselineAdminNetworkPolicy,
+  LabelSelector,
+} from "../../model/index.ts";
+import { andSelectors, fromLabelSelector, type SelectorAst } from "../../selector/index.ts";
+import { namespaceScope, PODS_ONLY, type SelectorCache } from "../scope.ts";
+import type { Direction, EntityMatch, Policy, PolicyRef, Protocol, Rule } from "../types.ts";
 import { cidrMatch, crossPeersAndPorts, groupByProtocol, portMatch } from "./ports.ts";
-import { ADMIN_TIER, BASELINE_TIER } from "./tiers.ts";
+import { ADMIN_TIER, BASELINE_POLICY_ORDER, BASELINE_TIER } from "./tiers.ts";
 
-/** A namespaces selector; the legacy v0.1.1 form names label keys relative to the subject. */
-export type AdminNamespaces = LabelSelector & {
-  sameLabels?: string[] | null;
-  notSameLabels?: string[] | null;
-};
+type AdminPolicy = AdminNetworkPolicy | BaselineAdminNetworkPolicy;
+type AdminRule = NonNullable<AdminNetworkPolicy["spec"]["egress"]>[number];
+type AdminPeer = AdminRule["to"][number];
+type AdminPort = NonNullable<AdminRule["ports"]>[number];
+type AdminIngressRule = NonNullable<AdminNetworkPolicy["spec"]["ingress"]>[number];
+type AdminRuleOf = AdminRule | AdminIngressRule | BaselineRule;
+type BaselineRule =
+  | NonNullable<BaselineAdminNetworkPolicy["spec"]["egress"]>[number]
+  | NonNullable<BaselineAdminNetworkPolicy["spec"]["ingress"]>[number];
+/** A pods peer or subject; the model reads the legacy `pods.namespaces` as namespaceSelector. */
+type AdminPods = { namespaceSelector: AnpNamespacesPeer; podSelector: LabelSelector };
 
-export interface AdminPodsPeer {
-  namespaceSelector?: AdminNamespaces | null;
-  /** v0.1.1 spelling of namespaceSelector. */
-  namespaces?: AdminNamespaces | null;
-  podSelector?: LabelSelector | null;
-}
-
-export interface AdminPeer {
-  namespaces?: AdminNamespaces | null;
-  pods?: AdminPodsPeer | null;
-  nodes?: LabelSelector | null;
-  networks?: string[] | null;
-}
-
-export interface AdminPort {
-  portNumber?: { protocol?: string | null; port: number } | null;
-  namedPort?: string | null;
-  portRange?: { protocol?: string | null; start: number; end: number } | null;
-}
-
-export interface AdminRule {
-  name?: string | null;
-  action: string;
-  from?: AdminPeer[] | null;
-  to?: AdminPeer[] | null;
-  ports?: AdminPort[] | null;
-}
-
-export interface AdminNetworkPolicyInput {
-  kind: "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy";
-  metadata: { name: string };
-  spec: {
-    priority?: number | null;
-    subject: { namespaces?: LabelSelector | null; pods?: AdminPodsPeer | null };
-    ingress?: AdminRule[] | null;
-    egress?: AdminRule[] | null;
-  };
-}
-
-function namespacePart(ns: AdminNamespaces | null | undefined): {
+function namespacePart(ns: AnpNamespacesPeer): {
   selector: SelectorAst;
   match: Pick<EntityMatch, "sameNamespaceLabels" | "notSameNamespaceLabels">;
 } {
-  const { sameLabels, notSameLabels, ...selector } = ns ?? {};
+  const { sameLabels, notSameLabels, ...selector } = ns;
   return {
     selector: namespaceScope(fromLabelSelector(selector)),
     match: {
@@ -78,10 +38,10 @@ function namespacePart(ns: AdminNamespaces | null | undefined): {
   };
 }
 
-function podsSelector(pods: AdminPodsPeer): ReturnType<typeof namespacePart> {
-  const ns = namespacePart(pods.namespaceSelector ?? pods.namespaces);
+function podsSelector(pods: AdminPods): ReturnType<typeof namespacePart> {
+  const ns = namespacePart(pods.namespaceSelector);
   return {
-    selector: andSelectors(ns.selector, fromLabelSelector(pods.podSelector ?? {})),
+    selector: andSelectors(ns.selector, fromLabelSelector(pods.podSelector)),
     match: ns.match,
   };
 }
@@ -89,7 +49,7 @@ function podsSelector(pods: AdminPodsPeer): ReturnType<typeof namespacePart> {
 function peerMatch(peer: AdminPeer, cache: SelectorCache): EntityMatch {
   if (peer.networks) return cidrMatch(peer.networks);
   if (peer.nodes) return { nodeSelector: cache.compile(fromLabelSelector(peer.nodes)) };
-  const part = peer.pods ? podsSelector(peer.pods) : namespacePart(peer.namespaces);
+  const part = peer.pods ? podsSelector(peer.pods) : namespacePart(peer.namespaces ?? {});
   return { selector: cache.compile(andSelectors(PODS_ONLY, part.selector)), ...part.match };
 }
 
@@ -99,13 +59,13 @@ function portEntries(
   return ports.map((p) => {
     if (p.portNumber) {
       return {
-        protocol: (p.portNumber.protocol ?? "TCP") as Protocol,
+        protocol: p.portNumber.protocol ?? "TCP",
         port: portMatch(p.portNumber.port),
       };
     }
     if (p.portRange) {
       return {
-        protocol: (p.portRange.protocol ?? "TCP") as Protocol,
+        protocol: p.portRange.protocol ?? "TCP",
         port: { kind: "range" as const, from: p.portRange.start, to: p.portRange.end },
       };
     }
@@ -113,23 +73,21 @@ function portEntries(
   });
 }
 
-export function compileAdminPolicy(anp: AdminNetworkPolicyInput, cache: SelectorCache): Policy {
+export function compileAdminPolicy(anp: AdminPolicy, cache: SelectorCache): Policy {
   const baseline = anp.kind === "BaselineAdminNetworkPolicy";
   const ref: PolicyRef = { kind: anp.kind, name: anp.metadata.name };
   const subject = anp.spec.subject.pods
     ? podsSelector(anp.spec.subject.pods).selector
-    : namespacePart(anp.spec.subject.namespaces).selector;
+    : namespacePart(anp.spec.subject.namespaces ?? {}).selector;
 
-  const rules = (direction: Direction, list: readonly AdminRule[]): Rule[] =>
+  const rules = (direction: Direction, list: readonly AdminRuleOf[]): Rule[] =>
     list.flatMap((r, index) => {
-      const peers = ((direction === "ingress" ? r.from : r.to) ?? []).map((p) =>
-        peerMatch(p, cache),
-      );
+      const peers = ("from" in r ? r.from : r.to).map((p: AdminPeer) => peerMatch(p, cache));
       const groups = groupByProtocol(portEntries(r.ports ?? []));
       return crossPeersAndPorts(peers, groups).map(({ peer, group }): Rule => {
         const ports: EntityMatch = group?.ports ? { ports: group.ports } : {};
         return {
-          action: r.action as RuleAction,
+          action: r.action,
           ...(group?.protocol !== undefined ? { protocol: group.protocol } : {}),
           source: direction === "ingress" ? (peer ?? {}) : {},
           destination: direction === "ingress" ? ports : { ...peer, ...ports },
@@ -143,7 +101,8 @@ export function compileAdminPolicy(anp: AdminNetworkPolicyInput, cache: Selector
   return {
     ref,
     tier: baseline ? BASELINE_TIER : ADMIN_TIER,
-    ...(baseline ? {} : { order: anp.spec.priority ?? 0 }),
+    // Calico places the BANP at order 1000 among Calico policies in its tier.
+    order: anp.kind === "BaselineAdminNetworkPolicy" ? BASELINE_POLICY_ORDER : anp.spec.priority,
     selector: cache.compile(andSelectors(PODS_ONLY, subject)),
     // The subject is selected in a direction only when it has rules for it.
     types: [

@@ -1,5 +1,11 @@
 // microseg.io/v1 (projectcalico.org/v3) NetworkPolicy, GlobalNetworkPolicy and
 // their staged forms: tiered, ordered, with Allow/Deny/Pass/Log rules and rich entity matches.
+import type {
+  EntityRule,
+  GlobalNetworkPolicy,
+  NetworkPolicy,
+  Rule as RuleResource,
+} from "../../model/index.ts";
 import { andSelectors, parseSelector, type SelectorAst } from "../../selector/index.ts";
 import { normalizeProtocol } from "../protocol.ts";
 import { inNamespace, namespaceScope, type SelectorCache, serviceAccountScope } from "../scope.ts";
@@ -11,49 +17,18 @@ import type {
   PolicyKind,
   PolicyRef,
   Rule,
-  RuleAction,
 } from "../types.ts";
 import { calicoPortMatch, cidrMatch } from "./ports.ts";
 import { DEFAULT_TIER } from "./tiers.ts";
 
-export interface CalicoEntityRule {
-  selector?: string | null;
-  notSelector?: string | null;
-  namespaceSelector?: string | null;
-  nets?: string[] | null;
-  notNets?: string[] | null;
-  ports?: Array<number | string> | null;
-  notPorts?: Array<number | string> | null;
-  serviceAccounts?: { names?: string[] | null; selector?: string | null } | null;
-}
+type CalicoEntityRule = EntityRule;
+type CalicoRule = RuleResource;
+type CalicoPolicySpec = NetworkPolicy["spec"] | GlobalNetworkPolicy["spec"];
 
-export interface CalicoRule {
-  action: string;
-  protocol?: string | number | null;
-  notProtocol?: string | number | null;
-  ipVersion?: number | null;
-  icmp?: { type?: number | null; code?: number | null } | null;
-  notICMP?: { type?: number | null; code?: number | null } | null;
-  source?: CalicoEntityRule | null;
-  destination?: CalicoEntityRule | null;
-}
-
-export interface CalicoPolicySpec {
-  tier?: string | null;
-  order?: number | null;
-  selector?: string | null;
-  namespaceSelector?: string | null;
-  serviceAccountSelector?: string | null;
-  types?: string[] | null;
-  ingress?: CalicoRule[] | null;
-  egress?: CalicoRule[] | null;
-}
-
-export interface CalicoPolicyInput {
-  kind: "NetworkPolicy" | "GlobalNetworkPolicy";
-  metadata: { name: string; namespace?: string | undefined };
-  spec: CalicoPolicySpec;
-}
+/** A Calico policy, or the policy a staged one would enforce. */
+export type CalicoPolicySource =
+  | Pick<NetworkPolicy, "kind" | "metadata" | "spec">
+  | Pick<GlobalNetworkPolicy, "kind" | "metadata" | "spec">;
 
 /** Calico's defaulting: Egress alone when only egress rules exist, both when both, else Ingress. */
 export function calicoPolicyTypes(spec: CalicoPolicySpec): Direction[] {
@@ -66,35 +41,38 @@ export function calicoPolicyTypes(spec: CalicoPolicySpec): Direction[] {
   return hasEgress ? ["egress"] : ["ingress"];
 }
 
-const parse = (text: string | null | undefined): SelectorAst | undefined =>
-  text === undefined || text === null || text.trim() === "" ? undefined : parseSelector(text);
+const parse = (text: string | undefined): SelectorAst | undefined =>
+  text === undefined || text.trim() === "" ? undefined : parseSelector(text);
 
 function icmpMatch(m: CalicoRule["icmp"]): IcmpMatch | undefined {
-  if (!m || m.type === undefined || m.type === null) return undefined;
-  return { type: m.type, ...(m.code !== undefined && m.code !== null ? { code: m.code } : {}) };
+  if (m?.type === undefined) return undefined;
+  return { type: m.type, ...(m.code !== undefined ? { code: m.code } : {}) };
 }
 
 /**
- * An entity rule's selector: in a namespaced policy, selectors without a namespaceSelector stay
- * in the policy's namespace; a namespaceSelector widens them; service accounts narrow them.
- * notSelector is not namespace-scoped, as in Calico.
+ * An entity rule's selector: in a namespaced policy, a rule using any selector field (selector,
+ * notSelector, serviceAccounts) without a namespaceSelector stays in the policy's namespace; a
+ * namespaceSelector widens it; service accounts narrow it. As Calico's GetEntityRuleSelector
+ * (libcalico-go updateprocessors/rules.go): a notSelector alone still scopes the rule.
  */
 function entityMatch(
-  e: CalicoEntityRule | null | undefined,
+  e: CalicoEntityRule | undefined,
   namespace: string | undefined,
   cache: SelectorCache,
 ): EntityMatch {
   if (!e) return {};
   const selector = parse(e.selector);
   const nsSelector = parse(e.namespaceSelector);
+  const notSelector = parse(e.notSelector);
   const sa = e.serviceAccounts;
   const saScope = sa ? serviceAccountScope(sa.names ?? [], parse(sa.selector)) : undefined;
   const parts: SelectorAst[] = [];
   if (nsSelector) parts.push(namespaceScope(nsSelector));
-  else if (namespace !== undefined && (selector || saScope)) parts.push(inNamespace(namespace));
+  else if (namespace !== undefined && (selector || notSelector || saScope)) {
+    parts.push(inNamespace(namespace));
+  }
   if (selector) parts.push(selector);
   if (saScope) parts.push(saScope);
-  const notSelector = parse(e.notSelector);
   return {
     ...(parts.length > 0 ? { selector: cache.compile(andSelectors(...parts)) } : {}),
     ...(notSelector ? { notSelector: cache.compile(notSelector) } : {}),
@@ -114,13 +92,9 @@ function compileRule(
   const icmp = icmpMatch(r.icmp);
   const notIcmp = icmpMatch(r.notICMP);
   return {
-    action: r.action as RuleAction,
-    ...(r.protocol !== undefined && r.protocol !== null
-      ? { protocol: normalizeProtocol(r.protocol) }
-      : {}),
-    ...(r.notProtocol !== undefined && r.notProtocol !== null
-      ? { notProtocol: normalizeProtocol(r.notProtocol) }
-      : {}),
+    action: r.action,
+    ...(r.protocol !== undefined ? { protocol: normalizeProtocol(r.protocol) } : {}),
+    ...(r.notProtocol !== undefined ? { notProtocol: normalizeProtocol(r.notProtocol) } : {}),
     ...(r.ipVersion === 4 || r.ipVersion === 6 ? { ipVersion: r.ipVersion } : {}),
     ...(icmp ? { icmp } : {}),
     ...(notIcmp ? { notIcmp } : {}),
@@ -137,10 +111,9 @@ export function policyName(name: string, tier: string): string {
     : name.replace(/^default\./, "");
 }
 
-export function compileCalicoPolicy(p: CalicoPolicyInput, cache: SelectorCache): Policy {
-  const namespaced = p.kind !== "GlobalNetworkPolicy";
-  const namespace = namespaced ? (p.metadata.namespace ?? "default") : undefined;
-  const tier = p.spec.tier ?? DEFAULT_TIER;
+export function compileCalicoPolicy(p: CalicoPolicySource, cache: SelectorCache): Policy {
+  const namespace = p.kind === "NetworkPolicy" ? p.metadata.namespace : undefined;
+  const { tier } = p.spec;
   const kind: PolicyKind = p.kind;
   const ref: PolicyRef = {
     kind,
@@ -150,14 +123,14 @@ export function compileCalicoPolicy(p: CalicoPolicyInput, cache: SelectorCache):
   const types = calicoPolicyTypes(p.spec);
   const subject: SelectorAst[] = [];
   if (namespace !== undefined) subject.push(inNamespace(namespace));
-  const nsSelector = parse(p.spec.namespaceSelector);
-  if (!namespaced && nsSelector) subject.push(namespaceScope(nsSelector));
+  const nsSelector = p.kind === "GlobalNetworkPolicy" ? parse(p.spec.namespaceSelector) : undefined;
+  if (nsSelector) subject.push(namespaceScope(nsSelector));
   const selector = parse(p.spec.selector);
   if (selector) subject.push(selector);
   const saSelector = parse(p.spec.serviceAccountSelector);
   if (saSelector) subject.push(serviceAccountScope([], saSelector));
 
-  const rules = (direction: Direction, list: readonly CalicoRule[] | null | undefined): Rule[] =>
+  const rules = (direction: Direction, list: readonly CalicoRule[] | undefined): Rule[] =>
     types.includes(direction)
       ? (list ?? []).map((r, index) =>
           compileRule(r, { policy: ref, direction, index }, namespace, cache),
@@ -167,7 +140,7 @@ export function compileCalicoPolicy(p: CalicoPolicyInput, cache: SelectorCache):
   return {
     ref,
     tier,
-    ...(p.spec.order !== undefined && p.spec.order !== null ? { order: p.spec.order } : {}),
+    ...(p.spec.order !== undefined ? { order: p.spec.order } : {}),
     selector: cache.compile(andSelectors(...subject)),
     types,
     ingress: rules("ingress", p.spec.ingress),

@@ -1,48 +1,34 @@
 // Kubernetes networking.k8s.io/v1 NetworkPolicy, exactly as upstream: allow-only rules in the
 // "default" tier, so first match in (order, name) order is the union of all selecting policies.
-import { andSelectors, fromLabelSelector, type LabelSelector } from "../../selector/index.ts";
+import type { K8sNetworkPolicy } from "../../model/index.ts";
+import { andSelectors, fromLabelSelector } from "../../selector/index.ts";
 import { inNamespace, namespaceScope, PODS_ONLY, type SelectorCache } from "../scope.ts";
-import type { Direction, EntityMatch, Policy, PolicyRef, Protocol, Rule } from "../types.ts";
+import type { Direction, EntityMatch, Policy, PolicyRef, Rule } from "../types.ts";
 import { cidrMatch, crossPeersAndPorts, groupByProtocol, portMatch } from "./ports.ts";
 import { DEFAULT_TIER, KUBERNETES_POLICY_ORDER } from "./tiers.ts";
 
-export interface K8sPeer {
-  podSelector?: LabelSelector | null;
-  namespaceSelector?: LabelSelector | null;
-  ipBlock?: { cidr: string; except?: string[] | null } | null;
-}
+type K8sSpec = K8sNetworkPolicy["spec"];
+type K8sPeer = NonNullable<NonNullable<K8sSpec["ingress"]>[number]["from"]>[number];
+type K8sPort = NonNullable<NonNullable<K8sSpec["ingress"]>[number]["ports"]>[number];
 
-export interface K8sPort {
-  protocol?: string | null;
-  port?: number | string | null;
-  endPort?: number | null;
-}
-
-export interface K8sNetworkPolicyInput {
-  metadata: { name: string; namespace?: string | undefined };
-  spec: {
-    podSelector?: LabelSelector | null;
-    policyTypes?: string[] | null;
-    ingress?: Array<{ from?: K8sPeer[] | null; ports?: K8sPort[] | null }> | null;
-    egress?: Array<{ to?: K8sPeer[] | null; ports?: K8sPort[] | null }> | null;
-  };
-}
+/** A NetworkPolicy, or the policy a StagedKubernetesNetworkPolicy would enforce. */
+export type K8sPolicySource = Pick<K8sNetworkPolicy, "metadata" | "spec">;
 
 /** API-server defaulting: Ingress always, Egress when egress rules are present. */
-export function kubernetesPolicyTypes(spec: K8sNetworkPolicyInput["spec"]): Direction[] {
+export function kubernetesPolicyTypes(spec: K8sSpec): Direction[] {
   if (spec.policyTypes && spec.policyTypes.length > 0) {
     return spec.policyTypes.map((t) => (t === "Egress" ? "egress" : "ingress"));
   }
   return spec.egress && spec.egress.length > 0 ? ["ingress", "egress"] : ["ingress"];
 }
 
-export function compileKubernetesPolicy(np: K8sNetworkPolicyInput, cache: SelectorCache): Policy {
-  const namespace = np.metadata.namespace ?? "default";
+export function compileKubernetesPolicy(np: K8sPolicySource, cache: SelectorCache): Policy {
+  const { namespace } = np.metadata;
   const ref: PolicyRef = { kind: "KubernetesNetworkPolicy", namespace, name: np.metadata.name };
   const types = kubernetesPolicyTypes(np.spec);
 
   const peerMatch = (peer: K8sPeer): EntityMatch => {
-    if (peer.ipBlock) return cidrMatch([peer.ipBlock.cidr], peer.ipBlock.except ?? []);
+    if (peer.ipBlock) return cidrMatch([peer.ipBlock.cidr], peer.ipBlock.except);
     const ns = peer.namespaceSelector
       ? namespaceScope(fromLabelSelector(peer.namespaceSelector))
       : inNamespace(namespace);
@@ -52,13 +38,13 @@ export function compileKubernetesPolicy(np: K8sNetworkPolicyInput, cache: Select
 
   const rules = (
     direction: Direction,
-    list: ReadonlyArray<{ peers: K8sPeer[]; ports: K8sPort[] }>,
+    list: ReadonlyArray<{ peers: readonly K8sPeer[]; ports: readonly K8sPort[] }>,
   ): Rule[] => {
     if (!types.includes(direction)) return [];
     return list.flatMap((r, index) => {
       const groups = groupByProtocol(
         r.ports.map((p) => ({
-          protocol: (p.protocol ?? "TCP") as Protocol,
+          protocol: p.protocol ?? "TCP",
           ...(p.port !== undefined && p.port !== null
             ? { port: portMatch(p.port, p.endPort) }
             : {}),
@@ -82,7 +68,7 @@ export function compileKubernetesPolicy(np: K8sNetworkPolicyInput, cache: Select
     tier: DEFAULT_TIER,
     order: KUBERNETES_POLICY_ORDER,
     selector: cache.compile(
-      andSelectors(PODS_ONLY, inNamespace(namespace), fromLabelSelector(np.spec.podSelector ?? {})),
+      andSelectors(PODS_ONLY, inNamespace(namespace), fromLabelSelector(np.spec.podSelector)),
     ),
     types,
     ingress: rules(

@@ -11,6 +11,8 @@ export const DEFAULT_TIER_ORDER = 1_000_000;
 export const BASELINE_TIER_ORDER = 10_000_000;
 /** Calico gives converted Kubernetes policies order 1000 inside the default tier. */
 export const KUBERNETES_POLICY_ORDER = 1_000;
+/** And the BaselineAdminNetworkPolicy order 1000 inside its tier (tiered-policy docs). */
+export const BASELINE_POLICY_ORDER = 1_000;
 
 export interface TierSpec {
   readonly name: string;

@@ -1,0 +1,45 @@
+import type { Command } from "commander";
+import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
+import { kubectlAction } from "../failure.ts";
+import { objectName } from "../kinds.ts";
+import { readManifestArgs } from "../manifests.ts";
+import { progress } from "../progress.ts";
+
+interface ApplyFlags extends ConnectionFlags {
+  filename: string[];
+}
+
+async function apply(flags: ApplyFlags): Promise<void> {
+  const status = progress();
+  status.phase("reading manifests");
+  const resources = await readManifestArgs(flags.filename);
+  const client = connect(flags);
+  status.phase(`applying ${resources.length} objects to ${client.server} as one transaction`);
+  const result = await client.applySet(resources).finally(() => status.done());
+  for (const r of result.results) process.stdout.write(`${objectName(r)} ${r.action}\n`);
+}
+
+export function registerApply(program: Command): void {
+  withConnection(
+    program
+      .command("apply")
+      .description(
+        "create or update every object of the manifests as one transaction: all of them or none",
+      )
+      .requiredOption(
+        "-f, --filename <paths...>",
+        "manifest files or directories (recursively .yaml, .yml, .json), or - for standard input",
+      )
+      .addHelpText(
+        "after",
+        `
+Prints each object as kind/name and what happened to it: created, configured or unchanged.
+A single invalid object, a broken reference or a stale resourceVersion changes nothing.
+
+Examples:
+  microseg apply -f examples/
+  microseg apply -f policies.yaml -f workloads.yaml
+  kubectl get netpol -A -o yaml | microseg apply -f -`,
+      ),
+  ).action(kubectlAction(apply));
+}

@@ -1,0 +1,238 @@
+// The typed client of microseg's API: the datastore's verbs over HTTP (same references, list
+// options, results and watch contract), plus the whole-set apply, the analyses over the live
+// store and agent status. The CLI and the agent's watch of the API are built on it.
+
+import type { AgentStatus } from "../agent/index.ts";
+import type { Description } from "../analysis/describe.ts";
+import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
+import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
+import type {
+  KindRef,
+  ListOptions,
+  ListResult,
+  ObjectRef,
+  Preconditions,
+  StoredResource,
+  Watch,
+  WatchListener,
+} from "../datastore/index.ts";
+import type { Resource } from "../model/index.ts";
+import { decodeList, decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
+import {
+  AGENTS_PATH,
+  APPLY_PATH,
+  agentStatusPath,
+  collectionPath,
+  DESCRIBE_PATH,
+  EXPLAIN_PATH,
+  MATRIX_PATH,
+  objectPath,
+  SNAPSHOT_PATH,
+} from "./paths.ts";
+import { type ClientOptions, Transport } from "./transport.ts";
+import { type ApiWatchOptions, startWatch } from "./watch.ts";
+
+/**
+ * Analysis answers are the server's own types (src/analysis, src/agent); the check makes a
+ * wrong endpoint or an old server fail here with a clear message rather than deep in a printer.
+ */
+function shaped<T>(value: unknown, fields: readonly string[], what: string): T {
+  const missing = isRecord(value) ? fields.filter((f) => !(f in value)) : fields;
+  if (missing.length) throw invalidAnswer(`a ${what} answer`, `${missing.join(", ")} missing`);
+  return value as T;
+}
+
+/** What the whole-set apply did to one object, as the server reports it. */
+export interface AppliedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  readonly resourceVersion?: string;
+  readonly action: "created" | "configured" | "unchanged";
+}
+
+export interface ApplySetResult {
+  /** The store's revision after the set. */
+  readonly revision: number;
+  /** In input order. */
+  readonly results: readonly AppliedObject[];
+}
+
+const ACTIONS = new Set(["created", "configured", "unchanged"]);
+
+function refOf(resource: Resource): ObjectRef {
+  return {
+    kind: { apiVersion: resource.apiVersion, kind: resource.kind },
+    namespace: resource.metadata.namespace,
+    name: resource.metadata.name,
+  };
+}
+
+function kindRefOf(resource: Resource): KindRef {
+  return { apiVersion: resource.apiVersion, kind: resource.kind };
+}
+
+export class ApiClient {
+  readonly #http: Transport;
+
+  constructor(options: ClientOptions) {
+    this.#http = new Transport(options);
+  }
+
+  /** `host:port`, as messages name the server. */
+  get server(): string {
+    return this.#http.server;
+  }
+
+  async get(ref: ObjectRef): Promise<StoredResource> {
+    return decodeResource(
+      await this.#http.json({ method: "GET", path: objectPath(ref) }),
+      ref.kind,
+    );
+  }
+
+  /** Without a namespace, a namespaced kind is listed across all namespaces (`-A`). */
+  async list(opts: ListOptions): Promise<ListResult> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: collectionPath(opts.kind, opts.namespace),
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
+    });
+    return decodeList(body, opts.kind);
+  }
+
+  async create(resource: Resource): Promise<StoredResource> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: collectionPath(kindRefOf(resource), resource.metadata.namespace),
+      body: resource,
+    });
+    return decodeResource(body, kindRefOf(resource));
+  }
+
+  /** PUT: metadata.resourceVersion, when set, must still be the stored one (409 otherwise). */
+  async replace(resource: Resource): Promise<StoredResource> {
+    const body = await this.#http.json({
+      method: "PUT",
+      path: objectPath(refOf(resource)),
+      body: resource,
+    });
+    return decodeResource(body, kindRefOf(resource));
+  }
+
+  /** JSON merge patch (RFC 7386): null removes a key, objects merge, anything else replaces. */
+  async patch(ref: ObjectRef, patch: Record<string, unknown>): Promise<StoredResource> {
+    const body = await this.#http.json({
+      method: "PATCH",
+      path: objectPath(ref),
+      body: patch,
+      contentType: "application/merge-patch+json",
+    });
+    return decodeResource(body, ref.kind);
+  }
+
+  /** The object as it was when deleted. */
+  async delete(ref: ObjectRef, preconditions?: Preconditions): Promise<StoredResource> {
+    const body = await this.#http.json({
+      method: "DELETE",
+      path: objectPath(ref),
+      ...(preconditions?.resourceVersion
+        ? {
+            body: {
+              apiVersion: "v1",
+              kind: "DeleteOptions",
+              preconditions: { resourceVersion: preconditions.resourceVersion },
+            },
+          }
+        : {}),
+    });
+    return decodeResource(body, ref.kind);
+  }
+
+  /** Creates or replaces every object as one store transaction: all of them or none. */
+  async applySet(resources: readonly Resource[]): Promise<ApplySetResult> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: APPLY_PATH,
+      body: { apiVersion: "v1", kind: "List", items: resources },
+    });
+    if (!isRecord(body) || !Array.isArray(body.results) || typeof body.revision !== "number") {
+      throw invalidAnswer("an apply answer without revision and results", typeof body);
+    }
+    const results = body.results.map((r, i) => {
+      const ok =
+        isRecord(r) &&
+        typeof r.apiVersion === "string" &&
+        typeof r.kind === "string" &&
+        typeof r.name === "string" &&
+        typeof r.action === "string" &&
+        ACTIONS.has(r.action);
+      if (!ok)
+        throw invalidAnswer("an apply result without kind, name and action", `results[${i}]`);
+      return r as unknown as AppliedObject;
+    });
+    return { revision: body.revision, results };
+  }
+
+  /** Every object of every kind at one revision: where an agent's watch starts. */
+  async snapshot(): Promise<ListResult> {
+    return decodeList(await this.#http.json({ method: "GET", path: SNAPSHOT_PATH }));
+  }
+
+  /** The store's current revision, read from an empty-enough list. */
+  async revision(): Promise<number> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: collectionPath({ apiVersion: "v1", kind: "Namespace" }),
+      query: { limit: "1" },
+    });
+    return revisionOf(body, "a list");
+  }
+
+  /** Reconnects from the last delivered revision by itself; ends with onError only. */
+  watch(opts: ApiWatchOptions, listener: WatchListener): Watch {
+    return startWatch(this.#http, opts, listener);
+  }
+
+  /** Why a flow is allowed or denied, judged over the live store (src/analysis's explain). */
+  async explain(query: ExplainQuery): Promise<Explanation> {
+    const body = await this.#http.json({ method: "POST", path: EXPLAIN_PATH, body: query });
+    return shaped<Explanation>(body, ["from", "to", "allowed", "egress", "ingress"], "explain");
+  }
+
+  /** The reachability matrix of the live store; every declared port when `ports` is absent. */
+  async matrix(ports?: readonly PortProtocol[]): Promise<Matrix> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: MATRIX_PATH,
+      body: ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {},
+    });
+    return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
+  }
+
+  /** `describe` of one object over the live store (src/analysis/describe.ts on the server). */
+  async describe(ref: ObjectRef): Promise<Description> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: DESCRIBE_PATH,
+      query: {
+        apiVersion: ref.kind.apiVersion,
+        kind: ref.kind.kind,
+        namespace: ref.namespace,
+        name: ref.name,
+      },
+    });
+    return shaped<Description>(body, ["type", "object"], "describe");
+  }
+
+  async putAgentStatus(status: AgentStatus): Promise<void> {
+    await this.#http.json({ method: "PUT", path: agentStatusPath(status.node), body: status });
+  }
+
+  async listAgents(): Promise<AgentStatus[]> {
+    const body = await this.#http.json({ method: "GET", path: AGENTS_PATH });
+    const list = shaped<{ items: AgentStatus[] }>(body, ["items"], "agents");
+    return list.items.map((item) => shaped<AgentStatus>(item, ["node", "revision"], "agents"));
+  }
+}

@@ -1,0 +1,175 @@
+// What a write does to one object, decided the same way by every store: validation (the
+// model's parseResource, so a store never holds what a manifest could not say), the
+// resourceVersion precondition, no-op detection, and the metadata the store owns (uid,
+// creationTimestamp, resourceVersion, generation). Pure: the caller supplies the stored object
+// and the revision of its transaction.
+import { parseResource, type Resource } from "../model/index.ts";
+import { describeObject } from "./kinds.ts";
+import { DatastoreError, type StoredResource } from "./types.ts";
+
+/** Bookkeeping the store writes; a client's copy of them never counts as a change. */
+const SERVER_FIELDS = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "selfLink",
+  "managedFields",
+] as const;
+
+export type WriteMode = "create" | "update" | "apply";
+export type WriteAction = "created" | "configured" | "unchanged";
+
+export function validate(input: unknown): Resource {
+  const parsed = parseResource(input);
+  if (parsed.ok) return parsed.value;
+  const name = describeInput(input);
+  const first = parsed.issues[0];
+  const where = first?.path ? `${first.path}: ` : "";
+  throw new DatastoreError(
+    "Invalid",
+    `${name} is invalid: ${where}${first?.message ?? "rejected"}`,
+    parsed.issues,
+    name,
+  );
+}
+
+function describeInput(input: unknown): string {
+  const r = input as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  const kind = typeof r?.kind === "string" ? r.kind : "object";
+  const name = typeof r?.metadata?.name === "string" ? r.metadata.name : "";
+  const ns = typeof r?.metadata?.namespace === "string" ? r.metadata.namespace : undefined;
+  return describeObject({ kind, metadata: { name, ...(ns ? { namespace: ns } : {}) } });
+}
+
+/** Key-order independent JSON, so equal objects compare equal whatever built them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+function withoutServerFields(r: Resource): unknown {
+  const metadata: Record<string, unknown> = { ...r.metadata };
+  for (const f of SERVER_FIELDS) delete metadata[f];
+  return { ...r, metadata };
+}
+
+/** Everything but metadata and status: what Kubernetes' generation counts changes of. */
+function specPart(r: Resource): string {
+  const { metadata: _m, status: _s, ...rest } = r as Resource & { status?: unknown };
+  return canonicalJson(rest);
+}
+
+export function sameContent(a: Resource, b: Resource): boolean {
+  const left = withoutServerFields(a);
+  const right = withoutServerFields(b);
+  // Objects the same schema produced mostly agree on key order too: the cheap test first.
+  return (
+    JSON.stringify(left) === JSON.stringify(right) || canonicalJson(left) === canonicalJson(right)
+  );
+}
+
+export interface PlannedWrite {
+  readonly action: WriteAction;
+  /** The object to store (or the stored one, unchanged). */
+  readonly object: StoredResource;
+}
+
+function timestamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function stamp(r: Resource, fields: Record<string, unknown>): StoredResource {
+  const metadata: Record<string, unknown> = { ...r.metadata };
+  for (const f of SERVER_FIELDS) delete metadata[f];
+  return { ...r, metadata: { ...metadata, ...fields } } as StoredResource;
+}
+
+/**
+ * Decides one write. `stored` is the current object (undefined when absent), `revision` the
+ * revision the transaction writes at. Throws AlreadyExists, NotFound or Conflict.
+ */
+export function planWrite(
+  mode: WriteMode,
+  incoming: Resource,
+  stored: StoredResource | undefined,
+  revision: number,
+  newUid: () => string,
+  now: Date = new Date(),
+): PlannedWrite {
+  const name = describeObject(incoming);
+  const wanted = incoming.metadata.resourceVersion;
+  if (!stored) {
+    if (mode === "update") throw new DatastoreError("NotFound", `${name} not found`, [], name);
+    if (wanted !== undefined) {
+      if (mode === "create") {
+        throw new DatastoreError(
+          "Invalid",
+          `${name}: metadata.resourceVersion must not be set when creating`,
+          [{ code: "manifest.field", path: "metadata.resourceVersion", message: "must be empty" }],
+          name,
+        );
+      }
+      throw new DatastoreError(
+        "Conflict",
+        `${name} has no version ${wanted}: it does not exist`,
+        [],
+        name,
+      );
+    }
+    const object = stamp(incoming, {
+      uid: newUid(),
+      creationTimestamp: timestamp(now),
+      resourceVersion: String(revision),
+      generation: 1,
+    });
+    return { action: "created", object };
+  }
+  if (mode === "create") {
+    throw new DatastoreError("AlreadyExists", `${name} already exists`, [], name);
+  }
+  const current = stored.metadata.resourceVersion;
+  if (wanted !== undefined && wanted !== current) {
+    throw new DatastoreError(
+      "Conflict",
+      `${name} was modified: version ${wanted} is stale (now ${current}); read it again and retry`,
+      [],
+      name,
+    );
+  }
+  if (sameContent(incoming, stored)) return { action: "unchanged", object: stored };
+  const generation =
+    (stored.metadata.generation ?? 1) + (specPart(incoming) === specPart(stored) ? 0 : 1);
+  const object = stamp(incoming, {
+    uid: stored.metadata.uid,
+    creationTimestamp: stored.metadata.creationTimestamp,
+    resourceVersion: String(revision),
+    generation,
+  });
+  return { action: "configured", object };
+}
+
+/** The object a DELETED event carries: as it last was, at the deleting revision. */
+export function deletedAt(stored: StoredResource, revision: number): StoredResource {
+  return {
+    ...stored,
+    metadata: { ...stored.metadata, resourceVersion: String(revision) },
+  } as StoredResource;
+}
+
+/** The precondition of a delete. */
+export function checkDeletePrecondition(stored: StoredResource, resourceVersion?: string): void {
+  if (resourceVersion !== undefined && resourceVersion !== stored.metadata.resourceVersion) {
+    const name = describeObject(stored);
+    throw new DatastoreError(
+      "Conflict",
+      `${name} was modified: version ${resourceVersion} is stale (now ${stored.metadata.resourceVersion})`,
+      [],
+      name,
+    );
+  }
+}

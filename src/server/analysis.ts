@@ -1,0 +1,93 @@
+// Explain and matrix over the live store: the policy world is built from one store snapshot
+// with the same functions the offline CLI uses, and reused until the store's revision moves.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { explainFlow } from "../analysis/explain.ts";
+import { PortListError, parsePortList, reachabilityMatrix } from "../analysis/matrix.ts";
+import type { Datastore } from "../datastore/index.ts";
+import { buildWorld, normalizeProtocol, PeerNotFoundError, type World } from "../policy/index.ts";
+import { badRequest } from "./errors.ts";
+
+/** The world at the store's current revision, built once per revision. */
+export class WorldCache {
+  #cached: { revision: number; world: World } | undefined;
+  constructor(private readonly store: Datastore) {}
+
+  async current(): Promise<{ revision: number; world: World }> {
+    const revision = await this.store.revision();
+    if (this.#cached?.revision === revision) return this.#cached;
+    const snap = await this.store.snapshot();
+    this.#cached = { revision: snap.revision, world: buildWorld(snap.items) };
+    return this.#cached;
+  }
+}
+
+type Params = Record<string, unknown>;
+
+/** GET takes query parameters, POST the same names in a JSON body. */
+function paramsOf(req: FastifyRequest): Params {
+  const source = req.method === "POST" ? req.body : req.query;
+  return typeof source === "object" && source !== null && !Array.isArray(source)
+    ? (source as Params)
+    : {};
+}
+
+function text(p: Params, field: string, required: boolean): string | undefined {
+  const v = p[field];
+  if (v === undefined || v === "") {
+    if (required) throw badRequest(field, "required");
+    return undefined;
+  }
+  if (typeof v !== "string" && typeof v !== "number") throw badRequest(field, "must be a string");
+  return String(v);
+}
+
+function port(p: Params): number {
+  const raw = text(p, "port", true) as string;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw badRequest("port", `"${raw}" is not 0-65535`);
+  return n;
+}
+
+export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache): void {
+  const explain = async (req: FastifyRequest) => {
+    req.metricLabels = { verb: "explain", resource: "" };
+    const p = paramsOf(req);
+    const query = {
+      from: text(p, "from", true) as string,
+      to: text(p, "to", true) as string,
+      port: port(p),
+      protocol: normalizeProtocol(text(p, "protocol", false) ?? "TCP"),
+    };
+    const { revision, world } = await worlds.current();
+    try {
+      return { revision, ...explainFlow(world, query) };
+    } catch (error) {
+      if (error instanceof PeerNotFoundError) {
+        const field = error.field.replace(/^--/, "");
+        throw badRequest(
+          field,
+          `"${error.ref}" is neither a known workload (namespace/name) nor an IP address`,
+        );
+      }
+      throw error;
+    }
+  };
+  const matrix = async (req: FastifyRequest) => {
+    req.metricLabels = { verb: "matrix", resource: "" };
+    const raw = text(paramsOf(req), "ports", false);
+    let ports: ReturnType<typeof parsePortList> | undefined;
+    try {
+      ports = raw !== undefined ? parsePortList(raw) : undefined;
+    } catch (error) {
+      if (error instanceof PortListError)
+        throw badRequest("ports", error.message.replace(/^--ports: /, ""));
+      throw error;
+    }
+    const { revision, world } = await worlds.current();
+    return { revision, ...reachabilityMatrix(world.cluster, world.evaluator, ports) };
+  };
+  app.get("/api/v1/explain", explain);
+  app.post("/api/v1/explain", explain);
+  app.get("/api/v1/matrix", matrix);
+  app.post("/api/v1/matrix", matrix);
+}

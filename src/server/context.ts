@@ -1,0 +1,19 @@
+// What every route of one server shares: the store, metrics, limits and the open watches
+// (ended on close so the process can exit).
+import type { Datastore } from "../datastore/index.ts";
+import type { ServerMetrics } from "./metrics.ts";
+
+export interface BodyLimits {
+  /** Bytes of one object's create, replace or patch body. */
+  readonly objectBytes: number;
+  /** Bytes of a whole-set apply body. */
+  readonly applyBytes: number;
+}
+
+export interface ServerContext {
+  readonly store: Datastore;
+  readonly metrics: ServerMetrics;
+  readonly limits: BodyLimits;
+  /** Each open watch's end function. */
+  readonly watches: Set<() => void>;
+}

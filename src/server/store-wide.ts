@@ -1,0 +1,86 @@
+// What an agent follows over one connection: `GET /apis/microseg.io/v1/snapshot` (every object
+// of every kind at one revision, a List) and `GET /apis/microseg.io/v1/watch?resourceVersion=N`
+// (every kind's changes after N as newline-delimited events, BOOKMARKs with
+// allowWatchBookmarks, an ERROR 410 Status when N is compacted). Kubernetes has no such paths;
+// per-kind watches would need one connection per kind and could not share a revision.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { DatastoreError, Watch } from "../datastore/index.ts";
+import { MICROSEG_V1 } from "../model/index.ts";
+import type { ServerContext } from "./context.ts";
+import { fromStoreError } from "./errors.ts";
+import { parseRevision } from "./watch.ts";
+
+export const SNAPSHOT_PATH = `/apis/${MICROSEG_V1}/snapshot`;
+export const WATCH_ALL_PATH = `/apis/${MICROSEG_V1}/watch`;
+
+const BOOKMARK_MS = 10_000;
+
+type Query = Record<string, string | undefined>;
+
+export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get(SNAPSHOT_PATH, async (req) => {
+    req.metricLabels = { verb: "snapshot", resource: "" };
+    const snap = await ctx.store.snapshot();
+    return {
+      apiVersion: "v1",
+      kind: "List",
+      metadata: { resourceVersion: String(snap.revision) },
+      items: snap.items,
+    };
+  });
+
+  app.get(WATCH_ALL_PATH, async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
+    req.metricLabels = { verb: "watch", resource: "" };
+    const fromRevision = parseRevision(req.query.resourceVersion) ?? (await ctx.store.revision());
+    const bookmarks =
+      req.query.allowWatchBookmarks === "true" || req.query.allowWatchBookmarks === "1";
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      "content-type": "application/json",
+      "cache-control": "no-cache, private",
+    });
+    res.flushHeaders();
+    let closed = false;
+    let watch: Watch | undefined;
+    const write = (type: string, object: unknown) => {
+      if (closed) return;
+      ctx.metrics.watchEvents.inc({ type });
+      res.write(`${JSON.stringify({ type, object })}\n`);
+    };
+    const end = () => {
+      if (closed) return;
+      closed = true;
+      watch?.stop();
+      ctx.metrics.watchers.dec();
+      ctx.watches.delete(end);
+      res.end();
+    };
+    ctx.metrics.watchers.inc();
+    ctx.watches.add(end);
+    res.on("close", end);
+    watch = ctx.store.watch(
+      { fromRevision, ...(bookmarks ? { bookmarkMs: BOOKMARK_MS } : {}) },
+      {
+        onEvent(event) {
+          if (event.type === "BOOKMARK") {
+            const metadata = { resourceVersion: String(event.revision) };
+            if (bookmarks) write("BOOKMARK", { apiVersion: "v1", kind: "List", metadata });
+            return;
+          }
+          // A DELETED object carries the deleting revision, as the per-kind watch sends it.
+          const object = {
+            ...event.object,
+            metadata: { ...event.object.metadata, resourceVersion: String(event.revision) },
+          };
+          write(event.type, object);
+        },
+        onError(error: DatastoreError) {
+          write("ERROR", fromStoreError(error).toStatus());
+          end();
+        },
+      },
+    );
+    if (closed) watch.stop();
+  });
+}

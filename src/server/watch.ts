@@ -1,0 +1,200 @@
+// Watch streams as the Kubernetes API sends them: one chunked response of newline-delimited
+// `{"type": ..., "object": ...}` events. From resourceVersion N: every change after N. Without
+// one (or "0"): the objects as they are now, as ADDED, then every later change. A compacted
+// N: one ERROR event carrying a 410 Expired Status, then the end of the stream.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type {
+  DatastoreError,
+  ObjectFilter,
+  StoredResource,
+  Watch,
+  WatchEvent,
+} from "../datastore/index.ts";
+import { resourceKey } from "../model/index.ts";
+import type { ServerContext } from "./context.ts";
+import { ApiError, badRequest, fromStoreError } from "./errors.ts";
+import { servedAs } from "./objects.ts";
+import type { ResourceTarget } from "./paths.ts";
+import { selectorsFrom } from "./selectors.ts";
+import { negotiate, type TableVersion, toTable } from "./tables.ts";
+
+export type WatchQuery = Record<string, string | undefined>;
+
+const flag = (v: string | undefined) => v === "true" || v === "1";
+
+export function isWatch(q: WatchQuery): boolean {
+  return flag(q.watch);
+}
+
+/** resourceVersion of a list or watch: absent, or a store revision. */
+export function parseRevision(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d{1,15}$/.test(v)) throw badRequest("resourceVersion", `"${v}" is not a revision`);
+  return Number(v);
+}
+
+function parseTimeout(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw badRequest("timeoutSeconds", `"${v}" is not a whole number`);
+  return Number(v) > 0 ? Number(v) * 1000 : undefined;
+}
+
+/** A watcher that reads slower than changes come is cut off past this backlog; it resumes. */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+const BOOKMARK_MS = 10_000;
+const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
+
+type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+/**
+ * Selector-filtered watches report objects entering and leaving the selection as ADDED and
+ * DELETED, as Kubernetes does. A stream that began with the current list knows every object's
+ * standing. A stream resumed from a revision knows only the objects it has seen: an unseen
+ * object that now matches is MODIFIED, one that no longer does is DELETED (a client without it
+ * ignores that; informers treat both as upserts and deletes anyway).
+ */
+class Selection {
+  readonly #matching = new Map<string, boolean>();
+  #complete = false;
+  constructor(readonly filter: ObjectFilter | undefined) {}
+
+  /** The stream starts with these objects: all that match, so others do not. */
+  startWith(items: readonly StoredResource[]): void {
+    this.#complete = true;
+    for (const r of items) this.#matching.set(resourceKey(r), true);
+  }
+
+  translate(type: EventType, object: StoredResource): EventType | undefined {
+    if (!this.filter) return type;
+    const key = resourceKey(object);
+    const before = this.#matching.get(key) ?? (this.#complete ? false : undefined);
+    const now = this.filter(object);
+    if (type === "DELETED") {
+      this.#matching.delete(key);
+      return now || before ? "DELETED" : undefined;
+    }
+    this.#matching.set(key, now);
+    const wasOut = before === false || (before === undefined && type === "ADDED");
+    if (now) return wasOut ? "ADDED" : type;
+    return wasOut ? undefined : "DELETED";
+  }
+}
+
+export async function serveWatch(
+  ctx: ServerContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  target: ResourceTarget,
+  q: WatchQuery,
+): Promise<void> {
+  const from = parseRevision(q.resourceVersion);
+  const timeoutMs = parseTimeout(q.timeoutSeconds);
+  const selectors = selectorsFrom(q);
+  const representation = negotiate(req.headers.accept);
+  if (representation === undefined) {
+    throw new ApiError("NotAcceptable", "only application/json (and as=Table) is served");
+  }
+  const sendInitial = from === undefined || from === 0 || flag(q.sendInitialEvents);
+  const bookmarks = flag(q.allowWatchBookmarks);
+  const { info, gv } = target;
+  const kind = { apiVersion: info.apiVersion, kind: info.kind };
+  const namespace = target.namespace;
+
+  let initial: readonly StoredResource[] = [];
+  let start = from ?? 0;
+  if (sendInitial) {
+    const list = await ctx.store.list({
+      kind,
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...selectors.store,
+    });
+    initial = list.items;
+    start = list.revision;
+  }
+
+  const selection = new Selection(selectors.filter);
+  if (sendInitial) selection.startWith(initial);
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "cache-control": "no-cache, private",
+    "transfer-encoding": "chunked",
+  });
+  res.flushHeaders();
+
+  const objectFor = (object: unknown, table: TableVersion | "json") =>
+    table === "json"
+      ? object
+      : toTable(info, [object as StoredResource], { version: table, now: Date.now() });
+  let closed = false;
+  let watch: Watch | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const write = (type: string, object: unknown) => {
+    if (closed) return;
+    ctx.metrics.watchEvents.inc({ type });
+    res.write(`${JSON.stringify({ type, object })}\n`);
+    if (res.writableLength > MAX_BACKLOG_BYTES) end();
+  };
+  const bookmark = (revision: number, annotations?: Record<string, string>) =>
+    write("BOOKMARK", {
+      kind: info.kind,
+      apiVersion: gv.groupVersion,
+      metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) },
+    });
+  const emit = (type: EventType, object: StoredResource, revision: number) => {
+    const translated = selection.translate(type, object);
+    if (!translated) return;
+    const withRevision =
+      type === "DELETED"
+        ? ({
+            ...object,
+            metadata: { ...object.metadata, resourceVersion: String(revision) },
+          } as StoredResource)
+        : object;
+    write(translated, objectFor(servedAs(gv, withRevision), representation));
+  };
+
+  function end(): void {
+    if (closed) return;
+    closed = true;
+    if (timer) clearTimeout(timer);
+    watch?.stop();
+    ctx.metrics.watchers.dec();
+    ctx.watches.delete(end);
+    res.end();
+  }
+  ctx.metrics.watchers.inc();
+  ctx.watches.add(end);
+  res.on("close", end);
+
+  for (const r of initial) write("ADDED", objectFor(servedAs(gv, r), representation));
+  if (flag(q.sendInitialEvents) && bookmarks) {
+    bookmark(start, { [INITIAL_EVENTS_END]: "true" });
+  }
+
+  watch = ctx.store.watch(
+    {
+      kind,
+      ...(namespace !== undefined ? { namespace } : {}),
+      fromRevision: start,
+      ...(bookmarks ? { bookmarkMs: BOOKMARK_MS } : {}),
+    },
+    {
+      onEvent(event: WatchEvent) {
+        if (event.type === "BOOKMARK") {
+          if (bookmarks) bookmark(event.revision);
+          return;
+        }
+        emit(event.type, event.object, event.revision);
+      },
+      onError(error: DatastoreError) {
+        write("ERROR", fromStoreError(error).toStatus());
+        end();
+      },
+    },
+  );
+  // The store may end the watch at once (an expired revision): then nothing is left running.
+  if (closed) watch.stop();
+  else if (timeoutMs) timer = setTimeout(end, timeoutMs);
+}
