@@ -15,7 +15,8 @@ function npmPackagesMissing() {
   return statSync(join(root, "package-lock.json")).mtimeMs > statSync(marker).mtimeMs;
 }
 
-// Debian packages the kernel-level tests and the lab use: command that proves presence -> package.
+// Debian packages the kernel-level tests and the lab use: command (or, starting with "/", file)
+// that proves presence -> package.
 const debianPackages = [
   ["nft", "nftables"],
   ["ip", "iproute2"],
@@ -36,9 +37,15 @@ const debianPackages = [
   ["conntrack", "conntrack"],
   // The hostile-workload kernel tests forge packets from pod namespaces (test/agent/forge.py).
   ["scapy", "python3-scapy"],
+  // Flow capture (src/flows): NFLOG to JSON lines, per node network namespace.
+  ["ulogd", "ulogd2"],
+  ["/usr/lib/x86_64-linux-gnu/ulogd/ulogd_output_JSON.so", "ulogd2-json"],
+  // The Alertmanager sink's tests run the real one on loopback.
+  ["prometheus-alertmanager", "prometheus-alertmanager"],
 ];
 
 function commandExists(cmd) {
+  if (cmd.startsWith("/")) return existsSync(cmd);
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 

@@ -91,7 +91,11 @@ export class TestTopology {
   readonly #processes = new Map<string, PodProcess>();
   readonly #netns: string[] = [];
 
-  private constructor(prefix: string, names: readonly string[]) {
+  private constructor(
+    prefix: string,
+    names: readonly string[],
+    namespaces: Readonly<Record<string, string>> = {},
+  ) {
     this.node = `${prefix}-node`;
     this.pods = new Map(
       names.map((name, i) => [
@@ -101,18 +105,22 @@ export class TestTopology {
           netns: `${prefix}-${name}`,
           ip: `198.18.0.${i + 1}`,
           ip6: `fd00:18::${i + 1}`,
-          iface: podInterfaceName(POD_IFACE_PREFIX, "shop", name),
+          iface: podInterfaceName(POD_IFACE_PREFIX, namespaces[name] ?? "shop", name),
         },
       ]),
     );
   }
 
-  /** Creates the namespaces and starts every pod's servers; removes what it made on failure. */
+  /**
+   * Creates the namespaces and starts every pod's servers; removes what it made on failure.
+   * `namespaces` gives a pod's Kubernetes namespace (default `shop`) for its interface's name.
+   */
   static async create(
     names: readonly string[],
     ports: { tcp: number[]; udp: number[] },
+    namespaces: Readonly<Record<string, string>> = {},
   ): Promise<TestTopology> {
-    const t = new TestTopology(`msxtest-${randomBytes(3).toString("hex")}`, names);
+    const t = new TestTopology(`msxtest-${randomBytes(3).toString("hex")}`, names, namespaces);
     try {
       t.#build();
       for (const pod of t.pods.values())

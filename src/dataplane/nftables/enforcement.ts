@@ -24,6 +24,12 @@ export interface EnforcementConfig {
   readonly workloadCidrs: readonly string[];
   readonly nflogGroup: number;
   /**
+   * When set, Allow rules also log to this NFLOG group (prefix action A), so flow logs see
+   * allowed connections and the allowing policy. Policy chains only see packets that are not
+   * part of an established connection, so this logs the packets that open connections.
+   */
+  readonly nflogAllowGroup?: number;
+  /**
    * Destination ports accepted into the node (input hook) before host endpoint policy, for
    * traffic that does not come from a workload interface.
    */

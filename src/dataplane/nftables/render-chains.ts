@@ -21,11 +21,12 @@ import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
 
 export interface ChainContext {
   readonly nflogGroup: number;
+  readonly nflogAllowGroup?: number;
   readonly hasPrefixes: HasPrefixes;
 }
 
 function actionOf(rule: DpRule, policy: DpPolicy, d: Direction, ctx: ChainContext): Stmt[] {
-  const logged = (action: "D" | "L") =>
+  const logged = (action: "D" | "L" | "A", group = ctx.nflogGroup) =>
     log({
       prefix: formatLogPrefix({
         action,
@@ -34,11 +35,14 @@ function actionOf(rule: DpRule, policy: DpPolicy, d: Direction, ctx: ChainContex
         policy: policy.id,
         rule: rule.origin.index,
       }),
-      group: ctx.nflogGroup,
+      group,
     });
   switch (rule.action) {
-    case "Allow":
-      return [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return];
+    case "Allow": {
+      const allow = [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return];
+      const group = ctx.nflogAllowGroup;
+      return group === undefined ? allow : [logged("A", group), ...allow];
+    }
     case "Pass":
       return [setMark(MARK_PASS, MARK_PASS), verdict.return];
     case "Deny":

@@ -139,6 +139,7 @@ export class NftRenderer {
     this.#cfg = cfg;
     this.#ctx = {
       nflogGroup: cfg.nflogGroup,
+      ...(cfg.nflogAllowGroup !== undefined ? { nflogAllowGroup: cfg.nflogAllowGroup } : {}),
       hasPrefixes: (id, f) => {
         const set = this.#sets.get(id);
         return set !== undefined && !set.named && set.families[f].hasPrefixes;

@@ -1,0 +1,28 @@
+// Public face of the flows stage: NFLOG records captured by a supervised ulogd2, enriched with
+// identities as of their time, aggregated into flow records, stored, streamed, and alerted on.
+export { Aggregator, type AggregatorOptions, type FlowRecord } from "./aggregate.ts";
+export {
+  type Alert,
+  AlertEvaluator,
+  type AlertEvaluatorOptions,
+  DEFAULT_ALERT,
+  DEFAULT_ALERT_NAME,
+} from "./alerts.ts";
+export { type CaptureHealth, type CaptureOptions, FlowCapture } from "./capture.ts";
+export { Enricher } from "./enrich.ts";
+export { FlowContext } from "./flow-context.ts";
+export type { FlowAction, FlowField, FlowFields, FlowLog, StagedVerdict } from "./flow-log.ts";
+export { type FlowQuery, FlowQueryError, FlowStore, type FlowStoreOptions } from "./flow-store.ts";
+export { NodeFlows, type NodeFlowsHealth, type NodeFlowsOptions } from "./node-flows.ts";
+export { type PacketLog, PacketLogError, parseUlogdLine } from "./packet-log.ts";
+export { FlowPipeline, type FlowPipelineOptions, type FlowStats } from "./pipeline.ts";
+export { DeliveryQueue, type DeliveryStats } from "./sinks/delivery-queue.ts";
+export {
+  AlertmanagerSink,
+  type AlertSink,
+  JsonLinesSink,
+  StreamSink,
+  WebhookSink,
+} from "./sinks/sinks.ts";
+export { LiveStream } from "./stream.ts";
+export { type UlogdHealth, UlogdSupervisor } from "./ulogd-supervisor.ts";

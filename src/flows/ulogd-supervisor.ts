@@ -1,0 +1,198 @@
+// Runs ulogd2 for one node: writes its config, starts it inside the node's network namespace
+// (NFLOG is per netns), restarts it with backoff when it exits, rotates its output on request
+// (rename, then SIGHUP: ulogd2's JSON output reopens its file), and reports its health for the
+// agent's status.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { findPluginDir, renderUlogdConfig } from "./ulogd-config.ts";
+
+export interface SupervisorLog {
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface UlogdSupervisorOptions {
+  /** Where config, output and ulogd2's log live (created). */
+  readonly dir: string;
+  readonly groups: readonly number[];
+  /** The node's network namespace; the current one when unset. */
+  readonly netns?: string;
+  /** First and longest wait before a restart; 100 ms and 5 s by default. */
+  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly log?: SupervisorLog;
+}
+
+export interface UlogdHealth {
+  readonly state: "starting" | "running" | "restarting" | "stopped";
+  readonly pid?: number;
+  readonly restarts: number;
+  readonly since?: string;
+  readonly lastExit?: {
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly at: string;
+  };
+}
+
+/** Running this long resets the backoff to its first step. */
+const STABLE_MS = 10_000;
+const READY_LINE = "entering main loop";
+
+export class UlogdSupervisor {
+  readonly outputFile: string;
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly #opts: UlogdSupervisorOptions;
+  #child: ChildProcess | undefined;
+  #state: UlogdHealth["state"] = "stopped";
+  #restarts = 0;
+  #since: number | undefined;
+  #lastExit: UlogdHealth["lastExit"];
+  #backoff: number;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  /** ulogd2's log length when the current process started: its ready line comes after. */
+  #logMark = 0;
+
+  constructor(opts: UlogdSupervisorOptions) {
+    this.#opts = opts;
+    this.outputFile = join(opts.dir, "flows.json");
+    this.configFile = join(opts.dir, "ulogd.conf");
+    this.logFile = join(opts.dir, "ulogd.log");
+    this.#backoff = opts.backoffMs?.first ?? 100;
+  }
+
+  /** Writes the config and starts ulogd2; resolves when it reads NFLOG. */
+  async start(timeoutMs = 10_000): Promise<void> {
+    const pluginDir = findPluginDir();
+    if (!pluginDir) {
+      throw new Error("ulogd2 plugins not found: install Debian's ulogd2 and ulogd2-json");
+    }
+    mkdirSync(this.#opts.dir, { recursive: true });
+    writeFileSync(
+      this.configFile,
+      renderUlogdConfig({
+        groups: this.#opts.groups,
+        outputFile: this.outputFile,
+        logFile: this.logFile,
+        pluginDir,
+      }),
+    );
+    this.#stopping = false;
+    this.#spawn();
+    await this.ready(timeoutMs);
+  }
+
+  /** Resolves once the current ulogd2 process has bound its NFLOG groups. */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#isReady()) {
+      if (Date.now() > deadline) {
+        throw new Error(`ulogd2 not ready after ${timeoutMs} ms: ${this.#logTail()}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (this.#state === "starting") this.#state = "running";
+  }
+
+  health(): UlogdHealth {
+    if (this.#state === "starting" && this.#isReady()) this.#state = "running";
+    return {
+      state: this.#state,
+      ...(this.#child?.pid !== undefined && this.#state !== "stopped"
+        ? { pid: this.#child.pid }
+        : {}),
+      restarts: this.#restarts,
+      ...(this.#since !== undefined ? { since: new Date(this.#since).toISOString() } : {}),
+      ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
+    };
+  }
+
+  /** Renames the output to `<file>.1` and has ulogd2 reopen it; the follower drains the old one. */
+  rotate(): boolean {
+    if (!this.#child?.pid || !existsSync(this.outputFile)) return false;
+    renameSync(this.outputFile, `${this.outputFile}.1`);
+    this.#child.kill("SIGHUP");
+    return true;
+  }
+
+  outputBytes(): number {
+    try {
+      return statSync(this.outputFile).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#timer);
+    const child = this.#child;
+    this.#state = "stopped";
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  #spawn(): void {
+    const argv = ["ulogd", "-c", this.configFile];
+    const [cmd, ...args] = this.#opts.netns
+      ? ["ip", "netns", "exec", this.#opts.netns, ...argv]
+      : argv;
+    this.#logMark = this.#logSize();
+    this.#state = "starting";
+    this.#since = Date.now();
+    // `ip netns exec` execs ulogd2 itself, so this pid is ulogd2's and signals reach it.
+    const child = spawn(cmd!, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-2000);
+    });
+    child.on("error", (e) => this.#opts.log?.warn("ulogd2 failed to start", { error: e.message }));
+    child.on("exit", (code, signal) => {
+      if (this.#child !== child) return;
+      this.#lastExit = { code, signal, at: new Date().toISOString() };
+      if (this.#stopping) return;
+      const ranMs = Date.now() - (this.#since ?? Date.now());
+      if (ranMs >= STABLE_MS) this.#backoff = this.#opts.backoffMs?.first ?? 100;
+      this.#opts.log?.warn("ulogd2 exited; restarting", {
+        code,
+        signal,
+        inMs: this.#backoff,
+        stderr: stderr.trim() || undefined,
+      });
+      this.#state = "restarting";
+      this.#timer = setTimeout(() => {
+        this.#restarts++;
+        this.#spawn();
+      }, this.#backoff);
+      this.#backoff = Math.min(this.#backoff * 2, this.#opts.backoffMs?.max ?? 5000);
+    });
+    this.#child = child;
+  }
+
+  #isReady(): boolean {
+    if (this.#state !== "starting" && this.#state !== "running") return false;
+    return this.#logTail(this.#logMark).includes(READY_LINE);
+  }
+
+  #logSize(): number {
+    try {
+      return statSync(this.logFile).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  #logTail(from = 0): string {
+    try {
+      return readFileSync(this.logFile).subarray(from).toString();
+    } catch {
+      return "";
+    }
+  }
+}
