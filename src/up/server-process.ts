@@ -57,6 +57,13 @@ export class ServerProcess {
     }
   }
 
+  /** For exit hooks: signals the server and returns at once. */
+  kill(): void {
+    this.#stopping = true;
+    clearTimeout(this.#restartTimer);
+    this.#child?.kill("SIGTERM");
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#restartTimer);

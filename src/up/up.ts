@@ -128,7 +128,16 @@ export async function up(opts: UpOptions): Promise<Running> {
       stateDir: join(stateDir, "lab"),
       server: { url: server.url, ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}) },
     });
+    // up's own stop() takes the lab down in order (Ctrl-C included); the exit hook covers a
+    // crash, synchronously, as the lab's own teardown would.
+    lab.detach();
+    const onExit = () => {
+      lab.down();
+      server.kill();
+    };
+    process.once("exit", onExit);
     cleanups.push(() => {
+      process.off("exit", onExit);
       const left = lab.down();
       const leftover = [...left.leftover, ...left.processes];
       if (leftover.length) opts.say(`could not remove: ${leftover.join(", ")}`);

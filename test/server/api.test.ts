@@ -363,6 +363,8 @@ describe("discovery", () => {
       (g: { name: string }) => g.name,
     );
     assert.deepEqual(groups, [
+      "apps",
+      "batch",
       "networking.k8s.io",
       "policy.networking.k8s.io",
       "microseg.io",
