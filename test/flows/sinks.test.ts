@@ -167,8 +167,13 @@ describe("Alertmanager sink against the real prometheus-alertmanager", {
       20_000,
     );
   });
-  after(() => {
-    am?.kill("SIGTERM");
+  after(async () => {
+    // Alertmanager writes its state on the way out: remove the directory once it has exited.
+    if (am && am.exitCode === null && am.signalCode === null) {
+      const gone = new Promise((resolve) => am.once("exit", resolve));
+      am.kill("SIGTERM");
+      await gone;
+    }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
