@@ -4,11 +4,11 @@
 // allowWatchBookmarks, an ERROR 410 Status when N is compacted). Kubernetes has no such paths;
 // per-kind watches would need one connection per kind and could not share a revision.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { DatastoreError, Watch } from "../datastore/index.ts";
+import type { DatastoreError } from "../datastore/index.ts";
 import { MICROSEG_V1 } from "../model/index.ts";
 import type { ServerContext } from "./context.ts";
 import { fromStoreError } from "./errors.ts";
-import { parseRevision } from "./watch.ts";
+import { openWatchStream, parseRevision } from "./watch.ts";
 
 export const SNAPSHOT_PATH = `/apis/${MICROSEG_V1}/snapshot`;
 export const WATCH_ALL_PATH = `/apis/${MICROSEG_V1}/watch`;
@@ -34,32 +34,8 @@ export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext
     const fromRevision = parseRevision(req.query.resourceVersion) ?? (await ctx.store.revision());
     const bookmarks =
       req.query.allowWatchBookmarks === "true" || req.query.allowWatchBookmarks === "1";
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "application/json",
-      "cache-control": "no-cache, private",
-    });
-    res.flushHeaders();
-    let closed = false;
-    let watch: Watch | undefined;
-    const write = (type: string, object: unknown) => {
-      if (closed) return;
-      ctx.metrics.watchEvents.inc({ type });
-      res.write(`${JSON.stringify({ type, object })}\n`);
-    };
-    const end = () => {
-      if (closed) return;
-      closed = true;
-      watch?.stop();
-      ctx.metrics.watchers.dec();
-      ctx.watches.delete(end);
-      res.end();
-    };
-    ctx.metrics.watchers.inc();
-    ctx.watches.add(end);
-    res.on("close", end);
-    watch = ctx.store.watch(
+    const { write, end, attach } = openWatchStream(ctx, reply);
+    const watch = ctx.store.watch(
       { fromRevision, ...(bookmarks ? { bookmarkMs: BOOKMARK_MS } : {}) },
       {
         onEvent(event) {
@@ -81,6 +57,6 @@ export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext
         },
       },
     );
-    if (closed) watch.stop();
+    attach(watch);
   });
 }

@@ -80,6 +80,56 @@ class Selection {
   }
 }
 
+/** One watch response: chunked lines, counted, cut off past the backlog, ended once. */
+export interface WatchStream {
+  write(type: string, object: unknown): void;
+  end(): void;
+  readonly closed: boolean;
+  /** The store watch feeding it, stopped when the stream ends. */
+  attach(watch: Watch): void;
+}
+
+export function openWatchStream(ctx: ServerContext, reply: FastifyReply): WatchStream {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "cache-control": "no-cache, private",
+    "transfer-encoding": "chunked",
+  });
+  res.flushHeaders();
+  let closed = false;
+  let watch: Watch | undefined;
+  const end = () => {
+    if (closed) return;
+    closed = true;
+    watch?.stop();
+    ctx.metrics.watchers.dec();
+    ctx.watches.delete(end);
+    res.end();
+  };
+  ctx.metrics.watchers.inc();
+  ctx.watches.add(end);
+  res.on("close", end);
+  return {
+    write(type, object) {
+      if (closed) return;
+      ctx.metrics.watchEvents.inc({ type });
+      res.write(`${JSON.stringify({ type, object })}\n`);
+      if (res.writableLength > MAX_BACKLOG_BYTES) end();
+    },
+    end,
+    get closed() {
+      return closed;
+    },
+    attach(w) {
+      watch = w;
+      // The store may end the watch at once (an expired revision): then nothing is left running.
+      if (closed) w.stop();
+    },
+  };
+}
+
 export async function serveWatch(
   ctx: ServerContext,
   req: FastifyRequest,
@@ -114,28 +164,14 @@ export async function serveWatch(
 
   const selection = new Selection(selectors.filter);
   if (sendInitial) selection.startWith(initial);
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "application/json",
-    "cache-control": "no-cache, private",
-    "transfer-encoding": "chunked",
-  });
-  res.flushHeaders();
+  const stream = openWatchStream(ctx, reply);
+  const write = stream.write;
+  let timer: NodeJS.Timeout | undefined;
 
   const objectFor = (object: unknown, table: TableVersion | "json") =>
     table === "json"
       ? object
       : toTable(info, [object as StoredResource], { version: table, now: Date.now() });
-  let closed = false;
-  let watch: Watch | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const write = (type: string, object: unknown) => {
-    if (closed) return;
-    ctx.metrics.watchEvents.inc({ type });
-    res.write(`${JSON.stringify({ type, object })}\n`);
-    if (res.writableLength > MAX_BACKLOG_BYTES) end();
-  };
   const bookmark = (revision: number, annotations?: Record<string, string>) =>
     write("BOOKMARK", {
       kind: info.kind,
@@ -154,26 +190,17 @@ export async function serveWatch(
         : object;
     write(translated, objectFor(servedAs(gv, withRevision), representation));
   };
-
-  function end(): void {
-    if (closed) return;
-    closed = true;
+  const end = () => {
     if (timer) clearTimeout(timer);
-    watch?.stop();
-    ctx.metrics.watchers.dec();
-    ctx.watches.delete(end);
-    res.end();
-  }
-  ctx.metrics.watchers.inc();
-  ctx.watches.add(end);
-  res.on("close", end);
+    stream.end();
+  };
 
   for (const r of initial) write("ADDED", objectFor(servedAs(gv, r), representation));
   if (flag(q.sendInitialEvents) && bookmarks) {
     bookmark(start, { [INITIAL_EVENTS_END]: "true" });
   }
 
-  watch = ctx.store.watch(
+  const watch = ctx.store.watch(
     {
       kind,
       ...(namespace !== undefined ? { namespace } : {}),
@@ -194,7 +221,6 @@ export async function serveWatch(
       },
     },
   );
-  // The store may end the watch at once (an expired revision): then nothing is left running.
-  if (closed) watch.stop();
-  else if (timeoutMs) timer = setTimeout(end, timeoutMs);
+  stream.attach(watch);
+  if (!stream.closed && timeoutMs) timer = setTimeout(end, timeoutMs);
 }
