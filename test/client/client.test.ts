@@ -1,13 +1,13 @@
 // The API client over real sockets against a server speaking the documented wire format.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ApiClient, ApiError } from "../../src/client/index.ts";
 import { type DatastoreError, ExpiredError, type WatchEvent } from "../../src/datastore/index.ts";
+import { selfSignedCert } from "../tls-cert.ts";
 import { type Handler, json, startWireServer, status, type WireServer } from "./wire-server.ts";
 
 const POD = { apiVersion: "v1", kind: "Pod" } as const;
@@ -335,30 +335,8 @@ describe("ApiClient over TLS", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("trusts the server's certificate through the ca option, and refuses it without", async () => {
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ],
-      { stdio: "ignore" },
-    );
-    const tls = { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
+    const { key, cert } = selfSignedCert(dir);
+    const tls = { key, cert };
     const { server } = await serve((_req, res) => json(res, 200, pod("web-0", 1)), tls);
     const trusted = new ApiClient({ server: server.url, ca: tls.cert });
     const got = await trusted.get({ kind: POD, namespace: "prod", name: "web-0" });

@@ -1,8 +1,9 @@
 // Secure by default: loopback unless told otherwise; any other address only with a bearer
 // token, which every request must then carry (401 Status otherwise); optional TLS.
+
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatastore } from "../../src/datastore/index.ts";
 import { ServerConfigError, startServer } from "../../src/server/index.ts";
+import { selfSignedCert } from "../tls-cert.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "microseg-security-"));
@@ -99,38 +101,16 @@ describe("bearer token", () => {
 
 describe("TLS", () => {
   it("--tls-cert/--tls-key serve HTTPS that a client trusting the certificate reads", async () => {
-    const key = join(dir, "tls.key");
-    const cert = join(dir, "tls.crt");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
+    const { key, cert } = selfSignedCert(dir);
     const server = await startServer({
       store,
       port: 0,
-      tls: { cert: readFileSync(cert), key: readFileSync(key) },
+      tls: { cert, key },
     });
     try {
       assert.match(server.url, /^https:\/\//);
       const body = await new Promise<string>((resolve, reject) => {
-        const req = httpsRequest(`${server.url}/api`, { ca: readFileSync(cert) }, (res) => {
+        const req = httpsRequest(`${server.url}/api`, { ca: cert }, (res) => {
           let text = "";
           res.on("data", (d) => {
             text += d;
