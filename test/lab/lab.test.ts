@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -205,44 +206,52 @@ describe("network-namespace lab", { skip: rootSkipReason() }, () => {
 });
 
 describe("lab teardown on failure and interruption", { skip: rootSkipReason() }, () => {
+  // Ids of at most 8 characters, unique per run: other runs of this suite may share the machine.
+  const suffix = randomBytes(2).toString("hex");
+  const fail = `f${suffix}`;
+  const dead = `d${suffix}`;
+  const taken = `t${suffix}`;
   const stateDir = mkdtempSync(join(tmpdir(), "microseg-lab-"));
   after(() => rmSync(stateDir, { recursive: true, force: true }));
 
   test("a failure halfway through up removes what was created", async () => {
     const before = new Set(listNetns());
     await assert.rejects(
-      Lab.up(spec, { stateDir, id: "fail1", python: "/nonexistent/python3" }),
-      /prober in ms-fail1-p\d exited before it was ready/,
+      Lab.up(spec, { stateDir, id: fail, python: "/nonexistent/python3" }),
+      new RegExp(`prober in ms-${fail}-p\\d exited before it was ready`),
     );
     assert.deepEqual(
       listNetns().filter((n) => !before.has(n)),
       [],
     );
-    assert.equal(existsSync(join(stateDir, "fail1")), false);
+    assert.equal(existsSync(join(stateDir, fail)), false);
   });
 
   test("downLab removes what a dead lab's state records, and namespaces with its prefix", () => {
-    const files = LabFiles.of(stateDir, "dead1");
+    const files = LabFiles.of(stateDir, dead);
     files.create();
-    execFileSync("ip", ["netns", "add", "ms-dead1-n0"]);
-    execFileSync("ip", ["netns", "add", "ms-dead1-p7"]);
-    const state = { id: "dead1", netns: ["ms-dead1-n0", "ms-dead1-never"] };
+    execFileSync("ip", ["netns", "add", `ms-${dead}-n0`]);
+    execFileSync("ip", ["netns", "add", `ms-${dead}-p7`]);
+    const state = { id: dead, netns: [`ms-${dead}-n0`, `ms-${dead}-never`] };
     writeFileSync(files.state, JSON.stringify(state));
     assert.deepEqual(downLab(files), { leftover: [], processes: [] });
     assert.deepEqual(
-      listNetns().filter((n) => n.startsWith("ms-dead1-")),
+      listNetns().filter((n) => n.startsWith(`ms-${dead}-`)),
       [],
     );
     assert.equal(existsSync(files.dir), false);
   });
 
   test("an id already in use is refused, and the other lab's namespaces are left alone", async () => {
-    execFileSync("ip", ["netns", "add", "ms-taken1-n1"]);
+    execFileSync("ip", ["netns", "add", `ms-${taken}-n1`]);
     try {
-      await assert.rejects(Lab.up(spec, { stateDir, id: "taken1" }), /lab taken1 exists/);
-      assert.ok(listNetns().includes("ms-taken1-n1"));
+      await assert.rejects(
+        Lab.up(spec, { stateDir, id: taken }),
+        new RegExp(`lab ${taken} exists`),
+      );
+      assert.ok(listNetns().includes(`ms-${taken}-n1`));
     } finally {
-      execFileSync("ip", ["netns", "del", "ms-taken1-n1"]);
+      execFileSync("ip", ["netns", "del", `ms-${taken}-n1`]);
     }
   });
 
