@@ -7,6 +7,7 @@ import { registerExplain } from "./explain.ts";
 import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
+import { registerLint } from "./lint.ts";
 import { registerMatrix } from "./matrix.ts";
 import { registerServer } from "./server.ts";
 import { registerUp } from "./up.ts";
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerValidate(program);
   registerMatrix(program);
   registerExplain(program);
+  registerLint(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);
