@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerAgent } from "./agent.ts";
 import { registerApply } from "./apply.ts";
+import { registerCost } from "./cost.ts";
 import { registerDelete } from "./delete.ts";
 import { registerDescribe } from "./describe.ts";
 import { registerExplain } from "./explain.ts";
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerMatrix(program);
   registerExplain(program);
   registerLint(program);
+  registerCost(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);
