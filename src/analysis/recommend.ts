@@ -1,0 +1,285 @@
+// Least-privilege policies from observed flows, as StagedNetworkPolicies to stage, watch and
+// promote. Workloads are grouped by owner (the same namespace and the same own labels: the
+// replicas of one controller); each group gets one policy that selects it by the smallest
+// label set that tells it apart in its namespace, isolates both directions, and allows exactly
+// the peers and ports seen (ports merged into ranges per peer and protocol, UDP and DNS as
+// recorded), with the evidence (flow records, connections, first and last seen) in annotations.
+import type { FlowRecord } from "../flows/index.ts";
+import { type Resource, validResources } from "../model/index.ts";
+import {
+  buildWorld,
+  type Direction,
+  type Endpoint,
+  type Protocol,
+  type World,
+} from "../policy/index.ts";
+import { type ObservedFlow, observedFlows, replayFlow } from "./flow-replay.ts";
+
+export interface RecommendOptions {
+  /** Only workloads of this namespace get policies (peers anywhere). */
+  readonly namespace?: string;
+}
+
+/** Labels the system adds (namespace, service account, orchestrator) are not the user's. */
+const SYNTHETIC = /^(projectcalico\.org\/|pcns\.|pcsa\.)/;
+
+function ownLabels(e: Endpoint): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(e.labels)
+      .filter(([k]) => !SYNTHETIC.test(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
+
+interface Group {
+  readonly namespace: string;
+  readonly members: Endpoint[];
+  /** The labels written in selectors for this group. */
+  selector: Record<string, string>;
+  /** True when no label set picks out exactly these workloads in their namespace. */
+  wider: boolean;
+}
+
+interface Evidence {
+  records: number;
+  connections: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+interface PeerTraffic {
+  readonly peer: Group | { readonly net: string };
+  readonly ports: Map<Protocol, Set<number>>;
+  readonly evidence: Evidence;
+}
+
+function groupsOf(world: World): Map<string, Group> {
+  const byKey = new Map<string, Group>();
+  const ofEndpoint = new Map<string, Group>();
+  for (const w of world.cluster.workloads()) {
+    if (w.hostNetwork || w.namespace === undefined) continue;
+    const key = `${w.namespace}\u0000${JSON.stringify(ownLabels(w))}`;
+    let g = byKey.get(key);
+    if (!g) {
+      g = { namespace: w.namespace, members: [], selector: ownLabels(w), wider: false };
+      byKey.set(key, g);
+    }
+    g.members.push(w);
+    ofEndpoint.set(w.id, g);
+  }
+  for (const g of byKey.values()) narrowSelector(world, g);
+  return ofEndpoint;
+}
+
+const matchesAll = (labels: Record<string, string>, e: Endpoint) =>
+  Object.entries(labels).every(([k, v]) => e.labels[k] === v);
+
+/** The smallest subset of the group's labels that selects no other workload of its namespace. */
+function narrowSelector(world: World, g: Group): void {
+  const entries = Object.entries(g.selector);
+  const members = new Set(g.members.map((m) => m.id));
+  const others = world.cluster
+    .workloads()
+    .filter((w) => w.namespace === g.namespace && !members.has(w.id));
+  const limit = Math.min(entries.length, 12);
+  for (let size = 1; size <= limit; size++) {
+    for (const subset of combinations(entries.slice(0, limit), size)) {
+      const labels = Object.fromEntries(subset);
+      if (!others.some((o) => matchesAll(labels, o))) {
+        g.selector = labels;
+        return;
+      }
+    }
+  }
+  g.wider = others.some((o) => matchesAll(g.selector, o));
+}
+
+function* combinations<T>(items: readonly T[], size: number, start = 0): Generator<T[]> {
+  if (size === 0) {
+    yield [];
+    return;
+  }
+  for (let i = start; i <= items.length - size; i++) {
+    for (const rest of combinations(items, size - 1, i + 1)) yield [items[i]!, ...rest];
+  }
+}
+
+const selectorText = (labels: Record<string, string>) =>
+  Object.keys(labels).length === 0
+    ? "all()"
+    : Object.entries(labels)
+        .map(([k, v]) => `${k} == "${v}"`)
+        .join(" && ");
+
+/** 80, 81, 82, 443 as [80:82, 443]: Calico's port ranges. */
+export function mergePorts(ports: Iterable<number>): Array<number | string> {
+  const sorted = [...new Set(ports)].sort((a, b) => a - b);
+  const out: Array<number | string> = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j === i ? sorted[i]! : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return out;
+}
+
+const addEvidence = (e: Evidence, o: ObservedFlow) => {
+  e.records += o.records;
+  e.connections += o.connections;
+  e.firstSeen = Math.min(e.firstSeen, o.firstSeen);
+  e.lastSeen = Math.max(e.lastSeen, o.lastSeen);
+};
+
+const newEvidence = (): Evidence => ({
+  records: 0,
+  connections: 0,
+  firstSeen: Number.POSITIVE_INFINITY,
+  lastSeen: 0,
+});
+
+const evidenceText = (e: Evidence) =>
+  `${e.records} flow records, ${e.connections} connections, seen ${new Date(e.firstSeen).toISOString()} to ${new Date(e.lastSeen).toISOString()}`;
+
+function peerSide(peer: PeerTraffic["peer"], policyNamespace: string): Record<string, unknown> {
+  if ("net" in peer) return { nets: [peer.net] };
+  return {
+    selector: selectorText(peer.selector),
+    ...(peer.namespace !== policyNamespace
+      ? { namespaceSelector: `projectcalico.org/name == "${peer.namespace}"` }
+      : {}),
+  };
+}
+
+function rules(direction: Direction, traffic: Map<string, PeerTraffic>, namespace: string) {
+  return [...traffic.values()].flatMap((t) =>
+    [...t.ports].map(([protocol, ports]) => {
+      const peer = peerSide(t.peer, namespace);
+      const portMatch = { ports: mergePorts(ports) };
+      return {
+        action: "Allow",
+        protocol,
+        ...(direction === "ingress"
+          ? { source: peer, destination: portMatch }
+          : { destination: { ...peer, ...portMatch } }),
+        metadata: {
+          annotations: {
+            "microseg.io/flow-records": String(t.evidence.records),
+            "microseg.io/connections": String(t.evidence.connections),
+          },
+        },
+      };
+    }),
+  );
+}
+
+const groupName = (g: Group) =>
+  `recommended-${
+    Object.values(g.selector)
+      .join("-")
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 200) || "workloads"
+  }`;
+
+export function recommend(
+  resources: readonly Resource[],
+  records: readonly FlowRecord[],
+  opts: RecommendOptions = {},
+): Resource[] {
+  const world = buildWorld(resources);
+  const groupOf = groupsOf(world);
+  const traffic = new Map<
+    Group,
+    { ingress: Map<string, PeerTraffic>; egress: Map<string, PeerTraffic>; evidence: Evidence }
+  >();
+  const trafficOf = (g: Group) => {
+    let t = traffic.get(g);
+    if (!t) {
+      t = { ingress: new Map(), egress: new Map(), evidence: newEvidence() };
+      traffic.set(g, t);
+    }
+    return t;
+  };
+  for (const g of new Set(groupOf.values())) trafficOf(g);
+  // Denied attempts are what least privilege keeps out: only flows that went through count.
+  for (const o of observedFlows(records).filter((f) => f.actions.some((a) => a !== "deny"))) {
+    const flow = replayFlow(world, o);
+    if (!flow) continue;
+    const src = flow.source.endpoint ? groupOf.get(flow.source.endpoint.id) : undefined;
+    const dst = flow.destination.endpoint ? groupOf.get(flow.destination.endpoint.id) : undefined;
+    const netOf = (address: { text: string; family: 4 | 6 } | undefined) =>
+      address ? { net: `${address.text}/${address.family === 4 ? 32 : 128}` } : undefined;
+    const note = (
+      owner: Group | undefined,
+      direction: Direction,
+      peer: PeerTraffic["peer"] | undefined,
+    ) => {
+      if (!owner || !peer) return;
+      const t = trafficOf(owner);
+      const side = direction === "ingress" ? t.ingress : t.egress;
+      const key = "net" in peer ? `net:${peer.net}` : `${peer.namespace}/${groupName(peer)}`;
+      let p = side.get(key);
+      if (!p) {
+        p = { peer, ports: new Map(), evidence: newEvidence() };
+        side.set(key, p);
+      }
+      const set = p.ports.get(o.protocol) ?? new Set<number>();
+      set.add(o.port);
+      p.ports.set(o.protocol, set);
+      addEvidence(p.evidence, o);
+      addEvidence(t.evidence, o);
+    };
+    if (src === dst && src !== undefined) continue; // a workload always reaches itself
+    note(dst, "ingress", src ?? netOf(flow.source.address));
+    note(src, "egress", dst ?? netOf(flow.destination.address));
+  }
+  const names = new Map<string, number>();
+  const out: unknown[] = [];
+  for (const [g, t] of [...traffic].sort(([a], [b]) =>
+    `${a.namespace}/${groupName(a)}` < `${b.namespace}/${groupName(b)}` ? -1 : 1,
+  )) {
+    if (opts.namespace !== undefined && g.namespace !== opts.namespace) continue;
+    const base = groupName(g);
+    const n = (names.get(`${g.namespace}/${base}`) ?? 0) + 1;
+    names.set(`${g.namespace}/${base}`, n);
+    out.push({
+      apiVersion: "microseg.io/v1",
+      kind: "StagedNetworkPolicy",
+      metadata: {
+        name: n === 1 ? base : `${base}-${n}`,
+        namespace: g.namespace,
+        annotations: {
+          "microseg.io/recommended": "true",
+          "microseg.io/evidence":
+            t.evidence.records > 0 ? evidenceText(t.evidence) : "no flows observed: deny all",
+          "microseg.io/workloads": g.members.map((m) => m.id).join(","),
+          ...(g.wider
+            ? {
+                "microseg.io/wider-than-observed":
+                  "no label set picks out exactly these workloads; the selector also matches others",
+              }
+            : {}),
+        },
+      },
+      spec: {
+        stagedAction: "Set",
+        selector: selectorText(g.selector),
+        types: ["Ingress", "Egress"],
+        ingress: rules("ingress", t.ingress, g.namespace),
+        egress: rules("egress", t.egress, g.namespace),
+      },
+    });
+  }
+  return validResources(out);
+}
+
+/** What promoting a recommendation enforces: the NetworkPolicy the staged one would set. */
+export function promote(staged: Resource): Resource {
+  if (staged.kind !== "StagedNetworkPolicy") return staged;
+  const { stagedAction: _, ...spec } = staged.spec;
+  return validResources([
+    { apiVersion: "microseg.io/v1", kind: "NetworkPolicy", metadata: staged.metadata, spec },
+  ])[0]!;
+}
