@@ -16,15 +16,18 @@ import type {
   Watch,
   WatchListener,
 } from "../datastore/index.ts";
+import type { Alert, FlowRecord, IngestResult } from "../flows/index.ts";
 import type { Resource } from "../model/index.ts";
 import { decodeList, decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
 import {
   AGENTS_PATH,
+  ALERTS_PATH,
   APPLY_PATH,
   agentStatusPath,
   collectionPath,
   DESCRIBE_PATH,
   EXPLAIN_PATH,
+  FLOWS_PATH,
   MATRIX_PATH,
   objectPath,
   SNAPSHOT_PATH,
@@ -234,5 +237,25 @@ export class ApiClient {
     const body = await this.#http.json({ method: "GET", path: AGENTS_PATH });
     const list = shaped<{ items: AgentStatus[] }>(body, ["items"], "agents");
     return list.items.map((item) => shaped<AgentStatus>(item, ["node", "revision"], "agents"));
+  }
+
+  /** Ships closed (or early-flushed) flow records of one node; the server stores them. */
+  async postFlows(node: string, records: readonly FlowRecord[]): Promise<IngestResult> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: FLOWS_PATH,
+      body: { node, records },
+    });
+    return shaped<IngestResult>(body, ["accepted"], "flows ingest");
+  }
+
+  /** Ships alerts one node raised; the server stores them and hands them to its sinks. */
+  async postAlerts(node: string, alerts: readonly Alert[]): Promise<IngestResult> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: ALERTS_PATH,
+      body: { node, alerts },
+    });
+    return shaped<IngestResult>(body, ["accepted"], "alerts ingest");
   }
 }

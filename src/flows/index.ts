@@ -26,3 +26,16 @@ export {
 } from "./sinks/sinks.ts";
 export { LiveStream } from "./stream.ts";
 export { type UlogdHealth, UlogdSupervisor } from "./ulogd-supervisor.ts";
+export {
+  AlertSchema,
+  type AlertsBody,
+  AlertsBodySchema,
+  FlowRecordSchema,
+  type FlowsBody,
+  FlowsBodySchema,
+  type IngestResult,
+  MAX_ALERTS_PER_POST,
+  MAX_RECORDS_PER_POST,
+  type StoredAlert,
+  type StoredFlowRecord,
+} from "./wire.ts";
