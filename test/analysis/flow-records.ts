@@ -78,4 +78,6 @@ export function pod(
 }
 
 export const namespaces = (...names: string[]): Resource[] =>
-  validResources(names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })));
+  validResources(
+    names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })),
+  );

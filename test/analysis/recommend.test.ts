@@ -77,7 +77,10 @@ describe("recommend", () => {
       namespaceSelector: 'projectcalico.org/name == "kube-system"',
       ports: [53],
     });
-    assert.match(web.metadata.annotations?.["microseg.io/evidence"] ?? "", /^\d+ flow records, \d+ connections, seen /);
+    assert.match(
+      web.metadata.annotations?.["microseg.io/evidence"] ?? "",
+      /^\d+ flow records, \d+ connections, seen /,
+    );
     assert.deepEqual(mergePorts([443, 80, 81, 82, 8080]), ["80:82", 443, 8080]);
   });
 
@@ -89,7 +92,9 @@ describe("recommend", () => {
         .filter((r) => r.fields.action !== "deny")
         .map((r) =>
           key(
-            r.fields.source_name ? `${r.fields.source_namespace}/${r.fields.source_name}` : r.fields.source_ip,
+            r.fields.source_name
+              ? `${r.fields.source_namespace}/${r.fields.source_name}`
+              : r.fields.source_ip,
             `${r.fields.dest_namespace}/${r.fields.dest_name}`,
             Number(r.fields.dest_port),
             r.fields.proto.toUpperCase() as Protocol,
@@ -118,7 +123,9 @@ describe("recommend", () => {
           // web-0 and web-1 are one owner: what either was seen doing, both may do.
           const seen =
             observed.has(k) ||
-            [...observed].some((o) => o.replace(/web-\d/g, "web-N") === k.replace(/web-\d/g, "web-N"));
+            [...observed].some(
+              (o) => o.replace(/web-\d/g, "web-N") === k.replace(/web-\d/g, "web-N"),
+            );
           if (v.allowed) allowed++;
           if (v.allowed !== seen) wrong.push(`${k}: expected ${seen ? "allow" : "deny"}`);
         }

@@ -23,7 +23,10 @@ const recorded = [
   record(CLIENT, WEB, 8080, "tcp"),
   record(WEB, DB, 5432, "tcp"),
   // The other reporter of the same connection folds into one flow.
-  { ...record(WEB, DB, 5432, "tcp"), fields: { ...record(WEB, DB, 5432, "tcp").fields, reporter: "src" } },
+  {
+    ...record(WEB, DB, 5432, "tcp"),
+    fields: { ...record(WEB, DB, 5432, "tcp").fields, reporter: "src" },
+  },
   record(CLIENT, DB, 5432, "tcp", "allow", 1),
 ];
 
@@ -34,7 +37,9 @@ const dbOnlyFromWeb = validResources([
     metadata: { name: "db-in", namespace: "shop" },
     spec: {
       podSelector: { matchLabels: { app: "db" } },
-      ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] }],
+      ingress: [
+        { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
+      ],
     },
   },
 ]);
@@ -49,14 +54,11 @@ describe("simulate", () => {
     assert.deepEqual(s.flows.newlyAllowed, []);
     assert.equal(s.flows.unchanged, 2, "client->web and web->db (both reporters as one)");
     // Matrix: every port declared (5432, 8080) into db from anything but web is newly denied.
-    assert.deepEqual(
-      s.cells.newlyDenied.map((c) => `${c.from} -> ${c.to} ${c.port}`).sort(),
-      [
-        "shop/client-0 -> shop/db-0 5432",
-        "shop/client-0 -> shop/db-0 8080",
-        "shop/web-0 -> shop/db-0 8080",
-      ],
-    );
+    assert.deepEqual(s.cells.newlyDenied.map((c) => `${c.from} -> ${c.to} ${c.port}`).sort(), [
+      "shop/client-0 -> shop/db-0 5432",
+      "shop/client-0 -> shop/db-0 8080",
+      "shop/web-0 -> shop/db-0 8080",
+    ]);
     assert.deepEqual(s.cells.newlyAllowed, []);
     const text = formatSimulation(s);
     assert.match(text, /1 newly denied, 0 newly allowed/);

@@ -10,7 +10,9 @@ import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
 import { registerLint } from "./lint.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerRecommend } from "./recommend.ts";
 import { registerServer } from "./server.ts";
+import { registerSimulate } from "./simulate.ts";
 import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -26,6 +28,8 @@ export function registerCommands(program: Command): void {
   registerExplain(program);
   registerLint(program);
   registerCost(program);
+  registerSimulate(program);
+  registerRecommend(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);
