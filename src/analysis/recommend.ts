@@ -231,7 +231,8 @@ export function recommend(
       addEvidence(p.evidence, o);
       addEvidence(t.evidence, o);
     };
-    if (src === dst && src !== undefined) continue; // a workload always reaches itself
+    // A workload always reaches itself; replicas of one owner reaching each other need a rule.
+    if (flow.source.endpoint && flow.source.endpoint.id === flow.destination.endpoint?.id) continue;
     note(dst, "ingress", src ?? netOf(flow.source.address));
     note(src, "egress", dst ?? netOf(flow.destination.address));
   }

@@ -37,6 +37,8 @@ const records = [
   record(WEB0, DNS, 53, "udp"),
   record(CLIENT, DNS, 53, "udp"),
   record(OUTSIDE, WEB0, 8080, "tcp"),
+  // Replicas of one owner talking to each other: one rule admits the owner to itself.
+  record(WEB0, WEB1, 8080, "tcp"),
   // A denied attempt is not recommended.
   record(CLIENT, DB, 5432, "tcp", "deny"),
 ];

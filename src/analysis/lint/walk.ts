@@ -72,8 +72,22 @@ const sideMatch = (e: EntityMatch) => ({
   notSameNamespaceLabels: e.notSameNamespaceLabels,
 });
 
-/** A rule's match as plain fields: two rules with equal fields match the same packets. */
-function matchFields(r: Rule): Record<string, unknown> {
+/** Computed once per rule: the reach walk compares each rule with many. */
+const fieldsCache = new WeakMap<Rule, Record<string, string>>();
+
+/** A rule's match as plain fields (each as text; absent when unset): equal fields, same packets. */
+function matchFields(r: Rule): Record<string, string> {
+  let cached = fieldsCache.get(r);
+  if (!cached) {
+    cached = {};
+    for (const [k, v] of Object.entries(rawFields(r)))
+      if (v !== undefined) cached[k] = JSON.stringify(v);
+    fieldsCache.set(r, cached);
+  }
+  return cached;
+}
+
+function rawFields(r: Rule): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     protocol: r.protocol,
     notProtocol: r.notProtocol,
@@ -95,16 +109,12 @@ function matchFields(r: Rule): Record<string, unknown> {
  * (conservative: a wider range or a broader selector is not recognised).
  */
 export function subsumes(a: Rule, b: Rule): boolean {
-  const fa = matchFields(a);
   const fb = matchFields(b);
-  for (const [k, v] of Object.entries(fa)) {
-    if (v === undefined) continue;
-    if (JSON.stringify(v) !== JSON.stringify(fb[k])) return false;
-  }
+  for (const [k, v] of Object.entries(matchFields(a))) if (v !== fb[k]) return false;
   return true;
 }
 
 /** A rule that sets no condition at all. */
 export function matchesEverything(r: Rule): boolean {
-  return Object.values(matchFields(r)).every((v) => v === undefined);
+  return Object.keys(matchFields(r)).length === 0;
 }
