@@ -13,7 +13,7 @@ import {
   type Protocol,
   type World,
 } from "../policy/index.ts";
-import { type ObservedFlow, observedFlows, replayFlow } from "./flow-replay.ts";
+import { observedFlows, replayFlow } from "./flow-replay.ts";
 
 export interface RecommendOptions {
   /** Only workloads of this namespace get policies (peers anywhere). */
@@ -36,6 +36,8 @@ interface Group {
   readonly members: Endpoint[];
   /** The labels written in selectors for this group. */
   selector: Record<string, string>;
+  /** Label keys the group's workloads lack and others carry: `!has(key)` tells them apart. */
+  absent: readonly string[];
   /** True when no label set picks out exactly these workloads in their namespace. */
   wider: boolean;
 }
@@ -61,7 +63,13 @@ function groupsOf(world: World): Map<string, Group> {
     const key = `${w.namespace}\u0000${JSON.stringify(ownLabels(w))}`;
     let g = byKey.get(key);
     if (!g) {
-      g = { namespace: w.namespace, members: [], selector: ownLabels(w), wider: false };
+      g = {
+        namespace: w.namespace,
+        members: [],
+        selector: ownLabels(w),
+        absent: [],
+        wider: false,
+      };
       byKey.set(key, g);
     }
     g.members.push(w);
@@ -74,24 +82,110 @@ function groupsOf(world: World): Map<string, Group> {
 const matchesAll = (labels: Record<string, string>, e: Endpoint) =>
   Object.entries(labels).every(([k, v]) => e.labels[k] === v);
 
-/** The smallest subset of the group's labels that selects no other workload of its namespace. */
-function narrowSelector(world: World, g: Group): void {
-  const entries = Object.entries(g.selector);
-  const members = new Set(g.members.map((m) => m.id));
+/** The smallest subset of `labels` that selects exactly `members` in their namespace. */
+function exactSelector(
+  world: World,
+  namespace: string,
+  members: readonly Endpoint[],
+  labels: Record<string, string>,
+): Record<string, string> | undefined {
+  const ids = new Set(members.map((m) => m.id));
   const others = world.cluster
     .workloads()
-    .filter((w) => w.namespace === g.namespace && !members.has(w.id));
+    .filter((w) => w.namespace === namespace && !w.hostNetwork && !ids.has(w.id));
+  const entries = Object.entries(labels);
   const limit = Math.min(entries.length, 12);
   for (let size = 1; size <= limit; size++) {
     for (const subset of combinations(entries.slice(0, limit), size)) {
-      const labels = Object.fromEntries(subset);
-      if (!others.some((o) => matchesAll(labels, o))) {
-        g.selector = labels;
-        return;
-      }
+      const candidate = Object.fromEntries(subset);
+      if (!others.some((o) => matchesAll(candidate, o))) return candidate;
     }
   }
-  g.wider = others.some((o) => matchesAll(g.selector, o));
+  return undefined;
+}
+
+/**
+ * The group's selector: the fewest of its labels that tell it apart, else all of them and
+ * `!has(key)` for the keys only the look-alikes carry (a replica set without the `canary`
+ * label next to one with it); wider only when even that matches another workload.
+ */
+function narrowSelector(world: World, g: Group): void {
+  const exact = exactSelector(world, g.namespace, g.members, g.selector);
+  if (exact) {
+    g.selector = exact;
+    return;
+  }
+  const ids = new Set(g.members.map((m) => m.id));
+  const lookAlikes = world.cluster
+    .workloads()
+    .filter(
+      (w) =>
+        w.namespace === g.namespace &&
+        !w.hostNetwork &&
+        !ids.has(w.id) &&
+        matchesAll(g.selector, w),
+    );
+  g.absent = [...new Set(lookAlikes.flatMap((w) => Object.keys(ownLabels(w))))].filter(
+    (k) => !(k in g.selector),
+  );
+  g.wider = lookAlikes.some((w) => g.absent.every((k) => !(k in w.labels)));
+}
+
+/** Labels every member carries with the same value. */
+function commonLabels(members: readonly Endpoint[]): Record<string, string> {
+  const [first, ...rest] = members.map(ownLabels);
+  return Object.fromEntries(
+    Object.entries(first ?? {}).filter(([k, v]) => rest.every((l) => l[k] === v)),
+  );
+}
+
+/**
+ * Label-aware aggregation: peer groups of one namespace seen on the same ports become one rule
+ * when a label set they share selects exactly them (every orderInput component: `app ==
+ * "orderInput"`), rather than a rule per owner.
+ */
+function aggregatePeers(world: World, traffic: Map<string, PeerTraffic>): PeerTraffic[] {
+  const buckets = new Map<string, PeerTraffic[]>();
+  const out: PeerTraffic[] = [];
+  for (const t of traffic.values()) {
+    if ("net" in t.peer) {
+      out.push(t);
+      continue;
+    }
+    const ports = [...t.ports]
+      .map(([proto, set]) => `${proto}:${[...set].sort((a, b) => a - b).join(",")}`)
+      .sort()
+      .join(";");
+    const key = `${t.peer.namespace}\u0000${ports}`;
+    buckets.set(key, [...(buckets.get(key) ?? []), t]);
+  }
+  for (const bucket of buckets.values()) {
+    const groups = bucket.map((t) => t.peer as Group);
+    const members = groups.flatMap((g) => g.members);
+    const shared = bucket.length > 1 ? commonLabels(members) : {};
+    const exact =
+      bucket.length > 1 && Object.keys(shared).length > 0
+        ? exactSelector(world, groups[0]!.namespace, members, shared)
+        : undefined;
+    if (!exact) {
+      out.push(...bucket);
+      continue;
+    }
+    const evidence = newEvidence();
+    for (const t of bucket) addEvidence(evidence, t.evidence);
+    out.push({
+      peer: {
+        namespace: groups[0]!.namespace,
+        members,
+        selector: exact,
+        absent: [],
+        wider: false,
+      },
+      ports: bucket[0]!.ports,
+      evidence,
+    });
+  }
+  return out;
 }
 
 function* combinations<T>(items: readonly T[], size: number, start = 0): Generator<T[]> {
@@ -104,12 +198,13 @@ function* combinations<T>(items: readonly T[], size: number, start = 0): Generat
   }
 }
 
-const selectorText = (labels: Record<string, string>) =>
-  Object.keys(labels).length === 0
-    ? "all()"
-    : Object.entries(labels)
-        .map(([k, v]) => `${k} == "${v}"`)
-        .join(" && ");
+function selectorText(g: Pick<Group, "selector" | "absent">): string {
+  const terms = [
+    ...Object.entries(g.selector).map(([k, v]) => `${k} == "${v}"`),
+    ...g.absent.map((k) => `!has(${k})`),
+  ];
+  return terms.length === 0 ? "all()" : terms.join(" && ");
+}
 
 /** 80, 81, 82, 443 as [80:82, 443]: Calico's port ranges. */
 export function mergePorts(ports: Iterable<number>): Array<number | string> {
@@ -124,7 +219,7 @@ export function mergePorts(ports: Iterable<number>): Array<number | string> {
   return out;
 }
 
-const addEvidence = (e: Evidence, o: ObservedFlow) => {
+const addEvidence = (e: Evidence, o: Readonly<Evidence>) => {
   e.records += o.records;
   e.connections += o.connections;
   e.firstSeen = Math.min(e.firstSeen, o.firstSeen);
@@ -144,15 +239,20 @@ const evidenceText = (e: Evidence) =>
 function peerSide(peer: PeerTraffic["peer"], policyNamespace: string): Record<string, unknown> {
   if ("net" in peer) return { nets: [peer.net] };
   return {
-    selector: selectorText(peer.selector),
+    selector: selectorText(peer),
     ...(peer.namespace !== policyNamespace
       ? { namespaceSelector: `projectcalico.org/name == "${peer.namespace}"` }
       : {}),
   };
 }
 
-function rules(direction: Direction, traffic: Map<string, PeerTraffic>, namespace: string) {
-  return [...traffic.values()].flatMap((t) =>
+function rules(
+  world: World,
+  direction: Direction,
+  traffic: Map<string, PeerTraffic>,
+  namespace: string,
+) {
+  return aggregatePeers(world, traffic).flatMap((t) =>
     [...t.ports].map(([protocol, ports]) => {
       const peer = peerSide(t.peer, namespace);
       const portMatch = { ports: mergePorts(ports) };
@@ -175,7 +275,9 @@ function rules(direction: Direction, traffic: Map<string, PeerTraffic>, namespac
 
 const groupName = (g: Group) =>
   `recommended-${
-    Object.values(g.selector)
+    // Values name the group (`web`), except flags, where the key says more (`canary`).
+    Object.entries(g.selector)
+      .map(([k, v]) => (v === "true" || v === "false" || v === "" ? k : v))
       .join("-")
       .toLowerCase()
       .replace(/[^a-z0-9-]+/g, "-")
@@ -266,10 +368,10 @@ export function recommend(
       },
       spec: {
         stagedAction: "Set",
-        selector: selectorText(g.selector),
+        selector: selectorText(g),
         types: ["Ingress", "Egress"],
-        ingress: rules("ingress", t.ingress, g.namespace),
-        egress: rules("egress", t.egress, g.namespace),
+        ingress: rules(world, "ingress", t.ingress, g.namespace),
+        egress: rules(world, "egress", t.egress, g.namespace),
       },
     });
   }

@@ -13,6 +13,7 @@ const WEB0 = { ns: "shop", name: "web-0", ip: "198.18.1.10" };
 const WEB1 = { ns: "shop", name: "web-1", ip: "198.18.1.11" };
 const DB = { ns: "shop", name: "db-0", ip: "198.18.1.20" };
 const CLIENT = { ns: "shop", name: "client-0", ip: "198.18.1.30" };
+const CLIENT1 = { ns: "shop", name: "client-1", ip: "198.18.1.31" };
 const DNS = { ns: "kube-system", name: "coredns-0", ip: "198.18.2.53" };
 const OUTSIDE = { ip: "203.0.113.7" };
 
@@ -23,6 +24,9 @@ const workloads: Resource[] = [
     pod("shop", "web-1", WEB1.ip, { app: "web", tier: "front" }, [{ port: 8080 }, { port: 8081 }]),
     pod("shop", "db-0", DB.ip, { app: "db", tier: "back" }, [{ port: 5432 }]),
     pod("shop", "client-0", CLIENT.ip, { app: "client", tier: "front" }),
+    // Another owner of the same app: its own policy, but one rule with client-0 where both
+    // were seen on the same ports.
+    pod("shop", "client-1", CLIENT1.ip, { app: "client", zone: "b" }),
     pod("kube-system", "coredns-0", DNS.ip, { "k8s-app": "kube-dns" }, [
       { port: 53, protocol: "UDP" },
     ]),
@@ -32,6 +36,8 @@ const workloads: Resource[] = [
 const records = [
   record(CLIENT, WEB0, 8080, "tcp", "allow", 5),
   record(CLIENT, WEB1, 8081, "tcp", "allow", 2),
+  record(CLIENT1, WEB0, 8080, "tcp", "allow", 1),
+  record(CLIENT1, WEB1, 8081, "tcp", "allow", 1),
   record(WEB0, DB, 5432, "tcp"),
   record(WEB1, DB, 5432, "tcp"),
   record(WEB0, DNS, 53, "udp"),
@@ -52,12 +58,16 @@ describe("recommend", () => {
   const byName = new Map(staged.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
 
   it("one StagedNetworkPolicy per owner, selected by the fewest labels that tell it apart", () => {
-    assert.deepEqual([...byName.keys()].sort(), [
-      "kube-system/recommended-kube-dns",
-      "shop/recommended-client",
-      "shop/recommended-db",
-      "shop/recommended-web",
-    ]);
+    assert.deepEqual(
+      [...byName.keys()].sort(),
+      [
+        "kube-system/recommended-kube-dns",
+        "shop/recommended-client-front",
+        "shop/recommended-db",
+        "shop/recommended-web",
+        "shop/recommended-b",
+      ].sort(),
+    );
     const web = byName.get("shop/recommended-web")!;
     assert.equal(web.kind, "StagedNetworkPolicy");
     if (web.kind !== "StagedNetworkPolicy") return;
@@ -71,7 +81,12 @@ describe("recommend", () => {
     const ingress = web.spec.ingress ?? [];
     const fromClient = ingress.find((r) => r.source?.selector === 'app == "client"');
     assert.deepEqual(fromClient?.destination?.ports, ["8080:8081"]);
-    assert.equal(fromClient?.metadata?.annotations?.["microseg.io/connections"], "7");
+    assert.equal(fromClient?.metadata?.annotations?.["microseg.io/connections"], "9");
+    assert.equal(
+      ingress.filter((r) => /client|zone/.test(r.source?.selector ?? "")).length,
+      1,
+      "client-0 and client-1: one rule by their shared label",
+    );
     assert.ok(ingress.some((r) => r.source?.nets?.[0] === "203.0.113.7/32"));
     const dns = (web.spec.egress ?? []).find((r) => r.protocol === "UDP");
     assert.deepEqual(dns?.destination, {
@@ -149,6 +164,26 @@ describe("recommend", () => {
       protocol: "TCP",
     });
     assert.equal(stranger.ingress.allowed, false, "an address never seen");
+  });
+
+  it("replicas whose labels a look-alike extends are told apart by !has()", () => {
+    const set = [
+      ...namespaces("app"),
+      ...validResources([
+        pod("app", "api-0", "198.18.3.10", { app: "api" }),
+        pod("app", "api-canary-0", "198.18.3.11", { app: "api", canary: "true" }),
+      ]),
+    ];
+    const names = new Map(
+      recommend(set, []).map((p) => [
+        p.metadata.name,
+        p.kind === "StagedNetworkPolicy" ? p.spec.selector : "",
+      ]),
+    );
+    assert.deepEqual(Object.fromEntries(names), {
+      "recommended-api": 'app == "api" && !has(canary)',
+      "recommended-canary": 'canary == "true"',
+    });
   });
 
   it("-n limits the policies to one namespace; no flows means deny all, said so", () => {
