@@ -6,14 +6,15 @@ export class CliError extends Error {
   readonly code = "cli.usage";
 }
 
-export async function loadOrExit(paths: readonly string[]): Promise<Resource[]> {
+/** `status`: the exit status for a set that does not load (lint's exit codes are its own). */
+export async function loadOrExit(paths: readonly string[], status = 1): Promise<Resource[]> {
   const result = await loadManifests(paths);
   if (result.ok) {
     for (const w of result.warnings) console.error(`warning: ${w.message}`);
     return result.resources;
   }
   for (const error of result.errors) console.error(formatManifestError(error));
-  process.exit(1);
+  process.exit(status);
 }
 
 export type OutputFormat = "text" | "json" | "yaml";

@@ -14,6 +14,10 @@ export const EXPLAIN_PATH = "/api/v1/explain";
 export const MATRIX_PATH = "/api/v1/matrix";
 export const DESCRIBE_PATH = "/api/v1/describe";
 export const AGENTS_PATH = "/api/v1/agents";
+/** Flow records: agents POST them, readers GET (or follow) them. */
+export const FLOWS_PATH = "/api/v1/flows";
+/** Alerts: agents POST them, readers GET (or follow) them; `{id}/acknowledge`. */
+export const ALERTS_PATH = "/api/v1/alerts";
 
 export class UnknownKindError extends Error {
   readonly code = "client.kind";
@@ -43,4 +47,8 @@ export function objectPath(ref: ObjectRef): string {
 
 export function agentStatusPath(node: string): string {
   return `${AGENTS_PATH}/${segment(node)}/status`;
+}
+
+export function alertAcknowledgePath(id: number): string {
+  return `${ALERTS_PATH}/${id}/acknowledge`;
 }

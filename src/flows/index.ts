@@ -1,6 +1,7 @@
 // Public face of the flows stage: NFLOG records captured by a supervised ulogd2, enriched with
 // identities as of their time, aggregated into flow records, stored, streamed, and alerted on.
 export { Aggregator, type AggregatorOptions, type FlowRecord } from "./aggregate.ts";
+export { type AlertQuery, AlertStore, type AlertStoreOptions } from "./alert-store.ts";
 export {
   type Alert,
   AlertEvaluator,
@@ -22,7 +23,23 @@ export {
   type AlertSink,
   JsonLinesSink,
   StreamSink,
+  severityLabel,
   WebhookSink,
 } from "./sinks/sinks.ts";
 export { LiveStream } from "./stream.ts";
 export { type UlogdHealth, UlogdSupervisor } from "./ulogd-supervisor.ts";
+export {
+  AlertSchema,
+  type AlertsBody,
+  AlertsBodySchema,
+  FlowRecordSchema,
+  type FlowsBody,
+  FlowsBodySchema,
+  type IngestResult,
+  MAX_ALERTS_PER_POST,
+  MAX_RECORDS_PER_POST,
+  type StoredAlert,
+  StoredAlertSchema,
+  type StoredFlowRecord,
+  StoredFlowRecordSchema,
+} from "./wire.ts";

@@ -1,14 +1,18 @@
 import type { Command } from "commander";
 import { registerAgent } from "./agent.ts";
 import { registerApply } from "./apply.ts";
+import { registerCost } from "./cost.ts";
 import { registerDelete } from "./delete.ts";
 import { registerDescribe } from "./describe.ts";
 import { registerExplain } from "./explain.ts";
 import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
+import { registerLint } from "./lint.ts";
 import { registerMatrix } from "./matrix.ts";
+import { registerRecommend } from "./recommend.ts";
 import { registerServer } from "./server.ts";
+import { registerSimulate } from "./simulate.ts";
 import { registerUp } from "./up.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -22,6 +26,10 @@ export function registerCommands(program: Command): void {
   registerValidate(program);
   registerMatrix(program);
   registerExplain(program);
+  registerLint(program);
+  registerCost(program);
+  registerSimulate(program);
+  registerRecommend(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);

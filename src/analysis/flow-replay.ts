@@ -1,0 +1,118 @@
+// Recorded flow records as flows the policy layer can judge again: each side by its address
+// when the record kept one, else by its workload's identity (records folded by owner drop
+// the addresses). Records of the two reporters (source and destination) for one connection
+// fold into one observed flow.
+import type { FlowRecord } from "../flows/index.ts";
+import { tryParseAddress } from "../net/cidr.ts";
+import {
+  type Flow,
+  type FlowPeer,
+  normalizeProtocol,
+  type Protocol,
+  type World,
+} from "../policy/index.ts";
+
+/** One (source, destination, port, protocol) seen in the records, with its evidence. */
+export interface ObservedFlow {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  /** Recorded actions (allow, deny, log) as the kernel reported them. */
+  readonly actions: readonly string[];
+  readonly records: number;
+  readonly connections: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** The record the flow is judged from. */
+  readonly sample: FlowRecord;
+}
+
+type Side = "source" | "dest";
+
+/** A side's name in output: `namespace/name` for workloads, the address otherwise. */
+export function sideName(r: FlowRecord, side: Side): string {
+  const f = r.fields;
+  const name = f[`${side}_name`];
+  const ns = f[`${side}_namespace`];
+  if (name) return ns ? `${ns}/${name}` : name;
+  return f[`${side}_ip`];
+}
+
+export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
+  const byKey = new Map<
+    string,
+    {
+      from: string;
+      to: string;
+      port: number;
+      protocol: Protocol;
+      actions: Set<string>;
+      records: number;
+      connections: number;
+      firstSeen: number;
+      lastSeen: number;
+      sample: FlowRecord;
+    }
+  >();
+  for (const r of records) {
+    const port = Number(r.fields.dest_port);
+    if (!r.fields.proto || !Number.isInteger(port)) continue;
+    const protocol = normalizeProtocol(r.fields.proto);
+    const from = sideName(r, "source");
+    const to = sideName(r, "dest");
+    const key = `${from}\u0000${to}\u0000${port}\u0000${protocol}`;
+    let o = byKey.get(key);
+    if (!o) {
+      o = {
+        from,
+        to,
+        port,
+        protocol,
+        actions: new Set(),
+        records: 0,
+        connections: 0,
+        firstSeen: r.firstSeen,
+        lastSeen: r.lastSeen,
+        sample: r,
+      };
+      byKey.set(key, o);
+    }
+    o.actions.add(r.fields.action);
+    o.records++;
+    // Both reporters count the same connection: keep the larger count, not the sum.
+    o.connections = Math.max(o.connections, r.connections);
+    o.firstSeen = Math.min(o.firstSeen, r.firstSeen);
+    o.lastSeen = Math.max(o.lastSeen, r.lastSeen);
+  }
+  return [...byKey.values()]
+    .map((o) => ({ ...o, actions: [...o.actions].sort() }))
+    .sort((a, b) =>
+      a.from !== b.from
+        ? a.from < b.from
+          ? -1
+          : 1
+        : a.to !== b.to
+          ? a.to < b.to
+            ? -1
+            : 1
+          : a.port - b.port,
+    );
+}
+
+function peer(world: World, r: FlowRecord, side: Side): FlowPeer | undefined {
+  const address = tryParseAddress(r.fields[`${side}_ip`]);
+  if (address) return world.cluster.peerAt(address);
+  const ns = r.fields[`${side}_namespace`];
+  const name = r.fields[`${side}_name`];
+  const endpoint = name ? world.cluster.endpoint(ns ? `${ns}/${name}` : name) : undefined;
+  return endpoint ? world.cluster.peerOf(endpoint) : undefined;
+}
+
+/** The flow a record stands for in this world; undefined when a side is in it no more. */
+export function replayFlow(world: World, o: ObservedFlow): Flow | undefined {
+  const source = peer(world, o.sample, "source");
+  const destination = peer(world, o.sample, "dest");
+  if (!source || !destination) return undefined;
+  return { source, destination, port: o.port, protocol: o.protocol };
+}

@@ -1,0 +1,58 @@
+// `microseg lint`: every check over one resource set, findings sorted by severity, object and
+// path; the exit code follows the worst severity found.
+import type { Resource } from "../../model/index.ts";
+import { buildWorld } from "../../policy/index.ts";
+import { cidrCoversWorkloads, ipv4OnlyCidrs } from "./checks/addresses.ts";
+import { egressWithoutDns } from "./checks/egress-dns.ts";
+import { logEverything } from "./checks/log.ts";
+import { combinedPeer, separatePeers } from "./checks/peers.ts";
+import { denyOnlyIsolation, shadowedRule, undecidedPass } from "./checks/reach.ts";
+import { matchesNothing, unknownNamedPort } from "./checks/selectors.ts";
+import { type Check, type Finding, SEVERITIES, type Severity } from "./finding.ts";
+
+export type { Check, Finding, Severity } from "./finding.ts";
+
+export const CHECKS: readonly Check[] = [
+  separatePeers,
+  combinedPeer,
+  shadowedRule,
+  matchesNothing,
+  unknownNamedPort,
+  cidrCoversWorkloads,
+  ipv4OnlyCidrs,
+  denyOnlyIsolation,
+  egressWithoutDns,
+  undecidedPass,
+  logEverything,
+];
+
+const rank = (s: Severity) => SEVERITIES.indexOf(s);
+
+export function lint(resources: readonly Resource[]): Finding[] {
+  const input = { resources, world: buildWorld(resources) };
+  return CHECKS.flatMap((c) => c.run(input)).sort(
+    (a, b) =>
+      rank(a.severity) - rank(b.severity) ||
+      (a.object < b.object ? -1 : a.object > b.object ? 1 : 0) ||
+      (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
+      (a.check < b.check ? -1 : a.check > b.check ? 1 : 0),
+  );
+}
+
+/** 2 when any error, 1 when any warning, else 0 (info findings never fail a build). */
+export function lintExitCode(findings: readonly Finding[]): number {
+  if (findings.some((f) => f.severity === "error")) return 2;
+  if (findings.some((f) => f.severity === "warning")) return 1;
+  return 0;
+}
+
+/** One line per finding, as compilers print them, and a count. */
+export function formatFindings(findings: readonly Finding[]): string {
+  if (findings.length === 0) return "no findings\n";
+  const lines = findings.map(
+    (f) => `${f.severity}: ${f.object}: ${f.path}: ${f.message} [${f.check}]`,
+  );
+  const count = (s: Severity) => findings.filter((f) => f.severity === s).length;
+  lines.push(`${count("error")} error(s), ${count("warning")} warning(s), ${count("info")} info`);
+  return `${lines.join("\n")}\n`;
+}
