@@ -2,14 +2,10 @@
 // they come. Each event's id is the item's store id; when the connection drops, the stream
 // reconnects with `Last-Event-ID` (backoff 100 ms to 5 s), so the server replays what came in
 // meanwhile and nothing is delivered twice. A refusal (4xx) ends it through onError.
-import type { IncomingMessage } from "node:http";
 import type { DatastoreError } from "../datastore/index.ts";
 import { invalidAnswer } from "./decode.ts";
-import { readLines } from "./stream-lines.ts";
+import { followLines } from "./stream-lines.ts";
 import type { Transport } from "./transport.ts";
-
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
 
 export interface EventListener<T> {
   onItem(item: T): void;
@@ -28,6 +24,8 @@ export interface FollowCall {
   /** The event name carrying items (`flow`, `alert`); other events are ignored. */
   readonly event: string;
   readonly decode: (data: unknown) => unknown;
+  /** Start after this item (one the caller already has), as a reconnect would. */
+  readonly afterId?: number;
 }
 
 export function followEvents<T extends { id: number }>(
@@ -35,69 +33,16 @@ export function followEvents<T extends { id: number }>(
   call: FollowCall,
   listener: EventListener<T>,
 ): EventFollow {
-  let last: number | undefined;
-  let stopped = false;
-  let backoff = FIRST_BACKOFF_MS;
-  let current: IncomingMessage | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let last: number | undefined = call.afterId;
+  let event = "message";
+  let data: string[] = [];
 
-  const fail = (error: DatastoreError) => {
-    if (stopped) return;
-    stopped = true;
-    current?.destroy();
-    listener.onError(error);
-  };
-  const retryLater = () => {
-    if (stopped) return;
-    timer = setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-  };
-
-  function connect(): void {
-    if (stopped) return;
-    transport
-      .stream({
-        method: "GET",
-        path: call.path,
-        query: call.query,
-        headers: {
-          accept: "text/event-stream",
-          ...(last !== undefined ? { "last-event-id": String(last) } : {}),
-        },
-      })
-      .then((res) => {
-        if (stopped) return void res.destroy();
-        current = res;
-        backoff = FIRST_BACKOFF_MS;
-        listener.onConnected?.();
-        let event = "message";
-        let data: string[] = [];
-        const onLine = (line: string) => {
-          if (stopped) return;
-          if (line === "") {
-            if (event === call.event && data.length > 0) deliver(data.join("\n"));
-            event = "message";
-            data = [];
-          } else if (line.startsWith("event:")) event = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-        };
-        readLines(res, onLine, () => {
-          current = undefined;
-          retryLater();
-        });
-      })
-      .catch((error: DatastoreError) => {
-        if (error.code === "Unavailable") retryLater();
-        else fail(error);
-      });
-  }
-
-  function deliver(text: string): void {
+  const deliver = (text: string) => {
     let item: T;
     try {
       item = call.decode(JSON.parse(text)) as T;
     } catch (error) {
-      fail(
+      stream.fail(
         error instanceof Error && "code" in error
           ? (error as DatastoreError)
           : invalidAnswer(`a ${call.event} event that is not one`, text.slice(0, 100)),
@@ -107,14 +52,36 @@ export function followEvents<T extends { id: number }>(
     if (last !== undefined && item.id <= last) return;
     last = item.id;
     listener.onItem(item);
-  }
-
-  connect();
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      current?.destroy();
-    },
   };
+  const onLine = (line: string) => {
+    if (line === "") {
+      if (event === call.event && data.length > 0) deliver(data.join("\n"));
+      event = "message";
+      data = [];
+    } else if (line.startsWith("event:")) event = line.slice(6).trim();
+    else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+  };
+  // Each reconnection says the last item delivered, and the server replays what came after.
+  const stream = followLines({
+    open: () => {
+      event = "message";
+      data = [];
+      return transport.stream({
+        method: "GET",
+        path: call.path,
+        query: call.query,
+        headers: {
+          accept: "text/event-stream",
+          ...(last !== undefined ? { "last-event-id": String(last) } : {}),
+        },
+      });
+    },
+    onLine,
+    onConnected: () => {
+      stream.resetBackoff();
+      listener.onConnected?.();
+    },
+    onError: (error) => listener.onError(error),
+  });
+  return { stop: () => stream.stop() };
 }

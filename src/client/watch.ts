@@ -3,7 +3,6 @@
 // Kubernetes API streams it; when the connection drops, the watch reconnects from the last
 // revision it delivered (bookmarks included) with backoff. An ERROR event or a 410 ends it with
 // ExpiredError; another refusal (4xx) ends it with that error.
-import type { IncomingMessage } from "node:http";
 import type {
   DatastoreError,
   KindRef,
@@ -15,11 +14,8 @@ import type {
 import { decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
 import { errorFromStatus, parseStatus } from "./errors.ts";
 import { collectionPath, WATCH_ALL_PATH } from "./paths.ts";
-import { readLines } from "./stream-lines.ts";
+import { followLines } from "./stream-lines.ts";
 import type { Transport } from "./transport.ts";
-
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
 
 const TYPES = new Set(["ADDED", "MODIFIED", "DELETED"]);
 
@@ -66,45 +62,26 @@ export function startWatch(
   listener: WatchListener,
 ): Watch {
   let revision = opts.fromRevision;
-  let stopped = false;
-  let backoff = FIRST_BACKOFF_MS;
-  let current: IncomingMessage | undefined;
-  let timer: NodeJS.Timeout | undefined;
-
-  const fail = (error: DatastoreError) => {
-    if (stopped) return;
-    stopped = true;
-    current?.destroy();
-    listener.onError(error);
-  };
-
-  const retryLater = () => {
-    if (stopped) return;
-    timer = setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-  };
-
   const deliver = (line: string) => {
-    if (stopped || line.trim() === "") return;
+    if (line.trim() === "") return;
     let decoded: WatchEvent | DatastoreError;
     try {
       decoded = decodeWatchLine(line, opts.kind, revision);
     } catch (error) {
       decoded = error as DatastoreError;
     }
-    if (decoded instanceof Error) return fail(decoded);
+    if (decoded instanceof Error) return stream.fail(decoded);
     // After a reconnect the server starts after `revision`; anything older is a repeat.
     if (decoded.revision < revision) return;
     revision = decoded.revision;
-    backoff = FIRST_BACKOFF_MS;
+    stream.resetBackoff();
     listener.onEvent(decoded);
   };
-
-  function connect(): void {
-    if (stopped) return;
-    const path = opts.kind ? collectionPath(opts.kind, opts.namespace) : WATCH_ALL_PATH;
-    transport
-      .stream({
+  const path = opts.kind ? collectionPath(opts.kind, opts.namespace) : WATCH_ALL_PATH;
+  // Each reconnection resumes from the last revision delivered (bookmarks included).
+  const stream = followLines({
+    open: () =>
+      transport.stream({
         method: "GET",
         path,
         query: {
@@ -113,28 +90,9 @@ export function startWatch(
           allowWatchBookmarks: "true",
           labelSelector: opts.labelSelector,
         },
-      })
-      .then((res) => {
-        if (stopped) return void res.destroy();
-        current = res;
-        // However the stream ends, the watch reconnects once from the last revision.
-        readLines(res, deliver, () => {
-          current = undefined;
-          retryLater();
-        });
-      })
-      .catch((error: DatastoreError) => {
-        if (error.code === "Unavailable") retryLater();
-        else fail(error);
-      });
-  }
-
-  connect();
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      current?.destroy();
-    },
-  };
+      }),
+    onLine: deliver,
+    onError: (error) => listener.onError(error),
+  });
+  return { stop: () => stream.stop() };
 }

@@ -2,12 +2,14 @@
 // Calico's projectcalico.org/v3. Unknown fields are errors everywhere, so a Calico feature this
 // project does not enforce (HTTP match, service rules, doNotTrack, preDNAT) is refused rather
 // than silently ignored.
+
 import { z } from "zod";
 import { MICROSEG_V1 } from "./api-versions.ts";
 import { RuleSchema } from "./calico-rule.ts";
 import { selectorSchema, uniqueList } from "./fields.ts";
 import { clusterMeta, namespacedMeta } from "./meta.ts";
 import { checkDnsLabel } from "./names.ts";
+import { StagedPolicyStatusSchema } from "./staged-status.ts";
 
 export const DEFAULT_TIER = "default";
 
@@ -163,6 +165,7 @@ export const StagedNetworkPolicySchema = z
       .strictObject({ ...stagedActionShape, ...policySpecShape })
       .superRefine(stagedDeleteIsBare)
       .prefault({}),
+    status: StagedPolicyStatusSchema.optional(),
   })
   .superRefine(tierPrefixMatches);
 
@@ -180,6 +183,7 @@ export const StagedGlobalNetworkPolicySchema = z
       })
       .superRefine(stagedDeleteIsBare)
       .prefault({}),
+    status: StagedPolicyStatusSchema.optional(),
   })
   .superRefine(tierPrefixMatches);
 

@@ -97,6 +97,7 @@ export {
   type ResourceKind,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
+export { type StagedPolicyStatus, StagedPolicyStatusSchema } from "./staged-status.ts";
 export {
   checkResourceSet,
   ResourceSetError,

@@ -1,6 +1,7 @@
 // networking.k8s.io/v1 NetworkPolicy with the API server's validation
 // (pkg/apis/networking/validation). Defaults stay unapplied: protocol TCP and the policyTypes
 // inferred from the rules are the policy layer's job, so the object reads as written.
+
 import { z } from "zod";
 import { cidrCovers } from "../net/cidr.ts";
 import { parseCidrText } from "./addresses.ts";
@@ -10,6 +11,7 @@ import { CidrSchema, PortNumberSchema, scalar, uniqueList } from "./fields.ts";
 import { LabelSelectorSchema } from "./label-selector.ts";
 import { namespacedMeta } from "./meta.ts";
 import { checkDnsSubdomain, isPortName } from "./names.ts";
+import { StagedPolicyStatusSchema } from "./staged-status.ts";
 
 /** A port number or the name of a container port. */
 export const IntOrPortNameSchema = scalar<number | string>(
@@ -113,6 +115,7 @@ export const StagedKubernetesNetworkPolicySchema = z.strictObject({
       ...NetworkPolicySpecSchema.shape,
     })
     .prefault({}),
+  status: StagedPolicyStatusSchema.optional(),
 });
 
 export type StagedKubernetesNetworkPolicy = z.infer<typeof StagedKubernetesNetworkPolicySchema>;

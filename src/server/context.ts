@@ -1,6 +1,6 @@
 // What every route of one server shares: the store, metrics, limits and the open watches
 // (ended on close so the process can exit).
-import type { Datastore } from "../datastore/index.ts";
+import type { Datastore, StoredResource } from "../datastore/index.ts";
 import type { ServerMetrics } from "./metrics.ts";
 
 export interface BodyLimits {
@@ -14,6 +14,8 @@ export interface ServerContext {
   readonly store: Datastore;
   readonly metrics: ServerMetrics;
   readonly limits: BodyLimits;
+  /** What a get or list shows of a stored object beyond the store (staged would-deny status). */
+  readonly shown: (r: StoredResource) => StoredResource;
   /** Each open watch's end function. */
   readonly watches: Set<() => void>;
 }

@@ -18,6 +18,7 @@ import {
   type StoredFlowRecord,
   severityLabel,
 } from "../flows/index.ts";
+import type { StagedPolicyStatus } from "../model/index.ts";
 
 export interface FlowServiceOptions {
   /** The flow store's file; ":memory:" (nothing kept across restarts) when unset. */
@@ -37,6 +38,9 @@ export class FlowService {
   readonly heartbeatMs: number;
   readonly #db: Database.Database;
   readonly #metrics: ReturnType<typeof flowMetrics>;
+  readonly #tally: Database.Statement;
+  readonly #wouldDeny: Database.Statement;
+  readonly #ingest: (node: string, records: readonly FlowRecord[]) => StoredFlowRecord[];
 
   constructor(opts: FlowServiceOptions, registry: Registry) {
     const file = opts.file ?? ":memory:";
@@ -48,11 +52,49 @@ export class FlowService {
     this.sinks = opts.sinks ?? [];
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.#metrics = flowMetrics(registry, this.sinks);
+    // Would-deny per staged policy, kept as records arrive (in their transaction), so a read of
+    // a staged policy costs one row, not a scan of the records.
+    this.#db.exec(`
+      CREATE TABLE IF NOT EXISTS staged_would_deny (
+        policy TEXT PRIMARY KEY,
+        flow_logs INTEGER NOT NULL,
+        records INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL
+      );
+    `);
+    this.#tally = this.#db.prepare(`
+      INSERT INTO staged_would_deny (policy, flow_logs, records, last_seen_ms) VALUES (?, ?, 1, ?)
+      ON CONFLICT (policy) DO UPDATE SET flow_logs = flow_logs + excluded.flow_logs,
+        records = records + 1, last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)`);
+    this.#wouldDeny = this.#db.prepare(
+      "SELECT flow_logs, records, last_seen_ms FROM staged_would_deny WHERE policy = ?",
+    );
+    this.#ingest = this.#db.transaction((node: string, records: readonly FlowRecord[]) => {
+      for (const r of records) {
+        if (r.wouldDeny === 0) continue;
+        for (const p of r.wouldDenyBy) this.#tally.run(p, r.wouldDeny, r.lastSeen);
+      }
+      return this.records.add(records, Date.now(), node);
+    });
+  }
+
+  /** What observed traffic the staged policy named `label` (`ns/name` or `name`) would deny. */
+  wouldDeny(label: string): StagedPolicyStatus["wouldDeny"] {
+    const row = this.#wouldDeny.get(label) as
+      | { flow_logs: number; records: number; last_seen_ms: number }
+      | undefined;
+    return row
+      ? {
+          flowLogs: row.flow_logs,
+          records: row.records,
+          lastSeen: new Date(row.last_seen_ms).toISOString(),
+        }
+      : { flowLogs: 0, records: 0 };
   }
 
   /** Stores one node's records and counts them per policy and rule. */
   ingestFlows(node: string, records: readonly FlowRecord[], dropped = 0): StoredFlowRecord[] {
-    const stored = this.records.add(records, Date.now(), node);
+    const stored = this.#ingest(node, records);
     const m = this.#metrics;
     m.received.inc({ node }, records.length);
     if (dropped > 0) m.lost.inc({ node, kind: "records" }, dropped);

@@ -84,7 +84,7 @@ async function list(ctx: ServerContext, req: FastifyRequest, target: ResourceTar
     apiVersion: gv.groupVersion,
     kind: `${info.kind}List`,
     metadata: { resourceVersion },
-    items: result.items.map((r) => servedAs(gv, r)),
+    items: result.items.map((r) => servedAs(gv, ctx.shown(r))),
   };
 }
 
@@ -93,7 +93,7 @@ async function get(ctx: ServerContext, req: FastifyRequest, target: ResourceTarg
   const name = requireName(target);
   const object = await storeCall(target, name, () => ctx.store.get(refOf(target, name)));
   if (as !== "json") return toTable(target.info, [object], { version: as, now: Date.now() });
-  return servedAs(target.gv, object);
+  return servedAs(target.gv, ctx.shown(object));
 }
 
 function requireJson(req: FastifyRequest): void {

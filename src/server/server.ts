@@ -17,6 +17,7 @@ import { registerFlowRoutes } from "./flow-routes.ts";
 import { FlowService, type FlowServiceOptions } from "./flow-service.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
+import { withStagedStatus } from "./staged-status.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
 
 declare module "fastify" {
@@ -116,8 +117,14 @@ export function buildServer(opts: ServerOptions): {
   });
   const agents = new AgentRegistry();
   const metrics = createMetrics(opts.store, agents);
-  const ctx: ServerContext = { store: opts.store, metrics, limits, watches: new Set() };
   const flows = new FlowService(opts.flows ?? {}, metrics.registry);
+  const ctx: ServerContext = {
+    store: opts.store,
+    metrics,
+    limits,
+    shown: withStagedStatus(flows),
+    watches: new Set(),
+  };
   app.addHook("onClose", async () => flows.close());
 
   app.decorateRequest("metricLabels", null);

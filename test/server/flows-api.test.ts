@@ -242,3 +242,49 @@ describe("flows API behind a token", () => {
     }
   });
 });
+
+describe("staged policies' would-deny status", () => {
+  it("is shown on get and list from the flow store, without writing the store", async () => {
+    const staged = {
+      apiVersion: "microseg.io/v1",
+      kind: "StagedNetworkPolicy",
+      metadata: { name: "stage-deny", namespace: "blue" },
+      spec: { selector: "all()", types: ["Ingress"] },
+    } as const;
+    const created = await client.create(staged as never);
+    const ref = {
+      kind: { apiVersion: "microseg.io/v1", kind: "StagedNetworkPolicy" } as const,
+      namespace: "blue",
+      name: "stage-deny",
+    };
+    const statusOf = (o: unknown) =>
+      (o as { status?: { wouldDeny?: Record<string, unknown> } }).status?.wouldDeny;
+    assert.deepEqual(statusOf(await client.get(ref)), { flowLogs: 0, records: 0 });
+    const revision = await h.store.revision();
+    const r = records[0]!;
+    const would = [
+      { ...r, wouldDeny: 2, wouldDenyBy: ["blue/stage-deny"], lastSeen: r.lastSeen + 1000 },
+      { ...r, wouldDeny: 1, wouldDenyBy: ["blue/stage-deny", "other"] },
+      { ...r, wouldDeny: 4, wouldDenyBy: ["other"] },
+    ];
+    await client.postFlows("node-1", would);
+    const got = statusOf(await client.get(ref));
+    assert.deepEqual(got, {
+      flowLogs: 3,
+      records: 2,
+      lastSeen: new Date(r.lastSeen + 1000).toISOString(),
+    });
+    const listed = await client.list({ kind: ref.kind, namespace: "blue" });
+    assert.deepEqual(statusOf(listed.items[0]), got);
+    assert.equal(await h.store.revision(), revision, "no write to the datastore");
+    assert.equal(
+      created.metadata.resourceVersion,
+      (await h.store.get(ref)).metadata.resourceVersion,
+    );
+    assert.equal(
+      ((await h.store.get(ref)) as { status?: unknown }).status,
+      undefined,
+      "the store has no status",
+    );
+  });
+});

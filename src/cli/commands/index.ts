@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import { registerAgent } from "./agent.ts";
+import { registerAlerts } from "./alerts.ts";
 import { registerApply } from "./apply.ts";
 import { registerCost } from "./cost.ts";
 import { registerDelete } from "./delete.ts";
 import { registerDescribe } from "./describe.ts";
 import { registerExplain } from "./explain.ts";
+import { registerFlows } from "./flows.ts";
 import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
@@ -30,6 +32,8 @@ export function registerCommands(program: Command): void {
   registerCost(program);
   registerSimulate(program);
   registerRecommend(program);
+  registerFlows(program);
+  registerAlerts(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);
