@@ -28,6 +28,11 @@ interface Candidate {
 export interface LoadOptions {
   /** Unknown kinds are errors rather than skipped with a warning. */
   readonly strict?: boolean;
+  /**
+   * kubectl's `-n`: the namespace of namespaced objects that name none, and an error for one
+   * that names another (kubectl refuses it rather than move the object).
+   */
+  readonly namespace?: string;
 }
 
 /** Validated objects and errors, gathered over any number of files before `finishSet`. */
@@ -111,8 +116,37 @@ function locate(candidate: Candidate): Pick<ManifestError, "kind" | "namespace" 
   };
 }
 
-function validate(candidate: Candidate, out: Collected): void {
-  if (skip(candidate, out)) return;
+/** The candidate with `-n`'s namespace filled in, or an error when it names another one. */
+function inNamespace(candidate: Candidate, out: Collected): Candidate | undefined {
+  const namespace = out.options.namespace;
+  const value = candidate.value;
+  if (namespace === undefined || !isPlainObject(value)) return candidate;
+  const { apiVersion, kind } = value;
+  const info =
+    typeof apiVersion === "string" && typeof kind === "string"
+      ? lookupKind(apiVersion, kind)
+      : undefined;
+  if (!info?.namespaced) return candidate;
+  const metadata = isPlainObject(value.metadata) ? value.metadata : {};
+  if (metadata.namespace === undefined || metadata.namespace === null) {
+    return { ...candidate, value: { ...value, metadata: { ...metadata, namespace } } };
+  }
+  if (metadata.namespace === namespace) return candidate;
+  out.errors.push({
+    ...locate(candidate),
+    code: "manifest.namespace",
+    path: candidate.prefix ? `${candidate.prefix}.metadata.namespace` : "metadata.namespace",
+    message: `the namespace from the provided object "${String(metadata.namespace)}" does not match the namespace "${namespace}" (-n): pass -n ${String(metadata.namespace)} or remove it from the object`,
+    file: candidate.file,
+    document: candidate.document,
+  });
+  return undefined;
+}
+
+function validate(original: Candidate, out: Collected): void {
+  if (skip(original, out)) return;
+  const candidate = inNamespace(original, out);
+  if (!candidate) return;
   const result = parseResource(candidate.value);
   if (result.ok) {
     out.entries.push({

@@ -7,12 +7,16 @@ import { progress } from "../progress.ts";
 
 interface ApplyFlags extends ConnectionFlags {
   filename: string[];
+  namespace?: string;
 }
 
 async function apply(flags: ApplyFlags): Promise<void> {
   const status = progress();
   status.phase("reading manifests");
-  const resources = await readManifestArgs(flags.filename);
+  const resources = await readManifestArgs(
+    flags.filename,
+    flags.namespace !== undefined ? { namespace: flags.namespace } : {},
+  );
   const client = connect(flags);
   status.phase(`applying ${resources.length} objects to ${client.server} as one transaction`);
   const result = await client.applySet(resources).finally(() => status.done());
@@ -30,6 +34,10 @@ export function registerApply(program: Command): void {
         "-f, --filename <paths...>",
         "manifest files or directories (recursively .yaml, .yml, .json), or - for standard input",
       )
+      .option(
+        "-n, --namespace <name>",
+        "namespace of the namespaced objects that name none; an object naming another is an error",
+      )
       .addHelpText(
         "after",
         `
@@ -39,6 +47,7 @@ A single invalid object, a broken reference or a stale resourceVersion changes n
 Examples:
   microseg apply -f examples/
   microseg apply -f policies.yaml -f workloads.yaml
+  microseg apply -n shop -f shop/            # objects without a namespace go to shop
   kubectl get netpol -A -o yaml | microseg apply -f -`,
       ),
   ).action(kubectlAction(apply));
