@@ -176,7 +176,10 @@ function validate(original: Candidate, out: Collected): void {
 /** Parses one file's text (YAML, multi-document, or JSON) into `out`. */
 export function collectText(text: string, file: string, out: Collected): void {
   const documents = fastDocuments(text);
-  if (!documents) return collectDocumentsWithErrors(text, file, out);
+  if (!documents) {
+    collectDocumentsWithErrors(text, file, out);
+    return;
+  }
   documents.forEach((value, i) => {
     collectDocument(value, file, i + 1, out);
   });
