@@ -2,12 +2,15 @@
 // exit non-zero without doing anything else.
 import { formatManifestError, loadManifests, type Resource } from "../model/index.ts";
 
+/** `--strict`: kinds microseg does not read are errors instead of skipped with a warning. */
+export const STRICT_HELP = "kinds microseg does not read are errors, not skipped with a warning";
+
 export class CliError extends Error {
   readonly code = "cli.usage";
 }
 
-export async function loadOrExit(paths: readonly string[]): Promise<Resource[]> {
-  const result = await loadManifests(paths);
+export async function loadOrExit(paths: readonly string[], strict = false): Promise<Resource[]> {
+  const result = await loadManifests(paths, { strict });
   if (result.ok) {
     for (const w of result.warnings) console.error(`warning: ${w.message}`);
     return result.resources;

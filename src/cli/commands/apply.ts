@@ -2,21 +2,23 @@ import type { Command } from "commander";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { objectName } from "../kinds.ts";
+import { STRICT_HELP } from "../load.ts";
 import { readManifestArgs } from "../manifests.ts";
 import { progress } from "../progress.ts";
 
 interface ApplyFlags extends ConnectionFlags {
   filename: string[];
   namespace?: string;
+  strict?: boolean;
 }
 
 async function apply(flags: ApplyFlags): Promise<void> {
   const status = progress();
   status.phase("reading manifests");
-  const resources = await readManifestArgs(
-    flags.filename,
-    flags.namespace !== undefined ? { namespace: flags.namespace } : {},
-  );
+  const resources = await readManifestArgs(flags.filename, {
+    strict: flags.strict === true,
+    ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+  });
   const client = connect(flags);
   status.phase(`applying ${resources.length} objects to ${client.server} as one transaction`);
   const result = await client.applySet(resources).finally(() => status.done());
@@ -38,6 +40,7 @@ export function registerApply(program: Command): void {
         "-n, --namespace <name>",
         "namespace of the namespaced objects that name none; an object naming another is an error",
       )
+      .option("--strict", STRICT_HELP)
       .addHelpText(
         "after",
         `
