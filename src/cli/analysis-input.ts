@@ -13,6 +13,6 @@ export async function analysisResources(
   flags: AnalysisInputFlags,
   unloadable = 1,
 ): Promise<Resource[]> {
-  if (flags.filename) return loadOrExit(flags.filename, unloadable);
+  if (flags.filename) return loadOrExit(flags.filename, { status: unloadable });
   return [...(await connect(flags).snapshot()).items];
 }

@@ -2,19 +2,25 @@
 // exit non-zero without doing anything else.
 import { formatManifestError, loadManifests, type Resource } from "../model/index.ts";
 
+/** `--strict`: kinds microseg does not read are errors instead of skipped with a warning. */
+export const STRICT_HELP = "kinds microseg does not read are errors, not skipped with a warning";
+
 export class CliError extends Error {
   readonly code = "cli.usage";
 }
 
-/** `status`: the exit status for a set that does not load (lint's exit codes are its own). */
-export async function loadOrExit(paths: readonly string[], status = 1): Promise<Resource[]> {
-  const result = await loadManifests(paths);
+/** `strict`: unknown kinds are errors; `status`: the exit status for a set that does not load. */
+export async function loadOrExit(
+  paths: readonly string[],
+  opts: { readonly strict?: boolean; readonly status?: number } = {},
+): Promise<Resource[]> {
+  const result = await loadManifests(paths, { strict: opts.strict ?? false });
   if (result.ok) {
     for (const w of result.warnings) console.error(`warning: ${w.message}`);
     return result.resources;
   }
   for (const error of result.errors) console.error(formatManifestError(error));
-  process.exit(status);
+  process.exit(opts.status ?? 1);
 }
 
 export type OutputFormat = "text" | "json" | "yaml";

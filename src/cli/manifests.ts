@@ -2,6 +2,7 @@
 // reads them, or `-` for standard input. Every problem is printed and nothing is sent.
 import {
   formatManifestError,
+  type LoadOptions,
   type LoadResult,
   loadManifests,
   parseManifests,
@@ -15,13 +16,16 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export async function readManifestArgs(paths: readonly string[]): Promise<Resource[]> {
+export async function readManifestArgs(
+  paths: readonly string[],
+  options: LoadOptions = {},
+): Promise<Resource[]> {
   let result: LoadResult;
   if (paths.includes("-")) {
     if (paths.length > 1) throw new CliError("-f -: standard input cannot be combined with files");
-    result = parseManifests(await readStdin(), "<stdin>");
+    result = parseManifests(await readStdin(), "<stdin>", options);
   } else {
-    result = await loadManifests(paths);
+    result = await loadManifests(paths, options);
   }
   if (result.ok) return result.resources;
   for (const error of result.errors) console.error(formatManifestError(error));

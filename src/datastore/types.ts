@@ -84,19 +84,26 @@ export interface Watch {
 }
 
 /**
+ * What a write takes: a Resource, or decoded JSON as it came (the API server's request bodies).
+ * The store validates either itself; it is the one validation of every write.
+ */
+export type WriteInput = Resource | Readonly<Record<string, unknown>>;
+
+/**
  * Every write validates its objects itself (the model's parseResource, the same defaults), so a
- * caller may pass decoded JSON as it came: Invalid carries each issue with its field path.
+ * caller may pass decoded JSON as it came: Invalid carries each issue with its field path (in an
+ * apply, prefixed with the object's index: `items[2].spec.tier`).
  */
 export interface Datastore {
   get(ref: ObjectRef): Promise<StoredResource>;
   list(opts: ListOptions): Promise<ListResult>;
   /** AlreadyExists when present; Invalid (with every issue) when the object or a reference is bad. */
-  create(resource: Resource): Promise<StoredResource>;
+  create(resource: WriteInput): Promise<StoredResource>;
   /**
    * Replaces the stored object. metadata.resourceVersion, when set, is a precondition (Conflict
    * when stale), as a Kubernetes PUT; absent, the write is unconditional.
    */
-  update(resource: Resource): Promise<StoredResource>;
+  update(resource: WriteInput): Promise<StoredResource>;
   delete(ref: ObjectRef, preconditions?: Preconditions): Promise<StoredResource>;
   /**
    * Creates or replaces every object as ONE transaction: all of them or none (one bad object,
@@ -104,7 +111,7 @@ export interface Datastore {
    * own revision, consecutive within the set, so a watcher resuming from any event's revision
    * misses nothing; `ApplyResult.revision` is the last (the store's, when nothing changed).
    */
-  apply(resources: readonly Resource[]): Promise<ApplyResult>;
+  apply(resources: readonly WriteInput[]): Promise<ApplyResult>;
   /** Every object of every kind at one revision: an agent's full sync. */
   snapshot(): Promise<{ readonly items: readonly StoredResource[]; readonly revision: number }>;
   watch(opts: WatchOptions, listener: WatchListener): Watch;

@@ -3,9 +3,9 @@
 // resourceVersion precondition, no-op detection, and the metadata the store owns (uid,
 // creationTimestamp, resourceVersion, generation). Pure: the caller supplies the stored object
 // and the revision of its transaction.
-import { parseResource, type Resource } from "../model/index.ts";
+import { parseResource, type Resource, type ResourceIssue, resourceKey } from "../model/index.ts";
 import { describeObject } from "./kinds.ts";
-import { DatastoreError, type StoredResource } from "./types.ts";
+import { DatastoreError, type StoredResource, type WriteInput } from "./types.ts";
 
 /** Bookkeeping the store writes; a client's copy of them never counts as a change. */
 const SERVER_FIELDS = [
@@ -32,6 +32,56 @@ export function validate(input: unknown): Resource {
     parsed.issues,
     name,
   );
+}
+
+/** Issues of the set's object at `index`, named as the API names them (`items[2].spec.tier`). */
+export function itemIssues(index: number, issues: readonly ResourceIssue[]): ResourceIssue[] {
+  return issues.map((i) => ({
+    ...i,
+    path: i.path ? `items[${index}].${i.path}` : `items[${index}]`,
+  }));
+}
+
+/**
+ * Validates a whole set before any write: every issue of every bad object and every duplicate,
+ * with its index; the error names the first bad object.
+ */
+export function validateSet(inputs: readonly WriteInput[]): Resource[] {
+  const valid: Resource[] = [];
+  const issues: ResourceIssue[] = [];
+  const bad: string[] = [];
+  const seen = new Map<string, number>();
+  inputs.forEach((input, i) => {
+    const parsed = parseResource(input);
+    if (!parsed.ok) {
+      bad.push(describeInput(input));
+      issues.push(...itemIssues(i, parsed.issues));
+      return;
+    }
+    const key = resourceKey(parsed.value);
+    const first = seen.get(key);
+    if (first !== undefined) {
+      bad.push(describeObject(parsed.value));
+      const message = `appears twice in the set (items[${first}] and items[${i}])`;
+      issues.push(
+        ...itemIssues(i, [{ code: "manifest.duplicate", path: "metadata.name", message }]),
+      );
+      return;
+    }
+    seen.set(key, i);
+    valid.push(parsed.value);
+  });
+  if (bad.length > 0) {
+    const first = issues[0]!;
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1).join(", ")})` : "";
+    throw new DatastoreError(
+      "Invalid",
+      `${bad[0]} is invalid: ${first.path}: ${first.message}${more}; nothing was applied`,
+      issues,
+      bad[0],
+    );
+  }
+  return valid;
 }
 
 function describeInput(input: unknown): string {

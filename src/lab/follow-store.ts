@@ -20,7 +20,7 @@ import type { PortSpec } from "./topology.ts";
  * reports each object by reference, not whole: only its completion matters here).
  */
 export type FollowedStore = Pick<Datastore, "snapshot" | "watch"> & {
-  apply(resources: Parameters<Datastore["apply"]>[0]): Promise<unknown>;
+  apply(resources: readonly StoredResource[]): Promise<unknown>;
 };
 
 export interface FollowStoreOptions {

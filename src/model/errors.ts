@@ -9,6 +9,7 @@ export const MANIFEST_ERROR_CODES = {
   "manifest.field": "a field is missing, unknown or invalid (path names it)",
   "manifest.duplicate": "the same object (group, kind, namespace, name) appears twice in one set",
   "manifest.empty": "the files named hold no objects at all",
+  "manifest.namespace": "an object names another namespace than the one given with -n",
   "manifest.reference": "a field names an object that is not in the set (path names the field)",
 } as const;
 

@@ -15,12 +15,26 @@ export function isPlainObject(value: unknown): value is PlainObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). */
+function hasNull(value: unknown): boolean {
+  if (value === null) return true;
+  if (typeof value !== "object") return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (hasNull(v)) return true;
+  return false;
+}
+
+/**
+ * JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). Most
+ * objects have none, and they are not copied.
+ */
 function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
+  return hasNull(value) ? copyWithoutNulls(value) : value;
+}
+
+function copyWithoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyWithoutNulls);
   if (!isPlainObject(value)) return value;
   const out: PlainObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v);
+  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = copyWithoutNulls(v);
   return out;
 }
 

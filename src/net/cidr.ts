@@ -32,7 +32,24 @@ function isStrictAddress(text: string): boolean {
   return !tail.includes(".") || ipaddr.IPv4.isValidFourPartDecimal(tail);
 }
 
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** The common case without ipaddr.js's three passes: strict dotted-quad text is canonical. */
+function parseDottedQuad(text: string): Address | undefined {
+  const m = DOTTED_QUAD.exec(text);
+  if (!m) return undefined;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const octet = Number(m[i + 1]);
+    if (octet > 255) return undefined;
+    bytes[i] = octet;
+  }
+  return { family: 4, bytes, text };
+}
+
 export function parseAddress(text: string): Address {
+  const quad = parseDottedQuad(text);
+  if (quad) return quad;
   if (!isStrictAddress(text)) throw new AddressError(`"${text}" is not an IP address`);
   const parsed = ipaddr.parse(text);
   const family: IpFamily = parsed.kind() === "ipv4" ? 4 : 6;
@@ -40,7 +57,7 @@ export function parseAddress(text: string): Address {
 }
 
 export function tryParseAddress(text: string): Address | undefined {
-  return isStrictAddress(text) ? parseAddress(text) : undefined;
+  return parseDottedQuad(text) ?? (isStrictAddress(text) ? parseAddress(text) : undefined);
 }
 
 /** Parses `a.b.c.d/n`, `x::/n`, or a bare address (a host route). Host bits are cleared. */

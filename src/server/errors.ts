@@ -128,7 +128,12 @@ export class ApiError extends Error {
 
 /** A model issue as a Status cause; an issue about the whole object names its kind field. */
 export function causeOf(issue: ResourceIssue): StatusCause {
-  const field = issue.path === "" && issue.code === "manifest.kind" ? "kind" : issue.path;
+  // An unknown kind is an issue of the whole object (a set's `items[i]`): its field is `kind`.
+  const whole = issue.path === "" || /^items\[\d+\]$/.test(issue.path);
+  const field =
+    whole && issue.code === "manifest.kind"
+      ? `${issue.path ? `${issue.path}.` : ""}kind`
+      : issue.path;
   const reason = issue.message === "unknown field" ? "FieldValueNotSupported" : "FieldValueInvalid";
   return { reason, message: `${field ? `${field}: ` : ""}${issue.message}`, field };
 }
@@ -171,6 +176,7 @@ const STORE_CODES: Record<DatastoreError["code"], ApiErrorCode> = {
 /** What a store error is about, to name it in the Status. */
 export interface ErrorSubject {
   readonly kind: string;
+  readonly group?: string;
   readonly name?: string;
   /** The request's resourceVersion precondition, named as the field a Conflict is about. */
   readonly preconditionField?: string;
@@ -180,7 +186,14 @@ export interface ErrorSubject {
 export function fromStoreError(error: DatastoreError, what?: ErrorSubject): ApiError {
   if (error.code === "Invalid" && error.issues.length > 0) {
     const kind = what?.kind ?? error.object?.split(" ")[0] ?? "object";
-    return invalid({ kind, ...(what?.name ? { name: what.name } : {}) }, error.issues);
+    return invalid(
+      {
+        kind,
+        ...(what?.group !== undefined ? { group: what.group } : {}),
+        ...(what?.name ? { name: what.name } : {}),
+      },
+      error.issues,
+    );
   }
   const field = error.code === "Conflict" ? what?.preconditionField : undefined;
   const details: StatusDetails | undefined = what

@@ -1,9 +1,10 @@
-// From a request to a validated object and back: the body must name the kind the path names
-// (apiVersion of either alias for the Calico kinds), its namespace and name must agree with the
-// path, and the object must pass its kind's schema; objects go out under the apiVersion of the
-// group version they were asked for.
-import { lookupKind, parseResource, type Resource } from "../model/index.ts";
-import { ApiError, badRequest, invalid } from "./errors.ts";
+// From a request to the object a write hands the store, and back: the body must name the kind
+// the path names (apiVersion of either alias for the Calico kinds), and its namespace and name
+// must agree with the path. The kind's schema is the store's to check: every write is validated
+// once, there. Objects go out under the apiVersion of the group version they were asked for.
+import type { WriteInput } from "../datastore/index.ts";
+import { lookupKind, type Resource } from "../model/index.ts";
+import { ApiError, badRequest } from "./errors.ts";
 import type { GroupVersion, ResourceTarget } from "./paths.ts";
 
 /** The object as served under `gv`: projectcalico.org/v3 shows Calico's apiVersion. */
@@ -18,11 +19,18 @@ function metadataOf(body: Record<string, unknown>): Record<string, unknown> {
     : {};
 }
 
+/** What a write body says about its object, before the store has validated it. */
+export interface BodyObject {
+  readonly object: WriteInput;
+  readonly name: string | undefined;
+  readonly resourceVersion: unknown;
+}
+
 /**
- * Checks the body against the path and validates it. A body without a namespace takes the
- * path's; without apiVersion and kind (rare, but kubectl never omits them) it is refused.
+ * Checks the body against the path. A body without a namespace takes the path's; without
+ * apiVersion and kind (rare, but kubectl never omits them) it is refused.
  */
-export function objectFromBody(target: ResourceTarget, body: Record<string, unknown>): Resource {
+export function objectFromBody(target: ResourceTarget, body: Record<string, unknown>): BodyObject {
   const { info } = target;
   const apiVersion = body.apiVersion;
   const kind = body.kind;
@@ -58,12 +66,8 @@ export function objectFromBody(target: ResourceTarget, body: Record<string, unkn
       `"${String(meta.name)}" does not match the name in the path "${target.name}"`,
     );
   }
-  const parsed = parseResource(doc);
-  if (!parsed.ok) {
-    const name = typeof meta.name === "string" ? meta.name : target.name;
-    throw invalid({ kind: info.kind, group: info.group, ...(name ? { name } : {}) }, parsed.issues);
-  }
-  return parsed.value;
+  const name = typeof meta.name === "string" ? meta.name : target.name;
+  return { object: doc, name, resourceVersion: meta.resourceVersion };
 }
 
 export function requireName(target: ResourceTarget): string {

@@ -47,6 +47,7 @@ async function storeCall<T>(
     if (error instanceof DatastoreError) {
       throw fromStoreError(error, {
         kind: target.info.kind,
+        group: target.info.group,
         ...(name ? { name } : {}),
         ...(preconditionField ? { preconditionField } : {}),
       });
@@ -119,8 +120,8 @@ async function create(ctx: ServerContext, req: FastifyRequest, target: ResourceT
   }
   requireJson(req);
   refuseDryRun(q);
-  const object = objectFromBody(target, objectBody(req.body));
-  const created = await storeCall(target, object.metadata.name, () => ctx.store.create(object));
+  const { object, name } = objectFromBody(target, objectBody(req.body));
+  const created = await storeCall(target, name, () => ctx.store.create(object));
   return servedAs(target.gv, created);
 }
 
@@ -128,8 +129,8 @@ async function replace(ctx: ServerContext, req: FastifyRequest, target: Resource
   const name = requireName(target);
   requireJson(req);
   refuseDryRun(q);
-  const object = objectFromBody(target, objectBody(req.body));
-  const pinned = object.metadata.resourceVersion !== undefined ? RESOURCE_VERSION : undefined;
+  const { object, resourceVersion } = objectFromBody(target, objectBody(req.body));
+  const pinned = resourceVersion !== undefined ? RESOURCE_VERSION : undefined;
   const updated = await storeCall(target, name, () => ctx.store.update(object), pinned);
   return servedAs(target.gv, updated);
 }
@@ -152,7 +153,7 @@ async function patch(ctx: ServerContext, req: FastifyRequest, target: ResourceTa
   for (let attempt = 1; ; attempt++) {
     const current = await storeCall(target, name, () => ctx.store.get(refOf(target, name)));
     const merged = mergePatch(servedAs(target.gv, current), body) as Record<string, unknown>;
-    const object = objectFromBody(target, merged);
+    const { object } = objectFromBody(target, merged);
     try {
       return servedAs(target.gv, await ctx.store.update(object));
     } catch (error) {
@@ -161,6 +162,7 @@ async function patch(ctx: ServerContext, req: FastifyRequest, target: ResourceTa
         throw error instanceof DatastoreError
           ? fromStoreError(error, {
               kind: target.info.kind,
+              group: target.info.group,
               name,
               ...(pinned !== undefined ? { preconditionField: RESOURCE_VERSION } : {}),
             })

@@ -8,7 +8,7 @@ import type { DatastoreError } from "../datastore/index.ts";
 import { MICROSEG_V1 } from "../model/index.ts";
 import type { ServerContext } from "./context.ts";
 import { fromStoreError } from "./errors.ts";
-import { openWatchStream, parseRevision } from "./watch.ts";
+import { openWatchStream, parseRevision, sharedEventLine } from "./watch.ts";
 
 export const SNAPSHOT_PATH = `/apis/${MICROSEG_V1}/snapshot`;
 export const WATCH_ALL_PATH = `/apis/${MICROSEG_V1}/watch`;
@@ -34,7 +34,7 @@ export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext
     const fromRevision = parseRevision(req.query.resourceVersion) ?? (await ctx.store.revision());
     const bookmarks =
       req.query.allowWatchBookmarks === "true" || req.query.allowWatchBookmarks === "1";
-    const { write, end, attach } = openWatchStream(ctx, reply);
+    const { write, writeLine, end, attach } = openWatchStream(ctx, reply);
     const watch = ctx.store.watch(
       { fromRevision, ...(bookmarks ? { bookmarkMs: BOOKMARK_MS } : {}) },
       {
@@ -45,11 +45,11 @@ export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext
             return;
           }
           // A DELETED object carries the deleting revision, as the per-kind watch sends it.
-          const object = {
+          const line = sharedEventLine(event.object, "all", event.type, () => ({
             ...event.object,
             metadata: { ...event.object.metadata, resourceVersion: String(event.revision) },
-          };
-          write(event.type, object);
+          }));
+          writeLine(event.type, line);
         },
         onError(error: DatastoreError) {
           write("ERROR", fromStoreError(error).toStatus());

@@ -80,9 +80,39 @@ class Selection {
   }
 }
 
+/**
+ * The store hands every watcher of a change the same object, so its line is serialized once
+ * per way of serving it (event type, group version) and reused by the other watchers.
+ */
+const eventLines = new WeakMap<object, Map<string, string>>();
+
+export function sharedEventLine(
+  shared: object,
+  variant: string,
+  type: string,
+  object: () => unknown,
+): string {
+  let lines = eventLines.get(shared);
+  if (!lines) {
+    lines = new Map();
+    eventLines.set(shared, lines);
+  }
+  const key = `${type} ${variant}`;
+  let line = lines.get(key);
+  if (line === undefined) {
+    line = eventLine(type, object());
+    lines.set(key, line);
+  }
+  return line;
+}
+
+const eventLine = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
+
 /** One watch response: chunked lines, counted, cut off past the backlog, ended once. */
 export interface WatchStream {
   write(type: string, object: unknown): void;
+  /** An event already serialized (`sharedEventLine`). */
+  writeLine(type: string, line: string): void;
   end(): void;
   readonly closed: boolean;
   /** The store watch feeding it, stopped when the stream ends. */
@@ -111,13 +141,15 @@ export function openWatchStream(ctx: ServerContext, reply: FastifyReply): WatchS
   ctx.metrics.watchers.inc();
   ctx.watches.add(end);
   res.on("close", end);
+  const writeLine = (type: string, line: string) => {
+    if (closed) return;
+    ctx.metrics.watchEvents.inc({ type });
+    res.write(line);
+    if (res.writableLength > MAX_BACKLOG_BYTES) end();
+  };
   return {
-    write(type, object) {
-      if (closed) return;
-      ctx.metrics.watchEvents.inc({ type });
-      res.write(`${JSON.stringify({ type, object })}\n`);
-      if (res.writableLength > MAX_BACKLOG_BYTES) end();
-    },
+    write: (type, object) => writeLine(type, eventLine(type, object)),
+    writeLine,
     end,
     get closed() {
       return closed;
@@ -178,9 +210,7 @@ export async function serveWatch(
       apiVersion: gv.groupVersion,
       metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) },
     });
-  const emit = (type: EventType, object: StoredResource, revision: number) => {
-    const translated = selection.translate(type, object);
-    if (!translated) return;
+  const served = (type: EventType, object: StoredResource, revision: number) => {
     const withRevision =
       type === "DELETED"
         ? ({
@@ -188,7 +218,17 @@ export async function serveWatch(
             metadata: { ...object.metadata, resourceVersion: String(revision) },
           } as StoredResource)
         : object;
-    write(translated, objectFor(servedAs(gv, withRevision), representation));
+    return servedAs(gv, withRevision);
+  };
+  const emit = (type: EventType, object: StoredResource, revision: number) => {
+    const translated = selection.translate(type, object);
+    if (!translated) return;
+    if (representation === "json") {
+      const line = sharedEventLine(object, gv.groupVersion, translated, () =>
+        served(type, object, revision),
+      );
+      stream.writeLine(translated, line);
+    } else write(translated, objectFor(served(type, object, revision), representation));
   };
   const end = () => {
     if (timer) clearTimeout(timer);

@@ -68,6 +68,50 @@ describe("microseg apply", () => {
   });
 });
 
+const NO_NAMESPACE = `
+apiVersion: v1
+kind: Namespace
+metadata: { name: team-n }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: lonely }
+spec: { containers: [] }
+`;
+
+describe("microseg apply -n", () => {
+  it("puts namespaced objects without a namespace in -n's namespace (cluster-scoped ones stay)", () => {
+    const r = cli(server.url, ["apply", "-n", "team-n", "-f", "-"], NO_NAMESPACE);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), [
+      "namespace/team-n created",
+      "pod/lonely created",
+    ]);
+    assert.equal(run("get", "pod", "lonely", "-n", "team-n").status, 0);
+    assert.equal(run("get", "pod", "lonely", "-n", "default").status, 1);
+    // The later tests compare the store with the examples alone.
+    assert.equal(run("delete", "pod", "lonely", "-n", "team-n").status, 0);
+    assert.equal(run("delete", "ns", "team-n").status, 0);
+  });
+
+  it("an object naming another namespace than -n is an error naming it, and nothing is applied", () => {
+    const other = `${NO_NAMESPACE.replace("team-n }", "team-m }")}---
+apiVersion: v1
+kind: Pod
+metadata: { name: elsewhere, namespace: team-x }
+spec: { containers: [] }
+`;
+    const r = cli(server.url, ["apply", "-n", "team-m", "-f", "-"], other);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Pod team-x\/elsewhere/);
+    assert.match(
+      r.stderr,
+      /metadata\.namespace: the namespace from the provided object "team-x" does not match the namespace "team-m"/,
+    );
+    assert.equal(run("get", "ns", "team-m").status, 1, "nothing of the set was applied");
+  });
+});
+
 describe("progress on a terminal", () => {
   it("apply shows a status line on a terminal and erases it; the results stay", () => {
     // script(1) gives the CLI a pseudo-terminal, as a user's shell would.

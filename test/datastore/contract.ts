@@ -307,6 +307,34 @@ export function datastoreContract(target: ContractTarget): void {
       watcher.stop();
     });
 
+    test("apply names every bad object of the set by its index, the store's one validation", async () => {
+      const rev = await ds.revision();
+      const err = await rejects(
+        () =>
+          ds.apply([
+            pod("atomic", "fine"),
+            { ...pod("atomic", "bad1"), spec: { nodeName: 5 } } as never,
+            { apiVersion: "v1", kind: "Gizmo", metadata: { name: "g" } } as never,
+            pod("atomic", "fine"),
+            gnp("set-orphan", "missing-tier"),
+          ]),
+        "Invalid",
+      );
+      assert.deepEqual(
+        err.issues.map((i) => i.path),
+        ["items[1].spec.nodeName", "items[2]", "items[3].metadata.name"],
+      );
+      assert.equal(await ds.revision(), rev);
+      const refs = await rejects(
+        () => ds.apply([pod("atomic", "fine2"), gnp("set-orphan", "missing-tier")]),
+        "Invalid",
+      );
+      assert.deepEqual(
+        refs.issues.map((i) => i.path),
+        ["items[1].spec.tier"],
+      );
+    });
+
     test("a policy must name an existing tier; in apply, the tier may come in the same set", async () => {
       const err = await rejects(() => ds.create(gnp("orphan", "missing-tier")), "Invalid");
       assert.equal(err.issues[0]?.path, "spec.tier");

@@ -2,6 +2,9 @@
 // where it is; any error or duplicate rejects the whole set; and the validate command.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
@@ -216,6 +219,26 @@ describe("microseg validate", () => {
       "test/model/fixtures/duplicates/b.yaml#1 NetworkPolicy default/allow-web: duplicate of test/model/fixtures/duplicates/a.yaml#2",
     ]);
     assert.equal(out.status, 1);
+  });
+
+  test("--strict makes a kind microseg does not read an error; without it, a warning", () => {
+    const dir = mkdtempSync(join(tmpdir(), "microseg-strict-"));
+    try {
+      const file = join(dir, "repo.yaml");
+      writeFileSync(
+        file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+      );
+      const lenient = run("-f", file);
+      assert.equal(lenient.status, 0, lenient.stdout);
+      assert.equal(lenient.stdout, "1 object valid\n");
+      assert.match(lenient.stderr, /warning: skipped 1 object of kind ConfigMap \(v1\)/);
+      const strict = run("--strict", "-f", file);
+      assert.equal(strict.status, 1);
+      assert.match(strict.stdout, /repo\.yaml#1 ConfigMap .*a: .*ConfigMap/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

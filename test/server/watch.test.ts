@@ -236,6 +236,44 @@ describe("watch", () => {
     }
   });
 
+  it("watchers of one change served differently each get their own line (alias group, filtered type, all kinds)", async () => {
+    const sets = "/apis/microseg.io/v1/globalnetworksets";
+    const rv = (await h.request("GET", sets)).json.metadata.resourceVersion;
+    const ours = await openWatch(`${sets}?watch=1&resourceVersion=${rv}`);
+    const calico = await openWatch(
+      `/apis/projectcalico.org/v3/globalnetworksets?watch=1&resourceVersion=${rv}`,
+    );
+    const filtered = await openWatch(`${sets}?watch=1&resourceVersion=${rv}&labelSelector=z%3D1`);
+    const all = await openWatch(`/apis/microseg.io/v1/watch?resourceVersion=${rv}`);
+    try {
+      const body = {
+        apiVersion: "microseg.io/v1",
+        kind: "GlobalNetworkSet",
+        metadata: { name: "shared-line", labels: { z: "1" } },
+        spec: { nets: ["198.18.0.0/24"] },
+      };
+      assert.equal((await h.request("POST", sets, { body })).status, 201);
+      const relabeled = await h.request("PATCH", `${sets}/shared-line`, {
+        raw: JSON.stringify({ metadata: { labels: { z: "2" } } }),
+        headers: { "content-type": "application/merge-patch+json" },
+      });
+      assert.equal(relabeled.status, 200, relabeled.text);
+      const two = async (w: Awaited<ReturnType<typeof openWatch>>) => {
+        const events = [await w.next(), await w.next()];
+        return events.map((e) => `${e?.type} ${e?.object.apiVersion}`);
+      };
+      assert.deepEqual(await two(ours), ["ADDED microseg.io/v1", "MODIFIED microseg.io/v1"]);
+      assert.deepEqual(await two(calico), [
+        "ADDED projectcalico.org/v3",
+        "MODIFIED projectcalico.org/v3",
+      ]);
+      assert.deepEqual(await two(filtered), ["ADDED microseg.io/v1", "DELETED microseg.io/v1"]);
+      assert.deepEqual(await two(all), ["ADDED microseg.io/v1", "MODIFIED microseg.io/v1"]);
+    } finally {
+      for (const w of [ours, calico, filtered, all]) w.close();
+    }
+  });
+
   it("the watchers gauge counts open streams", async () => {
     const w = await openWatch(`${PODS}?watch=1`);
     try {

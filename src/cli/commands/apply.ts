@@ -2,17 +2,23 @@ import type { Command } from "commander";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { objectName } from "../kinds.ts";
+import { STRICT_HELP } from "../load.ts";
 import { readManifestArgs } from "../manifests.ts";
 import { progress } from "../progress.ts";
 
 interface ApplyFlags extends ConnectionFlags {
   filename: string[];
+  namespace?: string;
+  strict?: boolean;
 }
 
 async function apply(flags: ApplyFlags): Promise<void> {
   const status = progress();
   status.phase("reading manifests");
-  const resources = await readManifestArgs(flags.filename);
+  const resources = await readManifestArgs(flags.filename, {
+    strict: flags.strict === true,
+    ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+  });
   const client = connect(flags);
   status.phase(`applying ${resources.length} objects to ${client.server} as one transaction`);
   const result = await client.applySet(resources).finally(() => status.done());
@@ -30,6 +36,11 @@ export function registerApply(program: Command): void {
         "-f, --filename <paths...>",
         "manifest files or directories (recursively .yaml, .yml, .json), or - for standard input",
       )
+      .option(
+        "-n, --namespace <name>",
+        "namespace of the namespaced objects that name none; an object naming another is an error",
+      )
+      .option("--strict", STRICT_HELP)
       .addHelpText(
         "after",
         `
@@ -39,6 +50,7 @@ A single invalid object, a broken reference or a stale resourceVersion changes n
 Examples:
   microseg apply -f examples/
   microseg apply -f policies.yaml -f workloads.yaml
+  microseg apply -n shop -f shop/            # objects without a namespace go to shop
   kubectl get netpol -A -o yaml | microseg apply -f -`,
       ),
   ).action(kubectlAction(apply));

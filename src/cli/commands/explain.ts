@@ -4,7 +4,7 @@ import { type Explanation, explainFlow, formatExplanation } from "../../analysis
 import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat } from "../load.ts";
+import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
 
 function port(value: string): number {
   const n = Number(value);
@@ -15,6 +15,7 @@ function port(value: string): number {
 
 interface ExplainFlags extends ConnectionFlags {
   filename?: string[];
+  strict?: boolean;
   from: string;
   to: string;
   port: number;
@@ -32,7 +33,7 @@ async function explain(flags: ExplainFlags): Promise<void> {
     protocol: normalizeProtocol(flags.protocol),
   };
   const explanation: Explanation = flags.filename
-    ? explainFlow(buildWorld(await loadOrExit(flags.filename)), query)
+    ? explainFlow(buildWorld(await loadOrExit(flags.filename, { strict: flags.strict })), query)
     : await connect(flags).explain(query);
   if (format === "text") console.log(formatExplanation(explanation));
   else if (format === "json") console.log(JSON.stringify(explanation));
@@ -51,6 +52,7 @@ export function registerExplain(program: Command): void {
         "-f, --filename <paths...>",
         "judge these manifests offline instead of the server's store",
       )
+      .option("--strict", STRICT_HELP)
       .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
       .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
       .requiredOption("--port <port>", "destination port", port)

@@ -12,10 +12,11 @@ import { formatMatrix } from "../../analysis/matrix-text.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat } from "../load.ts";
+import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
 
 interface MatrixFlags extends ConnectionFlags {
   filename?: string[];
+  strict?: boolean;
   ports?: string;
   namespace?: string;
   from?: string;
@@ -34,7 +35,7 @@ async function matrix(flags: MatrixFlags): Promise<void> {
   };
   let result: Matrix;
   if (flags.filename) {
-    const world = buildWorld(await loadOrExit(flags.filename));
+    const world = buildWorld(await loadOrExit(flags.filename, { strict: flags.strict }));
     if (summary) {
       process.stdout.write(
         formatSummary(namespaceSummary(world.cluster, world.evaluator, ports, filter)),
@@ -61,6 +62,7 @@ export function registerMatrix(program: Command): void {
         "-f, --filename <paths...>",
         "judge these manifests offline instead of the server's store",
       )
+      .option("--strict", STRICT_HELP)
       .option(
         "--ports <list>",
         "ports to judge, e.g. 80/TCP,81/TCP,53/UDP (default: every declared container port)",

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { formatManifestError, loadManifests } from "../../model/index.ts";
+import { STRICT_HELP } from "../load.ts";
 
 export function registerValidate(program: Command): void {
   program
@@ -9,15 +10,17 @@ export function registerValidate(program: Command): void {
       "-f, --filename <paths...>",
       "manifest files or directories (searched recursively for .yaml, .yml, .json)",
     )
+    .option("--strict", STRICT_HELP)
     .addHelpText(
       "after",
       `
 Examples:
   microseg validate -f examples/
+  microseg validate --strict -f repo/         # a ConfigMap or unknown CRD fails it
   microseg validate -f policies.yaml -f workloads/`,
     )
-    .action(async (options: { filename: string[] }) => {
-      const result = await loadManifests(options.filename);
+    .action(async (options: { filename: string[]; strict?: boolean }) => {
+      const result = await loadManifests(options.filename, { strict: options.strict === true });
       if (result.ok) {
         for (const w of result.warnings) console.error(`warning: ${w.message}`);
         const n = result.resources.length;

@@ -31,12 +31,15 @@ import {
   type WatchEventType,
   type WatchListener,
   type WatchOptions,
+  type WriteInput,
 } from "../types.ts";
 import {
   checkDeletePrecondition,
   deletedAt,
+  itemIssues,
   planWrite,
   validate,
+  validateSet,
   type WriteMode,
 } from "../writes.ts";
 import { configure, microsegKind, migrate } from "./schema.ts";
@@ -258,11 +261,11 @@ export class SqliteDatastore implements Datastore {
     return { items: rows.map(decode).filter(filter), revision };
   }
 
-  async create(resource: Resource): Promise<StoredResource> {
+  async create(resource: WriteInput): Promise<StoredResource> {
     return this.#writeOne("create", resource);
   }
 
-  async update(resource: Resource): Promise<StoredResource> {
+  async update(resource: WriteInput): Promise<StoredResource> {
     return this.#writeOne("update", resource);
   }
 
@@ -280,8 +283,8 @@ export class SqliteDatastore implements Datastore {
     });
   }
 
-  async apply(resources: readonly Resource[]): Promise<ApplyResult> {
-    const valid = validateSet(resources);
+  async apply(resources: readonly WriteInput[]): Promise<ApplyResult> {
+    const valid = validateSet(resources).map(normalizeBuiltinTier);
     return this.#write((tx) => {
       const results = valid.map((incoming) => {
         const stored = tx.get(resourceKey(incoming));
@@ -291,7 +294,7 @@ export class SqliteDatastore implements Datastore {
         }
         return { object: plan.object, action: plan.action };
       });
-      checkReferences(valid, tx);
+      inSet(() => checkReferences(valid, tx), valid);
       return { revision: tx.last, results };
     });
   }
@@ -363,7 +366,7 @@ export class SqliteDatastore implements Datastore {
     run.immediate();
   }
 
-  async #writeOne(mode: WriteMode, resource: Resource): Promise<StoredResource> {
+  async #writeOne(mode: WriteMode, resource: WriteInput): Promise<StoredResource> {
     const incoming = normalizeBuiltinTier(validate(resource));
     return this.#write((tx) => {
       const stored = tx.get(resourceKey(incoming));
@@ -406,49 +409,15 @@ export class SqliteDatastore implements Datastore {
   }
 }
 
-/** Validates a whole set before any write: every bad object is named, the first one's issues kept. */
-function validateSet(resources: readonly Resource[]): Resource[] {
-  const valid: Resource[] = [];
-  const problems: DatastoreError[] = [];
-  const seen = new Map<string, number>();
-  resources.forEach((input, i) => {
-    try {
-      const r = normalizeBuiltinTier(validate(input));
-      const key = resourceKey(r);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        const name = describeObject(r);
-        problems.push(
-          new DatastoreError(
-            "Invalid",
-            `${name} appears twice in the set (items ${first} and ${i})`,
-            [{ code: "manifest.duplicate", path: "metadata.name", message: "duplicate object" }],
-            name,
-          ),
-        );
-      }
-      seen.set(key, i);
-      valid.push(r);
-    } catch (e) {
-      if (!(e instanceof DatastoreError)) throw e;
-      problems.push(e);
-    }
-  });
-  const first = problems[0];
-  if (first) {
-    const more =
-      problems.length > 1
-        ? ` (and ${problems.length - 1} more: ${problems
-            .slice(1)
-            .map((p) => p.object)
-            .join(", ")})`
-        : "";
-    throw new DatastoreError(
-      "Invalid",
-      `${first.message}${more}; nothing was applied`,
-      first.issues,
-      first.object,
-    );
+/** A reference error of one object of an applied set, its issues' paths prefixed `items[i]`. */
+function inSet(check: () => void, set: readonly Resource[]): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof DatastoreError) || e.code !== "Invalid") throw e;
+    const index = set.findIndex((r) => describeObject(r) === e.object);
+    throw index < 0
+      ? e
+      : new DatastoreError(e.code, e.message, itemIssues(index, e.issues), e.object);
   }
-  return valid;
 }
