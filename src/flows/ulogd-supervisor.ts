@@ -27,6 +27,8 @@ export interface UlogdHealth {
   readonly state: "starting" | "running" | "restarting" | "stopped";
   readonly pid?: number;
   readonly restarts: number;
+  /** Times ulogd2 logged that it is losing events (ENOBUFS: the kernel dropped records). */
+  readonly lossReports: number;
   readonly since?: string;
   readonly lastExit?: {
     readonly code: number | null;
@@ -38,6 +40,8 @@ export interface UlogdHealth {
 /** Running this long resets the backoff to its first step. */
 const STABLE_MS = 10_000;
 const READY_LINE = "entering main loop";
+/** ulogd2's NFLOG input logs this when its socket overflowed (ulogd_inppkt_NFLOG.c). */
+const LOSS_LINE = "We are losing events";
 
 export class UlogdSupervisor {
   readonly outputFile: string;
@@ -104,6 +108,7 @@ export class UlogdSupervisor {
         ? { pid: this.#child.pid }
         : {}),
       restarts: this.#restarts,
+      lossReports: this.#logTail().split(LOSS_LINE).length - 1,
       ...(this.#since !== undefined ? { since: new Date(this.#since).toISOString() } : {}),
       ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
     };
