@@ -2,6 +2,7 @@
 // options, results and watch contract), plus the whole-set apply, the analyses over the live
 // store and agent status. The CLI and the agent's watch of the API are built on it.
 
+import type { ZodType } from "zod";
 import type { AgentStatus } from "../agent/index.ts";
 import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
@@ -16,14 +17,30 @@ import type {
   Watch,
   WatchListener,
 } from "../datastore/index.ts";
-import type { Alert, FlowRecord, IngestResult } from "../flows/index.ts";
+import type { Alert, FlowRecord } from "../flows/index.ts";
+import {
+  type IngestResult,
+  type StoredAlert,
+  StoredAlertSchema,
+  type StoredFlowRecord,
+  StoredFlowRecordSchema,
+} from "../flows/wire.ts";
 import type { Resource } from "../model/index.ts";
-import { decodeList, decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
+import {
+  decodeList,
+  decodeResource,
+  decodeWith,
+  invalidAnswer,
+  isRecord,
+  revisionOf,
+} from "./decode.ts";
+import { type EventFollow, type EventListener, followEvents } from "./events.ts";
 import {
   AGENTS_PATH,
   ALERTS_PATH,
   APPLY_PATH,
   agentStatusPath,
+  alertAcknowledgePath,
   collectionPath,
   DESCRIBE_PATH,
   EXPLAIN_PATH,
@@ -61,6 +78,41 @@ export interface ApplySetResult {
   /** In input order. */
   readonly results: readonly AppliedObject[];
 }
+
+/** `GET /api/v1/flows`: times are RFC 3339, ms since the epoch, or a duration back (`10m`). */
+export interface FlowsQuery {
+  readonly since?: string;
+  readonly until?: string;
+  /** A selector over flow fields: `action == "deny" && dest_labels.role == "ldap-server"`. */
+  readonly selector?: string;
+  readonly limit?: number;
+}
+
+export interface AlertsQuery {
+  readonly since?: string;
+  readonly until?: string;
+  readonly limit?: number;
+  readonly acknowledged?: boolean;
+}
+
+function itemsOf<T>(body: unknown, schema: ZodType<T>, what: string): T[] {
+  if (!isRecord(body) || !Array.isArray(body.items))
+    throw invalidAnswer(`a ${what} list without items`, typeof body);
+  return body.items.map((item, i) => decodeWith(schema, item, `${what} items[${i}]`));
+}
+
+const flowsQuery = (q: FlowsQuery) => ({
+  since: q.since,
+  until: q.until,
+  selector: q.selector,
+  limit: q.limit === undefined ? undefined : String(q.limit),
+});
+const alertsQuery = (q: AlertsQuery) => ({
+  since: q.since,
+  until: q.until,
+  limit: q.limit === undefined ? undefined : String(q.limit),
+  acknowledged: q.acknowledged === undefined ? undefined : String(q.acknowledged),
+});
 
 const ACTIONS = new Set(["created", "configured", "unchanged"]);
 
@@ -240,22 +292,80 @@ export class ApiClient {
   }
 
   /** Ships closed (or early-flushed) flow records of one node; the server stores them. */
-  async postFlows(node: string, records: readonly FlowRecord[]): Promise<IngestResult> {
+  async postFlows(
+    node: string,
+    records: readonly FlowRecord[],
+    dropped?: number,
+  ): Promise<IngestResult> {
     const body = await this.#http.json({
       method: "POST",
       path: FLOWS_PATH,
-      body: { node, records },
+      body: { node, records, ...(dropped ? { dropped } : {}) },
     });
     return shaped<IngestResult>(body, ["accepted"], "flows ingest");
   }
 
   /** Ships alerts one node raised; the server stores them and hands them to its sinks. */
-  async postAlerts(node: string, alerts: readonly Alert[]): Promise<IngestResult> {
+  async postAlerts(
+    node: string,
+    alerts: readonly Alert[],
+    dropped?: number,
+  ): Promise<IngestResult> {
     const body = await this.#http.json({
       method: "POST",
       path: ALERTS_PATH,
-      body: { node, alerts },
+      body: { node, alerts, ...(dropped ? { dropped } : {}) },
     });
     return shaped<IngestResult>(body, ["accepted"], "alerts ingest");
+  }
+
+  async flows(query: FlowsQuery = {}): Promise<StoredFlowRecord[]> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: FLOWS_PATH,
+      query: flowsQuery(query),
+    });
+    return itemsOf(body, StoredFlowRecordSchema, "flow record");
+  }
+
+  /** Stored records from `query`, then every new one as agents ship it; resumes by itself. */
+  followFlows(query: FlowsQuery, listener: EventListener<StoredFlowRecord>): EventFollow {
+    return followEvents(
+      this.#http,
+      {
+        path: FLOWS_PATH,
+        query: { ...flowsQuery(query), until: undefined },
+        event: "flow",
+        decode: (v) => decodeWith(StoredFlowRecordSchema, v, "flow record"),
+      },
+      listener,
+    );
+  }
+
+  async alerts(query: AlertsQuery = {}): Promise<StoredAlert[]> {
+    const body = await this.#http.json({
+      method: "GET",
+      path: ALERTS_PATH,
+      query: alertsQuery(query),
+    });
+    return itemsOf(body, StoredAlertSchema, "alert");
+  }
+
+  followAlerts(query: AlertsQuery, listener: EventListener<StoredAlert>): EventFollow {
+    return followEvents(
+      this.#http,
+      {
+        path: ALERTS_PATH,
+        query: { ...alertsQuery(query), until: undefined },
+        event: "alert",
+        decode: (v) => decodeWith(StoredAlertSchema, v, "alert"),
+      },
+      listener,
+    );
+  }
+
+  async acknowledgeAlert(id: number): Promise<StoredAlert> {
+    const body = await this.#http.json({ method: "POST", path: alertAcknowledgePath(id) });
+    return decodeWith(StoredAlertSchema, body, "alert");
   }
 }

@@ -1,5 +1,6 @@
 // Objects from the server are validated by their kind's schema like any other input: what the
 // client hands on is a typed Resource or an error naming what was wrong, never a cast.
+import type { z } from "zod";
 import type { KindRef, StoredResource } from "../datastore/index.ts";
 import { parseResource } from "../model/index.ts";
 import { ApiError } from "./errors.ts";
@@ -45,4 +46,13 @@ export function decodeList(
     items: value.items.map((item) => decodeResource(item, kind)),
     revision: revisionOf(value, "a list"),
   };
+}
+
+/** A value of a wire schema (flow records, alerts), or an error naming the first bad field. */
+export function decodeWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+  throw invalidAnswer(`an invalid ${what}`, `${where}${issue?.message ?? "unknown problem"}`);
 }

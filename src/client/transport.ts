@@ -21,6 +21,8 @@ export interface HttpCall {
   readonly query?: Readonly<Record<string, string | undefined>>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** Replaces `Accept: application/json`, adds the rest. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export class Transport {
@@ -52,7 +54,7 @@ export class Transport {
   #open(call: HttpCall, timeoutMs: number | undefined): Promise<IncomingMessage> {
     const url = this.#url(call);
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: "application/json", ...call.headers };
     if (body !== undefined) {
       headers["content-type"] = call.contentType ?? "application/json";
       headers["content-length"] = String(Buffer.byteLength(body));

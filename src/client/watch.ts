@@ -4,7 +4,6 @@
 // revision it delivered (bookmarks included) with backoff. An ERROR event or a 410 ends it with
 // ExpiredError; another refusal (4xx) ends it with that error.
 import type { IncomingMessage } from "node:http";
-import { createInterface } from "node:readline";
 import type {
   DatastoreError,
   KindRef,
@@ -16,6 +15,7 @@ import type {
 import { decodeResource, invalidAnswer, isRecord, revisionOf } from "./decode.ts";
 import { errorFromStatus, parseStatus } from "./errors.ts";
 import { collectionPath, WATCH_ALL_PATH } from "./paths.ts";
+import { readLines } from "./stream-lines.ts";
 import type { Transport } from "./transport.ts";
 
 const FIRST_BACKOFF_MS = 100;
@@ -117,25 +117,11 @@ export function startWatch(
       .then((res) => {
         if (stopped) return void res.destroy();
         current = res;
-        // A peer that vanished without a FIN is noticed by keepalive probes, not by waiting.
-        res.socket?.setKeepAlive(true, 10_000);
-        const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
-        lines.on("line", deliver);
-        // The stream ends by close or, when the server goes away mid-response, by an abort
-        // error; either way the watch reconnects once from the last revision.
-        let ended = false;
-        const reconnect = () => {
-          if (ended) return;
-          ended = true;
+        // However the stream ends, the watch reconnects once from the last revision.
+        readLines(res, deliver, () => {
           current = undefined;
           retryLater();
-        };
-        lines.on("close", reconnect);
-        lines.on("error", () => {
-          res.destroy();
-          reconnect();
         });
-        res.on("error", () => res.destroy());
       })
       .catch((error: DatastoreError) => {
         if (error.code === "Unavailable") retryLater();

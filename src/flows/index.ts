@@ -1,6 +1,7 @@
 // Public face of the flows stage: NFLOG records captured by a supervised ulogd2, enriched with
 // identities as of their time, aggregated into flow records, stored, streamed, and alerted on.
 export { Aggregator, type AggregatorOptions, type FlowRecord } from "./aggregate.ts";
+export { type AlertQuery, AlertStore, type AlertStoreOptions } from "./alert-store.ts";
 export {
   type Alert,
   AlertEvaluator,
@@ -23,6 +24,7 @@ export {
   type AlertSink,
   JsonLinesSink,
   StreamSink,
+  severityLabel,
   WebhookSink,
 } from "./sinks/sinks.ts";
 export { LiveStream } from "./stream.ts";
@@ -39,5 +41,7 @@ export {
   MAX_ALERTS_PER_POST,
   MAX_RECORDS_PER_POST,
   type StoredAlert,
+  StoredAlertSchema,
   type StoredFlowRecord,
+  StoredFlowRecordSchema,
 } from "./wire.ts";

@@ -19,29 +19,31 @@ export const FlowFieldsSchema = z.strictObject(
   >,
 );
 
-export const FlowRecordSchema = z
-  .strictObject({
-    start: epochMs,
-    end: epochMs,
-    fields: FlowFieldsSchema,
-    sourceLabels: labels,
-    destLabels: labels,
-    packets: count,
-    bytes: count,
-    connections: count,
-    logs: count,
-    firstSeen: epochMs,
-    lastSeen: epochMs,
-    reason: z.string(),
-    isolatedBy: z.array(z.string()),
-    wouldDeny: count,
-    wouldDenyBy: z.array(z.string()),
-  })
-  .refine((r) => r.end > r.start, { message: "must be after start", path: ["end"] })
-  .refine((r) => r.lastSeen >= r.firstSeen, {
-    message: "must not be before firstSeen",
-    path: ["lastSeen"],
-  });
+const FlowRecordObject = z.strictObject({
+  start: epochMs,
+  end: epochMs,
+  fields: FlowFieldsSchema,
+  sourceLabels: labels,
+  destLabels: labels,
+  packets: count,
+  bytes: count,
+  connections: count,
+  logs: count,
+  firstSeen: epochMs,
+  lastSeen: epochMs,
+  reason: z.string(),
+  isolatedBy: z.array(z.string()),
+  wouldDeny: count,
+  wouldDenyBy: z.array(z.string()),
+});
+
+export const FlowRecordSchema = FlowRecordObject.refine((r) => r.end > r.start, {
+  message: "must be after start",
+  path: ["end"],
+}).refine((r) => r.lastSeen >= r.firstSeen, {
+  message: "must not be before firstSeen",
+  path: ["lastSeen"],
+});
 
 export const AlertSchema = z.strictObject({
   time: z.iso.datetime({ offset: true }),
@@ -64,32 +66,49 @@ export const AlertSchema = z.strictObject({
 /** A node name as agents report it (the agent status' `node`). */
 const NodeSchema = z.string().min(1).max(253);
 
+const storedBy = { id: z.number().int().positive(), node: z.string() };
+
+/** A record as the server serves it: the reporting node and its store id. */
+export const StoredFlowRecordSchema = FlowRecordObject.extend(storedBy);
+
+/** An alert as the server serves it: its id, the node that raised it, acknowledgement. */
+export const StoredAlertSchema = AlertSchema.extend({
+  ...storedBy,
+  acknowledgedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
 /** Records per POST at most: an agent sends a few hundred per interval, in batches below this. */
 export const MAX_RECORDS_PER_POST = 10_000;
 export const MAX_ALERTS_PER_POST = 1_000;
+
+/**
+ * Items the agent dropped since its last accepted post (its buffer was full while the server
+ * was away); it resets its count only once a post carrying it is accepted.
+ */
+const dropped = count.optional();
 
 /** `POST /api/v1/flows`. */
 export const FlowsBodySchema = z.strictObject({
   node: NodeSchema,
   records: z.array(FlowRecordSchema).max(MAX_RECORDS_PER_POST),
+  dropped,
 });
 
 /** `POST /api/v1/alerts`. */
 export const AlertsBodySchema = z.strictObject({
   node: NodeSchema,
   alerts: z.array(AlertSchema).max(MAX_ALERTS_PER_POST),
+  dropped,
 });
 
 export type FlowsBody = z.infer<typeof FlowsBodySchema>;
 export type AlertsBody = z.infer<typeof AlertsBodySchema>;
 
-/** A record as the server serves it: the node that reported it and its place in the store. */
 export interface StoredFlowRecord extends FlowRecord {
   readonly id: number;
   readonly node: string;
 }
 
-/** An alert as the server serves it: its id, the node that raised it, acknowledgement. */
 export interface StoredAlert extends Alert {
   readonly id: number;
   readonly node: string;
@@ -110,3 +129,9 @@ export type _FlowRecordMatches = Check<
   Same<Mutable<FlowRecord>, Mutable<z.infer<typeof FlowRecordSchema>>>
 >;
 export type _AlertMatches = Check<Same<Mutable<Alert>, Mutable<z.infer<typeof AlertSchema>>>>;
+export type _StoredFlowRecordMatches = Check<
+  Same<Mutable<StoredFlowRecord>, Mutable<z.infer<typeof StoredFlowRecordSchema>>>
+>;
+export type _StoredAlertMatches = Check<
+  Same<Mutable<StoredAlert>, Mutable<z.infer<typeof StoredAlertSchema>>>
+>;

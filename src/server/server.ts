@@ -13,6 +13,8 @@ import type { BodyLimits, ServerContext } from "./context.ts";
 import { registerDescribeRoute } from "./describe.ts";
 import { registerDiscovery } from "./discovery.ts";
 import { ApiError, toApiError } from "./errors.ts";
+import { registerFlowRoutes } from "./flow-routes.ts";
+import { FlowService, type FlowServiceOptions } from "./flow-service.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
@@ -42,6 +44,8 @@ export interface ServerOptions {
   readonly token?: string;
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly limits?: Partial<BodyLimits>;
+  /** The flow store and alert sinks; an in-memory flow store when absent. */
+  readonly flows?: FlowServiceOptions;
   /** JSON logs (pino) at this level; silent when absent. */
   readonly logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 }
@@ -52,6 +56,7 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly app: FastifyInstance;
+  readonly flows: FlowService;
   /** Ends open watches and stops listening; the store stays open. */
   close(): Promise<void>;
 }
@@ -94,7 +99,11 @@ function statusFromFastify(error: FastifyError, contentType: string | undefined)
   }
 }
 
-export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: ServerContext } {
+export function buildServer(opts: ServerOptions): {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  flows: FlowService;
+} {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = Fastify({
     logger: opts.logLevel ? { level: opts.logLevel } : false,
@@ -108,6 +117,8 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   const agents = new AgentRegistry();
   const metrics = createMetrics(opts.store, agents);
   const ctx: ServerContext = { store: opts.store, metrics, limits, watches: new Set() };
+  const flows = new FlowService(opts.flows ?? {}, metrics.registry);
+  app.addHook("onClose", async () => flows.close());
 
   app.decorateRequest("metricLabels", null);
   if (opts.token !== undefined) registerBearerAuth(app, opts.token);
@@ -157,8 +168,9 @@ export function buildServer(opts: ServerOptions): { app: FastifyInstance; ctx: S
   registerDescribeRoute(app, ctx, worlds);
   registerStoreWideRoutes(app, ctx);
   registerApplyRoute(app, ctx);
+  registerFlowRoutes(app, ctx, flows);
   registerResourceRoutes(app, ctx);
-  return { app, ctx };
+  return { app, ctx, flows };
 }
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -172,7 +184,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (opts.token !== undefined && opts.token.trim() === "") {
     throw new ServerConfigError("the bearer token is empty");
   }
-  const { app, ctx } = buildServer(opts);
+  const { app, ctx, flows } = buildServer(opts);
   await app.listen({ host, port });
   const address = app.server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
@@ -181,6 +193,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     host: address.address,
     port: address.port,
     app,
+    flows,
     async close() {
       for (const end of [...ctx.watches]) end();
       await app.close();

@@ -1,0 +1,244 @@
+// Flow records and alerts through the real API server over real HTTP: agents' ingest, queries
+// by time and selector, live server-sent event streams (heartbeats, resume with Last-Event-ID),
+// acknowledgement, bad bodies (422 naming each field path, nothing stored), metrics.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { ApiClient, type EventFollow } from "../../src/client/index.ts";
+import type { StoredAlert, StoredFlowRecord } from "../../src/flows/index.ts";
+import { sampleTraffic } from "../flows/samples.ts";
+import { type Harness, startHarness } from "./harness.ts";
+
+const T0 = Date.now() - 120_000;
+const { records, alerts } = sampleTraffic(T0);
+
+let h: Harness;
+let client: ApiClient;
+const follows: EventFollow[] = [];
+
+before(async () => {
+  h = await startHarness({ flows: { heartbeatMs: 100 } });
+  client = new ApiClient({ server: h.url });
+});
+after(async () => {
+  for (const f of follows) f.stop();
+  await h?.close();
+});
+
+/** Items of a follow until `enough` says so (bounded by a deadline that fails the test). */
+function collect<T extends { id: number }>(
+  start: (l: { onItem(i: T): void; onError(e: Error): void; onConnected(): void }) => EventFollow,
+  enough: (items: T[]) => boolean,
+  onConnected: () => void = () => {},
+  ms = 10_000,
+): Promise<T[]> {
+  const items: T[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${items.length} items in ${ms} ms`)), ms);
+    const f = start({
+      onItem(i) {
+        items.push(i);
+        if (enough(items)) {
+          clearTimeout(timer);
+          f.stop();
+          resolve(items);
+        }
+      },
+      onError: reject,
+      onConnected,
+    });
+    follows.push(f);
+  });
+}
+
+describe("flows API", () => {
+  it("stores what agents ship, with the node, and answers queries by time and selector", async () => {
+    assert.deepEqual(await client.postFlows("node-1", records), { accepted: records.length });
+    const all = await client.flows();
+    assert.equal(all.length, records.length);
+    assert.ok(all.every((r) => r.node === "node-1" && r.id > 0));
+    const denied = await client.flows({ selector: 'action == "deny"' });
+    assert.deepEqual(
+      denied.map((r) => `${r.fields.source_name} -> ${r.fields.dest_name}:${r.fields.dest_port}`),
+      ["frontend-0 -> ldap-0:389"],
+    );
+    assert.equal(denied[0]?.packets, 3);
+    const byLabel = await client.flows({ selector: 'source_labels.role == "ldap-client"' });
+    assert.equal(byLabel[0]?.fields.action, "allow");
+    assert.equal((await client.flows({ since: "1m" })).length, 0, "both intervals ended before");
+    assert.equal((await client.flows({ since: "10m" })).length, records.length);
+    assert.equal((await client.flows({ limit: 1 })).length, 1);
+  });
+
+  it("refuses bad bodies with 422 naming each field path, and stores nothing of them", async () => {
+    const before = (await client.flows()).length;
+    const r = records[0]!;
+    const bad = await h.request("POST", "/api/v1/flows", {
+      body: { node: "node-1", records: [r, { ...r, packets: -1, fields: { ...r.fields, x: "" } }] },
+    });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.reason, "Invalid");
+    const fields = bad.json.details.causes.map((c: { field: string }) => c.field);
+    assert.ok(fields.includes("records[1].packets"), fields.join(", "));
+    assert.ok(
+      fields.some((f: string) => f.startsWith("records[1].fields")),
+      fields.join(", "),
+    );
+    assert.equal((await client.flows()).length, before, "the good record of the set is not kept");
+    const cases: Array<[string, unknown, number, string]> = [
+      ["no node", { records: [] }, 422, "node"],
+      [
+        "alert severity",
+        { node: "n", alerts: [{ ...alerts[0], severity: 101 }] },
+        422,
+        "alerts[0].severity",
+      ],
+    ];
+    for (const [what, body, code, field] of cases) {
+      const path = what.startsWith("alert") ? "/api/v1/alerts" : "/api/v1/flows";
+      const res = await h.request("POST", path, { body });
+      assert.equal(res.status, code, `${what}: ${res.text}`);
+      const got = res.json.details.causes.map((c: { field: string }) => c.field);
+      assert.ok(got.includes(field), `${what}: causes ${got.join(", ")} lack ${field}`);
+    }
+    const notJson = await h.request("POST", "/api/v1/flows", {
+      raw: "{ nope",
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(notJson.status, 400);
+    const query = await h.request("GET", "/api/v1/flows?selector=action%20%3D%3D");
+    assert.equal(query.status, 400);
+    assert.equal(query.json.details.causes[0].field, "selector");
+    const since = await h.request("GET", "/api/v1/flows?since=yesterday");
+    assert.equal(since.json.details.causes[0].field, "since");
+    assert.equal((await client.flows()).length, before);
+  });
+
+  it("a body over the limit is refused before it is read", async () => {
+    const huge = "x".repeat(33 * 1024 * 1024);
+    const res = await h.request("POST", "/api/v1/flows", {
+      raw: huge,
+      headers: { "content-type": "application/json" },
+    });
+    assert.equal(res.status, 413);
+  });
+
+  it("follow: stored records, then each new one live; heartbeats; no item twice", async () => {
+    const raw = await fetch(`${h.url}/api/v1/flows?follow=1`);
+    assert.equal(raw.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    const reader = raw.body!.getReader();
+    let text = "";
+    const deadline = Date.now() + 10_000;
+    while (!text.includes(": heartbeat") && Date.now() < deadline) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    assert.match(text, /^retry: \d+/);
+    assert.match(text, /id: \d+\nevent: flow\ndata: \{/);
+    assert.ok(text.includes(": heartbeat"), "a heartbeat within the deadline");
+    await reader.cancel();
+
+    const stored = (await client.flows()).length;
+    const later = sampleTraffic(Date.now() - 60_000).records;
+    let posted: Promise<unknown> = Promise.resolve();
+    const got = await collect<StoredFlowRecord>(
+      (l) => client.followFlows({ selector: 'action == "deny"' }, l),
+      (items) => {
+        // Once the stored deny came, two more nodes ship theirs.
+        if (items.length === 1)
+          posted = client.postFlows("node-2", later).then(() => client.postFlows("node-3", later));
+        return items.length === 3;
+      },
+    );
+    await posted;
+    assert.deepEqual(
+      got.map((r) => `${r.node} ${r.fields.action}`),
+      ["node-1 deny", "node-2 deny", "node-3 deny"],
+    );
+    assert.equal(new Set(got.map((r) => r.id)).size, 3);
+    assert.equal((await client.flows()).length, stored + 2 * later.length);
+  });
+
+  it("Last-Event-ID resumes after the last record seen: only later ones come", async () => {
+    const all = await client.flows();
+    const mid = all[1]!.id;
+    const res = await fetch(`${h.url}/api/v1/flows`, {
+      headers: { accept: "text/event-stream", "last-event-id": String(mid) },
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    const want = all.filter((r) => r.id > mid).length;
+    const deadline = Date.now() + 10_000;
+    while ((text.match(/event: flow/g) ?? []).length < want && Date.now() < deadline) {
+      text += new TextDecoder().decode((await reader.read()).value);
+    }
+    await reader.cancel();
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      ids,
+      all.filter((r) => r.id > mid).map((r) => r.id),
+    );
+  });
+});
+
+describe("alerts API", () => {
+  it("stores alerts, streams them live, and acknowledges one", async () => {
+    let posted: Promise<unknown> = Promise.resolve();
+    // The server subscribes before it answers, so posting once connected misses nothing.
+    const streamed = await collect<StoredAlert>(
+      (l) => client.followAlerts({}, l),
+      (items) => items.length === alerts.length,
+      () => {
+        posted = client.postAlerts("node-1", alerts);
+      },
+    );
+    assert.deepEqual(await posted, { accepted: alerts.length });
+    assert.equal(streamed[0]?.alert, "default-denied-connection");
+    assert.equal(streamed[0]?.source, "blue/frontend-0");
+    assert.equal(streamed[0]?.destination, "blue/ldap-0");
+    const listed = await client.alerts();
+    assert.deepEqual(
+      listed.map((a) => a.id),
+      streamed.map((a) => a.id),
+    );
+    const acked = await client.acknowledgeAlert(listed[0]!.id);
+    assert.ok(acked.acknowledgedAt);
+    assert.equal((await client.alerts({ acknowledged: false })).length, listed.length - 1);
+    const again = await client.acknowledgeAlert(listed[0]!.id);
+    assert.equal(again.acknowledgedAt, acked.acknowledgedAt, "the first acknowledgement counts");
+    const missing = await h.request("POST", "/api/v1/alerts/99999/acknowledge");
+    assert.equal(missing.status, 404);
+    const badId = await h.request("POST", "/api/v1/alerts/x/acknowledge");
+    assert.equal(badId.status, 400);
+  });
+
+  it("metrics count records, packets per policy and rule, alerts by severity, agents' losses", async () => {
+    await client.postFlows("node-9", [], 7);
+    const text = (await h.request("GET", "/metrics")).text;
+    assert.match(text, /microseg_flow_records_received_total\{node="node-1"\} 2/);
+    assert.match(
+      text,
+      /microseg_flow_packets_total\{policy="blue-ldap",tier="security",rule="2",action="deny",reporter="dst"\} 9/,
+    );
+    assert.match(
+      text,
+      /microseg_alerts_total\{alert="default-denied-connection",severity="warning"\} 1/,
+    );
+    assert.match(text, /microseg_flow_lost_total\{node="node-9",kind="records"\} 7/);
+  });
+});
+
+describe("flows API behind a token", () => {
+  it("ingest and queries need the bearer token like every other route", async () => {
+    const secured = await startHarness({ token: "s3cret" });
+    try {
+      const anon = await secured.request("POST", "/api/v1/flows", {
+        body: { node: "n", records: [] },
+      });
+      assert.equal(anon.status, 401);
+      assert.equal((await secured.request("GET", "/api/v1/alerts")).status, 401);
+      const ok = new ApiClient({ server: secured.url, token: "s3cret" });
+      assert.deepEqual(await ok.postFlows("n", records), { accepted: records.length });
+    } finally {
+      await secured.close();
+    }
+  });
+});
