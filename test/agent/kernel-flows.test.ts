@@ -34,6 +34,7 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
   let topo: TestTopology;
   let dir: string;
   let agent: AgentProcess;
+  let args: string[];
   const statusFile = () => join(dir, "status.json");
   const flowLog = () => join(dir, "flows.jsonl");
   const status = (): AgentStatus | undefined => {
@@ -78,7 +79,7 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
       pod("server", { color: "blue", role: "ldap-server" }),
       ...ldap,
     ]);
-    agent = startAgentProcess(topo.node, [
+    args = [
       "-f",
       join(dir, "manifests.yaml"),
       "--workload-iface",
@@ -99,7 +100,8 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
       "200ms",
       "--resync-interval",
       "500ms",
-    ]);
+    ];
+    agent = startAgentProcess(topo.node, args);
     await until("flows running", () => status()?.flows?.ulogd?.state === "running", 30_000);
   });
 
@@ -107,6 +109,13 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
     if (agent && agent.child.exitCode === null) {
       agent.child.kill("SIGTERM");
       await agent.exited;
+    }
+    // A ulogd2 orphaned by a failure halfway through the kill test is ours to stop.
+    try {
+      const pid = Number(readFileSync(join(dir, "ulogd", "ulogd.pid"), "utf8"));
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGKILL");
+    } catch {
+      // no pid file, or that process is gone
     }
     topo?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -204,5 +213,34 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
     await until("a later drift check", () => status()?.drift?.checkedAt !== checked, 10_000);
     assert.deepEqual(status()!.drift!.objects, []);
     assert.equal(status()!.fullSyncs, 1, "no drift repair happened");
+  });
+
+  test("an agent killed outright: the next one stops the ulogd2 it left and captures again", async () => {
+    const old = status()!.flows!.ulogd!.pid!;
+    agent.child.kill("SIGKILL");
+    await agent.exited;
+    const alive = (pid: number) =>
+      existsSync(`/proc/${pid}/cmdline`) &&
+      readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("ulogd");
+    assert.ok(alive(old), "ulogd2 outlived its agent");
+    rmSync(statusFile());
+    agent = startAgentProcess(topo.node, args);
+    await until(
+      "the new agent's ulogd2",
+      () => status()?.flows?.ulogd?.state === "running",
+      30_000,
+    );
+    assert.notEqual(status()!.flows!.ulogd!.pid, old);
+    assert.equal(alive(old), false, "the left-over ulogd2 is gone");
+    const alerts = lines().filter((l) => l.type === "alert").length;
+    assert.equal(
+      await topo.probe({ from: "other", to: "server", protocol: "TCP", port: 389 }),
+      false,
+    );
+    await until(
+      "an alert from the new agent",
+      () => lines().filter((l) => l.type === "alert").length > alerts,
+      5000,
+    );
   });
 });
