@@ -328,12 +328,20 @@ export class ApiClient {
     return itemsOf(body, StoredFlowRecordSchema, "flow record");
   }
 
-  /** Stored records from `query`, then every new one as agents ship it; resumes by itself. */
-  followFlows(query: FlowsQuery, listener: EventListener<StoredFlowRecord>): EventFollow {
+  /**
+   * Stored records from `query` (or only those after `afterId`), then every new one as agents
+   * ship it; resumes by itself.
+   */
+  followFlows(
+    query: FlowsQuery,
+    listener: EventListener<StoredFlowRecord>,
+    afterId?: number,
+  ): EventFollow {
     return followEvents(
       this.#http,
       {
         path: FLOWS_PATH,
+        ...(afterId !== undefined ? { afterId } : {}),
         query: { ...flowsQuery(query), until: undefined },
         event: "flow",
         decode: (v) => decodeWith(StoredFlowRecordSchema, v, "flow record"),
@@ -351,11 +359,17 @@ export class ApiClient {
     return itemsOf(body, StoredAlertSchema, "alert");
   }
 
-  followAlerts(query: AlertsQuery, listener: EventListener<StoredAlert>): EventFollow {
+  /** Stored alerts from `query` (or after `afterId`), then every new one. */
+  followAlerts(
+    query: AlertsQuery,
+    listener: EventListener<StoredAlert>,
+    afterId?: number,
+  ): EventFollow {
     return followEvents(
       this.#http,
       {
         path: ALERTS_PATH,
+        ...(afterId !== undefined ? { afterId } : {}),
         query: { ...alertsQuery(query), until: undefined },
         event: "alert",
         decode: (v) => decodeWith(StoredAlertSchema, v, "alert"),

@@ -28,6 +28,8 @@ export interface FollowCall {
   /** The event name carrying items (`flow`, `alert`); other events are ignored. */
   readonly event: string;
   readonly decode: (data: unknown) => unknown;
+  /** Start after this item (one the caller already has), as a reconnect would. */
+  readonly afterId?: number;
 }
 
 export function followEvents<T extends { id: number }>(
@@ -35,7 +37,7 @@ export function followEvents<T extends { id: number }>(
   call: FollowCall,
   listener: EventListener<T>,
 ): EventFollow {
-  let last: number | undefined;
+  let last: number | undefined = call.afterId;
   let stopped = false;
   let backoff = FIRST_BACKOFF_MS;
   let current: IncomingMessage | undefined;

@@ -24,10 +24,12 @@ export interface CliResult {
 }
 
 /** Starts the server and resolves once it logged where it listens. */
-export async function startServerProcess(opts: { token?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  opts: { token?: string; args?: readonly string[] } = {},
+): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), "microseg-cli-server-"));
   const args = [BIN, "server", "--datastore", `sqlite:${join(dir, "store.db")}`];
-  args.push("--listen", "127.0.0.1:0");
+  args.push("--listen", "127.0.0.1:0", ...(opts.args ?? []));
   if (opts.token) {
     writeFileSync(join(dir, "token"), opts.token);
     args.push("--token-file", join(dir, "token"));

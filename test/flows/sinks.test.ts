@@ -2,15 +2,12 @@
 // and gets every alert once it is back, up to the queue bound, with a counter of what was
 // dropped; the Alertmanager sink against Debian's real prometheus-alertmanager on loopback.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type Alert, AlertmanagerSink, JsonLinesSink, WebhookSink } from "../../src/flows/index.ts";
 import { until } from "../agent/kernel-fixtures.ts";
+import { type Alertmanager, alertmanagerSkip, startAlertmanager } from "./alertmanager.ts";
 
 const alert = (i: number): Alert => ({
   time: new Date(1_800_000_000_000 + i).toISOString(),
@@ -123,58 +120,18 @@ describe("webhook sink", () => {
   });
 });
 
-function alertmanagerSkip(): string | false {
-  if (spawnSync("sh", ["-c", "command -v prometheus-alertmanager"]).status === 0) return false;
-  if (process.env.CI)
-    throw new Error("prometheus-alertmanager missing under CI: npm test installs it as root");
-  return "needs Debian's prometheus-alertmanager (npm test installs it as root)";
-}
-
 describe("Alertmanager sink against the real prometheus-alertmanager", {
   skip: alertmanagerSkip(),
 }, () => {
-  let am: ChildProcess;
-  let dir: string;
+  let am: Alertmanager | undefined;
   let base: string;
-  let ready = false;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "msx-am-"));
-    writeFileSync(join(dir, "am.yml"), "route:\n  receiver: none\nreceivers:\n  - name: none\n");
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    am = spawn(
-      "prometheus-alertmanager",
-      [
-        `--config.file=${join(dir, "am.yml")}`,
-        `--storage.path=${dir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        "--cluster.listen-address=",
-      ],
-      { stdio: "ignore" },
-    );
-    await until(
-      "Alertmanager ready",
-      () => {
-        void fetch(`${base}/-/ready`).then(
-          (r) => {
-            if (r.ok) ready = true;
-          },
-          () => {},
-        );
-        return ready;
-      },
-      20_000,
-    );
+    am = await startAlertmanager();
+    base = am.base;
   });
   after(async () => {
-    // Alertmanager writes its state on the way out: remove the directory once it has exited.
-    if (am && am.exitCode === null && am.signalCode === null) {
-      const gone = new Promise((resolve) => am.once("exit", resolve));
-      am.kill("SIGTERM");
-      await gone;
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await am?.stop();
   });
 
   test("alerts posted through the v2 API are listed by Alertmanager with our labels", async () => {
@@ -182,10 +139,7 @@ describe("Alertmanager sink against the real prometheus-alertmanager", {
     sink.send({ ...alert(1), time: new Date().toISOString() });
     sink.send({ ...alert(2), time: new Date().toISOString(), source: "blue/web-2" });
     await until("delivered", () => sink.stats().delivered === 2, 10_000);
-    const listed = (await (await fetch(`${base}/api/v2/alerts`)).json()) as Array<{
-      labels: Record<string, string>;
-      annotations: Record<string, string>;
-    }>;
+    const listed = await am!.alerts();
     const ours = listed.filter((a) => a.labels.alertname === "blue-ldap-violation");
     assert.deepEqual(ours.map((a) => a.labels.source).sort(), ["blue/other", "blue/web-2"]);
     const a = ours.find((x) => x.labels.source === "blue/other")!;
@@ -203,12 +157,3 @@ describe("Alertmanager sink against the real prometheus-alertmanager", {
     sink.stop();
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((ok) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => ok(port));
-    });
-  });
-}

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { registerAgent } from "./agent.ts";
+import { registerAlerts } from "./alerts.ts";
 import { registerApply } from "./apply.ts";
 import { registerDelete } from "./delete.ts";
 import { registerDescribe } from "./describe.ts";
 import { registerExplain } from "./explain.ts";
+import { registerFlows } from "./flows.ts";
 import { registerGet } from "./get.ts";
 import { registerLab } from "./lab.ts";
 import { registerLabel } from "./label.ts";
@@ -22,6 +24,8 @@ export function registerCommands(program: Command): void {
   registerValidate(program);
   registerMatrix(program);
   registerExplain(program);
+  registerFlows(program);
+  registerAlerts(program);
   registerLab(program);
   registerAgent(program);
   registerUp(program);

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DATASTORE_URL, openDatastore } from "../../datastore/index.ts";
+import { AlertmanagerSink, type AlertSink, JsonLinesSink, WebhookSink } from "../../flows/index.ts";
 import {
   DEFAULT_HOST,
   DEFAULT_LIMITS,
@@ -19,6 +21,42 @@ interface ServerFlags {
   maxBody: string;
   maxApplyBody: string;
   logLevel: string;
+  flowStore?: string;
+  alertWebhook: string[];
+  alertmanager: string[];
+  alertLog?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Beside an SQLite store file (`DIR/flows.db`); in memory for any other datastore. */
+export function defaultFlowStore(datastore: string): string {
+  const m = /^sqlite:(.+)$/.exec(datastore);
+  if (!m || m[1] === ":memory:") return ":memory:";
+  return join(dirname(m[1] as string), "flows.db");
+}
+
+function httpUrl(flag: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliError(`${flag}: "${text}" is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new CliError(`${flag}: "${text}" is not an http:// or https:// URL`);
+  return text;
+}
+
+/** The alert sinks the flags name; every one queues, so none slows ingest. */
+export function alertSinks(f: Pick<ServerFlags, "alertWebhook" | "alertmanager" | "alertLog">) {
+  const sinks: AlertSink[] = [];
+  for (const u of f.alertWebhook)
+    sinks.push(new WebhookSink({ url: httpUrl("--alert-webhook", u) }));
+  for (const u of f.alertmanager)
+    sinks.push(new AlertmanagerSink({ url: httpUrl("--alertmanager", u) }));
+  if (f.alertLog) sinks.push(new JsonLinesSink());
+  return sinks;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
@@ -86,6 +124,7 @@ function serverOptions(f: ServerFlags): Omit<ServerOptions, "store"> {
       applyBytes: parseBytes("--max-apply-body", f.maxApplyBody),
     },
     logLevel: level,
+    flows: { file: f.flowStore ?? defaultFlowStore(f.datastore), sinks: alertSinks(f) },
   };
 }
 
@@ -115,12 +154,25 @@ export function registerServer(program: Command): void {
       `${DEFAULT_LIMITS.applyBytes / 1024 ** 2}Mi`,
     )
     .option("--log-level <level>", "JSON log level: error, warn, info, debug", "info")
+    .option(
+      "--flow-store <path>",
+      "SQLite file of flow records and alerts (default: flows.db beside an sqlite datastore)",
+    )
+    .option("--alert-webhook <url>", "POST each alert as JSON here (repeatable)", collect, [])
+    .option(
+      "--alertmanager <url>",
+      "send alerts to this Prometheus Alertmanager (v2 API; repeatable)",
+      collect,
+      [],
+    )
+    .option("--alert-log", "also print each alert as a JSON line on stdout")
     .addHelpText(
       "after",
       `
 Examples:
   microseg server
   microseg server --datastore sqlite:/var/lib/microseg/store.db
+  microseg server --alertmanager http://127.0.0.1:9093 --alert-webhook https://hooks.example/ms
   microseg server --listen 0.0.0.0:7443 --token-file /etc/microseg/token \\
       --tls-cert /etc/microseg/tls.crt --tls-key /etc/microseg/tls.key
   kubectl --server http://127.0.0.1:7080 get networkpolicies -A`,
