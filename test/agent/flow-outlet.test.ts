@@ -66,10 +66,10 @@ test("server away: records and alerts wait in bounded queues and all arrive on i
   });
   const { records, alerts } = sampleTraffic(1_800_000_000_000, 3);
   const batches = [records, records, records];
-  const t0 = performance.now();
   for (const b of batches) outlet.records(b);
   for (const a of [...alerts, ...alerts, ...alerts]) outlet.alert(a);
-  assert.ok(performance.now() - t0 < 50, "handing on never waits for the server");
+  // Handing on returned with nothing delivered: it never waits for the server.
+  assert.equal(outlet.status().records.sent, 0);
   await until("a failed delivery", () => outlet.status().failures > 0, 5000);
   const sent = records.length * batches.length;
   const away = outlet.status();

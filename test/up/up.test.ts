@@ -6,7 +6,7 @@
 // Ctrl-C takes everything down.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -306,6 +306,15 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
           return undefined;
         }
       });
+      // The alerts raised before live in DIR/flows.db: the new server serves them.
+      const kept = (await (await fetch(`${server}/api/v1/alerts`)).json()) as {
+        items: { alert: string }[];
+      };
+      assert.ok(
+        kept.items.some((a) => a.alert === "blue-ldap-violation"),
+        "alerts outlive the server",
+      );
+      assert.ok(existsSync(join(dir, "flows.db")));
       await roundTrip("while-away");
       // A change after the restart reaches the agents through their resumed watches.
       run("label", "pod", "blue-web-0", "role=web", "--overwrite", "-n", "directory");
