@@ -4,6 +4,9 @@
 //   then:   source batch -> engine -> one transaction; a failed one is retried as a full
 //           resync with backoff (the kernel keeps the previous ruleset meanwhile)
 //   timer:  drift check against the engine's state -> full resync when the table drifted
+//   flows:  the same batches go to the flow logs (src/flows, owned here) before the engine, so
+//           a record is attributed to the workloads the kernel was just told about; policy
+//           counters are read from the table on a timer, which also republishes the status
 //   stop:   the table stays: the kernel keeps enforcing the last state (fail closed)
 //
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
@@ -16,9 +19,11 @@ import type { ResourceEvent } from "../engine/index.ts";
 import { resourceKey } from "../model/index.ts";
 import type { Nftables } from "../nft/index.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
+import type { AgentFlowsPart } from "./flows.ts";
 import type { Logger } from "./logger.ts";
 import {
   type AgentStatus,
+  type PolicyCounter,
   readyFileWriter,
   type StatusListener,
   statusFileWriter,
@@ -39,6 +44,13 @@ export interface AgentOptions {
   readonly statusFile?: string;
   /** First and longest wait between retries of a failed apply; 250 ms and 10 s by default. */
   readonly retryMs?: { readonly first: number; readonly max: number };
+  /** Flow logs on this node (or why there are none), reported in the status' `flows`. */
+  readonly flows?: AgentFlowsPart;
+  /**
+   * How often the policy chains' counters are read and the status republished (flow health
+   * changes between applies); 0 or unset: never.
+   */
+  readonly countersIntervalMs?: number;
 }
 
 export class Agent {
@@ -49,6 +61,8 @@ export class Agent {
   #queue: Promise<unknown> = Promise.resolve();
   #watch: { stop(): void } | undefined;
   #driftTimer: NodeJS.Timeout | undefined;
+  #countersTimer: NodeJS.Timeout | undefined;
+  #counters: { readonly at: string; readonly values: PolicyCounter[] } | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs: number;
   /** Revision of the last batch fed to the engine, and of the one the kernel enforces. */
@@ -82,6 +96,8 @@ export class Agent {
 
   /** Resolves once the agent runs: fail-closed table in place, first sync done or pending. */
   async start(): Promise<void> {
+    // Capture starts beside enforcement, never in front of it.
+    const flowsStarted = this.#opts.flows?.start();
     const boot = await this.#enforcer.bootstrap();
     this.#log.info(boot === "installed" ? "start-up table installed" : "existing table kept", {
       table: this.#opts.enforcement.table,
@@ -103,6 +119,27 @@ export class Agent {
     if (this.#opts.resyncIntervalMs > 0) {
       this.#driftTimer = setInterval(() => void this.checkDrift(), this.#opts.resyncIntervalMs);
     }
+    if (this.#opts.countersIntervalMs) {
+      this.#countersTimer = setInterval(
+        () => void this.readCounters(),
+        this.#opts.countersIntervalMs,
+      );
+    }
+    await flowsStarted;
+    this.#publish();
+  }
+
+  /** Reads the policy chains' counters into the status and publishes it. */
+  readCounters(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#ready) {
+        this.#counters = {
+          at: new Date().toISOString(),
+          values: await this.#enforcer.policyCounters(),
+        };
+      }
+      this.#publish();
+    });
   }
 
   /** Compares the live table with the engine's state and repairs it in one transaction. */
@@ -129,8 +166,10 @@ export class Agent {
     this.#stopped = true;
     this.#watch?.stop();
     clearInterval(this.#driftTimer);
+    clearInterval(this.#countersTimer);
     clearTimeout(this.#retryTimer);
     await this.#queue;
+    await this.#opts.flows?.stop();
   }
 
   /**
@@ -166,6 +205,12 @@ export class Agent {
     }
     this.#received = revision;
     this.#sourceError = undefined;
+    try {
+      this.#opts.flows?.apply(events);
+    } catch (e) {
+      // Flow logs must never hold up enforcement.
+      this.#log.error("flow logs could not take the batch", { error: e });
+    }
     await this.#attempt(() => this.#enforcer.enforce(events), "apply");
   }
 
@@ -231,6 +276,16 @@ export class Agent {
         ? { lastError: this.#applyError ?? this.#sourceError }
         : {}),
       ...(this.#drift ? { drift: this.#drift } : {}),
+      ...(this.#opts.flows
+        ? {
+            flows: {
+              ...this.#opts.flows.status(),
+              ...(this.#counters
+                ? { counters: this.#counters.values, countersAt: this.#counters.at }
+                : {}),
+            },
+          }
+        : {}),
     };
   }
 

@@ -25,6 +25,8 @@ import {
   type ResourceEvent,
 } from "../engine/index.ts";
 import type { Nftables, Transaction } from "../nft/index.ts";
+import { policyCounters } from "./policy-counters.ts";
+import type { PolicyCounter } from "./status.ts";
 
 export interface EnforcerOptions {
   readonly node: string;
@@ -157,6 +159,12 @@ export class Enforcer {
   /** The live table against the engine's state. */
   drift(): Promise<DriftReport> {
     return checkDrift(this.#nft, this.#cfg, this.#engine.state());
+  }
+
+  /** The policy chains' counters as the kernel has them now (one read of the table). */
+  async policyCounters(): Promise<PolicyCounter[]> {
+    const table = await this.#nft.read("inet", this.#cfg.table);
+    return table ? policyCounters(table, this.#engine.state().policies) : [];
   }
 
   counts(): StateCounts {

@@ -7,6 +7,81 @@ import { dirname } from "node:path";
 import { z } from "zod";
 
 /** The status as it travels (status file, API); the schema is the type's one source. */
+/**
+ * One nft counter total of the node's policy chains: the packets that reached a policy's rules
+ * (policy chains only see packets that are not part of an established connection, so for TCP
+ * these are connection attempts), by tier, policy, direction and what the rules did with them.
+ * `rule` is the rule's index in its policy when the rule carries an NFLOG prefix (Deny, Log,
+ * and Allow rules when allowed connections are logged); otherwise the policy's total.
+ */
+export const PolicyCounterSchema = z.strictObject({
+  tier: z.string(),
+  policy: z.string(),
+  direction: z.enum(["ingress", "egress"]),
+  rule: z.number().int().nonnegative().optional(),
+  action: z.enum(["allow", "deny", "pass", "log"]),
+  packets: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+
+/** What shipping flow records and alerts to the API server (or a file) has done so far. */
+export const ShippingStatusSchema = z.strictObject({
+  /** `api` (the server's flow ingest) or `file` (JSON lines, manifest mode). */
+  to: z.enum(["api", "file"]),
+  records: z.strictObject({
+    sent: z.number().int().nonnegative(),
+    queued: z.number().int().nonnegative(),
+    dropped: z.number().int().nonnegative(),
+  }),
+  alerts: z.strictObject({
+    sent: z.number().int().nonnegative(),
+    queued: z.number().int().nonnegative(),
+    dropped: z.number().int().nonnegative(),
+  }),
+  failures: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+});
+
+/** The node's flow logs: capture health, what was read and raised, shipping, nft counters. */
+export const FlowsStatusSchema = z.strictObject({
+  enabled: z.boolean(),
+  /** Why flows are off (no ulogd2 installed, `--no-flows`), or why capture failed. */
+  reason: z.string().optional(),
+  /** Allowed new connections are logged 1 in `sample` (denies and Log hits always). */
+  sample: z.number().int().positive().optional(),
+  ulogd: z
+    .strictObject({
+      state: z.enum(["starting", "running", "restarting", "stopped"]),
+      pid: z.number().int().optional(),
+      restarts: z.number().int().nonnegative(),
+      since: z.string().optional(),
+      lastExit: z
+        .strictObject({
+          code: z.number().int().nullable(),
+          signal: z.string().nullable(),
+          at: z.string(),
+        })
+        .optional(),
+    })
+    .optional(),
+  /**
+   * NFLOG records read; lines that did not parse; times ulogd2 reported that the kernel dropped
+   * records (its socket buffer was full: at least one record each time).
+   */
+  records: z.number().int().nonnegative(),
+  badRecords: z.number().int().nonnegative(),
+  lossReports: z.number().int().nonnegative(),
+  /** Flow logs by action, and alerts raised by alert name. */
+  byAction: z.record(z.string(), z.number().int().nonnegative()),
+  alerts: z.record(z.string(), z.number().int().nonnegative()),
+  /** Flow logs the staged program would deny, per staged policy. */
+  wouldDeny: z.record(z.string(), z.number().int().nonnegative()),
+  shipping: ShippingStatusSchema.optional(),
+  /** Policy chain counters as last read from the kernel, and when. */
+  counters: z.array(PolicyCounterSchema).optional(),
+  countersAt: z.string().optional(),
+});
+
 export const AgentStatusSchema = z.strictObject({
   node: z.string().min(1),
   /** The source revision the kernel enforces; 0 before the first sync. */
@@ -25,9 +100,14 @@ export const AgentStatusSchema = z.strictObject({
   lastError: z.string().optional(),
   /** The last drift check. */
   drift: z.strictObject({ checkedAt: z.string(), objects: z.array(z.string()) }).optional(),
+  /** Flow logs on this node; absent from agents that predate them. */
+  flows: FlowsStatusSchema.optional(),
 });
 
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
+export type FlowsStatus = z.infer<typeof FlowsStatusSchema>;
+export type PolicyCounter = z.infer<typeof PolicyCounterSchema>;
+export type ShippingStatus = z.infer<typeof ShippingStatusSchema>;
 
 export type StatusListener = (status: AgentStatus) => void;
 

@@ -100,8 +100,12 @@ class AlertRule {
     if (spec.metric && !spec.aggregateBy) this.#groups.set("", newGroup());
   }
 
-  onLog(log: FlowLog, view: Record<string, string>): Alert | undefined {
-    if (!selectorMatches(this.spec.selector, view)) return undefined;
+  matches(view: Record<string, string>): boolean {
+    return selectorMatches(this.spec.selector, view);
+  }
+
+  /** A log this rule matches: its group's dedupe or metric decides whether it alerts now. */
+  onMatch(log: FlowLog, view: Record<string, string>): Alert | undefined {
     const keyFields = this.spec.aggregateBy ?? FLOW_GROUP;
     const key =
       this.spec.metric && !this.spec.aggregateBy
@@ -235,11 +239,19 @@ export class AlertEvaluator {
     return this.#rules.map((r) => r.name);
   }
 
+  /**
+   * The alerts a log raises. The built-in alert stands aside for a log that one of the user's
+   * alerts matches (raised or deduped): one violation, one alert.
+   */
   onLog(log: FlowLog): Alert[] {
     const view = selectorView(log.fields, log.sourceLabels, log.destLabels);
     const out: Alert[] = [];
+    let covered = false;
     for (const rule of this.#rules) {
-      const a = rule.onLog(log, view);
+      if (rule.spec === DEFAULT_ALERT.spec && covered) continue;
+      if (!rule.matches(view)) continue;
+      covered = true;
+      const a = rule.onMatch(log, view);
       if (a) out.push(a);
     }
     return out;

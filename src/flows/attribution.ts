@@ -8,6 +8,13 @@ export function policyLabel(ref: PolicyRef): string {
   return ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name;
 }
 
+/** The same label from an engine policy id (`kind/namespace/name`). */
+export function policyLabelOfId(id: string): string {
+  const [, ns, ...name] = id.split("/");
+  if (name.length === 0) return id;
+  return ns ? `${ns}/${name.join("/")}` : name.join("/");
+}
+
 /** The policies of `tier` that select `endpoint` for `direction`, in evaluation order. */
 export function isolatingPolicies(
   program: Program,

@@ -16,6 +16,7 @@ import {
   ENDPOINT_TO_HOST_REASON,
   isolatingPolicies,
   policyLabel,
+  policyLabelOfId,
   STARTUP_REASON,
   tierDefaultReason,
   unknownAddressReason,
@@ -151,7 +152,11 @@ export class Enricher {
       case "A": {
         flowAction = action === "D" ? "deny" : action === "L" ? "log" : "allow";
         const policy = rawPolicy ? idx.policies.get(rawPolicy) : undefined;
-        fields.policy = policy ? policyLabel(policy.ref) : rawPolicy ? labelOfId(rawPolicy) : "";
+        fields.policy = policy
+          ? policyLabel(policy.ref)
+          : rawPolicy
+            ? policyLabelOfId(rawPolicy)
+            : "";
         fields.rule = rule === undefined ? "" : String(rule);
         const verb = { D: "denied", L: "logged", A: "allowed" }[action];
         reason = `${verb} by tier ${tier ?? "?"}, policy ${fields.policy || "?"}, rule ${fields.rule || "?"} (${direction ?? "?"})`;
@@ -286,11 +291,4 @@ export class Enricher {
     }
     return { action: "deny", policies };
   }
-}
-
-/** `Kind/namespace/name` (an engine PolicyId) -> `namespace/name` or `name`. */
-function labelOfId(id: string): string {
-  const [, ns, ...name] = id.split("/");
-  if (name.length === 0) return id;
-  return ns ? `${ns}/${name.join("/")}` : name.join("/");
 }

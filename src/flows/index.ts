@@ -9,6 +9,7 @@ export {
   DEFAULT_ALERT,
   DEFAULT_ALERT_NAME,
 } from "./alerts.ts";
+export { policyLabelOfId } from "./attribution.ts";
 export { type CaptureHealth, type CaptureOptions, FlowCapture } from "./capture.ts";
 export { Enricher } from "./enrich.ts";
 export { FlowContext } from "./flow-context.ts";
@@ -27,6 +28,7 @@ export {
   WebhookSink,
 } from "./sinks/sinks.ts";
 export { LiveStream } from "./stream.ts";
+export { findPluginDir as findUlogdPlugins } from "./ulogd-config.ts";
 export { type UlogdHealth, UlogdSupervisor } from "./ulogd-supervisor.ts";
 export {
   AlertSchema,

@@ -3,7 +3,15 @@
 // (rename, then SIGHUP: ulogd2's JSON output reopens its file), and reports its health for the
 // agent's status.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { findPluginDir, renderUlogdConfig } from "./ulogd-config.ts";
 
@@ -27,6 +35,8 @@ export interface UlogdHealth {
   readonly state: "starting" | "running" | "restarting" | "stopped";
   readonly pid?: number;
   readonly restarts: number;
+  /** Times ulogd2 logged that it is losing events (ENOBUFS: the kernel dropped records). */
+  readonly lossReports: number;
   readonly since?: string;
   readonly lastExit?: {
     readonly code: number | null;
@@ -38,11 +48,14 @@ export interface UlogdHealth {
 /** Running this long resets the backoff to its first step. */
 const STABLE_MS = 10_000;
 const READY_LINE = "entering main loop";
+/** ulogd2's NFLOG input logs this when its socket overflowed (ulogd_inppkt_NFLOG.c). */
+const LOSS_LINE = "We are losing events";
 
 export class UlogdSupervisor {
   readonly outputFile: string;
   readonly configFile: string;
   readonly logFile: string;
+  readonly pidFile: string;
   readonly #opts: UlogdSupervisorOptions;
   #child: ChildProcess | undefined;
   #state: UlogdHealth["state"] = "stopped";
@@ -60,6 +73,7 @@ export class UlogdSupervisor {
     this.outputFile = join(opts.dir, "flows.json");
     this.configFile = join(opts.dir, "ulogd.conf");
     this.logFile = join(opts.dir, "ulogd.log");
+    this.pidFile = join(opts.dir, "ulogd.pid");
     this.#backoff = opts.backoffMs?.first ?? 100;
   }
 
@@ -70,6 +84,7 @@ export class UlogdSupervisor {
       throw new Error("ulogd2 plugins not found: install Debian's ulogd2 and ulogd2-json");
     }
     mkdirSync(this.#opts.dir, { recursive: true });
+    await this.#killLeftover();
     writeFileSync(
       this.configFile,
       renderUlogdConfig({
@@ -104,6 +119,7 @@ export class UlogdSupervisor {
         ? { pid: this.#child.pid }
         : {}),
       restarts: this.#restarts,
+      lossReports: this.#logTail().split(LOSS_LINE).length - 1,
       ...(this.#since !== undefined ? { since: new Date(this.#since).toISOString() } : {}),
       ...(this.#lastExit ? { lastExit: this.#lastExit } : {}),
     };
@@ -152,6 +168,7 @@ export class UlogdSupervisor {
     child.stderr!.on("data", (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-2000);
     });
+    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid}\n`);
     child.on("error", (e) => this.#opts.log?.warn("ulogd2 failed to start", { error: e.message }));
     child.on("exit", (code, signal) => {
       if (this.#child !== child) return;
@@ -173,6 +190,32 @@ export class UlogdSupervisor {
       this.#backoff = Math.min(this.#backoff * 2, this.#opts.backoffMs?.max ?? 5000);
     });
     this.#child = child;
+  }
+
+  /**
+   * A ulogd2 left by an agent that was killed outright still holds the NFLOG groups, and a new
+   * one could not bind them: the one its pid file names is stopped if it runs this config.
+   */
+  async #killLeftover(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidFile, "utf8").trim());
+    } catch {
+      return;
+    }
+    const runsOurs = () => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(this.configFile);
+      } catch {
+        return false;
+      }
+    };
+    if (Number.isInteger(pid) && pid > 1 && runsOurs()) {
+      this.#opts.log?.warn("stopping a ulogd2 left by an earlier agent", { pid });
+      process.kill(pid, "SIGKILL");
+      for (let i = 0; i < 250 && runsOurs(); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    rmSync(this.pidFile, { force: true });
   }
 
   #isReady(): boolean {

@@ -56,6 +56,9 @@ export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource)
       workloadIfacePattern,
       "--pod-iface-prefix",
       LAB_POD_IFACE_PREFIX,
+      "--flow-dir",
+      files.agentFlowDir(key(plan, node)),
+      ...("manifests" in source ? ["--flow-log", files.agentFlowLog(key(plan, node))] : []),
       // The lab waits on every change; a short poll keeps each wait short.
       ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
     ]);

@@ -66,6 +66,14 @@ export class LabFiles {
   agentStatus(node: string): string {
     return join(this.dir, "agents", `${node}.status.json`);
   }
+  /** ulogd2's config, output and log for a node's agent. */
+  agentFlowDir(node: string): string {
+    return join(this.dir, "agents", `${node}.flows`);
+  }
+  /** Flow records and alerts of a node's agent as JSON lines, when it follows manifests. */
+  agentFlowLog(node: string): string {
+    return join(this.dir, "agents", `${node}.flows.jsonl`);
+  }
   log(name: string): string {
     return join(this.dir, "logs", `${name}.log`);
   }

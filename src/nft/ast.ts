@@ -17,7 +17,9 @@ export type DataType =
   | "icmp_type"
   | "icmp_code"
   | "icmpv6_type"
-  | "icmpv6_code";
+  | "icmpv6_code"
+  /** `numgen`: a plain number. */
+  | "integer";
 
 /** Key types allowed in named sets and maps. */
 export type SetKeyType =
@@ -39,6 +41,8 @@ export type Expr =
   | { kind: "meta"; key: "l4proto" | "mark" | "iifname" | "oifname" | "nfproto" }
   | { kind: "ct"; key: "state" }
   | { kind: "concat"; parts: Expr[] }
+  /** `numgen random mod N`: a random number below N, drawn per packet (sampling). */
+  | { kind: "numgen"; mode: "random"; mod: number }
   /** Bitwise and, as in `meta mark & 0x10`. */
   | { kind: "and"; expr: Expr; mask: number };
 

@@ -53,6 +53,8 @@ export const meta = {
 
 export const ct = { state: { kind: "ct", key: "state" } } as const satisfies Record<string, Expr>;
 
+/** A random number below `mod` per packet: `eq(numgenRandom(n), 0)` matches 1 packet in n. */
+export const numgenRandom = (mod: number): Expr => ({ kind: "numgen", mode: "random", mod });
 export const concat = (...parts: Expr[]): Expr => ({ kind: "concat", parts });
 export const and = (expr: Expr, mask: number): Expr => ({ kind: "and", expr, mask });
 

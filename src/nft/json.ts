@@ -63,6 +63,15 @@ function expr(j: unknown): Expr {
   }
   if (k === "ct" && isObj(v) && v.key === "state" && v.dir === undefined)
     return { kind: "ct", key: "state" };
+  if (
+    k === "numgen" &&
+    isObj(v) &&
+    v.mode === "random" &&
+    typeof v.mod === "number" &&
+    (v.offset ?? 0) === 0
+  ) {
+    return { kind: "numgen", mode: "random", mod: v.mod };
+  }
   if (k === "concat" && Array.isArray(v)) return { kind: "concat", parts: v.map(expr) };
   if (k === "&" && Array.isArray(v) && v.length === 2 && typeof v[1] === "number") {
     return { kind: "and", expr: expr(v[0]), mask: v[1] };

@@ -36,6 +36,8 @@ export function datatypesOf(expr: Expr): DataType[] {
       return expr.parts.flatMap(datatypesOf);
     case "and":
       return datatypesOf(expr.expr);
+    case "numgen":
+      return ["integer"];
   }
 }
 
@@ -53,6 +55,8 @@ export function renderExpr(expr: Expr): string {
       return expr.parts.map(renderExpr).join(" . ");
     case "and":
       return `${renderExpr(expr.expr)} & ${hex(expr.mask)}`;
+    case "numgen":
+      return `numgen ${expr.mode} mod ${expr.mod}`;
   }
 }
 

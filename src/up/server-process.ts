@@ -14,6 +14,8 @@ export interface ServerProcessOptions {
   /** `host:port` */
   readonly listen: string;
   readonly tokenFile?: string;
+  /** The server's flow and alert store (`--flow-store`). */
+  readonly flowStore?: string;
   /** Holds the running server's pid. */
   readonly pidFile: string;
   /** Where the server's JSON log lines go (appended). */
@@ -86,6 +88,7 @@ export class ServerProcess {
       this.#opts.listen,
     ];
     if (this.#opts.tokenFile) args.push("--token-file", this.#opts.tokenFile);
+    if (this.#opts.flowStore) args.push("--flow-store", this.#opts.flowStore);
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", this.#opts.logFd, this.#opts.logFd],
     });

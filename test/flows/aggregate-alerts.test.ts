@@ -204,6 +204,28 @@ describe("alerts", () => {
     );
     assert.equal(new AlertEvaluator([], { defaultAlert: false }).onLog(deny(T0)).length, 0);
   });
+
+  test("the built-in alert stands aside for a deny a user's alert matches, deduped or not", () => {
+    const ldapOnly = alert({
+      description: "LDAP",
+      severity: 80,
+      selector: 'action == "deny" && dest_port == "389"',
+      period: "1m",
+    });
+    const ev = new AlertEvaluator([ldapOnly]);
+    assert.deepEqual(
+      ev.onLog(deny(T0)).map((a) => a.alert),
+      ["ldap"],
+    );
+    // Suppressed by the user's period: still theirs, so no built-in alert either.
+    assert.deepEqual(ev.onLog(deny(T0 + 1000)), []);
+    // A deny the user's alert does not match: the built-in one raises.
+    const other = ev.onLog(deny(T0 + 2000, "198.18.1.1", 5432));
+    assert.deepEqual(
+      other.map((a) => a.alert),
+      [DEFAULT_ALERT_NAME],
+    );
+  });
 });
 
 describe("flow store", () => {

@@ -65,3 +65,29 @@ test("without it no Allow rule logs", () => {
   assert.ok(logLines(text).length > 0, "deny paths still log");
   assert.equal(logLines(text).filter((l) => l.prefix?.action === "A").length, 0);
 });
+
+test("with nflogAllowSample N a log-only rule under `numgen random mod N` precedes each Allow rule", () => {
+  const text = render({ ...DEFAULT_ENFORCEMENT, nflogAllowGroup: 9, nflogAllowSample: 4 });
+  const rules = text.split("\n").filter((l) => l.includes("add rule") && l.includes("@"));
+  const sampling = rules.filter((l) => l.includes("numgen"));
+  // One per address family, each logging A to group 9, with no counter and no verdict.
+  assert.equal(sampling.length, 2, text);
+  for (const line of sampling) {
+    assert.match(line, /numgen random mod 4 0 .* log prefix "ms\|A\|i\|default\|[^"]+" group 9$/);
+    assert.doesNotMatch(line, /counter|return|drop/);
+    const deciding = rules[rules.indexOf(line) + 1]!;
+    // The deciding rule is the same match (the draw aside), counts, marks, returns, logs nothing.
+    assert.equal(
+      deciding.replace(/ counter .*$/, ""),
+      line.replace("numgen random mod 4 0 ", "").replace(/ log prefix .*$/, ""),
+    );
+    assert.match(deciding, /counter meta mark set .* return$/);
+  }
+  assert.equal(logLines(text).filter((l) => l.prefix?.action === "A").length, 2);
+});
+
+test("a sample of 1 logs every allowed connection in the Allow rule itself", () => {
+  const every = render({ ...DEFAULT_ENFORCEMENT, nflogAllowGroup: 9 });
+  assert.equal(render({ ...DEFAULT_ENFORCEMENT, nflogAllowGroup: 9, nflogAllowSample: 1 }), every);
+  assert.doesNotMatch(every, /numgen/);
+});

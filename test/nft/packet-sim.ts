@@ -36,6 +36,8 @@ export interface SimPacket {
   readonly oifname?: string;
   readonly ctState?: "new" | "established" | "related" | "invalid";
   readonly mark?: number;
+  /** The number `numgen random` draws for this packet; 0 when unset. */
+  readonly draw?: number;
 }
 
 export interface SimResult {
@@ -107,6 +109,9 @@ function read(e: Expr, s: State): Read {
       const v = read(e.expr, s);
       return typeof v === "number" ? (v & e.mask) >>> 0 : ABSENT;
     }
+    case "numgen":
+      // The packet's draw; 0 (sampled) unless the packet says otherwise.
+      return (p.draw ?? 0) % e.mod;
   }
 }
 

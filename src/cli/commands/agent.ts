@@ -1,6 +1,18 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { Agent, isLogLevel, jsonLogger, latestStatusSender } from "../../agent/index.ts";
+import {
+  Agent,
+  AgentFlows,
+  type AgentFlowsPart,
+  ApiOutlet,
+  DisabledFlows,
+  FileOutlet,
+  flowsUnavailable,
+  isLogLevel,
+  jsonLogger,
+  type Logger,
+  latestStatusSender,
+} from "../../agent/index.ts";
 import { ApiClient } from "../../client/index.ts";
 import { KernelConntrack } from "../../dataplane/conntrack.ts";
 import {
@@ -34,6 +46,37 @@ interface AgentFlags {
   podIfacePrefix: string;
   sourceSpoofing: boolean;
   logLevel: string;
+  flows: boolean;
+  flowSample: string;
+  flowDir?: string;
+  flowInterval: string;
+  flowLog: string;
+  nflogAllowGroup: string;
+  counterInterval: string;
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new CliError(`${flag}: "${text}" is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+interface FlowsChoice {
+  /** NFLOG group and 1-in-N sample of allowed connections, when flows are on. */
+  readonly allow?: { readonly group: number; readonly sample: number };
+  readonly reason?: string;
+}
+
+/** Flows are on unless `--no-flows` or ulogd2 is missing; flag errors are found either way. */
+function flowsChoice(f: AgentFlags, denyGroup: number): FlowsChoice {
+  const sample = integer("--flow-sample", f.flowSample, 1, 1_000_000);
+  const group = integer("--nflog-allow-group", f.nflogAllowGroup, 0, 65535);
+  if (group === denyGroup)
+    throw new CliError(`--nflog-allow-group: ${group} is the --nflog-group of Log and Deny rules`);
+  if (!f.flows) return { reason: "flow logs turned off (--no-flows)" };
+  const missing = flowsUnavailable();
+  return missing ? { reason: missing } : { allow: { group, sample } };
 }
 
 function duration(flag: string, text: string): number {
@@ -42,10 +85,8 @@ function duration(flag: string, text: string): number {
   return ms;
 }
 
-function enforcement(f: AgentFlags): EnforcementConfig {
-  const group = Number(f.nflogGroup);
-  if (!Number.isInteger(group) || group < 0 || group > 65535)
-    throw new CliError(`--nflog-group: "${f.nflogGroup}" is not 0-65535`);
+function enforcement(f: AgentFlags, flows: FlowsChoice): EnforcementConfig {
+  const group = nflogGroup(f);
   if (!/^[a-zA-Z0-9_-]{1,14}$/.test(f.podIfacePrefix))
     throw new CliError(
       `--pod-iface-prefix: "${f.podIfacePrefix}" is not 1-14 letters, digits, _ or -`,
@@ -66,12 +107,40 @@ function enforcement(f: AgentFlags): EnforcementConfig {
       workloadInterfaces: f.workloadIface,
       workloadCidrs: f.workloadCidr,
       nflogGroup: group,
+      ...(flows.allow
+        ? { nflogAllowGroup: flows.allow.group, nflogAllowSample: flows.allow.sample }
+        : {}),
       failsafeInbound: parseFailsafe(f.failsafeIn),
       failsafeOutbound: parseFailsafe(f.failsafeOut),
     };
   } catch (e) {
     throw new CliError(`--failsafe-in/--failsafe-out: ${(e as Error).message}`);
   }
+}
+
+function nflogGroup(f: AgentFlags): number {
+  const group = Number(f.nflogGroup);
+  if (!Number.isInteger(group) || group < 0 || group > 65535)
+    throw new CliError(`--nflog-group: "${f.nflogGroup}" is not 0-65535`);
+  return group;
+}
+
+function agentFlows(
+  f: AgentFlags,
+  choice: FlowsChoice,
+  client: ApiClient | undefined,
+  log: Logger,
+): AgentFlowsPart {
+  if (!choice.allow) return new DisabledFlows(choice.reason ?? "flow logs off");
+  return new AgentFlows({
+    dir: f.flowDir ?? `/run/microseg/flows/${f.node}`,
+    ...(f.netns ? { netns: f.netns } : {}),
+    groups: [nflogGroup(f), choice.allow.group],
+    sample: choice.allow.sample,
+    intervalMs: duration("--flow-interval", f.flowInterval),
+    outlet: client ? new ApiOutlet({ node: f.node, receiver: client }) : new FileOutlet(f.flowLog),
+    log,
+  });
 }
 
 function apiClient(server: string, tokenFile: string | undefined): ApiClient {
@@ -127,6 +196,28 @@ export function registerAgent(program: Command): void {
       false,
     )
     .option("--log-level <level>", "debug, info, warn or error", "info")
+    .option("--no-flows", "no flow logs (on by default when ulogd2 is installed)")
+    .option(
+      "--flow-sample <n>",
+      "log allowed new connections 1 in n (denies and Log rules always)",
+      "1",
+    )
+    .option("--nflog-allow-group <n>", "NFLOG group of allowed connections' logs", "2")
+    .option(
+      "--flow-dir <path>",
+      "ulogd2's config, output and log (default /run/microseg/flows/NODE)",
+    )
+    .option("--flow-interval <duration>", "flow records are aggregated per interval", "15s")
+    .option(
+      "--flow-log <path>",
+      "with -f: flow records and alerts as JSON lines to this file (- for stdout)",
+      "-",
+    )
+    .option(
+      "--counter-interval <duration>",
+      "how often policy counters are read into the status; 0 for never",
+      "10s",
+    )
     .addHelpText(
       "after",
       `
@@ -141,6 +232,8 @@ Examples:
         throw new CliError("give either -f (manifest files) or --server (an API server)");
       const log = jsonLogger({ level: f.logLevel, base: { node: f.node } });
       const client = f.server ? apiClient(f.server, f.tokenFile) : undefined;
+      const choice = flowsChoice(f, nflogGroup(f));
+      if (choice.reason) log.warn(choice.reason);
       const agent = new Agent({
         node: f.node,
         source: client
@@ -150,7 +243,9 @@ Examples:
             }),
         nft: new KernelNftables(f.netns ? { netns: f.netns } : {}),
         conntrack: new KernelConntrack(f.netns ? { netns: f.netns } : {}),
-        enforcement: enforcement(f),
+        enforcement: enforcement(f, choice),
+        flows: agentFlows(f, choice, client, log),
+        countersIntervalMs: duration("--counter-interval", f.counterInterval),
         log,
         resyncIntervalMs: duration("--resync-interval", f.resyncInterval),
         ...(f.readyFile ? { readyFile: f.readyFile } : {}),

@@ -35,10 +35,19 @@ function banner(r: Running, listen: string): string {
     `  npx microseg explain${server} --from directory/blue-web-0 --to directory/ldap-server-0 --port 389`,
     `  npx microseg describe pod -n directory ldap-server-0${server}`,
   );
-  if (r.lab)
+  if (r.lab) {
+    const stateDir = r.lab.files.dir.replace(/\/[^/]+$/, "");
     lines.push(
-      `  sudo npx microseg lab probe --state-dir ${r.lab.files.dir.replace(/\/[^/]+$/, "")}`,
+      `  sudo npx microseg lab probe --state-dir ${stateDir}`,
+      "",
+      "Flows and alerts, live (each node's agent ships them to the API):",
+      `  npx microseg alerts --follow${server}`,
+      `  npx microseg flows --follow${server}`,
+      "  then, as a blue workload that is no LDAP client, open LDAP to a blue LDAP server:",
+      `  sudo npx microseg lab probe --state-dir ${stateDir} --from directory/blue-web-0 --to directory/ldap-server-0 --ports 389/TCP`,
+      "  it is blocked, and the blue-ldap-violation alert shows within a second.",
     );
+  }
   lines.push("", "Ctrl-C stops everything (the store stays).", "");
   return lines.join("\n");
 }

@@ -30,6 +30,12 @@ export interface EnforcementConfig {
    */
   readonly nflogAllowGroup?: number;
   /**
+   * Log allowed connections 1 in N (at random, per connection) rather than all: each Allow
+   * rule is preceded by a rule with the same match under `numgen random mod N == 0` that only
+   * logs. Denies and Log rules are never sampled. Unset or 1: every allowed connection.
+   */
+  readonly nflogAllowSample?: number;
+  /**
    * Destination ports accepted into the node (input hook) before host endpoint policy, for
    * traffic that does not come from a workload interface.
    */

@@ -12,7 +12,7 @@
 
 import type { DpPolicy, DpRule, DpTierRef } from "../../engine/index.ts";
 import type { Stmt } from "../../nft/index.ts";
-import { and, counter, eq, log, meta, setMark, verdict } from "../../nft/index.ts";
+import { and, counter, eq, log, meta, numgenRandom, setMark, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { MARK_ALLOW, MARK_BITS, MARK_PASS } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
@@ -22,26 +22,39 @@ import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
 export interface ChainContext {
   readonly nflogGroup: number;
   readonly nflogAllowGroup?: number;
+  /** Allowed connections are logged 1 in this many (see EnforcementConfig). */
+  readonly nflogAllowSample?: number;
   readonly hasPrefixes: HasPrefixes;
 }
 
+const sampled = (ctx: ChainContext) =>
+  ctx.nflogAllowGroup !== undefined && (ctx.nflogAllowSample ?? 1) > 1;
+
+function ruleLog(
+  rule: DpRule,
+  policy: DpPolicy,
+  d: Direction,
+  action: "D" | "L" | "A",
+  group: number,
+): Stmt {
+  const prefix = formatLogPrefix({
+    action,
+    direction: d,
+    tier: policy.tier,
+    policy: policy.id,
+    rule: rule.origin.index,
+  });
+  return log({ prefix, group });
+}
+
 function actionOf(rule: DpRule, policy: DpPolicy, d: Direction, ctx: ChainContext): Stmt[] {
-  const logged = (action: "D" | "L" | "A", group = ctx.nflogGroup) =>
-    log({
-      prefix: formatLogPrefix({
-        action,
-        direction: d,
-        tier: policy.tier,
-        policy: policy.id,
-        rule: rule.origin.index,
-      }),
-      group,
-    });
+  const logged = (action: "D" | "L") => ruleLog(rule, policy, d, action, ctx.nflogGroup);
   switch (rule.action) {
     case "Allow": {
       const allow = [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return];
       const group = ctx.nflogAllowGroup;
-      return group === undefined ? allow : [logged("A", group), ...allow];
+      if (group === undefined || sampled(ctx)) return allow;
+      return [ruleLog(rule, policy, d, "A", group), ...allow];
     }
     case "Pass":
       return [setMark(MARK_PASS, MARK_PASS), verdict.return];
@@ -56,7 +69,19 @@ export function policyRules(policy: DpPolicy, d: Direction, ctx: ChainContext): 
   const rules = d === "ingress" ? policy.ingress : policy.egress;
   return rules.flatMap((rule) => {
     const action = actionOf(rule, policy, d, ctx);
-    return ruleAlternatives(rule, ctx.hasPrefixes).map((match) => [...match, counter(), ...action]);
+    // Sampled allow logging: the draw comes first, so the other N-1 of N packets skip the
+    // match; the logging rule has no counter, so the counters still count each packet once.
+    const sample =
+      rule.action === "Allow" && sampled(ctx)
+        ? [
+            eq(numgenRandom(ctx.nflogAllowSample!), 0),
+            ruleLog(rule, policy, d, "A", ctx.nflogAllowGroup!),
+          ]
+        : undefined;
+    return ruleAlternatives(rule, ctx.hasPrefixes).flatMap((match) => {
+      const decide = [...match, counter(), ...action];
+      return sample ? [[sample[0]!, ...match, sample[1]!], decide] : [decide];
+    });
   });
 }
 

@@ -140,6 +140,7 @@ export class NftRenderer {
     this.#ctx = {
       nflogGroup: cfg.nflogGroup,
       ...(cfg.nflogAllowGroup !== undefined ? { nflogAllowGroup: cfg.nflogAllowGroup } : {}),
+      ...(cfg.nflogAllowSample !== undefined ? { nflogAllowSample: cfg.nflogAllowSample } : {}),
       hasPrefixes: (id, f) => {
         const set = this.#sets.get(id);
         return set !== undefined && !set.named && set.families[f].hasPrefixes;
