@@ -17,6 +17,7 @@ export {
   NETWORKING_V1,
   ORIGINAL_API_VERSION_ANNOTATION,
   POLICY_V1ALPHA1,
+  POLICY_V1ALPHA2,
 } from "./api-versions.ts";
 export {
   type GlobalNetworkSet,
@@ -51,6 +52,11 @@ export {
   type Rule,
   RuleSchema,
 } from "./calico-rule.ts";
+export {
+  type ClusterNetworkPolicy,
+  ClusterNetworkPolicySchema,
+  type CnpProtocol,
+} from "./cluster-network-policy.ts";
 export {
   NAMESPACE_NAME_LABEL,
   type Namespace,

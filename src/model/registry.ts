@@ -15,6 +15,7 @@ import {
   MICROSEG_V1,
   NETWORKING_V1,
   POLICY_V1ALPHA1,
+  POLICY_V1ALPHA2,
 } from "./api-versions.ts";
 import {
   type GlobalNetworkSet,
@@ -38,6 +39,7 @@ import {
   type Tier,
   TierSchema,
 } from "./calico-policy.ts";
+import { type ClusterNetworkPolicy, ClusterNetworkPolicySchema } from "./cluster-network-policy.ts";
 import {
   type Namespace,
   NamespaceSchema,
@@ -85,6 +87,7 @@ export type Resource =
   | K8sNetworkPolicy
   | AdminNetworkPolicy
   | BaselineAdminNetworkPolicy
+  | ClusterNetworkPolicy
   | Tier
   | NetworkPolicy
   | GlobalNetworkPolicy
@@ -146,6 +149,8 @@ export const KINDS: readonly KindInfo[] = [
   kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema, [
     "banp",
   ]),
+  // Upstream's short name `cnp` is Calico's NetworkPolicy's here (as in a cluster with both).
+  kind(POLICY_V1ALPHA2, "ClusterNetworkPolicy", false, ClusterNetworkPolicySchema),
   kind(MICROSEG_V1, "Tier", false, TierSchema),
   kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema, ["cnp"]),
   kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema, ["gnp", "cgnp"]),

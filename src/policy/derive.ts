@@ -13,6 +13,7 @@ import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { compileAdminPolicy } from "./compile/admin.ts";
 import { compileCalicoPolicy } from "./compile/calico.ts";
+import { compileClusterNetworkPolicy } from "./compile/cluster.ts";
 import { compileKubernetesPolicy } from "./compile/kubernetes.ts";
 import type { TierSpec } from "./compile/tiers.ts";
 import {
@@ -92,6 +93,8 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
     case "AdminNetworkPolicy":
     case "BaselineAdminNetworkPolicy":
       return { role: "policy", policy: compileAdminPolicy(r, ctx.cache) };
+    case "ClusterNetworkPolicy":
+      return { role: "policy", policy: compileClusterNetworkPolicy(r, ctx.cache) };
     case "GlobalNetworkPolicy":
       return { role: "policy", policy: compileCalicoPolicy(r, ctx.cache) };
     case "StagedNetworkPolicy":

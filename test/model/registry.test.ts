@@ -7,7 +7,7 @@ import { expectValid } from "./helpers.ts";
 test("each (apiVersion, kind) is registered once", () => {
   const ids = KINDS.map((k) => `${k.apiVersion} ${k.kind}`);
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(KINDS.length, 23);
+  assert.equal(KINDS.length, 24);
 });
 
 test("lookupKind resolves projectcalico.org/v3 to microseg.io/v1", () => {
