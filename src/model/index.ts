@@ -13,6 +13,7 @@ export {
   BATCH_V1,
   CALICO_V3,
   CORE_V1,
+  DISCOVERY_V1,
   MICROSEG_V1,
   NETWORKING_V1,
   ORIGINAL_API_VERSION_ANNOTATION,
@@ -103,6 +104,15 @@ export {
   type ResourceKind,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
+export {
+  type EndpointSlice,
+  EndpointSliceSchema,
+  SERVICE_NAME_LABEL,
+  type Service,
+  type ServiceAccount,
+  ServiceAccountSchema,
+  ServiceSchema,
+} from "./services.ts";
 export {
   checkResourceSet,
   ResourceSetError,

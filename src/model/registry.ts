@@ -12,6 +12,7 @@ import {
   BATCH_V1,
   CALICO_V3,
   CORE_V1,
+  DISCOVERY_V1,
   MICROSEG_V1,
   NETWORKING_V1,
   POLICY_V1ALPHA1,
@@ -56,6 +57,14 @@ import {
   StagedKubernetesNetworkPolicySchema,
 } from "./k8s-network-policy.ts";
 import {
+  type EndpointSlice,
+  EndpointSliceSchema,
+  type Service,
+  type ServiceAccount,
+  ServiceAccountSchema,
+  ServiceSchema,
+} from "./services.ts";
+import {
   type CronJob,
   CronJobSchema,
   type DaemonSet,
@@ -78,6 +87,9 @@ export type Resource =
   | Namespace
   | Node
   | Pod
+  | ServiceAccount
+  | Service
+  | EndpointSlice
   | Deployment
   | ReplicaSet
   | StatefulSet
@@ -138,6 +150,9 @@ export const KINDS: readonly KindInfo[] = [
   kind(CORE_V1, "Namespace", false, NamespaceSchema, ["ns"]),
   kind(CORE_V1, "Node", false, NodeSchema, ["no"]),
   kind(CORE_V1, "Pod", true, PodSchema, ["po"]),
+  kind(CORE_V1, "ServiceAccount", true, ServiceAccountSchema, ["sa"]),
+  kind(CORE_V1, "Service", true, ServiceSchema, ["svc"]),
+  kind(DISCOVERY_V1, "EndpointSlice", true, EndpointSliceSchema),
   kind(APPS_V1, "Deployment", true, DeploymentSchema, ["deploy"]),
   kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema, ["rs"]),
   kind(APPS_V1, "StatefulSet", true, StatefulSetSchema, ["sts"]),
