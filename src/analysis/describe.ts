@@ -186,6 +186,7 @@ function policyKind(r: Resource): PolicyKind | undefined {
     "StagedKubernetesNetworkPolicy",
     "AdminNetworkPolicy",
     "BaselineAdminNetworkPolicy",
+    "ClusterNetworkPolicy",
   ];
   return kinds.includes(r.kind) ? (r.kind as PolicyKind) : undefined;
 }

@@ -97,6 +97,14 @@ export function columnsFor(info: KindInfo): Columns {
         ["PRIORITY"],
         (r) => (r.kind === "AdminNetworkPolicy" ? [String(r.spec.priority)] : EMPTY),
       );
+    case "ClusterNetworkPolicy":
+      // The CRD's printer columns.
+      return columns(
+        [],
+        () => EMPTY,
+        ["TIER", "PRIORITY"],
+        (r) => (r.kind === "ClusterNetworkPolicy" ? [r.spec.tier, String(r.spec.priority)] : EMPTY),
+      );
     case "NetworkSet":
     case "GlobalNetworkSet":
       return columns(

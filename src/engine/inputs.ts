@@ -30,6 +30,7 @@ type Contribution =
   | { readonly role: "tier"; readonly name: string }
   | { readonly role: "node"; readonly name: string }
   | { readonly role: "namespace"; readonly name: string }
+  | { readonly role: "serviceAccount"; readonly namespace: string; readonly name: string }
   | { readonly role: "none" };
 
 /** Network sets get ids that cannot clash with workloads of the same name. */
@@ -40,6 +41,8 @@ const entityId = (e: Endpoint): EndpointId =>
 
 function sameContribution(a: Contribution, b: Contribution): boolean {
   if (a.role !== b.role) return false;
+  if (a.role === "serviceAccount" && b.role === "serviceAccount")
+    return a.namespace === b.namespace && a.name === b.name;
   if ("id" in a && "id" in b) return a.id === b.id;
   if ("name" in a && "name" in b) return a.name === b.name;
   return true;
@@ -57,9 +60,12 @@ export class InputStage {
   /** Namespace name -> keys of the namespaced resources whose entities depend on its labels. */
   readonly #byNamespace = new Map<string, Set<string>>();
   readonly #nodes = new Map<string, Node>();
+  /** `namespace/name` of each ServiceAccount object -> its labels. */
+  readonly #accounts = new Map<string, Labels>();
   readonly #ctx: DeriveContext = {
     cache: new SelectorCache(),
     namespaceLabels: (ns) => this.#namespaces.get(ns),
+    serviceAccountLabels: (ns, name) => this.#accounts.get(`${ns}/${name}`),
     nodeAddress: (name) => this.#nodes.get(name)?.addresses[0],
   };
   constructor(private readonly listener: InputListener) {}
@@ -110,6 +116,10 @@ export class InputStage {
         this.#namespaces.delete(c.name);
         this.rederiveNamespace(c.name);
         break;
+      case "serviceAccount":
+        this.#accounts.delete(`${c.namespace}/${c.name}`);
+        this.rederiveNamespace(c.namespace);
+        break;
       case "none":
         break;
     }
@@ -124,6 +134,14 @@ export class InputStage {
         this.#namespaces.set(d.name, d.labels);
         if (!old || !sameLabels(old, d.labels)) this.rederiveNamespace(d.name);
         return { role: "namespace", name: d.name };
+      }
+      case "serviceAccount": {
+        // Its pods' labels carry the account's: re-derive the namespace's entities on change.
+        const key = `${d.namespace}/${d.name}`;
+        const old = this.#accounts.get(key);
+        this.#accounts.set(key, d.labels);
+        if (!old || !sameLabels(old, d.labels)) this.rederiveNamespace(d.namespace);
+        return { role: "serviceAccount", namespace: d.namespace, name: d.name };
       }
       case "node":
         this.#nodes.set(d.node.name, d.node);

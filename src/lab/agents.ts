@@ -35,7 +35,18 @@ function sourceArgs(source: AgentSource): string[] {
   ];
 }
 
-export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource): void {
+/** Agent settings a lab may choose; the agent's defaults otherwise. */
+export interface AgentSettings {
+  /** `--endpoint-to-host`: what follows a workload's egress allow towards its own node. */
+  readonly endpointToHost?: "Drop" | "Accept" | "Return";
+}
+
+export function startAgents(
+  files: LabFiles,
+  plan: LabPlan,
+  source: AgentSource,
+  settings: AgentSettings = {},
+): void {
   // An agent following a server on this machine's loopback runs here and writes its node's
   // ruleset through `ip netns exec`; the node netns has a loopback of its own.
   const here = !("manifests" in source);
@@ -61,6 +72,7 @@ export function startAgents(files: LabFiles, plan: LabPlan, source: AgentSource)
       ...("manifests" in source ? ["--flow-log", files.agentFlowLog(key(plan, node))] : []),
       // The lab waits on every change; a short poll keeps each wait short.
       ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
+      ...(settings.endpointToHost ? ["--endpoint-to-host", settings.endpointToHost] : []),
     ]);
   }
 }

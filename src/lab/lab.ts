@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { Resource } from "../model/index.ts";
-import { revisions, startAgents, waitApplied, waitReady } from "./agents.ts";
+import { type AgentSettings, revisions, startAgents, waitApplied, waitReady } from "./agents.ts";
 import { registerTeardown, unregisterTeardown } from "./cleanup.ts";
 import { labManifests, labSpecFromManifests, type ManifestLabOptions } from "./manifests.ts";
 import {
@@ -76,6 +76,8 @@ export interface LabOptions {
   extraPorts?: PortSpec[];
   /** Bounds the wait for probers and agents to come up; 60 s by default. */
   readyTimeoutMs?: number;
+  /** For the node agents (a cluster whose pods reach host-network pods on their own node). */
+  agents?: AgentSettings;
 }
 
 export interface ProbeOptions {
@@ -224,10 +226,10 @@ export class Lab {
       ]);
       if (copy) {
         lab.#writeManifests(copy);
-        startAgents(files, plan, { manifests: files.manifestsDir });
+        startAgents(files, plan, { manifests: files.manifestsDir }, opts.agents);
       } else if (opts.server) {
         const { url, tokenFile } = opts.server;
-        startAgents(files, plan, { server: url, ...(tokenFile ? { tokenFile } : {}) });
+        startAgents(files, plan, { server: url, ...(tokenFile ? { tokenFile } : {}) }, opts.agents);
       }
       if (state.enforce) await waitReady(files, plan, lab.#readyTimeoutMs);
     } catch (e) {

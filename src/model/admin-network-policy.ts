@@ -20,7 +20,7 @@ const MAX_PORTS = 100;
 const MAX_NETWORKS = 25;
 
 /** The CRDs mark every one-of with MinProperties=1/MaxProperties=1. */
-function exactlyOne<T extends object>(fields: readonly (keyof T & string)[]) {
+export function exactlyOne<T extends object>(fields: readonly (keyof T & string)[]) {
   return (value: T, ctx: z.RefinementCtx) => {
     const set = fields.filter((f) => value[f] !== undefined);
     if (set.length !== 1) {

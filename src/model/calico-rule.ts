@@ -70,6 +70,11 @@ export const EntityRuleSchema = z.strictObject({
   serviceAccounts: z
     .strictObject({ names: z.array(z.string()).optional(), selector: selectorSchema().optional() })
     .optional(),
+  // Refused by name rather than ignored: dropped, an Allow would match nothing and a Deny let
+  // through what it names.
+  services: refusedField(
+    "matching a Service is not supported yet: select its pods with selector and namespaceSelector",
+  ).optional(),
 });
 
 export type EntityRule = z.infer<typeof EntityRuleSchema>;

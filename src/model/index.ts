@@ -13,10 +13,12 @@ export {
   BATCH_V1,
   CALICO_V3,
   CORE_V1,
+  DISCOVERY_V1,
   MICROSEG_V1,
   NETWORKING_V1,
   ORIGINAL_API_VERSION_ANNOTATION,
   POLICY_V1ALPHA1,
+  POLICY_V1ALPHA2,
 } from "./api-versions.ts";
 export {
   type GlobalNetworkSet,
@@ -51,6 +53,11 @@ export {
   type Rule,
   RuleSchema,
 } from "./calico-rule.ts";
+export {
+  type ClusterNetworkPolicy,
+  ClusterNetworkPolicySchema,
+  type CnpProtocol,
+} from "./cluster-network-policy.ts";
 export {
   NAMESPACE_NAME_LABEL,
   type Namespace,
@@ -98,6 +105,15 @@ export {
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
 export { type StagedPolicyStatus, StagedPolicyStatusSchema } from "./staged-status.ts";
+export {
+  type EndpointSlice,
+  EndpointSliceSchema,
+  SERVICE_NAME_LABEL,
+  type Service,
+  type ServiceAccount,
+  ServiceAccountSchema,
+  ServiceSchema,
+} from "./services.ts";
 export {
   checkResourceSet,
   ResourceSetError,

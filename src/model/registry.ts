@@ -12,9 +12,11 @@ import {
   BATCH_V1,
   CALICO_V3,
   CORE_V1,
+  DISCOVERY_V1,
   MICROSEG_V1,
   NETWORKING_V1,
   POLICY_V1ALPHA1,
+  POLICY_V1ALPHA2,
 } from "./api-versions.ts";
 import {
   type GlobalNetworkSet,
@@ -38,6 +40,7 @@ import {
   type Tier,
   TierSchema,
 } from "./calico-policy.ts";
+import { type ClusterNetworkPolicy, ClusterNetworkPolicySchema } from "./cluster-network-policy.ts";
 import {
   type Namespace,
   NamespaceSchema,
@@ -53,6 +56,14 @@ import {
   type StagedKubernetesNetworkPolicy,
   StagedKubernetesNetworkPolicySchema,
 } from "./k8s-network-policy.ts";
+import {
+  type EndpointSlice,
+  EndpointSliceSchema,
+  type Service,
+  type ServiceAccount,
+  ServiceAccountSchema,
+  ServiceSchema,
+} from "./services.ts";
 import {
   type CronJob,
   CronJobSchema,
@@ -76,6 +87,9 @@ export type Resource =
   | Namespace
   | Node
   | Pod
+  | ServiceAccount
+  | Service
+  | EndpointSlice
   | Deployment
   | ReplicaSet
   | StatefulSet
@@ -85,6 +99,7 @@ export type Resource =
   | K8sNetworkPolicy
   | AdminNetworkPolicy
   | BaselineAdminNetworkPolicy
+  | ClusterNetworkPolicy
   | Tier
   | NetworkPolicy
   | GlobalNetworkPolicy
@@ -135,17 +150,22 @@ export const KINDS: readonly KindInfo[] = [
   kind(CORE_V1, "Namespace", false, NamespaceSchema, ["ns"]),
   kind(CORE_V1, "Node", false, NodeSchema, ["no"]),
   kind(CORE_V1, "Pod", true, PodSchema, ["po"]),
+  kind(CORE_V1, "ServiceAccount", true, ServiceAccountSchema, ["sa"]),
+  kind(CORE_V1, "Service", true, ServiceSchema, ["svc"]),
   kind(APPS_V1, "Deployment", true, DeploymentSchema, ["deploy"]),
   kind(APPS_V1, "ReplicaSet", true, ReplicaSetSchema, ["rs"]),
   kind(APPS_V1, "StatefulSet", true, StatefulSetSchema, ["sts"]),
   kind(APPS_V1, "DaemonSet", true, DaemonSetSchema, ["ds"]),
   kind(BATCH_V1, "Job", true, JobSchema, []),
   kind(BATCH_V1, "CronJob", true, CronJobSchema, ["cj"]),
+  kind(DISCOVERY_V1, "EndpointSlice", true, EndpointSliceSchema),
   kind(NETWORKING_V1, "NetworkPolicy", true, K8sNetworkPolicySchema, ["netpol"]),
   kind(POLICY_V1ALPHA1, "AdminNetworkPolicy", false, AdminNetworkPolicySchema, ["anp"]),
   kind(POLICY_V1ALPHA1, "BaselineAdminNetworkPolicy", false, BaselineAdminNetworkPolicySchema, [
     "banp",
   ]),
+  // Upstream's short name `cnp` is Calico's NetworkPolicy's here (as in a cluster with both).
+  kind(POLICY_V1ALPHA2, "ClusterNetworkPolicy", false, ClusterNetworkPolicySchema),
   kind(MICROSEG_V1, "Tier", false, TierSchema),
   kind(MICROSEG_V1, "NetworkPolicy", true, NetworkPolicySchema, ["cnp"]),
   kind(MICROSEG_V1, "GlobalNetworkPolicy", false, GlobalNetworkPolicySchema, ["gnp", "cgnp"]),

@@ -3,7 +3,7 @@
 import { CALICO_V3, MICROSEG_V1, ORIGINAL_API_VERSION_ANNOTATION } from "./api-versions.ts";
 import type { ResourceIssue } from "./errors.ts";
 import { issuesFromZod } from "./issues.ts";
-import { KINDS, lookupKind, type Resource } from "./registry.ts";
+import { apiGroupOf, KINDS, lookupKind, type Resource } from "./registry.ts";
 
 export type ResourceResult =
   | { readonly ok: true; readonly value: Resource }
@@ -57,15 +57,20 @@ function fromCalico(doc: PlainObject): PlainObject {
 
 function unknownKind(apiVersion: string, kind: string): string {
   const elsewhere = KINDS.filter((k) => k.kind === kind).map((k) => k.apiVersion);
-  if (isPolicyKind(kind) && elsewhere.length === 0) {
+  const hint = elsewhere.length ? ` (${kind} is ${elsewhere.join(" or ")})` : "";
+  // A policy kind of another product is refused as such, also when one of ours has its name
+  // (Antrea's crd.antrea.io ClusterNetworkPolicy); one of ours under a wrong version of one of
+  // our groups is a near miss.
+  if (isPolicyKind(kind) && (elsewhere.length === 0 || !OUR_GROUPS.has(apiGroupOf(apiVersion)))) {
     const accepted = KINDS.filter((k) => isPolicyKind(k.kind)).map(
       (k) => `${k.apiVersion} ${k.kind}`,
     );
-    return `${kind} (${apiVersion}) is not supported: ignoring a policy would enforce less than written; policy kinds accepted: ${accepted.join(", ")}`;
+    return `${kind} (${apiVersion}) is not supported${hint}: ignoring a policy would enforce less than written; policy kinds accepted: ${accepted.join(", ")}`;
   }
-  const hint = elsewhere.length ? ` (${kind} is ${elsewhere.join(" or ")})` : "";
   return `unknown kind "${kind}" in apiVersion "${apiVersion}"${hint}`;
 }
+
+const OUR_GROUPS = new Set([...KINDS.map((k) => k.group), apiGroupOf(CALICO_V3)]);
 
 /** CiliumNetworkPolicy, Antrea's ClusterNetworkPolicy, ...: kinds that say what may talk. */
 function isPolicyKind(kind: string): boolean {

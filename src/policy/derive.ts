@@ -13,6 +13,7 @@ import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import { compileAdminPolicy } from "./compile/admin.ts";
 import { compileCalicoPolicy } from "./compile/calico.ts";
+import { compileClusterNetworkPolicy } from "./compile/cluster.ts";
 import { compileKubernetesPolicy } from "./compile/kubernetes.ts";
 import type { TierSpec } from "./compile/tiers.ts";
 import {
@@ -40,6 +41,12 @@ export interface StagedChange {
 
 export type Derived =
   | { readonly role: "namespace"; readonly name: string; readonly labels: Labels }
+  | {
+      readonly role: "serviceAccount";
+      readonly namespace: string;
+      readonly name: string;
+      readonly labels: Labels;
+    }
   | { readonly role: "node"; readonly node: Node }
   | { readonly role: "entity"; readonly entity: Endpoint }
   | { readonly role: "policy"; readonly policy: Policy }
@@ -50,6 +57,8 @@ export type Derived =
 export interface DeriveContext {
   readonly cache: SelectorCache;
   namespaceLabels(namespace: string): Labels | undefined;
+  /** A ServiceAccount object's labels (Calico's serviceAccountSelector matches them). */
+  serviceAccountLabels(namespace: string, name: string): Labels | undefined;
   nodeAddress(node: string): Address | undefined;
 }
 
@@ -72,7 +81,10 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
       // Kubernetes and Calico ignore finished pods: their address may already be reused.
       if (isFinished(r)) return { role: "ignored" };
       const host = r.spec.nodeName ? ctx.nodeAddress(r.spec.nodeName) : undefined;
-      return { role: "entity", entity: podEndpoint(r, nsLabels, host) };
+      return {
+        role: "entity",
+        entity: podEndpoint(r, nsLabels, host, ctx.serviceAccountLabels),
+      };
     }
     case "Deployment":
     case "ReplicaSet":
@@ -80,7 +92,7 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
     case "DaemonSet":
     case "Job":
     case "CronJob":
-      return { role: "entity", entity: templateEndpoint(r, nsLabels) };
+      return { role: "entity", entity: templateEndpoint(r, nsLabels, ctx.serviceAccountLabels) };
     case "NetworkPolicy":
       return {
         role: "policy",
@@ -92,6 +104,8 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
     case "AdminNetworkPolicy":
     case "BaselineAdminNetworkPolicy":
       return { role: "policy", policy: compileAdminPolicy(r, ctx.cache) };
+    case "ClusterNetworkPolicy":
+      return { role: "policy", policy: compileClusterNetworkPolicy(r, ctx.cache) };
     case "GlobalNetworkPolicy":
       return { role: "policy", policy: compileCalicoPolicy(r, ctx.cache) };
     case "StagedNetworkPolicy":
@@ -111,7 +125,18 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
     case "GlobalNetworkSet":
       return { role: "entity", entity: networkSet(r, nsLabels) };
     case "WorkloadEndpoint":
-      return { role: "entity", entity: workloadEndpoint(r, nsLabels) };
+      return { role: "entity", entity: workloadEndpoint(r, nsLabels, ctx.serviceAccountLabels) };
+    case "ServiceAccount":
+      return {
+        role: "serviceAccount",
+        namespace: r.metadata.namespace,
+        name: r.metadata.name,
+        labels: r.metadata.labels ?? {},
+      };
+    case "Service":
+    case "EndpointSlice":
+      // Accepted and stored; rules do not name Services yet (the model refuses rule services).
+      return { role: "ignored" };
     case "HostEndpoint":
       return { role: "entity", entity: hostEndpoint(r) };
     case "GlobalAlert":

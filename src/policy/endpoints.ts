@@ -49,26 +49,38 @@ function declaredPorts(list: Ports): Pick<Endpoint, "ports" | "containerPorts"> 
 }
 
 type NamespaceLabels = (namespace: string) => Labels | undefined;
+/** The labels of a ServiceAccount object, when the set has one. */
+export type ServiceAccountLabels = (namespace: string, name: string) => Labels | undefined;
+const noAccounts: ServiceAccountLabels = () => undefined;
 
-export function podEndpoint(pod: Pod, nsLabels: NamespaceLabels, hostAddress?: Address): Endpoint {
+export function podEndpoint(
+  pod: Pod,
+  nsLabels: NamespaceLabels,
+  hostAddress?: Address,
+  saLabels: ServiceAccountLabels = noAccounts,
+): Endpoint {
   const { spec } = pod;
   const status = pod.status ?? {};
   let addrs = addresses([...(status.podIPs ?? []).map((p) => p.ip), status.podIP]);
   if (spec.hostNetwork && addrs.length === 0) {
     addrs = addresses([status.hostIP, hostAddress?.text]);
   }
-  return kubernetesWorkload(pod.metadata, pod.metadata.name, spec, addrs, nsLabels);
+  return kubernetesWorkload(pod.metadata, pod.metadata.name, spec, addrs, nsLabels, saLabels);
 }
 
 /**
  * A controller's pod template as one workload, named `kind/name` after its owner (as kubectl
  * writes it) so it never clashes with a pod. It has no address: it is judged by identity.
  */
-export function templateEndpoint(c: WorkloadController, nsLabels: NamespaceLabels): Endpoint {
+export function templateEndpoint(
+  c: WorkloadController,
+  nsLabels: NamespaceLabels,
+  saLabels: ServiceAccountLabels = noAccounts,
+): Endpoint {
   const template = podTemplateOf(c);
   const name = `${c.kind.toLowerCase()}/${c.metadata.name}`;
   const metadata = { namespace: c.metadata.namespace, labels: template.metadata.labels };
-  return kubernetesWorkload(metadata, name, template.spec, [], nsLabels);
+  return kubernetesWorkload(metadata, name, template.spec, [], nsLabels, saLabels);
 }
 
 function kubernetesWorkload(
@@ -77,6 +89,7 @@ function kubernetesWorkload(
   spec: Pod["spec"],
   addrs: Address[],
   nsLabels: NamespaceLabels,
+  saLabels: ServiceAccountLabels,
 ): Endpoint {
   const { namespace } = metadata;
   const ports: NamedPort[] = [];
@@ -98,6 +111,7 @@ function kubernetesWorkload(
       namespace,
       namespaceLabels: nsLabels(namespace) ?? {},
       serviceAccount: spec.serviceAccountName ?? "default",
+      serviceAccountLabels: saLabels(namespace, spec.serviceAccountName ?? "default") ?? {},
       orchestrator: KUBERNETES_ORCHESTRATOR,
     }),
     addresses: addrs,
@@ -110,7 +124,11 @@ function kubernetesWorkload(
 }
 
 /** Non-Kubernetes workloads carry orchestrator "microseg" unless they say otherwise. */
-export function workloadEndpoint(wep: WorkloadEndpoint, nsLabels: NamespaceLabels): Endpoint {
+export function workloadEndpoint(
+  wep: WorkloadEndpoint,
+  nsLabels: NamespaceLabels,
+  saLabels: ServiceAccountLabels = noAccounts,
+): Endpoint {
   const namespace = wep.metadata.namespace ?? "default";
   return {
     id: `${namespace}/${wep.metadata.name}`,
@@ -121,7 +139,12 @@ export function workloadEndpoint(wep: WorkloadEndpoint, nsLabels: NamespaceLabel
       labels: wep.metadata.labels ?? {},
       namespace,
       namespaceLabels: nsLabels(namespace) ?? {},
-      ...(wep.spec.serviceAccountName ? { serviceAccount: wep.spec.serviceAccountName } : {}),
+      ...(wep.spec.serviceAccountName
+        ? {
+            serviceAccount: wep.spec.serviceAccountName,
+            serviceAccountLabels: saLabels(namespace, wep.spec.serviceAccountName) ?? {},
+          }
+        : {}),
       orchestrator: wep.spec.orchestrator ?? "microseg",
     }),
     addresses: addresses(wep.spec.ipNetworks ?? []),

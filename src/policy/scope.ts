@@ -31,6 +31,8 @@ export interface EffectiveLabelInput {
   readonly namespace?: string;
   readonly namespaceLabels?: Labels;
   readonly serviceAccount?: string;
+  /** The ServiceAccount object's labels, what Calico's serviceAccountSelector matches. */
+  readonly serviceAccountLabels?: Labels;
   readonly orchestrator?: string;
 }
 
@@ -44,6 +46,9 @@ export function effectiveLabels(input: EffectiveLabelInput): Labels {
     out[`${NAMESPACE_LABEL_PREFIX}${NAME_KEY}`] = input.namespace;
   }
   if (input.serviceAccount !== undefined) {
+    for (const [k, v] of Object.entries(input.serviceAccountLabels ?? {})) {
+      out[SERVICE_ACCOUNT_LABEL_PREFIX + k] = v;
+    }
     out[SERVICE_ACCOUNT_KEY] = input.serviceAccount;
     out[`${SERVICE_ACCOUNT_LABEL_PREFIX}${NAME_KEY}`] = input.serviceAccount;
   }

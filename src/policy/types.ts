@@ -134,7 +134,8 @@ export type PolicyKind =
   | "StagedKubernetesNetworkPolicy"
   | "KubernetesNetworkPolicy"
   | "AdminNetworkPolicy"
-  | "BaselineAdminNetworkPolicy";
+  | "BaselineAdminNetworkPolicy"
+  | "ClusterNetworkPolicy";
 
 export interface PolicyRef {
   readonly kind: PolicyKind;

@@ -19,16 +19,20 @@ export interface World {
   readonly staged?: { readonly program: Program; readonly evaluator: Evaluator };
 }
 
+const FIRST_KINDS = new Set(["Namespace", "Node", "ServiceAccount"]);
+
 export function buildWorld(resources: readonly Resource[]): World {
   const namespaces = new Map<string, Labels>();
   const nodes: Node[] = [];
   const nodeAddress = new Map<string, Address | undefined>();
+  const accounts = new Map<string, Labels>();
   const ctx: DeriveContext = {
     cache: new SelectorCache(),
     namespaceLabels: (ns) => namespaces.get(ns),
+    serviceAccountLabels: (ns, name) => accounts.get(`${ns}/${name}`),
     nodeAddress: (name) => nodeAddress.get(name),
   };
-  // Namespaces and nodes first: the entities derived below read them. An object whose
+  // Namespaces, service accounts and nodes first: the entities derived below read them. An object whose
   // controller is in the set is that controller's template already: not counted twice.
   const controllers = new Set(
     resources
@@ -39,8 +43,9 @@ export function buildWorld(resources: readonly Resource[]): World {
   for (const r of resources) {
     const owner = controllerOf(r);
     if (owner !== undefined && controllers.has(owner)) continue;
-    const d = r.kind === "Namespace" || r.kind === "Node" ? deriveResource(r, ctx) : undefined;
+    const d = FIRST_KINDS.has(r.kind) ? deriveResource(r, ctx) : undefined;
     if (d?.role === "namespace") namespaces.set(d.name, d.labels);
+    else if (d?.role === "serviceAccount") accounts.set(`${d.namespace}/${d.name}`, d.labels);
     else if (d?.role === "node") {
       nodes.push(d.node);
       nodeAddress.set(d.node.name, d.node.addresses[0]);

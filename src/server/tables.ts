@@ -125,6 +125,12 @@ const COLUMNS: Record<string, Column[]> = {
     { name: "Priority", type: "integer", cell: (r) => Number(at(r, "spec.priority")) },
     AGE,
   ],
+  "policy.networking.k8s.io/ClusterNetworkPolicy": [
+    NAME,
+    { name: "Tier", cell: (r) => text(at(r, "spec.tier")) },
+    { name: "Priority", cell: (r) => text(at(r, "spec.priority")) },
+    AGE,
+  ],
   "microseg.io/Tier": [
     NAME,
     { name: "Order", cell: (r) => text(at(r, "spec.order")) },

@@ -18,7 +18,7 @@ import {
 
 const fixtures = fileURLToPath(new URL("fixtures", import.meta.url));
 const CILIUM_REFUSED =
-  "CiliumNetworkPolicy (cilium.io/v2) is not supported: ignoring a policy would enforce less than written; policy kinds accepted: networking.k8s.io/v1 NetworkPolicy, policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy, policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy, microseg.io/v1 NetworkPolicy, microseg.io/v1 GlobalNetworkPolicy, microseg.io/v1 StagedNetworkPolicy, microseg.io/v1 StagedGlobalNetworkPolicy, microseg.io/v1 StagedKubernetesNetworkPolicy";
+  "CiliumNetworkPolicy (cilium.io/v2) is not supported: ignoring a policy would enforce less than written; policy kinds accepted: networking.k8s.io/v1 NetworkPolicy, policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy, policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy, policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy, microseg.io/v1 NetworkPolicy, microseg.io/v1 GlobalNetworkPolicy, microseg.io/v1 StagedNetworkPolicy, microseg.io/v1 StagedGlobalNetworkPolicy, microseg.io/v1 StagedKubernetesNetworkPolicy";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
 function formatted(result: LoadResult): string[] {

@@ -7,14 +7,15 @@ import { expectValid } from "./helpers.ts";
 test("each (apiVersion, kind) is registered once", () => {
   const ids = KINDS.map((k) => `${k.apiVersion} ${k.kind}`);
   assert.equal(new Set(ids).size, ids.length);
-  assert.equal(KINDS.length, 23);
+  assert.equal(KINDS.length, 27);
 });
 
 test("lookupKind resolves projectcalico.org/v3 to microseg.io/v1", () => {
   assert.equal(lookupKind("projectcalico.org/v3", "Tier"), lookupKind("microseg.io/v1", "Tier"));
   assert.equal(lookupKind("networking.k8s.io/v1", "NetworkPolicy")?.group, "networking.k8s.io");
   assert.equal(lookupKind("v1", "Pod")?.group, "");
-  assert.equal(lookupKind("v1", "Service"), undefined);
+  assert.equal(lookupKind("v1", "Service")?.group, "");
+  assert.equal(lookupKind("v1", "ConfigMap"), undefined);
   assert.equal(lookupKind("projectcalico.org/v3", "Pod"), undefined);
 });
 
@@ -24,12 +25,15 @@ test("isNamespaced", () => {
   );
   assert.deepEqual(namespaced, [
     "v1 Pod",
+    "v1 ServiceAccount",
+    "v1 Service",
     "apps/v1 Deployment",
     "apps/v1 ReplicaSet",
     "apps/v1 StatefulSet",
     "apps/v1 DaemonSet",
     "batch/v1 Job",
     "batch/v1 CronJob",
+    "discovery.k8s.io/v1 EndpointSlice",
     "networking.k8s.io/v1 NetworkPolicy",
     "microseg.io/v1 NetworkPolicy",
     "microseg.io/v1 StagedNetworkPolicy",

@@ -365,6 +365,7 @@ describe("discovery", () => {
     assert.deepEqual(groups, [
       "apps",
       "batch",
+      "discovery.k8s.io",
       "networking.k8s.io",
       "policy.networking.k8s.io",
       "microseg.io",

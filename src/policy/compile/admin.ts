@@ -8,13 +8,21 @@ import type {
 } from "../../model/index.ts";
 import { andSelectors, fromLabelSelector, type SelectorAst } from "../../selector/index.ts";
 import { namespaceScope, PODS_ONLY, type SelectorCache } from "../scope.ts";
-import type { Direction, EntityMatch, Policy, PolicyRef, Protocol, Rule } from "../types.ts";
+import type {
+  Direction,
+  EntityMatch,
+  Policy,
+  PolicyRef,
+  PortMatch,
+  Protocol,
+  Rule,
+} from "../types.ts";
 import { cidrMatch, crossPeersAndPorts, groupByProtocol, portMatch } from "./ports.ts";
 import { ADMIN_TIER, BASELINE_POLICY_ORDER, BASELINE_TIER } from "./tiers.ts";
 
 type AdminPolicy = AdminNetworkPolicy | BaselineAdminNetworkPolicy;
 type AdminRule = NonNullable<AdminNetworkPolicy["spec"]["egress"]>[number];
-type AdminPeer = AdminRule["to"][number];
+export type AdminPeer = AdminRule["to"][number];
 type AdminPort = NonNullable<AdminRule["ports"]>[number];
 type AdminIngressRule = NonNullable<AdminNetworkPolicy["spec"]["ingress"]>[number];
 type AdminRuleOf = AdminRule | AdminIngressRule | BaselineRule;
@@ -53,9 +61,9 @@ function peerMatch(peer: AdminPeer, cache: SelectorCache): EntityMatch {
   return { selector: cache.compile(andSelectors(PODS_ONLY, part.selector)), ...part.match };
 }
 
-function portEntries(
-  ports: readonly AdminPort[],
-): Array<{ protocol?: Protocol; port?: ReturnType<typeof portMatch> }> {
+type PortEntry = { protocol?: Protocol; port?: PortMatch };
+
+function portEntries(ports: readonly AdminPort[]): PortEntry[] {
   return ports.map((p) => {
     if (p.portNumber) {
       return {
@@ -73,17 +81,35 @@ function portEntries(
   });
 }
 
-export function compileAdminPolicy(anp: AdminPolicy, cache: SelectorCache): Policy {
-  const baseline = anp.kind === "BaselineAdminNetworkPolicy";
-  const ref: PolicyRef = { kind: anp.kind, name: anp.metadata.name };
-  const subject = anp.spec.subject.pods
-    ? podsSelector(anp.spec.subject.pods).selector
-    : namespacePart(anp.spec.subject.namespaces ?? {}).selector;
+/** One rule of a network-policy-api kind, its ports already read into protocol and match. */
+export interface TieredRule {
+  readonly name?: string;
+  readonly action: "Allow" | "Deny" | "Pass";
+  readonly peers: readonly AdminPeer[];
+  readonly ports: readonly PortEntry[];
+}
 
-  const rules = (direction: Direction, list: readonly AdminRuleOf[]): Rule[] =>
+/** The policy-api kinds' common shape: a subject, ordered rules, a tier and an order. */
+export interface TieredPolicy {
+  readonly ref: PolicyRef;
+  readonly tier: string;
+  readonly order: number;
+  readonly subject: { namespaces?: LabelSelector; pods?: AdminPods };
+  readonly ingress: readonly TieredRule[];
+  readonly egress: readonly TieredRule[];
+}
+
+/** ANP, BANP and ClusterNetworkPolicy all compile through here. */
+export function compileTieredPolicy(input: TieredPolicy, cache: SelectorCache): Policy {
+  const { ref } = input;
+  const subject = input.subject.pods
+    ? podsSelector(input.subject.pods).selector
+    : namespacePart(input.subject.namespaces ?? {}).selector;
+
+  const rules = (direction: Direction, list: readonly TieredRule[]): Rule[] =>
     list.flatMap((r, index) => {
-      const peers = ("from" in r ? r.from : r.to).map((p: AdminPeer) => peerMatch(p, cache));
-      const groups = groupByProtocol(portEntries(r.ports ?? []));
+      const peers = r.peers.map((p) => peerMatch(p, cache));
+      const groups = groupByProtocol(r.ports);
       return crossPeersAndPorts(peers, groups).map(({ peer, group }): Rule => {
         const ports: EntityMatch = group?.ports ? { ports: group.ports } : {};
         return {
@@ -96,20 +122,39 @@ export function compileAdminPolicy(anp: AdminPolicy, cache: SelectorCache): Poli
       });
     });
 
-  const ingress = anp.spec.ingress ?? [];
-  const egress = anp.spec.egress ?? [];
   return {
     ref,
-    tier: baseline ? BASELINE_TIER : ADMIN_TIER,
-    // Calico places the BANP at order 1000 among Calico policies in its tier.
-    order: anp.kind === "BaselineAdminNetworkPolicy" ? BASELINE_POLICY_ORDER : anp.spec.priority,
+    tier: input.tier,
+    order: input.order,
     selector: cache.compile(andSelectors(PODS_ONLY, subject)),
     // The subject is selected in a direction only when it has rules for it.
     types: [
-      ...(ingress.length > 0 ? ["ingress" as const] : []),
-      ...(egress.length > 0 ? ["egress" as const] : []),
+      ...(input.ingress.length > 0 ? ["ingress" as const] : []),
+      ...(input.egress.length > 0 ? ["egress" as const] : []),
     ],
-    ingress: rules("ingress", ingress),
-    egress: rules("egress", egress),
+    ingress: rules("ingress", input.ingress),
+    egress: rules("egress", input.egress),
   };
+}
+
+export function compileAdminPolicy(anp: AdminPolicy, cache: SelectorCache): Policy {
+  const baseline = anp.kind === "BaselineAdminNetworkPolicy";
+  const rule = (r: AdminRuleOf): TieredRule => ({
+    ...(r.name ? { name: r.name } : {}),
+    action: r.action,
+    peers: "from" in r ? r.from : r.to,
+    ports: portEntries(r.ports ?? []),
+  });
+  return compileTieredPolicy(
+    {
+      ref: { kind: anp.kind, name: anp.metadata.name },
+      tier: baseline ? BASELINE_TIER : ADMIN_TIER,
+      // Calico places the BANP at order 1000 among Calico policies in its tier.
+      order: baseline ? BASELINE_POLICY_ORDER : anp.spec.priority,
+      subject: anp.spec.subject,
+      ingress: (anp.spec.ingress ?? []).map(rule),
+      egress: (anp.spec.egress ?? []).map(rule),
+    },
+    cache,
+  );
 }
