@@ -3,8 +3,9 @@
 // resourceVersion precondition, no-op detection, and the metadata the store owns (uid,
 // creationTimestamp, resourceVersion, generation). Pure: the caller supplies the stored object
 // and the revision of its transaction.
-import { parseResource, type Resource } from "../model/index.ts";
+import { parseResource, type Resource, resourceKey } from "../model/index.ts";
 import { describeObject } from "./kinds.ts";
+import { normalizeBuiltinTier } from "./references.ts";
 import { DatastoreError, type StoredResource } from "./types.ts";
 
 /** Bookkeeping the store writes; a client's copy of them never counts as a change. */
@@ -172,4 +173,51 @@ export function checkDeletePrecondition(stored: StoredResource, resourceVersion?
       name,
     );
   }
+}
+
+/** Validates a whole set before any write: every bad object is named, the first one's issues kept. */
+export function validateSet(resources: readonly Resource[]): Resource[] {
+  const valid: Resource[] = [];
+  const problems: DatastoreError[] = [];
+  const seen = new Map<string, number>();
+  resources.forEach((input, i) => {
+    try {
+      const r = normalizeBuiltinTier(validate(input));
+      const key = resourceKey(r);
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const name = describeObject(r);
+        problems.push(
+          new DatastoreError(
+            "Invalid",
+            `${name} appears twice in the set (items ${first} and ${i})`,
+            [{ code: "manifest.duplicate", path: "metadata.name", message: "duplicate object" }],
+            name,
+          ),
+        );
+      }
+      seen.set(key, i);
+      valid.push(r);
+    } catch (e) {
+      if (!(e instanceof DatastoreError)) throw e;
+      problems.push(e);
+    }
+  });
+  const first = problems[0];
+  if (first) {
+    const more =
+      problems.length > 1
+        ? ` (and ${problems.length - 1} more: ${problems
+            .slice(1)
+            .map((p) => p.object)
+            .join(", ")})`
+        : "";
+    throw new DatastoreError(
+      "Invalid",
+      `${first.message}${more}; nothing was applied`,
+      first.issues,
+      first.object,
+    );
+  }
+  return valid;
 }

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type Resource, resourceKey } from "../../model/index.ts";
 import { listFilter } from "../filters.ts";
-import { describeObject, kindId, kindInfo, resolveRef } from "../kinds.ts";
+import { describeObject, kindId, kindInfo, notFound, resolveRef } from "../kinds.ts";
 import {
   builtinTierObjects,
   checkDeletable,
@@ -37,6 +37,7 @@ import {
   deletedAt,
   planWrite,
   validate,
+  validateSet,
   type WriteMode,
 } from "../writes.ts";
 import { configure, microsegKind, migrate } from "./schema.ts";
@@ -235,11 +236,7 @@ export class SqliteDatastore implements Datastore {
     const r = resolveRef(ref);
     const row = this.#run(() => this.#stmts.get.get(r.key));
     if (!row) {
-      const name = describeObject({
-        kind: r.info.kind,
-        metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
-      });
-      throw new DatastoreError("NotFound", `${name} not found`, [], name);
+      throw notFound(r);
     }
     return decode(row);
   }
@@ -271,8 +268,7 @@ export class SqliteDatastore implements Datastore {
     return this.#write((tx) => {
       const stored = tx.get(r.key);
       if (!stored) {
-        const name = `${r.info.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
-        throw new DatastoreError("NotFound", `${name} not found`, [], name);
+        throw notFound(r);
       }
       checkDeletePrecondition(stored, preconditions.resourceVersion);
       checkDeletable(stored, tx);
@@ -404,51 +400,4 @@ export class SqliteDatastore implements Datastore {
       return unavailable(e);
     }
   }
-}
-
-/** Validates a whole set before any write: every bad object is named, the first one's issues kept. */
-function validateSet(resources: readonly Resource[]): Resource[] {
-  const valid: Resource[] = [];
-  const problems: DatastoreError[] = [];
-  const seen = new Map<string, number>();
-  resources.forEach((input, i) => {
-    try {
-      const r = normalizeBuiltinTier(validate(input));
-      const key = resourceKey(r);
-      const first = seen.get(key);
-      if (first !== undefined) {
-        const name = describeObject(r);
-        problems.push(
-          new DatastoreError(
-            "Invalid",
-            `${name} appears twice in the set (items ${first} and ${i})`,
-            [{ code: "manifest.duplicate", path: "metadata.name", message: "duplicate object" }],
-            name,
-          ),
-        );
-      }
-      seen.set(key, i);
-      valid.push(r);
-    } catch (e) {
-      if (!(e instanceof DatastoreError)) throw e;
-      problems.push(e);
-    }
-  });
-  const first = problems[0];
-  if (first) {
-    const more =
-      problems.length > 1
-        ? ` (and ${problems.length - 1} more: ${problems
-            .slice(1)
-            .map((p) => p.object)
-            .join(", ")})`
-        : "";
-    throw new DatastoreError(
-      "Invalid",
-      `${first.message}${more}; nothing was applied`,
-      first.issues,
-      first.object,
-    );
-  }
-  return valid;
 }
