@@ -158,13 +158,20 @@ export function watchEtcd(
       watcher.on("disconnected", (e: Error) =>
         fail(new DatastoreError("Unavailable", `etcd watch: ${e.message}`)),
       );
-      watcher.on("error", (e: Error) =>
-        fail(
-          /compact/i.test(e.message)
-            ? new ExpiredError(from, from)
-            : new DatastoreError("Unavailable", `etcd watch: ${e.message}`),
-        ),
-      );
+      // etcd 3.4 cancels a watch whose start was compacted without saying why: a read at
+      // that revision tells.
+      watcher.on("error", (e: Error) => {
+        void ctx.client.kv
+          .range({ key: Buffer.from(ctx.keys.revision), revision: etcdRevision })
+          .then(
+            () => new DatastoreError("Unavailable", `etcd watch: ${e.message}`),
+            (read: Error) =>
+              /compacted/.test(read.message)
+                ? new ExpiredError(from, from)
+                : new DatastoreError("Unavailable", `etcd watch: ${e.message}`),
+          )
+          .then(fail);
+      });
       armBookmark();
     })
     .catch((e: unknown) => fail(e instanceof DatastoreError ? e : ctx.fail(e)));
