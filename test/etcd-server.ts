@@ -46,7 +46,12 @@ async function healthy(endpoint: string, child: ChildProcess, ms: number): Promi
   throw new Error(`etcd on ${endpoint} not healthy after ${ms} ms`);
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export interface EtcdStartOptions {
+  /** Keep etcd's own transaction limits (128 operations, 1.5 MiB): for the tests of them. */
+  readonly defaultLimits?: boolean;
+}
+
+export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
   const dir = await mkdtemp(join(tmpdir(), "microseg-etcd-"));
   // A random address of 127/8 and a random port: other developers' etcds run on this machine.
   const host = randomLoopback();
@@ -67,7 +72,9 @@ export async function startEtcd(): Promise<EtcdServer> {
         ...["--advertise-client-urls", `http://${endpoint}`],
         ...["--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer],
         ...["--initial-cluster", `microseg-test=${peer}`],
-        ...["--max-txn-ops", "100000", "--max-request-bytes", String(64 * 1024 * 1024)],
+        ...(opts.defaultLimits
+          ? []
+          : ["--max-txn-ops", "100000", "--max-request-bytes", String(64 * 1024 * 1024)]),
         ...["--log-level", "warn", "--logger", "zap"],
       ],
       { stdio: ["ignore", "ignore", "pipe"] },

@@ -2,7 +2,7 @@
 // URLs, several processes seeding one store at once, etcd's own compaction (an operator's)
 // ending a watch as ExpiredError, retention compacting etcd's history too, and etcd going away
 // and coming back (calls Unavailable, watches ended; the same store object works again and a
-// follower resyncs without a gap).
+// follower resyncs without a gap), and a set larger than etcd's transaction limits.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
@@ -178,5 +178,25 @@ test("etcd killed: calls are Unavailable and watches end; back, the same store w
   } finally {
     follow?.stop();
     await store.close();
+  }
+});
+
+test("a set too big for etcd's transaction limits is refused whole, naming the flags", async () => {
+  const small = await startEtcd({ defaultLimits: true });
+  const store = await openDatastore(small.url);
+  try {
+    const rev = await store.revision();
+    const set = Array.from({ length: 200 }, (_, i) => pod("big", `p${i}`));
+    const err = await rejects(() => store.apply(set), "Invalid");
+    assert.match(err.message, /--max-txn-ops/);
+    assert.match(err.message, /nothing was applied/);
+    assert.equal(await store.revision(), rev);
+    assert.equal((await store.list({ kind: POD, namespace: "big" })).items.length, 0);
+    // Within the limits the same store takes a set.
+    await store.apply(set.slice(0, 100));
+    assert.equal((await store.list({ kind: POD, namespace: "big" })).items.length, 100);
+  } finally {
+    await store.close();
+    await small.stop();
   }
 });
