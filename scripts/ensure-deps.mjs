@@ -42,6 +42,8 @@ const debianPackages = [
   ["/usr/lib/x86_64-linux-gnu/ulogd/ulogd_output_JSON.so", "ulogd2-json"],
   // The Alertmanager sink's tests run the real one on loopback.
   ["prometheus-alertmanager", "prometheus-alertmanager"],
+  // The etcd datastore's tests start their own etcd (src/datastore/etcd, test/etcd-server.ts).
+  ["etcd", "etcd-server"],
 ];
 
 function commandExists(cmd) {

@@ -57,3 +57,12 @@ export function refOf(r: Resource): ObjectRef {
     ...(ns ? { namespace: ns } : {}),
   };
 }
+
+/** NotFound for `r`, naming it as errors do. */
+export function notFound(r: ResolvedRef): DatastoreError {
+  const name = describeObject({
+    kind: r.info.kind,
+    metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
+  });
+  return new DatastoreError("NotFound", `${name} not found`, [], name);
+}

@@ -223,3 +223,16 @@ export function checkDeletePrecondition(stored: StoredResource, resourceVersion?
     );
   }
 }
+
+/** A reference error of one object of an applied set, its issues' paths prefixed `items[i]`. */
+export function inSet(check: () => void, set: readonly Resource[]): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof DatastoreError) || e.code !== "Invalid") throw e;
+    const index = set.findIndex((r) => describeObject(r) === e.object);
+    throw index < 0
+      ? e
+      : new DatastoreError(e.code, e.message, itemIssues(index, e.issues), e.object);
+  }
+}

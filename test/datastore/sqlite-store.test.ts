@@ -23,7 +23,7 @@ test("openDatastore: sqlite:PATH creates the file and its directories; other URL
   assert.equal((await store.list({ kind: TIER })).items.length, 3);
   await store.close();
   for (const [url, why] of [
-    ["etcd://127.0.0.1:2379", /unknown scheme "etcd:"/],
+    ["mysql://127.0.0.1:3306", /unknown scheme "mysql:"/],
     ["sqlite:", /needs a file path/],
     ["store.db", /no scheme/],
   ] as const) {

@@ -134,7 +134,11 @@ export function registerServer(program: Command): void {
     .description(
       "run the API server over a datastore: Kubernetes-shaped paths, watch, kubectl-compatible",
     )
-    .option("--datastore <url>", "where resources live: sqlite:PATH", DEFAULT_DATASTORE_URL)
+    .option(
+      "--datastore <url>",
+      "where resources live: sqlite:PATH, or etcd://HOST:PORT[,HOST:PORT][/PREFIX]",
+      DEFAULT_DATASTORE_URL,
+    )
     .option(
       "--listen <host:port>",
       "address to serve on; anything but loopback needs --token-file",
@@ -172,6 +176,7 @@ export function registerServer(program: Command): void {
 Examples:
   microseg server
   microseg server --datastore sqlite:/var/lib/microseg/store.db
+  microseg server --datastore etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379
   microseg server --alertmanager http://127.0.0.1:9093 --alert-webhook https://hooks.example/ms
   microseg server --listen 0.0.0.0:7443 --token-file /etc/microseg/token \\
       --tls-cert /etc/microseg/tls.crt --tls-key /etc/microseg/tls.key

@@ -61,7 +61,10 @@ export function registerUp(program: Command): void {
     .option("-f, --filename <paths...>", "manifests to apply at start (one transaction)")
     .option("--state-dir <dir>", "store, logs and lab live here", ".microseg")
     .option("--listen <host:port>", "the API's address", DEFAULT_LISTEN)
-    .option("--datastore <url>", "sqlite:PATH (default sqlite:<state-dir>/store.db)")
+    .option(
+      "--datastore <url>",
+      "sqlite:PATH or etcd://HOST:PORT[,HOST:PORT][/PREFIX] (default sqlite:<state-dir>/store.db)",
+    )
     .option("--token-file <path>", "bearer token the API requires (needed off loopback)")
     .option("--nodes <n>", "lab nodes", "2")
     .option("--no-lab", "run the API server only: nothing is enforced")

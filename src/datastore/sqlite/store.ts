@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type Resource, resourceKey } from "../../model/index.ts";
 import { listFilter } from "../filters.ts";
-import { describeObject, kindId, kindInfo, resolveRef } from "../kinds.ts";
+import { describeObject, kindId, kindInfo, notFound, resolveRef } from "../kinds.ts";
 import {
   builtinTierObjects,
   checkDeletable,
@@ -36,7 +36,7 @@ import {
 import {
   checkDeletePrecondition,
   deletedAt,
-  itemIssues,
+  inSet,
   planWrite,
   validate,
   validateSet,
@@ -238,11 +238,7 @@ export class SqliteDatastore implements Datastore {
     const r = resolveRef(ref);
     const row = this.#run(() => this.#stmts.get.get(r.key));
     if (!row) {
-      const name = describeObject({
-        kind: r.info.kind,
-        metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) },
-      });
-      throw new DatastoreError("NotFound", `${name} not found`, [], name);
+      throw notFound(r);
     }
     return decode(row);
   }
@@ -274,8 +270,7 @@ export class SqliteDatastore implements Datastore {
     return this.#write((tx) => {
       const stored = tx.get(r.key);
       if (!stored) {
-        const name = `${r.info.kind} ${r.namespace ? `${r.namespace}/` : ""}${r.name}`;
-        throw new DatastoreError("NotFound", `${name} not found`, [], name);
+        throw notFound(r);
       }
       checkDeletePrecondition(stored, preconditions.resourceVersion);
       checkDeletable(stored, tx);
@@ -406,18 +401,5 @@ export class SqliteDatastore implements Datastore {
     } catch (e) {
       return unavailable(e);
     }
-  }
-}
-
-/** A reference error of one object of an applied set, its issues' paths prefixed `items[i]`. */
-function inSet(check: () => void, set: readonly Resource[]): void {
-  try {
-    check();
-  } catch (e) {
-    if (!(e instanceof DatastoreError) || e.code !== "Invalid") throw e;
-    const index = set.findIndex((r) => describeObject(r) === e.object);
-    throw index < 0
-      ? e
-      : new DatastoreError(e.code, e.message, itemIssues(index, e.issues), e.object);
   }
 }
