@@ -282,6 +282,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
   const created: string[] = [];
   const rows: BenchRow[] = [];
   const figures: Record<string, number | string> = { policies };
+  let srv: ReturnType<typeof runIn> | undefined;
   try {
     for (const ns of [node]) {
       sh(undefined, "ip", "netns", "add", ns);
@@ -383,7 +384,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       ]),
     );
     connEngine.flush();
-    const srv = runIn(server, SERVER);
+    srv = runIn(server, SERVER);
     await srv.line;
     const connect = async () => {
       const run = runIn(client, CLIENT, ["198.19.250.2", "20000", "8000", "4"]);
@@ -543,6 +544,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       microsegApplyMs: Math.round(msApply.ms),
     });
   } finally {
+    srv?.child.kill();
     for (const ns of created.reverse()) {
       try {
         sh(undefined, "ip", "netns", "del", ns);
