@@ -19,6 +19,8 @@ function npmPackagesMissing() {
 // that proves presence -> package.
 const debianPackages = [
   ["nft", "nftables"],
+  // The kernel's nftables through its library (src/nft/libnftables.ts), no process per change.
+  ["/usr/lib/x86_64-linux-gnu/libnftables.so.1", "libnftables1"],
   ["ip", "iproute2"],
   ["sysctl", "procps"],
   // The lab's SCTP peer (src/lab/sctp-peer.py): raw sockets, standard library only. Also

@@ -11,7 +11,7 @@ export type NftErrorCode =
   | "ELOOP"
   /** nft refused the script for another reason (syntax, datatype mismatch, ...). */
   | "EINVAL"
-  /** nft could not be started or did not finish in time. */
+  /** libnftables could not be used (not installed, no such netns) or did not answer in time. */
   | "exec";
 
 export class NftError extends Error {
@@ -19,7 +19,7 @@ export class NftError extends Error {
   constructor(
     readonly code: NftErrorCode,
     message: string,
-    /** What nft printed on stderr, when nft ran. */
+    /** nft's error text (what the nft command would print on stderr), when nft ran. */
     readonly stderr = "",
   ) {
     super(message);

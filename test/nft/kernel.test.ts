@@ -3,10 +3,9 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import {
-  applyTransaction,
-  checkTransaction,
   counter,
   dumpSorted,
   eq,
@@ -14,7 +13,6 @@ import {
   MemoryNftables,
   meta,
   NftError,
-  readTable,
   Transaction,
   th,
   verdict,
@@ -37,7 +35,10 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     netns = createTestNetns();
     kernel = new KernelNftables({ netns: netns.name });
   });
-  after(() => netns?.remove());
+  after(async () => {
+    await kernel?.close();
+    netns?.remove();
+  });
   beforeEach(() => {
     execFileSync("ip", ["netns", "exec", netns.name, "nft", "flush", "ruleset"]);
   });
@@ -120,12 +121,10 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   test("check mode reports without changing anything", async () => {
     await kernel.run(startingRuleset(table));
     const beforeDump = await dump();
-    const target = { netns: netns.name };
-    await checkTransaction(
+    await kernel.check(
       new Transaction({ family: "inet", table }).add({ kind: "chain", name: "checked" }),
-      target,
     );
-    await assert.rejects(checkTransaction(brokenTransaction(brokenCases[0]!, table), target), {
+    await assert.rejects(kernel.check(brokenTransaction(brokenCases[0]!, table)), {
       code: "ENOENT",
     });
     assert.equal(await dump(), beforeDump);
@@ -135,8 +134,8 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     const bad = new Transaction({ family: "inet", table })
       .add({ kind: "table" })
       .add({ kind: "chain", name: "bad name" });
-    await assert.rejects(applyTransaction(bad, { netns: netns.name }), { code: "invalid" });
-    assert.equal(await readTable("inet", table, { netns: netns.name }), undefined);
+    await assert.rejects(kernel.run(bad), { code: "invalid" });
+    assert.equal(await kernel.read("inet", table), undefined);
   });
 
   test("rules the AST has no shape for read back as unrecognized, so drift shows", async () => {
@@ -160,6 +159,79 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     const rule = model?.chains.find((c) => c.name === "ep-b")?.rules[1];
     assert.equal(rule?.body[0]?.kind, "unknown");
     assert.match(dumpSorted(model!), /add rule inet microseg ep-b # unrecognized: .*"flags"/);
+  });
+
+  test("a refused transaction's error names nft's error and the command at fault", async () => {
+    await kernel.run(startingRuleset(table));
+    const broken = brokenTransaction(brokenCases[1]!, table);
+    await assert.rejects(kernel.run(broken), (e: unknown) => {
+      assert.ok(e instanceof NftError);
+      assert.match(
+        e.message,
+        new RegExp(`in netns ${netns.name}: line \\d+: Error: .*No such file`),
+      );
+      assert.match(e.message, /\(in: add rule inet microseg nowhere accept\)/);
+      return true;
+    });
+    await kernel.run(new Transaction({ family: "inet", table }).add({ kind: "chain", name: "ok" }));
+  });
+
+  test("no process per transaction: it works with no nft or ip binary to start", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      const fresh = new KernelNftables({ netns: netns.name });
+      await fresh.run(startingRuleset(table));
+      for (let i = 0; i < 50; i++) {
+        const el = `198.18.2.${i}`;
+        await fresh.run(
+          new Transaction({ family: "inet", table }).add({
+            kind: "element",
+            set: "hosts",
+            key: [el],
+          }),
+        );
+      }
+      const hosts = (await fresh.read("inet", table))?.sets.find((s) => s.name === "hosts");
+      assert.equal(hosts?.elements.length, 51);
+      await fresh.close();
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
+  test("each session writes its own namespace, never the host's", async () => {
+    const other = createTestNetns();
+    const elsewhere = new KernelNftables({ netns: other.name });
+    const unique = `t${randomBytes(4).toString("hex")}`;
+    try {
+      await elsewhere.run(
+        new Transaction({ family: "inet", table: unique }).add({ kind: "table" }),
+      );
+      assert.ok(await elsewhere.read("inet", unique));
+      assert.equal(await kernel.read("inet", unique), undefined);
+      const host = execFileSync("nft", ["list", "tables"]).toString();
+      assert.ok(!host.includes(unique), "the host has no such table");
+    } finally {
+      await elsewhere.close();
+      other.remove();
+    }
+  });
+
+  test("a namespace that does not exist fails every call, never falling back to the host", async () => {
+    const missing = new KernelNftables({
+      netns: `msxtest-missing-${randomBytes(4).toString("hex")}`,
+    });
+    const tx = new Transaction({ family: "inet", table: "never" }).add({ kind: "table" });
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(missing.run(tx), (e: unknown) => {
+        assert.ok(e instanceof NftError);
+        assert.equal(e.code, "exec");
+        assert.match(e.message, /cannot use libnftables in netns msxtest-missing-.*no such file/i);
+        return true;
+      });
+    }
+    assert.ok(!execFileSync("nft", ["list", "tables"]).toString().includes("table inet never"));
   });
 
   test("a missing table reads as undefined", async () => {

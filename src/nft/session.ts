@@ -1,0 +1,100 @@
+// A long-lived libnftables context on a worker thread of its own, entered into the target's
+// network namespace once: the kernel's nftables without a process per transaction. Requests
+// are answered in order; the thread is started on first use, does not keep the process alive
+// while idle, and is replaced when it dies or a request overruns its time.
+
+import { Worker } from "node:worker_threads";
+import { NftError } from "./errors.ts";
+import type { RunResult } from "./libnftables.ts";
+import type { WorkerClose, WorkerData, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+
+export interface NftTarget {
+  /** Network namespace (as `ip netns` names it) to work in; the caller's own when unset. */
+  netns?: string;
+  /** Gives up on a request after this long (the worker is then replaced); 30 s by default. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve(result: RunResult): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+const workerUrl = new URL("./worker.ts", import.meta.url).href;
+// The sources run through tsx (bin/microseg.js), which a worker thread does not inherit.
+const workerBoot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
+  .then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
+
+export class NftSession {
+  readonly #target: NftTarget;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #nextId = 1;
+
+  constructor(target: NftTarget = {}) {
+    this.#target = target;
+  }
+
+  /** Runs the script; resolves with libnftables' answer, whatever its return code. */
+  request(op: WorkerRequest["op"], script: string): Promise<RunResult> {
+    const worker = this.#worker ?? this.#start();
+    const id = this.#nextId++;
+    const timeoutMs = this.#target.timeoutMs ?? 30_000;
+    return new Promise<RunResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#stop(worker, `libnftables${this.#where()} did not answer within ${timeoutMs} ms`);
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      worker.postMessage({ id, op, script } satisfies WorkerRequest);
+    });
+  }
+
+  /** Ends the worker thread once it has answered what is pending; a later request starts a new one. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (!worker) return;
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
+    worker.ref();
+    worker.postMessage({ op: "close" } satisfies WorkerClose);
+    await exited;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(workerBoot, {
+      eval: true,
+      workerData: { netns: this.#target.netns } satisfies WorkerData,
+    });
+    worker.on("message", (reply: WorkerReply) => {
+      if (reply.kind === "fatal") this.#stop(worker, reply.message);
+      if (reply.kind !== "result") return;
+      const pending = this.#pending.get(reply.id);
+      if (!pending) return;
+      this.#pending.delete(reply.id);
+      clearTimeout(pending.timer);
+      pending.resolve(reply);
+    });
+    worker.on("error", (e) => this.#stop(worker, e.message));
+    worker.on("exit", (code) => this.#stop(worker, `worker exited with code ${code}`));
+    // After the listeners: adding a message listener refs the worker again.
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Fails every pending request and forgets the worker (terminating it). */
+  #stop(worker: Worker, why: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new NftError("exec", `cannot use libnftables${this.#where()}: ${why}`));
+      this.#pending.delete(id);
+    }
+  }
+
+  #where(): string {
+    return this.#target.netns ? ` in netns ${this.#target.netns}` : "";
+  }
+}

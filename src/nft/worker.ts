@@ -1,0 +1,38 @@
+// The worker thread behind a session (session.ts): enters the target network namespace once,
+// opens one libnftables context there and serves requests in order until it is terminated.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { LibNftables } from "./libnftables.ts";
+import { enterNetns } from "./netns.ts";
+import type { WorkerClose, WorkerData, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+
+const port = parentPort!;
+const { netns } = workerData as WorkerData;
+
+function open(): LibNftables | undefined {
+  try {
+    if (netns) enterNetns(netns);
+    return new LibNftables();
+  } catch (e) {
+    const reply: WorkerReply = {
+      kind: "fatal",
+      message: e instanceof Error ? e.message : String(e),
+    };
+    port.postMessage(reply);
+    return undefined;
+  }
+}
+
+const nft = open();
+if (nft) {
+  port.postMessage({ kind: "ready" } satisfies WorkerReply);
+  port.on("message", (req: WorkerRequest | WorkerClose) => {
+    if (req.op === "close") {
+      nft.free();
+      port.close();
+      return;
+    }
+    const result = nft.run(req.script, { dryRun: req.op === "check", json: req.op === "list" });
+    port.postMessage({ kind: "result", id: req.id, ...result } satisfies WorkerReply);
+  });
+}
