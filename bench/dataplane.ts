@@ -164,7 +164,8 @@ async function podEvents(
   const pods = resources.filter((r) => r.kind === "Pod");
   const members = new Set<string>();
   for (const set of engine.state().sets.values()) {
-    if (set.spec.kind === "addresses") for (const m of set.members) members.add(m);
+    if (set.spec.kind !== "addresses") continue;
+    for (const m of set.members.values()) if (m.kind === "address") members.add(m.address.text);
   }
   const ipOf = (p: RawResource) => (p.status as { podIP: string }).podIP;
   const nodeOf = (p: RawResource) => (p.spec as { nodeName: string }).nodeName;

@@ -21,8 +21,10 @@ import type {
   EndpointId,
   PolicyId,
   SetId,
+  SetMember,
   SetSpec,
 } from "../../engine/index.ts";
+import { memberFamily } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
 import type { ElementObject, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
 import { Transaction, verdict } from "../../nft/index.ts";
@@ -109,9 +111,9 @@ function refersTo(policy: DpPolicy, id: SetId): boolean {
   );
 }
 
-function byFamily(members: Iterable<string>): Record<IpFamily, string[]> {
-  const out: Record<IpFamily, string[]> = { 4: [], 6: [] };
-  for (const m of members) out[familyOf(m)].push(m);
+function byFamily(members: Iterable<SetMember>): Record<IpFamily, SetMember[]> {
+  const out: Record<IpFamily, SetMember[]> = { 4: [], 6: [] };
+  for (const m of members) out[memberFamily(m)].push(m);
   return out;
 }
 
@@ -165,7 +167,7 @@ export class NftRenderer {
     for (const [id, { spec, members }] of sorted(state.sets)) {
       const set = renderedSet(spec);
       this.#sets.set(id, set);
-      const split = byFamily(members);
+      const split = byFamily(members.values());
       for (const f of FAMILIES) {
         for (const obj of setObjects(spec, f)) tx.add(obj);
         this.#members(tx, set, f, split[f], []);
@@ -201,7 +203,7 @@ export class NftRenderer {
     const tx = new Transaction({ family: "inet", table: this.#cfg.table });
     const addedSets: SetSpec[] = [];
     const removedSets: SetSpec[] = [];
-    const members = new Map<SetId, { added: string[]; removed: string[] }>();
+    const members = new Map<SetId, { added: SetMember[]; removed: SetMember[] }>();
     const policies = new Map<PolicyId, "new" | "changed">();
     const removedPolicies = new Set<PolicyId>();
     /** Endpoints touched by the batch, with what they were before it. */
@@ -403,8 +405,8 @@ export class NftRenderer {
     tx: Transaction,
     set: RenderedSet,
     f: IpFamily,
-    added: readonly string[],
-    removed: readonly string[],
+    added: readonly SetMember[],
+    removed: readonly SetMember[],
   ): boolean {
     const write = (name: string, changes: ElementChanges) => {
       for (const key of changes.deleted) tx.delete({ kind: "element", set: name, key });
