@@ -29,7 +29,8 @@ import { parseCidr } from "../../src/net/cidr.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
 import { memberMap, members } from "../members.ts";
 
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
+// The chain walk as written; the verdict-map fast path has its own tests (render-fast-path).
+const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"], verdictMaps: false };
 const web = {
   id: "sel:app == 'web'" as SetId,
   kind: "addresses",

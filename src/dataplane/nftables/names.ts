@@ -55,3 +55,16 @@ export function commentOf(text: string): string {
   while (Buffer.byteLength(chars.join("")) > MAX_COMMENT_BYTES - 3) chars.pop();
   return `${chars.join("")}…`;
 }
+
+/** Fast path: a peer's address -> its identity's chain, per direction and family. */
+export const identityMap = (d: Direction, family: IpFamily): string => `ids-${dir(d)}${family}`;
+
+/** Fast path: one identity's lookup of the local address, protocol and port. */
+export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
+
+/** Fast path: `local address . protocol . port` -> the deciding policy's chain. */
+export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
+  `v${family}-${hash}-${dir(d)}`;
+
+/** Fast path: the verdict when every tier let the packet through. */
+export const IDENTITY_ALLOW = "id-allow";

@@ -11,8 +11,10 @@
 
 import type { SetMember } from "../../engine/index.ts";
 import {
+  type Address,
   addressOf,
   type Cidr,
+  cidrContains,
   firstOf,
   type IpFamily,
   isHostCidr,
@@ -23,6 +25,7 @@ import {
   shortText,
 } from "../../net/cidr.ts";
 import { anon, type Part, range, type Value } from "../../nft/index.ts";
+import { getOrCreate } from "../../util/maps.ts";
 
 export const familyOf = (address: string): IpFamily => (address.includes(":") ? 6 : 4);
 
@@ -194,6 +197,14 @@ export class AddressElements {
     return texts(this.#outer);
   }
 
+  /** Whether the address is a member: one of the hosts, or inside one of the prefixes. */
+  contains(address: Address): boolean {
+    if (this.#hosts.has(address.text)) return true;
+    for (const { block: b } of this.#prefixes.values())
+      if (cidrContains(b.cidr, address)) return true;
+    return false;
+  }
+
   /** Whether rules must consult the prefix set at all. */
   get hasPrefixes(): boolean {
     return this.#outer.size > 0;
@@ -203,6 +214,8 @@ export class AddressElements {
 /** Address-port members of a named-port set, for an exact address . proto . port set. */
 export class NamedPortElements {
   readonly #elements = new Map<string, Part[]>();
+  /** Address text -> element texts of that address, for the ports one workload declares. */
+  readonly #byAddress = new Map<string, Map<string, number>>();
 
   update(added: readonly SetMember[], removed: readonly SetMember[]): ElementChanges {
     const deleted: Part[][] = [];
@@ -210,16 +223,31 @@ export class NamedPortElements {
     for (const m of removed) {
       const key = namedPortKey(m);
       const text = key.join(" . ");
-      if (this.#elements.delete(text)) deleted.push(key);
+      if (!this.#elements.delete(text)) continue;
+      deleted.push(key);
+      const mine = this.#byAddress.get(String(key[0]));
+      mine?.delete(text);
+      if (mine?.size === 0) this.#byAddress.delete(String(key[0]));
     }
     for (const m of added) {
       const key = namedPortKey(m);
       const text = key.join(" . ");
       if (this.#elements.has(text)) continue;
       this.#elements.set(text, key);
+      getOrCreate(this.#byAddress, String(key[0]), () => new Map()).set(text, Number(key[2]));
       addedParts.push(key);
     }
     return { deleted, added: addedParts };
+  }
+
+  /** Whether `address . protocol . port` is an element (protocol in nft's spelling). */
+  has(address: string, protocol: string | number, port: number): boolean {
+    return this.#byAddress.get(address)?.has(`${address} . ${protocol} . ${port}`) ?? false;
+  }
+
+  /** The ports of the address's elements, any protocol. */
+  portsOf(address: string): Iterable<number> {
+    return this.#byAddress.get(address)?.values() ?? [];
   }
 
   elements(): Part[][] {
