@@ -2,7 +2,7 @@
 // deciding policy's chain for a local address, protocol and port; where the lookup cannot be
 // exact (a peer CIDR, a Log rule, a tier's default Deny) there is no element and the packet
 // walks the chains. Checked on MemoryNftables with the packet simulator against MemoryDataplane,
-// and element counts per event (a new replica is one element per identity map).
+// and element counts per event (a new replica is one element in the identity map).
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -128,7 +128,7 @@ describe("verdict-map fast path", () => {
   test("replicas share one identity; its map sends the allowed port to the deciding policy", async () => {
     const s = stateOf(["198.18.0.1", "198.18.0.3"], [allowWeb]);
     const t = await rendered(s);
-    const peers = elements(t, "ids-in4");
+    const peers = elements(t, "ids4");
     assert.equal(peers.length, 2);
     assert.deepEqual(new Set(peers.map((e) => JSON.stringify(e.value))).size, 1);
     const verdicts = elements(t, "v4-").filter((e) => JSON.stringify(e.value).includes("goto"));
@@ -182,7 +182,7 @@ describe("verdict-map fast path", () => {
     const s = stateOf(["198.18.0.1", "198.18.0.3", "198.18.0.0/31"], [allowWeb]);
     const t = await rendered(s);
     assert.deepEqual(
-      elements(t, "ids-in4").map((e) => e.key),
+      elements(t, "ids4").map((e) => e.key),
       [["198.18.0.3"]],
     );
     sameVerdicts(t, s, [
@@ -192,7 +192,7 @@ describe("verdict-map fast path", () => {
     ]);
   });
 
-  test("a new replica of an existing identity is one element per identity map", async () => {
+  test("a new replica of an existing identity is one element in the identity map", async () => {
     const s = stateOf(["198.18.0.1"], [allowWeb]);
     const renderer = new NftRenderer(cfg);
     const fake = new MemoryNftables();
@@ -204,7 +204,7 @@ describe("verdict-map fast path", () => {
     const adds = tx.commands
       .filter((c) => c.verb === "add")
       .map((c) => (c.object.kind === "element" ? c.object.set : c.object.kind));
-    assert.deepEqual(adds.filter((a) => !a.startsWith("a4-")).sort(), ["ids-in4", "ids-out4"]);
+    assert.deepEqual(adds.filter((a) => !a.startsWith("a4-")).sort(), ["ids4"]);
     // And the incremental table equals a full render of the new state.
     const full = await rendered(stateOf(["198.18.0.1", "198.18.0.5"], [allowWeb]));
     const again = new MemoryNftables();

@@ -63,6 +63,8 @@ export interface EnforcementConfig {
 export const MARK_ALLOW = 0x10000;
 export const MARK_PASS = 0x20000;
 export const MARK_BITS = MARK_ALLOW | MARK_PASS;
+/** Set by an egress endpoint chain for the fast path's identity chains (which direction). */
+export const MARK_EGRESS = 0x40000;
 
 export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   table: "microseg",

@@ -1,21 +1,34 @@
 // The verdict-map fast path's objects and elements, kept incrementally beside the renderer's
 // chains (see identity-verdicts.ts for what an element means).
 //
-//   endpoint chain:  ip saddr vmap @ids-in4          (peer address -> jump id-<identity>-in)
-//   id-<identity>-in: ip daddr . meta l4proto . th dport vmap @v4-<identity>-in
+//   endpoint chain:  ip saddr vmap @ids4   (peer address -> jump id-<identity>; egress: daddr)
+//   id-<identity>:   ip daddr . meta l4proto . th dport vmap @v4-<identity>-in
+//                    (egress, told by MARK_EGRESS: ip saddr ... vmap @v4-<identity>-out)
 //                                                   (-> goto the deciding policy's chain)
 //   no element anywhere: back in the endpoint chain, which walks its tiers as before.
 //
-// Counts grow with identities and local endpoints: a peer address is one element per map
-// (a new replica of an existing identity is that one element), each identity has two chains and
-// four maps, and an identity's maps hold its verdicts for this node's endpoints.
+// Counts grow with identities and local endpoints: a peer address is one element (a new
+// replica of an existing identity is that one element), each identity has one chain and four
+// maps, and an identity's maps hold its verdicts for this node's endpoints.
 
 import type { DpEndpoint, EndpointId, SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type IpFamily, parseAddress } from "../../net/cidr.ts";
 import type { ElementObject, Transaction } from "../../nft/index.ts";
-import { concat, ip, ip6, meta, range, setMark, th, verdict, vmap } from "../../nft/index.ts";
+import {
+  and,
+  concat,
+  eq,
+  ip,
+  ip6,
+  meta,
+  range,
+  setMark,
+  th,
+  verdict,
+  vmap,
+} from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
-import { MARK_ALLOW } from "./enforcement.ts";
+import { MARK_ALLOW, MARK_EGRESS } from "./enforcement.ts";
 import { type Identity, IdentityIndex } from "./identities.ts";
 import { identityVerdicts, type VerdictView } from "./identity-verdicts.ts";
 import { IDENTITY_ALLOW, identityChain, identityMap, policyChain, verdictMap } from "./names.ts";
@@ -51,10 +64,8 @@ export class FastPath {
 
   /** The maps and the chain every full table has, before any rule refers to them. */
   static declare(tx: Transaction): void {
-    for (const d of DIRECTIONS) {
-      for (const f of FAMILIES) {
-        tx.add({ kind: "map", name: identityMap(d, f), type: [addressType(f)], value: "verdict" });
-      }
+    for (const f of FAMILIES) {
+      tx.add({ kind: "map", name: identityMap(f), type: [addressType(f)], value: "verdict" });
     }
     tx.add({ kind: "chain", name: IDENTITY_ALLOW });
     tx.add({
@@ -156,17 +167,19 @@ export class FastPath {
   }
 
   #peerElements(address: Address, identity: Identity): ElementObject[] {
-    return DIRECTIONS.map((d) => ({
-      kind: "element",
-      set: identityMap(d, address.family),
-      key: [address.text],
-      value: verdict.jump(identityChain(identity.hash, d)),
-    }));
+    return [
+      {
+        kind: "element",
+        set: identityMap(address.family),
+        key: [address.text],
+        value: verdict.jump(identityChain(identity.hash)),
+      },
+    ];
   }
 
   #declareIdentity(tx: Transaction, identity: Identity): void {
+    const chain = identityChain(identity.hash);
     for (const d of DIRECTIONS) {
-      const local = d === "ingress" ? "daddr" : "saddr";
       for (const f of FAMILIES) {
         tx.add({
           kind: "map",
@@ -176,19 +189,23 @@ export class FastPath {
           flags: ["interval"],
         });
       }
-      const chain = identityChain(identity.hash, d);
-      tx.add({ kind: "chain", name: chain });
+    }
+    tx.add({ kind: "chain", name: chain });
+    for (const d of DIRECTIONS) {
+      // The endpoint chain said which direction it judges: the local address is the other end.
+      const egress = eq(and(meta.mark, MARK_EGRESS), d === "egress" ? MARK_EGRESS : 0);
+      const local = d === "ingress" ? "daddr" : "saddr";
       for (const f of FAMILIES) {
         const key = concat(header(f)[local], meta.l4proto, th.dport);
-        tx.add({ kind: "rule", chain, body: [vmap(key, verdictMap(identity.hash, d, f))] });
+        tx.add({ kind: "rule", chain, body: [egress, vmap(key, verdictMap(identity.hash, d, f))] });
       }
     }
   }
 
   #removeIdentity(tx: Transaction, identity: Identity): void {
+    const chain = identityChain(identity.hash);
+    tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
     for (const d of DIRECTIONS) {
-      const chain = identityChain(identity.hash, d);
-      tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
       for (const f of FAMILIES) tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f) });
     }
   }

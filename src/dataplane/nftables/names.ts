@@ -56,11 +56,11 @@ export function commentOf(text: string): string {
   return `${chars.join("")}…`;
 }
 
-/** Fast path: a peer's address -> its identity's chain, per direction and family. */
-export const identityMap = (d: Direction, family: IpFamily): string => `ids-${dir(d)}${family}`;
+/** Fast path: a peer's address -> its identity's chain, per family. */
+export const identityMap = (family: IpFamily): string => `ids${family}`;
 
 /** Fast path: one identity's lookup of the local address, protocol and port. */
-export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
+export const identityChain = (hash: string): string => `id-${hash}`;
 
 /** Fast path: `local address . protocol . port` -> the deciding policy's chain. */
 export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
