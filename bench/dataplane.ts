@@ -13,6 +13,7 @@ import { createInterface } from "node:readline";
 import { DEFAULT_ENFORCEMENT, NftRenderer, policyChain } from "../src/dataplane/nftables/index.ts";
 import type { PolicyId, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
+import { podInterfaceName } from "../src/engine/workload-interface.ts";
 import { resourceKey, validResource } from "../src/model/index.ts";
 import { KernelNftables, Transaction } from "../src/nft/index.ts";
 import { buildWorld } from "../src/policy/index.ts";
@@ -20,7 +21,15 @@ import { generateCluster, podAddress } from "./cluster-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";
 
 const NODE = "node-0";
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] };
+const POD_PREFIX = "wl";
+/** `--chains-only`: the same tables without the verdict-map fast path (every SYN walks). */
+const cfgOf = (args: BenchArgs) => ({
+  ...DEFAULT_ENFORCEMENT,
+  workloadInterfaces: [`${POD_PREFIX}*`],
+  podInterfacePrefix: POD_PREFIX,
+  verdictMaps: args["chains-only"] === undefined,
+});
+let cfg = cfgOf({});
 /** Objects written here in code; validated by the model before the engine sees them. */
 interface RawResource {
   apiVersion: string;
@@ -103,11 +112,13 @@ function tableSize(tx: Transaction): {
   return { lines: tx.size, bytes: Buffer.byteLength(text), rules, elements };
 }
 
-/** A routed veth pod on the bench node, as in the lab: traffic between pods is forwarded. */
-function addPod(node: string, pod: string, index: number, ip: string): void {
+/**
+ * A routed veth pod on the bench node, as in the lab: traffic between pods is forwarded. Its
+ * node-side interface has the name the CNI plugin derives, which source validation expects.
+ */
+function addPod(node: string, pod: string, iface: string, ip: string): void {
   sh(undefined, "ip", "netns", "add", pod);
   sh(pod, "ip", "link", "set", "lo", "up");
-  const iface = `wl${index}`;
   sh(node, "ip", "link", "add", iface, "type", "veth", "peer", "name", "eth0", "netns", pod);
   sh(node, "ip", "addr", "add", "198.19.251.1/32", "dev", iface);
   sh(node, "ip", "link", "set", iface, "up");
@@ -165,7 +176,8 @@ async function podEvents(
   const pods = resources.filter((r) => r.kind === "Pod");
   const members = new Set<string>();
   for (const set of engine.state().sets.values()) {
-    if (set.spec.kind === "addresses") for (const m of set.members) members.add(m);
+    if (set.spec.kind !== "addresses") continue;
+    for (const m of set.members.values()) if (m.kind === "address") members.add(m.address.text);
   }
   const ipOf = (p: RawResource) => (p.status as { podIP: string }).podIP;
   const nodeOf = (p: RawResource) => (p.spec as { nodeName: string }).nodeName;
@@ -272,6 +284,7 @@ async function policyToEnforced(
 export default async function dataplaneBench(args: BenchArgs): Promise<BenchReport> {
   if (process.getuid?.() !== 0) throw new Error("bench dataplane needs root (network namespaces)");
   const sizes = sizesArg(args);
+  cfg = cfgOf(args);
   const policies = intArg(args, "policies", 1_000);
   const eventsPerSize = intArg(args, "events", 90);
   const baselinePods = intArg(args, "baseline-pods", 1_000);
@@ -341,11 +354,11 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     // New connections from a client pod to a server pod through the node, with 1,000
     // policies all selecting the server (only the last one allows the client: every SYN walks
     // every policy chain), against no table at all.
-    for (const [ns, i, ip] of [
-      [client, 0, "198.19.250.1"],
-      [server, 1, "198.19.250.2"],
+    for (const [ns, pod, ip] of [
+      [client, "client", "198.19.250.1"],
+      [server, "server", "198.19.250.2"],
     ] as const) {
-      addPod(node, ns, i, ip);
+      addPod(node, ns, podInterfaceName(POD_PREFIX, "bench", pod), ip);
       created.push(ns);
     }
     sh(client, "sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1");
@@ -374,7 +387,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         ],
       },
     }));
-    const connEngine = new Engine({ node: NODE });
+    const connEngine = new Engine({ node: NODE, podInterfacePrefix: POD_PREFIX });
     connEngine.ingest(
       upserts([
         { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },

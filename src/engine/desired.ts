@@ -5,6 +5,7 @@ import type { Direction } from "../policy/index.ts";
 import { buildWorld } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
+import { type MemberKey, memberKey, type SetMember } from "./members.ts";
 import { policyId, scanPolicy } from "./rules.ts";
 import { entityMembers, nodeMembers } from "./set-members.ts";
 import type {
@@ -52,17 +53,18 @@ export function desiredState(
       egress: tiers("egress"),
     });
   }
-  const sets = new Map<SetId, { spec: SetSpec; members: Set<string> }>();
+  const sets = new Map<SetId, { spec: SetSpec; members: Map<MemberKey, SetMember> }>();
   const entities = [...cluster.endpoints.filter((e) => !e.hostNetwork), ...cluster.networkSets];
   for (const [id, spec] of specs) {
     const matches = compileSelector(parseSelector(spec.selector));
-    const members = new Set<string>();
+    const members = new Map<MemberKey, SetMember>();
+    const add = (ms: readonly SetMember[]) => {
+      for (const m of ms) members.set(memberKey(m), m);
+    };
     if (spec.kind === "nodes") {
-      for (const n of cluster.nodes)
-        if (matches(n.labels)) for (const m of nodeMembers(n)) members.add(m);
+      for (const n of cluster.nodes) if (matches(n.labels)) add(nodeMembers(n));
     } else {
-      for (const e of entities)
-        if (matches(e.labels)) for (const m of entityMembers(spec, e)) members.add(m);
+      for (const e of entities) if (matches(e.labels)) add(entityMembers(spec, e));
     }
     sets.set(id, { spec, members });
   }

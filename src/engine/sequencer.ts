@@ -4,6 +4,7 @@
 
 import { getOrCreate } from "../util/maps.ts";
 import { sameEndpoint, samePolicy } from "./equality.ts";
+import { type MemberKey, memberKey, type SetMember } from "./members.ts";
 import type {
   DataplaneState,
   Delta,
@@ -15,14 +16,21 @@ import type {
   SetSpec,
 } from "./types.ts";
 
+/** A change the graph cannot have produced: members of a set no stage ever activated. */
+export class SequencerError extends Error {
+  readonly code = "engine.unknown-set";
+}
+
+type MemberChange = { readonly member: SetMember; readonly sign: 1 | -1 };
+
 export class EventSequencer {
   // Flushed state: what the dataplane has after the last flush.
-  readonly #sets = new Map<SetId, { spec: SetSpec; members: Set<string> }>();
+  readonly #sets = new Map<SetId, { spec: SetSpec; members: Map<MemberKey, SetMember> }>();
   readonly #policies = new Map<PolicyId, DpPolicy>();
   readonly #endpoints = new Map<EndpointId, DpEndpoint>();
   // Pending changes of this batch.
   readonly #pendingSets = new Map<SetId, SetSpec | null>();
-  readonly #pendingMembers = new Map<SetId, Map<string, 1 | -1>>();
+  readonly #pendingMembers = new Map<SetId, Map<MemberKey, MemberChange>>();
   readonly #pendingPolicies = new Map<PolicyId, DpPolicy | null>();
   readonly #pendingEndpoints = new Map<EndpointId, DpEndpoint | null>();
 
@@ -34,11 +42,11 @@ export class EventSequencer {
     this.#pendingSets.set(id, null);
   }
 
-  onMembersAdded(id: SetId, members: readonly string[]): void {
+  onMembersAdded(id: SetId, members: readonly SetMember[]): void {
     this.members(id, members, 1);
   }
 
-  onMembersRemoved(id: SetId, members: readonly string[]): void {
+  onMembersRemoved(id: SetId, members: readonly SetMember[]): void {
     this.members(id, members, -1);
   }
 
@@ -64,27 +72,30 @@ export class EventSequencer {
       if (!spec && live) removedSets.add(id);
     }
     for (const spec of addedSets) {
-      this.#sets.set(spec.id, { spec, members: new Set() });
+      this.#sets.set(spec.id, { spec, members: new Map() });
       out.push({ type: "set-added", set: spec });
     }
     const removals: Delta[] = [];
     for (const [id, changes] of this.#pendingMembers) {
       const set = this.#sets.get(id);
+      // Felix panics here too: skipping would leave a dataplane silently short of members.
+      if (!set && !this.#pendingSets.has(id))
+        throw new SequencerError(`members for set ${id}, which no stage activated`);
       if (!set || removedSets.has(id)) continue;
-      const added: string[] = [];
-      const removed: string[] = [];
-      for (const [m, sign] of changes) {
+      const added: Array<[MemberKey, SetMember]> = [];
+      const removed: Array<[MemberKey, SetMember]> = [];
+      for (const [key, { member, sign }] of changes) {
         if (sign > 0) {
-          set.members.add(m);
-          added.push(m);
+          set.members.set(key, member);
+          added.push([key, member]);
         } else {
-          set.members.delete(m);
-          removed.push(m);
+          set.members.delete(key);
+          removed.push([key, member]);
         }
       }
-      if (added.length > 0) out.push({ type: "set-members-added", id, members: added.sort() });
+      if (added.length > 0) out.push({ type: "set-members-added", id, members: byKey(added) });
       if (removed.length > 0)
-        removals.push({ type: "set-members-removed", id, members: removed.sort() });
+        removals.push({ type: "set-members-removed", id, members: byKey(removed) });
     }
     const policyRemovals: Delta[] = [];
     for (const [id, policy] of this.#pendingPolicies) {
@@ -121,11 +132,17 @@ export class EventSequencer {
     return out;
   }
 
-  private members(id: SetId, members: readonly string[], sign: 1 | -1): void {
-    const changes = getOrCreate(this.#pendingMembers, id, () => new Map<string, 1 | -1>());
-    for (const m of members) {
-      if (changes.get(m) === -sign) changes.delete(m);
-      else changes.set(m, sign);
+  private members(id: SetId, members: readonly SetMember[], sign: 1 | -1): void {
+    const changes = getOrCreate(this.#pendingMembers, id, () => new Map<MemberKey, MemberChange>());
+    for (const member of members) {
+      const key = memberKey(member);
+      if (changes.get(key)?.sign === -sign) changes.delete(key);
+      else changes.set(key, { member, sign });
     }
   }
+}
+
+/** Members in key order, so a batch's deltas do not depend on the order of events. */
+function byKey(members: Array<[MemberKey, SetMember]>): SetMember[] {
+  return members.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, m]) => m);
 }

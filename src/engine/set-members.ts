@@ -4,16 +4,24 @@
 import type { Endpoint, Node } from "../policy/index.ts";
 import { LabelIndex, parseSelector } from "../selector/index.ts";
 import { type EntityIndex, SET_PREFIX, setSelectorId } from "./entity-index.ts";
+import {
+  addressMember,
+  addressPortMember,
+  type MemberKey,
+  memberKey,
+  prefixMember,
+  type SetMember,
+} from "./members.ts";
 import type { EndpointId, SetId, SetSpec } from "./types.ts";
 
 export interface MemberListener {
-  onMembersAdded(id: SetId, members: readonly string[]): void;
-  onMembersRemoved(id: SetId, members: readonly string[]): void;
+  onMembersAdded(id: SetId, members: readonly SetMember[]): void;
+  onMembersRemoved(id: SetId, members: readonly SetMember[]): void;
 }
 
 interface ActiveSet {
   readonly spec: SetSpec;
-  readonly members: Map<string, number>;
+  readonly members: Map<MemberKey, { readonly member: SetMember; count: number }>;
 }
 
 /** Host-network pods are the node, not a workload: they join no workload set. */
@@ -21,19 +29,19 @@ function memberCapable(e: Endpoint): boolean {
   return !e.hostNetwork;
 }
 
-export function entityMembers(spec: SetSpec, e: Endpoint): string[] {
+export function entityMembers(spec: SetSpec, e: Endpoint): SetMember[] {
   if (spec.kind === "addresses")
-    return [...e.addresses.map((a) => a.text), ...e.nets.map((n) => n.text)];
-  const out: string[] = [];
+    return [...e.addresses.map(addressMember), ...e.nets.map(prefixMember)];
+  const out: SetMember[] = [];
   for (const p of e.ports) {
     if (p.name !== spec.portName) continue;
-    for (const a of e.addresses) out.push(`${a.text},${p.protocol},${p.port}`);
+    for (const a of e.addresses) out.push(addressPortMember(a, p.protocol, p.port));
   }
   return out;
 }
 
-export function nodeMembers(n: Node): string[] {
-  return n.addresses.map((a) => a.text);
+export function nodeMembers(n: Node): SetMember[] {
+  return n.addresses.map(addressMember);
 }
 
 /**
@@ -47,12 +55,12 @@ class SetFamily<E, Id extends string> {
   constructor(
     private readonly index: LabelIndex<string, Id>,
     private readonly labelsOf: (e: E) => Readonly<Record<string, string>>,
-    private readonly membersOf: (spec: SetSpec, e: E) => string[],
+    private readonly membersOf: (spec: SetSpec, e: E) => SetMember[],
     private readonly sets: Map<SetId, ActiveSet>,
     private readonly change: (
       set: ActiveSet,
-      before: readonly string[],
-      after: readonly string[],
+      before: readonly SetMember[],
+      after: readonly SetMember[],
     ) => void,
   ) {}
 
@@ -117,7 +125,7 @@ export class SetMemberCalculator {
     entities: EntityIndex,
     private readonly listener: MemberListener,
   ) {
-    const change = (set: ActiveSet, before: readonly string[], after: readonly string[]) =>
+    const change = (set: ActiveSet, before: readonly SetMember[], after: readonly SetMember[]) =>
       this.change(set, before, after);
     this.#entities = new SetFamily(entities, (e) => e.labels, entityMembers, this.#sets, change);
     this.#nodes = new SetFamily(
@@ -138,7 +146,11 @@ export class SetMemberCalculator {
   /** Reports every member gone first, so a set re-activated in the same batch nets out. */
   onSetInactive(id: SetId): void {
     const set = this.#sets.get(id)!;
-    if (set.members.size > 0) this.listener.onMembersRemoved(id, [...set.members.keys()]);
+    if (set.members.size > 0)
+      this.listener.onMembersRemoved(
+        id,
+        [...set.members.values()].map((m) => m.member),
+      );
     this.#sets.delete(id);
     this.family(set.spec).removeSet(set.spec);
   }
@@ -155,20 +167,25 @@ export class SetMemberCalculator {
     return spec.kind === "nodes" ? this.#nodes : this.#entities;
   }
 
-  private change(set: ActiveSet, before: readonly string[], after: readonly string[]): void {
-    const added: string[] = [];
-    const removed: string[] = [];
+  private change(set: ActiveSet, before: readonly SetMember[], after: readonly SetMember[]): void {
+    const added: SetMember[] = [];
+    const removed: SetMember[] = [];
     for (const m of after) {
-      const n = (set.members.get(m) ?? 0) + 1;
-      set.members.set(m, n);
-      if (n === 1) added.push(m);
+      const key = memberKey(m);
+      const held = set.members.get(key);
+      if (held) held.count++;
+      else {
+        set.members.set(key, { member: m, count: 1 });
+        added.push(m);
+      }
     }
     for (const m of before) {
-      const n = set.members.get(m)! - 1;
-      if (n === 0) {
-        set.members.delete(m);
-        removed.push(m);
-      } else set.members.set(m, n);
+      const key = memberKey(m);
+      const held = set.members.get(key)!;
+      if (--held.count === 0) {
+        set.members.delete(key);
+        removed.push(held.member);
+      }
     }
     // Counting the new members up before the old ones down means a member in both never
     // touches zero, so it is reported neither added nor removed.

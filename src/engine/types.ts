@@ -4,6 +4,7 @@
 // members.
 import type { Cidr } from "../net/cidr.ts";
 import type { Direction, RuleOf, TierDefaultAction } from "../policy/index.ts";
+import type { MemberKey, SetMember } from "./members.ts";
 
 /** Canonical-text ids, shared by every policy that uses the same selector. */
 export type SetId = string & { readonly __brand: "SetId" };
@@ -11,9 +12,9 @@ export type PolicyId = string & { readonly __brand: "PolicyId" };
 export type EndpointId = string & { readonly __brand: "EndpointId" };
 
 /**
- * `addresses`: workload addresses and network-set CIDRs of a selector (member text is an
- * address or a CIDR). `named-ports`: `address,protocol,port` of workloads matching a selector
- * that declare the port name. `nodes`: addresses of nodes matching a node selector.
+ * `addresses`: workload addresses and network-set prefixes of a selector (address and prefix
+ * members). `named-ports`: address-port members of workloads matching a selector that declare
+ * the port name. `nodes`: addresses of nodes matching a node selector.
  */
 export type SetKind = "addresses" | "named-ports" | "nodes";
 
@@ -77,11 +78,15 @@ export interface DpEndpoint {
 
 export type Delta =
   | { readonly type: "set-added"; readonly set: SetSpec }
-  | { readonly type: "set-members-added"; readonly id: SetId; readonly members: readonly string[] }
+  | {
+      readonly type: "set-members-added";
+      readonly id: SetId;
+      readonly members: readonly SetMember[];
+    }
   | {
       readonly type: "set-members-removed";
       readonly id: SetId;
-      readonly members: readonly string[];
+      readonly members: readonly SetMember[];
     }
   | { readonly type: "set-removed"; readonly id: SetId }
   | { readonly type: "policy-upserted"; readonly policy: DpPolicy }
@@ -93,7 +98,7 @@ export type Delta =
 export interface DataplaneState {
   readonly sets: ReadonlyMap<
     SetId,
-    { readonly spec: SetSpec; readonly members: ReadonlySet<string> }
+    { readonly spec: SetSpec; readonly members: ReadonlyMap<MemberKey, SetMember> }
   >;
   readonly policies: ReadonlyMap<PolicyId, DpPolicy>;
   readonly endpoints: ReadonlyMap<EndpointId, DpEndpoint>;

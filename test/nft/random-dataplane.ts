@@ -5,6 +5,7 @@
 // still get them right.
 
 import type { Packet } from "../../src/dataplane/memory/memory-dataplane.ts";
+import type { MemberKey, SetMember } from "../../src/engine/index.ts";
 import type {
   DataplaneState,
   Delta,
@@ -20,6 +21,7 @@ import type {
 import { parseCidr } from "../../src/net/cidr.ts";
 import type { Protocol } from "../../src/policy/types.ts";
 import type { Random } from "../engine/random-cluster.ts";
+import { memberMap } from "../members.ts";
 import type { SimPacket } from "./packet-sim.ts";
 
 const pick = <T>(r: Random, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -103,7 +105,7 @@ export interface RandomDataplane {
 }
 
 export function randomDataplane(r: Random): RandomDataplane {
-  const sets = new Map<SetId, { spec: SetSpec; members: ReadonlySet<string> }>();
+  const sets = new Map<SetId, { spec: SetSpec; members: ReadonlyMap<MemberKey, SetMember> }>();
   const specs: SetSpec[] = [
     ...addressSets.map((id) => ({ id, kind: "addresses" as const, selector: `app == '${id}'` })),
     ...namedSets.map((id) => ({
@@ -114,7 +116,7 @@ export function randomDataplane(r: Random): RandomDataplane {
     })),
     ...nodeSets.map((id) => ({ id, kind: "nodes" as const, selector: "zone == 'z1'" })),
   ];
-  for (const spec of specs) sets.set(spec.id, { spec, members: new Set(members(r, spec.kind)) });
+  for (const spec of specs) sets.set(spec.id, { spec, members: memberMap(members(r, spec.kind)) });
   const policies = new Map<PolicyId, DpPolicy>();
   for (let i = 0; i < 5; i++) {
     const id = `GlobalNetworkPolicy//p${i}` as PolicyId;
@@ -152,7 +154,7 @@ export function randomDataplane(r: Random): RandomDataplane {
   const deltas: Delta[] = [];
   for (const { spec, members: m } of sets.values()) {
     deltas.push({ type: "set-added", set: spec });
-    if (m.size) deltas.push({ type: "set-members-added", id: spec.id, members: [...m] });
+    if (m.size) deltas.push({ type: "set-members-added", id: spec.id, members: [...m.values()] });
   }
   for (const policy of policies.values()) deltas.push({ type: "policy-upserted", policy });
   for (const endpoint of endpoints.values()) deltas.push({ type: "endpoint-upserted", endpoint });

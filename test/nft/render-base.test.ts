@@ -9,6 +9,7 @@ import { Engine } from "../../src/engine/graph.ts";
 import type { DpEndpoint, EndpointId, SetId } from "../../src/engine/types.ts";
 import { podInterfaceName } from "../../src/engine/workload-interface.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
+import { members } from "../members.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["cali*"] };
 const vm: DpEndpoint = {
@@ -117,7 +118,7 @@ describe("deltas a correct engine never sends", () => {
     assert.throws(
       () =>
         renderer.update([
-          { type: "set-members-added", id: "sel:nope" as SetId, members: ["198.18.0.1"] },
+          { type: "set-members-added", id: "sel:nope" as SetId, members: members(["198.18.0.1"]) },
         ]),
       /members for set sel:nope, which was never added/,
     );

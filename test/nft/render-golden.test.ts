@@ -27,8 +27,10 @@ import type {
 } from "../../src/engine/types.ts";
 import { parseCidr } from "../../src/net/cidr.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
+import { memberMap, members } from "../members.ts";
 
-const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
+// The chain walk as written; the verdict-map fast path has its own tests (render-fast-path).
+const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"], verdictMaps: false };
 const web = {
   id: "sel:app == 'web'" as SetId,
   kind: "addresses",
@@ -103,8 +105,8 @@ function startDeltas(): Delta[] {
   return [
     { type: "set-added", set: web as SetSpec },
     { type: "set-added", set: http as SetSpec },
-    { type: "set-members-added", id: web.id, members: ["198.18.0.1", "fd00::1"] },
-    { type: "set-members-added", id: http.id, members: ["198.18.0.2,TCP,8080"] },
+    { type: "set-members-added", id: web.id, members: members(["198.18.0.1", "fd00::1"]) },
+    { type: "set-members-added", id: http.id, members: members(["198.18.0.2,TCP,8080"]) },
     { type: "policy-upserted", policy: dbPolicy },
     { type: "policy-upserted", policy: secPolicy },
     { type: "endpoint-upserted", endpoint: db },
@@ -205,8 +207,8 @@ describe("batches", () => {
   test("a pod joining and leaving a selector changes set elements only", async () => {
     const { renderer } = await started();
     const joined = renderer.update([
-      { type: "set-members-added", id: web.id, members: ["198.18.0.9", "fd00::9"] },
-      { type: "set-members-removed", id: web.id, members: ["198.18.0.1"] },
+      { type: "set-members-added", id: web.id, members: members(["198.18.0.9", "fd00::9"]) },
+      { type: "set-members-removed", id: web.id, members: members(["198.18.0.1"]) },
     ]);
     assert.equal(
       joined.toString(),
@@ -222,7 +224,11 @@ describe("batches", () => {
   test("a first prefix goes to the interval set and rules start consulting it", async () => {
     const { renderer, fake } = await started();
     const wider = renderer.update([
-      { type: "set-members-added", id: web.id, members: ["198.18.0.0/24", "198.18.0.0/16"] },
+      {
+        type: "set-members-added",
+        id: web.id,
+        members: members(["198.18.0.0/24", "198.18.0.0/16"]),
+      },
     ]);
     const text = wider.toString();
     assert.deepEqual(
@@ -238,7 +244,7 @@ describe("batches", () => {
     assert.match(text, new RegExp(`${sec} ip saddr != @${A4} ip saddr != @${N4} counter`));
     await fake.run(wider);
     const narrower = renderer.update([
-      { type: "set-members-removed", id: web.id, members: ["198.18.0.0/16"] },
+      { type: "set-members-removed", id: web.id, members: members(["198.18.0.0/16"]) },
     ]);
     assert.deepEqual(
       narrower
@@ -254,7 +260,7 @@ describe("batches", () => {
     assert.ok(!narrower.toString().includes("flush chain"));
     await fake.run(narrower);
     const gone = renderer.update([
-      { type: "set-members-removed", id: web.id, members: ["198.18.0.0/24"] },
+      { type: "set-members-removed", id: web.id, members: members(["198.18.0.0/24"]) },
     ]);
     assert.doesNotMatch(gone.toString(), new RegExp(`add rule .*@${N4}`));
     await fake.run(gone);
@@ -352,8 +358,8 @@ describe("batches", () => {
     const before = fake.dump();
     const state = {
       sets: new Map([
-        [web.id, { spec: web as SetSpec, members: new Set(["198.18.0.1", "fd00::1"]) }],
-        [http.id, { spec: http as SetSpec, members: new Set(["198.18.0.2,TCP,8080"]) }],
+        [web.id, { spec: web as SetSpec, members: memberMap(["198.18.0.1", "fd00::1"]) }],
+        [http.id, { spec: http as SetSpec, members: memberMap(["198.18.0.2,TCP,8080"]) }],
       ]),
       policies: new Map([
         [dbPolicy.id, dbPolicy],

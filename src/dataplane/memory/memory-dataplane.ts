@@ -9,12 +9,15 @@ import type {
   DpPolicy,
   DpRule,
   EndpointId,
+  MemberKey,
   PolicyId,
   PortRange,
   SetId,
+  SetMember,
   SetSpec,
 } from "../../engine/index.ts";
-import { type Address, anyContains, type Cidr, parseAddress, parseCidr } from "../../net/cidr.ts";
+import { addressMember, addressPortMember, memberKey } from "../../engine/index.ts";
+import { type Address, anyContains, type Cidr, parseAddress } from "../../net/cidr.ts";
 import type { Direction, IcmpMatch, Protocol } from "../../policy/index.ts";
 import { getOrCreate } from "../../util/maps.ts";
 
@@ -39,9 +42,9 @@ export class DataplaneError extends Error {
 
 interface LiveSet {
   readonly spec: SetSpec;
-  readonly members: Set<string>;
-  /** CIDR members, kept parsed for containment checks. */
-  readonly nets: Map<string, Cidr>;
+  readonly members: Map<MemberKey, SetMember>;
+  /** Prefix members, for containment checks. */
+  readonly nets: Map<MemberKey, Cidr>;
 }
 
 export class MemoryDataplane {
@@ -57,21 +60,23 @@ export class MemoryDataplane {
       switch (d.type) {
         case "set-added":
           if (this.#sets.has(d.set.id)) throw new DataplaneError(`set ${d.set.id} added twice`);
-          this.#sets.set(d.set.id, { spec: d.set, members: new Set(), nets: new Map() });
+          this.#sets.set(d.set.id, { spec: d.set, members: new Map(), nets: new Map() });
           break;
         case "set-members-added": {
           const set = this.set(d.id);
           for (const m of d.members) {
-            set.members.add(m);
-            if (m.includes("/")) set.nets.set(m, parseCidr(m));
+            const key = memberKey(m);
+            set.members.set(key, m);
+            if (m.kind === "prefix") set.nets.set(key, m.cidr);
           }
           break;
         }
         case "set-members-removed": {
           const set = this.set(d.id);
           for (const m of d.members) {
-            set.members.delete(m);
-            set.nets.delete(m);
+            const key = memberKey(m);
+            set.members.delete(key);
+            set.nets.delete(key);
           }
           break;
         }
@@ -182,13 +187,15 @@ export class MemoryDataplane {
   ): boolean {
     if (port === undefined) return false;
     if (ranges.some((r) => port >= r.from && port <= r.to)) return true;
-    const member = `${addr.text},${protocol},${port}`;
-    return named.some((id) => this.set(id).members.has(member));
+    const key = memberKey(addressPortMember(addr, protocol, port));
+    return named.some((id) => this.set(id).members.has(key));
   }
 
   private inSet(id: SetId, addr: Address): boolean {
     const set = this.set(id);
-    return set.members.has(addr.text) || anyContains([...set.nets.values()], addr);
+    return (
+      set.members.has(memberKey(addressMember(addr))) || anyContains([...set.nets.values()], addr)
+    );
   }
 
   private set(id: SetId): LiveSet {

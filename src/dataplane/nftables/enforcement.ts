@@ -57,12 +57,20 @@ export interface EnforcementConfig {
   readonly workloadSourceSpoofing: boolean;
   /** Prefix of the interface names the CNI plugin derives for pods (Calico's `cali`). */
   readonly podInterfacePrefix: string;
+  /**
+   * The verdict-map fast path (identity-verdicts.ts): endpoint chains first look the peer's
+   * identity, protocol and port up, and walk their tiers only when that has no answer. Off,
+   * every new connection walks the chains (same verdicts, cost growing with policies).
+   */
+  readonly verdictMaps: boolean;
 }
 
 /** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
 export const MARK_ALLOW = 0x10000;
 export const MARK_PASS = 0x20000;
 export const MARK_BITS = MARK_ALLOW | MARK_PASS;
+/** Set by an egress endpoint chain for the fast path's identity chains (which direction). */
+export const MARK_EGRESS = 0x40000;
 
 export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   table: "microseg",
@@ -75,6 +83,7 @@ export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   endpointToHostAction: "Drop",
   workloadSourceSpoofing: false,
   podInterfacePrefix: DEFAULT_POD_INTERFACE_PREFIX,
+  verdictMaps: true,
 };
 
 const ENDPOINT_TO_HOST_ACTIONS: readonly EndpointToHostAction[] = ["Drop", "Accept", "Return"];

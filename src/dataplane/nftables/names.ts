@@ -55,3 +55,16 @@ export function commentOf(text: string): string {
   while (Buffer.byteLength(chars.join("")) > MAX_COMMENT_BYTES - 3) chars.pop();
   return `${chars.join("")}…`;
 }
+
+/** Fast path: a peer's address -> its identity's chain, per family. */
+export const identityMap = (family: IpFamily): string => `ids${family}`;
+
+/** Fast path: one identity's lookup of the local address, protocol and port. */
+export const identityChain = (hash: string): string => `id-${hash}`;
+
+/** Fast path: `local address . protocol . port` -> the deciding policy's chain. */
+export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
+  `v${family}-${hash}-${dir(d)}`;
+
+/** Fast path: the verdict when every tier let the packet through. */
+export const IDENTITY_ALLOW = "id-allow";

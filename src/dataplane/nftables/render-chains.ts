@@ -12,15 +12,31 @@
 
 import type { DpPolicy, DpRule, DpTierRef } from "../../engine/index.ts";
 import type { Stmt } from "../../nft/index.ts";
-import { and, counter, eq, log, meta, numgenRandom, setMark, verdict } from "../../nft/index.ts";
+import {
+  and,
+  anon,
+  counter,
+  eq,
+  ip,
+  ip6,
+  log,
+  meta,
+  numgenRandom,
+  setMark,
+  verdict,
+  vmap,
+} from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
-import { MARK_ALLOW, MARK_BITS, MARK_PASS } from "./enforcement.ts";
+import { MARK_ALLOW, MARK_BITS, MARK_EGRESS, MARK_PASS } from "./enforcement.ts";
+import { FAST_PROTOCOLS } from "./identity-verdicts.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
-import { policyChain } from "./names.ts";
+import { identityMap, policyChain } from "./names.ts";
 import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
 
 export interface ChainContext {
   readonly nflogGroup: number;
+  /** Endpoint chains try the verdict-map fast path before walking their tiers. */
+  readonly verdictMaps: boolean;
   readonly nflogAllowGroup?: number;
   /** Allowed connections are logged 1 in this many (see EnforcementConfig). */
   readonly nflogAllowSample?: number;
@@ -94,7 +110,17 @@ export function endpointRules(
 ): Stmt[][] {
   const allowed = d === "ingress" ? verdict.accept : verdict.return;
   const out: Stmt[][] = [];
-  if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
+  if (tiers.length > 0 && ctx.verdictMaps) {
+    // The peer's identity decides by lookup when it can (a policy chain or id-allow sets
+    // ALLOW and returns here, a Deny drops); no answer leaves the mark clear for the walk.
+    // The identity chain reads the direction from MARK_EGRESS.
+    out.push([counter(), setMark(d === "egress" ? MARK_EGRESS : 0, MARK_BITS | MARK_EGRESS)]);
+    const peer = d === "ingress" ? "saddr" : "daddr";
+    const ported = eq(meta.l4proto, anon(...FAST_PROTOCOLS.map((p) => p.name)));
+    for (const f of [4, 6] as const)
+      out.push([ported, vmap((f === 4 ? ip : ip6)[peer], identityMap(f))]);
+    out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
+  } else if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
   tiers.forEach((tier, t) => {
     tier.policies.forEach((id, i) => {
       const jump = [counter(), verdict.jump(policyChain(id, d))];

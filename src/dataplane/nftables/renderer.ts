@@ -21,13 +21,16 @@ import type {
   EndpointId,
   PolicyId,
   SetId,
+  SetMember,
   SetSpec,
 } from "../../engine/index.ts";
+import { memberFamily } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
 import type { ElementObject, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
 import { Transaction, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
+import { FastPath } from "./fast-path.ts";
 import {
   commentOf,
   dispatchMap,
@@ -109,9 +112,9 @@ function refersTo(policy: DpPolicy, id: SetId): boolean {
   );
 }
 
-function byFamily(members: Iterable<string>): Record<IpFamily, string[]> {
-  const out: Record<IpFamily, string[]> = { 4: [], 6: [] };
-  for (const m of members) out[familyOf(m)].push(m);
+function byFamily(members: Iterable<SetMember>): Record<IpFamily, SetMember[]> {
+  const out: Record<IpFamily, SetMember[]> = { 4: [], 6: [] };
+  for (const m of members) out[memberFamily(m)].push(m);
   return out;
 }
 
@@ -134,11 +137,13 @@ export class NftRenderer {
   #endpoints = new Map<EndpointId, DpEndpoint>();
   /** Address -> the local endpoints that claim it; the least id owns the map elements. */
   #claims = new Map<string, Set<EndpointId>>();
+  #fast: FastPath = this.#newFastPath();
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
     this.#ctx = {
       nflogGroup: cfg.nflogGroup,
+      verdictMaps: cfg.verdictMaps,
       ...(cfg.nflogAllowGroup !== undefined ? { nflogAllowGroup: cfg.nflogAllowGroup } : {}),
       ...(cfg.nflogAllowSample !== undefined ? { nflogAllowSample: cfg.nflogAllowSample } : {}),
       hasPrefixes: (id, f) => {
@@ -154,7 +159,9 @@ export class NftRenderer {
     this.#policies = new Map();
     this.#endpoints = new Map();
     this.#claims = new Map();
+    this.#fast = this.#newFastPath();
     const tx = replacingTable(this.#cfg.table);
+    if (this.#cfg.verdictMaps) FastPath.declare(tx);
     for (const f of FAMILIES) {
       tx.add({ kind: "set", name: localSet(f), type: [addressType(f)] });
       tx.add({ kind: "set", name: workloadSet(f), type: [addressType(f)] });
@@ -166,7 +173,7 @@ export class NftRenderer {
     for (const [id, { spec, members }] of sorted(state.sets)) {
       const set = renderedSet(spec);
       this.#sets.set(id, set);
-      const split = byFamily(members);
+      const split = byFamily(members.values());
       for (const f of FAMILIES) {
         for (const obj of setObjects(spec, f)) tx.add(obj);
         this.#members(tx, set, f, split[f], []);
@@ -194,7 +201,67 @@ export class NftRenderer {
       tx.add(chain);
       for (const body of rules) tx.add({ kind: "rule", chain: chain.name, body });
     }
+    if (this.#cfg.verdictMaps) this.#fast.sync(tx, "all");
     return tx;
+  }
+
+  #newFastPath(): FastPath {
+    return new FastPath({
+      endpoints: () => this.#endpoints,
+      ownAddresses: (e) => e.addresses.filter((a) => this.#claims.get(a)?.size === 1),
+      inSet: (id, address) => {
+        const set = this.#sets.get(id);
+        return set !== undefined && !set.named && set.families[address.family].contains(address);
+      },
+      inNamedPorts: (id, address, protocol, port) => {
+        const set = this.#sets.get(id);
+        return (
+          set?.named === true && set.families[address.family].has(address.text, protocol.name, port)
+        );
+      },
+      namedPortsOf: (address) => {
+        const ports: number[] = [];
+        for (const set of this.#sets.values()) {
+          if (set.named) ports.push(...set.families[address.family].portsOf(address.text));
+        }
+        return ports;
+      },
+      rules: (id, d) => {
+        const p = this.#policies.get(id);
+        return !p ? [] : d === "ingress" ? p.ingress : p.egress;
+      },
+    });
+  }
+
+  /**
+   * Endpoints whose fast-path verdicts the batch may have changed: touched ones and those
+   * sharing their addresses, those using a changed policy, those holding an address whose
+   * memberships changed; every one when a prefix changed (it may cover any of them).
+   */
+  #fastPathDirty(
+    touched: ReadonlyMap<EndpointId, DpEndpoint | undefined>,
+    policies: ReadonlyMap<PolicyId, unknown>,
+    memberAddresses: ReadonlySet<string>,
+    prefixChanged: boolean,
+  ): Set<EndpointId> | "all" {
+    if (prefixChanged) return "all";
+    const dirty = new Set<EndpointId>();
+    const claimants = (a: string) => {
+      for (const id of this.#claims.get(a) ?? []) dirty.add(id);
+    };
+    for (const [id, before] of touched) {
+      dirty.add(id);
+      for (const a of before?.addresses ?? []) claimants(a);
+      for (const a of this.#endpoints.get(id)?.addresses ?? []) claimants(a);
+    }
+    for (const a of memberAddresses) claimants(a);
+    if (policies.size > 0) {
+      for (const [id, e] of this.#endpoints) {
+        if ([...e.ingress, ...e.egress].some((t) => t.policies.some((p) => policies.has(p))))
+          dirty.add(id);
+      }
+    }
+    return dirty;
   }
 
   /** One batch of deltas as one transaction; applies them to the renderer's view. */
@@ -202,11 +269,19 @@ export class NftRenderer {
     const tx = new Transaction({ family: "inet", table: this.#cfg.table });
     const addedSets: SetSpec[] = [];
     const removedSets: SetSpec[] = [];
-    const members = new Map<SetId, { added: string[]; removed: string[] }>();
+    const members = new Map<SetId, { added: SetMember[]; removed: SetMember[] }>();
     const policies = new Map<PolicyId, "new" | "changed">();
     const removedPolicies = new Set<PolicyId>();
     /** Endpoints touched by the batch, with what they were before it. */
     const touched = new Map<EndpointId, DpEndpoint | undefined>();
+    const memberAddresses = new Set<string>();
+    let prefixChanged = false;
+    const note = (ms: readonly SetMember[]) => {
+      for (const m of ms) {
+        if (m.kind === "prefix") prefixChanged = true;
+        else memberAddresses.add(m.address.text);
+      }
+    };
     const changesOf = (id: SetId) => {
       const c = members.get(id) ?? { added: [], removed: [] };
       members.set(id, c);
@@ -220,13 +295,17 @@ export class NftRenderer {
           break;
         case "set-members-added":
           changesOf(d.id).added.push(...d.members);
+          note(d.members);
           break;
         case "set-members-removed":
           changesOf(d.id).removed.push(...d.members);
+          note(d.members);
           break;
         case "set-removed": {
           const set = this.#sets.get(d.id);
           if (set) removedSets.push(set.spec);
+          // Its members leave every identity (the policies that used it changed too).
+          this.#fast.removeSet(d.id);
           this.#sets.delete(d.id);
           members.delete(d.id);
           break;
@@ -281,6 +360,9 @@ export class NftRenderer {
     if ([...touched].some(([id, before]) => spoofs(before) || spoofs(this.#endpoints.get(id)))) {
       tx.flush({ kind: "chain", name: FROM_WORKLOAD });
       for (const body of this.#fromWorkload()) tx.add({ kind: "rule", chain: FROM_WORKLOAD, body });
+    }
+    if (this.#cfg.verdictMaps) {
+      this.#fast.sync(tx, this.#fastPathDirty(touched, policies, memberAddresses, prefixChanged));
     }
     for (const [id, before] of touched) {
       if (before && !this.#endpoints.has(id)) {
@@ -404,14 +486,16 @@ export class NftRenderer {
     tx: Transaction,
     set: RenderedSet,
     f: IpFamily,
-    added: readonly string[],
-    removed: readonly string[],
+    added: readonly SetMember[],
+    removed: readonly SetMember[],
   ): boolean {
     const write = (name: string, changes: ElementChanges) => {
       for (const key of changes.deleted) tx.delete({ kind: "element", set: name, key });
       for (const key of changes.added) tx.add({ kind: "element", set: name, key });
     };
     const { id, kind } = set.spec;
+    for (const m of removed) this.#fast.member(id, m, false);
+    for (const m of added) this.#fast.member(id, m, true);
     if (set.named) {
       write(setName(id, kind, f), set.families[f].update(added, removed));
       return false;

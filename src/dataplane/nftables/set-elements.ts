@@ -9,18 +9,23 @@
 // An interval set refuses overlapping elements, and prefixes may nest (two network sets); they
 // either nest or are disjoint, so the interval set holds the prefixes no other one covers.
 
+import type { SetMember } from "../../engine/index.ts";
 import {
+  type Address,
   addressOf,
   type Cidr,
+  cidrContains,
   firstOf,
   type IpFamily,
   isHostCidr,
   lastOf,
+  parseCidr,
   parseExactCidr,
   rangeAsCidr,
   shortText,
 } from "../../net/cidr.ts";
 import { anon, type Part, range, type Value } from "../../nft/index.ts";
+import { getOrCreate } from "../../util/maps.ts";
 
 export const familyOf = (address: string): IpFamily => (address.includes(":") ? 6 : 4);
 
@@ -37,10 +42,21 @@ interface Block {
   readonly text: string;
 }
 
-function block(member: string): Block {
-  const cidr = parseExactCidr(member);
-  if (!cidr) throw new Error(`set member ${JSON.stringify(member)} is not an address or prefix`);
+function blockOf(cidr: Cidr): Block {
   return { cidr, first: firstOf(cidr), last: lastOf(cidr), text: shortText(cidr) };
+}
+
+function block(text: string): Block {
+  const cidr = parseExactCidr(text);
+  if (!cidr) throw new Error(`${JSON.stringify(text)} is not an address or prefix`);
+  return blockOf(cidr);
+}
+
+/** An address set's member as a block; a host address is the prefix of its full length. */
+function memberBlock(m: SetMember): Block {
+  if (m.kind === "prefix") return blockOf(m.cidr);
+  if (m.kind === "address") return blockOf(parseCidr(m.address.text));
+  throw new Error(`address sets hold addresses and prefixes, not ${m.kind} members`);
 }
 
 /** The texts of the blocks no other block covers (equal blocks count once). */
@@ -129,11 +145,11 @@ export class AddressElements {
   /** The prefixes the interval set holds: those no other one covers. */
   #outer = new Set<string>();
 
-  update(added: readonly string[], removed: readonly string[]): AddressChanges {
+  update(added: readonly SetMember[], removed: readonly SetMember[]): AddressChanges {
     const hosts = { deleted: [] as string[], added: [] as string[] };
     let prefixesChanged = false;
     for (const m of removed) {
-      const b = block(m);
+      const b = memberBlock(m);
       if (isHostCidr(b.cidr)) {
         const n = (this.#hosts.get(b.text) ?? 0) - 1;
         if (n > 0) this.#hosts.set(b.text, n);
@@ -146,7 +162,7 @@ export class AddressElements {
       prefixesChanged = true;
     }
     for (const m of added) {
-      const b = block(m);
+      const b = memberBlock(m);
       if (isHostCidr(b.cidr)) {
         const n = this.#hosts.get(b.text) ?? 0;
         this.#hosts.set(b.text, n + 1);
@@ -181,32 +197,57 @@ export class AddressElements {
     return texts(this.#outer);
   }
 
+  /** Whether the address is a member: one of the hosts, or inside one of the prefixes. */
+  contains(address: Address): boolean {
+    if (this.#hosts.has(address.text)) return true;
+    for (const { block: b } of this.#prefixes.values())
+      if (cidrContains(b.cidr, address)) return true;
+    return false;
+  }
+
   /** Whether rules must consult the prefix set at all. */
   get hasPrefixes(): boolean {
     return this.#outer.size > 0;
   }
 }
 
-/** `address,PROTOCOL,port` members of a named-port set, for an exact address . proto . port set. */
+/** Address-port members of a named-port set, for an exact address . proto . port set. */
 export class NamedPortElements {
   readonly #elements = new Map<string, Part[]>();
+  /** Address text -> element texts of that address, for the ports one workload declares. */
+  readonly #byAddress = new Map<string, Map<string, number>>();
 
-  update(added: readonly string[], removed: readonly string[]): ElementChanges {
+  update(added: readonly SetMember[], removed: readonly SetMember[]): ElementChanges {
     const deleted: Part[][] = [];
     const addedParts: Part[][] = [];
     for (const m of removed) {
       const key = namedPortKey(m);
       const text = key.join(" . ");
-      if (this.#elements.delete(text)) deleted.push(key);
+      if (!this.#elements.delete(text)) continue;
+      deleted.push(key);
+      const mine = this.#byAddress.get(String(key[0]));
+      mine?.delete(text);
+      if (mine?.size === 0) this.#byAddress.delete(String(key[0]));
     }
     for (const m of added) {
       const key = namedPortKey(m);
       const text = key.join(" . ");
       if (this.#elements.has(text)) continue;
       this.#elements.set(text, key);
+      getOrCreate(this.#byAddress, String(key[0]), () => new Map()).set(text, Number(key[2]));
       addedParts.push(key);
     }
     return { deleted, added: addedParts };
+  }
+
+  /** Whether `address . protocol . port` is an element (protocol in nft's spelling). */
+  has(address: string, protocol: string | number, port: number): boolean {
+    return this.#byAddress.get(address)?.has(`${address} . ${protocol} . ${port}`) ?? false;
+  }
+
+  /** The ports of the address's elements, any protocol. */
+  portsOf(address: string): Iterable<number> {
+    return this.#byAddress.get(address)?.values() ?? [];
   }
 
   elements(): Part[][] {
@@ -214,13 +255,10 @@ export class NamedPortElements {
   }
 }
 
-/** `198.18.0.1,TCP,80` -> [198.18.0.1, tcp, 80]: nft protocol names are lower case. */
-export function namedPortKey(member: string): Part[] {
-  const [address, protocol, port] = member.split(",");
-  const cidr = address === undefined ? undefined : parseExactCidr(address);
-  if (!cidr || protocol === undefined || port === undefined || !/^\d+$/.test(port)) {
-    throw new Error(`named-port member ${JSON.stringify(member)} is not address,protocol,port`);
-  }
-  const proto = /^\d+$/.test(protocol) ? Number(protocol) : protocol.toLowerCase();
-  return [shortText(cidr), proto, Number(port)];
+/** 198.18.0.1 TCP 80 -> [198.18.0.1, tcp, 80]: nft protocol names are lower case. */
+export function namedPortKey(m: SetMember): Part[] {
+  if (m.kind !== "address-port")
+    throw new Error(`named-port sets hold address-port members, not ${m.kind} members`);
+  const proto = typeof m.protocol === "number" ? m.protocol : m.protocol.toLowerCase();
+  return [m.address.text, proto, m.port];
 }

@@ -1,0 +1,185 @@
+// Peer identities for the verdict-map fast path, as Cilium's: addresses that no rule can tell
+// apart share one identity, so a new replica is one map element and verdicts are computed per
+// identity, never per address pair.
+//
+// An address's identity is its membership signature: the address and node sets holding it, and
+// the (named-port set, protocol, port) triples of its named-port elements. Replicas (same labels,
+// same ports) share it. Only addresses no prefix member covers get one: a prefix (a network set,
+// even a /32) would make a set hold an address that its signature does not name. Every address
+// of one identity is then in exactly the same sets, which is what makes an identity's verdict
+// exact for each of its addresses.
+
+import { createHash } from "node:crypto";
+import type { MemberKey, SetId, SetMember } from "../../engine/index.ts";
+import { memberKey } from "../../engine/index.ts";
+import { type Address, type Cidr, cidrContains } from "../../net/cidr.ts";
+import { protocolNumber } from "../../nft/index.ts";
+import { getOrCreate } from "../../util/maps.ts";
+
+export interface Identity {
+  /** The signature's canonical text; equal signatures are one identity. */
+  readonly key: string;
+  /** Short stable name for its nft objects (the same on every node and after restarts). */
+  readonly hash: string;
+  /** Address and node sets holding its addresses. */
+  readonly sets: ReadonlySet<SetId>;
+  /** `set|protocol number|port` of its named-port elements. */
+  readonly namedPorts: ReadonlySet<string>;
+  /** The ports of those elements, for splitting port intervals. */
+  readonly ports: readonly number[];
+}
+
+export const namedPortToken = (set: SetId, protocol: number, port: number): string =>
+  `${set}|${protocol}|${port}`;
+
+interface AddressMemberships {
+  readonly address: Address;
+  readonly sets: Set<SetId>;
+  readonly namedPorts: Set<string>;
+}
+
+/** An address whose identity changed in a batch (either side may be none). */
+export interface IdentityMove {
+  readonly address: Address;
+  readonly from: Identity | undefined;
+  readonly to: Identity | undefined;
+}
+
+export interface IdentityChanges {
+  readonly moves: readonly IdentityMove[];
+  /** Identities that got their first address. */
+  readonly added: readonly Identity[];
+  /** Identities that lost their last address. */
+  readonly removed: readonly Identity[];
+}
+
+function identityOf(m: AddressMemberships): Identity {
+  const sets = [...m.sets].sort();
+  const namedPorts = [...m.namedPorts].sort();
+  const key = JSON.stringify([sets, namedPorts]);
+  return {
+    key,
+    hash: createHash("sha256").update(key).digest("hex").slice(0, 12),
+    sets: new Set(sets),
+    namedPorts: new Set(namedPorts),
+    ports: [...new Set(namedPorts.map((t) => Number(t.slice(t.lastIndexOf("|") + 1))))],
+  };
+}
+
+export class IdentityIndex {
+  readonly #addresses = new Map<string, AddressMemberships>();
+  /** Prefix members of every set, counted, for the coverage check. */
+  readonly #prefixes = new Map<string, { readonly cidr: Cidr; count: number }>();
+  readonly #identityOf = new Map<
+    string,
+    { readonly address: Address; readonly identity: Identity }
+  >();
+  readonly #identities = new Map<string, { readonly identity: Identity; addresses: number }>();
+  /** Each set's members, so a removed set leaves every signature it was in. */
+  readonly #sets = new Map<SetId, Map<MemberKey, SetMember>>();
+  #touched = new Set<string>();
+  #prefixesChanged = false;
+
+  /** Records a member entering (`on`) or leaving a set. */
+  member(set: SetId, m: SetMember, on: boolean): void {
+    const members = getOrCreate(this.#sets, set, () => new Map<MemberKey, SetMember>());
+    if (on) members.set(memberKey(m), m);
+    else members.delete(memberKey(m));
+    if (m.kind === "prefix") {
+      const held = this.#prefixes.get(m.cidr.text);
+      if (on) {
+        if (held) held.count++;
+        else this.#prefixes.set(m.cidr.text, { cidr: m.cidr, count: 1 });
+      } else if (held && --held.count === 0) this.#prefixes.delete(m.cidr.text);
+      this.#prefixesChanged = true;
+      return;
+    }
+    const text = m.address.text;
+    const entry = getOrCreate(this.#addresses, text, () => ({
+      address: m.address,
+      sets: new Set<SetId>(),
+      namedPorts: new Set<string>(),
+    }));
+    if (m.kind === "address") {
+      if (on) entry.sets.add(set);
+      else entry.sets.delete(set);
+    } else {
+      const token = namedPortToken(set, protocolNumber(nftName(m.protocol))!, m.port);
+      if (on) entry.namedPorts.add(token);
+      else entry.namedPorts.delete(token);
+    }
+    if (entry.sets.size === 0 && entry.namedPorts.size === 0) this.#addresses.delete(text);
+    this.#touched.add(text);
+  }
+
+  /** A set is gone with all its members (the engine does not list them once more). */
+  removeSet(set: SetId): void {
+    for (const m of this.#sets.get(set)?.values() ?? []) this.member(set, m, false);
+    this.#sets.delete(set);
+  }
+
+  /** The identities of the addresses the recorded changes touched, and which came and went. */
+  flush(): IdentityChanges {
+    const touched = this.#prefixesChanged
+      ? new Set([...this.#identityOf.keys(), ...this.#addresses.keys()])
+      : this.#touched;
+    this.#touched = new Set();
+    this.#prefixesChanged = false;
+    const moves: IdentityMove[] = [];
+    const added: Identity[] = [];
+    const removed: Identity[] = [];
+    for (const text of [...touched].sort()) {
+      const held = this.#identityOf.get(text);
+      const from = held?.identity;
+      const entry = this.#addresses.get(text);
+      const computed = entry && !this.#covered(entry.address) ? identityOf(entry) : undefined;
+      const to = computed && (this.#identities.get(computed.key)?.identity ?? computed);
+      if (from?.key === to?.key) continue;
+      // One of them is set: `to` comes from the entry, `from` from what was held.
+      const address = entry?.address ?? held!.address;
+      if (from) {
+        this.#identityOf.delete(text);
+        const count = this.#identities.get(from.key)!;
+        if (--count.addresses === 0) {
+          this.#identities.delete(from.key);
+          removed.push(from);
+        }
+      }
+      if (to) {
+        this.#identityOf.set(text, { address, identity: to });
+        const count = this.#identities.get(to.key);
+        if (count) count.addresses++;
+        else {
+          this.#identities.set(to.key, { identity: to, addresses: 1 });
+          added.push(to);
+        }
+      }
+      moves.push({ address, from, to });
+    }
+    // An identity that left and came back in one batch is neither added nor removed.
+    const back = new Set(added.map((i) => i.key));
+    const gone = new Set(removed.map((i) => i.key));
+    return {
+      moves,
+      added: added.filter((i) => !gone.has(i.key)),
+      removed: removed.filter((i) => !back.has(i.key)),
+    };
+  }
+
+  identities(): Identity[] {
+    return [...this.#identities.values()].map((h) => h.identity);
+  }
+
+  /** Every address with an identity, for a full render. */
+  assignments(): Array<{ readonly address: Address; readonly identity: Identity }> {
+    return [...this.#identityOf.values()];
+  }
+
+  #covered(address: Address): boolean {
+    for (const { cidr } of this.#prefixes.values()) if (cidrContains(cidr, address)) return true;
+    return false;
+  }
+}
+
+const nftName = (p: string | number): string | number =>
+  typeof p === "number" ? p : p.toLowerCase();
