@@ -104,7 +104,6 @@ export {
   type ResourceKind,
 } from "./registry.ts";
 export { parseResource, type ResourceResult } from "./resource.ts";
-export { type StagedPolicyStatus, StagedPolicyStatusSchema } from "./staged-status.ts";
 export {
   type EndpointSlice,
   EndpointSliceSchema,
@@ -114,6 +113,7 @@ export {
   ServiceAccountSchema,
   ServiceSchema,
 } from "./services.ts";
+export { type StagedPolicyStatus, StagedPolicyStatusSchema } from "./staged-status.ts";
 export {
   checkResourceSet,
   ResourceSetError,
