@@ -6,7 +6,7 @@ export {
   type DatastoreSourceOptions,
   type WatchableStore,
 } from "./datastore-source.ts";
-export { EtcdDatastore, type EtcdOptions } from "./etcd/store.ts";
+export type { EtcdDatastore, EtcdOptions } from "./etcd/store.ts";
 export { listFilter, type ObjectFilter } from "./filters.ts";
 export { ManifestSource, type ManifestSourceOptions } from "./manifest-source.ts";
 export { MemorySource } from "./memory-source.ts";

@@ -2,7 +2,7 @@
 // from the working directory, `sqlite::memory:` for a private in-memory store) or
 // `etcd://HOST:PORT[,HOST:PORT...][/PREFIX]` (etcd v3; PREFIX `/microseg` unless given).
 import { resolve } from "node:path";
-import { EtcdDatastore, type EtcdOptions } from "./etcd/store.ts";
+import type { EtcdOptions } from "./etcd/store.ts";
 import { SqliteDatastore, type SqliteOptions } from "./sqlite/store.ts";
 import { type Datastore, DatastoreError } from "./types.ts";
 
@@ -17,7 +17,7 @@ export interface OpenOptions {
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
-function openEtcd(url: string, rest: string, opts: OpenOptions): Promise<Datastore> {
+async function openEtcd(url: string, rest: string, opts: OpenOptions): Promise<Datastore> {
   if (!rest.startsWith("//")) throw badUrl(url, "write etcd://HOST:PORT");
   const body = rest.slice(2);
   const slash = body.indexOf("/");
@@ -34,6 +34,9 @@ function openEtcd(url: string, rest: string, opts: OpenOptions): Promise<Datasto
   if (prefix !== undefined && !/^(\/[A-Za-z0-9._-]+)+\/?$/.test(prefix)) {
     throw badUrl(url, `key prefix "${prefix}" must be /NAME[/NAME...]`);
   }
+  // Loaded on first use: the etcd client (gRPC) costs seconds of start-up that SQLite users
+  // and every CLI command would otherwise pay.
+  const { EtcdDatastore } = await import("./etcd/store.ts");
   return EtcdDatastore.open(hosts, { ...opts.etcd, ...(prefix ? { prefix } : {}) });
 }
 

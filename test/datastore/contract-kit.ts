@@ -169,7 +169,8 @@ export class Child {
     return this.#lines;
   }
 
-  async untilLines(n: number, ms = 30_000): Promise<void> {
+  /** Generous: a child's start-up (tsx, the store's client) is slow on a loaded 2-core machine. */
+  async untilLines(n: number, ms = 60_000): Promise<void> {
     const deadline = Date.now() + ms;
     while (this.#lines.length < n) {
       if (this.exited) assert.fail(`child exited after ${this.#lines.length} of ${n} lines`);
