@@ -217,6 +217,8 @@ export class Agent {
   /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */
   async #attempt(apply: () => Promise<ApplyResult>, what: string): Promise<void> {
     if (this.#stopped) return;
+    // Before ready, the time the first sync is handed to the kernel bounds when it can be live.
+    if (!this.#ready) this.#log.info(`${what}: sending while not ready`);
     try {
       const result = await apply();
       clearTimeout(this.#retryTimer);
