@@ -11,6 +11,7 @@ import {
   type Protocol,
   type World,
 } from "../policy/index.ts";
+import { byFromToPort } from "./matrix.ts";
 
 /** One (source, destination, port, protocol) seen in the records, with its evidence. */
 export interface ObservedFlow {
@@ -87,17 +88,7 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
   }
   return [...byKey.values()]
     .map((o) => ({ ...o, actions: [...o.actions].sort() }))
-    .sort((a, b) =>
-      a.from !== b.from
-        ? a.from < b.from
-          ? -1
-          : 1
-        : a.to !== b.to
-          ? a.to < b.to
-            ? -1
-            : 1
-          : a.port - b.port,
-    );
+    .sort(byFromToPort);
 }
 
 function peer(world: World, r: FlowRecord, side: Side): FlowPeer | undefined {

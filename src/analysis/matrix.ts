@@ -190,17 +190,17 @@ export function namespaceSummary(
   });
   return [...counts.values()]
     .map((c) => ({ ...c.key, allowed: c.allowed, denied: c.denied }))
-    .sort((a, b) =>
-      a.from !== b.from
-        ? a.from < b.from
-          ? -1
-          : 1
-        : a.to !== b.to
-          ? a.to < b.to
-            ? -1
-            : 1
-          : a.port - b.port,
-    );
+    .sort(byFromToPort);
+}
+
+/** Orders rows by source, then destination, then port: the summary's and the replay's order. */
+export function byFromToPort(
+  a: { readonly from: string; readonly to: string; readonly port: number },
+  b: { readonly from: string; readonly to: string; readonly port: number },
+): number {
+  if (a.from !== b.from) return a.from < b.from ? -1 : 1;
+  if (a.to !== b.to) return a.to < b.to ? -1 : 1;
+  return a.port - b.port;
 }
 
 /** The summary as text: one line per namespace pair and port. */
