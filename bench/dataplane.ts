@@ -18,6 +18,7 @@ import { resourceKey, validResource } from "../src/model/index.ts";
 import { KernelNftables, Transaction } from "../src/nft/index.ts";
 import { buildWorld } from "../src/policy/index.ts";
 import { generateCluster, podAddress } from "./cluster-gen.ts";
+import { connectLoopScript } from "./connect-loop.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, rng, summarize } from "./lib.ts";
 
 const NODE = "node-0";
@@ -142,20 +143,7 @@ function runIn(netns: string, script: string, args: string[] = []) {
 }
 
 const SERVER = `require("node:net").createServer((s) => s.destroy()).listen(7000, () => console.log("up"));`;
-// Parallel loops of connect-and-close, bounded by count and time: new connections per second.
-const CLIENT = `
-const net = require("node:net");
-const [host, total, limitMs, loops] = process.argv.slice(1).map((a, i) => (i ? Number(a) : a));
-let done = 0, failed = 0; const t0 = Date.now();
-const finish = () => { console.log(JSON.stringify({ done, failed, ms: Date.now() - t0 })); process.exit(0); };
-function one() {
-  if (done + failed >= total || Date.now() - t0 > limitMs) return finish();
-  const s = net.connect(7000, host, () => { done++; s.destroy(); one(); });
-  s.setTimeout(1000, () => { failed++; s.destroy(); one(); });
-  s.on("error", () => { failed++; one(); });
-}
-for (let i = 0; i < loops; i++) one();
-`;
+const CLIENT = connectLoopScript(7000);
 
 /**
  * Pod events on a node whose table holds `engine`'s state: new remote pods (set elements only)

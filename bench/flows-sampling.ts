@@ -15,22 +15,10 @@ import { type Resource, validResource } from "../src/model/index.ts";
 import { KernelNftables } from "../src/nft/index.ts";
 import { NODE } from "../test/agent/kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "../test/agent/netns-topology.ts";
+import { connectLoopScript } from "./connect-loop.ts";
 import { type BenchArgs, type BenchReport, intArg } from "./lib.ts";
 
-// Parallel loops of connect-and-close, bounded by count and time.
-const CLIENT = `
-const net = require("node:net");
-const [host, total, limitMs, loops] = process.argv.slice(1).map((a, i) => (i ? Number(a) : a));
-let done = 0, failed = 0; const t0 = Date.now();
-const finish = () => { console.log(JSON.stringify({ done, failed, ms: Date.now() - t0 })); process.exit(0); };
-function one() {
-  if (done + failed >= total || Date.now() - t0 > limitMs) return finish();
-  const s = net.connect(389, host, () => { done++; s.destroy(); one(); });
-  s.setTimeout(1000, () => { failed++; s.destroy(); one(); });
-  s.on("error", () => { failed++; one(); });
-}
-for (let i = 0; i < loops; i++) one();
-`;
+const CLIENT = connectLoopScript(389);
 
 async function connect(netns: string, host: string, total: number) {
   const child = spawn(
