@@ -21,6 +21,12 @@ export interface ObservedFlow {
   readonly protocol: Protocol;
   /** Recorded actions (allow, deny, log) as the kernel reported them. */
   readonly actions: readonly string[];
+  /**
+   * Whether connections went through: the destination's node allowed them, or nothing denied
+   * them anywhere. A source's allow alone is not enough: its egress passed, and the
+   * destination's ingress may still have dropped the packet.
+   */
+  readonly delivered: boolean;
   readonly records: number;
   readonly connections: number;
   readonly firstSeen: number;
@@ -49,6 +55,7 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
       port: number;
       protocol: Protocol;
       actions: Set<string>;
+      allowedAtDestination: boolean;
       records: number;
       connections: number;
       firstSeen: number;
@@ -71,6 +78,7 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
         port,
         protocol,
         actions: new Set(),
+        allowedAtDestination: false,
         records: 0,
         connections: 0,
         firstSeen: r.firstSeen,
@@ -80,6 +88,7 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
       byKey.set(key, o);
     }
     o.actions.add(r.fields.action);
+    if (r.fields.action === "allow" && r.fields.reporter === "dst") o.allowedAtDestination = true;
     o.records++;
     // Both reporters count the same connection: keep the larger count, not the sum.
     o.connections = Math.max(o.connections, r.connections);
@@ -87,7 +96,11 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
     o.lastSeen = Math.max(o.lastSeen, r.lastSeen);
   }
   return [...byKey.values()]
-    .map((o) => ({ ...o, actions: [...o.actions].sort() }))
+    .map(({ allowedAtDestination, ...o }) => ({
+      ...o,
+      actions: [...o.actions].sort(),
+      delivered: allowedAtDestination || (o.actions.has("allow") && !o.actions.has("deny")),
+    }))
     .sort(byFromToPort);
 }
 

@@ -306,7 +306,7 @@ export function recommend(
   };
   for (const g of new Set(groupOf.values())) trafficOf(g);
   // Denied attempts are what least privilege keeps out: only flows that went through count.
-  for (const o of observedFlows(records).filter((f) => f.actions.some((a) => a !== "deny"))) {
+  for (const o of observedFlows(records).filter((f) => f.delivered)) {
     const flow = replayFlow(world, o);
     if (!flow) continue;
     const src = flow.source.endpoint ? groupOf.get(flow.source.endpoint.id) : undefined;

@@ -39,6 +39,8 @@ function sourceArgs(source: AgentSource): string[] {
 export interface AgentSettings {
   /** `--endpoint-to-host`: what follows a workload's egress allow towards its own node. */
   readonly endpointToHost?: "Drop" | "Accept" | "Return";
+  /** `--flow-interval`: a test waiting for flow records closes intervals sooner than 15 s. */
+  readonly flowInterval?: string;
 }
 
 export function startAgents(
@@ -73,6 +75,7 @@ export function startAgents(
       // The lab waits on every change; a short poll keeps each wait short.
       ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
       ...(settings.endpointToHost ? ["--endpoint-to-host", settings.endpointToHost] : []),
+      ...(settings.flowInterval ? ["--flow-interval", settings.flowInterval] : []),
     ]);
   }
 }

@@ -1,46 +1,41 @@
-// The analysis bars against the kernel, in a lab of the segmented-apps example: the flows
-// simulate predicts as newly denied are exactly those the kernel denies once the change is
-// applied; promoted recommendations allow every observed flow and deny every other probed
-// pair. The "recorded" flows are the lab's own probes that the kernel let through, turned into
-// flow records (the node agents' flow capture is tested in test/flows).
+// The analysis bars against the kernel, on recorded flows: a lab of the segmented-apps example
+// whose pods follow a real API server's store and whose node agents enforce what it holds and
+// capture flows with ulogd2, shipping their records to the server's flow store. Simulate and
+// recommend read those records back through `GET /api/v1/flows`. The flows simulate predicts
+// as newly denied (and newly allowed) are exactly those the kernel denies (allows) once the
+// change is applied; promoted recommendations allow every observed flow and deny every other
+// probed pair.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { observedFlows } from "../../src/analysis/flow-replay.ts";
 import { promote, recommend } from "../../src/analysis/recommend.ts";
-import { applyChange, simulate } from "../../src/analysis/simulate.ts";
+import { simulate } from "../../src/analysis/simulate.ts";
+import { ApiClient } from "../../src/client/index.ts";
+import { type Datastore, openDatastore } from "../../src/datastore/index.ts";
 import type { FlowRecord } from "../../src/flows/index.ts";
-import { Lab, type ProbeSpec } from "../../src/lab/index.ts";
+import {
+  Lab,
+  LabStoreFollower,
+  labSpecFromManifests,
+  type ProbeSpec,
+} from "../../src/lab/index.ts";
 import { loadManifests, type Resource, validResources } from "../../src/model/index.ts";
 import { buildWorld, type Endpoint } from "../../src/policy/index.ts";
+import { type RunningServer, startServer } from "../../src/server/index.ts";
+import { waitEnforced } from "../../src/up/index.ts";
 import { probeExpecting } from "../lab/expect-cells.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { record } from "./flow-records.ts";
 
 const example = join(import.meta.dirname, "../../examples/segmented-apps");
 const PORT = 8080;
 const POLICY_KINDS = new Set(["GlobalNetworkPolicy", "NetworkPolicy", "StagedNetworkPolicy"]);
 
-async function load(paths: string[]): Promise<Resource[]> {
-  const result = await loadManifests(paths);
-  assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
-  return result.resources;
-}
-
-const cellName = (c: ProbeSpec) => `${c.from} -> ${c.to} ${c.port}/${c.protocol}`;
-
-/** Flow records for the probes the kernel allowed, with the sides' identities and addresses. */
-function recordsOf(
-  world: ReturnType<typeof buildWorld>,
-  cells: readonly ProbeSpec[],
-): FlowRecord[] {
-  const side = (id: string) => {
-    const e = world.cluster.endpoint(id)!;
-    return { ns: e.namespace!, name: e.name, ip: e.addresses[0]!.text };
-  };
-  return cells.map((c) => record(side(c.from), side(c.to), c.port, "tcp"));
-}
+const cellName = (c: { from: string; to: string; port: number; protocol: string | number }) =>
+  `${c.from} -> ${c.to} ${c.port}/${c.protocol}`;
 
 /** Only orderInput's frontend may reach orderInput's components now. */
 const CHANGE = validResources([
@@ -58,31 +53,38 @@ const CHANGE = validResources([
   },
 ]);
 
-describe("simulate and recommend against the kernel", { skip: rootSkipReason() }, () => {
-  const stateDir = mkdtempSync(join(tmpdir(), "microseg-analysis-lab-"));
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("simulate and recommend on the lab's recorded flows", {
+  skip: rootSkipReason(),
+  timeout: 300_000,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), "microseg-analysis-lab-"));
+  let store: Datastore;
+  let server: RunningServer;
+  let client: ApiClient;
   let lab: Lab;
-  let current: Resource[];
+  let follower: LabStoreFollower;
   let allCells: ProbeSpec[];
+  /** The store's objects and what the agents recorded of one probe of every pair under them. */
+  let before0: Resource[];
+  let recorded: FlowRecord[];
+  let allowed0: Set<string>;
 
-  before(async () => {
-    lab = await Lab.upFromManifests(await load([example]), { stateDir, nodes: 2 });
-    current = await load([lab.manifestsPath!]);
-    const ids = lab.plan.pods.map((p) => p.name).sort();
-    allCells = ids.flatMap((from) =>
-      ids
-        .filter((to) => to !== from)
-        .map((to) => ({ from, to, port: PORT, protocol: "TCP" as const })),
-    );
-  });
-  after(() => {
-    lab?.down();
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+  const current = async () => [...(await store.snapshot()).items] as Resource[];
 
-  /** The cells the kernel lets through now. */
-  async function allowedNow(cells: readonly ProbeSpec[]): Promise<Set<string>> {
-    const world = buildWorld(current);
-    const expected = cells.map((c) => ({
+  /** Probes every pair against the model's verdict; the cells the kernel let through. */
+  async function allowedNow(resources: readonly Resource[]): Promise<Set<string>> {
+    const world = buildWorld(resources);
+    const expected = allCells.map((c) => ({
       ...c,
       expected: world.evaluator.evaluate({
         source: world.cluster.peerOf(world.cluster.endpoint(c.from)!),
@@ -91,51 +93,102 @@ describe("simulate and recommend against the kernel", { skip: rootSkipReason() }
         protocol: c.protocol,
       }).allowed,
     }));
-    // Probed against the model's verdict, so a slow allowed probe is retried before it counts.
+    // A slow allowed probe is retried before it counts as denied.
     const { wrong } = await probeExpecting(lab, expected);
     assert.deepEqual(wrong, [], "the lab enforces what the model says");
     return new Set(expected.filter((c) => c.expected).map(cellName));
   }
 
-  test("the recorded flows simulate calls newly denied are exactly those the kernel denies after", async () => {
-    const allowed = await allowedNow(allCells);
-    const recorded = allCells.filter((c) => allowed.has(cellName(c)));
-    assert.ok(recorded.length > 20, `only ${recorded.length} flows recorded`);
-    const s = simulate(current, CHANGE, recordsOf(buildWorld(current), recorded));
-    const predicted = new Set(
-      s.flows.newlyDenied.map((f) => `${f.from} -> ${f.to} ${f.port}/${f.protocol}`),
-    );
-    assert.ok(predicted.size > 0, "the change denies some recorded flows");
-    assert.deepEqual(s.flows.newlyAllowed, []);
-
-    current = applyChange(current, CHANGE);
-    await lab.applyManifests(current);
-    const results = await lab.probe(recorded, { timeoutMs: 400 });
-    const deniedByKernel = new Set(recorded.filter((_, i) => !results[i]!.allowed).map(cellName));
-    // A connection the kernel refused once may have been a slow one: ask again with time.
-    const recheck = recorded.filter(
-      (c) => deniedByKernel.has(cellName(c)) && !predicted.has(cellName(c)),
-    );
-    const again = await lab.probe(recheck, { timeoutMs: 2000 });
-    recheck.forEach((c, i) => {
-      if (again[i]!.allowed) deniedByKernel.delete(cellName(c));
+  /** Everything the kernel recorded since `since`, once every probed cell's record is in. */
+  function recordsOf(since: number, allowed: Set<string>): Promise<FlowRecord[]> {
+    return until("the probes' flow records in the API", async () => {
+      const records = await client.flows({ since: String(since), limit: 100_000 });
+      // Complete when an allowed cell's destination reported it and a denied cell's deny is in.
+      const flows = new Map(observedFlows(records).map((o) => [cellName(o), o]));
+      const complete = allCells.every((c) => {
+        const o = flows.get(cellName(c));
+        return allowed.has(cellName(c)) ? o?.delivered : o?.actions.includes("deny");
+      });
+      return complete ? records : undefined;
     });
-    assert.deepEqual([...deniedByKernel].sort(), [...predicted].sort());
+  }
+
+  before(async () => {
+    store = await openDatastore(`sqlite:${join(dir, "store.db")}`);
+    server = await startServer({ store, port: 0 });
+    client = new ApiClient({ server: server.url });
+    const loaded = await loadManifests([example]);
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
+    await store.apply(loaded.resources);
+    const spec = labSpecFromManifests(await current(), { nodes: ["node-1", "node-2"] });
+    lab = await Lab.up(spec, {
+      id: `an${randomBytes(3).toString("hex")}`,
+      stateDir: join(dir, "lab"),
+      server: { url: server.url },
+      agents: { flowInterval: "1s" },
+    });
+    follower = new LabStoreFollower(lab, store);
+    await follower.start();
+    await waitEnforced(lab, client, 60_000);
+    const ids = lab.plan.pods.map((p) => p.name).sort();
+    allCells = ids.flatMap((from) =>
+      ids
+        .filter((to) => to !== from)
+        .map((to) => ({ from, to, port: PORT, protocol: "TCP" as const })),
+    );
+    before0 = await current();
+    const since = Date.now() - 1000;
+    allowed0 = await allowedNow(before0);
+    recorded = await recordsOf(since, allowed0);
+  });
+  after(async () => {
+    await follower?.stop();
+    lab?.down();
+    await server?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the recorded flows simulate calls newly denied are exactly those the kernel denies after", async () => {
+    const s = simulate(before0, CHANGE, recorded);
+    const predicted = new Set(s.flows.newlyDenied.map(cellName));
+    const predictedAllowed = new Set(s.flows.newlyAllowed.map(cellName));
+    assert.ok(predicted.size > 5, `the change denies some recorded flows (${predicted.size})`);
+    assert.equal(s.flows.unjudged, 0, "every recorded side is a workload of the store");
+    assert.equal(
+      s.flows.newlyDenied.length + s.flows.newlyAllowed.length + s.flows.unchanged,
+      allCells.length,
+      "every probed pair was recorded and judged",
+    );
+
+    await store.apply(CHANGE);
+    await waitEnforced(lab, client, 60_000);
+    const allowedAfter = await allowedNow(await current());
+    const deniedByKernel = [...allowed0].filter((c) => !allowedAfter.has(c));
+    const allowedByKernel = [...allowedAfter].filter((c) => !allowed0.has(c));
+    assert.deepEqual(deniedByKernel.sort(), [...predicted].sort());
+    assert.deepEqual(allowedByKernel.sort(), [...predictedAllowed].sort());
   });
 
   test("promoted recommendations allow every observed flow and deny every other probed pair", async () => {
-    const world = buildWorld(current);
-    const allowed = await allowedNow(allCells);
+    const world = buildWorld(before0);
     // Observed: what frontends and creditCheck did; the rest of the traffic never happened.
-    const observed = allCells.filter(
-      (c) => allowed.has(cellName(c)) && /frontend|creditcheck/.test(c.from),
-    );
-    assert.ok(observed.length > 5, `only ${observed.length} observed`);
-    const workloads = current.filter((r) => !POLICY_KINDS.has(r.kind));
-    const staged = recommend(workloads, recordsOf(world, observed));
+    const observed = recorded.filter((r) => /^(frontend|creditcheck)-/.test(r.fields.source_name));
+    const delivered = observedFlows(observed).filter((o) => o.delivered);
+    assert.ok(delivered.length > 5, `only ${delivered.length} observed flows went through`);
+    const workloads = before0.filter((r) => !POLICY_KINDS.has(r.kind));
+    const staged = recommend(workloads, observed);
     assert.ok(staged.every((p) => p.kind === "StagedNetworkPolicy"));
-    current = [...workloads, ...staged.map(promote)];
-    await lab.applyManifests(current);
+
+    const now = await current();
+    for (const r of now.filter((o) => POLICY_KINDS.has(o.kind)))
+      await store.delete({
+        kind: r,
+        name: r.metadata.name,
+        ...(r.metadata.namespace ? { namespace: r.metadata.namespace } : {}),
+      });
+    await store.apply(staged.map(promote));
+    await waitEnforced(lab, client, 60_000);
 
     // Owners: replicas with the same labels are one group, so what one did the other may do.
     const groupOf = (e: Endpoint) =>
@@ -145,7 +198,7 @@ describe("simulate and recommend against the kernel", { skip: rootSkipReason() }
           .sort(),
       )}`;
     const group = (id: string) => groupOf(world.cluster.endpoint(id)!);
-    const seen = new Set(observed.map((c) => `${group(c.from)} -> ${group(c.to)}`));
+    const seen = new Set(delivered.map((c) => `${group(c.from)} -> ${group(c.to)}`));
     const expected = allCells.map((c) => ({
       ...c,
       expected: seen.has(`${group(c.from)} -> ${group(c.to)}`),
@@ -154,6 +207,11 @@ describe("simulate and recommend against the kernel", { skip: rootSkipReason() }
       expected.some((c) => !c.expected),
       "some pairs were never seen",
     );
+    for (const o of delivered)
+      assert.ok(
+        expected.some((c) => cellName(c) === cellName(o) && c.expected),
+        `${cellName(o)} observed`,
+      );
     const { wrong } = await probeExpecting(lab, expected);
     assert.deepEqual(wrong, []);
   });
