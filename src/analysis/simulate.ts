@@ -2,7 +2,13 @@
 // judged by the same evaluator before and after, and the reachability matrix cells that change.
 // The same function backs `microseg simulate` and the UI's preview.
 import type { FlowRecord } from "../flows/index.ts";
-import { type Resource, resourceKey } from "../model/index.ts";
+import {
+  checkResourceSet,
+  parseResource,
+  type Resource,
+  type ResourceIssue,
+  resourceKey,
+} from "../model/index.ts";
 import { buildWorld, type PortProtocol, type Protocol, type World } from "../policy/index.ts";
 import { type ObservedFlow, observedFlows, replayFlow } from "./flow-replay.ts";
 import { declaredPorts, type MatrixCell, reachabilityMatrix } from "./matrix.ts";
@@ -43,11 +49,56 @@ export interface Simulation {
   };
 }
 
+/** A simulation over the live store, as `POST /api/v1/simulate` answers it. */
+export interface LiveSimulation extends Simulation {
+  readonly apiVersion: string;
+  readonly kind: "Simulation";
+  /** The store revision the change was laid on. */
+  readonly revision: number;
+  /** The start of the window of recorded flows (RFC 3339). */
+  readonly since: string;
+  /** Recorded flow records read. */
+  readonly records: number;
+}
+
 /** The change's objects replace those of the same key and add the rest. */
 export function applyChange(current: readonly Resource[], change: readonly Resource[]): Resource[] {
   const byKey = new Map(current.map((r) => [resourceKey(r), r]));
   for (const r of change) byKey.set(resourceKey(r), r);
   return [...byKey.values()];
+}
+
+/** An issue of the change's item `index`, its path as apply writes it (`items[2].spec.tier`). */
+const itemIssue = (index: number, issue: ResourceIssue): ResourceIssue => ({
+  code: issue.code,
+  path: issue.path ? `items[${index}].${issue.path}` : `items[${index}]`,
+  message: issue.message,
+});
+
+/**
+ * A change as a caller sent it (decoded JSON): every object by its kind's schema, then the set
+ * rules (no object twice, a policy's tier exists) over the change on top of the current set,
+ * so a policy may name a tier the store holds. Only the change's own issues are reported.
+ */
+export function validateChange(
+  current: readonly Resource[],
+  objects: readonly unknown[],
+): { ok: true; change: Resource[] } | { ok: false; issues: ResourceIssue[] } {
+  const change: Resource[] = [];
+  const issues: ResourceIssue[] = [];
+  objects.forEach((object, i) => {
+    const parsed = parseResource(object);
+    if (parsed.ok) change.push(parsed.value);
+    else issues.push(...parsed.issues.map((issue) => itemIssue(i, issue)));
+  });
+  if (issues.length > 0) return { ok: false, issues };
+  const replaced = new Set(change.map(resourceKey));
+  const kept = current.filter((r) => !replaced.has(resourceKey(r)));
+  const set = checkResourceSet([...kept, ...change]);
+  const own = set.issues
+    .filter((issue) => issue.index >= kept.length)
+    .map((issue) => itemIssue(issue.index - kept.length, issue));
+  return own.length > 0 ? { ok: false, issues: own } : { ok: true, change };
 }
 
 function flowChanges(before: World, after: World, flows: readonly ObservedFlow[]) {

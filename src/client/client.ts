@@ -7,6 +7,7 @@ import type { AgentStatus } from "../agent/index.ts";
 import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
 import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
+import type { LiveSimulation } from "../analysis/simulate.ts";
 import type {
   KindRef,
   ListOptions,
@@ -47,6 +48,7 @@ import {
   FLOWS_PATH,
   MATRIX_PATH,
   objectPath,
+  SIMULATE_PATH,
   SNAPSHOT_PATH,
 } from "./paths.ts";
 import { type ClientOptions, Transport } from "./transport.ts";
@@ -264,6 +266,27 @@ export class ApiClient {
       body: ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {},
     });
     return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
+  }
+
+  /**
+   * What a change would do on the live store (`microseg simulate`, the UI's preview): flows of
+   * the window `since` (24h by default) and matrix cells whose verdict changes. Nothing is written.
+   */
+  async simulate(
+    change: readonly Resource[],
+    opts: { readonly since?: string } = {},
+  ): Promise<LiveSimulation> {
+    const body = await this.#http.json({
+      method: "POST",
+      path: SIMULATE_PATH,
+      query: { since: opts.since },
+      body: { apiVersion: "v1", kind: "List", items: change },
+    });
+    return shaped<LiveSimulation>(
+      body,
+      ["revision", "since", "records", "flows", "cells"],
+      "simulate",
+    );
   }
 
   /** `describe` of one object over the live store (src/analysis/describe.ts on the server). */

@@ -13,6 +13,8 @@ export const SNAPSHOT_PATH = "/apis/microseg.io/v1/snapshot";
 export const EXPLAIN_PATH = "/api/v1/explain";
 export const MATRIX_PATH = "/api/v1/matrix";
 export const DESCRIBE_PATH = "/api/v1/describe";
+/** A change judged on the live store and its recorded flows, nothing written. */
+export const SIMULATE_PATH = "/api/v1/simulate";
 export const AGENTS_PATH = "/api/v1/agents";
 /** Flow records: agents POST them, readers GET (or follow) them. */
 export const FLOWS_PATH = "/api/v1/flows";

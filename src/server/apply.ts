@@ -10,7 +10,8 @@ import { ApiError, fromStoreError } from "./errors.ts";
 
 export const APPLY_PATH = `/apis/${MICROSEG_V1}/apply`;
 
-function itemsOf(body: unknown): unknown[] {
+/** A whole-set body's objects: a List's items, or an array (apply and simulate take both). */
+export function itemsOf(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
   const list = objectBody(body);
   if (list.kind !== "List" || !Array.isArray(list.items)) {

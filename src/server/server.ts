@@ -17,6 +17,7 @@ import { registerFlowRoutes } from "./flow-routes.ts";
 import { FlowService, type FlowServiceOptions } from "./flow-service.ts";
 import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
+import { registerSimulateRoute } from "./simulate.ts";
 import { withStagedStatus } from "./staged-status.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
 
@@ -176,6 +177,7 @@ export function buildServer(opts: ServerOptions): {
   registerStoreWideRoutes(app, ctx);
   registerApplyRoute(app, ctx);
   registerFlowRoutes(app, ctx, flows);
+  registerSimulateRoute(app, ctx, flows);
   registerResourceRoutes(app, ctx);
   return { app, ctx, flows };
 }

@@ -29,6 +29,7 @@ import { type RunningServer, startServer } from "../../src/server/index.ts";
 import { waitEnforced } from "../../src/up/index.ts";
 import { probeExpecting } from "../lab/expect-cells.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { FRONTEND_ONLY } from "./changes.ts";
 
 const example = join(import.meta.dirname, "../../examples/segmented-apps");
 const PORT = 8080;
@@ -37,21 +38,7 @@ const POLICY_KINDS = new Set(["GlobalNetworkPolicy", "NetworkPolicy", "StagedNet
 const cellName = (c: { from: string; to: string; port: number; protocol: string | number }) =>
   `${c.from} -> ${c.to} ${c.port}/${c.protocol}`;
 
-/** Only orderInput's frontend may reach orderInput's components now. */
-const CHANGE = validResources([
-  {
-    apiVersion: "microseg.io/v1",
-    kind: "GlobalNetworkPolicy",
-    metadata: { name: "silo-orderinput" },
-    spec: {
-      selector: 'app == "orderInput"',
-      ingress: [
-        { action: "Allow", source: { selector: 'app == "orderInput" && component == "frontend"' } },
-      ],
-      egress: [{ action: "Allow", destination: { selector: 'app == "orderInput"' } }],
-    },
-  },
-]);
+const CHANGE = validResources([FRONTEND_ONLY]);
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 60_000) {
   const deadline = Date.now() + ms;

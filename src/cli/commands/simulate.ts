@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import { formatSimulation, simulate } from "../../analysis/simulate.ts";
 import { analysisResources } from "../analysis-input.ts";
-import { withConnection } from "../connection.ts";
+import { connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { type FlowInputFlags, recordedFlows } from "../flow-input.ts";
 import { loadOrExit, outputFormat } from "../load.ts";
@@ -16,8 +16,16 @@ interface SimulateFlags extends FlowInputFlags {
 async function simulateCommand(flags: SimulateFlags): Promise<void> {
   const format = outputFormat(flags.output);
   const change = await loadOrExit(flags.filename);
-  const current = await analysisResources({ ...flags, filename: flags.current });
-  const result = simulate(current, change, await recordedFlows(flags));
+  // Live (no files for either input): the server judges the change on its store and flow
+  // store, as the UI's preview does, rather than every record of the window crossing the wire.
+  const result =
+    flags.current === undefined && flags.flows === undefined
+      ? await connect(flags).simulate(change, { since: flags.since })
+      : simulate(
+          await analysisResources({ ...flags, filename: flags.current }),
+          change,
+          await recordedFlows(flags),
+        );
   if (format === "json") console.log(JSON.stringify(result));
   else if (format === "yaml") process.stdout.write(stringify(result));
   else process.stdout.write(formatSimulation(result));
