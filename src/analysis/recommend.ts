@@ -377,12 +377,3 @@ export function recommend(
   }
   return validResources(out);
 }
-
-/** What promoting a recommendation enforces: the NetworkPolicy the staged one would set. */
-export function promote(staged: Resource): Resource {
-  if (staged.kind !== "StagedNetworkPolicy") return staged;
-  const { stagedAction: _, ...spec } = staged.spec;
-  return validResources([
-    { apiVersion: "microseg.io/v1", kind: "NetworkPolicy", metadata: staged.metadata, spec },
-  ])[0]!;
-}

@@ -3,7 +3,8 @@
 // was never recorded.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mergePorts, promote, recommend } from "../../src/analysis/recommend.ts";
+import { mergePorts, recommend } from "../../src/analysis/recommend.ts";
+import { promote } from "../../src/analysis/staged.ts";
 import { type Resource, validResources } from "../../src/model/index.ts";
 import { parseAddress } from "../../src/net/cidr.ts";
 import { buildWorld, type Protocol } from "../../src/policy/index.ts";

@@ -2,6 +2,7 @@
 // path; the exit code follows the worst severity found.
 import type { Resource } from "../../model/index.ts";
 import { buildWorld } from "../../policy/index.ts";
+import { applyStaged } from "../staged.ts";
 import { cidrCoversWorkloads, ipv4OnlyCidrs } from "./checks/addresses.ts";
 import { egressWithoutDns } from "./checks/egress-dns.ts";
 import { logEverything } from "./checks/log.ts";
@@ -9,6 +10,7 @@ import { combinedPeer, separatePeers } from "./checks/peers.ts";
 import { denyOnlyIsolation, shadowedRule, undecidedPass } from "./checks/reach.ts";
 import { matchesNothing, unknownNamedPort } from "./checks/selectors.ts";
 import { type Check, type Finding, SEVERITIES, type Severity } from "./finding.ts";
+import { objectName } from "./objects.ts";
 
 export type { Check, Finding, Severity } from "./finding.ts";
 
@@ -28,9 +30,29 @@ export const CHECKS: readonly Check[] = [
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
 
-export function lint(resources: readonly Resource[]): Finding[] {
+const run = (resources: readonly Resource[]) => {
   const input = { resources, world: buildWorld(resources) };
-  return CHECKS.flatMap((c) => c.run(input)).sort(
+  return CHECKS.flatMap((c) => c.run(input));
+};
+
+/**
+ * Staged policies are linted as what they would enforce: every check over the set with the
+ * staged changes applied, keeping the findings about promoted objects under the staged
+ * object's name (`microseg.io/StagedNetworkPolicy shop/web`). What the staged world says of the
+ * enforced objects is the enforced run's to say.
+ */
+function stagedFindings(resources: readonly Resource[]): Finding[] {
+  const applied = applyStaged(resources);
+  if (!applied) return [];
+  const names = new Map([...applied.origins].map(([p, s]) => [objectName(p), objectName(s)]));
+  return run(applied.resources).flatMap((f) => {
+    const object = names.get(f.object);
+    return object ? [{ ...f, object }] : [];
+  });
+}
+
+export function lint(resources: readonly Resource[]): Finding[] {
+  return [...run(resources), ...stagedFindings(resources)].sort(
     (a, b) =>
       rank(a.severity) - rank(b.severity) ||
       (a.object < b.object ? -1 : a.object > b.object ? 1 : 0) ||
