@@ -2,9 +2,10 @@
 // when the record kept one, else by its workload's identity (records folded by owner drop
 // the addresses). Records of the two reporters (source and destination) for one connection
 // fold into one observed flow.
-import type { FlowRecord } from "../flows/index.ts";
+import { type FlowRecord, ownerName } from "../flows/index.ts";
 import { tryParseAddress } from "../net/cidr.ts";
 import {
+  type Endpoint,
   type Flow,
   type FlowPeer,
   normalizeProtocol,
@@ -104,12 +105,44 @@ export function observedFlows(records: readonly FlowRecord[]): ObservedFlow[] {
     .sort(byFromToPort);
 }
 
+/** A controller's template workload (`deployment/web`) and the owner name its pods share. */
+const TEMPLATE = /^(deployment|replicaset|statefulset|daemonset|job|cronjob)\/(.+)$/;
+
+/** Does the workload `w` stand for the pod (or owner, `web-*`) a record names? */
+function owns(w: Endpoint, name: string): boolean {
+  const owner = ownerName(name);
+  const t = TEMPLATE.exec(w.name);
+  if (!t) return owner.endsWith("-*") && ownerName(w.name) === owner;
+  const [, kind, controller] = t;
+  if (owner === `${controller}-*`) return true;
+  // A StatefulSet's pods are `<name>-<ordinal>`.
+  return (
+    kind === "statefulset" &&
+    name.startsWith(`${controller}-`) &&
+    /^\d+$/.test(name.slice(controller!.length + 1))
+  );
+}
+
+/**
+ * The workload a record names: the pod itself, else the owner's: records folded by owner
+ * (`web-*`, addresses dropped) and pods of a controller the set holds as its template are
+ * judged as a workload of that owner (replicas share its labels).
+ */
+function workloadNamed(world: World, ns: string, name: string): Endpoint | undefined {
+  const exact = world.cluster.endpoint(ns ? `${ns}/${name}` : name);
+  if (exact) return exact;
+  const namespace = ns || undefined;
+  return world.cluster.workloads().find((w) => w.namespace === namespace && owns(w, name));
+}
+
 function peer(world: World, r: FlowRecord, side: Side): FlowPeer | undefined {
   const address = tryParseAddress(r.fields[`${side}_ip`]);
-  if (address) return world.cluster.peerAt(address);
-  const ns = r.fields[`${side}_namespace`];
   const name = r.fields[`${side}_name`];
-  const endpoint = name ? world.cluster.endpoint(ns ? `${ns}/${name}` : name) : undefined;
+  const kind = r.fields[`${side}_kind`];
+  const byAddress = address ? world.cluster.peerAt(address) : undefined;
+  // An address no workload of the set holds, recorded with a workload's name: the name says more.
+  if (byAddress && (byAddress.endpoint || !name || kind === "net")) return byAddress;
+  const endpoint = name ? workloadNamed(world, r.fields[`${side}_namespace`], name) : undefined;
   return endpoint ? world.cluster.peerOf(endpoint) : undefined;
 }
 

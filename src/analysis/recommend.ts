@@ -368,6 +368,9 @@ export function recommend(
       },
       spec: {
         stagedAction: "Set",
+        // The application's own least privilege: the default tier, below the admin tiers and
+        // any security tier the platform team writes, which keep the final say.
+        tier: "default",
         selector: selectorText(g),
         types: ["Ingress", "Egress"],
         ingress: rules(world, "ingress", t.ingress, g.namespace),

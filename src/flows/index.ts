@@ -16,6 +16,7 @@ export { FlowContext } from "./flow-context.ts";
 export type { FlowAction, FlowField, FlowFields, FlowLog, StagedVerdict } from "./flow-log.ts";
 export { type FlowQuery, FlowQueryError, FlowStore, type FlowStoreOptions } from "./flow-store.ts";
 export { NodeFlows, type NodeFlowsHealth, type NodeFlowsOptions } from "./node-flows.ts";
+export { ownerName } from "./owner.ts";
 export { type PacketLog, PacketLogError, parseUlogdLine } from "./packet-log.ts";
 export { FlowPipeline, type FlowPipelineOptions, type FlowStats } from "./pipeline.ts";
 export { DeliveryQueue, type DeliveryStats } from "./sinks/delivery-queue.ts";

@@ -187,6 +187,101 @@ describe("recommend", () => {
     });
   });
 
+  it("DNS over UDP: the clients' egress to kube-dns and kube-dns's ingress from them, 53/UDP only", () => {
+    const dns = byName.get("kube-system/recommended-kube-dns")!;
+    if (dns.kind !== "StagedNetworkPolicy") assert.fail();
+    assert.equal(dns.spec.tier, "default", "recommendations live in the default tier");
+    const ingress = (dns.spec.ingress ?? []).map((r) => ({
+      protocol: r.protocol,
+      from: r.source?.selector,
+      ns: r.source?.namespaceSelector,
+      ports: r.destination?.ports,
+    }));
+    // web and client-0 asked alike, and `tier: front` picks out exactly them: one rule.
+    assert.deepEqual(ingress, [
+      {
+        protocol: "UDP",
+        from: 'tier == "front"',
+        ns: 'projectcalico.org/name == "shop"',
+        ports: [53],
+      },
+    ]);
+    const world = buildWorld([...workloads, ...staged.map(promote)]);
+    const toDns = (from: string, port: number, protocol: Protocol) =>
+      world.evaluator.evaluate({
+        source: world.cluster.peerOf(world.cluster.endpoint(from)!),
+        destination: world.cluster.peerOf(world.cluster.endpoint("kube-system/coredns-0")!),
+        port,
+        protocol,
+      }).allowed;
+    assert.equal(toDns("shop/web-1", 53, "UDP"), true, "web-1 is web-0's owner: it may too");
+    assert.equal(toDns("shop/web-0", 53, "TCP"), false, "only the protocol seen");
+    assert.equal(toDns("shop/db-0", 53, "UDP"), false, "db was never seen asking");
+  });
+
+  it("owners, not pods: Deployments' pods and records folded by owner become one policy per owner", () => {
+    const deployment = (name: string, labels: Record<string, string>, port: number) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace: "shop" },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: "c", ports: [{ containerPort: port }] }] },
+        },
+      },
+    });
+    const set = [
+      ...namespaces("shop"),
+      ...validResources([
+        deployment("api", { app: "api" }, 8443),
+        deployment("worker", { app: "worker" }, 9000),
+        deployment("cron", { app: "cron" }, 9100),
+      ]),
+    ];
+    // Pods the set does not hold, by name and address, and a record folded by owner (no addresses).
+    const worker = { ns: "shop", name: "worker-7d4b9c8f5-x2x4z", ip: "198.18.4.10" };
+    const worker2 = { ns: "shop", name: "worker-7d4b9c8f5-k9v7q", ip: "198.18.4.11" };
+    const api = { ns: "shop", name: "api-5f6d8b7c9-qwxzt", ip: "198.18.4.20" };
+    const folded = { ns: "shop", name: "api-*", ip: "" };
+    const recs = [
+      record(worker, api, 8443, "tcp", "allow", 4),
+      record(worker2, folded, 8443, "tcp", "allow", 6),
+      record({ ns: "shop", name: "cron-*", ip: "" }, folded, 8443, "tcp", "deny", 1),
+    ];
+    const out = recommend(set, recs);
+    assert.deepEqual(out.map((p) => p.metadata.name).sort(), [
+      "recommended-api",
+      "recommended-cron",
+      "recommended-worker",
+    ]);
+    const apiPolicy = out.find((p) => p.metadata.name === "recommended-api")!;
+    if (apiPolicy.kind !== "StagedNetworkPolicy") assert.fail();
+    assert.equal(apiPolicy.metadata.annotations?.["microseg.io/workloads"], "shop/deployment/api");
+    assert.deepEqual(
+      (apiPolicy.spec.ingress ?? []).map((r) => [r.source?.selector, r.destination?.ports]),
+      [['app == "worker"', [8443]]],
+      "one rule from the worker owner, no pod addresses",
+    );
+    assert.equal(
+      apiPolicy.spec.ingress?.[0]?.metadata?.annotations?.["microseg.io/connections"],
+      "10",
+    );
+    const world = buildWorld([...set, ...out.map(promote)]);
+    const reach = (from: string, to: string) =>
+      world.evaluator.evaluate({
+        source: world.cluster.peerOf(world.cluster.endpoint(`shop/deployment/${from}`)!),
+        destination: world.cluster.peerOf(world.cluster.endpoint(`shop/deployment/${to}`)!),
+        port: 8443,
+        protocol: "TCP",
+      }).allowed;
+    assert.equal(reach("worker", "api"), true);
+    assert.equal(reach("cron", "api"), false, "denied when recorded, denied when promoted");
+    assert.equal(reach("api", "worker"), false);
+  });
+
   it("-n limits the policies to one namespace; no flows means deny all, said so", () => {
     const only = recommend(workloads, [], { namespace: "kube-system" });
     assert.equal(only.length, 1);
