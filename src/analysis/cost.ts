@@ -8,7 +8,14 @@
 import { DEFAULT_ENFORCEMENT, NftRenderer } from "../dataplane/nftables/index.ts";
 import { Engine } from "../engine/index.ts";
 import { CONTROLLER_KINDS, type Resource } from "../model/index.ts";
-import { buildWorld, type Endpoint, type PortProtocol, type World } from "../policy/index.ts";
+import {
+  buildWorld,
+  type Direction,
+  type Endpoint,
+  type PortProtocol,
+  type World,
+} from "../policy/index.ts";
+import { getOrCreate } from "../util/maps.ts";
 import { declaredPorts } from "./matrix.ts";
 
 export interface Pool {
@@ -38,7 +45,9 @@ export interface CostReport {
   readonly rules: number;
   readonly elements: number;
   readonly poolList: readonly Pool[];
+  /** The first FIREWALL_LIST_LIMIT firewall sets (pool indexes in poolList). */
   readonly firewallList: readonly FirewallSet[];
+  readonly firewallListTruncated: boolean;
 }
 
 interface Membership {
@@ -55,6 +64,7 @@ function memberships(world: World): Membership[] {
       for (const r of [...p.ingress, ...p.egress]) {
         for (const side of [r.source, r.destination]) {
           if (side.selector) byKey.set(side.selector.key, side.selector);
+          if (side.notSelector) byKey.set(side.notSelector.key, side.notSelector);
         }
       }
     }
@@ -76,6 +86,81 @@ function replicaCounts(resources: readonly Resource[]): Map<string, number> {
 
 const blockFor = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
+/** Firewall sets listed in the report at most; the counts always cover all of them. */
+export const FIREWALL_LIST_LIMIT = 10_000;
+
+interface PoolGroup {
+  readonly segment: string;
+  readonly memberships: string[];
+  readonly set: Set<string>;
+  readonly members: Endpoint[];
+}
+
+/**
+ * What a subject's verdict in one direction can depend on about its peer: the peer's
+ * membership in the selectors of the peer side of the rules of every policy selecting it
+ * (`keys`), or everything about it (`exact`: rules by address, by node, by namespace labels
+ * relative to the subject, named ports the peer resolves, IP version, network sets that may
+ * hold the peer's address).
+ */
+type Dependence = { readonly keys: readonly string[] } | "exact";
+
+function dependence(world: World, subject: Endpoint, direction: Direction): Dependence {
+  if (world.cluster.networkSets.length > 0) return "exact";
+  const keys = new Set<string>();
+  for (const { policies } of world.evaluator.selection(subject, direction)) {
+    for (const p of policies) {
+      for (const r of direction === "ingress" ? p.ingress : p.egress) {
+        const peer = direction === "ingress" ? r.source : r.destination;
+        const byPeerAddress = [r.source, r.destination].some(
+          (side) =>
+            side.nets ||
+            side.notNets ||
+            side.nodeSelector ||
+            side.sameNamespaceLabels ||
+            side.notSameNamespaceLabels,
+        );
+        const named = [...(peer.ports ?? []), ...(peer.notPorts ?? [])].some(
+          (m) => m.kind === "named",
+        );
+        if (byPeerAddress || named || r.ipVersion !== undefined) return "exact";
+        if (peer.selector) keys.add(peer.selector.key);
+        if (peer.notSelector) keys.add(peer.notSelector.key);
+      }
+    }
+  }
+  return { keys: [...keys].sort() };
+}
+
+/**
+ * Per subject pool and direction, each peer pool's class: peers of one class are alike to
+ * every rule judging that subject, so one verdict per (subject, class, port) holds for all.
+ * Subjects with the same dependence share one classification.
+ */
+function peerClasses(
+  world: World,
+  groups: readonly PoolGroup[],
+  direction: Direction,
+): { readonly of: Int32Array; readonly count: number }[] {
+  const bySignature = new Map<string, { of: Int32Array; count: number }>();
+  return groups.map((g) => {
+    const dep = dependence(world, g.members[0]!, direction);
+    const signature = dep === "exact" ? "exact" : dep.keys.join("\u0000");
+    let classes = bySignature.get(signature);
+    if (!classes) {
+      const ids = new Map<string, number>();
+      const of = Int32Array.from(groups, (peer, i) => {
+        if (dep === "exact") return i;
+        const bits = dep.keys.map((k) => (peer.set.has(k) ? "1" : "0")).join("");
+        return getOrCreate(ids, bits, () => ids.size);
+      });
+      classes = { of, count: dep === "exact" ? groups.length : ids.size };
+      bySignature.set(signature, classes);
+    }
+    return classes;
+  });
+}
+
 export function poolModel(
   world: World,
   resources: readonly Resource[],
@@ -88,20 +173,21 @@ export function poolModel(
   | "firewallRules"
   | "poolList"
   | "firewallList"
+  | "firewallListTruncated"
 > {
   const matchers = memberships(world);
   const replicas = replicaCounts(resources);
-  const groups = new Map<string, { segment: string; memberships: string[]; members: Endpoint[] }>();
+  const byKey = new Map<string, PoolGroup>();
   for (const w of world.cluster.workloads()) {
     if (w.hostNetwork) continue;
     const mine = matchers.filter((m) => m.matches(w.labels)).map((m) => m.key);
     const segment = w.namespace ?? "";
     const key = `${segment}\u0000${mine.join("\u0000")}`;
-    const g = groups.get(key) ?? { segment, memberships: mine, members: [] };
+    const g = byKey.get(key) ?? { segment, memberships: mine, set: new Set(mine), members: [] };
     g.members.push(w);
-    groups.set(key, g);
+    byKey.set(key, g);
   }
-  const entries = [...groups.values()].sort((a, b) =>
+  const groups = [...byKey.values()].sort((a, b) =>
     a.segment !== b.segment
       ? a.segment < b.segment
         ? -1
@@ -110,7 +196,7 @@ export function poolModel(
         ? -1
         : 1,
   );
-  const poolList: Pool[] = entries.map((g) => {
+  const poolList: Pool[] = groups.map((g) => {
     const n = g.members.reduce((sum, w) => sum + (replicas.get(w.id) ?? 1), 0);
     return {
       segment: g.segment,
@@ -120,37 +206,102 @@ export function poolModel(
       addresses: blockFor(n),
     };
   });
-  const firewallList: FirewallSet[] = [];
-  entries.forEach((from, i) => {
-    const source = world.cluster.peerOf(from.members[0]!);
-    entries.forEach((to, j) => {
-      if (from.segment === to.segment) return;
-      const destination = world.cluster.peerOf(to.members[0]!);
-      const ports = declaredPorts(to.members).filter(
-        (pp) => world.evaluator.evaluate({ source, destination, ...pp }).allowed,
-      );
-      if (ports.length > 0) firewallList.push({ from: i, to: j, ports });
-    });
-  });
+  const firewalls = firewallSets(world, groups);
   return {
     pools: poolList.length,
     poolAddresses: poolList.reduce((sum, p) => sum + p.addresses, 0),
     segments: new Set(poolList.map((p) => p.segment)).size,
-    firewallSets: firewallList.length,
-    firewallRules: firewallList.reduce((sum, f) => sum + f.ports.length, 0),
+    ...firewalls,
     poolList,
-    firewallList,
   };
+}
+
+/**
+ * Every pool pair across segments with an allowed port. The evaluator judges a representative
+ * pair once per (source, its class of the destination, port) for egress and (destination, its
+ * class of the source, port) for ingress; every other pair reads both halves from there.
+ */
+function firewallSets(world: World, groups: readonly PoolGroup[]) {
+  const peers = groups.map((g) => world.cluster.peerOf(g.members[0]!));
+  const ports = groups.map((g) => declaredPorts(g.members));
+  const portIndex = new Map<string, number>();
+  const portId = groups.map((_, j) =>
+    ports[j]!.map((pp) => {
+      return getOrCreate(portIndex, `${pp.port}/${pp.protocol}`, () => portIndex.size);
+    }),
+  );
+  const P = Math.max(1, portIndex.size);
+  const egressClass = peerClasses(world, groups, "egress");
+  const ingressClass = peerClasses(world, groups, "ingress");
+  // One verdict half per (subject, class, port): 0 unknown, 1 denied, 2 allowed.
+  const egressSeen = egressClass.map((c) => new Uint8Array(c.count * P));
+  const ingressSeen = ingressClass.map((c) => new Uint8Array(c.count * P));
+  const firewallList: FirewallSet[] = [];
+  let sets = 0;
+  let rules = 0;
+  for (let j = 0; j < groups.length; j++) {
+    const toPorts = ports[j]!;
+    const ids = portId[j]!;
+    const segment = groups[j]!.segment;
+    const iSeen = ingressSeen[j]!;
+    const iOf = ingressClass[j]!.of;
+    for (let i = 0; i < groups.length && toPorts.length > 0; i++) {
+      if (groups[i]!.segment === segment) continue;
+      const eKey = egressClass[i]!.of[j]! * P;
+      const iKey = iOf[i]! * P;
+      const eSeen = egressSeen[i]!;
+      let allowed = 0;
+      let list: PortProtocol[] | undefined;
+      for (let k = 0; k < toPorts.length; k++) {
+        const e = eKey + ids[k]!;
+        const n = iKey + ids[k]!;
+        if (eSeen[e] === 0 || iSeen[n] === 0) {
+          const pp = toPorts[k]!;
+          const v = world.evaluator.evaluate({ source: peers[i]!, destination: peers[j]!, ...pp });
+          eSeen[e] = v.egress.allowed ? 2 : 1;
+          iSeen[n] = v.ingress.allowed ? 2 : 1;
+        }
+        if (eSeen[e] !== 2 || iSeen[n] !== 2) continue;
+        allowed++;
+        if (firewallList.length < FIREWALL_LIST_LIMIT) {
+          list = list ?? [];
+          list.push(toPorts[k]!);
+        }
+      }
+      if (allowed === 0) continue;
+      sets++;
+      rules += allowed;
+      if (list) firewallList.push({ from: i, to: j, ports: list });
+    }
+  }
+  return {
+    firewallSets: sets,
+    firewallRules: rules,
+    firewallList,
+    firewallListTruncated: sets > firewallList.length,
+  };
+}
+
+export interface CostOptions {
+  /**
+   * Count the verdict-map fast path too (its identity maps and per-endpoint elements). Off by
+   * default: the fast path caches the same verdicts for speed, its elements grow with
+   * identities x local endpoints (on one node holding the whole cluster, about a million at
+   * 5,000 pods) and computing them takes minutes there; the requirements are the policy table.
+   */
+  readonly verdictMaps?: boolean;
 }
 
 /** Sets, rules and elements of the table the renderer writes for these resources. */
 export function microsegTableSize(
   resources: readonly Resource[],
+  opts: CostOptions = {},
 ): Pick<CostReport, "sets" | "rules" | "elements"> {
   const engine = new Engine({});
   engine.ingest(resources.map((resource) => ({ type: "upsert" as const, resource })));
   engine.flush();
-  const tx = new NftRenderer(DEFAULT_ENFORCEMENT).full(engine.state());
+  const config = { ...DEFAULT_ENFORCEMENT, verdictMaps: opts.verdictMaps ?? false };
+  const tx = new NftRenderer(config).full(engine.state());
   let sets = 0;
   let rules = 0;
   let elements = 0;
@@ -163,8 +314,8 @@ export function microsegTableSize(
   return { sets, rules, elements };
 }
 
-export function cost(resources: readonly Resource[]): CostReport {
-  return { ...poolModel(buildWorld(resources), resources), ...microsegTableSize(resources) };
+export function cost(resources: readonly Resource[], opts: CostOptions = {}): CostReport {
+  return { ...poolModel(buildWorld(resources), resources), ...microsegTableSize(resources, opts) };
 }
 
 /** The comparison in a few lines. */
@@ -174,7 +325,7 @@ export function formatCost(c: CostReport): string {
     `  pools            ${c.pools} (${c.poolAddresses} addresses sized for replicas, ${c.segments} segments)`,
     `  firewall sets    ${c.firewallSets} (allowed pool pairs across segments)`,
     `  firewall rules   ${c.firewallRules} (one per allowed port of each pair)`,
-    "microseg (the nftables table for the same resources):",
+    "microseg (the nftables policy table for the same resources, one node holding them all):",
     `  sets             ${c.sets}`,
     `  rules            ${c.rules}`,
     `  elements         ${c.elements}`,

@@ -5,9 +5,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { cost } from "../../src/analysis/cost.ts";
+import { generateCluster } from "../../bench/cluster-gen.ts";
+import { cost, FIREWALL_LIST_LIMIT, microsegTableSize } from "../../src/analysis/cost.ts";
 import { growthPoolModel, growthScenario } from "../../src/analysis/cost-growth.ts";
+import { declaredPorts } from "../../src/analysis/matrix.ts";
 import { loadManifests, type Resource, validResources } from "../../src/model/index.ts";
+import { buildWorld } from "../../src/policy/index.ts";
 
 const EXAMPLE = join(import.meta.dirname, "../../examples/segmented-apps");
 
@@ -105,5 +108,67 @@ describe("cost: the address-pool model of the user's own policies", () => {
       );
       assert.equal(c.firewallRules, c.firewallSets, "one port each");
     }
+  });
+
+  it("pairs judged per class agree with judging every pool pair: selectors, named ports, nets", () => {
+    const byAddress = validResources([
+      {
+        apiVersion: "microseg.io/v1",
+        kind: "GlobalNetworkPolicy",
+        metadata: { name: "web-out-by-address" },
+        spec: {
+          selector: 'component == "web"',
+          types: ["Egress"],
+          egress: [
+            { action: "Deny", destination: { nets: ["198.18.0.0/26"] } },
+            { action: "Allow", destination: { notSelector: 'component == "db"' } },
+          ],
+        },
+      },
+    ]);
+    const resources = [
+      ...generateCluster({ pods: 240, namespaces: 6, policies: 30, seed: 7 }),
+      ...byAddress,
+    ];
+    const c = cost(resources);
+    const world = buildWorld(resources);
+    let sets = 0;
+    let rules = 0;
+    const listed = new Map(c.firewallList.map((f) => [`${f.from}>${f.to}`, f.ports]));
+    c.poolList.forEach((from, i) => {
+      const source = world.cluster.peerOf(world.cluster.endpoint(from.workloads[0]!)!);
+      c.poolList.forEach((to, j) => {
+        if (from.segment === to.segment) return;
+        const members = to.workloads.map((id) => world.cluster.endpoint(id)!);
+        const destination = world.cluster.peerOf(members[0]!);
+        const allowed = declaredPorts(members).filter(
+          (pp) => world.evaluator.evaluate({ source, destination, ...pp }).allowed,
+        );
+        if (allowed.length === 0) return;
+        sets++;
+        rules += allowed.length;
+        assert.deepEqual(listed.get(`${i}>${j}`), allowed, `pool ${i} -> pool ${j}`);
+      });
+    });
+    assert.ok(sets > 100, `only ${sets} firewall sets`);
+    assert.deepEqual(
+      { sets: c.firewallSets, rules: c.firewallRules, truncated: c.firewallListTruncated },
+      { sets, rules, truncated: false },
+    );
+  });
+
+  it("the firewall list stops at its limit; the counts cover every set", () => {
+    const c = cost(growthScenario(22));
+    assert.equal(c.firewallSets, growthPoolModel(22).firewallSets);
+    assert.ok(c.firewallSets > FIREWALL_LIST_LIMIT);
+    assert.equal(c.firewallList.length, FIREWALL_LIST_LIMIT);
+    assert.equal(c.firewallListTruncated, true);
+  });
+
+  it("the verdict-map fast path is counted only when asked: a cache of the same verdicts", async () => {
+    const all = await example();
+    const policy = microsegTableSize(all);
+    const fast = microsegTableSize(all, { verdictMaps: true });
+    assert.ok(fast.elements > policy.elements, JSON.stringify({ policy, fast }));
   });
 });
