@@ -1,9 +1,14 @@
 // The watchers of `bench api`'s fan-out, in a worker thread: 100 agents are 100 processes on
-// other nodes, so their decoding must not sit on the server's event loop and be counted as the
-// server's fan-out. Posts, per revision that every watcher has seen, when each one saw it (in
-// epoch milliseconds, comparable across threads).
+// other nodes, so their work must not sit on the server's event loop and be counted as the
+// server's fan-out. Each watcher is a bare HTTP stream of the agents' all-kinds watch: an
+// event counts as delivered when its line's bytes have arrived, before any decoding, because
+// decoding happens on each agent in parallel, while here one thread would do it 100 times in a
+// row and put the last watcher behind 99 others' parsing (the bench times one decode apart).
+// Posts, per revision every watcher has received, when each one did (epoch milliseconds,
+// comparable across threads).
+import { get } from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
-import { ApiClient } from "../src/client/index.ts";
+import { WATCH_ALL_PATH } from "../src/client/index.ts";
 
 export interface WatchersInput {
   readonly server: string;
@@ -17,30 +22,40 @@ export interface Arrivals {
 }
 
 const { server, fromRevision, watchers } = workerData as WatchersInput;
-const client = new ApiClient({ server });
 const seen = new Map<number, number[]>();
 const epochNow = () => performance.timeOrigin + performance.now();
+const REVISION = /"resourceVersion":"(\d+)"/;
 
-const watches = Array.from({ length: watchers }, () =>
-  client.watch(
-    { fromRevision },
-    {
-      onEvent(e) {
-        if (e.type === "BOOKMARK") return;
-        const at = seen.get(e.revision) ?? [];
-        at.push(epochNow());
-        seen.set(e.revision, at);
-        if (at.length < watchers) return;
-        seen.delete(e.revision);
-        parentPort?.postMessage({ revision: e.revision, at } satisfies Arrivals);
-      },
-      onError: () => undefined,
-    },
-  ),
-);
+function arrived(revision: number, at: number): void {
+  const times = seen.get(revision) ?? [];
+  times.push(at);
+  seen.set(revision, times);
+  if (times.length < watchers) return;
+  seen.delete(revision);
+  parentPort?.postMessage({ revision, at: times } satisfies Arrivals);
+}
+
+const url = `${server}${WATCH_ALL_PATH}?watch=1&resourceVersion=${fromRevision}`;
+const requests = Array.from({ length: watchers }, () => {
+  let partial = "";
+  const req = get(url, (res) => {
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      const at = epochNow();
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const m = REVISION.exec(line);
+        if (m && !line.startsWith('{"type":"BOOKMARK"')) arrived(Number(m[1]), at);
+      }
+    });
+  });
+  req.on("error", () => undefined);
+  return req;
+});
 
 parentPort?.on("message", (m: unknown) => {
   if (m !== "stop") return;
-  for (const w of watches) w.stop();
+  for (const r of requests) r.destroy();
   parentPort?.close();
 });

@@ -8,6 +8,12 @@ export {
 } from "./client.ts";
 export { ApiError, type StatusCause } from "./errors.ts";
 export type { EventFollow, EventListener } from "./events.ts";
-export { collectionPath, kindInfo, objectPath, UnknownKindError } from "./paths.ts";
+export {
+  collectionPath,
+  kindInfo,
+  objectPath,
+  UnknownKindError,
+  WATCH_ALL_PATH,
+} from "./paths.ts";
 export type { ClientOptions } from "./transport.ts";
-export type { ApiWatchOptions } from "./watch.ts";
+export { type ApiWatchOptions, decodeWatchLine } from "./watch.ts";

@@ -1,11 +1,40 @@
-// What a write does to one object, decided the same way by every store: validation (the
-// model's parseResource, so a store never holds what a manifest could not say), the
-// resourceVersion precondition, no-op detection, and the metadata the store owns (uid,
-// creationTimestamp, resourceVersion, generation). Pure: the caller supplies the stored object
-// and the revision of its transaction.
+// What a write does, decided the same way by every store: validation (the model's
+// parseResource, so a store never holds what a manifest could not say), the resourceVersion
+// precondition, no-op detection, the metadata the store owns (uid, creationTimestamp,
+// resourceVersion, generation) and the referential rules. The verbs (`writeObject`,
+// `applyObjects`, `deleteObject`) run on a store's transaction through `WriteView`, a few
+// synchronous calls each store answers from its own transaction (SQLite's IMMEDIATE
+// transaction; etcd's view loaded before, committed after), so the stores differ only in how
+// they read and commit.
+import { randomUUID } from "node:crypto";
 import { parseResource, type Resource, type ResourceIssue, resourceKey } from "../model/index.ts";
-import { describeObject } from "./kinds.ts";
-import { DatastoreError, type StoredResource, type WriteInput } from "./types.ts";
+import { describeObject, notFound, type ResolvedRef } from "./kinds.ts";
+import {
+  checkDeletable,
+  checkReferences,
+  normalizeBuiltinTier,
+  type ReferenceView,
+} from "./references.ts";
+import {
+  type ApplyResult,
+  DatastoreError,
+  type Preconditions,
+  type StoredResource,
+  type WriteInput,
+} from "./types.ts";
+
+/** A store's write transaction as the verbs see it: reads see the transaction's own writes. */
+export interface WriteView extends ReferenceView {
+  /** The revision the next change gets. */
+  readonly next: number;
+  /** The revision of the last change, or the store's revision before the transaction. */
+  readonly last: number;
+  get(key: string): StoredResource | undefined;
+  /** Stores `object`, whose resourceVersion is `next` (the planner stamps it). */
+  put(object: StoredResource, type: "ADDED" | "MODIFIED"): void;
+  /** Removes `stored` at revision `next`; returns what the DELETED event carries. */
+  remove(stored: StoredResource): StoredResource;
+}
 
 /** Bookkeeping the store writes; a client's copy of them never counts as a change. */
 const SERVER_FIELDS = [
@@ -235,4 +264,53 @@ export function inSet(check: () => void, set: readonly Resource[]): void {
       ? e
       : new DatastoreError(e.code, e.message, itemIssues(index, e.issues), e.object);
   }
+}
+
+/** The object of a create or update, validated (before the store's transaction begins). */
+export function incomingObject(input: WriteInput): Resource {
+  return normalizeBuiltinTier(validate(input));
+}
+
+/** The objects of a whole-set apply, validated together (before the transaction begins). */
+export function incomingSet(inputs: readonly WriteInput[]): Resource[] {
+  return validateSet(inputs).map(normalizeBuiltinTier);
+}
+
+/** Plans one object's write on `tx` and performs it unless nothing changes. */
+function put(tx: WriteView, mode: WriteMode, incoming: Resource): PlannedWrite {
+  const plan = planWrite(mode, incoming, tx.get(resourceKey(incoming)), tx.next, randomUUID);
+  if (plan.action !== "unchanged") {
+    tx.put(plan.object, plan.action === "created" ? "ADDED" : "MODIFIED");
+  }
+  return plan;
+}
+
+/** A create or update of one validated object (`incomingObject`). */
+export function writeObject(tx: WriteView, mode: WriteMode, incoming: Resource): StoredResource {
+  const plan = put(tx, mode, incoming);
+  if (plan.action !== "unchanged") checkReferences([plan.object], tx);
+  return plan.object;
+}
+
+/** A whole set (`incomingSet`), its references checked against the transaction's own state. */
+export function applyObjects(tx: WriteView, set: readonly Resource[]): ApplyResult {
+  const results = set.map((incoming) => {
+    const { object, action } = put(tx, "apply", incoming);
+    return { object, action };
+  });
+  inSet(() => checkReferences(set, tx), set);
+  return { revision: tx.last, results };
+}
+
+/** A delete with its precondition; a Tier is deletable only when empty and not built in. */
+export function deleteObject(
+  tx: WriteView,
+  ref: ResolvedRef,
+  preconditions: Preconditions,
+): StoredResource {
+  const stored = tx.get(ref.key);
+  if (!stored) throw notFound(ref);
+  checkDeletePrecondition(stored, preconditions.resourceVersion);
+  checkDeletable(stored, tx);
+  return tx.remove(stored);
 }

@@ -13,15 +13,7 @@ import { Etcd3, type IKeyValue, type IRequestOp } from "etcd3";
 import { type Resource, resourceKey } from "../../model/index.ts";
 import { listFilter } from "../filters.ts";
 import { describeObject, kindId, kindInfo, notFound, resolveRef } from "../kinds.ts";
-import {
-  builtinTierObjects,
-  checkDeletable,
-  checkReferences,
-  normalizeBuiltinTier,
-  type ReferenceView,
-  TIERED_KINDS,
-  tierOf,
-} from "../references.ts";
+import { builtinTierObjects, TIERED_KINDS, tierOf } from "../references.ts";
 import {
   type ApplyResult,
   type Datastore,
@@ -37,13 +29,15 @@ import {
   type WriteInput,
 } from "../types.ts";
 import {
-  checkDeletePrecondition,
+  applyObjects,
   deletedAt,
-  inSet,
+  deleteObject,
+  incomingObject,
+  incomingSet,
   planWrite,
-  validate,
-  validateSet,
   type WriteMode,
+  type WriteView,
+  writeObject,
 } from "../writes.ts";
 import { type KeySpace, keySpace, logKey, objectKey, prefixEnd } from "./keys.ts";
 import { watchEtcd } from "./watch.ts";
@@ -114,10 +108,10 @@ function tooBig(e: unknown, changes: number): DatastoreError | undefined {
 
 /**
  * One write: the store's revision and mod revision as read, the objects read since, and the
- * changes planned. Reads go through `load` first (etcd is asynchronous); the rules of a write
- * (writes.ts, references.ts) then run on the loaded view, synchronously.
+ * changes planned. Reads go through `load` first (etcd is asynchronous); the verbs of
+ * writes.ts then run on the loaded view, synchronously.
  */
-class EtcdWriteTx implements ReferenceView {
+class EtcdWriteTx implements WriteView {
   readonly #objects = new Map<string, StoredResource | undefined>();
   readonly #policies: StoredResource[] = [];
   readonly ops: IRequestOp[] = [];
@@ -334,34 +328,15 @@ export class EtcdDatastore implements Datastore {
   async delete(ref: ObjectRef, preconditions: Preconditions = {}): Promise<StoredResource> {
     const r = resolveRef(ref);
     return this.#write([r.key], async (tx) => {
-      const stored = tx.get(r.key);
-      if (!stored) {
-        throw notFound(r);
-      }
-      checkDeletePrecondition(stored, preconditions.resourceVersion);
-      if (stored.apiVersion === "microseg.io/v1" && stored.kind === "Tier") await tx.loadPolicies();
-      checkDeletable(stored, tx);
-      return tx.remove(stored);
+      // Whether a Tier still holds policies is answered from every policy, read first.
+      if (r.info.group === MICROSEG_GROUP && r.info.kind === "Tier") await tx.loadPolicies();
+      return deleteObject(tx, r, preconditions);
     });
   }
 
   async apply(resources: readonly WriteInput[]): Promise<ApplyResult> {
-    const valid = validateSet(resources).map(normalizeBuiltinTier);
-    return this.#write(keysToRead(valid), async (tx) => {
-      const results = valid.map((incoming) => {
-        const plan = planWrite(
-          "apply",
-          incoming,
-          tx.get(resourceKey(incoming)),
-          tx.next,
-          randomUUID,
-        );
-        if (plan.action !== "unchanged") tx.put(plan.object);
-        return { object: plan.object, action: plan.action };
-      });
-      inSet(() => checkReferences(valid, tx), valid);
-      return { revision: tx.last, results };
-    });
+    const set = incomingSet(resources);
+    return this.#write(keysToRead(set), async (tx) => applyObjects(tx, set));
   }
 
   async snapshot(): Promise<{
@@ -481,15 +456,8 @@ export class EtcdDatastore implements Datastore {
   }
 
   async #writeOne(mode: WriteMode, resource: WriteInput): Promise<StoredResource> {
-    const incoming = normalizeBuiltinTier(validate(resource));
-    const key = resourceKey(incoming);
-    return this.#write(keysToRead([incoming]), async (tx) => {
-      const plan = planWrite(mode, incoming, tx.get(key), tx.next, randomUUID);
-      if (plan.action === "unchanged") return plan.object;
-      tx.put(plan.object);
-      checkReferences([plan.object], tx);
-      return plan.object;
-    });
+    const incoming = incomingObject(resource);
+    return this.#write(keysToRead([incoming]), async (tx) => writeObject(tx, mode, incoming));
   }
 
   /**

@@ -3,21 +3,13 @@
 // compare-and-swap holds across connections and processes). See schema.ts for the file and
 // watch-hub.ts for watches; the rules of a write are shared with every store (writes.ts,
 // references.ts).
-import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { type Resource, resourceKey } from "../../model/index.ts";
 import { listFilter } from "../filters.ts";
 import { describeObject, kindId, kindInfo, notFound, resolveRef } from "../kinds.ts";
-import {
-  builtinTierObjects,
-  checkDeletable,
-  checkReferences,
-  normalizeBuiltinTier,
-  type ReferenceView,
-  TIERED_KINDS,
-} from "../references.ts";
+import { builtinTierObjects, TIERED_KINDS } from "../references.ts";
 import {
   type ApplyResult,
   type Datastore,
@@ -28,19 +20,19 @@ import {
   type Preconditions,
   type StoredResource,
   type Watch,
-  type WatchEventType,
   type WatchListener,
   type WatchOptions,
   type WriteInput,
 } from "../types.ts";
 import {
-  checkDeletePrecondition,
+  applyObjects,
   deletedAt,
-  inSet,
-  planWrite,
-  validate,
-  validateSet,
+  deleteObject,
+  incomingObject,
+  incomingSet,
   type WriteMode,
+  type WriteView,
+  writeObject,
 } from "../writes.ts";
 import { configure, microsegKind, migrate } from "./schema.ts";
 import { type ChangeRow, WatchHub } from "./watch-hub.ts";
@@ -108,7 +100,7 @@ type Statements = ReturnType<typeof prepare>;
  * consecutive from the store's next one, so every object version has a unique resourceVersion
  * (a watcher resuming from any event's revision misses nothing of a set applied together).
  */
-class WriteTx implements ReferenceView {
+class WriteTx implements WriteView {
   #count = 0;
   constructor(
     readonly stmts: Statements,
@@ -134,8 +126,7 @@ class WriteTx implements ReferenceView {
     return row ? decode(row) : undefined;
   }
 
-  /** Stores `object`, whose resourceVersion must be `next` (planWrite stamps it). */
-  put(object: StoredResource, type: WatchEventType): void {
+  put(object: StoredResource, type: "ADDED" | "MODIFIED"): void {
     const body = JSON.stringify(object);
     const kind = kindId(kindInfo(object));
     const ns = namespaceOf(object);
@@ -217,9 +208,7 @@ export class SqliteDatastore implements Datastore {
         if (!migrate(conn)) return;
         const stmts = prepare(conn);
         const tx = new WriteTx(stmts, 1);
-        for (const tier of builtinTierObjects()) {
-          tx.put(planWrite("create", tier, undefined, tx.next, randomUUID).object, "ADDED");
-        }
+        for (const tier of builtinTierObjects()) writeObject(tx, "create", tier);
         stmts.setMeta.run(tx.last, "revision");
       });
       init.immediate();
@@ -267,31 +256,12 @@ export class SqliteDatastore implements Datastore {
 
   async delete(ref: ObjectRef, preconditions: Preconditions = {}): Promise<StoredResource> {
     const r = resolveRef(ref);
-    return this.#write((tx) => {
-      const stored = tx.get(r.key);
-      if (!stored) {
-        throw notFound(r);
-      }
-      checkDeletePrecondition(stored, preconditions.resourceVersion);
-      checkDeletable(stored, tx);
-      return tx.remove(stored);
-    });
+    return this.#write((tx) => deleteObject(tx, r, preconditions));
   }
 
   async apply(resources: readonly WriteInput[]): Promise<ApplyResult> {
-    const valid = validateSet(resources).map(normalizeBuiltinTier);
-    return this.#write((tx) => {
-      const results = valid.map((incoming) => {
-        const stored = tx.get(resourceKey(incoming));
-        const plan = planWrite("apply", incoming, stored, tx.next, randomUUID);
-        if (plan.action !== "unchanged") {
-          tx.put(plan.object, plan.action === "created" ? "ADDED" : "MODIFIED");
-        }
-        return { object: plan.object, action: plan.action };
-      });
-      inSet(() => checkReferences(valid, tx), valid);
-      return { revision: tx.last, results };
-    });
+    const set = incomingSet(resources);
+    return this.#write((tx) => applyObjects(tx, set));
   }
 
   async snapshot(): Promise<{
@@ -362,15 +332,8 @@ export class SqliteDatastore implements Datastore {
   }
 
   async #writeOne(mode: WriteMode, resource: WriteInput): Promise<StoredResource> {
-    const incoming = normalizeBuiltinTier(validate(resource));
-    return this.#write((tx) => {
-      const stored = tx.get(resourceKey(incoming));
-      const plan = planWrite(mode, incoming, stored, tx.next, randomUUID);
-      if (plan.action === "unchanged") return plan.object;
-      tx.put(plan.object, plan.action === "created" ? "ADDED" : "MODIFIED");
-      checkReferences([plan.object], tx);
-      return plan.object;
-    });
+    const incoming = incomingObject(resource);
+    return this.#write((tx) => writeObject(tx, mode, incoming));
   }
 
   /** Runs `body` in one IMMEDIATE transaction; nothing stays if it throws. */
