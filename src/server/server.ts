@@ -19,6 +19,7 @@ import { createMetrics } from "./metrics.ts";
 import { registerResourceRoutes } from "./resources.ts";
 import { withStagedStatus } from "./staged-status.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
+import { registerUi } from "./ui.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -177,6 +178,7 @@ export function buildServer(opts: ServerOptions): {
   registerApplyRoute(app, ctx);
   registerFlowRoutes(app, ctx, flows);
   registerResourceRoutes(app, ctx);
+  registerUi(app);
   return { app, ctx, flows };
 }
 
