@@ -176,9 +176,11 @@ export function follow<T>(
   path: string,
   onItem: (item: T) => void,
   onState: (live: boolean) => void = () => {},
+  /** The last id already read (with a GET first): the stream starts after it. */
+  after?: number,
 ): () => void {
   const abort = new AbortController();
-  let lastId: string | undefined;
+  let lastId = after === undefined ? undefined : String(after);
   let backoff = 100;
   const run = async () => {
     while (!abort.signal.aborted) {

@@ -241,7 +241,8 @@ export function buildGraph(
       if (!c.allowed || c.from === c.to) continue;
       const from = app.get(c.from);
       const to = app.get(c.to);
-      if (!from || !to || (!shownApps.has(from) && !shownApps.has(to))) continue;
+      // Replicas of one application reaching each other would only draw loops.
+      if (!from || !to || from === to || (!shownApps.has(from) && !shownApps.has(to))) continue;
       if (filter.verdict === "deny") continue;
       const observed = edges.get(`${from}->${to}`);
       if (observed) observed.policyAllows = true;

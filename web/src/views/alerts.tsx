@@ -49,7 +49,7 @@ export function AlertsView({ route }: { route: Route }) {
   useEffect(
     () =>
       follow<StoredAlert>(
-        "/api/v1/alerts?since=7d",
+        "/api/v1/alerts?since=168h",
         (a) => setItems((m) => new Map(m).set(a.id, a)),
         setLive,
       ),
