@@ -2,21 +2,20 @@
 // server (in this process, on a real SQLite file) with the examples applied and flow records and
 // alerts posted as agents post them (there is no lab here: no root needed). Every view is
 // visited and saved as a screenshot in test-output/ui/; the page may request nothing but its own
-// server. Then a second server with 1,000 workloads and 10,000 flow records measures the graph's
-// first render and its response to a filter (printed; no timed assertion except the alert bar).
+// server. The scale measurement is ui-scale.test.ts.
 import assert from "node:assert/strict";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { parseAllDocuments } from "yaml";
 import type { Explanation } from "../../src/analysis/explain.ts";
 import { type Harness, startHarness } from "../server/harness.ts";
+import { launch, post, text, visit } from "./browser.ts";
 import { alertOf, flowRecord, judgedBy, type Side } from "./records.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const SHOTS = join(ROOT, "test-output", "ui");
-const CHROMIUM = "/usr/bin/chromium";
 
 function exampleObjects(): unknown[] {
   const dir = join(ROOT, "examples");
@@ -25,62 +24,6 @@ function exampleObjects(): unknown[] {
     .filter((f) => f.endsWith(".yaml"))
     .sort()
     .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), "utf8")).map((d) => d.toJS()));
-}
-
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Root has no user namespace sandbox here.
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-}
-
-/** A page that records every request it makes that is not to `origin`. */
-async function openPage(
-  browser: Browser,
-  origin: string,
-): Promise<{ page: Page; outside: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 800 } });
-  const outside: string[] = [];
-  page.on("request", (r) => {
-    const url = r.url();
-    if (!url.startsWith(`${origin}/`) && !url.startsWith("data:") && !url.startsWith("blob:"))
-      outside.push(url);
-  });
-  page.on("pageerror", (e) => outside.push(`page error: ${e.message}`));
-  return { page, outside };
-}
-
-/**
- * Runs `fn` on a new page at `origin + path`, then requires that the page asked nothing of
- * any other origin and raised no error; the page is closed also when `fn` fails.
- */
-async function visit(
-  browser: Browser,
-  origin: string,
-  path: string,
-  fn: (page: Page) => Promise<void>,
-): Promise<void> {
-  const { page, outside } = await openPage(browser, origin);
-  try {
-    await page.goto(`${origin}${path}`);
-    await fn(page);
-    assert.deepEqual(outside, []);
-  } finally {
-    await page.close();
-  }
-}
-
-/** What a locator's element says (its text content). */
-async function text(l: Locator): Promise<string> {
-  return (await l.textContent()) ?? "";
-}
-
-async function post(h: Harness, path: string, body: unknown) {
-  const r = await h.request("POST", path, { body });
-  assert.ok(r.status < 300, `${path}: ${r.status} ${r.text}`);
-  return r.json;
 }
 
 interface Pod {

@@ -5,22 +5,9 @@ import type { Explanation } from "../../src/analysis/explain.ts";
 import type { Matrix } from "../../src/analysis/matrix.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";
 
-export type { Description, Explanation, Matrix, StoredAlert, StoredFlowRecord };
+import type { ApiObject } from "./objects.ts";
 
-/** A stored object as the server returns it (the model's Resource with metadata). */
-export interface ApiObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace?: string;
-    readonly labels?: Readonly<Record<string, string>>;
-    readonly resourceVersion?: string;
-    readonly ownerReferences?: readonly { readonly kind: string; readonly name: string }[];
-  };
-  readonly spec?: Record<string, unknown>;
-  readonly status?: Record<string, unknown>;
-}
+export type { ApiObject, Description, Explanation, Matrix, StoredAlert, StoredFlowRecord };
 
 export interface StatusCause {
   readonly reason?: string;

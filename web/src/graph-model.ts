@@ -1,7 +1,9 @@
 // The service graph as data, pure: workloads grouped by namespace and application (owner),
 // observed flow records folded into edges between applications, and what policy allows (the
 // matrix) laid over them. The view only draws what this returns.
-import type { ApiObject, Matrix, StoredFlowRecord } from "./api.ts";
+import type { Matrix } from "../../src/analysis/matrix.ts";
+import type { StoredFlowRecord } from "../../src/flows/wire.ts";
+import type { ApiObject } from "./objects.ts";
 
 export interface Workload {
   /** `namespace/name`, as the matrix and explain name it. */
