@@ -55,7 +55,16 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     h = await startHarness();
-    await post(h, "/apis/microseg.io/v1/apply", exampleObjects());
+    const examples = exampleObjects() as {
+      kind: string;
+      metadata: { name: string };
+      spec: object;
+    }[];
+    // A staged change of the blue LDAP policy, for the board to show beside its twin.
+    const ldap = examples.find((o) => o.metadata?.name === "security.blue-ldap");
+    assert.ok(ldap);
+    const staged = { ...ldap, kind: "StagedGlobalNetworkPolicy", spec: { ...ldap.spec, order: 5 } };
+    await post(h, "/apis/microseg.io/v1/apply", [...examples, staged]);
     const snap = (await h.request("GET", "/apis/microseg.io/v1/snapshot")).json;
     for (const o of snap.items as Pod[])
       if (o.kind === "Pod") pods.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
@@ -116,6 +125,23 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
         assert.equal(await row.getAttribute("data-state"), state, edge);
       }
       await page.screenshot({ path: join(SHOTS, "graph.png") });
+      // Live: a record posted now is drawn without a reload.
+      const from = side("geo-location/ipmap-0");
+      const to = side("geo-location/geostore-0");
+      const e = (await post(h, "/api/v1/explain", {
+        from: "geo-location/ipmap-0",
+        to: "geo-location/geostore-0",
+        port: portOf("geo-location/geostore-0"),
+      })) as Explanation;
+      await post(h, "/api/v1/flows", {
+        node: "node-2",
+        records: [flowRecord(from, to, portOf("geo-location/geostore-0"), judgedBy(e), Date.now())],
+      });
+      await page.waitForSelector('#view[data-drawn-records="5"]');
+      const live = page.locator('[data-testid="edges"] tr[data-state]', {
+        hasText: "geo-location/ipmap → geo-location/geostore",
+      });
+      assert.equal(await live.getAttribute("data-state"), e.allowed ? "allowed" : "denied");
       await page.getByLabel("Allowed by policy").check();
       await page.waitForSelector('[data-testid="edges"] tr[data-state="unused"]');
       await page.screenshot({ path: join(SHOTS, "graph-policy-overlay.png") });
@@ -160,6 +186,17 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
         .locator(".column")
         .evaluateAll((cs) => cs.map((c) => c.getAttribute("data-tier")));
       assert.deepEqual(tiers.slice(0, 2), ["security", "default"]);
+      const pair = page.locator(".pair", {
+        has: page.locator('[data-kind="StagedGlobalNetworkPolicy"]'),
+      });
+      assert.deepEqual(
+        await pair.locator(".card").evaluateAll((cs) => cs.map((c) => c.getAttribute("data-kind"))),
+        ["GlobalNetworkPolicy", "StagedGlobalNetworkPolicy"],
+      );
+      assert.match(
+        await text(pair.locator('[data-kind="StagedGlobalNetworkPolicy"]')),
+        /would deny: 0/,
+      );
       await page.screenshot({ path: join(SHOTS, "policies.png") });
 
       const path = "/apis/projectcalico.org/v3/globalnetworkpolicies/security.blue-ldap";
