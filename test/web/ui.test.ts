@@ -216,6 +216,46 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
       assert.equal(unchanged.metadata.resourceVersion, before.metadata.resourceVersion);
       assert.deepEqual(unchanged.spec, before.spec);
 
+      // Preview: what turning the LDAP clients' Allow into Deny would change, as the API says.
+      await yaml.fill(written.replace("action: Allow", "action: Deny"));
+      await page.getByRole("button", { name: "Preview change" }).click();
+      const preview = page.getByTestId("preview");
+      await preview.waitFor();
+      const [first, ...rest] = before.spec.ingress;
+      const edited = {
+        ...before,
+        spec: { ...before.spec, ingress: [{ ...first, action: "Deny" }, ...rest] },
+      };
+      const direct = await h.request("POST", "/api/v1/simulate", { body: [edited] });
+      if (direct.status === 404) {
+        // This server has no simulate route yet (it comes with the analysis stage's branch).
+        assert.match(await text(preview), /does not serve/);
+      } else {
+        assert.equal(direct.status, 200, direct.text);
+        const { flows, cells } = direct.json;
+        assert.ok(
+          flows.newlyDenied.some((f: { from: string }) =>
+            f.from.startsWith("directory/ldap-client"),
+          ),
+          direct.text,
+        );
+        const expected = [
+          ...flows.newlyDenied,
+          ...flows.newlyAllowed,
+          ...cells.newlyDenied,
+          ...cells.newlyAllowed,
+        ].map(
+          (c: { from: string; to: string; port: number; protocol: string }) =>
+            `${c.from} → ${c.to} ${c.port}/${c.protocol}`,
+        );
+        assert.deepEqual(await preview.locator("li").allTextContents(), expected);
+      }
+      await page.screenshot({ path: join(SHOTS, "policy-preview.png") });
+      assert.equal(
+        (await h.request("GET", path)).json.metadata.resourceVersion,
+        before.metadata.resourceVersion,
+      );
+
       await yaml.fill(written.replace(/order: \d+/, "order: 11"));
       await page.getByRole("button", { name: "Save" }).click();
       await page.getByTestId("editor").waitFor({ state: "detached" });

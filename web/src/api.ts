@@ -3,6 +3,7 @@
 import type { Description } from "../../src/analysis/describe.ts";
 import type { Explanation } from "../../src/analysis/explain.ts";
 import type { Matrix } from "../../src/analysis/matrix.ts";
+import type { Simulation } from "../../src/analysis/simulate.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";
 
 import type { ApiObject } from "./objects.ts";
@@ -150,9 +151,17 @@ export async function replace(o: ApiObject): Promise<ApiObject> {
   return call<ApiObject>("PUT", await objectPath(o), o);
 }
 
-/** `POST /api/v1/simulate` (the analysis lane's route): the manifests a change would leave. */
-export const simulate = (manifests: readonly unknown[]) =>
-  postJson<unknown>("/api/v1/simulate", { manifests });
+/** What a change would do (`POST /api/v1/simulate`): the changed objects judged on the store. */
+export interface LiveSimulation extends Simulation {
+  readonly revision: number;
+  readonly since: string;
+  /** Flow records of the window judged. */
+  readonly records: number;
+}
+
+/** `POST /api/v1/simulate`: the changed objects (as apply takes them) on top of the store. */
+export const simulate = (objects: readonly unknown[]) =>
+  postJson<LiveSimulation>("/api/v1/simulate", objects);
 
 /**
  * Follows a server-sent event stream (`/api/v1/flows|alerts`) with fetch, so the bearer token

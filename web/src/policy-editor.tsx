@@ -1,9 +1,17 @@
 // A policy's YAML, editable: save replaces the object through the API (its resourceVersion
 // guards against a lost update); a refusal's causes are shown at their lines. Preview asks the
-// server what the change would newly allow or deny (`POST /api/v1/simulate`).
+// server what the change would newly allow or deny among recorded flows and current workloads
+// (`POST /api/v1/simulate`, the same simulate as the CLI's).
 import { useMemo, useState } from "preact/hooks";
 import { parseDocument, stringify } from "yaml";
-import { ApiFailure, type ApiObject, replace, type StatusCause, simulate } from "./api.ts";
+import {
+  ApiFailure,
+  type ApiObject,
+  type LiveSimulation,
+  replace,
+  type StatusCause,
+  simulate,
+} from "./api.ts";
 import { lineOfField } from "./yaml-fields.ts";
 
 interface Problem {
@@ -19,10 +27,14 @@ function editable(o: ApiObject): string {
 
 function problemsOf(text: string, message: string, causes: readonly StatusCause[]): Problem[] {
   if (causes.length === 0) return [{ message }];
-  return causes.map((c) => ({
-    ...(c.field ? { field: c.field, line: lineOfField(text, c.field) } : {}),
-    message: c.message ?? c.reason ?? message,
-  }));
+  return causes.map((c) => {
+    // Simulate names the set's item (`items[0].spec.order`); the editor holds that one item.
+    const field = c.field?.replace(/^items\[0\]\./, "");
+    return {
+      ...(field ? { field, line: lineOfField(text, field) } : {}),
+      message: c.message ?? c.reason ?? message,
+    };
+  });
 }
 
 export function PolicyEditor({
@@ -36,7 +48,7 @@ export function PolicyEditor({
 }) {
   const [text, setText] = useState(() => editable(object));
   const [problems, setProblems] = useState<Problem[]>([]);
-  const [preview, setPreview] = useState<string>();
+  const [preview, setPreview] = useState<LiveSimulation | string>();
   const [busy, setBusy] = useState(false);
   const lines = useMemo(() => text.split("\n").length, [text]);
   const bad = new Set(problems.map((p) => p.line).filter((l) => l !== undefined));
@@ -70,12 +82,14 @@ export function PolicyEditor({
     const o = parsed();
     if (!o) return;
     try {
-      setPreview(JSON.stringify(await simulate([o]), null, 2));
+      setPreview(await simulate([o]));
+      setProblems([]);
     } catch (e) {
       const f = e as ApiFailure;
+      if (f.status === 422) setProblems(problemsOf(text, f.message, f.causes));
       setPreview(
         f.status === 404
-          ? "Preview needs POST /api/v1/simulate, which this server does not serve yet."
+          ? "Preview needs POST /api/v1/simulate, which this server does not serve."
           : `Preview failed: ${f.message}`,
       );
     }
@@ -121,11 +135,63 @@ export function PolicyEditor({
           Close
         </button>
       </div>
-      {preview && (
-        <pre class="panel" data-testid="preview">
-          {preview}
-        </pre>
-      )}
+      {preview !== undefined && <Preview result={preview} />}
     </section>
+  );
+}
+
+type FlowChange = LiveSimulation["flows"]["newlyDenied"][number];
+
+function Changes({
+  title,
+  items,
+}: {
+  title: string;
+  items: readonly Omit<FlowChange, "recorded" | "records" | "connections">[];
+}) {
+  if (items.length === 0) return null;
+  return (
+    <>
+      <h3>
+        {title} ({items.length})
+      </h3>
+      <ul>
+        {items.slice(0, 200).map((c) => (
+          <li key={`${c.from}|${c.to}|${c.port}/${c.protocol}`}>
+            {c.from} → {c.to} {c.port}/{c.protocol}
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** What the change would newly allow or deny: recorded flows, then matrix cells. */
+function Preview({ result }: { result: LiveSimulation | string }) {
+  if (typeof result === "string")
+    return (
+      <p class="errors" data-testid="preview">
+        {result}
+      </p>
+    );
+  const { flows, cells } = result;
+  const none =
+    flows.newlyDenied.length +
+      flows.newlyAllowed.length +
+      cells.newlyDenied.length +
+      cells.newlyAllowed.length ===
+    0;
+  return (
+    <div class="panel" data-testid="preview">
+      <p class="muted">
+        Judged on {result.records} flow records since {new Date(result.since).toLocaleString()} and
+        the matrix of current workloads: {flows.unchanged} recorded flows unchanged.
+      </p>
+      {none && <p>The change alters no recorded flow and no matrix cell.</p>}
+      <Changes title="Recorded flows newly denied" items={flows.newlyDenied} />
+      <Changes title="Recorded flows newly allowed" items={flows.newlyAllowed} />
+      <Changes title="Matrix cells newly denied" items={cells.newlyDenied} />
+      <Changes title="Matrix cells newly allowed" items={cells.newlyAllowed} />
+    </div>
   );
 }
