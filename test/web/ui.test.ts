@@ -210,8 +210,9 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
       const problems = page.getByTestId("problems");
       await problems.waitFor();
       const shown = await text(problems);
-      assert.match(shown, /line \d+: spec\.order/);
-      await page.screenshot({ path: join(SHOTS, "policy-editor-error.png") });
+      const orderLine = written.split("\n").findIndex((l) => /^\s+order: /.test(l)) + 1;
+      assert.match(shown, new RegExp(`line ${orderLine}: spec\\.order`));
+      await page.screenshot({ path: join(SHOTS, "policy-editor-error.png"), fullPage: true });
       const unchanged = (await h.request("GET", path)).json;
       assert.equal(unchanged.metadata.resourceVersion, before.metadata.resourceVersion);
       assert.deepEqual(unchanged.spec, before.spec);
@@ -250,7 +251,7 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
         );
         assert.deepEqual(await preview.locator("li").allTextContents(), expected);
       }
-      await page.screenshot({ path: join(SHOTS, "policy-preview.png") });
+      await page.screenshot({ path: join(SHOTS, "policy-preview.png"), fullPage: true });
       assert.equal(
         (await h.request("GET", path)).json.metadata.resourceVersion,
         before.metadata.resourceVersion,

@@ -52,20 +52,13 @@ function WorkloadDetail({ w }: { w: Workload }) {
       }),
     [w.id],
   );
-  const recent = useAsync(
-    () =>
-      flows({ since: "1h", limit: 5000 }).then((rs) =>
-        rs
-          .filter(
-            (r) =>
-              (r.fields.source_namespace === w.namespace && r.fields.source_name === w.name) ||
-              (r.fields.dest_namespace === w.namespace && r.fields.dest_name === w.name),
-          )
-          .slice(-50)
-          .reverse(),
-      ),
-    [w.id],
-  );
+  // The server picks the workload's records (a flow selector over either side), newest 50.
+  const recent = useAsync(() => {
+    const side = (p: string) => `(${p}_namespace == "${w.namespace}" && ${p}_name == "${w.name}")`;
+    return flows({ since: "1h", limit: 50, selector: `${side("source")} || ${side("dest")}` }).then(
+      (rs) => rs.reverse(),
+    );
+  }, [w.id]);
   const e = d.value?.type === "endpoint" ? d.value : undefined;
   return (
     <div class="panel" data-testid="workload-detail">
