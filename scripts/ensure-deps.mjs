@@ -1,9 +1,10 @@
 // Installs what `npm start` and `npm test` need and is missing: npm packages from the
 // lockfile, and Debian packages (as root; otherwise it says what is missing and how to get
-// it). Runs before `npm start`, `npm test` and the lint check, so the README's two commands
-// work on a fresh machine. Idempotent and quiet when everything is present.
+// it), and the web UI's build (web/dist) when it is missing or older than its sources. Runs
+// before `npm start`, `npm test` and the lint check, so the README's two commands work on a
+// fresh machine. Idempotent and quiet when everything is present.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,6 +47,8 @@ const debianPackages = [
   ["prometheus-alertmanager", "prometheus-alertmanager"],
   // The etcd datastore's tests start their own etcd (src/datastore/etcd, test/etcd-server.ts).
   ["etcd", "etcd-server"],
+  // The web UI's browser test drives Debian's chromium through playwright-core.
+  ["chromium", "chromium"],
 ];
 
 function commandExists(cmd) {
@@ -73,8 +76,35 @@ function installDebianPackages() {
   });
 }
 
+/** Newest modification time under `path` (a file or a folder). */
+function newestMtime(path) {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((e) => newestMtime(join(path, e))));
+}
+
+// The UI is built here, once, rather than shipped prebuilt: a fresh clone (CI, a user's
+// machine) builds it in a few seconds, and no generated bundle lives in git.
+function webUiStale() {
+  const built = join(root, "web", "dist", "index.html");
+  if (!existsSync(built)) return true;
+  const sources = ["web/src", "web/index.html", "web/vite.config.ts", "package-lock.json"];
+  return Math.max(...sources.map((p) => newestMtime(join(root, p)))) > statSync(built).mtimeMs;
+}
+
 installDebianPackages();
 if (npmPackagesMissing()) {
   console.log("microseg: installing npm packages");
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+}
+if (webUiStale()) {
+  console.log("microseg: building the web UI (web/ -> web/dist)");
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "web"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
 }

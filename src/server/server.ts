@@ -20,6 +20,7 @@ import { registerResourceRoutes } from "./resources.ts";
 import { registerSimulateRoute } from "./simulate.ts";
 import { withStagedStatus } from "./staged-status.ts";
 import { registerStoreWideRoutes } from "./store-wide.ts";
+import { registerUi } from "./ui.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -179,6 +180,7 @@ export function buildServer(opts: ServerOptions): {
   registerFlowRoutes(app, ctx, flows);
   registerSimulateRoute(app, ctx, flows);
   registerResourceRoutes(app, ctx);
+  registerUi(app);
   return { app, ctx, flows };
 }
 

@@ -21,6 +21,7 @@ function banner(r: Running, listen: string): string {
     "",
     "microseg is up",
     `  API       ${r.api}  (store ${r.datastore})`,
+    `  web UI    ${r.api}/ui/`,
     r.lab
       ? `  enforced  ${r.lab.plan.nodes.length} nodes, ${r.lab.plan.pods.length} pods in a lab of network namespaces; an agent per node follows the API`
       : `  enforced  NOTHING: ${r.notEnforced}. The API, matrix and explain work; no packet is filtered.`,
