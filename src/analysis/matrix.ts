@@ -156,12 +156,18 @@ function forEachCell(
   // judged[port class][row class][column class * 2 + self]
   const judged: (Verdict | undefined)[][][] = [];
   s.ports.forEach((pp, i) => {
-    const byRow = (judged[c.portClass[i]!] ??= []);
+    const byRow = judged[c.portClass[i]!] ?? [];
+    judged[c.portClass[i]!] = byRow;
     for (const from of c.rows) {
-      const verdicts = (byRow[from.cls] ??= []);
+      const verdicts = byRow[from.cls] ?? [];
+      byRow[from.cls] = verdicts;
       for (const to of c.columns) {
         const slot = to.cls * 2 + (from.endpoint.id === to.endpoint.id ? 1 : 0);
-        const v = (verdicts[slot] ??= judge(evaluator, from, to, pp));
+        let v = verdicts[slot];
+        if (v === undefined) {
+          v = judge(evaluator, from, to, pp);
+          verdicts[slot] = v;
+        }
         visit(from.endpoint, to.endpoint, pp, v);
       }
     }

@@ -21,27 +21,30 @@ export function isPlainObject(value: unknown): value is PlainObject {
  * copied; everything else is shared with the input.
  */
 function withoutNulls(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
       const kept = withoutNulls(item);
       if (out === undefined && kept !== item) out = value.slice(0, i);
       out?.push(kept);
-    });
+    }
     return out ?? value;
   }
-  if (!isPlainObject(value)) return value;
+  const object = value as PlainObject;
   let out: PlainObject | undefined;
-  const keys = Object.keys(value);
-  keys.forEach((key, i) => {
-    const item = value[key];
+  const keys = Object.keys(object);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = object[key];
     const kept = item === null ? DROPPED : withoutNulls(item);
     if (out === undefined && kept !== item) {
       out = {};
-      for (const earlier of keys.slice(0, i)) setOwn(out, earlier, value[earlier]);
+      for (let j = 0; j < i; j++) setOwn(out, keys[j]!, object[keys[j]!]);
     }
     if (out !== undefined && kept !== DROPPED) setOwn(out, key, kept);
-  });
+  }
   return out ?? value;
 }
 

@@ -5,13 +5,23 @@
 // meanings.
 import { CORE_SCHEMA, Type } from "js-yaml";
 
+/**
+ * Every number starts with a digit, a sign or a dot; most scalars of a manifest are words, so
+ * they are turned away before any pattern runs (js-yaml asks every type about every scalar).
+ */
+function mayBeNumber(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46; // 0-9 + - .
+}
+
 const DECIMAL = /^[-+]?[0-9]+$/;
 const OCTAL = /^0o[0-7]+$/;
 const HEX = /^0x[0-9a-fA-F]+$/;
 
 const int = new Type("tag:yaml.org,2002:int", {
   kind: "scalar",
-  resolve: (text: string) => DECIMAL.test(text) || OCTAL.test(text) || HEX.test(text),
+  resolve: (text: string) =>
+    mayBeNumber(text) && (DECIMAL.test(text) || OCTAL.test(text) || HEX.test(text)),
   construct: (text: string) =>
     OCTAL.test(text) ? Number.parseInt(text.slice(2), 8) : Number(text),
   predicate: (value: object) => Number.isInteger(value),
@@ -23,7 +33,8 @@ const NAN = /^\.(?:nan|NaN|NAN)$/;
 
 const float = new Type("tag:yaml.org,2002:float", {
   kind: "scalar",
-  resolve: (text: string) => NUMBER.test(text) || INFINITY.test(text) || NAN.test(text),
+  resolve: (text: string) =>
+    mayBeNumber(text) && (NUMBER.test(text) || INFINITY.test(text) || NAN.test(text)),
   construct: (text: string) => {
     if (NAN.test(text)) return Number.NaN;
     if (INFINITY.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
