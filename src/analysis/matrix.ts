@@ -222,27 +222,28 @@ function byClass(sides: readonly Side[]): Side[][] {
   return [...groups.values()];
 }
 
+/** Cells of one kind: judged once on `from` and `to`, counted `cells` times. */
+type Judgement = readonly [from: Side, to: Side, cells: number];
+
 /**
- * The cells of a row group and a column group of one class each: how many are self cells and
- * how many pair two workloads, with one representative of each kind (undefined when none).
+ * The cells of a row group and a column group (one class each): when the classes are the same,
+ * the self cells (a workload and itself) and the cells pairing two workloads are judged apart.
  */
-function pairsOf(rows: readonly Side[], columns: readonly Side[]) {
+function pairsOf(rows: readonly Side[], columns: readonly Side[]): Judgement[] {
   const first = rows[0]!;
   const total = rows.length * columns.length;
-  if (first.cls !== columns[0]!.cls) {
-    return { total, self: 0, selfPair: undefined, otherPair: [first, columns[0]!] as const };
-  }
+  if (first.cls !== columns[0]!.cls) return [[first, columns[0]!, total]];
   const columnIds = new Set(columns.map((c) => c.endpoint.id));
   const both = rows.filter((r) => columnIds.has(r.endpoint.id));
-  const other = rows
-    .map((r) => [r, columns.find((c) => c.endpoint.id !== r.endpoint.id)] as const)
-    .find(([, c]) => c !== undefined);
-  return {
-    total,
-    self: both.length,
-    selfPair: both.length > 0 ? ([both[0]!, both[0]!] as const) : undefined,
-    otherPair: other as readonly [Side, Side] | undefined,
-  };
+  const out: Judgement[] = both.length > 0 ? [[both[0]!, both[0]!, both.length]] : [];
+  if (total > both.length) {
+    const other = columns.find((c) => c.endpoint.id !== first.endpoint.id);
+    const pair: Judgement = other
+      ? [first, other, total - both.length]
+      : [rows.find((r) => r.endpoint.id !== first.endpoint.id)!, first, total - both.length];
+    out.push(pair);
+  }
+  return out;
 }
 
 /**
@@ -288,20 +289,20 @@ export function namespaceSummary(
     if (list) list.push(i);
     else portsOfClass.set(pc, [i]);
   });
+  const judgements: { readonly cell: number; readonly judgement: Judgement }[] = [];
+  for (const row of rowGroups) {
+    for (const column of columnGroups) {
+      const cell = row.ns * n + column.ns;
+      for (const judgement of pairsOf(row.g, column.g)) judgements.push({ cell, judgement });
+    }
+  }
   for (const portIndexes of portsOfClass.values()) {
     const pp = s.ports[portIndexes[0]!]!;
-    for (const row of rowGroups) {
-      for (const column of columnGroups) {
-        const cell = row.ns * n + column.ns;
-        const pairs = pairsOf(row.g, column.g);
-        const count = (pair: readonly [Side, Side] | undefined, cells: number) => {
-          if (pair === undefined) return;
-          const into = judge(evaluator, pair[0], pair[1], pp).allowed ? allowed : denied;
-          for (const i of portIndexes) into[slot[i]!]![cell]! += cells;
-        };
-        count(pairs.selfPair, pairs.self);
-        count(pairs.otherPair, pairs.total - pairs.self);
-      }
+    const slots = portIndexes.map((i) => slot[i]!);
+    for (const { cell, judgement } of judgements) {
+      const [from, to, cells] = judgement;
+      const into = judge(evaluator, from, to, pp).allowed ? allowed : denied;
+      for (const k of slots) into[k]![cell]! += cells;
     }
   }
   const out: NamespacePairCount[] = [];
