@@ -174,31 +174,52 @@ function forEachCell(
   });
 }
 
+/** A matrix whose cells are handed out one by one, never held: a 5,000-pod grid has millions. */
+export interface MatrixStream {
+  readonly workloads: readonly string[];
+  readonly ports: readonly PortProtocol[];
+  /** Visits every cell in the order of `Matrix.results`. */
+  forEach(visit: (cell: MatrixCell) => void): void;
+}
+
+export function matrixStream(
+  cluster: Cluster,
+  evaluator: Evaluator,
+  ports?: readonly PortProtocol[],
+  filter: MatrixFilter = {},
+): MatrixStream {
+  const s = sides(cluster, ports, filter);
+  const ids = new Set([...s.rows, ...s.columns].map((w) => w.id));
+  return {
+    workloads: s.workloads.filter((w) => ids.has(w.id)).map((w) => w.id),
+    ports: s.ports,
+    forEach: (visit) =>
+      forEachCell(cluster, evaluator, s, (from, to, { port, protocol }, v) =>
+        visit({
+          from: from.id,
+          to: to.id,
+          port,
+          protocol,
+          allowed: v.allowed,
+          egress: v.egress.allowed,
+          ingress: v.ingress.allowed,
+        }),
+      ),
+  };
+}
+
 export function reachabilityMatrix(
   cluster: Cluster,
   evaluator: Evaluator,
   ports?: readonly PortProtocol[],
   filter: MatrixFilter = {},
 ): Matrix {
-  const s = sides(cluster, ports, filter);
+  const stream = matrixStream(cluster, evaluator, ports, filter);
   const results: MatrixCell[] = [];
-  forEachCell(cluster, evaluator, s, (from, to, { port, protocol }, v) => {
-    results.push({
-      from: from.id,
-      to: to.id,
-      port,
-      protocol,
-      allowed: v.allowed,
-      egress: v.egress.allowed,
-      ingress: v.ingress.allowed,
-    });
+  stream.forEach((cell) => {
+    results.push(cell);
   });
-  const ids = new Set([...s.rows, ...s.columns].map((w) => w.id));
-  return {
-    workloads: s.workloads.filter((w) => ids.has(w.id)).map((w) => w.id),
-    ports: s.ports,
-    results,
-  };
+  return { workloads: stream.workloads, ports: stream.ports, results };
 }
 
 /** Allowed and denied counts for one namespace pair and port. */

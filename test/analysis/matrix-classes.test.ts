@@ -6,9 +6,11 @@ import { describe, it } from "node:test";
 import {
   declaredPorts,
   type MatrixFilter,
+  matrixStream,
   namespaceSummary,
   reachabilityMatrix,
 } from "../../src/analysis/matrix.ts";
+import { writeResultsJson } from "../../src/analysis/matrix-text.ts";
 import { VerdictClasses } from "../../src/analysis/verdict-classes.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import { buildWorld, type PortProtocol, type World } from "../../src/policy/index.ts";
@@ -182,5 +184,17 @@ describe("matrix by verdict class", () => {
     // Not vacuous: the clusters had workloads, and classes did merge some of them.
     assert.ok(workloadsSeen > SEEDS * 2, `only ${workloadsSeen} workloads in ${SEEDS} clusters`);
     assert.ok(merged > workloadsSeen / 8, `only ${merged} of ${workloadsSeen} workloads merged`);
+  });
+});
+
+describe("matrix -o json", () => {
+  it("streams the text JSON.stringify gives for the whole matrix, in pieces", () => {
+    const world = buildWorld(randomCluster(7));
+    const ports = declaredPorts(world.cluster.workloads());
+    const pieces: string[] = [];
+    writeResultsJson(matrixStream(world.cluster, world.evaluator, ports), (t) => pieces.push(t));
+    const whole = reachabilityMatrix(world.cluster, world.evaluator, ports);
+    assert.ok(whole.results.length > 0);
+    assert.equal(pieces.join(""), JSON.stringify({ results: whole.results }));
   });
 });
