@@ -9,7 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump, loadAll } from "js-yaml";
-import { declaredPorts, type MatrixFilter, namespaceSummary } from "../src/analysis/matrix.ts";
+import {
+  declaredPorts,
+  type MatrixFilter,
+  matrixStream,
+  namespaceSummary,
+} from "../src/analysis/matrix.ts";
+import { writeResultsJson } from "../src/analysis/matrix-text.ts";
 import { VerdictClasses } from "../src/analysis/verdict-classes.ts";
 import { parseManifests } from "../src/model/index.ts";
 import { YAML_CORE_SCHEMA } from "../src/model/yaml-schema.ts";
@@ -120,6 +126,24 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
     const rate = cellRate(world, Math.max(1, Math.round(1_000_000 / workloads.length)));
     const perCellMs = ((workloads.length * workloads.length * ports.length) / rate) * 1000;
 
+    const matrixCommand = cli(["matrix", "-f", file, "-o", "summary"]);
+    const gridPorts = [{ port: 8080, protocol: "TCP" as const }];
+    const grid = timed(1, () => {
+      let cells = 0;
+      matrixStream(world.cluster, world.evaluator, gridPorts).forEach(() => {
+        cells++;
+      });
+      return cells;
+    });
+    const gridJson = timed(1, () => {
+      let chars = 0;
+      const stream = matrixStream(world.cluster, world.evaluator, undefined, { namespace: "ns-3" });
+      writeResultsJson(stream, (t) => {
+        chars += t.length;
+      });
+      return chars;
+    });
+
     const random = buildWorld(
       generateCluster({
         pods: worstPods,
@@ -178,6 +202,24 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
         note: `${(workloads.length ** 2 * ports.length).toLocaleString("en-US")} cells at the rate above`,
       },
       { metric: "cell by cell / by class", value: perCellMs / wholeMs, unit: "x" },
+      {
+        metric: "microseg matrix -f dump.yaml -o summary (child)",
+        value: matrixCommand.ms,
+        unit: "ms",
+        note: `wall: start-up, validate, world, summary; peak RSS ${matrixCommand.peakMb.toFixed(0)} MB`,
+      },
+      {
+        metric: "grid, whole cluster, 8080/TCP: cells visited",
+        value: grid.ms,
+        unit: "ms",
+        note: `${grid.value.toLocaleString("en-US")} cells, ${Math.round(grid.value / (grid.ms / 1000)).toLocaleString("en-US")} cells/s (by class)`,
+      },
+      {
+        metric: "grid -o json -n ns-3 (streamed)",
+        value: gridJson.ms,
+        unit: "ms",
+        note: `${(gridJson.value / 2 ** 20).toFixed(1)} MB of JSON`,
+      },
       summaryRow(world, "matrix -o summary -n ns-3", { namespace: "ns-3" }),
       summaryRow(world, `matrix -o summary --from "app == 'app-1'"`, { from: "app == 'app-1'" }),
       summaryRow(world, `matrix -o summary --to "component == 'db'"`, { to: "component == 'db'" }),
@@ -201,6 +243,9 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
         cliValidateMs: Math.round(command.ms),
         cliValidatePeakRssMb: Math.round(command.peakMb),
         cliStartupMs: Math.round(startup.ms),
+        cliMatrixSummaryMs: Math.round(matrixCommand.ms),
+        cliMatrixSummaryPeakRssMb: Math.round(matrixCommand.peakMb),
+        gridCellsPerSecond: Math.round(grid.value / (grid.ms / 1000)),
         classes,
         summaryMs: Math.round(wholeMs),
         cellByCellEstimateMs: Math.round(perCellMs),
