@@ -17,7 +17,7 @@ import { buildWorld, type PortProtocol, type World } from "../../src/policy/inde
 import { selectorMatches } from "../../src/selector/index.ts";
 import { ChurnGenerator, prng, type Random } from "../engine/random-cluster.ts";
 
-const SEEDS = 120;
+const SEEDS = 80;
 const EVENTS = 45;
 
 /**
