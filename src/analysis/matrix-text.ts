@@ -1,6 +1,6 @@
 // The matrix as text: one grid per port in the style of the upstream e2e truth tables
 // (`.` allowed, `X` denied), with numbered columns so it stays readable at dozens of workloads.
-import type { MatrixCell, PortProtocol } from "./matrix.ts";
+import type { MatrixCell, MatrixStream, PortProtocol } from "./matrix.ts";
 
 /** What the grid needs: offline matrices and observed (lab) ones both have it. */
 export interface MatrixGrid {
@@ -39,4 +39,25 @@ export function formatMatrix(m: MatrixGrid): string {
     out.push("");
   }
   return out.join("\n");
+}
+
+/** Text is written on in pieces of about this size. */
+const CHUNK_CHARS = 1 << 20;
+
+/**
+ * `{"results":[...]}` as `JSON.stringify` of the whole matrix writes it, handed to `write` in
+ * pieces as the cells are judged: a 5,000-pod grid is never held whole.
+ */
+export function writeResultsJson(stream: MatrixStream, write: (text: string) => void): void {
+  let chunk = '{"results":[';
+  let first = true;
+  stream.forEach((cell) => {
+    chunk += first ? JSON.stringify(cell) : `,${JSON.stringify(cell)}`;
+    first = false;
+    if (chunk.length >= CHUNK_CHARS) {
+      write(chunk);
+      chunk = "";
+    }
+  });
+  write(`${chunk}]}`);
 }

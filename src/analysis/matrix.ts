@@ -3,11 +3,13 @@ import type {
   Cluster,
   Endpoint,
   Evaluator,
+  FlowPeer,
   PortProtocol,
   Protocol,
   Verdict,
 } from "../policy/index.ts";
 import { compileSelector, tryParseSelector } from "../selector/index.ts";
+import { VerdictClasses } from "./verdict-classes.ts";
 
 export type { PortProtocol } from "../policy/types.ts";
 
@@ -108,24 +110,102 @@ function sides(
   };
 }
 
-/** Every ordered (row, column) pair for every port, in row-major order per port. */
+/** A row or column: the workload, the flow peer it is judged as, and its verdict class. */
+interface Side {
+  readonly endpoint: Endpoint;
+  readonly peer: FlowPeer;
+  readonly cls: number;
+}
+
+interface Classified {
+  readonly rows: readonly Side[];
+  readonly columns: readonly Side[];
+  /** `portClass[i]` is the class of `ports[i]`. */
+  readonly portClass: readonly number[];
+}
+
+function classify(cluster: Cluster, evaluator: Evaluator, s: Sides): Classified {
+  const classes = new VerdictClasses(evaluator.program, cluster);
+  const side = (endpoint: Endpoint): Side => {
+    const peer = cluster.peerOf(endpoint);
+    return { endpoint, peer, cls: classes.classOf({ ...peer, endpoint }) };
+  };
+  return {
+    rows: s.rows.map(side),
+    columns: s.columns.map(side),
+    portClass: classes.portClasses(s.ports, [...s.rows, ...s.columns]),
+  };
+}
+
+function judge(evaluator: Evaluator, from: Side, to: Side, pp: PortProtocol): Verdict {
+  return evaluator.evaluate({ source: from.peer, destination: to.peer, ...pp });
+}
+
+/**
+ * Every ordered (row, column) pair for every port, in row-major order per port. The first cell
+ * of each (row class, column class, self or not, port class) is judged, the others take its
+ * verdict (verdict-classes.ts says why they are the same).
+ */
 function forEachCell(
   cluster: Cluster,
   evaluator: Evaluator,
   s: Sides,
   visit: (from: Endpoint, to: Endpoint, port: PortProtocol, v: Verdict) => void,
 ): void {
-  const rowPeers = s.rows.map((w) => cluster.peerOf(w));
-  const columnPeers = s.columns.map((w) => cluster.peerOf(w));
-  for (const pp of s.ports) {
-    s.rows.forEach((from, i) => {
-      const source = rowPeers[i]!;
-      s.columns.forEach((to, j) => {
-        const destination = columnPeers[j]!;
-        visit(from, to, pp, evaluator.evaluate({ source, destination, ...pp }));
-      });
-    });
-  }
+  const c = classify(cluster, evaluator, s);
+  // judged[port class][row class][column class * 2 + self]
+  const judged: (Verdict | undefined)[][][] = [];
+  s.ports.forEach((pp, i) => {
+    const byRow = judged[c.portClass[i]!] ?? [];
+    judged[c.portClass[i]!] = byRow;
+    for (const from of c.rows) {
+      const verdicts = byRow[from.cls] ?? [];
+      byRow[from.cls] = verdicts;
+      for (const to of c.columns) {
+        const slot = to.cls * 2 + (from.endpoint.id === to.endpoint.id ? 1 : 0);
+        let v = verdicts[slot];
+        if (v === undefined) {
+          v = judge(evaluator, from, to, pp);
+          verdicts[slot] = v;
+        }
+        visit(from.endpoint, to.endpoint, pp, v);
+      }
+    }
+  });
+}
+
+/** A matrix whose cells are handed out one by one, never held: a 5,000-pod grid has millions. */
+export interface MatrixStream {
+  readonly workloads: readonly string[];
+  readonly ports: readonly PortProtocol[];
+  /** Visits every cell in the order of `Matrix.results`. */
+  forEach(visit: (cell: MatrixCell) => void): void;
+}
+
+export function matrixStream(
+  cluster: Cluster,
+  evaluator: Evaluator,
+  ports?: readonly PortProtocol[],
+  filter: MatrixFilter = {},
+): MatrixStream {
+  const s = sides(cluster, ports, filter);
+  const ids = new Set([...s.rows, ...s.columns].map((w) => w.id));
+  return {
+    workloads: s.workloads.filter((w) => ids.has(w.id)).map((w) => w.id),
+    ports: s.ports,
+    forEach: (visit) =>
+      forEachCell(cluster, evaluator, s, (from, to, { port, protocol }, v) =>
+        visit({
+          from: from.id,
+          to: to.id,
+          port,
+          protocol,
+          allowed: v.allowed,
+          egress: v.egress.allowed,
+          ingress: v.ingress.allowed,
+        }),
+      ),
+  };
 }
 
 export function reachabilityMatrix(
@@ -134,25 +214,12 @@ export function reachabilityMatrix(
   ports?: readonly PortProtocol[],
   filter: MatrixFilter = {},
 ): Matrix {
-  const s = sides(cluster, ports, filter);
+  const stream = matrixStream(cluster, evaluator, ports, filter);
   const results: MatrixCell[] = [];
-  forEachCell(cluster, evaluator, s, (from, to, { port, protocol }, v) => {
-    results.push({
-      from: from.id,
-      to: to.id,
-      port,
-      protocol,
-      allowed: v.allowed,
-      egress: v.egress.allowed,
-      ingress: v.ingress.allowed,
-    });
+  stream.forEach((cell) => {
+    results.push(cell);
   });
-  const ids = new Set([...s.rows, ...s.columns].map((w) => w.id));
-  return {
-    workloads: s.workloads.filter((w) => ids.has(w.id)).map((w) => w.id),
-    ports: s.ports,
-    results,
-  };
+  return { workloads: stream.workloads, ports: stream.ports, results };
 }
 
 /** Allowed and denied counts for one namespace pair and port. */
@@ -165,9 +232,45 @@ export interface NamespacePairCount {
   readonly denied: number;
 }
 
+/** Sides of one class, in first-seen order. */
+function byClass(sides: readonly Side[]): Side[][] {
+  const groups = new Map<number, Side[]>();
+  for (const side of sides) {
+    const group = groups.get(side.cls);
+    if (group) group.push(side);
+    else groups.set(side.cls, [side]);
+  }
+  return [...groups.values()];
+}
+
+/** Cells of one kind: judged once on `from` and `to`, counted `cells` times. */
+type Judgement = readonly [from: Side, to: Side, cells: number];
+
+/**
+ * The cells of a row group and a column group (one class each): when the classes are the same,
+ * the self cells (a workload and itself) and the cells pairing two workloads are judged apart.
+ */
+function pairsOf(rows: readonly Side[], columns: readonly Side[]): Judgement[] {
+  const first = rows[0]!;
+  const total = rows.length * columns.length;
+  if (first.cls !== columns[0]!.cls) return [[first, columns[0]!, total]];
+  const columnIds = new Set(columns.map((c) => c.endpoint.id));
+  const both = rows.filter((r) => columnIds.has(r.endpoint.id));
+  const out: Judgement[] = both.length > 0 ? [[both[0]!, both[0]!, both.length]] : [];
+  if (total > both.length) {
+    const other = columns.find((c) => c.endpoint.id !== first.endpoint.id);
+    const pair: Judgement = other
+      ? [first, other, total - both.length]
+      : [rows.find((r) => r.endpoint.id !== first.endpoint.id)!, first, total - both.length];
+    out.push(pair);
+  }
+  return out;
+}
+
 /**
  * The matrix folded per (source namespace, destination namespace, port): what a reader of a
- * 5,000-pod cluster can take in. Cells are counted as judged, never stored.
+ * 5,000-pod cluster can take in. Each pair of classes is judged once per port class and its
+ * cells counted, never stored: the same counts as judging every cell (tested).
  */
 export function namespaceSummary(
   cluster: Cluster,
@@ -175,22 +278,68 @@ export function namespaceSummary(
   ports?: readonly PortProtocol[],
   filter: MatrixFilter = {},
 ): NamespacePairCount[] {
-  const counts = new Map<string, { allowed: number; denied: number; key: NamespacePairCount }>();
-  forEachCell(cluster, evaluator, sides(cluster, ports, filter), (from, to, pp, v) => {
-    const fromNs = from.namespace ?? "";
-    const toNs = to.namespace ?? "";
-    const key = `${fromNs}\u0000${toNs}\u0000${pp.protocol}\u0000${pp.port}`;
-    let c = counts.get(key);
-    if (!c) {
-      c = { allowed: 0, denied: 0, key: { from: fromNs, to: toNs, ...pp, allowed: 0, denied: 0 } };
-      counts.set(key, c);
+  const s = sides(cluster, ports, filter);
+  const c = classify(cluster, evaluator, s);
+  const namespaces: string[] = [];
+  const nsIndex = new Map<string, number>();
+  const nsOf = (group: readonly Side[]) => {
+    const ns = group[0]!.endpoint.namespace ?? "";
+    let i = nsIndex.get(ns);
+    if (i === undefined) {
+      i = namespaces.push(ns) - 1;
+      nsIndex.set(ns, i);
     }
-    if (v.allowed) c.allowed++;
-    else c.denied++;
+    return i;
+  };
+  const rowGroups = byClass(c.rows).map((g) => ({ g, ns: nsOf(g) }));
+  const columnGroups = byClass(c.columns).map((g) => ({ g, ns: nsOf(g) }));
+  const n = namespaces.length;
+  // Per distinct port (a port listed twice counts twice in one row, as judged): allowed and
+  // denied per (source namespace * n + destination namespace).
+  const distinct = new Map<string, number>();
+  const slot = s.ports.map((pp) => {
+    const key = `${pp.protocol}/${pp.port}`;
+    if (!distinct.has(key)) distinct.set(key, distinct.size);
+    return distinct.get(key)!;
   });
-  return [...counts.values()]
-    .map((c) => ({ ...c.key, allowed: c.allowed, denied: c.denied }))
-    .sort(byFromToPort);
+  const allowed = [...distinct.keys()].map(() => new Float64Array(n * n));
+  const denied = [...distinct.keys()].map(() => new Float64Array(n * n));
+  const portsOfClass = new Map<number, number[]>();
+  c.portClass.forEach((pc, i) => {
+    const list = portsOfClass.get(pc);
+    if (list) list.push(i);
+    else portsOfClass.set(pc, [i]);
+  });
+  const judgements: { readonly cell: number; readonly judgement: Judgement }[] = [];
+  for (const row of rowGroups) {
+    for (const column of columnGroups) {
+      const cell = row.ns * n + column.ns;
+      for (const judgement of pairsOf(row.g, column.g)) judgements.push({ cell, judgement });
+    }
+  }
+  for (const portIndexes of portsOfClass.values()) {
+    const pp = s.ports[portIndexes[0]!]!;
+    const slots = portIndexes.map((i) => slot[i]!);
+    for (const { cell, judgement } of judgements) {
+      const [from, to, cells] = judgement;
+      const into = judge(evaluator, from, to, pp).allowed ? allowed : denied;
+      for (const k of slots) into[k]![cell]! += cells;
+    }
+  }
+  const out: NamespacePairCount[] = [];
+  s.ports.forEach((pp, p) => {
+    const i = slot[p]!;
+    if (slot.indexOf(i) !== p) return; // a port listed twice: its rows are written once
+    for (let from = 0; from < n; from++) {
+      for (let to = 0; to < n; to++) {
+        const a = allowed[i]![from * n + to]!;
+        const d = denied[i]![from * n + to]!;
+        if (a + d > 0)
+          out.push({ from: namespaces[from]!, to: namespaces[to]!, ...pp, allowed: a, denied: d });
+      }
+    }
+  });
+  return out.sort(byFromToPort);
 }
 
 /** Orders rows by source, then destination, then port: the summary's and the replay's order. */

@@ -15,27 +15,51 @@ export function isPlainObject(value: unknown): value is PlainObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function hasNull(value: unknown): boolean {
-  if (value === null) return true;
-  if (typeof value !== "object") return false;
-  for (const v of Array.isArray(value) ? value : Object.values(value)) if (hasNull(v)) return true;
-  return false;
-}
-
 /**
- * JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). Most
- * objects have none, and they are not copied.
+ * JSON and YAML null means "unset", as Kubernetes decodes it (`creationTimestamp: null`). A dump
+ * has some in every pod (`lastProbeTime: null`), so only the objects on the way to a null are
+ * copied; everything else is shared with the input.
  */
 function withoutNulls(value: unknown): unknown {
-  return hasNull(value) ? copyWithoutNulls(value) : value;
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const kept = withoutNulls(item);
+      if (out === undefined && kept !== item) out = value.slice(0, i);
+      out?.push(kept);
+    }
+    return out ?? value;
+  }
+  const object = value as PlainObject;
+  let out: PlainObject | undefined;
+  const keys = Object.keys(object);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = object[key];
+    const kept = item === null ? DROPPED : withoutNulls(item);
+    if (out === undefined && kept !== item) {
+      out = {};
+      for (let j = 0; j < i; j++) setOwn(out, keys[j]!, object[keys[j]!]);
+    }
+    if (out !== undefined && kept !== DROPPED) setOwn(out, key, kept);
+  }
+  return out ?? value;
 }
 
-function copyWithoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(copyWithoutNulls);
-  if (!isPlainObject(value)) return value;
-  const out: PlainObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = copyWithoutNulls(v);
-  return out;
+const DROPPED = Symbol("dropped");
+
+/** `__proto__` is a valid key in a manifest: it must stay a key, not become the prototype. */
+function setOwn(target: PlainObject, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else target[key] = value;
 }
 
 /**

@@ -8,7 +8,11 @@ import type { Decision, DirectionVerdict, Verdict } from "./verdict.ts";
 type Selection = ReadonlyArray<{ readonly tier: Tier; readonly policies: readonly Policy[] }>;
 
 export class Evaluator {
-  readonly #selections = new Map<string, Selection>();
+  /**
+   * Per endpoint object (a selection depends on its labels alone): a lookup without building a
+   * string key, as a matrix asks millions of times.
+   */
+  readonly #selections = new WeakMap<Endpoint, { ingress?: Selection; egress?: Selection }>();
 
   constructor(
     readonly program: Program,
@@ -17,8 +21,12 @@ export class Evaluator {
 
   /** Tiers and policies applying to an endpoint in a direction; cached per endpoint. */
   selection(endpoint: Endpoint, direction: Direction): Selection {
-    const key = `${direction}\u0000${endpoint.id}`;
-    let sel = this.#selections.get(key);
+    let cached = this.#selections.get(endpoint);
+    if (cached === undefined) {
+      cached = {};
+      this.#selections.set(endpoint, cached);
+    }
+    let sel = cached[direction];
     if (sel === undefined) {
       const found: Array<{ tier: Tier; policies: Policy[] }> = [];
       for (const tier of this.program.tiers) {
@@ -28,7 +36,7 @@ export class Evaluator {
         if (policies.length > 0) found.push({ tier, policies });
       }
       sel = found;
-      this.#selections.set(key, sel);
+      cached[direction] = sel;
     }
     return sel;
   }

@@ -4,11 +4,12 @@ import {
   formatSummary,
   type Matrix,
   type MatrixFilter,
+  matrixStream,
   namespaceSummary,
   parsePortList,
   reachabilityMatrix,
 } from "../../analysis/matrix.ts";
-import { formatMatrix } from "../../analysis/matrix-text.ts";
+import { formatMatrix, writeResultsJson } from "../../analysis/matrix-text.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
@@ -40,6 +41,12 @@ async function matrix(flags: MatrixFlags): Promise<void> {
       process.stdout.write(
         formatSummary(namespaceSummary(world.cluster, world.evaluator, ports, filter)),
       );
+      return;
+    }
+    if (format === "json") {
+      const stream = matrixStream(world.cluster, world.evaluator, ports, filter);
+      writeResultsJson(stream, (text) => process.stdout.write(text));
+      process.stdout.write("\n");
       return;
     }
     result = reachabilityMatrix(world.cluster, world.evaluator, ports, filter);
