@@ -3,10 +3,14 @@
 // endpoint (deleted, or given to another one) its entries are deleted, and with revocation on,
 // the entries of connections a policy change now denies. Through the kernel's own tool
 // (conntrack-tools) in the agent's network namespace: every deletion of one update in one
-// `conntrack -R -` process (the commands read from stdin, all parsed before any runs), and one
-// `conntrack -L` for a listing.
+// `conntrack -R FILE` process (the commands read from a file, all parsed before any runs; it
+// opens its input by name, which a socket-backed stdin refuses), and one `conntrack -L` for a
+// listing.
 
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { IpFamily } from "../net/cidr.ts";
 
 /** A tracked connection's original direction, as `conntrack -L` lists it. */
@@ -96,15 +100,23 @@ export class KernelConntrack implements Conntrack {
 
   /** One process for every command; an entry already gone is no error. */
   async #batch(commands: readonly string[]): Promise<void> {
-    if (commands.length > 0) await this.#conntrack(["-R", "-"], `${commands.join("\n")}\n`);
+    if (commands.length === 0) return;
+    const dir = await mkdtemp(join(tmpdir(), "microseg-conntrack-"));
+    try {
+      const file = join(dir, "commands");
+      await writeFile(file, `${commands.join("\n")}\n`, { mode: 0o600 });
+      await this.#conntrack(["-R", file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
-  #conntrack(args: string[], input?: string): Promise<string> {
+  #conntrack(args: string[]): Promise<string> {
     const argv = this.#netns
       ? ["ip", "netns", "exec", this.#netns, "conntrack", ...args]
       : ["conntrack", ...args];
     return new Promise((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
@@ -122,7 +134,6 @@ export class KernelConntrack implements Conntrack {
           reject(new Error(`conntrack ${args.join(" ")}: ${why}`));
         }
       });
-      child.stdin.end(input ?? "");
     });
   }
 }
