@@ -150,7 +150,8 @@ export class Enforcer {
       const protocol = REVOCABLE[c.protocol];
       if (!protocol || c.destinationPort === undefined) return false;
       const [src, dst] = [kinds.get(c.source), kinds.get(c.destination)];
-      if (src === "host" || dst === "host" || (src === undefined && dst === undefined)) return false;
+      if (src === "host" || dst === "host" || (src === undefined && dst === undefined))
+        return false;
       const packet = {
         source: c.source,
         destination: c.destination,

@@ -13,8 +13,8 @@ import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { namespace, podResource } from "./kernel-fixtures.ts";
 import { arrivals, forge } from "./forger.ts";
+import { namespace, podResource } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 const ECHO = 5353;
