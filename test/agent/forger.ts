@@ -21,7 +21,8 @@ export async function forge(
   const { stdout } = await run(
     "ip",
     ["netns", "exec", netns, PYTHON, forger, ...args.map(String)],
-    { timeout: 20_000 },
+    // scapy alone takes seconds to import on a loaded machine.
+    { timeout: 60_000 },
   );
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
 }
