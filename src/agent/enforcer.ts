@@ -8,8 +8,13 @@
 // packet reaches or leaves them), then the entries of those addresses are deleted, then the
 // rest of the batch, which may give them to new owners. So no connection of an old owner is
 // ever carried to a new one.
+//
+// With revocation on (`revokeDenied`), a MemoryDataplane fed the same deltas judges every
+// tracked connection of a local workload once the update is live, and those it denies are
+// deleted from conntrack: the established-accept then no longer carries them.
 
-import type { Conntrack } from "../dataplane/conntrack.ts";
+import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
+import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
 import {
   bootstrapTransaction,
   checkDrift,
@@ -28,6 +33,13 @@ import type { Nftables, Transaction } from "../nft/index.ts";
 import { policyCounters } from "./policy-counters.ts";
 import type { PolicyCounter } from "./status.ts";
 
+/** conntrack's protocol names that revocation judges (those with ports). */
+const REVOCABLE: Readonly<Record<string, "TCP" | "UDP" | "SCTP">> = {
+  tcp: "TCP",
+  udp: "UDP",
+  sctp: "SCTP",
+};
+
 export interface EnforcerOptions {
   readonly node: string;
   readonly nft: Nftables;
@@ -44,6 +56,8 @@ export interface ApplyResult {
   readonly ms: number;
   /** Addresses whose connection entries were deleted. */
   readonly forgotten: number;
+  /** Tracked connections cut because the update denies them (revocation). */
+  readonly revoked: number;
 }
 
 export interface StateCounts {
@@ -62,6 +76,8 @@ export class Enforcer {
   readonly #endpoints = new Map<EndpointId, DpEndpoint>();
   /** Whether the kernel holds what the renderer last rendered. */
   #inStep = false;
+  /** The judge of tracked connections, when revocation is on. */
+  readonly #judge: MemoryDataplane | undefined;
 
   constructor(opts: EnforcerOptions) {
     this.#engine = new Engine({
@@ -72,6 +88,10 @@ export class Enforcer {
     this.#nft = opts.nft;
     this.#cfg = opts.enforcement;
     this.#conntrack = opts.conntrack;
+    if (opts.enforcement.revokeDenied) {
+      if (!opts.conntrack) throw new Error("revocation needs conntrack to cut connections with");
+      this.#judge = new MemoryDataplane();
+    }
   }
 
   /**
@@ -89,11 +109,13 @@ export class Enforcer {
     const t0 = performance.now();
     this.#engine.ingest(events);
     const deltas = this.#engine.flush();
+    this.#judge?.applyDeltas(deltas);
     const { departures, released } = this.#departures(deltas);
     if (!this.#inStep) {
       const result = await this.#full(t0, deltas.length);
       await this.#forget(released);
-      return { ...result, forgotten: released.length };
+      const revoked = deltas.length > 0 ? await this.#revoke() : 0;
+      return { ...result, forgotten: released.length, revoked };
     }
     let commands = 0;
     if (released.length > 0 && this.#conntrack) {
@@ -104,13 +126,44 @@ export class Enforcer {
     }
     const tx = this.#renderer.update(deltas);
     await this.#run(tx);
+    const revoked = deltas.length > 0 ? await this.#revoke() : 0;
     return {
       mode: "incremental",
       deltas: deltas.length,
       commands: commands + tx.size,
       ms: performance.now() - t0,
       forgotten: released.length,
+      revoked,
     };
+  }
+
+  /**
+   * Cuts the tracked connections of local workloads that the live policy denies. Connections
+   * touching a host endpoint's address are left alone: the failsafe ports and the node's own
+   * traffic are not judged by workload policy alone, and must never be cut by it.
+   */
+  async #revoke(): Promise<number> {
+    if (!this.#judge || !this.#conntrack) return 0;
+    const kinds = new Map<string, DpEndpoint["kind"]>();
+    for (const e of this.#endpoints.values()) for (const a of e.addresses) kinds.set(a, e.kind);
+    const judged = (c: TrackedConnection) => {
+      const protocol = REVOCABLE[c.protocol];
+      if (!protocol || c.destinationPort === undefined) return false;
+      const [src, dst] = [kinds.get(c.source), kinds.get(c.destination)];
+      if (src === "host" || dst === "host" || (src === undefined && dst === undefined))
+        return false;
+      const packet = {
+        source: c.source,
+        destination: c.destination,
+        protocol,
+        port: c.destinationPort,
+        ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
+      };
+      return !this.#judge!.verdict(packet).allowed;
+    };
+    const denied = (await this.#conntrack.list()).filter(judged);
+    await this.#conntrack.cut(denied);
+    return denied.length;
   }
 
   /**
@@ -182,7 +235,14 @@ export class Enforcer {
     await this.#run(tx);
     this.#endpoints.clear();
     for (const [id, e] of state.endpoints) this.#endpoints.set(id, e);
-    return { mode: "full", deltas, commands: tx.size, ms: performance.now() - t0, forgotten: 0 };
+    return {
+      mode: "full",
+      deltas,
+      commands: tx.size,
+      ms: performance.now() - t0,
+      forgotten: 0,
+      revoked: 0,
+    };
   }
 
   async #run(tx: Transaction): Promise<void> {

@@ -1,16 +1,70 @@
 // Conntrack hygiene: the connection entries of an address outlive the endpoint that held it,
 // and an established entry is accepted before any policy; so when an address leaves its
-// endpoint (deleted, or given to another one) its entries are deleted, through the kernel's
-// own tool (conntrack-tools), in the agent's network namespace.
+// endpoint (deleted, or given to another one) its entries are deleted, and with revocation on,
+// the entries of connections a policy change now denies. Through the kernel's own tool
+// (conntrack-tools) in the agent's network namespace: every deletion of one update in one
+// `conntrack -R FILE` process (the commands read from a file, all parsed before any runs; it
+// opens its input by name, which a socket-backed stdin refuses), and one `conntrack -L` for a
+// listing.
 
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { IpFamily } from "../net/cidr.ts";
 
-const run = promisify(execFile);
+/** A tracked connection's original direction, as `conntrack -L` lists it. */
+export interface TrackedConnection {
+  readonly family: IpFamily;
+  /** `tcp`, `udp`, `sctp`, `icmp`, ... as conntrack names it. */
+  readonly protocol: string;
+  readonly source: string;
+  readonly destination: string;
+  /** Absent for protocols without ports. */
+  readonly sourcePort?: number;
+  readonly destinationPort?: number;
+}
 
 export interface Conntrack {
   /** Deletes every entry with one of these addresses as its source or destination. */
   forget(addresses: readonly string[]): Promise<void>;
+  /** Every tracked connection. */
+  list(): Promise<TrackedConnection[]>;
+  /** Deletes the entries of exactly these connections (protocols with ports only). */
+  cut(connections: readonly TrackedConnection[]): Promise<void>;
+}
+
+const familyArg = (address: string) => (address.includes(":") ? "ipv6" : "ipv4");
+
+/** `conntrack -L` lines: `tcp 6 431999 ESTABLISHED src=A dst=B sport=P dport=Q ... src=B ...`. */
+export function parseConntrackList(text: string): TrackedConnection[] {
+  const out: TrackedConnection[] = [];
+  for (const line of text.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    const protocol = words[0];
+    if (!protocol) continue;
+    // The first of each key is the original direction; the reply tuple repeats them.
+    const first = new Map<string, string>();
+    for (const w of words) {
+      const eq = w.indexOf("=");
+      if (eq > 0 && !first.has(w.slice(0, eq))) first.set(w.slice(0, eq), w.slice(eq + 1));
+    }
+    const source = first.get("src");
+    const destination = first.get("dst");
+    if (!source || !destination) continue;
+    const sport = first.get("sport");
+    const dport = first.get("dport");
+    out.push({
+      family: source.includes(":") ? 6 : 4,
+      protocol,
+      source,
+      destination,
+      ...(sport !== undefined && dport !== undefined
+        ? { sourcePort: Number(sport), destinationPort: Number(dport) }
+        : {}),
+    });
+  }
+  return out;
 }
 
 export class KernelConntrack implements Conntrack {
@@ -20,26 +74,66 @@ export class KernelConntrack implements Conntrack {
     this.#netns = target.netns;
   }
 
-  async forget(addresses: readonly string[]): Promise<void> {
-    const runs = addresses.flatMap((a) =>
-      ["--orig-src", "--orig-dst"].map((side) => this.#delete(a, side)),
+  forget(addresses: readonly string[]): Promise<void> {
+    return this.#batch(
+      addresses.flatMap((a) =>
+        ["--orig-src", "--orig-dst"].map((side) => `-D -f ${familyArg(a)} ${side} ${a}`),
+      ),
     );
-    await Promise.all(runs);
   }
 
-  async #delete(address: string, side: string): Promise<void> {
-    const family = address.includes(":") ? "ipv6" : "ipv4";
-    const args = ["-D", "-f", family, side, address];
+  async list(): Promise<TrackedConnection[]> {
+    return parseConntrackList(await this.#conntrack(["-L"]));
+  }
+
+  cut(connections: readonly TrackedConnection[]): Promise<void> {
+    return this.#batch(
+      connections.flatMap((c) =>
+        c.sourcePort === undefined || c.destinationPort === undefined
+          ? []
+          : [
+              `-D -f ${familyArg(c.source)} -p ${c.protocol} --orig-src ${c.source} --orig-dst ${c.destination} --sport ${c.sourcePort} --dport ${c.destinationPort}`,
+            ],
+      ),
+    );
+  }
+
+  /** One process for every command; an entry already gone is no error. */
+  async #batch(commands: readonly string[]): Promise<void> {
+    if (commands.length === 0) return;
+    const dir = await mkdtemp(join(tmpdir(), "microseg-conntrack-"));
+    try {
+      const file = join(dir, "commands");
+      await writeFile(file, `${commands.join("\n")}\n`, { mode: 0o600 });
+      await this.#conntrack(["-R", file]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  #conntrack(args: string[]): Promise<string> {
     const argv = this.#netns
       ? ["ip", "netns", "exec", this.#netns, "conntrack", ...args]
       : ["conntrack", ...args];
-    try {
-      await run(argv[0]!, argv.slice(1), { timeout: 10_000 });
-    } catch (e) {
-      // conntrack exits 1 when nothing matched: the address had no entries.
-      const err = e as { code?: number; stderr?: string };
-      if (err.code === 1 && /0 flow entries/.test(err.stderr ?? "")) return;
-      throw new Error(`conntrack ${args.join(" ")}: ${err.stderr?.trim() || String(e)}`);
-    }
+    return new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      child.stdout.on("data", (b: Buffer) => out.push(b));
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(new Error(`conntrack ${args.join(" ")}: ${e.message}`));
+      });
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(Buffer.concat(out).toString());
+        else {
+          const why = Buffer.concat(err).toString().trim() || `exit ${code ?? signal}`;
+          reject(new Error(`conntrack ${args.join(" ")}: ${why}`));
+        }
+      });
+    });
   }
 }

@@ -34,12 +34,16 @@ export type PortProtocol = "th" | "tcp" | "udp" | "sctp" | "udplite" | "dccp";
 
 export type IcmpProtocol = "icmp" | "icmpv6";
 
+export type CtDirection = "original" | "reply";
+
 export type Expr =
   | { kind: "payload"; protocol: "ip" | "ip6"; field: "saddr" | "daddr" }
   | { kind: "payload"; protocol: PortProtocol; field: "sport" | "dport" }
   | { kind: "payload"; protocol: IcmpProtocol; field: "type" | "code" }
   | { kind: "meta"; key: "l4proto" | "mark" | "iifname" | "oifname" | "nfproto" }
   | { kind: "ct"; key: "state" }
+  /** `ct original ip saddr`: an address of the connection's tuple in one direction. */
+  | { kind: "ct"; dir: CtDirection; protocol: "ip" | "ip6"; key: "saddr" | "daddr" }
   | { kind: "concat"; parts: Expr[] }
   /** `numgen random mod N`: a random number below N, drawn per packet (sampling). */
   | { kind: "numgen"; mode: "random"; mod: number }

@@ -3,6 +3,7 @@
 
 import type {
   Atom,
+  CtDirection,
   CtState,
   Expr,
   Part,
@@ -51,7 +52,23 @@ export const meta = {
   nfproto: { kind: "meta", key: "nfproto" },
 } as const satisfies Record<string, Expr>;
 
-export const ct = { state: { kind: "ct", key: "state" } } as const satisfies Record<string, Expr>;
+const ctAddresses = (dir: CtDirection, protocol: "ip" | "ip6") =>
+  ({
+    saddr: { kind: "ct", dir, protocol, key: "saddr" },
+    daddr: { kind: "ct", dir, protocol, key: "daddr" },
+  }) as const satisfies Record<string, Expr>;
+
+const ctDirection = (dir: CtDirection) => ({
+  ip: ctAddresses(dir, "ip"),
+  ip6: ctAddresses(dir, "ip6"),
+});
+
+/** `ct state`, and the addresses of a connection's tuples: `ct.original.ip.saddr`. */
+export const ct = {
+  state: { kind: "ct", key: "state" },
+  original: ctDirection("original"),
+  reply: ctDirection("reply"),
+} as const;
 
 /** A random number below `mod` per packet: `eq(numgenRandom(n), 0)` matches 1 packet in n. */
 export const numgenRandom = (mod: number): Expr => ({ kind: "numgen", mode: "random", mod });

@@ -63,6 +63,18 @@ function expr(j: unknown): Expr {
   }
   if (k === "ct" && isObj(v) && v.key === "state" && v.dir === undefined)
     return { kind: "ct", key: "state" };
+  // `ct original ip saddr` reads as key "ip saddr", dir "original".
+  const ctAddress = k === "ct" && isObj(v) ? /^(ip6?) ([sd]addr)$/.exec(String(v.key)) : null;
+  if (ctAddress && (v as Json).dir !== undefined) {
+    const dir = (v as Json).dir;
+    if (dir !== "original" && dir !== "reply") return unrecognized();
+    return {
+      kind: "ct",
+      dir,
+      protocol: ctAddress[1] as "ip" | "ip6",
+      key: ctAddress[2] as "saddr" | "daddr",
+    };
+  }
   if (
     k === "numgen" &&
     isObj(v) &&

@@ -31,7 +31,8 @@ export function datatypesOf(expr: Expr): DataType[] {
       if (expr.key === "nfproto") return ["nf_proto"];
       return ["ifname"];
     case "ct":
-      return ["ct_state"];
+      if (expr.key === "state") return ["ct_state"];
+      return [expr.protocol === "ip" ? "ipv4_addr" : "ipv6_addr"];
     case "concat":
       return expr.parts.flatMap(datatypesOf);
     case "and":
@@ -50,7 +51,7 @@ export function renderExpr(expr: Expr): string {
     case "meta":
       return `meta ${expr.key}`;
     case "ct":
-      return `ct ${expr.key}`;
+      return expr.key === "state" ? "ct state" : `ct ${expr.dir} ${expr.protocol} ${expr.key}`;
     case "concat":
       return expr.parts.map(renderExpr).join(" . ");
     case "and":

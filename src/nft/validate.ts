@@ -123,9 +123,10 @@ function exprError(expr: Expr): string | undefined {
   if (expr.kind === "concat") {
     if (expr.parts.length < 2) return "a concatenation needs at least two parts";
     for (const p of expr.parts) {
-      if (p.kind === "concat" || p.kind === "and" || p.kind === "ct") {
+      if (p.kind === "concat" || p.kind === "and") {
         return `${p.kind} cannot be part of a concatenation`;
       }
+      if (p.kind === "ct" && p.key === "state") return "ct state cannot be part of a concatenation";
     }
   }
   if (expr.kind === "and") {

@@ -187,9 +187,10 @@ describe("agent", () => {
       (c) => c.name === "forward",
     )!;
     const { Transaction } = await import("../../src/nft/index.ts");
+    const invalidDrop = forward.rules.find((r) => JSON.stringify(r.body).includes('"invalid"'))!;
     await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
-        .delete({ kind: "rule", chain: "forward", handle: forward.rules[1]!.handle! })
+        .delete({ kind: "rule", chain: "forward", handle: invalidDrop.handle! })
         .add({ kind: "element", set: "local4", key: ["198.18.9.9"] }),
     );
     await agent!.checkDrift();

@@ -5,11 +5,8 @@
 // never arrived.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Enforcer } from "../../src/agent/index.ts";
 import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
 import { bootstrapTransaction, DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
@@ -17,12 +14,10 @@ import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { arrivals, forge } from "./forger.ts";
 import { NODE, namespace, nodeListeners, podResource } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const forger = fileURLToPath(new URL("./forge.py", import.meta.url));
-// Debian's python3, where python3-scapy lives (not whatever python3 is first on PATH).
-const PYTHON = "/usr/bin/python3";
 const NODE_ADDRESS = "198.19.0.1";
 const DB_TCP = 5432;
 const DB_UDP = 5353;
@@ -33,43 +28,6 @@ const cfg = {
 };
 /** A pod of another node that policy lets reach db: its address is worth forging. */
 const REMOTE = { ip: "198.18.1.5", ip6: "fd00:18:1::5" };
-
-const run = promisify(execFile);
-
-async function forge(
-  netns: string,
-  ...args: Array<string | number>
-): Promise<Record<string, unknown>> {
-  const { stdout } = await run(
-    "ip",
-    ["netns", "exec", netns, PYTHON, forger, ...args.map(String)],
-    { timeout: 20_000 },
-  );
-  return JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
-}
-
-/** How many `proto`/`dport` packets reach `netns`'s eth0 while `action` runs. */
-async function arrivals(
-  netns: string,
-  proto: "udp" | "tcp",
-  dport: number,
-  action: () => Promise<unknown>,
-): Promise<number> {
-  const child: ChildProcess = spawn(
-    "ip",
-    ["netns", "exec", netns, PYTHON, forger, "sniff", "eth0", "1.5", proto, String(dport)],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  try {
-    assert.equal((await lines.next()).value, "ready");
-    await action();
-    const result = JSON.parse((await lines.next()).value as string) as { seen: number };
-    return result.seen;
-  } finally {
-    child.kill("SIGKILL");
-  }
-}
 
 const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
 

@@ -113,14 +113,16 @@ export class TestTopology {
 
   /**
    * Creates the namespaces and starts every pod's servers; removes what it made on failure.
-   * `namespaces` gives a pod's Kubernetes namespace (default `shop`) for its interface's name.
+   * `namespaces` gives a pod's Kubernetes namespace (default `shop`) for its interface's name;
+   * `prefix` starts every netns name (one per developer lane, so parallel runs never collide).
    */
   static async create(
     names: readonly string[],
     ports: { tcp: number[]; udp: number[] },
     namespaces: Readonly<Record<string, string>> = {},
+    prefix = "msxtest",
   ): Promise<TestTopology> {
-    const t = new TestTopology(`msxtest-${randomBytes(3).toString("hex")}`, names, namespaces);
+    const t = new TestTopology(`${prefix}-${randomBytes(3).toString("hex")}`, names, namespaces);
     try {
       t.#build();
       for (const pod of t.pods.values())

@@ -42,6 +42,7 @@ export function fullTransaction(table = "microseg"): Transaction {
     .add({ kind: "set", name: "sel-blue6", type: ["ipv6_addr"] })
     .add({ kind: "set", name: "svc-ldap", typeof: [ip.saddr, th.dport] })
     .add({ kind: "set", name: "protos", type: ["inet_proto"] })
+    .add({ kind: "set", name: "self6", type: ["ipv6_addr", "ipv6_addr"] })
     .add({ kind: "map", name: "ep4", type: ["ipv4_addr"], value: "verdict" })
     .add({ kind: "element", set: "sel-blue", key: ["198.18.0.0/16"] })
     .add({ kind: "element", set: "sel-blue", key: [range("198.19.2.1", "198.19.2.9")] })
@@ -50,6 +51,7 @@ export function fullTransaction(table = "microseg"): Transaction {
     .add({ kind: "element", set: "svc-ldap", key: ["198.18.0.1", 389] })
     .add({ kind: "element", set: "protos", key: [6] })
     .add({ kind: "element", set: "protos", key: [200] })
+    .add({ kind: "element", set: "self6", key: ["fd00:18::1", "fd00:18::1"] })
     .add({ kind: "element", set: "ep4", key: ["198.18.0.1"], value: verdict.jump("ep-a") })
     .add({ kind: "element", set: "ep4", key: ["198.18.0.2"], value: verdict.goto("ep-b") })
     .add({ kind: "element", set: "ep4", key: ["198.18.0.3"], value: verdict.accept })
@@ -57,6 +59,15 @@ export function fullTransaction(table = "microseg"): Transaction {
       kind: "rule",
       chain: "forward",
       body: [eq(ct.state, states("established", "related")), verdict.accept],
+    })
+    .add({
+      kind: "rule",
+      chain: "forward",
+      body: [
+        eq(ct.state, states("related")),
+        eq(concat(ip6.saddr, ct.original.ip6.daddr), ref("self6")),
+        verdict.accept,
+      ],
     })
     .add({ kind: "rule", chain: "forward", body: [eq(ct.state, states("invalid")), verdict.drop] })
     .add({ kind: "rule", chain: "forward", body: [counter(), vmap(ip.daddr, "ep4")] })
@@ -148,6 +159,7 @@ add map inet microseg ep4 { type ipv4_addr : verdict; }
 add set inet microseg protos { type inet_proto; }
 add set inet microseg sel-blue { type ipv4_addr; flags interval; comment "app=blue"; }
 add set inet microseg sel-blue6 { type ipv6_addr; }
+add set inet microseg self6 { type ipv6_addr . ipv6_addr; }
 add set inet microseg svc-ldap { type ipv4_addr . inet_service; }
 add element inet microseg ep4 { 198.18.0.1 : jump ep-a }
 add element inet microseg ep4 { 198.18.0.2 : goto ep-b }
@@ -158,6 +170,7 @@ add element inet microseg sel-blue { 198.18.0.0/16 }
 add element inet microseg sel-blue { 198.19.2.1-198.19.2.9 }
 add element inet microseg sel-blue { 198.19.3.1 }
 add element inet microseg sel-blue6 { fd00::1 }
+add element inet microseg self6 { fd00:18::1 . fd00:18::1 }
 add element inet microseg svc-ldap { 198.18.0.1 . 389 }
 add rule inet microseg ep-a ip saddr != 198.18.0.0/16 counter drop comment "outside the lab"
 add rule inet microseg ep-a meta l4proto { tcp, udp } th dport { 80, 443 } counter accept
@@ -178,6 +191,7 @@ add rule inet microseg ep-b ip daddr 198.18.0.1 th dport 80 accept
 add rule inet microseg ep-b ip saddr @sel-blue udp dport 53 accept
 add rule inet microseg ep-b meta l4proto udp meta mark 0x10 return
 add rule inet microseg forward ct state established,related accept
+add rule inet microseg forward ct state related ip6 saddr . ct original ip6 daddr @self6 accept
 add rule inet microseg forward ct state invalid drop
 add rule inet microseg forward counter ip daddr vmap @ep4
 `;

@@ -100,7 +100,8 @@ function read(e: Expr, s: State): Read {
       }
       break;
     case "ct":
-      return p.ctState ?? "new";
+      // The simulated packets carry no connection tuple: only their state is known.
+      return e.key === "state" ? (p.ctState ?? "new") : ABSENT;
     case "concat": {
       const parts = e.parts.map((x) => read(x, s));
       return parts.includes(ABSENT) ? ABSENT : parts;

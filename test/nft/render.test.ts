@@ -26,6 +26,7 @@ add set inet microseg sel-blue { type ipv4_addr; flags interval; comment "app=bl
 add set inet microseg sel-blue6 { type ipv6_addr; }
 add set inet microseg svc-ldap { typeof ip saddr . th dport; }
 add set inet microseg protos { type inet_proto; }
+add set inet microseg self6 { type ipv6_addr . ipv6_addr; }
 add map inet microseg ep4 { type ipv4_addr : verdict; }
 add element inet microseg sel-blue { 198.18.0.0/16 }
 add element inet microseg sel-blue { 198.19.2.1-198.19.2.9 }
@@ -34,10 +35,12 @@ add element inet microseg sel-blue6 { fd00:0::1 }
 add element inet microseg svc-ldap { 198.18.0.1 . 389 }
 add element inet microseg protos { 6 }
 add element inet microseg protos { 200 }
+add element inet microseg self6 { fd00:18::1 . fd00:18::1 }
 add element inet microseg ep4 { 198.18.0.1 : jump ep-a }
 add element inet microseg ep4 { 198.18.0.2 : goto ep-b }
 add element inet microseg ep4 { 198.18.0.3 : accept }
 add rule inet microseg forward ct state established,related accept
+add rule inet microseg forward ct state related ip6 saddr . ct original ip6 daddr @self6 accept
 add rule inet microseg forward ct state invalid drop
 add rule inet microseg forward counter ip daddr vmap @ep4
 add rule inet microseg ep-a ip saddr != 198.18.0.0/16 counter drop comment "outside the lab"

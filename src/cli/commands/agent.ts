@@ -45,6 +45,7 @@ interface AgentFlags {
   endpointToHost: string;
   podIfacePrefix: string;
   sourceSpoofing: boolean;
+  revokeDenied: boolean;
   logLevel: string;
   flows: boolean;
   flowSample: string;
@@ -103,6 +104,7 @@ function enforcement(f: AgentFlags, flows: FlowsChoice): EnforcementConfig {
       endpointToHostAction,
       podInterfacePrefix: f.podIfacePrefix,
       workloadSourceSpoofing: f.sourceSpoofing,
+      revokeDenied: f.revokeDenied,
       table: f.table,
       workloadInterfaces: f.workloadIface,
       workloadCidrs: f.workloadCidr,
@@ -193,6 +195,11 @@ export function registerAgent(program: Command): void {
     .option(
       "--source-spoofing",
       "let workloads send from their allowSpoofedSourcePrefixes (Felix's WorkloadSourceSpoofing: Any)",
+      false,
+    )
+    .option(
+      "--revoke-denied",
+      "after each update, cut tracked connections of local workloads that policy now denies",
       false,
     )
     .option("--log-level <level>", "debug, info, warn or error", "info")

@@ -63,6 +63,13 @@ export interface EnforcementConfig {
    * every new connection walks the chains (same verdicts, cost growing with policies).
    */
   readonly verdictMaps: boolean;
+  /**
+   * Revocation: after each update is live, tracked TCP, UDP and SCTP connections of local
+   * workloads that the new policy denies are deleted from conntrack, so established sessions
+   * end with the policy that no longer allows them. Off (default), a policy change only
+   * judges new connections, as Calico and Kubernetes do. Costs one conntrack listing per update.
+   */
+  readonly revokeDenied: boolean;
 }
 
 /** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
@@ -84,6 +91,7 @@ export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   workloadSourceSpoofing: false,
   podInterfacePrefix: DEFAULT_POD_INTERFACE_PREFIX,
   verdictMaps: true,
+  revokeDenied: false,
 };
 
 const ENDPOINT_TO_HOST_ACTIONS: readonly EndpointToHostAction[] = ["Drop", "Accept", "Return"];

@@ -6,7 +6,8 @@
 // action: D a Deny rule, L a Log rule, A an Allow rule (first packet of a new connection, when
 // the renderer logs allowed connections), T the tier's default Deny, S a spoofed source (a workload
 // interface carrying an address that is not the workload's, a workload's address elsewhere, a
-// workload interface leading to an address no local endpoint holds), H the endpoint-to-host
+// workload interface leading to an address no local endpoint holds, an ICMP error from a local
+// workload about a connection it is not an end of), H the endpoint-to-host
 // default Drop, B the start-up table's drop. direction: i(ngress),
 // e(gress) or -. policy: the engine's PolicyId; rule: the rule's index in the source object's
 // ingress or egress list. The kernel keeps 127 bytes; when the prefix would be longer the policy

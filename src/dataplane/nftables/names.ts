@@ -40,6 +40,12 @@ export const workloadSet = (family: IpFamily): string => `wl${family}`;
 /** `interface . address` of every local workload: the sources its interface may carry. */
 export const sourceSet = (family: IpFamily): string => `src${family}`;
 
+/**
+ * `address . address` of every local workload: matched against `saddr . ct original saddr`
+ * (or daddr), since nft cannot compare two fields, to tell an end of a connection sending.
+ */
+export const selfSet = (family: IpFamily): string => `self${family}`;
+
 /** Regular chains of the base chains: source validation, workload to node, node to workload. */
 export const FROM_WORKLOAD = "from-workload";
 export const WORKLOAD_TO_HOST = "workload-to-host";

@@ -11,7 +11,9 @@
 // pod-to-node traffic meets input (the workload's egress policy, then the endpoint-to-host
 // action: the failsafe ports are never for workloads) and node-to-pod traffic output (the
 // workload's ingress policy always applies; outbound failsafe ports are for other
-// destinations). Replies of allowed connections pass on conntrack first.
+// destinations). Replies of allowed connections pass on conntrack first; packets related to a
+// connection (ICMP errors) only when they come from one of its ends or from a router on the
+// path, never from a local workload that is neither end.
 
 import type { IpFamily } from "../../net/cidr.ts";
 import type { ChainObject, Stmt } from "../../nft/index.ts";
@@ -41,6 +43,7 @@ import {
   FROM_WORKLOAD,
   HOST_TO_WORKLOAD,
   localSet,
+  selfSet,
   sourceSet,
   WORKLOAD_TO_HOST,
   workloadSet,
@@ -69,10 +72,41 @@ const hook = (name: Hook): ChainObject => ({
   },
 });
 
+const invalid: Stmt[] = [eq(ct.state, states("invalid")), counter(), verdict.drop];
+
+/** The start-up table has no workload sets: related packets pass there as established ones. */
 const conntrack: Stmt[][] = [
   [eq(ct.state, states("established", "related")), counter(), verdict.accept],
-  [eq(ct.state, states("invalid")), counter(), verdict.drop],
+  invalid,
 ];
+
+/**
+ * Established packets pass; a related one (an ICMP error whose inner header names a tracked
+ * connection) passes when its source is an end of that connection (`saddr . ct original
+ * saddr|daddr` in the self pairs of local workloads) or is no local workload at all (a router,
+ * the node, a remote host). A local workload sending an error about a connection it is not part
+ * of is dropped: it could otherwise reset or re-route another workload's connections.
+ */
+function tracked(cfg: EnforcementConfig): Stmt[][] {
+  const related = eq(ct.state, states("related"));
+  return [
+    [eq(ct.state, states("established")), counter(), verdict.accept],
+    ...FAMILIES.flatMap((f) => {
+      const original = f === 4 ? ct.original.ip : ct.original.ip6;
+      return [
+        ...[original.saddr, original.daddr].map((end) => [
+          related,
+          eq(concat(addr(f).saddr, end), ref(selfSet(f))),
+          counter(),
+          verdict.accept,
+        ]),
+        [related, eq(addr(f).saddr, ref(workloadSet(f))), ...logDrop(cfg, RELATED_FORGED)],
+      ];
+    }),
+    [related, counter(), verdict.accept],
+    invalid,
+  ];
+}
 
 // Neighbour discovery is not tracked as a connection and must pass for IPv6 to work at all.
 const neighbourDiscovery: Stmt[] = [
@@ -89,6 +123,8 @@ function failsafe(ports: readonly FailsafePort[]): Stmt[][] {
     return [[eq(meta.l4proto, protocol), eq(th.dport, dports), counter(), verdict.accept]];
   });
 }
+
+const RELATED_FORGED = formatLogPrefix({ action: "S" });
 
 function logDrop(cfg: EnforcementConfig, prefix: string): Stmt[] {
   return [counter(), log({ prefix, group: cfg.nflogGroup }), verdict.drop];
@@ -204,14 +240,14 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
     },
     {
       chain: hook("forward"),
-      rules: [...conntrack, ...unknownDestinations(cfg), ...dispatch],
+      rules: [...tracked(cfg), ...unknownDestinations(cfg), ...dispatch],
     },
     {
       chain: hook("input"),
       rules: [
         [eq(meta.iifname, "lo"), counter(), verdict.accept],
         neighbourDiscovery,
-        ...conntrack,
+        ...tracked(cfg),
         ...perInterface(cfg, "from", [counter(), verdict.jump(WORKLOAD_TO_HOST)]),
         ...failsafe(cfg.failsafeInbound),
         ...dispatch,
@@ -222,7 +258,7 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       rules: [
         [eq(meta.oifname, "lo"), counter(), verdict.accept],
         neighbourDiscovery,
-        ...conntrack,
+        ...tracked(cfg),
         ...perInterface(cfg, "to", [counter(), verdict.jump(HOST_TO_WORKLOAD)]),
         ...failsafe(cfg.failsafeOutbound),
         ...dispatch,

@@ -39,6 +39,7 @@ import {
   localSet,
   policyChain,
   prefixSetName,
+  selfSet,
   setName,
   sourceSet,
   workloadSet,
@@ -166,6 +167,7 @@ export class NftRenderer {
       tx.add({ kind: "set", name: localSet(f), type: [addressType(f)] });
       tx.add({ kind: "set", name: workloadSet(f), type: [addressType(f)] });
       tx.add({ kind: "set", name: sourceSet(f), type: ["ifname", addressType(f)] });
+      tx.add({ kind: "set", name: selfSet(f), type: [addressType(f), addressType(f)] });
       for (const d of DIRECTIONS) {
         tx.add({ kind: "map", name: dispatchMap(d, f), type: [addressType(f)], value: "verdict" });
       }
@@ -439,7 +441,7 @@ export class NftRenderer {
   /**
    * The element changes that hand `address` from `was` to `now` (either may be none): the map
    * elements leading to the owner's chains, its local-set element, and for a workload owner
-   * its workload-set element and its `interface . address` source pair.
+   * its workload-set element, its self pair and its `interface . address` source pair.
    */
   #move(
     address: string,
@@ -460,6 +462,8 @@ export class NftRenderer {
       isWorkload(e) && e?.interfaceName ? [e.interfaceName, address] : undefined;
     change(localSet(f), present(was), present(now));
     change(workloadSet(f), workload(was), workload(now));
+    const self = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address, address] : undefined);
+    change(selfSet(f), self(was), self(now));
     change(sourceSet(f), pair(was), pair(now));
     if (was?.id !== now?.id) {
       for (const d of DIRECTIONS) {

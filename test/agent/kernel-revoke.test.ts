@@ -1,0 +1,77 @@
+// Revocation (EnforcementConfig.revokeDenied): an established TCP connection that a policy
+// change now denies is cut within the update when the setting is on, and carries on (as in
+// Calico and Kubernetes) when it is off; a connection the change still allows is never cut.
+// Real packets between network namespaces this test makes.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Enforcer } from "../../src/agent/index.ts";
+import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
+import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
+import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
+import { rootSkipReason } from "../nft/needs-root.ts";
+import { NODE, namespace, podResource } from "./kernel-fixtures.ts";
+import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
+
+const DB = 5432;
+const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
+
+/** db admits web on DB, or (denied) nobody. */
+const dbIngress = (allowWeb: boolean): Resource =>
+  validResource({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "db-ingress", namespace: "shop" },
+    spec: {
+      podSelector: { matchLabels: { app: "db" } },
+      policyTypes: ["Ingress"],
+      ingress: allowWeb
+        ? [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: DB }] }]
+        : [],
+    },
+  });
+
+describe("revocation of established connections", { skip: rootSkipReason() }, () => {
+  let topo: TestTopology;
+
+  before(async () => {
+    topo = await TestTopology.create(["web", "db", "open"], { tcp: [DB], udp: [] }, {}, "mskern");
+  });
+  after(() => topo?.remove());
+
+  const enforcerWith = (revokeDenied: boolean) =>
+    new Enforcer({
+      node: NODE,
+      nft: new KernelNftables({ netns: topo.node }),
+      conntrack: new KernelConntrack({ netns: topo.node }),
+      enforcement: {
+        ...DEFAULT_ENFORCEMENT,
+        workloadInterfaces: [WORKLOAD_IFACES],
+        podInterfacePrefix: POD_IFACE_PREFIX,
+        revokeDenied,
+      },
+    });
+  const pods = () => ["web", "db", "open"].map((n) => podResource(n, topo.pod(n), { app: n }));
+
+  for (const revokeDenied of [false, true]) {
+    test(`revocation ${revokeDenied ? "on: the denied connection is cut" : "off: it is kept"}, the allowed one kept`, async () => {
+      const enforcer = enforcerWith(revokeDenied);
+      await enforcer.enforce([namespace, ...pods(), dbIngress(true)].map(upsert));
+      const denied = await topo.open("web", "db", DB);
+      const allowed = await topo.open("web", "open", DB);
+      assert.ok(denied && (await denied.send("before")), "web -> db established");
+      assert.ok(allowed && (await allowed.send("before")), "web -> open established");
+      const result = await enforcer.enforce([upsert(dbIngress(false))]);
+      assert.equal(
+        await topo.probe({ from: "web", to: "db", protocol: "TCP", port: DB }),
+        false,
+        "new connections to db are denied",
+      );
+      assert.equal(await denied.send("after"), !revokeDenied, "the denied connection");
+      assert.equal(result.revoked > 0, revokeDenied, `${result.revoked} revoked`);
+      assert.equal(await allowed.send("after"), true, "the still allowed connection carries on");
+    });
+  }
+});
