@@ -24,15 +24,7 @@ import {
 import type { FlowContext } from "./flow-context.ts";
 import { emptyFields, type FlowAction, type FlowLog, type StagedVerdict } from "./flow-log.ts";
 import type { PacketLog } from "./packet-log.ts";
-
-const PROTO_NAMES: Record<number, string> = {
-  1: "icmp",
-  6: "tcp",
-  17: "udp",
-  58: "icmpv6",
-  132: "sctp",
-};
-export const protoName = (n: number): string => PROTO_NAMES[n] ?? String(n);
+import { protoName } from "./protocols.ts";
 
 interface WorldIndex {
   /** Policy id and its hashed form (long ids in prefixes) -> policy. */

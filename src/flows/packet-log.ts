@@ -3,14 +3,8 @@
 import { z } from "zod";
 import { type ParsedLogPrefix, parseLogPrefix } from "../dataplane/nftables/log-prefix.ts";
 
-export interface PacketLog {
-  /** Milliseconds since the epoch, from the kernel's timestamp of the packet. */
-  readonly time: number;
-  /** The rule's prefix as the kernel reported it, and what it says (undefined: not ours). */
-  readonly rawPrefix: string;
-  readonly prefix: ParsedLogPrefix | undefined;
-  /** The NFLOG group it came through (ulogd2's numeric_label, set per group). */
-  readonly group: number;
+/** A packet's, or a connection's original direction's, addresses and ports. */
+export interface Tuple {
   readonly family: 4 | 6;
   /** IP protocol number: 6 TCP, 17 UDP, 132 SCTP, 1 ICMP, 58 ICMPv6. */
   readonly protocol: number;
@@ -18,6 +12,16 @@ export interface PacketLog {
   readonly destIp: string;
   readonly sourcePort?: number;
   readonly destPort?: number;
+}
+
+export interface PacketLog extends Tuple {
+  /** Milliseconds since the epoch, from the kernel's timestamp of the packet. */
+  readonly time: number;
+  /** The rule's prefix as the kernel reported it, and what it says (undefined: not ours). */
+  readonly rawPrefix: string;
+  readonly prefix: ParsedLogPrefix | undefined;
+  /** The NFLOG group it came through (ulogd2's numeric_label, set per group). */
+  readonly group: number;
   readonly icmpType?: number;
   /** Length of the packet in bytes. */
   readonly bytes: number;
@@ -61,22 +65,33 @@ export class PacketLogError extends Error {
   }
 }
 
-/** Parses one line of ulogd2's JSON output; throws PacketLogError naming the field. */
-export function parseUlogdLine(line: string): PacketLog {
+/** One JSON line checked against a schema of ulogd2's keys; PacketLogError names the field. */
+export function readUlogdRecord<T>(line: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(line);
   } catch {
     throw new PacketLogError("(line)", "not JSON");
   }
-  const parsed = UlogdRecordSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new PacketLogError(issue.path.join(".") || "(record)", issue.message);
   }
-  const r = parsed.data;
-  const family = r["oob.family"] === AF_INET ? 4 : r["oob.family"] === AF_INET6 ? 6 : undefined;
-  if (family === undefined) throw new PacketLogError("oob.family", `not IPv4 or IPv6`);
+  return parsed.data;
+}
+
+/** ulogd2's `oob.family` (AF_INET, AF_INET6) as 4 or 6. */
+export function ipFamily(family: number): 4 | 6 {
+  if (family === AF_INET) return 4;
+  if (family === AF_INET6) return 6;
+  throw new PacketLogError("oob.family", "not IPv4 or IPv6");
+}
+
+/** Parses one line of ulogd2's JSON output; throws PacketLogError naming the field. */
+export function parseUlogdLine(line: string): PacketLog {
+  const r = readUlogdRecord(line, UlogdRecordSchema);
+  const family = ipFamily(r["oob.family"]);
   const protocol = family === 4 ? r["ip.protocol"] : r["ip6.nexthdr"];
   if (protocol === undefined) {
     throw new PacketLogError(family === 4 ? "ip.protocol" : "ip6.nexthdr", "missing");
