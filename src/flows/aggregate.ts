@@ -49,7 +49,8 @@ interface Group {
   reason: string;
   isolatedBy: readonly string[];
   wouldDeny: number;
-  wouldDenyBy: Set<string>;
+  /** Made on the first would-deny: most groups have none. */
+  wouldDenyBy: Set<string> | undefined;
 }
 
 const identity = (kind: string, ns: string, name: string, ip: string) =>
@@ -80,6 +81,7 @@ export class Aggregator {
     if (log.time > g.lastSeen) g.lastSeen = log.time;
     if (log.staged?.action === "deny") {
       g.wouldDeny++;
+      g.wouldDenyBy ??= new Set();
       for (const p of log.staged.policies) g.wouldDenyBy.add(p);
     }
   }
@@ -122,7 +124,7 @@ export class Aggregator {
       reason: log.reason,
       isolatedBy: log.isolatedBy,
       wouldDeny: 0,
-      wouldDenyBy: new Set(),
+      wouldDenyBy: undefined,
     };
     this.#groups.set(key, g);
     return g;
@@ -135,7 +137,7 @@ export class Aggregator {
       const end = g.start + this.intervalMs;
       if (end > now) continue;
       this.#groups.delete(key);
-      out.push({ ...g, end, wouldDenyBy: [...g.wouldDenyBy].sort() });
+      out.push({ ...g, end, wouldDenyBy: g.wouldDenyBy ? [...g.wouldDenyBy].sort() : [] });
     }
     return out.sort((a, b) => a.start - b.start || a.firstSeen - b.firstSeen);
   }
