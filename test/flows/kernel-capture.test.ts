@@ -210,7 +210,8 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
         (l) =>
           l.fields.action === "allow" &&
           l.fields.source_name === "client" &&
-          l.fields.dest_name === "server",
+          l.fields.dest_name === "server" &&
+          l.fields.reporter === "dst",
       );
     await until("the allowed record", () => allowed() !== undefined, 5000);
     const a = allowed()!;
@@ -269,10 +270,20 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
       counters[0]![1]! + counters[1]![1]!,
     ];
     assert.ok(bytes > 3000, `the data is counted: ${bytes} bytes`);
-    const openingLog = () =>
-      logs.find((l) => l.fields.action === "allow" && l.fields.source_port === sport);
-    await until("the connection's first packet, logged as allowed", () => !!openingLog(), 5000);
-    const opening = openingLog()!;
+    const openers = () =>
+      logs.filter((l) => l.fields.action === "allow" && l.fields.source_port === sport);
+    // The client's egress (no policy selects it: N) and the server's ingress (blue-ldap: A).
+    await until(
+      "the connection's first packet, logged at both ends",
+      () => openers().length >= 2,
+      5000,
+    );
+    assert.deepEqual(
+      openers()
+        .map((l) => l.fields.policy)
+        .sort(),
+      ["", "blue-ldap"],
+    );
     pipeline.flush(Number.POSITIVE_INFINITY);
     // The connection ends as when its endpoint leaves (the agent's conntrack hygiene).
     conntrack("-D", ...tuple, "--sport", sport, "--dport", "389");
@@ -281,10 +292,27 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
     const r = records.filter(
       (x) => x.fields.source_name === "client" && x.fields.dest_name === "server",
     );
-    assert.equal(r.length, 1, JSON.stringify(records));
     assert.deepEqual(
-      [r[0]!.fields.action, r[0]!.fields.policy, r[0]!.packets, r[0]!.bytes, r[0]!.connections],
-      ["allow", "blue-ldap", packets - opening.packets, bytes - opening.bytes, 0],
+      r.map((x) => [x.fields.reporter, x.fields.policy, x.packets, x.bytes, x.connections]).sort(),
+      [
+        ["dst", "blue-ldap", packets - 1, bytes - openers()[0]!.bytes, 0],
+        ["src", "", packets - 1, bytes - openers()[0]!.bytes, 0],
+      ],
+    );
+  });
+
+  test("a connection no policy selects at the client's end is an allowed flow saying so", () => {
+    const n = logs.find(
+      (l) =>
+        l.fields.action === "allow" &&
+        l.fields.source_name === "client" &&
+        l.fields.reporter === "src",
+    );
+    assert.ok(n, "the client's egress, selected by no policy, logs what it allows");
+    assert.deepEqual([n.fields.policy, n.fields.tier, n.connections], ["", "", 1]);
+    assert.equal(
+      n.reason,
+      "no policy selects blue/client (egress): not isolated, allowed by default",
     );
   });
 
