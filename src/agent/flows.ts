@@ -76,7 +76,12 @@ export class AgentFlows implements AgentFlowsPart {
   constructor(opts: AgentFlowsOptions) {
     this.#opts = opts;
     this.node = new NodeFlows({
-      capture: { dir: opts.dir, groups: opts.groups, ...(opts.netns ? { netns: opts.netns } : {}) },
+      capture: {
+        dir: opts.dir,
+        groups: opts.groups,
+        conntrack: true,
+        ...(opts.netns ? { netns: opts.netns } : {}),
+      },
       ...(opts.intervalMs ? { aggregation: { intervalMs: opts.intervalMs } } : {}),
       log: opts.log,
     });
@@ -118,6 +123,8 @@ export class AgentFlows implements AgentFlowsPart {
       ...(capture ? { ulogd: ulogdStatus(capture.ulogd) } : {}),
       records: capture?.records ?? 0,
       badRecords: capture?.badRecords ?? 0,
+      connectionEnds: capture?.connectionEnds ?? 0,
+      connectionsCounted: stats.connections.attributed,
       lossReports: capture?.ulogd.lossReports ?? 0,
       byAction: { ...stats.byAction },
       alerts: { ...stats.alerts },

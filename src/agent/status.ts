@@ -52,6 +52,8 @@ export const FlowsStatusSchema = z.strictObject({
   ulogd: z
     .strictObject({
       state: z.enum(["starting", "running", "restarting", "stopped"]),
+      /** Whether connection ends (conntrack's packet and byte counts) are read. */
+      conntrack: z.boolean().optional(),
       pid: z.number().int().optional(),
       restarts: z.number().int().nonnegative(),
       since: z.string().optional(),
@@ -70,6 +72,9 @@ export const FlowsStatusSchema = z.strictObject({
    */
   records: z.number().int().nonnegative(),
   badRecords: z.number().int().nonnegative(),
+  /** Connection ends read from conntrack, and those a logged connection was theirs. */
+  connectionEnds: z.number().int().nonnegative().optional(),
+  connectionsCounted: z.number().int().nonnegative().optional(),
   lossReports: z.number().int().nonnegative(),
   /** Flow logs by action, and alerts raised by alert name. */
   byAction: z.record(z.string(), z.number().int().nonnegative()),

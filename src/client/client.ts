@@ -95,6 +95,8 @@ export interface AlertsQuery {
   readonly until?: string;
   readonly limit?: number;
   readonly acknowledged?: boolean;
+  /** A selector over the alert's fields: `alert == "blue-ldap-violation" && source_namespace == "blue"`. */
+  readonly selector?: string;
 }
 
 function itemsOf<T>(body: unknown, schema: ZodType<T>, what: string): T[] {
@@ -114,6 +116,7 @@ const alertsQuery = (q: AlertsQuery) => ({
   until: q.until,
   limit: q.limit === undefined ? undefined : String(q.limit),
   acknowledged: q.acknowledged === undefined ? undefined : String(q.acknowledged),
+  selector: q.selector,
 });
 
 const ACTIONS = new Set(["created", "configured", "unchanged"]);

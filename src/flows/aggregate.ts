@@ -49,7 +49,8 @@ interface Group {
   reason: string;
   isolatedBy: readonly string[];
   wouldDeny: number;
-  wouldDenyBy: Set<string>;
+  /** Made on the first would-deny: most groups have none. */
+  wouldDenyBy: Set<string> | undefined;
 }
 
 const identity = (kind: string, ns: string, name: string, ip: string) =>
@@ -70,35 +71,8 @@ export class Aggregator {
   }
 
   add(log: FlowLog): void {
-    const f = this.#byOwner ? ownerFields(log.fields) : log.fields;
-    const start = log.time - (log.time % this.intervalMs);
-    const src = identity(f.source_kind, f.source_namespace, f.source_name, f.source_ip);
-    const dst = identity(f.dest_kind, f.dest_namespace, f.dest_name, f.dest_ip);
-    const key = `${start}\u0000${src}\u0000${dst}\u0000${f.dest_port}\u0000${f.proto}\u0000${f.action}\u0000${f.policy}\u0000${f.reporter}`;
-    let g = this.#groups.get(key);
-    if (!g) {
-      if (this.#groups.size >= this.#maxGroups) {
-        this.overflow++;
-        return;
-      }
-      g = {
-        start,
-        fields: { ...f, source_port: "" },
-        sourceLabels: log.sourceLabels,
-        destLabels: log.destLabels,
-        packets: 0,
-        bytes: 0,
-        connections: 0,
-        logs: 0,
-        firstSeen: log.time,
-        lastSeen: log.time,
-        reason: log.reason,
-        isolatedBy: log.isolatedBy,
-        wouldDeny: 0,
-        wouldDenyBy: new Set(),
-      };
-      this.#groups.set(key, g);
-    }
+    const g = this.#group(log, log.time);
+    if (!g) return;
     g.packets += log.packets;
     g.bytes += log.bytes;
     g.connections += log.connections;
@@ -107,8 +81,53 @@ export class Aggregator {
     if (log.time > g.lastSeen) g.lastSeen = log.time;
     if (log.staged?.action === "deny") {
       g.wouldDeny++;
+      g.wouldDenyBy ??= new Set();
       for (const p of log.staged.policies) g.wouldDenyBy.add(p);
     }
+  }
+
+  /**
+   * Packets and bytes a connection opened by `log` moved besides its opening packet, known when
+   * it ended (`time`): they count in the record of the log's key in the interval it ended.
+   */
+  addCounts(log: FlowLog, time: number, packets: number, bytes: number): void {
+    const g = this.#group(log, time);
+    if (!g) return;
+    g.packets += packets;
+    g.bytes += bytes;
+    if (time > g.lastSeen) g.lastSeen = time;
+  }
+
+  #group(log: FlowLog, time: number): Group | undefined {
+    const f = this.#byOwner ? ownerFields(log.fields) : log.fields;
+    const start = time - (time % this.intervalMs);
+    const src = identity(f.source_kind, f.source_namespace, f.source_name, f.source_ip);
+    const dst = identity(f.dest_kind, f.dest_namespace, f.dest_name, f.dest_ip);
+    const key = `${start}\u0000${src}\u0000${dst}\u0000${f.dest_port}\u0000${f.proto}\u0000${f.action}\u0000${f.policy}\u0000${f.reporter}`;
+    let g = this.#groups.get(key);
+    if (g) return g;
+    if (this.#groups.size >= this.#maxGroups) {
+      this.overflow++;
+      return undefined;
+    }
+    g = {
+      start,
+      fields: { ...f, source_port: "" },
+      sourceLabels: log.sourceLabels,
+      destLabels: log.destLabels,
+      packets: 0,
+      bytes: 0,
+      connections: 0,
+      logs: 0,
+      firstSeen: time,
+      lastSeen: time,
+      reason: log.reason,
+      isolatedBy: log.isolatedBy,
+      wouldDeny: 0,
+      wouldDenyBy: undefined,
+    };
+    this.#groups.set(key, g);
+    return g;
   }
 
   /** Closes and returns the records of every interval that ended by `now` (all with Infinity). */
@@ -118,7 +137,7 @@ export class Aggregator {
       const end = g.start + this.intervalMs;
       if (end > now) continue;
       this.#groups.delete(key);
-      out.push({ ...g, end, wouldDenyBy: [...g.wouldDenyBy].sort() });
+      out.push({ ...g, end, wouldDenyBy: g.wouldDenyBy ? [...g.wouldDenyBy].sort() : [] });
     }
     return out.sort((a, b) => a.start - b.start || a.firstSeen - b.firstSeen);
   }

@@ -2,7 +2,8 @@
 // a row id (the order they arrived in, where a live stream resumes), and when someone
 // acknowledged it. Retention by age and count, as the flow store; a live stream of arrivals.
 import Database from "better-sqlite3";
-import type { Alert } from "./alerts.ts";
+import { selectorMatches, tryParseSelector } from "../selector/index.ts";
+import { type Alert, alertTraffic } from "./alerts.ts";
 import { FlowQueryError } from "./flow-store.ts";
 import { LiveStream } from "./stream.ts";
 import type { StoredAlert } from "./wire.ts";
@@ -24,6 +25,8 @@ export interface AlertQuery {
   readonly afterId?: number;
   /** Only these (`false`: not acknowledged yet). */
   readonly acknowledged?: boolean;
+  /** A selector over the alert's fields (see alertMatches). */
+  readonly selector?: string;
 }
 
 interface Row {
@@ -102,17 +105,26 @@ export class AlertStore {
         : q.acknowledged
           ? " AND acknowledged_ms IS NOT NULL"
           : " AND acknowledged_ms IS NULL";
+    if (q.selector !== undefined) {
+      const parsed = tryParseSelector(q.selector);
+      if (!parsed.ok) throw new FlowQueryError("selector", parsed.error.message);
+    }
     const rows = this.#db
       .prepare(
-        `SELECT id, node, alert, acknowledged_ms FROM alerts WHERE time_ms >= ? AND time_ms < ? AND id > ?${ack} ORDER BY id ${forward ? "ASC" : "DESC"} LIMIT ?`,
+        `SELECT id, node, alert, acknowledged_ms FROM alerts WHERE time_ms >= ? AND time_ms < ? AND id > ?${ack} ORDER BY id ${forward ? "ASC" : "DESC"}`,
       )
-      .all(
+      .iterate(
         q.since ?? Number.MIN_SAFE_INTEGER,
         q.until ?? Number.MAX_SAFE_INTEGER,
         q.afterId ?? 0,
-        limit,
-      ) as Row[];
-    const out = rows.map(toStored);
+      ) as Iterable<Row>;
+    const out: StoredAlert[] = [];
+    for (const row of rows) {
+      const a = toStored(row);
+      if (q.selector && !alertMatches(q.selector, a)) continue;
+      out.push(a);
+      if (out.length >= limit) break;
+    }
     return forward ? out : out.reverse();
   }
 
@@ -138,4 +150,19 @@ export class AlertStore {
   close(): void {
     if (this.#owned) this.#db.close();
   }
+}
+
+/**
+ * Whether an alert matches a selector (parsed already) over its flow fields (`fields`: the flow's
+ * fields and labels, or the GlobalAlert's aggregateBy fields) and its own: alert, severity,
+ * source, destination, port, protocol, policy, action, node.
+ */
+export function alertMatches(selector: string, a: Alert & { node?: string }): boolean {
+  return selectorMatches(selector, {
+    ...a.fields,
+    alert: a.alert,
+    severity: String(a.severity),
+    ...alertTraffic(a),
+    ...(a.node !== undefined ? { node: a.node } : {}),
+  });
 }

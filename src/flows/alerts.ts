@@ -333,3 +333,13 @@ function peerName(namespace: string, name: string, ip: string): string {
   if (!name) return ip;
   return namespace ? `${namespace}/${name}` : name;
 }
+
+/** What an alert says of the traffic: both sides, port, protocol, policy, action. */
+export const alertTraffic = (a: Alert) => ({
+  source: a.source,
+  destination: a.destination,
+  port: a.port,
+  protocol: a.protocol,
+  policy: a.policy,
+  action: a.action,
+});

@@ -29,6 +29,40 @@ export function isolatingPolicies(
   );
 }
 
+/** The policies of every tier that select `endpoint` for `direction`, in evaluation order. */
+export function selectingPolicies(
+  program: Program,
+  endpoint: Endpoint,
+  direction: Direction,
+): Policy[] {
+  return program.tiers.flatMap((t) =>
+    t.policies.filter((p) => p.types.includes(direction) && p.selector.matches(endpoint.labels)),
+  );
+}
+
+/** `namespace/name`, or the name of a global endpoint. */
+export const endpointName = (ep: Endpoint): string =>
+  ep.namespace ? `${ep.namespace}/${ep.name}` : ep.name;
+
+/**
+ * Allowed past the endpoint's last tier: as Kubernetes has it, an endpoint no policy selects in
+ * a direction is not isolated that way; one that policies select got there because every tier
+ * passed it.
+ */
+export function allowedByDefaultReason(
+  direction: Direction,
+  subject: string | undefined,
+  selecting: readonly string[],
+): string {
+  if (subject === undefined) {
+    return `allowed by default (${direction}); the endpoint was not known at the packet's time`;
+  }
+  if (selecting.length === 0) {
+    return `no policy selects ${subject} (${direction}): not isolated, allowed by default`;
+  }
+  return `every tier passed ${subject} (${direction}, selected by ${selecting.join(", ")}): allowed at the end of its tiers`;
+}
+
 export interface Target {
   readonly ip: string;
   readonly port?: number;

@@ -1,7 +1,7 @@
 // Packet record -> flow log: both sides' identities as of the packet's time (address history),
 // the deciding tier/policy/rule from the NFLOG prefix, the explanation of implicit denies, and
 // the staged program's verdict. Pure: reads the FlowContext, does no I/O.
-import { logKey } from "../dataplane/nftables/log-prefix.ts";
+import { type LogAction, logKey, type ParsedLogPrefix } from "../dataplane/nftables/log-prefix.ts";
 import { policyId } from "../engine/index.ts";
 import { parseAddress } from "../net/cidr.ts";
 import {
@@ -12,27 +12,26 @@ import {
   type Policy,
   type World,
 } from "../policy/index.ts";
+import type { Labels } from "../selector/index.ts";
 import {
+  allowedByDefaultReason,
   ENDPOINT_TO_HOST_REASON,
+  endpointName,
   isolatingPolicies,
   policyLabel,
   policyLabelOfId,
   STARTUP_REASON,
+  selectingPolicies,
   tierDefaultReason,
   unknownAddressReason,
 } from "./attribution.ts";
 import type { FlowContext } from "./flow-context.ts";
-import { emptyFields, type FlowAction, type FlowLog, type StagedVerdict } from "./flow-log.ts";
+import type { FlowAction, FlowFields, FlowLog, StagedVerdict } from "./flow-log.ts";
 import type { PacketLog } from "./packet-log.ts";
+import { protoName } from "./protocols.ts";
 
-const PROTO_NAMES: Record<number, string> = {
-  1: "icmp",
-  6: "tcp",
-  17: "udp",
-  58: "icmpv6",
-  132: "sctp",
-};
-export const protoName = (n: number): string => PROTO_NAMES[n] ?? String(n);
+const NONE: readonly string[] = [];
+const NO_LABELS: Labels = {};
 
 interface WorldIndex {
   /** Policy id and its hashed form (long ids in prefixes) -> policy. */
@@ -41,6 +40,8 @@ interface WorldIndex {
   readonly tiers: Map<string, string>;
   /** Ids of the staged program's policies that the enforced program does not have as they are. */
   readonly staged: Set<string>;
+  /** Raw prefix -> what it says in this world. */
+  readonly decisions: Map<string, Decision>;
 }
 
 const indexes = new WeakMap<World, WorldIndex>();
@@ -64,25 +65,74 @@ function indexOf(world: World): WorldIndex {
   for (const tier of world.staged?.program.tiers ?? []) {
     for (const p of tier.policies) if (!enforced.has(p)) staged.add(policyId(p.ref));
   }
-  idx = { policies, tiers, staged };
+  idx = { policies, tiers, staged, decisions: new Map() };
   indexes.set(world, idx);
   return idx;
 }
 
-type Side = "source" | "dest";
+/**
+ * What one prefix says, resolved against one world: the same for every record that carries it,
+ * so records pay a map lookup, not a parse and a string build. Answers that depend on the
+ * endpoint (who isolates it, why it was allowed by default) are cached per endpoint beside it.
+ */
+interface Decision {
+  readonly action: LogAction;
+  readonly flowAction: FlowAction;
+  readonly direction: Direction | undefined;
+  readonly reporter: string;
+  readonly tier: string;
+  readonly policy: string;
+  readonly rule: string;
+  /** The reason when it does not depend on the packet or the endpoint. */
+  readonly reason: string;
+  readonly perEndpoint: WeakMap<Endpoint, readonly string[]>;
+}
 
-const sideKeys = (side: Side) =>
-  ({
-    ip: `${side}_ip`,
-    port: `${side}_port`,
-    portName: `${side}_port_name`,
-    kind: `${side}_kind`,
-    namespace: `${side}_namespace`,
-    name: `${side}_name`,
-    sa: `${side}_service_account`,
-    node: `${side}_node`,
-  }) as const;
-const SIDE_KEYS = { source: sideKeys("source"), dest: sideKeys("dest") };
+const VERBS = { D: "denied", L: "logged", A: "allowed" } as const;
+const FLOW_ACTIONS: Record<LogAction, FlowAction> = {
+  D: "deny",
+  L: "log",
+  A: "allow",
+  N: "allow",
+  T: "deny",
+  S: "deny",
+  H: "deny",
+  B: "deny",
+};
+
+function decide(idx: WorldIndex, p: ParsedLogPrefix): Decision {
+  const { action, direction } = p;
+  const tier = p.tier ? (idx.tiers.get(p.tier) ?? p.tier) : "";
+  let policy = "";
+  let rule = "";
+  let reason = "";
+  if (action === "D" || action === "L" || action === "A") {
+    const known = p.policy ? idx.policies.get(p.policy) : undefined;
+    policy = known ? policyLabel(known.ref) : p.policy ? policyLabelOfId(p.policy) : "";
+    rule = p.rule === undefined ? "" : String(p.rule);
+    reason = `${VERBS[action]} by tier ${tier || "?"}, policy ${policy || "?"}, rule ${rule || "?"} (${direction ?? "?"})`;
+  } else if (action === "H") reason = ENDPOINT_TO_HOST_REASON;
+  else if (action === "B") reason = STARTUP_REASON;
+  const reporter =
+    action === "S" || action === "H"
+      ? "src"
+      : direction === "egress"
+        ? "src"
+        : direction === "ingress"
+          ? "dst"
+          : "";
+  return {
+    action,
+    flowAction: FLOW_ACTIONS[action],
+    direction,
+    reporter,
+    tier,
+    policy,
+    rule,
+    reason,
+    perEndpoint: new WeakMap(),
+  };
+}
 
 interface SideFields {
   readonly kind: string;
@@ -92,30 +142,46 @@ interface SideFields {
   readonly node: string;
 }
 
+const OUTSIDE: SideFields = { kind: "net", namespace: "", name: "", sa: "", node: "" };
+
 /** The identity fields of one side; cached per endpoint object (endpoints are immutable). */
 const sideCache = new WeakMap<Endpoint, SideFields>();
 
-function sideFields(ep: Endpoint | undefined, netName: string | undefined): SideFields {
-  if (!ep)
-    return {
-      kind: netName ? "NetworkSet" : "net",
-      namespace: "",
-      name: netName ?? "",
-      sa: "",
-      node: "",
-    };
+const isNetworkSet = (ep: Endpoint) => ep.kind === "NetworkSet" || ep.kind === "GlobalNetworkSet";
+
+function sideFields(ep: Endpoint | undefined): SideFields {
+  if (!ep) return OUTSIDE;
   let f = sideCache.get(ep);
   if (!f) {
+    const set = isNetworkSet(ep);
     f = {
       kind: ep.kind,
       namespace: ep.namespace ?? "",
       name: ep.name,
-      sa: ep.labels["projectcalico.org/serviceaccount"] ?? "",
-      node: ep.node ?? "",
+      sa: set ? "" : (ep.labels["projectcalico.org/serviceaccount"] ?? ""),
+      node: set ? "" : (ep.node ?? ""),
     };
     sideCache.set(ep, f);
   }
   return f;
+}
+
+/** The endpoint's name for the port, or "" (network sets name none). */
+function portName(ep: Endpoint | undefined, port: number | undefined, protocol: number): string {
+  if (!ep || port === undefined || ep.ports.length === 0 || isNetworkSet(ep)) return "";
+  const proto = normalizeProtocol(protocol);
+  return ep.ports.find((np) => np.port === port && np.protocol === proto)?.name ?? "";
+}
+
+/** Port numbers as text, made once each: every record carries two. */
+const portTexts: string[] = [];
+function portText(port: number | undefined): string {
+  if (port === undefined) return "";
+  const known = portTexts[port];
+  if (known !== undefined) return known;
+  const text = String(port);
+  if (Number.isInteger(port) && port >= 0 && port < 65536) portTexts[port] = text;
+  return text;
 }
 
 export class Enricher {
@@ -126,49 +192,33 @@ export class Enricher {
     if (!p.prefix) return undefined;
     const world = this.ctx.world;
     const idx = indexOf(world);
+    let d = idx.decisions.get(p.rawPrefix);
+    if (!d) {
+      d = decide(idx, p.prefix);
+      idx.decisions.set(p.rawPrefix, d);
+    }
     const src = this.ctx.ownerAt(p.sourceIp, p.time);
     const dst = this.ctx.ownerAt(p.destIp, p.time);
-    const srcSet = src ? undefined : this.#networkSet(world, p.sourceIp);
-    const dstSet = dst ? undefined : this.#networkSet(world, p.destIp);
+    const srcSide = src ?? this.#networkSet(world, p.sourceIp);
+    const dstSide = dst ?? this.#networkSet(world, p.destIp);
+    const s = sideFields(srcSide);
+    const t = sideFields(dstSide);
     const proto = protoName(p.protocol);
-    const fields = emptyFields();
-    fields.proto = proto;
-    this.#side(fields, "source", src ?? srcSet, p.sourceIp, p.sourcePort, p.protocol);
-    this.#side(fields, "dest", dst ?? dstSet, p.destIp, p.destPort, p.protocol);
-    if (!src && srcSet) fields.source_kind = srcSet.kind;
-    if (!dst && dstSet) fields.dest_kind = dstSet.kind;
-
-    const { action, direction, tier: rawTier, policy: rawPolicy, rule } = p.prefix;
-    if (direction) fields.reporter = direction === "egress" ? "src" : "dst";
-    const tier = rawTier && (idx.tiers.get(rawTier) ?? rawTier);
-    if (tier) fields.tier = tier;
-    const subject = direction === "egress" ? src : direction === "ingress" ? dst : undefined;
-    let flowAction: FlowAction;
-    let reason: string;
-    let isolatedBy: string[] = [];
-    switch (action) {
-      case "D":
-      case "L":
-      case "A": {
-        flowAction = action === "D" ? "deny" : action === "L" ? "log" : "allow";
-        const policy = rawPolicy ? idx.policies.get(rawPolicy) : undefined;
-        fields.policy = policy
-          ? policyLabel(policy.ref)
-          : rawPolicy
-            ? policyLabelOfId(rawPolicy)
-            : "";
-        fields.rule = rule === undefined ? "" : String(rule);
-        const verb = { D: "denied", L: "logged", A: "allowed" }[action];
-        reason = `${verb} by tier ${tier ?? "?"}, policy ${fields.policy || "?"}, rule ${fields.rule || "?"} (${direction ?? "?"})`;
-        break;
-      }
+    const subject = d.direction === "egress" ? src : d.direction === "ingress" ? dst : undefined;
+    let policy = d.policy;
+    let reason = d.reason;
+    let isolatedBy: readonly string[] = NONE;
+    switch (d.action) {
       case "T": {
-        flowAction = "deny";
-        const dir: Direction = direction ?? "ingress";
-        isolatedBy = subject ? this.#isolatedBy(world, tier ?? "", subject, dir) : [];
-        fields.policy = isolatedBy[0] ?? "";
+        const dir: Direction = d.direction ?? "ingress";
+        isolatedBy = subject
+          ? this.#perEndpoint(d, subject, () =>
+              isolatingPolicies(world.program, d.tier, subject, dir).map((x) => policyLabel(x.ref)),
+            )
+          : NONE;
+        policy = isolatedBy[0] ?? "";
         reason = tierDefaultReason(
-          tier ?? "?",
+          d.tier || "?",
           dir,
           isolatedBy,
           { ip: p.destIp, port: p.destPort, proto },
@@ -176,28 +226,50 @@ export class Enricher {
         );
         break;
       }
+      case "N": {
+        const dir: Direction = d.direction ?? "ingress";
+        const selecting = subject
+          ? this.#perEndpoint(d, subject, () =>
+              selectingPolicies(world.program, subject, dir).map((x) => policyLabel(x.ref)),
+            )
+          : NONE;
+        reason = allowedByDefaultReason(dir, subject && endpointName(subject), selecting);
+        break;
+      }
       case "S":
-        flowAction = "deny";
-        fields.reporter = "src";
         reason = unknownAddressReason(p.sourceIp, p.inInterface);
         break;
-      case "H":
-        flowAction = "deny";
-        fields.reporter = "src";
-        reason = ENDPOINT_TO_HOST_REASON;
-        break;
-      case "B":
-        flowAction = "deny";
-        reason = STARTUP_REASON;
-        break;
     }
-    fields.action = flowAction;
+    const fields: FlowFields = {
+      action: d.flowAction,
+      reporter: d.reporter,
+      proto,
+      policy,
+      tier: d.tier,
+      rule: d.rule,
+      source_ip: p.sourceIp,
+      source_port: portText(p.sourcePort),
+      source_port_name: portName(src, p.sourcePort, p.protocol),
+      source_kind: s.kind,
+      source_namespace: s.namespace,
+      source_name: s.name,
+      source_service_account: s.sa,
+      source_node: s.node,
+      dest_ip: p.destIp,
+      dest_port: portText(p.destPort),
+      dest_port_name: portName(dst, p.destPort, p.protocol),
+      dest_kind: t.kind,
+      dest_namespace: t.namespace,
+      dest_name: t.name,
+      dest_service_account: t.sa,
+      dest_node: t.node,
+    };
     const staged = world.staged && this.#staged(world, idx, p, src, dst);
     return {
       time: p.time,
       fields,
-      sourceLabels: src?.labels ?? srcSet?.labels ?? {},
-      destLabels: dst?.labels ?? dstSet?.labels ?? {},
+      sourceLabels: srcSide?.labels ?? NO_LABELS,
+      destLabels: dstSide?.labels ?? NO_LABELS,
       packets: 1,
       bytes: p.bytes,
       connections: p.opensConnection ? 1 : 0,
@@ -207,56 +279,17 @@ export class Enricher {
     };
   }
 
-  /** Per world, endpoint, tier and direction: the same answer for every record of a flow. */
-  readonly #isolation = new WeakMap<World, WeakMap<Endpoint, Map<string, string[]>>>();
-
-  #isolatedBy(world: World, tier: string, subject: Endpoint, dir: Direction): string[] {
-    let byEndpoint = this.#isolation.get(world);
-    if (!byEndpoint) {
-      byEndpoint = new WeakMap();
-      this.#isolation.set(world, byEndpoint);
-    }
-    let byTier = byEndpoint.get(subject);
-    if (!byTier) {
-      byTier = new Map();
-      byEndpoint.set(subject, byTier);
-    }
-    const key = `${dir}\u0000${tier}`;
-    let found = byTier.get(key);
+  #perEndpoint(d: Decision, ep: Endpoint, compute: () => string[]): readonly string[] {
+    let found = d.perEndpoint.get(ep);
     if (!found) {
-      found = isolatingPolicies(world.program, tier, subject, dir).map((x) => policyLabel(x.ref));
-      byTier.set(key, found);
+      found = compute();
+      d.perEndpoint.set(ep, found);
     }
     return found;
   }
 
   #networkSet(world: World, ip: string): Endpoint | undefined {
     return world.cluster.networkSetsContaining(parseAddress(ip))[0];
-  }
-
-  #side(
-    fields: Record<string, string>,
-    side: Side,
-    ep: Endpoint | undefined,
-    ip: string,
-    port: number | undefined,
-    protocol: number,
-  ): void {
-    const isSet = ep?.kind === "NetworkSet" || ep?.kind === "GlobalNetworkSet";
-    const f = sideFields(isSet ? undefined : ep, isSet ? ep?.name : undefined);
-    const k = SIDE_KEYS[side];
-    fields[k.ip] = ip;
-    fields[k.port] = port === undefined ? "" : String(port);
-    fields[k.kind] = f.kind;
-    fields[k.namespace] = isSet ? (ep?.namespace ?? "") : f.namespace;
-    fields[k.name] = f.name;
-    fields[k.sa] = f.sa;
-    fields[k.node] = f.node;
-    if (ep && !isSet && port !== undefined) {
-      const proto = normalizeProtocol(protocol);
-      const named = ep.ports.find((np) => np.port === port && np.protocol === proto);
-      if (named) fields[k.portName] = named.name;
-    }
   }
 
   #staged(

@@ -1,7 +1,12 @@
 // Public face of the flows stage: NFLOG records captured by a supervised ulogd2, enriched with
 // identities as of their time, aggregated into flow records, stored, streamed, and alerted on.
 export { Aggregator, type AggregatorOptions, type FlowRecord } from "./aggregate.ts";
-export { type AlertQuery, AlertStore, type AlertStoreOptions } from "./alert-store.ts";
+export {
+  type AlertQuery,
+  AlertStore,
+  type AlertStoreOptions,
+  alertMatches,
+} from "./alert-store.ts";
 export {
   type Alert,
   AlertEvaluator,

@@ -17,6 +17,8 @@ export interface NodeFlowsOptions {
     readonly dir: string;
     readonly netns?: string;
     readonly groups: readonly number[];
+    /** Connection byte and packet counts from conntrack (ulogd2's NFCT input). */
+    readonly conntrack?: boolean;
     /** How often ulogd2's output is read; 20 ms by default. */
     readonly pollMs?: number;
   };
@@ -62,6 +64,7 @@ export class NodeFlows {
           ...opts.capture,
           ...(opts.log ? { log: opts.log } : {}),
           onPacket: (p) => this.pipeline.onPacket(p),
+          onConnectionEnd: (c) => this.pipeline.onConnectionEnd(c),
         })
       : undefined;
   }

@@ -4,11 +4,15 @@
 //   PacketLog --Enricher--> FlowLog --+--> Aggregator --flush--> FlowStore (+ live stream)
 //                                     +--> AlertEvaluator --> sinks (stream, stdout, webhook, AM)
 //                                     +--> live flow-log stream, counters
+//                                     +--> ConnectionTable (the logs that opened connections)
+//   ConnectionEnd (conntrack) --ConnectionTable--> shares --> Aggregator (packets, bytes)
 //
 // Packets are handled as they arrive, so an alert is as late as ulogd2's record; time-driven
 // work (closing intervals, metric alerts) runs on a 1 s timer or when the caller says.
 import type { Aggregator, FlowRecord } from "./aggregate.ts";
 import type { Alert, AlertEvaluator } from "./alerts.ts";
+import { type ConnectionStats, ConnectionTable } from "./connections.ts";
+import type { ConnectionEnd } from "./conntrack-log.ts";
 import { Enricher } from "./enrich.ts";
 import type { FlowContext } from "./flow-context.ts";
 import type { FlowLog } from "./flow-log.ts";
@@ -37,6 +41,8 @@ export interface FlowStats {
   readonly wouldDeny: Readonly<Record<string, number>>;
   readonly alerts: Readonly<Record<string, number>>;
   readonly aggregationOverflow: number;
+  /** Connection ends from conntrack, and whether a logged connection was theirs. */
+  readonly connections: ConnectionStats;
   readonly sinks: Readonly<Record<string, unknown>>;
 }
 
@@ -45,6 +51,7 @@ export class FlowPipeline {
   readonly records = new LiveStream<FlowRecord>();
   readonly #opts: FlowPipelineOptions;
   readonly #enricher: Enricher;
+  readonly #connections = new ConnectionTable();
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
   #records = 0;
@@ -69,18 +76,31 @@ export class FlowPipeline {
     }
     const f = log.fields;
     this.#byAction[f.action] = (this.#byAction[f.action] ?? 0) + 1;
-    const pk = `${f.tier}/${f.policy}/${f.rule}/${f.action}`;
-    const c = this.#byPolicy[pk] ?? { packets: 0, connections: 0 };
-    this.#byPolicy[pk] = c;
-    c.packets += log.packets;
-    c.connections += log.connections;
+    this.#countPolicy(log, log.packets, log.connections);
     if (log.staged?.action === "deny") {
       for (const sp of log.staged.policies) this.#wouldDeny[sp] = (this.#wouldDeny[sp] ?? 0) + 1;
     }
     this.#opts.aggregator.add(log);
+    this.#connections.opened(log);
     this.logs.publish(log);
     this.#raise(this.#opts.alerts.onLog(log));
     return log;
+  }
+
+  /** A connection ended: its packets and bytes go to the records of the logs that opened it. */
+  onConnectionEnd(c: ConnectionEnd): void {
+    for (const share of this.#connections.ended(c)) {
+      this.#opts.aggregator.addCounts(share.log, c.time, share.packets, share.bytes);
+      this.#countPolicy(share.log, share.packets, 0);
+    }
+  }
+
+  #countPolicy({ fields: f }: FlowLog, packets: number, connections: number): void {
+    const pk = `${f.tier}/${f.policy}/${f.rule}/${f.action}`;
+    const c = this.#byPolicy[pk] ?? { packets: 0, connections: 0 };
+    this.#byPolicy[pk] = c;
+    c.packets += packets;
+    c.connections += connections;
   }
 
   get sinks(): readonly AlertSink[] {
@@ -115,6 +135,7 @@ export class FlowPipeline {
       wouldDeny: { ...this.#wouldDeny },
       alerts: { ...this.#alerts },
       aggregationOverflow: this.#opts.aggregator.overflow,
+      connections: this.#connections.stats(),
       sinks: Object.fromEntries(this.#opts.sinks.map((s) => [s.name, s.stats?.() ?? {}])),
     };
   }

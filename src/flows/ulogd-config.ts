@@ -1,6 +1,9 @@
 // ulogd2's configuration for one node: an NFLOG input per group (each stamping its group as the
-// record's numeric label), all into one JSON output file the agent follows. The config names
-// the plugins by path; Debian installs them under /usr/lib/<triplet>/ulogd.
+// record's numeric label), all into one JSON output file the agent follows; with `conntrack`, an
+// NFCT input of connection ends (DESTROY events, which carry the counters) into a JSON output of
+// its own (one JSON instance cannot serve stacks of different inputs: ulogd2 then writes only
+// the first stack's records). The config names the plugins by path; Debian installs them under
+// /usr/lib/<triplet>/ulogd.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -9,6 +12,8 @@ export interface UlogdConfig {
   readonly groups: readonly number[];
   /** The JSON lines file ulogd2 writes. */
   readonly outputFile: string;
+  /** Where connection ends go; no conntrack input when unset. */
+  readonly conntrackFile?: string;
   /** ulogd2's own log. */
   readonly logFile: string;
   readonly pluginDir: string;
@@ -21,6 +26,12 @@ const PLUGINS = [
   "ulogd_filter_IP2STR.so",
   "ulogd_output_JSON.so",
 ];
+
+const CONNTRACK_PLUGIN = "ulogd_inpflow_NFCT.so";
+
+/** Whether ulogd2's conntrack input is installed beside the others. */
+export const hasConntrackPlugin = (pluginDir: string): boolean =>
+  existsSync(join(pluginDir, CONNTRACK_PLUGIN));
 
 /** Where Debian's ulogd2 and ulogd2-json put their plugins; undefined when they are missing. */
 export function findPluginDir(): string | undefined {
@@ -48,11 +59,14 @@ export function renderUlogdConfig(c: UlogdConfig): string {
     "[global]",
     `logfile=${quote(c.logFile)}`,
     "loglevel=3",
-    ...PLUGINS.map((p) => `plugin=${quote(join(c.pluginDir, p))}`),
+    ...[...PLUGINS, ...(c.conntrackFile ? [CONNTRACK_PLUGIN] : [])].map(
+      (p) => `plugin=${quote(join(c.pluginDir, p))}`,
+    ),
     // One stack per group; they share the JSON output instance `out`.
     ...c.groups.map(
       (g) => `stack=nflog${g}:NFLOG,base${g}:BASE,ifi${g}:IFINDEX,ip2str${g}:IP2STR,out:JSON`,
     ),
+    ...(c.conntrackFile ? ["stack=ct:NFCT,ctip2str:IP2STR,ctout:JSON"] : []),
     "",
   ];
   for (const g of c.groups) {
@@ -69,5 +83,21 @@ export function renderUlogdConfig(c: UlogdConfig): string {
     );
   }
   lines.push("[out]", `file=${quote(c.outputFile)}`, "sync=1", "");
+  if (c.conntrackFile) {
+    lines.push(
+      "[ct]",
+      // DESTROY only: the one event that carries the connection's counters.
+      "event_mask=0x00000004",
+      // Start and end come from the kernel's timestamps, so ulogd2 keeps no table of its own.
+      "hash_enable=0",
+      "netlink_socket_buffer_size=1048576",
+      "netlink_socket_buffer_maxsize=8388608",
+      "",
+      "[ctout]",
+      `file=${quote(c.conntrackFile)}`,
+      "sync=1",
+      "",
+    );
+  }
   return lines.join("\n");
 }

@@ -1,8 +1,9 @@
 // Runs ulogd2 for one node: writes its config, starts it inside the node's network namespace
 // (NFLOG is per netns), restarts it with backoff when it exits, rotates its output on request
 // (rename, then SIGHUP: ulogd2's JSON output reopens its file), and reports its health for the
-// agent's status.
-import { type ChildProcess, spawn } from "node:child_process";
+// agent's status. With `conntrack`, it also reads connection ends (NFCT) into a file of their own,
+// having turned on the netns's conntrack accounting and timestamps, which the counters need.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -13,7 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { findPluginDir, renderUlogdConfig } from "./ulogd-config.ts";
+import { findPluginDir, hasConntrackPlugin, renderUlogdConfig } from "./ulogd-config.ts";
 
 export interface SupervisorLog {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -26,6 +27,8 @@ export interface UlogdSupervisorOptions {
   readonly groups: readonly number[];
   /** The node's network namespace; the current one when unset. */
   readonly netns?: string;
+  /** Read conntrack's connection ends too (packets and bytes of connections); off by default. */
+  readonly conntrack?: boolean;
   /** First and longest wait before a restart; 100 ms and 5 s by default. */
   readonly backoffMs?: { readonly first: number; readonly max: number };
   readonly log?: SupervisorLog;
@@ -33,6 +36,8 @@ export interface UlogdSupervisorOptions {
 
 export interface UlogdHealth {
   readonly state: "starting" | "running" | "restarting" | "stopped";
+  /** Whether connection ends are read (asked for, the NFCT plugin there, accounting on). */
+  readonly conntrack: boolean;
   readonly pid?: number;
   readonly restarts: number;
   /** Times ulogd2 logged that it is losing events (ENOBUFS: the kernel dropped records). */
@@ -51,8 +56,15 @@ const READY_LINE = "entering main loop";
 /** ulogd2's NFLOG input logs this when its socket overflowed (ulogd_inppkt_NFLOG.c). */
 const LOSS_LINE = "We are losing events";
 
+/** Per netns: counters and start/stop times on every new connection. */
+const CONNTRACK_SYSCTLS = [
+  "net.netfilter.nf_conntrack_acct=1",
+  "net.netfilter.nf_conntrack_timestamp=1",
+];
+
 export class UlogdSupervisor {
   readonly outputFile: string;
+  readonly conntrackFile: string;
   readonly configFile: string;
   readonly logFile: string;
   readonly pidFile: string;
@@ -67,10 +79,12 @@ export class UlogdSupervisor {
   #stopping = false;
   /** ulogd2's log length when the current process started: its ready line comes after. */
   #logMark = 0;
+  #conntrack = false;
 
   constructor(opts: UlogdSupervisorOptions) {
     this.#opts = opts;
     this.outputFile = join(opts.dir, "flows.json");
+    this.conntrackFile = join(opts.dir, "conntrack.json");
     this.configFile = join(opts.dir, "ulogd.conf");
     this.logFile = join(opts.dir, "ulogd.log");
     this.pidFile = join(opts.dir, "ulogd.pid");
@@ -85,6 +99,7 @@ export class UlogdSupervisor {
     }
     mkdirSync(this.#opts.dir, { recursive: true });
     await this.#killLeftover();
+    this.#conntrack = this.#opts.conntrack === true && this.#enableConntrack(pluginDir);
     writeFileSync(
       this.configFile,
       renderUlogdConfig({
@@ -92,6 +107,7 @@ export class UlogdSupervisor {
         outputFile: this.outputFile,
         logFile: this.logFile,
         pluginDir,
+        ...(this.#conntrack ? { conntrackFile: this.conntrackFile } : {}),
       }),
     );
     this.#stopping = false;
@@ -115,6 +131,7 @@ export class UlogdSupervisor {
     if (this.#state === "starting" && this.#isReady()) this.#state = "running";
     return {
       state: this.#state,
+      conntrack: this.#conntrack,
       ...(this.#child?.pid !== undefined && this.#state !== "stopped"
         ? { pid: this.#child.pid }
         : {}),
@@ -125,20 +142,43 @@ export class UlogdSupervisor {
     };
   }
 
-  /** Renames the output to `<file>.1` and has ulogd2 reopen it; the follower drains the old one. */
+  /** Renames the outputs to `<file>.1` and has ulogd2 reopen them; the followers drain the old. */
   rotate(): boolean {
     if (!this.#child?.pid || !existsSync(this.outputFile)) return false;
     renameSync(this.outputFile, `${this.outputFile}.1`);
+    if (this.#conntrack && existsSync(this.conntrackFile)) {
+      renameSync(this.conntrackFile, `${this.conntrackFile}.1`);
+    }
     this.#child.kill("SIGHUP");
     return true;
   }
 
+  /** The larger output's size. */
   outputBytes(): number {
-    try {
-      return statSync(this.outputFile).size;
-    } catch {
-      return 0;
+    return Math.max(sizeOf(this.outputFile), this.#conntrack ? sizeOf(this.conntrackFile) : 0);
+  }
+
+  /**
+   * Counters are kept only for connections made while accounting is on, in this netns; a node
+   * whose sysctls cannot be set still logs packets, without connection counts.
+   */
+  #enableConntrack(pluginDir: string): boolean {
+    if (!hasConntrackPlugin(pluginDir)) {
+      this.#opts.log?.warn("ulogd2's NFCT plugin is missing: no connection byte counts");
+      return false;
     }
+    const argv = ["sysctl", "-q", ...CONNTRACK_SYSCTLS.flatMap((x) => ["-w", x])];
+    const [cmd, ...args] = this.#opts.netns
+      ? ["ip", "netns", "exec", this.#opts.netns, ...argv]
+      : argv;
+    const r = spawnSync(cmd!, args, { encoding: "utf8" });
+    if (r.status !== 0) {
+      this.#opts.log?.warn("conntrack accounting could not be turned on: no connection counts", {
+        error: (r.stderr || String(r.error)).trim(),
+      });
+      return false;
+    }
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -224,11 +264,7 @@ export class UlogdSupervisor {
   }
 
   #logSize(): number {
-    try {
-      return statSync(this.logFile).size;
-    } catch {
-      return 0;
-    }
+    return sizeOf(this.logFile);
   }
 
   #logTail(from = 0): string {
@@ -237,5 +273,13 @@ export class UlogdSupervisor {
     } catch {
       return "";
     }
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -5,6 +5,7 @@
 // causes name every field path, and nothing of it is stored.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import { alertMatches } from "../flows/alert-store.ts";
 import { flowMatches } from "../flows/flow-store.ts";
 import {
   AlertsBodySchema,
@@ -171,27 +172,33 @@ export function registerFlowRoutes(
       throw badRequest("acknowledged", `"${q.acknowledged}" is neither true nor false`);
     }
     const acknowledged = q.acknowledged === undefined ? undefined : q.acknowledged === "true";
+    const selector = q.selector || undefined;
     const range = {
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
       ...(acknowledged !== undefined ? { acknowledged } : {}),
+      ...(selector !== undefined ? { selector } : {}),
     };
     if (!wantsEventStream(req.headers.accept, q.follow)) {
-      const items = flows.alerts.query({ ...range, ...(limit ? { limit } : {}) });
+      const items = asBadQuery(() => flows.alerts.query({ ...range, ...(limit ? { limit } : {}) }));
       return { kind: "AlertList", apiVersion: "v1", items };
     }
     if (until !== undefined) throw badRequest("until", "a live stream has no end; leave it out");
     const after = lastEventId(req, q);
-    const first = flows.alerts.query(
-      after !== undefined
-        ? { ...range, afterId: after, limit: RESUME_LIMIT }
-        : { ...range, ...(limit ? { limit } : {}) },
+    const first = asBadQuery(() =>
+      flows.alerts.query(
+        after !== undefined
+          ? { ...range, afterId: after, limit: RESUME_LIMIT }
+          : { ...range, ...(limit ? { limit } : {}) },
+      ),
     );
     follow<StoredAlert>(ctx, reply, flows.heartbeatMs, {
       event: "alert",
       backlog: () => first,
       subscribe: (fn) => flows.alerts.live.subscribe(fn),
-      matches: (a) => since === undefined || Date.parse(a.time) >= since,
+      matches: (a) =>
+        (since === undefined || Date.parse(a.time) >= since) &&
+        (selector === undefined || alertMatches(selector, a)),
     });
   });
 

@@ -218,7 +218,8 @@ export async function serveWatch(
             metadata: { ...object.metadata, resourceVersion: String(revision) },
           } as StoredResource)
         : object;
-    return servedAs(gv, withRevision);
+    // As get and list show it: staged policies with their would-deny tally as of sending.
+    return servedAs(gv, ctx.shown(withRevision));
   };
   const emit = (type: EventType, object: StoredResource, revision: number) => {
     const translated = selection.translate(type, object);
@@ -235,7 +236,7 @@ export async function serveWatch(
     stream.end();
   };
 
-  for (const r of initial) write("ADDED", objectFor(servedAs(gv, r), representation));
+  for (const r of initial) write("ADDED", objectFor(servedAs(gv, ctx.shown(r)), representation));
   if (flag(q.sendInitialEvents) && bookmarks) {
     bookmark(start, { [INITIAL_EVENTS_END]: "true" });
   }

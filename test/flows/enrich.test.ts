@@ -151,6 +151,33 @@ describe("enrichment", () => {
     assert.match(log.reason, /^unknown address: 198\.18\.9\.9 on workload interface wl0/);
   });
 
+  test("allowed past the last tier: no policy selects the endpoint, or every tier passed it", () => {
+    const e = new Enricher(context([...base, ...blueLdap]));
+    const at = (direction: "egress" | "ingress") =>
+      e.enrich(
+        packet({
+          time: T0 + 10,
+          prefix: { action: "N", direction },
+          src: "198.18.0.1",
+          dst: "198.18.0.2",
+          dport: 5432,
+        }),
+      )!;
+    const egress = at("egress");
+    assert.deepEqual(
+      [egress.fields.action, egress.fields.reporter, egress.fields.policy, egress.connections],
+      ["allow", "src", "", 1],
+    );
+    assert.equal(
+      egress.reason,
+      "no policy selects prod/web-1 (egress): not isolated, allowed by default",
+    );
+    assert.equal(
+      at("ingress").reason,
+      "every tier passed prod/db-1 (ingress, selected by blue-ldap): allowed at the end of its tiers",
+    );
+  });
+
   test("records of other rules are not ours", () => {
     const e = new Enricher(context(base));
     assert.equal(

@@ -3,8 +3,10 @@
 // LDAP example's deny arrives parsed and enriched, raises its alert within a second of the
 // packet, and once per dedupe period; a Kubernetes default-deny names the isolating policy;
 // ulogd2 killed mid-run is restarted and the records after the restart arrive; the output is
-// rotated and followed.
+// rotated and followed; a connection's end (conntrack, through ulogd2's NFCT input) adds the
+// packets and bytes the kernel counted to the allowed flow's record.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,7 @@ import {
   FlowContext,
   type FlowLog,
   FlowPipeline,
+  type FlowRecord,
   StreamSink,
 } from "../../src/flows/index.ts";
 import {
@@ -129,8 +132,10 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
       dir,
       netns: topo.node,
       groups: [cfg.nflogGroup, cfg.nflogAllowGroup],
+      conntrack: true,
       backoffMs: { first: 50, max: 500 },
       onPacket: (p) => pipeline.onPacket(p),
+      onConnectionEnd: (c) => pipeline.onConnectionEnd(c),
     });
     await capture.start();
   });
@@ -205,7 +210,8 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
         (l) =>
           l.fields.action === "allow" &&
           l.fields.source_name === "client" &&
-          l.fields.dest_name === "server",
+          l.fields.dest_name === "server" &&
+          l.fields.reporter === "dst",
       );
     await until("the allowed record", () => allowed() !== undefined, 5000);
     const a = allowed()!;
@@ -238,6 +244,75 @@ describe("capture with ulogd2 in the node's netns", { skip: rootSkipReason() }, 
     assert.match(
       r.reason,
       /^isolated by prod\/default-deny \(ingress, tier default\), no rule allowed 198\.18\.\d+\.\d+:5432\/TCP$/,
+    );
+  });
+
+  test("a connection's end adds the packets and bytes conntrack counted to its allowed record", async () => {
+    assert.equal(capture.health().ulogd.conntrack, true);
+    const conn = await topo.open("client", "server", 389);
+    assert.ok(conn);
+    for (const data of ["a".repeat(1000), "b".repeat(2000)]) assert.ok(await conn.send(data));
+    const conntrack = (...args: string[]) =>
+      execFileSync("ip", ["netns", "exec", topo.node, "conntrack", ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+    const tuple = ["-p", "tcp", "-s", topo.pod("client").ip, "-d", topo.pod("server").ip];
+    const entry = conntrack("-L", ...tuple, "--dport", "389", "--state", "ESTABLISHED");
+    const counters = [...entry.matchAll(/packets=(\d+) bytes=(\d+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    assert.equal(counters.length, 2, `both directions counted: ${entry}`);
+    const sport = entry.match(/sport=(\d+)/)![1]!;
+    const [packets, bytes] = [
+      counters[0]![0]! + counters[1]![0]!,
+      counters[0]![1]! + counters[1]![1]!,
+    ];
+    assert.ok(bytes > 3000, `the data is counted: ${bytes} bytes`);
+    const openers = () =>
+      logs.filter((l) => l.fields.action === "allow" && l.fields.source_port === sport);
+    // The client's egress (no policy selects it: N) and the server's ingress (blue-ldap: A).
+    await until(
+      "the connection's first packet, logged at both ends",
+      () => openers().length >= 2,
+      5000,
+    );
+    assert.deepEqual(
+      openers()
+        .map((l) => l.fields.policy)
+        .sort(),
+      ["", "blue-ldap"],
+    );
+    pipeline.flush(Number.POSITIVE_INFINITY);
+    // The connection ends as when its endpoint leaves (the agent's conntrack hygiene).
+    conntrack("-D", ...tuple, "--sport", sport, "--dport", "389");
+    await until("the connection's end", () => pipeline.stats().connections.attributed >= 1, 10_000);
+    const records: FlowRecord[] = pipeline.flush(Number.POSITIVE_INFINITY);
+    const r = records.filter(
+      (x) => x.fields.source_name === "client" && x.fields.dest_name === "server",
+    );
+    assert.deepEqual(
+      r.map((x) => [x.fields.reporter, x.fields.policy, x.packets, x.bytes, x.connections]).sort(),
+      [
+        ["dst", "blue-ldap", packets - 1, bytes - openers()[0]!.bytes, 0],
+        ["src", "", packets - 1, bytes - openers()[0]!.bytes, 0],
+      ],
+    );
+  });
+
+  test("a connection no policy selects at the client's end is an allowed flow saying so", () => {
+    const n = logs.find(
+      (l) =>
+        l.fields.action === "allow" &&
+        l.fields.source_name === "client" &&
+        l.fields.reporter === "src",
+    );
+    assert.ok(n, "the client's egress, selected by no policy, logs what it allows");
+    assert.deepEqual([n.fields.policy, n.fields.tier, n.connections], ["", "", 1]);
+    assert.equal(
+      n.reason,
+      "no policy selects blue/client (egress): not isolated, allowed by default",
     );
   });
 

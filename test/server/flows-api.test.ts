@@ -276,6 +276,27 @@ describe("staged policies' would-deny status", () => {
     });
     const listed = await client.list({ kind: ref.kind, namespace: "blue" });
     assert.deepEqual(statusOf(listed.items[0]), got);
+    // A watch shows the object as get does: its creation, sent now, carries the tally.
+    const watched = await new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no watch event in 10 s")), 10_000);
+      const w = client.watch(
+        {
+          kind: ref.kind,
+          namespace: "blue",
+          fromRevision: Number(created.metadata.resourceVersion) - 1,
+        },
+        {
+          onEvent(e) {
+            if (e.type !== "ADDED") return;
+            clearTimeout(timer);
+            w.stop();
+            resolve(e.object);
+          },
+          onError: reject,
+        },
+      );
+    });
+    assert.deepEqual(statusOf(watched), got);
     assert.equal(await h.store.revision(), revision, "no write to the datastore");
     assert.equal(
       created.metadata.resourceVersion,
@@ -285,6 +306,38 @@ describe("staged policies' would-deny status", () => {
       ((await h.store.get(ref)) as { status?: unknown }).status,
       undefined,
       "the store has no status",
+    );
+  });
+});
+
+describe("alerts by selector", () => {
+  it("answers alert queries by a selector over alert and flow fields, live too", async () => {
+    const shipped = [
+      { ...alerts[0]!, alert: "blue-ldap-violation", severity: 100 },
+      { ...alerts[0]!, alert: "other", fields: { ...alerts[0]!.fields, source_namespace: "red" } },
+    ];
+    await client.postAlerts("node-sel", shipped);
+    const selector = 'alert == "blue-ldap-violation" && severity == "100" && node == "node-sel"';
+    const got = await client.alerts({ selector });
+    assert.deepEqual(
+      got.map((a) => a.alert),
+      ["blue-ldap-violation"],
+    );
+    const red = await client.alerts({ selector: 'source_namespace == "red"' });
+    assert.deepEqual(
+      red.map((a) => a.alert),
+      ["other"],
+    );
+    const bad = await h.request("GET", "/api/v1/alerts?selector=%3D%3D");
+    assert.equal(bad.status, 400);
+    const live = collect<StoredAlert>(
+      (l) => client.followAlerts({ selector: 'alert == "other"' }, l),
+      (items) => items.length >= 2,
+    );
+    await client.postAlerts("node-sel", shipped);
+    assert.deepEqual(
+      (await live).map((a) => a.alert),
+      ["other", "other"],
     );
   });
 });

@@ -10,6 +10,7 @@ import { timeText } from "./flows.ts";
 
 interface AlertsFlags extends ConnectionFlags {
   follow?: boolean;
+  selector?: string;
   since?: string;
   limit?: string;
   output?: string;
@@ -62,6 +63,7 @@ async function alerts(flags: AlertsFlags): Promise<void> {
     ...(flags.since !== undefined ? { since: flags.since } : {}),
     ...(flags.limit !== undefined ? { limit: Number(flags.limit) } : {}),
     ...(flags.unacknowledged ? { acknowledged: false } : {}),
+    ...(flags.selector !== undefined ? { selector: flags.selector } : {}),
   };
   const items = await client.alerts(query);
   await printAndFollow(
@@ -77,6 +79,10 @@ export function registerAlerts(program: Command): void {
       .command("alerts")
       .description("show alerts raised by GlobalAlerts and the built-in denied-connection alert")
       .option("-f, --follow", "keep printing alerts as they are raised")
+      .option(
+        "-l, --selector <selector>",
+        'a selector over alert and flow fields: alert == "blue-ldap-violation", severity == "100", source_namespace == "blue"',
+      )
       .option("--since <time>", "alerts raised after this: 10m, 1h, or RFC 3339")
       .option("--limit <n>", "at most this many stored alerts (the newest); 1000 by default")
       .option("--unacknowledged", "only alerts nobody acknowledged yet")
@@ -92,6 +98,7 @@ export function registerAlerts(program: Command): void {
 Examples:
   microseg alerts
   microseg alerts --follow
+  microseg alerts -l 'alert == "blue-ldap-violation" && source_namespace == "blue"'
   microseg alerts --since 1h -o json | jq 'select(.severity >= 80)'
   microseg alerts --acknowledge 12`,
     )

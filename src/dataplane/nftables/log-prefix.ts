@@ -4,7 +4,8 @@
 //   ms|<action>|<direction>|<tier>|<policy>|<rule>
 //
 // action: D a Deny rule, L a Log rule, A an Allow rule (first packet of a new connection, when
-// the renderer logs allowed connections), T the tier's default Deny, S a spoofed source (a workload
+// the renderer logs allowed connections), N allowed past an endpoint's last tier (no policy
+// selects it in that direction, or every tier passed it; logged as A is), T the tier's default Deny, S a spoofed source (a workload
 // interface carrying an address that is not the workload's, a workload's address elsewhere, a
 // workload interface leading to an address no local endpoint holds, an ICMP error from a local
 // workload about a connection it is not an end of), H the endpoint-to-host
@@ -19,7 +20,7 @@ import { prefixError } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { hashOf } from "./names.ts";
 
-export type LogAction = "D" | "L" | "A" | "T" | "S" | "H" | "B";
+export type LogAction = "D" | "L" | "A" | "N" | "T" | "S" | "H" | "B";
 
 export interface LogPrefix {
   readonly action: LogAction;
@@ -67,7 +68,7 @@ export function parseLogPrefix(text: string): ParsedLogPrefix | undefined {
   const rule = rest.pop()!;
   // A policy id never holds "|", but split anything else back together rather than guess.
   const policy = rest.join("|");
-  if (!["D", "L", "A", "T", "S", "H", "B"].includes(action!)) return undefined;
+  if (!["D", "L", "A", "N", "T", "S", "H", "B"].includes(action!)) return undefined;
   return {
     action: action as LogAction,
     ...(d === "i" ? { direction: "ingress" } : d === "e" ? { direction: "egress" } : {}),

@@ -7,8 +7,10 @@
 // An endpoint chain walks the endpoint's tiers in order. It clears both bits, jumps to each
 // policy of a tier while neither bit is set (first match wins across the tier's policies), and
 // at the tier's end: Allow -> allowed; neither bit and default Deny -> log and drop; else clear
-// Pass and go on to the next tier. Past the last tier the direction is allowed. Allowed ingress
-// accepts the packet; allowed egress returns, so the base chain goes on to check ingress.
+// Pass and go on to the next tier. Past the last tier the direction is allowed (no policy selects
+// the endpoint that way, or every tier passed it); with allowed connections logged, that rule
+// logs too (prefix N), so default-allowed connections are seen as well. Allowed ingress accepts
+// the packet; allowed egress returns, so the base chain goes on to check ingress.
 
 import type { DpPolicy, DpRule, DpTierRef } from "../../engine/index.ts";
 import type { Stmt } from "../../nft/index.ts";
@@ -140,6 +142,18 @@ export function endpointRules(
       out.push([counter(), setMark(0, MARK_PASS)]);
     }
   });
-  out.push([counter(), allowed]);
+  out.push(...allowedByDefault(d, ctx, allowed));
   return out;
+}
+
+/** The chain's last rule, which logs the connections it allows when allowed ones are logged. */
+function allowedByDefault(d: Direction, ctx: ChainContext, allowed: Stmt): Stmt[][] {
+  const group = ctx.nflogAllowGroup;
+  if (group === undefined) return [[counter(), allowed]];
+  const logged = log({ prefix: formatLogPrefix({ action: "N", direction: d }), group });
+  if (!sampled(ctx)) return [[counter(), logged, allowed]];
+  return [
+    [eq(numgenRandom(ctx.nflogAllowSample!), 0), logged],
+    [counter(), allowed],
+  ];
 }

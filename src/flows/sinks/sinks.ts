@@ -1,6 +1,6 @@
 // Where alerts go. Every sink's `send` returns at once; slow receivers sit behind a
 // DeliveryQueue. In-process stream (for the API), stdout JSON lines, webhooks, Alertmanager.
-import type { Alert } from "../alerts.ts";
+import { type Alert, alertTraffic } from "../alerts.ts";
 import { LiveStream } from "../stream.ts";
 import { DeliveryQueue, type DeliveryQueueOptions, type DeliveryStats } from "./delivery-queue.ts";
 
@@ -98,12 +98,7 @@ export function toAlertmanager(a: Alert) {
     labels: {
       alertname: a.alert,
       severity: severityLabel(a.severity),
-      source: a.source,
-      destination: a.destination,
-      port: a.port,
-      protocol: a.protocol,
-      policy: a.policy,
-      action: a.action,
+      ...alertTraffic(a),
     },
     annotations: {
       summary: a.summary,
