@@ -31,7 +31,11 @@ describe("loading like kubectl", () => {
       });
     const ok = run(pod);
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stderr, /namespace "shop" has no Namespace object/, "the implied namespace is warned about");
+    assert.match(
+      ok.stderr,
+      /namespace "shop" has no Namespace object/,
+      "the implied namespace is warned about",
+    );
     const other = run(pod.replace("{name: web}", "{name: web, namespace: team-x}"));
     assert.equal(other.status, 1);
     assert.match(
