@@ -1,5 +1,6 @@
-// Shared by the commands that read manifests: load the set whole, or print every error and
-// exit non-zero without doing anything else.
+// Shared by every command that reads manifests (`-f` files, directories or `-` for standard
+// input): load the set whole, warnings on stderr, or print every error and exit non-zero
+// without doing anything else.
 import { formatManifestError, loadManifests, type Resource } from "../model/index.ts";
 
 /** `--strict`: kinds microseg does not read are errors instead of skipped with a warning. */
@@ -9,12 +10,18 @@ export class CliError extends Error {
   readonly code = "cli.usage";
 }
 
-/** `strict`: unknown kinds are errors; `status`: the exit status for a set that does not load. */
+/**
+ * `strict`: unknown kinds are errors; `namespace` (`-n`): the namespace of namespaced objects
+ * naming none; `status`: the exit status for a set that does not load.
+ */
 export async function loadOrExit(
   paths: readonly string[],
-  opts: { readonly strict?: boolean; readonly status?: number } = {},
+  opts: { readonly strict?: boolean; readonly namespace?: string; readonly status?: number } = {},
 ): Promise<Resource[]> {
-  const result = await loadManifests(paths, { strict: opts.strict ?? false });
+  const result = await loadManifests(paths, {
+    strict: opts.strict ?? false,
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+  });
   if (result.ok) {
     for (const w of result.warnings) console.error(`warning: ${w.message}`);
     return result.resources;

@@ -7,7 +7,7 @@ import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
 import { type MemberKey, memberKey, type SetMember } from "./members.ts";
 import { policyId, scanPolicy } from "./rules.ts";
-import { entityMembers, nodeMembers } from "./set-members.ts";
+import { entityMembers, nodeMembers, sliceMembers } from "./set-members.ts";
 import type {
   DataplaneState,
   DpEndpoint,
@@ -56,14 +56,17 @@ export function desiredState(
   const sets = new Map<SetId, { spec: SetSpec; members: Map<MemberKey, SetMember> }>();
   const entities = [...cluster.endpoints.filter((e) => !e.hostNetwork), ...cluster.networkSets];
   for (const [id, spec] of specs) {
-    const matches = compileSelector(parseSelector(spec.selector));
     const members = new Map<MemberKey, SetMember>();
     const add = (ms: readonly SetMember[]) => {
       for (const m of ms) members.set(memberKey(m), m);
     };
-    if (spec.kind === "nodes") {
+    if (spec.service !== undefined) {
+      for (const slice of cluster.serviceSlices(spec.service)) add(sliceMembers(spec, slice));
+    } else if (spec.kind === "nodes") {
+      const matches = compileSelector(parseSelector(spec.selector));
       for (const n of cluster.nodes) if (matches(n.labels)) add(nodeMembers(n));
     } else {
+      const matches = compileSelector(parseSelector(spec.selector));
       for (const e of entities) if (matches(e.labels)) add(entityMembers(spec, e));
     }
     sets.set(id, { spec, members });

@@ -90,6 +90,7 @@ export class Engine {
       },
       onTierUpdate: (name, tier) => resolver.upsertTier(name, tier),
       onNodeUpdate: (name, node) => members.upsertNode(name, node),
+      onSliceUpdate: (id, slice) => members.upsertSlice(id, slice),
     });
   }
 

@@ -7,6 +7,8 @@ import type {
   PolicyRef,
   PortMatch,
   Rule,
+  ServiceMatch,
+  TargetPort,
 } from "../policy/index.ts";
 import type { DpEntity, DpPolicy, DpRule, PolicyId, PortRange, SetId, SetSpec } from "./types.ts";
 
@@ -26,6 +28,27 @@ export function namedPortSet(selectorKey: string, portName: string): SetSpec {
     kind: "named-ports",
     selector: selectorKey,
     portName,
+  };
+}
+
+/** The endpoints of a Service's EndpointSlices: addresses, or address-port on a destination. */
+export function sliceSet(service: string, withPorts: boolean): SetSpec {
+  return withPorts
+    ? { id: `svcp:${service}` as SetId, kind: "named-ports", selector: "", service }
+    : { id: `svc:${service}` as SetId, kind: "addresses", selector: "", service };
+}
+
+/** A Service's pods (no slices known) on its target ports. */
+export function targetPortSet(
+  selector: CompiledSelector,
+  targetPorts: readonly TargetPort[],
+): SetSpec {
+  const ports = targetPorts.map((t) => `${t.protocol}:${t.port}`).join(",");
+  return {
+    id: `tp:${ports}:${selector.key}` as SetId,
+    kind: "named-ports",
+    selector: selector.key,
+    targetPorts,
   };
 }
 
@@ -59,6 +82,19 @@ export function scanPolicy(p: Policy): ScannedPolicy {
     return spec.id;
   };
 
+  // A Service side as sets: its slices' endpoints, or its pods; `any` (a Deny naming a missing
+  // Service) adds no condition; `none` drops the rule (below).
+  const service = (s: ServiceMatch | undefined): DpEntity => {
+    if (s?.via === "slices") {
+      const id = use(sliceSet(s.key, s.withPorts));
+      return s.withPorts ? { ports: [], namedPortSets: [id] } : { set: id };
+    }
+    if (s?.via !== "selector") return {};
+    const sel = s.selector!;
+    if (!s.withPorts) return { set: use(addressSet(sel), sel) };
+    return { ports: [], namedPortSets: [use(targetPortSet(sel, s.targetPorts ?? []), sel)] };
+  };
+
   const entity = (m: EntityMatch, subjectSide: boolean): DpEntity => {
     // Named ports are resolved on the workloads this side can be: its selector, or the
     // policy's own subjects when this side is the endpoint the policy applies to.
@@ -76,6 +112,7 @@ export function scanPolicy(p: Policy): ScannedPolicy {
     const ports = split(m.ports);
     const notPorts = split(m.notPorts);
     return {
+      ...service(m.service),
       ...(m.selector ? { set: use(addressSet(m.selector), m.selector) } : {}),
       ...(m.notSelector ? { notSet: use(addressSet(m.notSelector), m.notSelector) } : {}),
       ...(m.nets ? { nets: m.nets } : {}),
@@ -91,6 +128,8 @@ export function scanPolicy(p: Policy): ScannedPolicy {
     for (const r of list) {
       const relative = relativeToSubject(r.source) || relativeToSubject(r.destination);
       if (relative && (r.action === "Allow" || r.action === "Pass")) continue;
+      // A Service without endpoints (or missing, outside a Deny) matches nothing.
+      if (r.source.service?.via === "none" || r.destination.service?.via === "none") continue;
       out.push({
         action: r.action,
         ...(r.protocol !== undefined ? { protocol: r.protocol } : {}),

@@ -1,8 +1,9 @@
 // Members of the active sets: addresses (and CIDRs) of the workloads and network sets a selector
 // matches, address/protocol/port triples for named ports, node addresses for node selectors.
 // Members are reference-counted, so two entities sharing an address never remove it early.
-import type { Endpoint, Node } from "../policy/index.ts";
+import type { Endpoint, Node, SliceEndpoints } from "../policy/index.ts";
 import { LabelIndex, parseSelector } from "../selector/index.ts";
+import { getOrCreate } from "../util/maps.ts";
 import { type EntityIndex, SET_PREFIX, setSelectorId } from "./entity-index.ts";
 import {
   addressMember,
@@ -33,10 +34,31 @@ export function entityMembers(spec: SetSpec, e: Endpoint): SetMember[] {
   if (spec.kind === "addresses")
     return [...e.addresses.map(addressMember), ...e.nets.map(prefixMember)];
   const out: SetMember[] = [];
+  if (spec.targetPorts) {
+    for (const tp of spec.targetPorts) {
+      for (const p of e.ports) {
+        if (typeof tp.port === "number" || p.name !== tp.port || p.protocol !== tp.protocol)
+          continue;
+        for (const a of e.addresses) out.push(addressPortMember(a, p.protocol, p.port));
+      }
+      if (typeof tp.port !== "number") continue;
+      for (const a of e.addresses) out.push(addressPortMember(a, tp.protocol, tp.port));
+    }
+    return out;
+  }
   for (const p of e.ports) {
     if (p.name !== spec.portName) continue;
     for (const a of e.addresses) out.push(addressPortMember(a, p.protocol, p.port));
   }
+  return out;
+}
+
+/** A slice's members in a Service set: its addresses, with each of its ports on a destination. */
+export function sliceMembers(spec: SetSpec, slice: SliceEndpoints): SetMember[] {
+  if (spec.kind === "addresses") return slice.addresses.map(addressMember);
+  const out: SetMember[] = [];
+  for (const a of slice.addresses)
+    for (const p of slice.ports) out.push(addressPortMember(a, p.protocol, p.port));
   return out;
 }
 
@@ -119,6 +141,9 @@ export class SetMemberCalculator {
   readonly #sets = new Map<SetId, ActiveSet>();
   readonly #entities: SetFamily<Endpoint, EndpointId>;
   readonly #nodes: SetFamily<Node, string>;
+  readonly #slices = new Map<string, SliceEndpoints>();
+  /** Service key -> its active sets (slice-backed ones). */
+  readonly #serviceSets = new Map<string, Set<ActiveSet>>();
 
   /** `entities` is the shared entity index: this stage keeps it up to date. */
   constructor(
@@ -140,7 +165,14 @@ export class SetMemberCalculator {
   onSetActive(spec: SetSpec): void {
     const set: ActiveSet = { spec, members: new Map() };
     this.#sets.set(spec.id, set);
-    this.family(spec).addSet(set);
+    if (spec.service === undefined) {
+      this.family(spec).addSet(set);
+      return;
+    }
+    getOrCreate(this.#serviceSets, spec.service, () => new Set()).add(set);
+    for (const slice of this.#slices.values()) {
+      if (slice.service === spec.service) this.change(set, [], sliceMembers(spec, slice));
+    }
   }
 
   /** Reports every member gone first, so a set re-activated in the same batch nets out. */
@@ -152,7 +184,26 @@ export class SetMemberCalculator {
         [...set.members.values()].map((m) => m.member),
       );
     this.#sets.delete(id);
-    this.family(set.spec).removeSet(set.spec);
+    const { service } = set.spec;
+    if (service === undefined) this.family(set.spec).removeSet(set.spec);
+    else {
+      const sets = this.#serviceSets.get(service)!;
+      sets.delete(set);
+      if (sets.size === 0) this.#serviceSets.delete(service);
+    }
+  }
+
+  /** An EndpointSlice (`id` unique per slice and Service) changed or went. */
+  upsertSlice(id: string, slice: SliceEndpoints | undefined): void {
+    const old = this.#slices.get(id);
+    if (slice) this.#slices.set(id, slice);
+    else this.#slices.delete(id);
+    const service = (slice ?? old)?.service;
+    if (service === undefined) return;
+    for (const set of this.#serviceSets.get(service) ?? []) {
+      const before = old ? sliceMembers(set.spec, old) : [];
+      this.change(set, before, slice ? sliceMembers(set.spec, slice) : []);
+    }
   }
 
   upsertEntity(id: EndpointId, e: Endpoint | undefined): void {

@@ -3,7 +3,7 @@
 // label, so a dataplane needs no selector logic; and by id, so a pod moving only changes set
 // members.
 import type { Cidr } from "../net/cidr.ts";
-import type { Direction, RuleOf, TierDefaultAction } from "../policy/index.ts";
+import type { Direction, RuleOf, TargetPort, TierDefaultAction } from "../policy/index.ts";
 import type { MemberKey, SetMember } from "./members.ts";
 
 /** Canonical-text ids, shared by every policy that uses the same selector. */
@@ -14,7 +14,9 @@ export type EndpointId = string & { readonly __brand: "EndpointId" };
 /**
  * `addresses`: workload addresses and network-set prefixes of a selector (address and prefix
  * members). `named-ports`: address-port members of workloads matching a selector that declare
- * the port name. `nodes`: addresses of nodes matching a node selector.
+ * the port name. `nodes`: addresses of nodes matching a node selector. A rule naming a Service
+ * uses the same two shapes: `addresses` on a source, `named-ports` (address, protocol, port) on a
+ * destination, drawn from its EndpointSlices (`service`) or from its pods (`targetPorts`).
  */
 export type SetKind = "addresses" | "named-ports" | "nodes";
 
@@ -25,6 +27,10 @@ export interface SetSpec {
   readonly selector: string;
   /** The port name, for named-port sets. */
   readonly portName?: string;
+  /** A Service's EndpointSlices give the members (`namespace/name`); `selector` is then empty. */
+  readonly service?: string;
+  /** A named-ports set of a Service's pods: its target ports instead of one port name. */
+  readonly targetPorts?: readonly TargetPort[];
 }
 
 export interface PortRange {

@@ -91,6 +91,37 @@ const policySpecShape = {
   performanceHints: z.array(z.enum(["AssumeNeededOnEveryNode"])).optional(),
 };
 
+type RuleList = readonly z.infer<typeof RuleSchema>[] | undefined;
+
+/**
+ * Calico's placement of rule `services`: the source of an ingress rule (who may connect) or the
+ * destination of an egress rule (where to); a global policy must name the Service's namespace.
+ */
+function servicesPlacement(global: boolean) {
+  return (spec: { ingress?: RuleList; egress?: RuleList }, ctx: z.RefinementCtx): void => {
+    const fail = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
+    const check = (list: RuleList, direction: "ingress" | "egress") => {
+      const wrong = direction === "ingress" ? "destination" : "source";
+      const right = direction === "ingress" ? "source" : "destination";
+      list?.forEach((rule, i) => {
+        if (rule[wrong]?.services) {
+          fail([direction, i, wrong, "services"], `not allowed in an ${direction} rule's ${wrong}`);
+        }
+        const services = rule[right]?.services;
+        if (global && services && services.namespace === undefined) {
+          fail(
+            [direction, i, right, "services", "namespace"],
+            "must name the Service's namespace in a global policy",
+          );
+        }
+      });
+    };
+    check(spec.ingress, "ingress");
+    check(spec.egress, "egress");
+  };
+}
+
 const HOST_POLICY_REFUSED =
   "host endpoint policy stages (doNotTrack, preDNAT, applyOnForward) are not enforced yet: refused rather than applied as an ordinary policy";
 
@@ -107,7 +138,7 @@ export const NetworkPolicySchema = z
     apiVersion: z.literal(MICROSEG_V1),
     kind: z.literal("NetworkPolicy"),
     metadata: namespacedMeta(checkPolicyName),
-    spec: z.strictObject(policySpecShape).prefault({}),
+    spec: z.strictObject(policySpecShape).superRefine(servicesPlacement(false)).prefault({}),
   })
   .superRefine(tierPrefixMatches);
 
@@ -124,6 +155,7 @@ export const GlobalNetworkPolicySchema = z
         ...hostStageShape,
         namespaceSelector: selectorSchema().optional(),
       })
+      .superRefine(servicesPlacement(true))
       .prefault({}),
   })
   .superRefine(tierPrefixMatches);
@@ -164,6 +196,7 @@ export const StagedNetworkPolicySchema = z
     spec: z
       .strictObject({ ...stagedActionShape, ...policySpecShape })
       .superRefine(stagedDeleteIsBare)
+      .superRefine(servicesPlacement(false))
       .prefault({}),
     status: StagedPolicyStatusSchema.optional(),
   })
@@ -182,6 +215,7 @@ export const StagedGlobalNetworkPolicySchema = z
         namespaceSelector: selectorSchema().optional(),
       })
       .superRefine(stagedDeleteIsBare)
+      .superRefine(servicesPlacement(true))
       .prefault({}),
     status: StagedPolicyStatusSchema.optional(),
   })

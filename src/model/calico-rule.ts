@@ -70,14 +70,26 @@ export const EntityRuleSchema = z.strictObject({
   serviceAccounts: z
     .strictObject({ names: z.array(z.string()).optional(), selector: selectorSchema().optional() })
     .optional(),
-  // Refused by name rather than ignored: dropped, an Allow would match nothing and a Deny let
-  // through what it names.
-  services: refusedField(
-    "matching a Service is not supported yet: select its pods with selector and namespaceSelector",
-  ).optional(),
+  services: z
+    .strictObject({
+      name: z.string().min(1, "must name a Service"),
+      /** Unset: the policy's own namespace (a global policy must say). */
+      namespace: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 export type EntityRule = z.infer<typeof EntityRuleSchema>;
+
+/** Calico's validator: a Service match stands alone on its side, its endpoints give the addresses. */
+const NOT_WITH_SERVICES = [
+  "selector",
+  "notSelector",
+  "namespaceSelector",
+  "serviceAccounts",
+  "nets",
+  "notNets",
+] as const;
 
 const NET_FIELDS = ["nets", "notNets"] as const;
 const PORT_FIELDS = ["ports", "notPorts"] as const;
@@ -107,6 +119,21 @@ export const RuleSchema = z
         if (rule[side]?.[field]?.length && !PORT_PROTOCOLS.has(rule.protocol)) {
           fail([side, field], "requires protocol TCP, UDP, SCTP or UDPLite");
         }
+      }
+      if (rule[side]?.services === undefined) continue;
+      for (const field of NOT_WITH_SERVICES) {
+        if (rule[side][field] !== undefined) {
+          fail([side, field], "cannot be combined with services (its endpoints are the peers)");
+        }
+      }
+    }
+    // A destination Service brings its endpoints' ports (Calico's validator).
+    for (const field of PORT_FIELDS) {
+      if (rule.destination?.services && rule.destination[field] !== undefined) {
+        fail(
+          ["destination", field],
+          "cannot be combined with services (the Service's endpoints give the ports)",
+        );
       }
     }
 

@@ -3,7 +3,7 @@ import type { Address } from "../net/cidr.ts";
 import { anyContains } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
 import type { PeerContext } from "./match.ts";
-import type { Endpoint, FlowPeer, Node } from "./types.ts";
+import type { Endpoint, FlowPeer, Node, SliceEndpoints } from "./types.ts";
 
 const MAX_CACHED_ADDRESSES = 100_000;
 
@@ -20,6 +20,8 @@ export class Cluster implements PeerContext {
     readonly networkSets: readonly Endpoint[],
     readonly nodes: readonly Node[],
     readonly namespaces: ReadonlyMap<string, Labels>,
+    /** EndpointSlices by the Service (`namespace/name`) they belong to. */
+    readonly slices: ReadonlyMap<string, readonly SliceEndpoints[]> = new Map(),
   ) {
     for (const ep of endpoints) {
       this.#byId.set(ep.id, ep);
@@ -77,6 +79,10 @@ export class Cluster implements PeerContext {
 
   nodesWithAddress(address: Address): readonly Node[] {
     return this.#nodesByAddress.get(address.text) ?? [];
+  }
+
+  serviceSlices(service: string): readonly SliceEndpoints[] {
+    return this.slices.get(service) ?? [];
   }
 
   namespaceLabels(namespace: string): Labels | undefined {

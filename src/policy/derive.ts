@@ -5,6 +5,7 @@ import {
   NAMESPACE_NAME_LABEL,
   type Pod,
   type Resource,
+  type Service,
   type StagedGlobalNetworkPolicy,
   type StagedKubernetesNetworkPolicy,
   type StagedNetworkPolicy,
@@ -25,7 +26,8 @@ import {
   workloadEndpoint,
 } from "./endpoints.ts";
 import type { SelectorCache } from "./scope.ts";
-import type { Endpoint, Node, Policy, PolicyRef } from "./types.ts";
+import { type ServiceLookup, serviceKey, sliceEndpoints, sliceService } from "./services.ts";
+import type { Endpoint, Node, Policy, PolicyRef, SliceEndpoints } from "./types.ts";
 
 /**
  * A staged policy previews a change to the enforced policy it names (same kind without
@@ -52,6 +54,8 @@ export type Derived =
   | { readonly role: "policy"; readonly policy: Policy }
   | { readonly role: "staged"; readonly staged: StagedChange }
   | { readonly role: "tier"; readonly tier: TierSpec }
+  | { readonly role: "service"; readonly key: string; readonly service: Service }
+  | { readonly role: "slice"; readonly key: string; readonly slice: SliceEndpoints }
   | { readonly role: "ignored" };
 
 export interface DeriveContext {
@@ -60,6 +64,8 @@ export interface DeriveContext {
   /** A ServiceAccount object's labels (Calico's serviceAccountSelector matches them). */
   serviceAccountLabels(namespace: string, name: string): Labels | undefined;
   nodeAddress(node: string): Address | undefined;
+  /** A Service as rules naming it see it (policies are compiled again when it changes). */
+  service: ServiceLookup;
 }
 
 function isFinished(pod: Pod): boolean {
@@ -99,7 +105,7 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
         policy:
           r.apiVersion === "networking.k8s.io/v1"
             ? compileKubernetesPolicy(r, ctx.cache)
-            : compileCalicoPolicy(r, ctx.cache),
+            : compileCalicoPolicy(r, ctx.cache, ctx.service),
       };
     case "AdminNetworkPolicy":
     case "BaselineAdminNetworkPolicy":
@@ -107,7 +113,7 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
     case "ClusterNetworkPolicy":
       return { role: "policy", policy: compileClusterNetworkPolicy(r, ctx.cache) };
     case "GlobalNetworkPolicy":
-      return { role: "policy", policy: compileCalicoPolicy(r, ctx.cache) };
+      return { role: "policy", policy: compileCalicoPolicy(r, ctx.cache, ctx.service) };
     case "StagedNetworkPolicy":
     case "StagedGlobalNetworkPolicy":
     case "StagedKubernetesNetworkPolicy":
@@ -134,9 +140,18 @@ export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
         labels: r.metadata.labels ?? {},
       };
     case "Service":
-    case "EndpointSlice":
-      // Accepted and stored; rules do not name Services yet (the model refuses rule services).
-      return { role: "ignored" };
+      return {
+        role: "service",
+        key: serviceKey(r.metadata.namespace, r.metadata.name),
+        service: r,
+      };
+    case "EndpointSlice": {
+      // A slice no Service claims (no service-name label) is the endpoints of nothing.
+      const service = sliceService(r);
+      if (service === undefined) return { role: "ignored" };
+      const key = serviceKey(r.metadata.namespace, r.metadata.name);
+      return { role: "slice", key, slice: sliceEndpoints(r, service) };
+    }
     case "HostEndpoint":
       return { role: "entity", entity: hostEndpoint(r) };
     case "GlobalAlert":
@@ -156,10 +171,11 @@ function stagedPolicy(r: StagedPolicy, ctx: DeriveContext): Policy {
   } else if (r.kind === "StagedGlobalNetworkPolicy") {
     const { stagedAction: _, ...spec } = r.spec;
     const kind = "GlobalNetworkPolicy";
-    policy = compileCalicoPolicy({ kind, metadata: r.metadata, spec }, ctx.cache);
+    policy = compileCalicoPolicy({ kind, metadata: r.metadata, spec }, ctx.cache, ctx.service);
   } else {
     const { stagedAction: _, ...spec } = r.spec;
-    policy = compileCalicoPolicy({ kind: "NetworkPolicy", metadata: r.metadata, spec }, ctx.cache);
+    const source = { kind: "NetworkPolicy" as const, metadata: r.metadata, spec };
+    policy = compileCalicoPolicy(source, ctx.cache, ctx.service);
   }
   return { ...policy, ref: { ...policy.ref, kind: r.kind } };
 }

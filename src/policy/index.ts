@@ -9,6 +9,7 @@ export { PeerNotFoundError, resolvePeer } from "./flow.ts";
 export { byOrderThenName, policySortKey } from "./program.ts";
 export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";
+export { type ServiceView, serviceKey, servicesOf, serviceView } from "./services.ts";
 export * from "./types.ts";
 export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
 export { buildWorld, type World } from "./world.ts";

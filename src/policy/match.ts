@@ -1,5 +1,6 @@
 // Does one rule match one flow, seen from the endpoint the policy is applied to.
 import { type Address, anyContains, type Cidr } from "../net/cidr.ts";
+import { type SliceContext, serviceMatches } from "./services.ts";
 import type {
   CompiledSelector,
   Endpoint,
@@ -14,7 +15,7 @@ import type {
 } from "./types.ts";
 
 /** What a rule needs to know about the world beyond the flow itself. */
-export interface PeerContext {
+export interface PeerContext extends SliceContext {
   networkSetsContaining(address: Address): readonly Endpoint[];
   nodesWithAddress(address: Address): readonly Node[];
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
@@ -82,6 +83,7 @@ function entityMatches(
   subject: Endpoint,
   ctx: PeerContext,
 ): boolean {
+  if (m.service && !serviceMatches(m.service, peer, port, protocol, ctx)) return false;
   if (m.selector && !peerSelected(m.selector, peer, ctx)) return false;
   if (m.notSelector && peerSelected(m.notSelector, peer, ctx)) return false;
   if (m.nets && !inNets(m.nets, peer)) return false;

@@ -79,8 +79,45 @@ export interface IcmpMatch {
   readonly code?: number;
 }
 
+/** A Service's target port: a number, or the name of a container port of each selected pod. */
+export interface TargetPort {
+  readonly protocol: Protocol;
+  readonly port: number | string;
+}
+
+/**
+ * Calico rule `services`, resolved when the policy is compiled (the policy is compiled again when
+ * the Service, or whether it has EndpointSlices, changes):
+ * - `slices`: the addresses of its EndpointSlices (with each slice's ports, on a destination);
+ * - `selector`: no slices yet (a repo before deploying): the pods its selector matches in its
+ *   namespace, with its target ports on a destination;
+ * - `none`: it exists but has no endpoints (no selector, ExternalName): matches nothing;
+ * - `any`: no such Service, in a Deny rule: matches every peer, so the deny holds (an Allow,
+ *   Pass or Log rule naming a missing Service is `none`: it never opens more than written).
+ */
+export interface ServiceMatch {
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly via: "slices" | "selector" | "none" | "any";
+  readonly exists: boolean;
+  /** On a destination: the peer's port must be one of the Service's endpoints' ports. */
+  readonly withPorts: boolean;
+  /** For `selector`: the Service's pods. */
+  readonly selector?: CompiledSelector;
+  readonly targetPorts?: readonly TargetPort[];
+}
+
+/** One EndpointSlice's endpoints: canonical address texts and its ports. */
+export interface SliceEndpoints {
+  /** `namespace/name` of the Service it belongs to. */
+  readonly service: string;
+  readonly addresses: readonly Address[];
+  readonly ports: readonly PortProtocol[];
+}
+
 /** One side (source or destination) of a rule. Every present field must match. */
 export interface EntityMatch {
+  readonly service?: ServiceMatch;
   readonly selector?: CompiledSelector;
   readonly notSelector?: CompiledSelector;
   readonly nets?: readonly Cidr[];

@@ -1,15 +1,17 @@
 // From a set of resources to what flows are judged against: the cluster snapshot, the enforced
 // program and, where staged policies exist, the program as it would be with them applied.
-import { CONTROLLER_KINDS, controllerOf, type Resource } from "../model/index.ts";
+import { CONTROLLER_KINDS, controllerOf, type Resource, type Service } from "../model/index.ts";
 import type { Address } from "../net/cidr.ts";
 import type { Labels } from "../selector/index.ts";
+import { getOrCreate } from "../util/maps.ts";
 import { Cluster } from "./cluster.ts";
 import type { TierSpec } from "./compile/tiers.ts";
 import { type DeriveContext, deriveResource, type StagedChange } from "./derive.ts";
 import { Evaluator } from "./evaluate.ts";
 import { buildProgram } from "./program.ts";
 import { SelectorCache } from "./scope.ts";
-import type { Endpoint, Node, Policy, Program } from "./types.ts";
+import { serviceKey, serviceView } from "./services.ts";
+import type { Endpoint, Node, Policy, Program, SliceEndpoints } from "./types.ts";
 
 export interface World {
   readonly cluster: Cluster;
@@ -19,18 +21,25 @@ export interface World {
   readonly staged?: { readonly program: Program; readonly evaluator: Evaluator };
 }
 
-const FIRST_KINDS = new Set(["Namespace", "Node", "ServiceAccount"]);
+const FIRST_KINDS = new Set(["Namespace", "Node", "ServiceAccount", "Service", "EndpointSlice"]);
 
 export function buildWorld(resources: readonly Resource[]): World {
   const namespaces = new Map<string, Labels>();
   const nodes: Node[] = [];
   const nodeAddress = new Map<string, Address | undefined>();
   const accounts = new Map<string, Labels>();
+  const services = new Map<string, Service>();
+  const slices = new Map<string, SliceEndpoints[]>();
   const ctx: DeriveContext = {
     cache: new SelectorCache(),
     namespaceLabels: (ns) => namespaces.get(ns),
     serviceAccountLabels: (ns, name) => accounts.get(`${ns}/${name}`),
     nodeAddress: (name) => nodeAddress.get(name),
+    service: (ns, name) => {
+      const key = serviceKey(ns, name);
+      const s = services.get(key);
+      return s && serviceView(s, slices.has(key));
+    },
   };
   // Namespaces, service accounts and nodes first: the entities derived below read them. An object whose
   // controller is in the set is that controller's template already: not counted twice.
@@ -46,6 +55,8 @@ export function buildWorld(resources: readonly Resource[]): World {
     const d = FIRST_KINDS.has(r.kind) ? deriveResource(r, ctx) : undefined;
     if (d?.role === "namespace") namespaces.set(d.name, d.labels);
     else if (d?.role === "serviceAccount") accounts.set(`${d.namespace}/${d.name}`, d.labels);
+    else if (d?.role === "service") services.set(d.key, d.service);
+    else if (d?.role === "slice") getOrCreate(slices, d.slice.service, () => []).push(d.slice);
     else if (d?.role === "node") {
       nodes.push(d.node);
       nodeAddress.set(d.node.name, d.node.addresses[0]);
@@ -66,7 +77,7 @@ export function buildWorld(resources: readonly Resource[]): World {
     else if (d.role === "tier") tiers.push(d.tier);
   }
 
-  const cluster = new Cluster(endpoints, sets, nodes, namespaces);
+  const cluster = new Cluster(endpoints, sets, nodes, namespaces, slices);
   const program = buildProgram(policies, tiers);
   const world: World = { cluster, program, evaluator: new Evaluator(program, cluster) };
   if (staged.length === 0) return world;

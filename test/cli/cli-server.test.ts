@@ -353,3 +353,31 @@ describe("a server that requires a token", () => {
     );
   });
 });
+
+describe("microseg apply: loader warnings", () => {
+  const WITH_CONFIGMAP = `${NO_NAMESPACE.replace("team-n }", "team-w }")}---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: settings, namespace: team-w }
+data: { level: debug }
+`;
+
+  it("a kind microseg does not read is skipped with a warning on stderr, the rest applied", () => {
+    const r = cli(server.url, ["apply", "-n", "team-w", "-f", "-"], WITH_CONFIGMAP);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /^warning: skipped 1 object of kind ConfigMap \(v1\): not read by microseg \(--strict makes this an error\)$/m,
+    );
+    assert.ok(r.stdout.includes("pod/lonely created"), r.stdout);
+    assert.equal(run("delete", "pod", "lonely", "-n", "team-w").status, 0);
+    assert.equal(run("delete", "ns", "team-w").status, 0);
+  });
+
+  it("--strict makes it an error and nothing is applied", () => {
+    const r = cli(server.url, ["apply", "--strict", "-n", "team-w", "-f", "-"], WITH_CONFIGMAP);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /ConfigMap/);
+    assert.equal(run("get", "ns", "team-w").status, 1, "nothing of the set was applied");
+  });
+});

@@ -22,6 +22,28 @@ describe("loading like kubectl", () => {
     assert.match(r.stdout, /1 object valid/);
   });
 
+  it("validate -n places objects without a namespace there; one naming another is an error", () => {
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: []}\n";
+    const run = (input: string) =>
+      spawnSync(process.execPath, [BIN, "validate", "-n", "shop", "-f", "-"], {
+        input,
+        encoding: "utf8",
+      });
+    const ok = run(pod);
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(
+      ok.stderr,
+      /namespace "shop" has no Namespace object/,
+      "the implied namespace is warned about",
+    );
+    const other = run(pod.replace("{name: web}", "{name: web, namespace: team-x}"));
+    assert.equal(other.status, 1);
+    assert.match(
+      other.stdout,
+      /metadata\.namespace: the namespace from the provided object "team-x" does not match the namespace "shop"/,
+    );
+  });
+
   it("an empty input is an error", async () => {
     const empty = join(tmp, "empty.yaml");
     writeFileSync(empty, "# nothing here\n---\n");

@@ -162,25 +162,6 @@ describe("ServiceAccount labels (serviceAccountSelector, serviceAccounts.selecto
     assert.equal(step(withoutAccount, { type: "delete", key: resourceKey(account) }), false);
   });
 
-  test("a rule naming a Service is refused by field, not ignored", () => {
-    const result = parseResource({
-      apiVersion: "projectcalico.org/v3",
-      kind: "GlobalNetworkPolicy",
-      metadata: { name: "to-api" },
-      spec: {
-        selector: "all()",
-        egress: [{ action: "Deny", destination: { services: { name: "api", namespace: "shop" } } }],
-      },
-    });
-    assert.ok(!result.ok);
-    assert.deepEqual(
-      result.issues.map((i) => `${i.path}: ${i.message}`),
-      [
-        "spec.egress[0].destination.services: matching a Service is not supported yet: select its pods with selector and namespaceSelector",
-      ],
-    );
-  });
-
   test("Service and EndpointSlice of a dump load; a bad slice address is named", () => {
     const service = {
       apiVersion: "v1",

@@ -62,10 +62,10 @@ describe("NetworkPolicy (microseg.io/v1)", () => {
       input: variant(policy, (p) => {
         p.spec.doNotTrack = true;
         p.spec.ingress[0].http = { methods: ["GET"] };
-        p.spec.ingress[0].destination.services = { name: "ldap" };
+        p.spec.ingress[0].destination.service = { name: "ldap" };
       }),
       issues: [
-        "spec.ingress[0].destination.services: matching a Service is not supported yet: select its pods with selector and namespaceSelector",
+        "spec.ingress[0].destination.service: unknown field",
         "spec.ingress[0].http: L7 match not supported: an HTTP match narrows the rule, so ignoring it would allow more than written",
         "spec.doNotTrack: unknown field",
       ],

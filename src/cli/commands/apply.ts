@@ -2,8 +2,7 @@ import type { Command } from "commander";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { objectName } from "../kinds.ts";
-import { STRICT_HELP } from "../load.ts";
-import { readManifestArgs } from "../manifests.ts";
+import { loadOrExit, STRICT_HELP } from "../load.ts";
 import { progress } from "../progress.ts";
 
 interface ApplyFlags extends ConnectionFlags {
@@ -15,7 +14,8 @@ interface ApplyFlags extends ConnectionFlags {
 async function apply(flags: ApplyFlags): Promise<void> {
   const status = progress();
   status.phase("reading manifests");
-  const resources = await readManifestArgs(flags.filename, {
+  // Warnings (kinds skipped, namespaces implied) are printed as the offline commands print them.
+  const resources = await loadOrExit(flags.filename, {
     strict: flags.strict === true,
     ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
   });

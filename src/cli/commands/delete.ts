@@ -6,8 +6,7 @@ import { DEFAULT_NAMESPACE, lookupKind } from "../../model/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { asKubectlNotFound, failureLines, kubectlAction } from "../failure.ts";
 import { kindPrefix, kindRef, parseTargets } from "../kinds.ts";
-import { CliError } from "../load.ts";
-import { readManifestArgs } from "../manifests.ts";
+import { CliError, loadOrExit } from "../load.ts";
 
 interface DeleteFlags extends ConnectionFlags {
   filename?: string[];
@@ -50,7 +49,7 @@ async function del(args: string[], flags: DeleteFlags): Promise<void> {
   const client = connect(flags);
   // Manifests are deleted last object first, so policies go before the tiers they live in.
   const refs = flags.filename
-    ? (await readManifestArgs(flags.filename)).reverse().map((r) => ({
+    ? (await loadOrExit(flags.filename)).reverse().map((r) => ({
         kind: { apiVersion: r.apiVersion, kind: r.kind },
         namespace: r.metadata.namespace,
         name: r.metadata.name,

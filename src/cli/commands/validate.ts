@@ -11,16 +11,25 @@ export function registerValidate(program: Command): void {
       "manifest files or directories (searched recursively for .yaml, .yml, .json)",
     )
     .option("--strict", STRICT_HELP)
+    .option(
+      "-n, --namespace <name>",
+      "namespace of the namespaced objects that name none (default: default); an object naming another is an error",
+    )
     .addHelpText(
       "after",
       `
 Examples:
   microseg validate -f examples/
   microseg validate --strict -f repo/         # a ConfigMap or unknown CRD fails it
-  microseg validate -f policies.yaml -f workloads/`,
+  microseg validate -f policies.yaml -f workloads/
+  microseg validate -n shop -f shop/          # as kubectl apply -n shop would place them
+  helm template chart/ | microseg validate -f -`,
     )
-    .action(async (options: { filename: string[]; strict?: boolean }) => {
-      const result = await loadManifests(options.filename, { strict: options.strict === true });
+    .action(async (options: { filename: string[]; strict?: boolean; namespace?: string }) => {
+      const result = await loadManifests(options.filename, {
+        strict: options.strict === true,
+        ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      });
       if (result.ok) {
         for (const w of result.warnings) console.error(`warning: ${w.message}`);
         const n = result.resources.length;

@@ -89,11 +89,13 @@ function renderedSet(spec: SetSpec): RenderedSet {
 /** The nft sets of one family of a SetSpec: a named-port set, or a host set and a prefix set. */
 function setObjects(spec: SetSpec, f: IpFamily): SetObject[] {
   if (spec.kind === "named-ports") {
-    const comment = commentOf(`${spec.kind} ${spec.portName ?? ""}: ${spec.selector}`);
+    const comment = commentOf(
+      `${spec.kind} ${spec.portName ?? ""}: ${spec.service ?? spec.selector}`,
+    );
     const type: SetKeyType[] = [addressType(f), "inet_proto", "inet_service"];
     return [{ kind: "set", name: setName(spec.id, spec.kind, f), type, comment }];
   }
-  const comment = commentOf(`${spec.kind}: ${spec.selector}`);
+  const comment = commentOf(`${spec.kind}: ${spec.service ?? spec.selector}`);
   return [
     { kind: "set", name: setName(spec.id, spec.kind, f), type: [addressType(f)], comment },
     {

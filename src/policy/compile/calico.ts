@@ -9,6 +9,7 @@ import type {
 import { andSelectors, parseSelector, type SelectorAst } from "../../selector/index.ts";
 import { normalizeProtocol } from "../protocol.ts";
 import { inNamespace, namespaceScope, type SelectorCache, serviceAccountScope } from "../scope.ts";
+import { resolveServiceMatch, type ServiceLookup } from "../services.ts";
 import type {
   Direction,
   EntityMatch,
@@ -17,6 +18,7 @@ import type {
   PolicyKind,
   PolicyRef,
   Rule,
+  RuleAction,
 } from "../types.ts";
 import { calicoPortMatch, cidrMatch } from "./ports.ts";
 import { DEFAULT_TIER } from "./tiers.ts";
@@ -55,12 +57,20 @@ function icmpMatch(m: CalicoRule["icmp"]): IcmpMatch | undefined {
  * namespaceSelector widens it; service accounts narrow it. As Calico's GetEntityRuleSelector
  * (libcalico-go updateprocessors/rules.go): a notSelector alone still scopes the rule.
  */
+interface CompileContext {
+  readonly namespace: string | undefined;
+  readonly cache: SelectorCache;
+  readonly services: ServiceLookup;
+  readonly action: RuleAction;
+}
+
 function entityMatch(
   e: CalicoEntityRule | undefined,
-  namespace: string | undefined,
-  cache: SelectorCache,
+  side: "source" | "destination",
+  c: CompileContext,
 ): EntityMatch {
   if (!e) return {};
+  const { namespace, cache } = c;
   const selector = parse(e.selector);
   const nsSelector = parse(e.namespaceSelector);
   const notSelector = parse(e.notSelector);
@@ -73,7 +83,18 @@ function entityMatch(
   }
   if (selector) parts.push(selector);
   if (saScope) parts.push(saScope);
+  const service = e.services
+    ? resolveServiceMatch(
+        e.services,
+        namespace,
+        side === "destination",
+        c.action,
+        c.services,
+        cache,
+      )
+    : undefined;
   return {
+    ...(service ? { service } : {}),
     ...(parts.length > 0 ? { selector: cache.compile(andSelectors(...parts)) } : {}),
     ...(notSelector ? { notSelector: cache.compile(notSelector) } : {}),
     ...(e.nets?.length ? { nets: cidrMatch(e.nets).nets } : {}),
@@ -88,7 +109,9 @@ function compileRule(
   origin: Rule["origin"],
   namespace: string | undefined,
   cache: SelectorCache,
+  services: ServiceLookup,
 ): Rule {
+  const c: CompileContext = { namespace, cache, services, action: r.action };
   const icmp = icmpMatch(r.icmp);
   const notIcmp = icmpMatch(r.notICMP);
   return {
@@ -98,8 +121,8 @@ function compileRule(
     ...(r.ipVersion === 4 || r.ipVersion === 6 ? { ipVersion: r.ipVersion } : {}),
     ...(icmp ? { icmp } : {}),
     ...(notIcmp ? { notIcmp } : {}),
-    source: entityMatch(r.source, namespace, cache),
-    destination: entityMatch(r.destination, namespace, cache),
+    source: entityMatch(r.source, "source", c),
+    destination: entityMatch(r.destination, "destination", c),
     origin,
   };
 }
@@ -111,7 +134,12 @@ export function policyName(name: string, tier: string): string {
     : name.replace(/^default\./, "");
 }
 
-export function compileCalicoPolicy(p: CalicoPolicySource, cache: SelectorCache): Policy {
+/** `services` resolves rule `services` (the policy depends on the Services it names). */
+export function compileCalicoPolicy(
+  p: CalicoPolicySource,
+  cache: SelectorCache,
+  services: ServiceLookup,
+): Policy {
   const namespace = p.kind === "NetworkPolicy" ? p.metadata.namespace : undefined;
   const { tier } = p.spec;
   const kind: PolicyKind = p.kind;
@@ -133,7 +161,7 @@ export function compileCalicoPolicy(p: CalicoPolicySource, cache: SelectorCache)
   const rules = (direction: Direction, list: readonly CalicoRule[] | undefined): Rule[] =>
     types.includes(direction)
       ? (list ?? []).map((r, index) =>
-          compileRule(r, { policy: ref, direction, index }, namespace, cache),
+          compileRule(r, { policy: ref, direction, index }, namespace, cache, services),
         )
       : [];
 
