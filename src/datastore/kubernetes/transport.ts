@@ -5,7 +5,7 @@
 // auth options, because the client's typed list calls deserialize into its model classes
 // (timestamps become Dates, unknown kinds fail), while the model validates the JSON as served.
 import { request as httpRequest, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent, type AgentOptions, request as httpsRequest } from "node:https";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 
 export interface KubeListPage {
@@ -71,6 +71,8 @@ export class KubeTransport implements KubeApi {
   readonly #kc: KubeConfig;
   readonly #server: URL;
   readonly #watcher: Watch;
+  /** One keep-alive agent for the lists: a TLS handshake per page would dominate a relist. */
+  #agent: Agent | undefined;
 
   constructor(kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
@@ -137,10 +139,24 @@ export class KubeTransport implements KubeApi {
 
   async #get(url: URL): Promise<unknown> {
     const opts: RequestOptions & { agent?: unknown } = { method: "GET", headers: { Accept: "application/json" } };
+    // Every request takes the KubeConfig's options afresh: a projected token file rotates.
     await this.#kc.applyToHTTPSOptions(opts);
     const tls = url.protocol === "https:";
-    // The KubeConfig hands an https agent; a plain-HTTP server (kubectl proxy) takes none.
-    if (!tls) delete opts.agent;
+    if (tls) {
+      const o = opts as AgentOptions;
+      this.#agent ??= new Agent({
+        keepAlive: true,
+        ...(o.ca ? { ca: o.ca } : {}),
+        ...(o.cert ? { cert: o.cert } : {}),
+        ...(o.key ? { key: o.key } : {}),
+        ...(o.servername ? { servername: o.servername } : {}),
+        ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+      });
+      opts.agent = this.#agent;
+    } else {
+      // The KubeConfig hands an https agent; a plain-HTTP server (kubectl proxy) takes none.
+      delete opts.agent;
+    }
     const send = tls ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
       const req = send(url, opts as RequestOptions, (res) => {
