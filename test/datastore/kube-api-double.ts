@@ -47,7 +47,15 @@ function pathOf(info: KindInfo): string {
 const KIND_BY_PATH = new Map(KINDS.map((k) => [pathOf(k), k]));
 
 function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    code,
+  };
 }
 
 export interface DoubleOptions {
@@ -104,7 +112,11 @@ export class KubeApiDouble {
     const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
     const exists = this.#now.get(path)?.has(key) ?? false;
     const rv = ++this.#rv;
-    obj.metadata = { ...obj.metadata, resourceVersion: String(rv), uid: obj.metadata.uid ?? `uid-${key}` };
+    obj.metadata = {
+      ...obj.metadata,
+      resourceVersion: String(rv),
+      uid: obj.metadata.uid ?? `uid-${key}`,
+    };
     this.#append({ rv, path, key, type: exists ? "MODIFIED" : "ADDED", object: obj });
   }
 
@@ -155,7 +167,8 @@ export class KubeApiDouble {
     if (entry.type === "DELETED") now.delete(entry.key);
     else now.set(entry.key, entry.object);
     this.#now.set(entry.path, now);
-    for (const w of this.#watches) if (w.path === entry.path) this.#send(w, entry.type, entry.object);
+    for (const w of this.#watches)
+      if (w.path === entry.path) this.#send(w, entry.type, entry.object);
   }
 
   /** A kind's objects as of resourceVersion `rv`, sorted by namespace/name. */
@@ -201,7 +214,10 @@ export class KubeApiDouble {
     let after = "";
     const token = q.get("continue");
     if (token) {
-      const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as { rv: number; after: string };
+      const parsed = JSON.parse(Buffer.from(token, "base64url").toString()) as {
+        rv: number;
+        after: string;
+      };
       if (this.#expireNextContinue || parsed.rv < this.#compacted) {
         this.#expireNextContinue = false;
         this.gone++;
@@ -254,7 +270,12 @@ export class KubeApiDouble {
       return;
     }
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
-    const w: OpenWatch = { path, res, bookmarks: q.get("allowWatchBookmarks") === "true", timers: [] };
+    const w: OpenWatch = {
+      path,
+      res,
+      bookmarks: q.get("allowWatchBookmarks") === "true",
+      timers: [],
+    };
     if (from !== "" && from !== "0" && Number(from) < this.#compacted) {
       this.gone++;
       this.#send(
@@ -268,7 +289,8 @@ export class KubeApiDouble {
     if (from === "" || from === "0") {
       for (const obj of this.#current(path, this.#rv).values()) this.#send(w, "ADDED", obj);
     } else {
-      for (const e of this.#log) if (e.path === path && e.rv > Number(from)) this.#send(w, e.type, e.object);
+      for (const e of this.#log)
+        if (e.path === path && e.rv > Number(from)) this.#send(w, e.type, e.object);
     }
     this.#watches.add(w);
     res.on("close", () => this.#endWatch(w));

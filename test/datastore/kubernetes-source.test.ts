@@ -9,21 +9,21 @@ import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
+import type { SourceBatch, SourceError } from "../../src/datastore/index.ts";
 import {
   KubernetesSource,
   type KubernetesSourceOptions,
   KubeTransport,
 } from "../../src/datastore/kubernetes/index.ts";
-import type { SourceBatch, SourceError } from "../../src/datastore/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import { type Resource, resourceKey, validResources } from "../../src/model/index.ts";
 import { cnpCorpusFiles, readCnpCase } from "../conformance/cnp-corpus.ts";
 import {
   type CorpusCluster,
+  type Resource as CorpusResource,
   clusterResources,
   corpusFiles,
-  type Resource as CorpusResource,
   readCorpus,
 } from "../corpus/corpus.ts";
 import { netpolCaseSteps } from "../corpus/k8s-netpol.ts";
@@ -51,18 +51,24 @@ function corpusCases(): Case[] {
   const add = (name: string, objs: readonly CorpusResource[]) =>
     out.push({ name, resources: validResources(objs) });
   for (const file of corpusFiles("k8s-netpol")) {
-    for (const step of netpolCaseSteps(file)) add(step.name, [...clusterResources(step.cluster), ...step.policies]);
+    for (const step of netpolCaseSteps(file))
+      add(step.name, [...clusterResources(step.cluster), ...step.policies]);
   }
   for (const file of corpusFiles("anp")) {
-    const c = readCorpus<{ cluster: CorpusCluster; steps: { name: string; policies: CorpusResource[] }[] }>(file);
-    for (const step of c.steps) add(`anp ${basename(file)} ${step.name}`, [...clusterResources(c.cluster), ...step.policies]);
+    const c = readCorpus<{
+      cluster: CorpusCluster;
+      steps: { name: string; policies: CorpusResource[] }[];
+    }>(file);
+    for (const step of c.steps)
+      add(`anp ${basename(file)} ${step.name}`, [...clusterResources(c.cluster), ...step.policies]);
   }
   for (const file of corpusFiles("policy-assistant")) {
     const c = readCorpus<{ cluster: CorpusCluster; policies: CorpusResource[] }>(file);
     add(`policy-assistant ${basename(file)}`, [...clusterResources(c.cluster), ...c.policies]);
   }
   for (const file of cnpCorpusFiles()) {
-    for (const step of readCnpCase(file).steps) for (const part of step.parts) add(part.name, part.resources);
+    for (const step of readCnpCase(file).steps)
+      for (const part of step.parts) add(part.name, part.resources);
   }
   return out;
 }
@@ -71,7 +77,12 @@ function kubeConfig(server: string, token = TOKEN): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [
-      { name: "double", server, caData: Buffer.from(tls.cert).toString("base64"), skipTLSVerify: false },
+      {
+        name: "double",
+        server,
+        caData: Buffer.from(tls.cert).toString("base64"),
+        skipTLSVerify: false,
+      },
     ],
     users: [{ name: "agent", token }],
     contexts: [{ name: "double", cluster: "double", user: "agent" }],
@@ -136,12 +147,36 @@ class Consumer {
 }
 
 /** `Kind ns/name@resourceVersion` of each object: equal when the consumer caught up. */
-function versions(objs: Iterable<{ kind: string; metadata: { name: string; namespace?: string | undefined; resourceVersion?: string | undefined } }>): string[] {
-  return [...objs].map((o) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
+function versions(
+  objs: Iterable<{
+    kind: string;
+    metadata: {
+      name: string;
+      namespace?: string | undefined;
+      resourceVersion?: string | undefined;
+    };
+  }>,
+): string[] {
+  return [...objs]
+    .map(
+      (o) =>
+        `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}@${o.metadata.resourceVersion}`,
+    )
+    .sort();
+}
+
+function label(c: Consumer, r: Resource, name: string): string | undefined {
+  return (c.objects.get(resourceKey(r))?.metadata.labels as Record<string, string> | undefined)?.[
+    name
+  ];
 }
 
 function source(url: string, opts: KubernetesSourceOptions = {}): KubernetesSource {
-  return new KubernetesSource(new KubeTransport(kubeConfig(url)), { pageSize: 5, retryMs: { first: 20, max: 200 }, ...opts });
+  return new KubernetesSource(new KubeTransport(kubeConfig(url)), {
+    pageSize: 5,
+    retryMs: { first: 20, max: 200 },
+    ...opts,
+  });
 }
 
 /** The object without what the server owns, to tell whether a write would change it. */
@@ -157,7 +192,8 @@ function transition(double: KubeApiDouble, resources: readonly Resource[]): void
   for (const obj of double.objects().values()) {
     const key = resourceKey(obj);
     have.set(key, written(obj));
-    if (!want.has(key)) double.remove(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
+    if (!want.has(key))
+      double.remove(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
   }
   for (const [key, r] of want) {
     if (have.get(key) !== written(r)) double.put(r as unknown as Record<string, unknown>);
@@ -191,7 +227,10 @@ describe("kubernetes datastore: the corpora's clusters through the API double", 
       assert.equal(stateText(consumer.dataplane.state()), stateText(want), c.name);
     }
     assert.ok(endpoints > cases.length, "the corpora's states have endpoints");
-    assert.ok(double.requests.some((r) => r.includes("continue=")), "lists were read in pages");
+    assert.ok(
+      double.requests.some((r) => r.includes("continue=")),
+      "lists were read in pages",
+    );
   });
 
   it("one watch following every cluster in turn gives each one's state", async () => {
@@ -204,8 +243,15 @@ describe("kubernetes datastore: the corpora's clusters through the API double", 
       for (const c of cases) {
         transition(double, c.resources);
         const want = versions(double.objects().values());
-        await consumer.until(() => versions(consumer.objects.values()).join() === want.join(), c.name);
-        assert.equal(stateText(consumer.dataplane.state()), stateText(desiredState(c.resources)), c.name);
+        await consumer.until(
+          () => versions(consumer.objects.values()).join() === want.join(),
+          c.name,
+        );
+        assert.equal(
+          stateText(consumer.dataplane.state()),
+          stateText(desiredState(c.resources)),
+          c.name,
+        );
       }
       assert.deepEqual(consumer.errors, []);
     } finally {
@@ -231,26 +277,47 @@ describe("kubernetes datastore: watch semantics", () => {
         // A change through the live watch first.
         const [p0, p1, p2] = pods();
         assert.ok(p0 && p1 && p2);
-        double.put({ ...p0, metadata: { ...p0.metadata, labels: { ...p0.metadata.labels, moved: "yes" } } });
-        await consumer.until(() => consumer.objects.get(resourceKey(p0))?.metadata.labels?.moved === "yes", "live change");
+        double.put({
+          ...p0,
+          metadata: { ...p0.metadata, labels: { ...p0.metadata.labels, moved: "yes" } },
+        });
+        await consumer.until(() => label(consumer, p0, "moved") === "yes", "live change");
         const listsBefore = double.requests.filter((r) => !r.includes("watch=")).length;
         const batchesBefore = consumer.batches.length;
         // In one turn: the streams end, changes land while no one watches, and the history
         // of them is compacted away, so every re-watch from its old resourceVersion is 410.
         double.closeWatches();
-        double.put({ ...p1, metadata: { ...p1.metadata, labels: { ...p1.metadata.labels, gap: "1" } } });
+        double.put({
+          ...p1,
+          metadata: { ...p1.metadata, labels: { ...p1.metadata.labels, gap: "1" } },
+        });
         double.remove("v1", "Pod", p2.metadata.name, p2.metadata.namespace);
-        const added = { ...p2, metadata: { ...p2.metadata, name: "new-in-the-gap" }, status: { podIP: "10.244.9.9", podIPs: [{ ip: "10.244.9.9" }] } };
+        const added = {
+          ...p2,
+          metadata: { ...p2.metadata, name: "new-in-the-gap" },
+          status: { podIP: "10.244.9.9", podIPs: [{ ip: "10.244.9.9" }] },
+        };
         double.put(added);
         double.compact();
         const want = versions(double.objects().values());
-        await consumer.until(() => versions(consumer.objects.values()).join() === want.join(), "relist");
+        await consumer.until(
+          () => versions(consumer.objects.values()).join() === want.join(),
+          "relist",
+        );
         assert.ok(double.gone > 0, "the double served 410");
-        assert.ok(double.requests.filter((r) => !r.includes("watch=")).length > listsBefore, "relisted");
+        assert.ok(
+          double.requests.filter((r) => !r.includes("watch=")).length > listsBefore,
+          "relisted",
+        );
         // Only the three changes reached the consumer: no object vanished and came back.
         const after = consumer.batches.slice(batchesBefore).flatMap((b) => b.events);
-        const keys = after.map((e) => (e.type === "delete" ? `-${e.key}` : `+${resourceKey(e.resource)}`)).sort();
-        assert.deepEqual(keys, [`+${resourceKey(added)}`, `+${resourceKey(p1)}`, `-${resourceKey(p2)}`].sort());
+        const keys = after
+          .map((e) => (e.type === "delete" ? `-${e.key}` : `+${resourceKey(e.resource)}`))
+          .sort();
+        assert.deepEqual(
+          keys,
+          [`+${resourceKey(added)}`, `+${resourceKey(p1)}`, `-${resourceKey(p2)}`].sort(),
+        );
         assert.equal(
           stateText(consumer.dataplane.state()),
           stateText(desiredState(validResources([...double.objects().values()]))),
@@ -279,22 +346,33 @@ describe("kubernetes datastore: watch semantics", () => {
         const [p0] = pods();
         assert.ok(p0);
         // Only Pods change; the Node watch hears nothing but bookmarks.
-        for (let i = 0; i < 5; i++) double.put({ ...p0, metadata: { ...p0.metadata, labels: { n: String(i) } } });
+        for (let i = 0; i < 5; i++)
+          double.put({ ...p0, metadata: { ...p0.metadata, labels: { n: String(i) } } });
         const now = String(double.resourceVersion);
-        await consumer.until(() => (double.bookmarksSent.get("/api/v1/nodes") ?? []).includes(now), "a bookmark at the latest resourceVersion");
-        await consumer.until(() => consumer.objects.get(resourceKey(p0))?.metadata.labels?.n === "4", "pod changes");
+        await consumer.until(
+          () => (double.bookmarksSent.get("/api/v1/nodes") ?? []).includes(now),
+          "a bookmark at the latest resourceVersion",
+        );
+        await consumer.until(() => label(consumer, p0, "n") === "4", "pod changes");
         // Let the bookmark reach the client before the streams end.
         const seen = double.requests.length;
-        await consumer.until(() => (double.bookmarksSent.get("/api/v1/nodes") ?? []).length >= 3, "more bookmarks");
+        await consumer.until(
+          () => (double.bookmarksSent.get("/api/v1/nodes") ?? []).length >= 3,
+          "more bookmarks",
+        );
         double.compact();
         double.closeWatches();
-        const nodes = () => double.requests.slice(seen).filter((r) => r.startsWith("/api/v1/nodes?"));
+        const nodes = () =>
+          double.requests.slice(seen).filter((r) => r.startsWith("/api/v1/nodes?"));
         await consumer.until(() => nodes().length > 0, "the node re-watch");
         // Kinds whose first bookmark had not arrived yet may relist; the quiet Node kind, whose
         // bookmarks had, resumes from the bookmark's resourceVersion with no 410 and no list.
         const nodeRewatch = nodes()[0] ?? "";
         assert.match(nodeRewatch, /watch=true/);
-        assert.ok(Number(/resourceVersion=(\d+)/.exec(nodeRewatch)?.[1]) >= Number(now), nodeRewatch);
+        assert.ok(
+          Number(/resourceVersion=(\d+)/.exec(nodeRewatch)?.[1]) >= Number(now),
+          nodeRewatch,
+        );
         assert.ok(!nodes().some((r) => r.includes("limit=")), "nodes were not relisted");
         assert.ok((nodeRewatch ?? "").includes("allowWatchBookmarks=true"));
       } finally {
@@ -332,7 +410,10 @@ describe("kubernetes datastore: watch semantics", () => {
       });
       await assert.rejects(source(url).snapshot(), (e: SourceError) => {
         assert.match(e.message, /NetworkPolicy default\/broken/);
-        assert.ok(e.details.some((d) => d.includes("spec.policyTypes")), e.details.join("; "));
+        assert.ok(
+          e.details.some((d) => d.includes("spec.policyTypes")),
+          e.details.join("; "),
+        );
         return true;
       });
       const stranger = new KubernetesSource(new KubeTransport(kubeConfig(url, "wrong")));

@@ -24,6 +24,8 @@ export const WATCHED_KINDS: readonly KindInfo[] = [
 
 /** The collection path of a kind across all namespaces: `/api/v1/pods`, `/apis/G/V/plural`. */
 export function collectionPath(info: Pick<KindInfo, "apiVersion" | "plural">): string {
-  const base = info.apiVersion.includes("/") ? `/apis/${info.apiVersion}` : `/api/${info.apiVersion}`;
+  const base = info.apiVersion.includes("/")
+    ? `/apis/${info.apiVersion}`
+    : `/api/${info.apiVersion}`;
   return `${base}/${info.plural}`;
 }

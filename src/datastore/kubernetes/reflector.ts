@@ -4,7 +4,13 @@
 // the server closes is reopened from it, so nothing is missed or seen twice. A watch whose
 // resourceVersion is too old (410 Gone, as an ERROR event or as the response) relists and
 // reports only the difference from what it had, so its consumer's state never has a gap.
-import { type KindInfo, parseResource, type Resource, type ResourceEvent, resourceKey } from "../../model/index.ts";
+import {
+  type KindInfo,
+  parseResource,
+  type Resource,
+  type ResourceEvent,
+  resourceKey,
+} from "../../model/index.ts";
 import { diffResources } from "../resource-diff.ts";
 import { SourceError } from "../source.ts";
 import { collectionPath } from "./kinds.ts";
@@ -98,10 +104,17 @@ export class Reflector {
 
   /** List items of built-in kinds come without apiVersion and kind; the model needs both. */
   #decode(item: unknown): Resource {
-    const obj = { ...(item as Record<string, unknown>), apiVersion: this.info.apiVersion, kind: this.info.kind };
+    const obj = {
+      ...(item as Record<string, unknown>),
+      apiVersion: this.info.apiVersion,
+      kind: this.info.kind,
+    };
     const parsed = parseResource(obj);
     if (parsed.ok) return parsed.value;
-    const meta = ((item as Record<string, unknown>).metadata ?? {}) as { name?: unknown; namespace?: unknown };
+    const meta = ((item as Record<string, unknown>).metadata ?? {}) as {
+      name?: unknown;
+      namespace?: unknown;
+    };
     const name = `${this.info.kind} ${typeof meta.namespace === "string" ? `${meta.namespace}/` : ""}${String(meta.name)}`;
     throw new SourceError(
       `${name} from the Kubernetes API is not valid`,
@@ -121,7 +134,11 @@ export class Reflector {
       delay = Math.min(delay * 2, this.#opts.retryMs.max);
     };
     const failed = (what: string, e: unknown): void => {
-      listener.onError(e instanceof SourceError ? e : new SourceError(`${this.info.kind} ${what} failed: ${message(e)}`));
+      listener.onError(
+        e instanceof SourceError
+          ? e
+          : new SourceError(`${this.info.kind} ${what} failed: ${message(e)}`),
+      );
     };
     const relist = async (): Promise<void> => {
       let next: Awaited<ReturnType<Reflector["list"]>>;
@@ -167,7 +184,8 @@ export class Reflector {
               end(() => (isGone(err) ? void relist() : (failed("watch", err), later(watch))));
               return;
             }
-            const rv = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+            const rv = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata
+              ?.resourceVersion;
             if (type === "BOOKMARK") {
               if (typeof rv === "string") this.#resourceVersion = rv;
               return;
@@ -211,4 +229,3 @@ export class Reflector {
     };
   }
 }
-

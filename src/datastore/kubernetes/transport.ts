@@ -25,7 +25,10 @@ export interface KubeWatchHandlers {
 }
 
 export interface KubeApi {
-  list(path: string, opts: { readonly limit: number; readonly continue?: string }): Promise<KubeListPage>;
+  list(
+    path: string,
+    opts: { readonly limit: number; readonly continue?: string },
+  ): Promise<KubeListPage>;
   watch(
     path: string,
     params: { readonly resourceVersion: string; readonly timeoutSeconds: number },
@@ -90,7 +93,10 @@ export class KubeTransport implements KubeApi {
     url.searchParams.set("limit", String(opts.limit));
     if (opts.continue) url.searchParams.set("continue", opts.continue);
     const body = await this.#get(url);
-    const list = body as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+    const list = body as {
+      items?: unknown[];
+      metadata?: { resourceVersion?: string; continue?: string };
+    };
     return {
       items: list.items ?? [],
       resourceVersion: list.metadata?.resourceVersion ?? "",
@@ -110,7 +116,9 @@ export class KubeTransport implements KubeApi {
       stopped = true;
       const status = (error as { statusCode?: unknown } | null)?.statusCode;
       handlers.onDone(
-        typeof status === "number" ? new KubeApiError(status, "", String(error)) : error ?? undefined,
+        typeof status === "number"
+          ? new KubeApiError(status, "", String(error))
+          : (error ?? undefined),
       );
     };
     this.#watcher
@@ -122,13 +130,10 @@ export class KubeTransport implements KubeApi {
         },
         done,
       )
-      .then(
-        (c) => {
-          controller = c;
-          if (stopped) c.abort();
-        },
-        done,
-      );
+      .then((c) => {
+        controller = c;
+        if (stopped) c.abort();
+      }, done);
     return {
       stop: () => {
         stopped = true;
@@ -138,7 +143,10 @@ export class KubeTransport implements KubeApi {
   }
 
   async #get(url: URL): Promise<unknown> {
-    const opts: RequestOptions & { agent?: unknown } = { method: "GET", headers: { Accept: "application/json" } };
+    const opts: RequestOptions & { agent?: unknown } = {
+      method: "GET",
+      headers: { Accept: "application/json" },
+    };
     // Every request takes the KubeConfig's options afresh: a projected token file rotates.
     await this.#kc.applyToHTTPSOptions(opts);
     const tls = url.protocol === "https:";
