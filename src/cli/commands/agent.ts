@@ -21,7 +21,12 @@ import {
   parseEndpointToHostAction,
   parseFailsafe,
 } from "../../dataplane/nftables/index.ts";
-import { DatastoreSource, ManifestSource } from "../../datastore/index.ts";
+import { DatastoreSource, ManifestSource, type ResourceSource } from "../../datastore/index.ts";
+import {
+  KubernetesSource,
+  KubeTransport,
+  loadKubeConfig,
+} from "../../datastore/kubernetes/index.ts";
 import { parseDuration } from "../../model/index.ts";
 import { KernelNftables } from "../../nft/index.ts";
 import { CliError } from "../load.ts";
@@ -30,6 +35,8 @@ interface AgentFlags {
   node: string;
   filename?: string[];
   server?: string;
+  datastore?: string;
+  kubeconfig?: string;
   tokenFile?: string;
   netns?: string;
   table: string;
@@ -84,6 +91,32 @@ function duration(flag: string, text: string): number {
   const ms = text === "0" ? 0 : parseDuration(text);
   if (ms === undefined) throw new CliError(`${flag}: "${text}" is not a duration such as 30s`);
   return ms;
+}
+
+/** Where the agent's resources come from: files, the API server, or the Kubernetes API. */
+function agentSource(f: AgentFlags, client: ApiClient | undefined): ResourceSource {
+  if (f.datastore !== undefined) {
+    if (f.datastore !== "kubernetes")
+      throw new CliError(
+        `--datastore: "${f.datastore}" is not a datastore an agent follows (kubernetes)`,
+      );
+    if (f.filename !== undefined) throw new CliError("give -f or --datastore kubernetes, not both");
+    try {
+      return new KubernetesSource(
+        new KubeTransport(loadKubeConfig(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {})),
+      );
+    } catch (e) {
+      throw new CliError(`--datastore kubernetes: ${(e as Error).message}`);
+    }
+  }
+  if ((f.filename === undefined) === (client === undefined))
+    throw new CliError(
+      "give either -f (manifest files), --server (an API server) or --datastore kubernetes",
+    );
+  if (client) return new DatastoreSource(client);
+  return new ManifestSource(f.filename ?? [], {
+    pollMs: duration("--poll-interval", f.pollInterval),
+  });
 }
 
 function enforcement(f: AgentFlags, flows: FlowsChoice): EnforcementConfig {
@@ -166,6 +199,14 @@ export function registerAgent(program: Command): void {
     .requiredOption("--node <name>", "this node's name: its pods and host endpoints get chains")
     .option("-f, --filename <paths...>", "manifest files or directories, watched")
     .option("--server <url>", "follow this API server instead of files (one watch of every kind)")
+    .option(
+      "--datastore <kind>",
+      "kubernetes: follow the Kubernetes API (kubeconfig or in-cluster); --server then only receives status and flows",
+    )
+    .option(
+      "--kubeconfig <path>",
+      "kubeconfig for --datastore kubernetes (default: KUBECONFIG, ~/.kube/config, in-cluster)",
+    )
     .option("--token-file <path>", "bearer token for --server")
     .option("--netns <name>", "run nft in this network namespace (ip netns)")
     .option("--table <name>", "nftables table (family inet)", DEFAULT_ENFORCEMENT.table)
@@ -230,24 +271,20 @@ export function registerAgent(program: Command): void {
       `
 Examples:
   sudo microseg agent --node node-1 --server http://127.0.0.1:7080 --workload-iface 'cali*'
-  sudo microseg agent --node node-1 -f manifests/ --status-file /run/microseg/status.json`,
+  sudo microseg agent --node node-1 -f manifests/ --status-file /run/microseg/status.json
+  microseg agent --node "$NODE_NAME" --datastore kubernetes   (in the DaemonSet of deploy/)`,
     )
     .action(async (f: AgentFlags) => {
       if (!isLogLevel(f.logLevel))
         throw new CliError(`--log-level: "${f.logLevel}" is not debug, info, warn or error`);
-      if ((f.filename === undefined) === (f.server === undefined))
-        throw new CliError("give either -f (manifest files) or --server (an API server)");
       const log = jsonLogger({ level: f.logLevel, base: { node: f.node } });
       const client = f.server ? apiClient(f.server, f.tokenFile) : undefined;
+      const source = agentSource(f, client);
       const choice = flowsChoice(f, nflogGroup(f));
       if (choice.reason) log.warn(choice.reason);
       const agent = new Agent({
         node: f.node,
-        source: client
-          ? new DatastoreSource(client)
-          : new ManifestSource(f.filename ?? [], {
-              pollMs: duration("--poll-interval", f.pollInterval),
-            }),
+        source,
         nft: new KernelNftables(f.netns ? { netns: f.netns } : {}),
         conntrack: new KernelConntrack(f.netns ? { netns: f.netns } : {}),
         enforcement: enforcement(f, choice),
