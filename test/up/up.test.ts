@@ -236,7 +236,7 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
       "the allowed record",
       async () => {
         const res = await fetch(
-          `${server}/api/v1/flows?selector=${encodeURIComponent('action == "allow" && source_name == "ldap-client-0" && dest_name == "ldap-server-0"')}`,
+          `${server}/api/v1/flows?selector=${encodeURIComponent('action == "allow" && source_name == "ldap-client-0" && dest_name == "ldap-server-0" && reporter == "dst"')}`,
         );
         const items = ((await res.json()) as { items: { fields: Record<string, string> }[] }).items;
         return items[0];
