@@ -59,7 +59,7 @@ describe("deploy/crds", () => {
       const spec = crd?.spec as Json & { names: Json; versions: Json[] };
       assert.equal(spec.scope, info.namespaced ? "Namespaced" : "Cluster");
       assert.equal(spec.names.kind, info.kind);
-      const schema = (spec.versions[0]?.schema as Json).openAPIV3Schema as Json;
+      const schema = ((spec.versions[0] as Json).schema as Json).openAPIV3Schema as Json;
       assert.deepEqual(unstructural(schema, info.kind), []);
       assert.ok((schema.properties as Json).spec, `${info.kind} has a spec schema`);
     }
@@ -89,7 +89,9 @@ describe("deploy/", () => {
   it("the DaemonSet runs the agent on the host network, with NET_ADMIN, its node from the downward API", () => {
     const [ds] = docs("agent.yaml");
     assert.equal(ds?.kind, "DaemonSet");
-    const pod = ((ds?.spec as Json).template as Json).spec as Json & { containers: Json[] };
+    const pod = (((ds as Json).spec as Json).template as Json).spec as Json & {
+      containers: Json[];
+    };
     assert.equal(pod.hostNetwork, true);
     assert.equal(pod.serviceAccountName, "microseg-agent");
     const c = pod.containers[0] as Json & { command: string[]; env: Json[] };
