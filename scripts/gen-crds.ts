@@ -1,5 +1,5 @@
 // Writes deploy/crds/ from the model's schemas (src/datastore/kubernetes/crds.ts); run after a
-// schema change: `node --import tsx scripts/gen-crds.ts`. test/datastore/crds.test.ts fails
+// schema change: `node --import tsx scripts/gen-crds.ts`. test/datastore/deploy.test.ts fails
 // while the committed files differ from what this writes.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -50,6 +50,7 @@ describe("deploy/crds", () => {
         g.text,
         `${g.file} is stale: run node --import tsx scripts/gen-crds.ts`,
       );
+      assert.doesNotMatch(g.text, /[&*]a\d+\b/, `${g.file} has YAML anchors or aliases`);
     }
   });
 

@@ -116,6 +116,6 @@ const HEADER =
 export function crdFiles(): { readonly file: string; readonly text: string }[] {
   return CRD_KINDS.map((info) => ({
     file: `${info.plural}.${info.group}.yaml`,
-    text: HEADER + stringify(crdOf(info), { lineWidth: 0 }),
+    text: HEADER + stringify(crdOf(info), { lineWidth: 0, aliasDuplicateObjects: false }),
   }));
 }
