@@ -87,11 +87,7 @@ export function PolicyEditor({
     } catch (e) {
       const f = e as ApiFailure;
       if (f.status === 422) setProblems(problemsOf(text, f.message, f.causes));
-      setPreview(
-        f.status === 404
-          ? "Preview needs POST /api/v1/simulate, which this server does not serve."
-          : `Preview failed: ${f.message}`,
-      );
+      setPreview(`Preview failed: ${f.message}`);
     }
   };
   const name = `${object.kind} ${object.metadata.namespace ? `${object.metadata.namespace}/` : ""}${object.metadata.name}`;
