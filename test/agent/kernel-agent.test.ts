@@ -134,21 +134,29 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
     const boot = timeOf("start-up table installed");
     const ready = timeOf("ready: first full sync applied");
     assert.ok(boot < ready, "the start-up table went in before the first sync");
-    const denied = probes.filter((p) => p.flow === "other->db" && p.start >= boot && p.connected);
+    // Log times have millisecond resolution and the table goes in before its line is logged:
+    // a probe that began within the line's millisecond may have connected just before.
+    const denied = probes.filter((p) => p.flow === "other->db" && p.start > boot && p.connected);
     assert.deepEqual(denied, [], "a denied flow got through after the start-up table");
     // The kernel can take the first sync any time after the agent hands it over (the log line
     // after the commit may be late on a loaded machine): nothing may connect before that.
     const sent = timeOf("apply: sending while not ready");
     assert.ok(boot < sent && sent <= ready, "the first sync was sent after the start-up table");
-    const early = probes.filter((p) => p.start >= boot && p.end <= sent && p.connected);
+    const early = probes.filter((p) => p.start > boot && p.end <= sent && p.connected);
     assert.deepEqual(early, [], "something new got through before the first sync");
-    for (const f of flows) {
+    for (const f of flows.filter((x) => !x.policy)) {
       const late = probes.filter((p) => p.flow === f.name && p.start > ready);
       assert.ok(late.length > 0);
       assert.ok(
-        late.every((p) => p.connected === f.policy),
-        `${f.name} after sync: expected ${f.policy ? "allow" : "deny"}`,
+        late.every((p) => !p.connected),
+        `${f.name} after sync: expected deny`,
       );
+    }
+    // The loop's 100 ms connects can time out on a loaded machine; each verdict after sync is
+    // asked once more with time to answer.
+    for (const f of flows) {
+      const connected = await topo.probe({ ...f, protocol: "TCP", timeoutMs: 3000 });
+      assert.equal(connected, f.policy, `${f.name} after sync`);
     }
     t.diagnostic(
       `start-up table to first sync: ${ready - boot} ms; ${probes.length} probes, ` +
