@@ -134,10 +134,7 @@ class AlertRule {
   /** A log this rule matches: its group's dedupe or metric decides whether it alerts now. */
   onMatch(log: FlowLog, view: Record<string, string>): Alert | undefined {
     const keyFields = this.spec.aggregateBy ?? FLOW_GROUP;
-    const key =
-      this.spec.metric && !this.spec.aggregateBy
-        ? ""
-        : keyFields.map((f) => view[f] ?? "").join("\u0000");
+    const key = this.spec.metric && !this.spec.aggregateBy ? "" : groupKey(keyFields, view);
     let g = this.#groups.get(key);
     if (!g) {
       if (this.#groups.size >= MAX_GROUPS_PER_ALERT && log.time >= this.#sweptAt + SWEEP_EVERY_MS)
@@ -299,6 +296,13 @@ export class AlertEvaluator {
   droppedGroups(): Record<string, number> {
     return Object.fromEntries(this.#rules.map((r) => [r.name, r.droppedGroups]));
   }
+}
+
+/** The group's values joined; a loop, as this runs for every matching log. */
+function groupKey(fields: readonly string[], view: Record<string, string>): string {
+  let key = "";
+  for (const f of fields) key += `${view[f] ?? ""}\u0000`;
+  return key;
 }
 
 function newGroup(): GroupState {
