@@ -1,6 +1,9 @@
 // Shared measurement helpers for bench/*: medians and percentiles over repeated runs, and the
 // report shape every bench returns (a readable table plus one flat object of figures).
 
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
 export interface BenchRow {
   metric: string;
   value: number | string;
@@ -61,3 +64,25 @@ export function intArg(args: BenchArgs, name: string, fallback: number): number 
 }
 
 export { seededRandom as rng } from "../src/util/random.ts";
+
+/**
+ * Live memory after a full collection: the heap (JS objects) and the whole process (RSS, with
+ * native allocations such as SQLite's page cache). `gc` is exposed at run time, so benches need
+ * no node flag.
+ */
+export function memoryAfterGc(): { heapMb: number; externalMb: number; rssMb: number } {
+  collect();
+  const m = process.memoryUsage();
+  const mb = (b: number) => b / (1024 * 1024);
+  return { heapMb: mb(m.heapUsed), externalMb: mb(m.external), rssMb: mb(m.rss) };
+}
+
+let gcFn: (() => void) | undefined;
+function collect(): void {
+  if (!gcFn) {
+    setFlagsFromString("--expose-gc");
+    gcFn = runInNewContext("gc") as () => void;
+  }
+  gcFn();
+  gcFn();
+}

@@ -5,8 +5,19 @@
 // With metric/condition/threshold, a group alerts when the metric over the sliding lookback
 // meets the condition, checked on every matching log and on `tick` (so `count lt 1` can fire).
 import { type GlobalAlert, GlobalAlertSchema, parseDuration } from "../model/index.ts";
-import { selectorMatches } from "../selector/index.ts";
-import { type FlowLog, selectorView } from "./flow-log.ts";
+import {
+  addSelectorKeys,
+  compileSelector,
+  type Predicate,
+  parseSelector,
+} from "../selector/index.ts";
+import {
+  type FlowLog,
+  partialSelectorView,
+  selectorView,
+  type ViewKey,
+  viewKeys,
+} from "./flow-log.ts";
 
 export interface Alert {
   /** The packet's time (ISO 8601) of the log that raised it. */
@@ -70,6 +81,11 @@ const FLOW_GROUP = [
 ] as const;
 
 const MAX_GROUPS_PER_ALERT = 10_000;
+/**
+ * A full group table is swept for idle groups at most this often (log time), and on every tick:
+ * sweeping on every new group's log made a full table cost O(groups) per log (328 logs/s).
+ */
+const SWEEP_EVERY_MS = 1000;
 
 interface GroupState {
   /** When this group last alerted; -Infinity before its first. */
@@ -86,6 +102,10 @@ class AlertRule {
   readonly periodMs: number;
   readonly lookbackMs: number;
   readonly #groups = new Map<string, GroupState>();
+  #sweptAt = Number.NEGATIVE_INFINITY;
+  readonly #selector: Predicate;
+  /** The keys the selector and the group read: the only part of the view built per log. */
+  readonly #keys: readonly ViewKey[];
   /** Logs whose group could not be opened (MAX_GROUPS_PER_ALERT). */
   droppedGroups = 0;
 
@@ -96,24 +116,29 @@ class AlertRule {
     this.name = name;
     this.periodMs = parseDuration(spec.period ?? "5m")!;
     this.lookbackMs = parseDuration(spec.lookback ?? "10m")!;
+    const ast = parseSelector(spec.selector);
+    this.#selector = compileSelector(ast);
+    const keys = new Set<string>(spec.aggregateBy ?? FLOW_GROUP);
+    addSelectorKeys(ast, keys);
+    this.#keys = viewKeys(keys);
     // One group and no aggregateBy: absence (count lt 1) is measurable from the start.
     if (spec.metric && !spec.aggregateBy) this.#groups.set("", newGroup());
   }
 
-  matches(view: Record<string, string>): boolean {
-    return selectorMatches(this.spec.selector, view);
+  /** The log's view at this rule's keys, or undefined when the selector does not match. */
+  matches(log: FlowLog): Record<string, string> | undefined {
+    const view = partialSelectorView(this.#keys, log.fields, log.sourceLabels, log.destLabels);
+    return this.#selector(view) ? view : undefined;
   }
 
   /** A log this rule matches: its group's dedupe or metric decides whether it alerts now. */
   onMatch(log: FlowLog, view: Record<string, string>): Alert | undefined {
     const keyFields = this.spec.aggregateBy ?? FLOW_GROUP;
-    const key =
-      this.spec.metric && !this.spec.aggregateBy
-        ? ""
-        : keyFields.map((f) => view[f] ?? "").join("\u0000");
+    const key = this.spec.metric && !this.spec.aggregateBy ? "" : groupKey(keyFields, view);
     let g = this.#groups.get(key);
     if (!g) {
-      if (this.#groups.size >= MAX_GROUPS_PER_ALERT) this.#evictIdle(log.time);
+      if (this.#groups.size >= MAX_GROUPS_PER_ALERT && log.time >= this.#sweptAt + SWEEP_EVERY_MS)
+        this.#evictIdle(log.time);
       if (this.#groups.size >= MAX_GROUPS_PER_ALERT) {
         this.droppedGroups++;
         return undefined;
@@ -137,11 +162,12 @@ class AlertRule {
   }
 
   tick(now: number): Alert[] {
-    if (!this.spec.metric) return [];
     const out: Alert[] = [];
-    for (const g of this.#groups.values()) {
-      const a = this.#evaluate(g, now);
-      if (a) out.push(a);
+    if (this.spec.metric) {
+      for (const g of this.#groups.values()) {
+        const a = this.#evaluate(g, now);
+        if (a) out.push(a);
+      }
     }
     this.#evictIdle(now);
     return out;
@@ -158,12 +184,15 @@ class AlertRule {
       return undefined;
     g.lastAlert = now;
     const log = g.latest;
-    const view = log ? selectorView(log.fields, log.sourceLabels, log.destLabels) : {};
+    const view = log
+      ? partialSelectorView(this.#keys, log.fields, log.sourceLabels, log.destLabels)
+      : {};
     return this.#alert(log, view, g.window.length, value, now);
   }
 
   /** Groups with nothing in their lookback and no period running are forgotten. */
   #evictIdle(now: number): void {
+    this.#sweptAt = now;
     for (const [key, g] of this.#groups) {
       if (key === "" && this.spec.metric && !this.spec.aggregateBy) continue;
       const idle = g.window.length === 0 && now >= g.lastAlert + this.periodMs;
@@ -181,7 +210,9 @@ class AlertRule {
   ): Alert {
     const fields: Record<string, string> = this.spec.aggregateBy
       ? Object.fromEntries(this.spec.aggregateBy.map((f) => [f, view[f] ?? ""]))
-      : { ...view };
+      : log
+        ? selectorView(log.fields, log.sourceLabels, log.destLabels)
+        : {};
     const vars: Record<string, string> = { ...fields };
     if (this.spec.metric) vars[this.spec.metric] = String(value);
     const description = fill(this.spec.description, vars);
@@ -244,12 +275,12 @@ export class AlertEvaluator {
    * alerts matches (raised or deduped): one violation, one alert.
    */
   onLog(log: FlowLog): Alert[] {
-    const view = selectorView(log.fields, log.sourceLabels, log.destLabels);
     const out: Alert[] = [];
     let covered = false;
     for (const rule of this.#rules) {
       if (rule.spec === DEFAULT_ALERT.spec && covered) continue;
-      if (!rule.matches(view)) continue;
+      const view = rule.matches(log);
+      if (!view) continue;
       covered = true;
       const a = rule.onMatch(log, view);
       if (a) out.push(a);
@@ -265,6 +296,13 @@ export class AlertEvaluator {
   droppedGroups(): Record<string, number> {
     return Object.fromEntries(this.#rules.map((r) => [r.name, r.droppedGroups]));
   }
+}
+
+/** The group's values joined; a loop, as this runs for every matching log. */
+function groupKey(fields: readonly string[], view: Record<string, string>): string {
+  let key = "";
+  for (const f of fields) key += `${view[f] ?? ""}\u0000`;
+  return key;
 }
 
 function newGroup(): GroupState {

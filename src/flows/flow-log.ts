@@ -70,3 +70,52 @@ export function selectorView(
   for (const [k, v] of Object.entries(destLabels)) view[`dest_labels.${k}`] = v;
   return view;
 }
+
+const SOURCE_LABELS = "source_labels.";
+const DEST_LABELS = "dest_labels.";
+
+/** A view key resolved once: where its value lives (a flow field, or one side's label). */
+export interface ViewKey {
+  readonly key: string;
+  readonly from: "fields" | "source" | "dest";
+  readonly name: string;
+}
+
+export function viewKeys(keys: Iterable<string>): ViewKey[] {
+  return [...new Set(keys)].map((key) =>
+    key.startsWith(SOURCE_LABELS)
+      ? { key, from: "source", name: key.slice(SOURCE_LABELS.length) }
+      : key.startsWith(DEST_LABELS)
+        ? { key, from: "dest", name: key.slice(DEST_LABELS.length) }
+        : { key, from: "fields", name: key },
+  );
+}
+
+/**
+ * The selector view restricted to `keys`: what `selectorView` holds at those keys and nothing
+ * else, so a selector that reads only these keys judges both alike. Built per log where the full
+ * view (all fields and both label sets, ~50 keys) cost more than the rest of the log's path.
+ */
+export function partialSelectorView(
+  keys: readonly ViewKey[],
+  fields: FlowFields,
+  sourceLabels: Labels,
+  destLabels: Labels,
+): Record<string, string> {
+  // No prototype: `__proto__` and `constructor` are valid label keys and stay plain data.
+  const view: Record<string, string> = Object.create(null);
+  for (const { key, from, name } of keys) {
+    const v = ownValue(
+      from === "source" ? sourceLabels : from === "dest" ? destLabels : fields,
+      name,
+    );
+    if (v !== undefined) view[key] = v;
+  }
+  return view;
+}
+
+/** Own properties only, as `selectorView` copies them (`labels.__proto__` is the prototype). */
+function ownValue(o: Readonly<Record<string, string>>, k: string): string | undefined {
+  if (!Object.hasOwn(o, k)) return undefined;
+  return k === "__proto__" ? Object.getOwnPropertyDescriptor(o, k)?.value : o[k];
+}

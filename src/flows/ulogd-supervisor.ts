@@ -195,14 +195,16 @@ export class UlogdSupervisor {
   }
 
   #spawn(): void {
-    const argv = ["ulogd", "-c", this.configFile];
-    const [cmd, ...args] = this.#opts.netns
-      ? ["ip", "netns", "exec", this.#opts.netns, ...argv]
-      : argv;
+    const ulogd = ["ulogd", "-c", this.configFile];
+    const inNetns = this.#opts.netns ? ["ip", "netns", "exec", this.#opts.netns, ...ulogd] : ulogd;
+    // The kernel sends ulogd2 SIGTERM when its agent dies, however it dies (SIGKILL, a crash):
+    // an orphan would hold the NFLOG groups. setpriv (util-linux, essential in Debian) sets the
+    // parent-death signal and execs, which keeps it across ip's exec of ulogd2.
+    const [cmd, ...args] = ["setpriv", "--pdeathsig", "TERM", "--", ...inNetns];
     this.#logMark = this.#logSize();
     this.#state = "starting";
     this.#since = Date.now();
-    // `ip netns exec` execs ulogd2 itself, so this pid is ulogd2's and signals reach it.
+    // setpriv and `ip netns exec` exec ulogd2 itself, so this pid is ulogd2's and signals reach it.
     const child = spawn(cmd!, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (b: Buffer) => {

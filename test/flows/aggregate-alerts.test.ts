@@ -93,6 +93,37 @@ describe("aggregation", () => {
     plain.add(deny(T0 + 1, "198.18.1.2"));
     assert.equal(plain.flush(Number.POSITIVE_INFINITY).length, 2);
   });
+
+  test("a flush closes the ended intervals only, oldest first; the group bound spans intervals", () => {
+    const agg = new Aggregator({ intervalMs: 1000, maxGroups: 3 });
+    const start = T0 - (T0 % 1000);
+    // Made out of time order: the records still come oldest interval first.
+    agg.add(deny(start + 2500, "198.18.1.1"));
+    agg.add(deny(start + 500, "198.18.1.2"));
+    agg.add(deny(start + 400, "198.18.1.1"));
+    agg.add(deny(start + 1500, "198.18.1.1"));
+    assert.equal(agg.openGroups, 3);
+    assert.equal(agg.overflow, 1, "the fourth group found no room");
+    const first = agg.flush(start + 1000);
+    assert.deepEqual(
+      first.map((r) => [r.start, r.end, r.firstSeen]),
+      [
+        [start, start + 1000, start + 400],
+        [start, start + 1000, start + 500],
+      ],
+    );
+    assert.equal(agg.openGroups, 1);
+    agg.add(deny(start + 1600, "198.18.1.2"));
+    assert.equal(agg.overflow, 1, "a closed interval's groups make room");
+    assert.deepEqual(
+      agg.flush(Number.POSITIVE_INFINITY).map((r) => [r.start, r.firstSeen]),
+      [
+        [start + 2000, start + 2500],
+        [start + 1000, start + 1600],
+      ].sort((a, b) => a[0]! - b[0]!),
+    );
+    assert.equal(agg.openGroups, 0);
+  });
 });
 
 describe("alerts", () => {
@@ -203,6 +234,57 @@ describe("alerts", () => {
       "denied blue/frontend-5d8f7c9b6-x2x4z -> blue/ldap-0:389/tcp by blue-ldap",
     );
     assert.equal(new AlertEvaluator([], { defaultAlert: false }).onLog(deny(T0)).length, 0);
+  });
+
+  test("a full group table is swept on tick and once per second, not per log", () => {
+    const perFlow = alert({
+      description: "d",
+      severity: 10,
+      selector: 'action == "deny"',
+      period: "1m",
+      lookback: "1m",
+    });
+    const ev = new AlertEvaluator([perFlow], { defaultAlert: false });
+    // 10,000 groups (the bound): one per destination port, each alerting once.
+    for (let port = 1; port <= 10_000; port++)
+      assert.equal(ev.onLog(deny(T0, "198.18.1.1", port)).length, 1);
+    assert.equal(ev.onLog(deny(T0 + 1, "198.18.1.1", 20_001)).length, 0, "no room: dropped");
+    assert.equal(ev.onLog(deny(T0 + 2, "198.18.1.1", 20_002)).length, 0);
+    assert.deepEqual(ev.droppedGroups(), { ldap: 2 }, "every log without a group is counted");
+    // The period ended: the next log's sweep (a second after the last) frees the idle groups.
+    const later = ev.onLog(deny(T0 + 60_000, "198.18.1.1", 20_003));
+    assert.equal(later.length, 1);
+    // The table refills; a tick sweeps it once the period has passed again.
+    for (let port = 30_000; port < 39_999; port++) ev.onLog(deny(T0 + 60_000, "198.18.1.1", port));
+    assert.equal(ev.onLog(deny(T0 + 60_001, "198.18.1.1", 50_000)).length, 0, "full again");
+    assert.deepEqual(ev.tick(T0 + 120_000), []);
+    assert.equal(ev.onLog(deny(T0 + 120_000, "198.18.1.1", 50_001)).length, 1);
+    assert.deepEqual(ev.droppedGroups(), { ldap: 3 });
+  });
+
+  test("selectors and alert fields see labels as own data only, the whole view without aggregateBy", () => {
+    const byCtor = alert({
+      description: "d",
+      severity: 10,
+      selector: 'source_labels.constructor == "x" && !has(dest_labels.toString)',
+      period: "1m",
+    });
+    const ev = new AlertEvaluator([byCtor], { defaultAlert: false });
+    const log = deny(T0);
+    assert.equal(ev.onLog(log).length, 0, "Object.prototype's constructor is no label");
+    const [raised, ...rest] = ev.onLog({
+      ...log,
+      sourceLabels: { ...log.sourceLabels, constructor: "x" },
+    });
+    assert.equal(rest.length, 0);
+    assert.equal(raised!.fields["source_labels.constructor"], "x");
+    assert.equal(
+      raised!.fields["source_labels.app"],
+      "frontend",
+      "every label, not the selector's",
+    );
+    assert.equal(raised!.fields["dest_labels.role"], "ldap-server");
+    assert.equal(raised!.fields.dest_port, "389");
   });
 
   test("the built-in alert stands aside for a deny a user's alert matches, deduped or not", () => {
