@@ -233,7 +233,10 @@ describe("batches", () => {
     const text = wider.toString();
     const comment = `comment "addresses: app == 'web'"`;
     assert.deepEqual(
-      text.split("\n").filter((l) => l.includes(N4) || l.includes(N6)).slice(0, 2),
+      text
+        .split("\n")
+        .filter((l) => l.includes(N4) || l.includes(N6))
+        .slice(0, 2),
       [
         `add set inet microseg ${N4} { type ipv4_addr; flags interval; ${comment}; }`,
         `add element inet microseg ${N4} { 198.18.0.0/16 }`,
