@@ -172,7 +172,7 @@ describe("policy and endpoint chains", () => {
     ]);
   });
 
-  test("sets split by family, hosts and prefixes; addresses dispatch to chains", async () => {
+  test("sets split by family; no prefix set while there is no prefix; addresses dispatch to chains", async () => {
     const { fake } = await started();
     const dump = fake.dump();
     const comment = `comment "addresses: app == 'web'"`;
@@ -181,8 +181,6 @@ describe("policy and endpoint chains", () => {
       [
         `add set inet microseg ${A4} { type ipv4_addr; ${comment}; }`,
         `add set inet microseg ${A6} { type ipv6_addr; ${comment}; }`,
-        `add set inet microseg ${N4} { type ipv4_addr; flags interval; ${comment}; }`,
-        `add set inet microseg ${N6} { type ipv6_addr; flags interval; ${comment}; }`,
       ],
     );
     assert.deepEqual(lines(dump, "add element inet microseg "), [
@@ -223,7 +221,7 @@ describe("batches", () => {
     );
   });
 
-  test("a first prefix goes to the interval set and rules start consulting it", async () => {
+  test("a first prefix makes the interval set, rules consult it, the last one deletes it after them", async () => {
     const { renderer, fake } = await started();
     const wider = renderer.update([
       {
@@ -233,6 +231,19 @@ describe("batches", () => {
       },
     ]);
     const text = wider.toString();
+    const comment = `comment "addresses: app == 'web'"`;
+    assert.deepEqual(
+      text
+        .split("\n")
+        .filter((l) => l.includes(N4) || l.includes(N6))
+        .slice(0, 2),
+      [
+        `add set inet microseg ${N4} { type ipv4_addr; flags interval; ${comment}; }`,
+        `add element inet microseg ${N4} { 198.18.0.0/16 }`,
+      ],
+      "the set before its element, before any rule consults it",
+    );
+    assert.ok(!text.includes(N6), "IPv6 gained no prefix: no set");
     assert.deepEqual(
       text.split("\n").filter((l) => l.includes("element")),
       [`add element inet microseg ${N4} { 198.18.0.0/16 }`],
@@ -264,7 +275,14 @@ describe("batches", () => {
     const gone = renderer.update([
       { type: "set-members-removed", id: web.id, members: members(["198.18.0.0/24"]) },
     ]);
-    assert.doesNotMatch(gone.toString(), new RegExp(`add rule .*@${N4}`));
+    const goneText = gone.toString();
+    assert.doesNotMatch(goneText, new RegExp(`add rule .*@${N4}`));
+    assert.doesNotMatch(goneText, /element/, "the set goes whole, not element by element");
+    assert.ok(
+      goneText.endsWith(`delete set inet microseg ${N4}\n`) &&
+        goneText.indexOf(`flush chain inet microseg ${db}\n`) < goneText.indexOf("delete set"),
+      "deleted after the rules that used it are rewritten",
+    );
     await fake.run(gone);
     const { fake: fresh } = await started();
     assert.equal(fake.dump(), fresh.dump());
@@ -341,9 +359,7 @@ describe("batches", () => {
           ]),
         ),
         `delete set inet microseg ${A4}`,
-        `delete set inet microseg ${N4}`,
         `delete set inet microseg ${A6}`,
-        `delete set inet microseg ${N6}`,
         `delete set inet microseg ${P4}`,
         `delete set inet microseg ${P6}`,
         "",

@@ -86,26 +86,40 @@ function renderedSet(spec: SetSpec): RenderedSet {
     : { spec, named: false, families: { 4: new AddressElements(), 6: new AddressElements() } };
 }
 
-/** The nft sets of one family of a SetSpec: a named-port set, or a host set and a prefix set. */
-function setObjects(spec: SetSpec, f: IpFamily): SetObject[] {
+/**
+ * The nft set that always stands for one family of a SetSpec: its named-port set, or the hash
+ * set of its host addresses. The prefix set (`prefixSetObject`) exists only while it has
+ * prefixes.
+ */
+function setObject(spec: SetSpec, f: IpFamily): SetObject {
   if (spec.kind === "named-ports") {
     const comment = commentOf(
       `${spec.kind} ${spec.portName ?? ""}: ${spec.service ?? spec.selector}`,
     );
     const type: SetKeyType[] = [addressType(f), "inet_proto", "inet_service"];
-    return [{ kind: "set", name: setName(spec.id, spec.kind, f), type, comment }];
+    return { kind: "set", name: setName(spec.id, spec.kind, f), type, comment };
   }
   const comment = commentOf(`${spec.kind}: ${spec.service ?? spec.selector}`);
-  return [
-    { kind: "set", name: setName(spec.id, spec.kind, f), type: [addressType(f)], comment },
-    {
-      kind: "set",
-      name: prefixSetName(spec.id, f),
-      type: [addressType(f)],
-      flags: ["interval"],
-      comment,
-    },
-  ];
+  return { kind: "set", name: setName(spec.id, spec.kind, f), type: [addressType(f)], comment };
+}
+
+/**
+ * The interval set of an address set's prefixes, made when the set gains its first prefix and
+ * deleted when it loses its last (rules consult it only meanwhile). Not one per set: every
+ * libnftables 1.0.6 script that adds or deletes an element first reads back the elements of
+ * every interval set of the namespace, one dump each, and the kernel finds each by name along
+ * the table's list of sets, so empty interval sets made every element change cost O(sets^2)
+ * (4,000 of them: 366 ms per element change; 4,000 hash sets: 4 ms).
+ */
+function prefixSetObject(spec: SetSpec, f: IpFamily): SetObject {
+  const comment = commentOf(`${spec.kind}: ${spec.service ?? spec.selector}`);
+  return {
+    kind: "set",
+    name: prefixSetName(spec.id, f),
+    type: [addressType(f)],
+    flags: ["interval"],
+    comment,
+  };
 }
 
 /** Whether a policy's rules refer to the address or node set. */
@@ -179,8 +193,8 @@ export class NftRenderer {
       this.#sets.set(id, set);
       const split = byFamily(members.values());
       for (const f of FAMILIES) {
-        for (const obj of setObjects(spec, f)) tx.add(obj);
-        this.#members(tx, set, f, split[f], []);
+        tx.add(setObject(spec, f));
+        this.#members(tx, set, f, split[f], [], []);
       }
     }
     for (const [id, policy] of sorted(state.policies)) {
@@ -272,7 +286,8 @@ export class NftRenderer {
   update(deltas: readonly Delta[]): Transaction {
     const tx = new Transaction({ family: "inet", table: this.#cfg.table });
     const addedSets: SetSpec[] = [];
-    const removedSets: SetSpec[] = [];
+    /** nft sets to delete once no rule refers to them: removed sets, emptied prefix sets. */
+    const goneSets: string[] = [];
     const members = new Map<SetId, { added: SetMember[]; removed: SetMember[] }>();
     const policies = new Map<PolicyId, "new" | "changed">();
     const removedPolicies = new Set<PolicyId>();
@@ -307,7 +322,7 @@ export class NftRenderer {
           break;
         case "set-removed": {
           const set = this.#sets.get(d.id);
-          if (set) removedSets.push(set.spec);
+          if (set) goneSets.push(...this.#setNames(set));
           // Its members leave every identity (the policies that used it changed too).
           this.#fast.removeSet(d.id);
           this.#sets.delete(d.id);
@@ -336,7 +351,7 @@ export class NftRenderer {
     }
 
     for (const spec of addedSets) {
-      for (const f of FAMILIES) for (const obj of setObjects(spec, f)) tx.add(obj);
+      for (const f of FAMILIES) tx.add(setObject(spec, f));
     }
     for (const [id, change] of members) {
       const set = this.#sets.get(id);
@@ -347,7 +362,7 @@ export class NftRenderer {
       const removed = byFamily(change.removed);
       let flipped = false;
       for (const f of FAMILIES)
-        flipped = this.#members(tx, set, f, added[f], removed[f]) || flipped;
+        flipped = this.#members(tx, set, f, added[f], removed[f], goneSets) || flipped;
       // The set gained its first prefix or lost its last: the rules using it change shape.
       if (!flipped) continue;
       for (const [pid, policy] of this.#policies) {
@@ -376,11 +391,7 @@ export class NftRenderer {
     for (const id of removedPolicies) {
       for (const d of DIRECTIONS) this.#removeChain(tx, policyChain(id, d));
     }
-    for (const spec of removedSets) {
-      for (const f of FAMILIES) {
-        for (const obj of setObjects(spec, f)) tx.delete({ kind: "set", name: obj.name });
-      }
-    }
+    for (const name of goneSets) tx.delete({ kind: "set", name });
     return tx;
   }
 
@@ -486,7 +497,9 @@ export class NftRenderer {
 
   /**
    * Writes member changes of one family as element changes, deletions first (an addition may
-   * overlap a deleted prefix); true when the set gained its first prefix or lost its last.
+   * overlap a deleted prefix); true when the set gained its first prefix or lost its last. The
+   * prefix set is made before its first element; when it loses its last, its name goes to
+   * `gone`, to be deleted after the rules that used it.
    */
   #members(
     tx: Transaction,
@@ -494,6 +507,7 @@ export class NftRenderer {
     f: IpFamily,
     added: readonly SetMember[],
     removed: readonly SetMember[],
+    gone: string[],
   ): boolean {
     const write = (name: string, changes: ElementChanges) => {
       for (const key of changes.deleted) tx.delete({ kind: "element", set: name, key });
@@ -509,9 +523,19 @@ export class NftRenderer {
     const elements = set.families[f];
     const before = elements.hasPrefixes;
     const changes = elements.update(added, removed);
-    write(prefixSetName(id, f), changes.prefixes);
+    if (!before && elements.hasPrefixes) tx.add(prefixSetObject(set.spec, f));
+    if (before && !elements.hasPrefixes) gone.push(prefixSetName(id, f));
+    else write(prefixSetName(id, f), changes.prefixes);
     write(setName(id, kind, f), changes.hosts);
     return before !== elements.hasPrefixes;
+  }
+
+  /** The nft sets standing for a rendered set now. */
+  #setNames(set: RenderedSet): string[] {
+    return FAMILIES.flatMap((f) => [
+      setObject(set.spec, f).name,
+      ...(!set.named && set.families[f].hasPrefixes ? [prefixSetName(set.spec.id, f)] : []),
+    ]);
   }
 
   /** Creates (added) or empties (changed) a policy's chains and writes its rules. */
