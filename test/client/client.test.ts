@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ApiClient, ApiError } from "../../src/client/index.ts";
 import { type DatastoreError, ExpiredError, type WatchEvent } from "../../src/datastore/index.ts";
+import { statusBody } from "../kube-status.ts";
 import { selfSignedCert } from "../tls-cert.ts";
 import { type Handler, json, startWireServer, status, type WireServer } from "./wire-server.ts";
 
@@ -275,14 +276,7 @@ describe("ApiClient watch", () => {
   it("an ERROR event with a 410 Status ends the watch with ExpiredError", async () => {
     const { client } = await serve((_req, res) => {
       res.writeHead(200);
-      line(res, "ERROR", {
-        kind: "Status",
-        apiVersion: "v1",
-        status: "Failure",
-        reason: "Expired",
-        code: 410,
-        message: "revision 2 is compacted (oldest kept: 30)",
-      });
+      line(res, "ERROR", statusBody(410, "Expired", "revision 2 is compacted (oldest kept: 30)"));
     });
     const { events, error } = await collect(client, 2, 1);
     assert.equal(events.length, 0);

@@ -9,6 +9,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { type StatusCause, statusBody } from "../kube-status.ts";
 
 export interface Received {
   readonly method: string;
@@ -31,21 +32,9 @@ export function status(
   code: number,
   reason: string,
   message: string,
-  causes?: { field: string; message: string; reason?: string }[],
+  causes?: StatusCause[],
 ): void {
-  res.writeHead(code, { "content-type": "application/json" });
-  res.end(
-    JSON.stringify({
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message,
-      reason,
-      code,
-      ...(causes ? { details: { causes } } : {}),
-    }),
-  );
+  json(res, code, statusBody(code, reason, message, causes));
 }
 
 export function json(res: ServerResponse, code: number, body: unknown): void {

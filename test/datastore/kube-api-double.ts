@@ -10,11 +10,15 @@
 //   compacted revision gives 200 and an ERROR event carrying a 410 Status, then the end;
 //   `allowWatchBookmarks=true` brings BOOKMARK events (an object of the kind with only
 //   metadata.resourceVersion) every `bookmarkMs`; `timeoutSeconds` ends the stream;
+// - faults a test asks for: every open watch ended (`closeWatches`) or cut mid-stream
+//   (`cutWatches`), the next watches answered by an HTTP error or ended at once with nothing in
+//   them (`failNextWatches`);
 // - failures as `Status` objects; HTTPS and a bearer token, as every API server requires.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { KINDS, type KindInfo } from "../../src/model/index.ts";
+import { statusBody } from "../kube-status.ts";
 
 type Obj = Record<string, unknown> & {
   apiVersion: string;
@@ -37,6 +41,9 @@ interface OpenWatch {
   timers: NodeJS.Timeout[];
 }
 
+/** What a watch request is answered with instead of its stream: an HTTP status, or an empty 200. */
+export type WatchFault = number | "empty";
+
 /** Kinds served as CRDs upstream: their list items keep apiVersion and kind. */
 const BUILT_IN_GROUPS = new Set(["", "networking.k8s.io"]);
 
@@ -45,18 +52,6 @@ function pathOf(info: KindInfo): string {
 }
 
 const KIND_BY_PATH = new Map(KINDS.map((k) => [pathOf(k), k]));
-
-function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
-  };
-}
 
 export interface DoubleOptions {
   readonly bookmarkMs?: number;
@@ -70,12 +65,15 @@ export class KubeApiDouble {
   /** Each kind's objects now, by `namespace/name`. */
   readonly #now = new Map<string, Map<string, Obj>>();
   readonly #watches = new Set<OpenWatch>();
+  readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   readonly #bookmarkMs: number;
   readonly #token: string;
   #rv = 100;
   #compacted = 0;
   #expireNextContinue = false;
+  /** Faults still to serve, by collection path. */
+  readonly #watchFaults = new Map<string, WatchFault[]>();
   /** Every request, `PATH?QUERY`, in arrival order. */
   readonly requests: string[] = [];
   /** How many 410s were served (watch ERROR events and list responses). */
@@ -87,6 +85,12 @@ export class KubeApiDouble {
     this.#bookmarkMs = opts.bookmarkMs ?? 1_000;
     this.#token = opts.token;
     this.#server = createServer(opts.tls, (req, res) => this.#handle(req, res));
+    // Every socket, also one still in its TLS handshake, so close() ends them all at once
+    // rather than after the server's 60 s headers timeout.
+    this.#server.on("connection", (s: Socket) => {
+      this.#sockets.add(s);
+      s.on("close", () => this.#sockets.delete(s));
+    });
   }
 
   async start(): Promise<string> {
@@ -96,8 +100,9 @@ export class KubeApiDouble {
 
   async close(): Promise<void> {
     this.closeWatches();
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    await closed;
   }
 
   get resourceVersion(): number {
@@ -155,6 +160,31 @@ export class KubeApiDouble {
     for (const w of this.#watches) this.#endWatch(w);
   }
 
+  /** Cuts every open watch's connection mid-stream, as a crashed server or a reset does. */
+  cutWatches(): void {
+    for (const w of this.#watches) {
+      this.#watches.delete(w);
+      for (const t of w.timers) clearInterval(t);
+      w.res.socket?.destroy();
+    }
+  }
+
+  /**
+   * The next `count` watch requests on `path` (`/api/v1/pods`) get `fault`: an HTTP status
+   * with a Status body, or a 200 stream ended at once with nothing in it (`"empty"`), as a
+   * proxy closing every watch would.
+   */
+  failNextWatches(path: string, count: number, fault: WatchFault): void {
+    const faults = this.#watchFaults.get(path) ?? [];
+    for (let i = 0; i < count; i++) faults.push(fault);
+    this.#watchFaults.set(path, faults);
+  }
+
+  /** How many watch requests have been answered (any outcome), per collection path. */
+  watchRequests(path: string): number {
+    return this.requests.filter((r) => r.startsWith(`${path}?`) && /[?&]watch=/.test(r)).length;
+  }
+
   #kind(obj: { apiVersion: string; kind: string; metadata: { name: string } }): KindInfo {
     const info = KINDS.find((k) => k.apiVersion === obj.apiVersion && k.kind === obj.kind);
     if (!info) throw new Error(`the double serves no ${obj.apiVersion} ${obj.kind}`);
@@ -194,12 +224,12 @@ export class KubeApiDouble {
       res.end(JSON.stringify(body));
     };
     if (req.headers.authorization !== `Bearer ${this.#token}`) {
-      reply(401, status(401, "Unauthorized", "Unauthorized"));
+      reply(401, statusBody(401, "Unauthorized", "Unauthorized"));
       return;
     }
     const info = KIND_BY_PATH.get(url.pathname);
     if (req.method !== "GET" || !info) {
-      reply(404, status(404, "NotFound", `the server could not find the requested resource`));
+      reply(404, statusBody(404, "NotFound", `the server could not find the requested resource`));
       return;
     }
     const q = url.searchParams;
@@ -223,7 +253,7 @@ export class KubeApiDouble {
         this.gone++;
         reply(
           410,
-          status(
+          statusBody(
             410,
             "Expired",
             "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
@@ -266,10 +296,19 @@ export class KubeApiDouble {
     const path = pathOf(info);
     const from = q.get("resourceVersion") ?? "";
     if (from !== "" && !/^\d+$/.test(from)) {
-      reply(400, status(400, "BadRequest", `invalid resource version: ${from}`));
+      reply(400, statusBody(400, "BadRequest", `invalid resource version: ${from}`));
+      return;
+    }
+    const fault = this.#watchFaults.get(path)?.shift();
+    if (typeof fault === "number") {
+      reply(fault, statusBody(fault, "InternalError", `the double fails this watch (${fault})`));
       return;
     }
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    if (fault === "empty") {
+      res.end();
+      return;
+    }
     const w: OpenWatch = {
       path,
       res,
@@ -281,7 +320,7 @@ export class KubeApiDouble {
       this.#send(
         w,
         "ERROR",
-        status(410, "Expired", `too old resource version: ${from} (${this.#compacted})`),
+        statusBody(410, "Expired", `too old resource version: ${from} (${this.#compacted})`),
       );
       res.end();
       return;

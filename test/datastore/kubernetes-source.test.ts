@@ -11,9 +11,11 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import type { SourceBatch, SourceError } from "../../src/datastore/index.ts";
 import {
+  collectionPath,
   KubernetesSource,
   type KubernetesSourceOptions,
   KubeTransport,
+  WATCHED_KINDS,
 } from "../../src/datastore/kubernetes/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
@@ -200,6 +202,45 @@ function transition(double: KubeApiDouble, resources: readonly Resource[]): void
   }
 }
 
+interface Following {
+  readonly double: KubeApiDouble;
+  readonly consumer: Consumer;
+}
+
+/**
+ * A double holding `resources`, a source on it with its snapshot loaded into a consumer and its
+ * watch running; `body` drives them. The watch is stopped and the double closed also on failure.
+ */
+async function following(
+  resources: readonly Resource[],
+  opts: { readonly double?: Partial<DoubleOptions>; readonly source?: KubernetesSourceOptions },
+  body: (f: Following) => Promise<void>,
+): Promise<void> {
+  const double = apiDouble(opts.double);
+  const url = await double.start();
+  try {
+    transition(double, resources);
+    const src = source(url, opts.source);
+    const consumer = new Consumer();
+    consumer.load((await src.snapshot()).resources);
+    const w = src.watch(consumer.listener);
+    try {
+      await body({ double, consumer });
+    } finally {
+      w.stop();
+    }
+  } finally {
+    await double.close();
+  }
+}
+
+/** The requests after the first `from`, that are lists (not watches) of `path`. */
+function listsOf(double: KubeApiDouble, path: string, from: number): string[] {
+  return double.requests
+    .slice(from)
+    .filter((r) => r.startsWith(`${path}?`) && !/[?&]watch=/.test(r));
+}
+
 const cases = corpusCases();
 
 describe("kubernetes datastore: the corpora's clusters through the API double", () => {
@@ -265,15 +306,10 @@ describe("kubernetes datastore: watch semantics", () => {
   const pods = () => base.resources.filter((r) => r.kind === "Pod");
 
   it("a 410 on watch relists and passes on only the difference: no gap, no event lost", async () => {
-    const double = apiDouble({ bookmarkMs: 60_000 });
-    const url = await double.start();
-    try {
-      transition(double, base.resources);
-      const src = source(url);
-      const consumer = new Consumer();
-      consumer.load((await src.snapshot()).resources);
-      const w = src.watch(consumer.listener);
-      try {
+    await following(
+      base.resources,
+      { double: { bookmarkMs: 60_000 } },
+      async ({ double, consumer }) => {
         // A change through the live watch first.
         const [p0, p1, p2] = pods();
         assert.ok(p0 && p1 && p2);
@@ -325,24 +361,15 @@ describe("kubernetes datastore: watch semantics", () => {
         // The watch goes on after the relist.
         double.remove("v1", "Pod", added.metadata.name, added.metadata.namespace);
         await consumer.until(() => !consumer.objects.has(resourceKey(added)), "watch after relist");
-      } finally {
-        w.stop();
-      }
-    } finally {
-      await double.close();
-    }
+      },
+    );
   });
 
   it("bookmarks move a quiet kind's resourceVersion, so its re-watch after a compaction is no 410", async () => {
-    const double = apiDouble({ bookmarkMs: 50 });
-    const url = await double.start();
-    try {
-      transition(double, base.resources);
-      const src = source(url);
-      const consumer = new Consumer();
-      consumer.load((await src.snapshot()).resources);
-      const w = src.watch(consumer.listener);
-      try {
+    await following(
+      base.resources,
+      { double: { bookmarkMs: 50 } },
+      async ({ double, consumer }) => {
         const [p0] = pods();
         assert.ok(p0);
         // Only Pods change; the Node watch hears nothing but bookmarks.
@@ -375,12 +402,113 @@ describe("kubernetes datastore: watch semantics", () => {
         );
         assert.ok(!nodes().some((r) => r.includes("limit=")), "nodes were not relisted");
         assert.ok((nodeRewatch ?? "").includes("allowWatchBookmarks=true"));
-      } finally {
-        w.stop();
+      },
+    );
+  });
+
+  // The watch's ends, each through the real client. The bounds of the waits (15 s) are far
+  // below the ~60 s a reconnect waiting on a socket timeout would take, so such a delay fails.
+  const PODS = "/api/v1/pods";
+  const promptly = 15_000;
+  /** Relabels the first pod and waits until the consumer has it: the watch is live. */
+  const change = async (double: KubeApiDouble, consumer: Consumer, value: string) => {
+    const [p0] = pods();
+    assert.ok(p0);
+    double.put({ ...p0, metadata: { ...p0.metadata, labels: { step: value } } });
+    await consumer.until(() => label(consumer, p0, "step") === value, `change ${value}`, promptly);
+  };
+  /** The resourceVersion each watch request of `path` after the first `from` asked for. */
+  const rewatchVersions = (double: KubeApiDouble, path: string, from: number) =>
+    double.requests
+      .slice(from)
+      .filter((r) => r.startsWith(`${path}?`) && /[?&]watch=/.test(r))
+      .map((r) => /resourceVersion=(\d+)/.exec(r)?.[1]);
+  // The source's own retry pacing (250 ms doubling to 5 s), not the fast one of other tests.
+  const defaults = { source: { retryMs: { first: 250, max: 5_000 } } };
+
+  it("a watch the server closes is reopened at once from the last resourceVersion, without a list", async () => {
+    // Bookmarks every 100 ms: a stream closed after one is no empty stream (those back off).
+    const opts = { ...defaults, double: { bookmarkMs: 100 } };
+    await following(base.resources, opts, async ({ double, consumer }) => {
+      const bookmarked = () => new Map([...double.bookmarksSent].map(([p, b]) => [p, b.length]));
+      /** Every kind's stream, reopened or not, has had a bookmark since `then`. */
+      const everyStreamBookmarked = (then: Map<string, number>) =>
+        WATCHED_KINDS.every(
+          (k) =>
+            (double.bookmarksSent.get(collectionPath(k))?.length ?? 0) >
+            (then.get(collectionPath(k)) ?? 0),
+        );
+      await change(double, consumer, "0");
+      for (let i = 1; i <= 3; i++) {
+        const marks = bookmarked();
+        await consumer.until(() => everyStreamBookmarked(marks), `bookmarks ${i}`, promptly);
+        const seen = double.requests.length;
+        const rv = String(double.resourceVersion);
+        double.closeWatches();
+        await consumer.until(
+          () => rewatchVersions(double, PODS, seen).length > 0,
+          `pod re-watch ${i}`,
+          promptly,
+        );
+        assert.equal(rewatchVersions(double, PODS, seen)[0], rv);
+        await change(double, consumer, String(i));
+        assert.deepEqual(listsOf(double, PODS, seen), [], "no relist after a close");
       }
-    } finally {
-      await double.close();
-    }
+      assert.deepEqual(
+        consumer.errors.map((e) => e.message),
+        [],
+        "a close by the server is no error",
+      );
+    });
+  });
+
+  it("a watch cut mid-stream is reported and resumed from its last resourceVersion", async () => {
+    await following(base.resources, defaults, async ({ double, consumer }) => {
+      await change(double, consumer, "0");
+      const seen = double.requests.length;
+      const rv = String(double.resourceVersion);
+      double.cutWatches();
+      await change(double, consumer, "1");
+      assert.ok(
+        consumer.errors.some((e) => /^Pod watch failed/.test(e.message)),
+        consumer.errors.map((e) => e.message).join("; "),
+      );
+      assert.equal(rewatchVersions(double, PODS, seen)[0], rv);
+      assert.deepEqual(listsOf(double, PODS, seen), []);
+    });
+  });
+
+  it("failing and empty watches are retried with backoff from the same resourceVersion; a 410 response relists", async () => {
+    await following(base.resources, defaults, async ({ double, consumer }) => {
+      await change(double, consumer, "0");
+      const seen = double.requests.length;
+      const rv = String(double.resourceVersion);
+      double.failNextWatches(PODS, 2, 500);
+      double.failNextWatches(PODS, 2, "empty");
+      double.closeWatches();
+      await change(double, consumer, "1");
+      const pod = consumer.errors.map((e) => e.message).filter((m) => m.startsWith("Pod "));
+      // Each failed and each empty stream went the backoff way, reported once: an empty
+      // stream reopened at once would be no error, and would loop as fast as the server ends it.
+      assert.equal(
+        pod.filter((m) => /HTTP|Internal Server Error|500/.test(m)).length,
+        2,
+        pod.join("; "),
+      );
+      assert.equal(pod.filter((m) => /with nothing in it/.test(m)).length, 2, pod.join("; "));
+      assert.deepEqual(rewatchVersions(double, PODS, seen), [rv, rv, rv, rv, rv]);
+      assert.deepEqual(listsOf(double, PODS, seen), []);
+      // A 410 as the watch's response (not as an ERROR event) relists that kind too.
+      const before = double.requests.length;
+      double.failNextWatches(PODS, 1, 410);
+      double.closeWatches();
+      await consumer.until(
+        () => listsOf(double, PODS, before).length > 0,
+        "a relist after a 410 response",
+        promptly,
+      );
+      await change(double, consumer, "2");
+    });
   });
 
   it("a continue token that expired between pages restarts the list; the result is whole", async () => {

@@ -11,6 +11,7 @@ import {
   type ResourceEvent,
   resourceKey,
 } from "../../model/index.ts";
+import { Backoff } from "../../util/backoff.ts";
 import { diffResources } from "../resource-diff.ts";
 import { SourceError } from "../source.ts";
 import { collectionPath } from "./kinds.ts";
@@ -30,6 +31,15 @@ export interface ReflectorListener {
   /** Something went wrong; the reflector retries by itself, the last state stays. */
   onError(error: SourceError): void;
 }
+
+/** How a watch stream ended; `ended` in `follow` decides what each one leads to. */
+type WatchEnd =
+  | { readonly kind: "closed"; readonly received: number; readonly ms: number }
+  | { readonly kind: "gone" }
+  | { readonly kind: "failed"; readonly error: unknown };
+
+/** A watch the server closes sooner than this with nothing in it is reopened after backoff. */
+const SHORT_WATCH_MS = 1_000;
 
 function isGone(e: unknown): boolean {
   return e instanceof KubeApiError && e.status === 410;
@@ -122,23 +132,49 @@ export class Reflector {
     );
   }
 
-  /** Follows the kind from the loaded state until stopped. */
+  /**
+   * Follows the kind from the loaded state until stopped. Every way a watch ends (the server
+   * closed it, an ERROR event, a failed or cut response, an undecodable line does not end it)
+   * goes through `ended`, the one place that decides what comes next: 410 relists now; a close
+   * by the server reopens now from the last resourceVersion, unless the stream ended at once
+   * with nothing in it (a proxy or a restarting server closing every watch), which reopens
+   * after backoff instead of in a hot loop; a failure is reported and reopens after backoff.
+   * Backoff doubles from `retryMs.first` to `retryMs.max` and starts over once an event arrives.
+   */
   follow(listener: ReflectorListener): { stop(): void } {
     let stopped = false;
     let current: { stop(): void } | undefined;
     let timer: NodeJS.Timeout | undefined;
-    let delay = this.#opts.retryMs.first;
+    const backoff = new Backoff(this.#opts.retryMs);
 
-    const later = (step: () => void): void => {
-      timer = setTimeout(step, delay);
-      delay = Math.min(delay * 2, this.#opts.retryMs.max);
-    };
-    const failed = (what: string, e: unknown): void => {
+    const report = (what: string, e: unknown): void => {
       listener.onError(
         e instanceof SourceError
           ? e
           : new SourceError(`${this.info.kind} ${what} failed: ${message(e)}`),
       );
+    };
+    const later = (step: () => void): void => {
+      timer = setTimeout(step, backoff.next());
+    };
+    const ended = (end: WatchEnd): void => {
+      current?.stop();
+      current = undefined;
+      if (stopped) return;
+      if (end.kind === "gone") {
+        void relist();
+      } else if (end.kind === "failed") {
+        report("watch", end.error);
+        later(watch);
+      } else if (end.received > 0 || end.ms >= SHORT_WATCH_MS) {
+        watch();
+      } else {
+        report(
+          "watch",
+          new Error(`the server ended the watch after ${end.ms} ms with nothing in it`),
+        );
+        later(watch);
+      }
     };
     const relist = async (): Promise<void> => {
       let next: Awaited<ReturnType<Reflector["list"]>>;
@@ -146,7 +182,7 @@ export class Reflector {
         next = await this.list();
       } catch (e) {
         if (stopped) return;
-        failed("list", e);
+        report("list", e);
         later(() => void relist());
         return;
       }
@@ -164,56 +200,36 @@ export class Reflector {
         void relist();
         return;
       }
-      let ended = false;
-      const end = (then: () => void): void => {
-        if (ended) return;
-        ended = true;
-        current?.stop();
-        current = undefined;
-        then();
+      const opened = Date.now();
+      let received = 0;
+      let done = false;
+      const end = (e: WatchEnd): void => {
+        if (done) return;
+        done = true;
+        ended(e);
       };
       current = this.#api.watch(
         this.#path,
         { resourceVersion: this.#resourceVersion, timeoutSeconds: this.#opts.watchTimeoutSeconds },
         {
           onEvent: (type, object) => {
-            if (stopped || ended) return;
-            delay = this.#opts.retryMs.first;
+            if (stopped || done) return;
             if (type === "ERROR") {
               const err = statusError(object, 500);
-              end(() => (isGone(err) ? void relist() : (failed("watch", err), later(watch))));
+              end(isGone(err) ? { kind: "gone" } : { kind: "failed", error: err });
               return;
             }
+            received++;
+            backoff.reset();
             const rv = (object as { metadata?: { resourceVersion?: unknown } } | null)?.metadata
               ?.resourceVersion;
-            if (type === "BOOKMARK") {
-              if (typeof rv === "string") this.#resourceVersion = rv;
-              return;
-            }
-            let r: Resource;
-            try {
-              r = this.#decode(object);
-            } catch (e) {
-              // The object's last good state stays in force; the stream goes on past it.
-              if (typeof rv === "string") this.#resourceVersion = rv;
-              failed("watch", e);
-              return;
-            }
-            const key = resourceKey(r);
-            if (type === "DELETED") {
-              state.delete(key);
-              listener.onEvents([{ type: "delete", key }]);
-            } else {
-              state.set(key, r);
-              listener.onEvents([{ type: "upsert", resource: r }]);
-            }
+            if (type !== "BOOKMARK") this.#apply(type, object, state, listener, report);
             if (typeof rv === "string") this.#resourceVersion = rv;
           },
           onDone: (error) => {
-            if (stopped || ended) return;
-            if (error === undefined) end(watch);
-            else if (isGone(error)) end(() => void relist());
-            else end(() => (failed("watch", error), later(watch)));
+            if (stopped) return;
+            if (error === undefined) end({ kind: "closed", received, ms: Date.now() - opened });
+            else end(isGone(error) ? { kind: "gone" } : { kind: "failed", error });
           },
         },
       );
@@ -227,5 +243,31 @@ export class Reflector {
         clearTimeout(timer);
       },
     };
+  }
+
+  /** One ADDED, MODIFIED or DELETED event into the state and on to the listener. */
+  #apply(
+    type: string,
+    object: unknown,
+    state: Map<string, Resource>,
+    listener: ReflectorListener,
+    report: (what: string, e: unknown) => void,
+  ): void {
+    let r: Resource;
+    try {
+      r = this.#decode(object);
+    } catch (e) {
+      // The object's last good state stays in force; the stream goes on past it.
+      report("watch", e);
+      return;
+    }
+    const key = resourceKey(r);
+    if (type === "DELETED") {
+      state.delete(key);
+      listener.onEvents([{ type: "delete", key }]);
+    } else {
+      state.set(key, r);
+      listener.onEvents([{ type: "upsert", resource: r }]);
+    }
   }
 }

@@ -4,6 +4,7 @@
 // of one turn of the event loop arrive as one batch. Writes go through kubectl: the source is
 // read-only, the Kubernetes API is the store.
 import type { ResourceEvent } from "../../model/index.ts";
+import { Backoff } from "../../util/backoff.ts";
 import {
   type ResourceSource,
   type SourceBatch,
@@ -54,7 +55,7 @@ export class KubernetesSource implements ResourceSource {
     let stopped = false;
     let pending: ResourceEvent[] = [];
     let timer: NodeJS.Timeout | undefined;
-    let delay = this.#retry.first;
+    const backoff = new Backoff(this.#retry);
     const follows: { stop(): void }[] = [];
 
     const flush = (): void => {
@@ -86,8 +87,7 @@ export class KubernetesSource implements ResourceSource {
         } catch (e) {
           if (stopped) return;
           listener.onError(toSourceError(e));
-          timer = setTimeout(() => void start(), delay);
-          delay = Math.min(delay * 2, this.#retry.max);
+          timer = setTimeout(() => void start(), backoff.next());
           return;
         }
         if (stopped) return;

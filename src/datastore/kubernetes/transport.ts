@@ -70,6 +70,9 @@ export function loadKubeConfig(opts: KubeConfigOptions = {}): KubeConfig {
   return kc;
 }
 
+/** How long past its timeoutSeconds a watch may stay open before we give up on it. */
+const WATCH_GRACE_S = 30;
+
 export class KubeTransport implements KubeApi {
   readonly #kc: KubeConfig;
   readonly #server: URL;
@@ -104,6 +107,11 @@ export class KubeTransport implements KubeApi {
     };
   }
 
+  /**
+   * A watch stream through the client's Watch. The server ends it after `timeoutSeconds`; a
+   * stream still open well past that (a peer gone without a FIN, a stalled proxy) is given up
+   * by a deadline of our own, as client-go's request timeout does, and reported as a failure.
+   */
   watch(
     path: string,
     params: { readonly resourceVersion: string; readonly timeoutSeconds: number },
@@ -111,9 +119,18 @@ export class KubeTransport implements KubeApi {
   ): { stop(): void } {
     let stopped = false;
     let controller: AbortController | undefined;
+    const deadline = setTimeout(
+      () => {
+        done(new Error(`no end of the watch ${WATCH_GRACE_S} s past its timeoutSeconds`));
+        controller?.abort();
+      },
+      (params.timeoutSeconds + WATCH_GRACE_S) * 1000,
+    );
+    deadline.unref();
     const done = (error: unknown): void => {
       if (stopped) return;
       stopped = true;
+      clearTimeout(deadline);
       const status = (error as { statusCode?: unknown } | null)?.statusCode;
       handlers.onDone(
         typeof status === "number"
@@ -137,6 +154,7 @@ export class KubeTransport implements KubeApi {
     return {
       stop: () => {
         stopped = true;
+        clearTimeout(deadline);
         controller?.abort();
       },
     };

@@ -1,0 +1,27 @@
+/**
+ * Retry delays that double from `first` to `max`, each with up to a quarter of random jitter
+ * below it, so many followers retrying the same server (every node's agent) do not retry in
+ * step. `reset` after progress starts over at `first`.
+ */
+export class Backoff {
+  readonly #first: number;
+  readonly #max: number;
+  #next: number;
+
+  constructor(opts: { readonly first: number; readonly max: number }) {
+    this.#first = opts.first;
+    this.#max = Math.max(opts.first, opts.max);
+    this.#next = this.#first;
+  }
+
+  /** The delay to wait now; the one after it is twice as long, up to `max`. */
+  next(): number {
+    const base = this.#next;
+    this.#next = Math.min(base * 2, this.#max);
+    return Math.round(base * (1 - Math.random() / 4));
+  }
+
+  reset(): void {
+    this.#next = this.#first;
+  }
+}
