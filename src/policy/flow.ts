@@ -13,7 +13,11 @@ export class PeerNotFoundError extends Error {
   }
 }
 
-/** Resolves a peer reference; the `family` picks which address of a dual-stack workload. */
+/**
+ * Resolves a peer reference; the `family` picks which address of a dual-stack workload. A name
+ * without a namespace is a global workload (a HostEndpoint) of that name, else, as kubectl
+ * reads a bare name, the workload of that name in namespace `default`.
+ */
 export function resolvePeer(
   cluster: Cluster,
   ref: string,
@@ -22,7 +26,8 @@ export function resolvePeer(
 ): FlowPeer {
   const address = tryParseAddress(ref);
   if (address) return cluster.peerAt(address);
-  const ep = cluster.endpoint(ref);
+  const ep =
+    cluster.endpoint(ref) ?? (ref.includes("/") ? undefined : cluster.endpoint(`default/${ref}`));
   if (!ep) throw new PeerNotFoundError(field, ref);
   return cluster.peerOf(ep, family);
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
+import { tryParseAddress } from "../../net/cidr.ts";
 import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
@@ -21,14 +22,21 @@ interface ExplainFlags extends ConnectionFlags {
   port: number;
   protocol: string;
   output: string;
+  namespace?: string;
+}
+
+/** kubectl's `-n`: a workload name without a namespace is taken in this one. */
+function inNamespace(ref: string, namespace: string | undefined): string {
+  if (namespace === undefined || ref.includes("/") || tryParseAddress(ref)) return ref;
+  return `${namespace}/${ref}`;
 }
 
 /** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
 async function explain(flags: ExplainFlags): Promise<void> {
   const format = outputFormat(flags.output);
   const query = {
-    from: flags.from,
-    to: flags.to,
+    from: inNamespace(flags.from, flags.namespace),
+    to: inNamespace(flags.to, flags.namespace),
     port: flags.port,
     protocol: normalizeProtocol(flags.protocol),
   };
@@ -53,6 +61,10 @@ export function registerExplain(program: Command): void {
         "judge these manifests offline instead of the server's store",
       )
       .option("--strict", STRICT_HELP)
+      .option(
+        "-n, --namespace <name>",
+        "namespace of --from and --to names given without one (unset: a HostEndpoint of that name, else namespace default)",
+      )
       .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
       .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
       .requiredOption("--port <port>", "destination port", port)
@@ -66,6 +78,7 @@ Exit status: 0 when the flow is allowed, 1 when it is denied (like kubectl auth 
 
 Examples:
   microseg explain --from directory/blue-web-0 --to directory/ldap-server-0 --port 389
+  microseg explain -n directory --from blue-web-0 --to ldap-server-0 --port 389
   microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json`,
       ),
   ).action(kubectlAction(explain, 2));
