@@ -148,6 +148,23 @@ describe("microseg explain", () => {
     assert.match(r.stderr, /--from: "nope\/nothing" is neither a known workload/);
   });
 
+  it("--port takes a name of the destination's container ports", () => {
+    const peers = ["--from", "directory/ldap-client-0", "--to", "directory/ldap-server-0"];
+    const judge = (port: string) =>
+      microseg("explain", "-f", "examples", ...peers, "--port", port, "-o", "json");
+    const byNumber = judge("389");
+    const byName = judge("ldap");
+    assert.equal(byName.status, 0, byName.stderr);
+    assert.equal(JSON.parse(byName.stdout).port, 389);
+    assert.deepEqual(JSON.parse(byName.stdout), JSON.parse(byNumber.stdout));
+    const missing = judge("nosuch");
+    assert.equal(missing.status, 2);
+    assert.match(
+      missing.stderr,
+      /--port: "nosuch" is not a named port of directory\/ldap-server-0/,
+    );
+  });
+
   it("-n names the namespace of bare names; without it a bare name is in default", () => {
     const qualified = ["--from", "directory/ldap-client-0", "--to", "directory/ldap-server-0"];
     const bare = ["-n", "directory", "--from", "ldap-client-0", "--to", "ldap-server-0"];
