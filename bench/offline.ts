@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump, loadAll } from "js-yaml";
+// @ts-expect-error: plain JavaScript beside bin/microseg.js
+import { prebuiltEntry } from "../bin/prebuilt.js";
 import {
   declaredPorts,
   type MatrixFilter,
@@ -23,6 +25,18 @@ import { buildWorld, type World } from "../src/policy/index.ts";
 import { generateCluster } from "./cluster-gen.ts";
 import { dumpList, generateDump } from "./dump-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, median } from "./lib.ts";
+
+const BIN = "bin/microseg.js";
+/** What bin/microseg.js runs when dist/ is missing or stale: the sources through tsx. */
+const SOURCES = ["--import", "tsx", "src/cli/main.ts"];
+
+/** dist/ as `npm run build` makes it, rebuilt when a source is newer, so bin runs it. */
+function ensureBuilt(): boolean {
+  if (prebuiltEntry(".", ["validate"]) !== undefined) return false;
+  const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
+  if (tsc.status !== 0) throw new Error(`npm run build failed: ${tsc.stdout}${tsc.stderr}`);
+  return true;
+}
 
 const VALIDATE_GOAL_MS = 1_000;
 const VALIDATE_GOAL_MB = 300;
@@ -44,19 +58,26 @@ const against = (ms: number, goal: number) =>
 
 /**
  * The real command in a child process, with its own peak RSS (reported at exit by a preloaded
- * module): what a user's `microseg validate -f dump.yaml` costs, tsx start-up included.
+ * module): what a user's `microseg validate -f dump.yaml` costs, start-up included. The
+ * median of `runs`; peak RSS the largest.
  */
-function cli(args: string[]): { ms: number; peakMb: number } {
+function cli(args: string[], entry: string[] = [BIN], runs = 1): { ms: number; peakMb: number } {
   const report =
     'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>writeSync(2,"\\npeak-rss-kb "+process.resourceUsage().maxRSS+"\\n"))';
-  const t0 = performance.now();
-  const run = spawnSync(process.execPath, ["--import", report, "bin/microseg.js", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const ms = performance.now() - t0;
-  if (run.status !== 0) throw new Error(`microseg ${args.join(" ")} failed: ${run.stderr}`);
-  return { ms, peakMb: Number(/peak-rss-kb (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN) / 1024 };
+  const times: number[] = [];
+  let peakMb = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const run = spawnSync(process.execPath, ["--import", report, ...entry, ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    times.push(performance.now() - t0);
+    if (run.status !== 0) throw new Error(`microseg ${args.join(" ")} failed: ${run.stderr}`);
+    const kb = Number(/peak-rss-kb (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN);
+    peakMb = Math.max(peakMb, kb / 1024);
+  }
+  return { ms: median(times), peakMb };
 }
 
 /** Cells judged one by one (the matrix before verdict classes), on the first `rows` rows. */
@@ -114,8 +135,11 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
     const yamlParse = timed(3, () => loadAll(text, null, { schema: YAML_CORE_SCHEMA }));
     const validate = timed(3, () => parseManifests(text, "dump.yaml"));
     if (!validate.value.ok) throw new Error("generated dump does not validate");
-    const command = cli(["validate", "-f", file]);
-    const startup = cli(["--version"]);
+    const rebuilt = ensureBuilt();
+    const command = cli(["validate", "-f", file], [BIN], 3);
+    const fromSources = cli(["validate", "-f", file], SOURCES, 3);
+    const startup = cli(["validate", "-f", "examples/"], [BIN], 5);
+    const startupSources = cli(["validate", "-f", "examples/"], SOURCES, 5);
 
     const world = buildWorld(validate.value.resources);
     const workloads = world.cluster.workloads();
@@ -177,16 +201,29 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
       { metric: "validate / js-yaml alone", value: validate.ms / yamlParse.ms, unit: "x" },
       { metric: "validate / JSON.parse", value: validate.ms / jsonParse.ms, unit: "x" },
       {
-        metric: "microseg validate -f dump.yaml (child)",
+        metric: "microseg validate -f dump.yaml (child, prebuilt dist/)",
         value: command.ms,
         unit: "ms",
-        note: `wall, tsx start-up included; peak RSS ${command.peakMb.toFixed(0)} MB (goal < ${VALIDATE_GOAL_MB} MB: ${command.peakMb < VALIDATE_GOAL_MB ? "met" : "NOT met"})`,
+        note: `median of 3, wall, start-up included${rebuilt ? " (dist/ rebuilt first: it was stale)" : ""}; peak RSS ${command.peakMb.toFixed(0)} MB (goal < ${VALIDATE_GOAL_MB} MB: ${command.peakMb < VALIDATE_GOAL_MB ? "met" : "NOT met"}); ${against(command.ms, VALIDATE_GOAL_MS)}`,
       },
       {
-        metric: "microseg --version (child, start-up alone)",
+        metric: "the same from the sources through tsx (child)",
+        value: fromSources.ms,
+        unit: "ms",
+        note: `what bin runs without a fresh dist/; peak RSS ${fromSources.peakMb.toFixed(0)} MB`,
+      },
+      { metric: "sources / prebuilt", value: fromSources.ms / command.ms, unit: "x" },
+      {
+        metric: "microseg validate -f examples/ (child, prebuilt: start-up)",
         value: startup.ms,
         unit: "ms",
         note: `peak RSS ${startup.peakMb.toFixed(0)} MB`,
+      },
+      {
+        metric: "the same from the sources through tsx (child)",
+        value: startupSources.ms,
+        unit: "ms",
+        note: `peak RSS ${startupSources.peakMb.toFixed(0)} MB`,
       },
       {
         metric: "verdict classes",
@@ -242,7 +279,9 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
         validateMs: Math.round(validate.ms),
         cliValidateMs: Math.round(command.ms),
         cliValidatePeakRssMb: Math.round(command.peakMb),
+        cliValidateSourcesMs: Math.round(fromSources.ms),
         cliStartupMs: Math.round(startup.ms),
+        cliStartupSourcesMs: Math.round(startupSources.ms),
         cliMatrixSummaryMs: Math.round(matrixCommand.ms),
         cliMatrixSummaryPeakRssMb: Math.round(matrixCommand.peakMb),
         gridCellsPerSecond: Math.round(grid.value / (grid.ms / 1000)),

@@ -6,13 +6,15 @@ import {
   type DirectionVerdict,
   describeDecision,
   resolvePeer,
+  resolvePort,
   type Verdict,
 } from "../policy/index.ts";
 
 export interface ExplainQuery {
   readonly from: string;
   readonly to: string;
-  readonly port: number;
+  /** A number, or a name resolved on the destination's container ports. */
+  readonly port: number | string;
   readonly protocol: Protocol;
 }
 
@@ -52,7 +54,8 @@ export function explainFlow(world: World, q: ExplainQuery): Explanation {
   const source = resolvePeer(world.cluster, q.from, "--from");
   // Judge the destination in the source's address family when it has one.
   const destination = resolvePeer(world.cluster, q.to, "--to", source.address?.family);
-  const flow = { source, destination, port: q.port, protocol: q.protocol };
+  const port = resolvePort(destination, q.port, q.protocol);
+  const flow = { source, destination, port, protocol: q.protocol };
   const both = (v: Verdict) => ({
     allowed: v.allowed,
     egress: direction(v.egress, source),
@@ -64,7 +67,7 @@ export function explainFlow(world: World, q: ExplainQuery): Explanation {
     to: peerName(destination),
     fromAddress: source.address?.text ?? "",
     toAddress: destination.address?.text ?? "",
-    port: q.port,
+    port,
     protocol: q.protocol,
     ...both(world.evaluator.evaluate(flow)),
     ...(staged ? { staged } : {}),

@@ -7,7 +7,7 @@ const program = new Command()
   .version("0.1.0")
   .showHelpAfterError();
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 // A reader that stops early (`microseg matrix | head`) closes the pipe: that is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

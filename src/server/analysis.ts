@@ -4,7 +4,14 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { explainFlow } from "../analysis/explain.ts";
 import { PortListError, parsePortList, reachabilityMatrix } from "../analysis/matrix.ts";
 import type { Datastore } from "../datastore/index.ts";
-import { buildWorld, normalizeProtocol, PeerNotFoundError, type World } from "../policy/index.ts";
+import { isPortName } from "../model/names.ts";
+import {
+  buildWorld,
+  NamedPortNotFoundError,
+  normalizeProtocol,
+  PeerNotFoundError,
+  type World,
+} from "../policy/index.ts";
 import { badRequest } from "./errors.ts";
 
 /** The world at the store's current revision, built once per revision. */
@@ -41,10 +48,14 @@ function text(p: Params, field: string, required: boolean): string | undefined {
   return String(v);
 }
 
-function port(p: Params): number {
+/** A number, or a named port (resolved on the destination by explainFlow). */
+function port(p: Params): number | string {
   const raw = text(p, "port", true) as string;
+  if (isPortName(raw)) return raw;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) throw badRequest("port", `"${raw}" is not 0-65535`);
+  if (!/^\d+$/.test(raw) || n < 0 || n > 65535) {
+    throw badRequest("port", `"${raw}" is neither 0-65535 nor a port name`);
+  }
   return n;
 }
 
@@ -68,6 +79,9 @@ export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache)
           field,
           `"${error.ref}" is neither a known workload (namespace/name) nor an IP address`,
         );
+      }
+      if (error instanceof NamedPortNotFoundError) {
+        throw badRequest("port", error.message.replace(/^--port: /, ""));
       }
       throw error;
     }

@@ -147,6 +147,69 @@ describe("microseg explain", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--from: "nope\/nothing" is neither a known workload/);
   });
+
+  it("--port takes a name of the destination's container ports", () => {
+    const peers = ["--from", "directory/ldap-client-0", "--to", "directory/ldap-server-0"];
+    const judge = (port: string) =>
+      microseg("explain", "-f", "examples", ...peers, "--port", port, "-o", "json");
+    const byNumber = judge("389");
+    const byName = judge("ldap");
+    assert.equal(byName.status, 0, byName.stderr);
+    assert.equal(JSON.parse(byName.stdout).port, 389);
+    assert.deepEqual(JSON.parse(byName.stdout), JSON.parse(byNumber.stdout));
+    const missing = judge("nosuch");
+    assert.equal(missing.status, 2);
+    assert.match(
+      missing.stderr,
+      /--port: "nosuch" is not a named port of directory\/ldap-server-0/,
+    );
+  });
+
+  it("-n names the namespace of bare names; without it a bare name is in default", () => {
+    const qualified = ["--from", "directory/ldap-client-0", "--to", "directory/ldap-server-0"];
+    const bare = ["-n", "directory", "--from", "ldap-client-0", "--to", "ldap-server-0"];
+    const judge = (peers: string[]) =>
+      microseg("explain", "-f", "examples", ...peers, "--port", "389", "-o", "json");
+    const a = judge(qualified);
+    const b = judge(bare);
+    assert.equal(b.status, 0, b.stderr);
+    assert.deepEqual(JSON.parse(b.stdout), JSON.parse(a.stdout));
+    const file = join(tmp, "default-ns.yaml");
+    writeFileSync(
+      file,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, labels: {app: db}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-nobody}
+spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}
+`,
+    );
+    const r = microseg("explain", "-f", file, "--from", "web", "--to", "db", "--port", "80");
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /default\/web .*-> default\/db .*: DENIED/);
+    const elsewhere = microseg(
+      "explain",
+      "-f",
+      file,
+      "-n",
+      "shop",
+      "--from",
+      "web",
+      "--to",
+      "db",
+      "--port",
+      "80",
+    );
+    assert.equal(elsewhere.status, 2);
+    assert.match(elsewhere.stderr, /--from: "shop\/web" is neither a known workload/);
+  });
 });
 
 describe("microseg validate", () => {

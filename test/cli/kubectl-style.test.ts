@@ -123,7 +123,7 @@ describe("--help", () => {
     const { Command } = await import("commander");
     const { registerCommands } = await import("../../src/cli/commands/index.ts");
     const program = new Command("microseg");
-    registerCommands(program);
+    await registerCommands(program);
     const all = (c: InstanceType<typeof Command>): InstanceType<typeof Command>[] =>
       c.commands.flatMap((sub) => [sub, ...all(sub)]);
     const commands = all(program);
@@ -134,5 +134,20 @@ describe("--help", () => {
       command.outputHelp();
       assert.match(text, /Examples:\n {2}\S/, `${command.name()} --help has examples`);
     }
+  });
+
+  it("a named command loads alone; no command or an unknown one loads them all", async () => {
+    const { Command } = await import("commander");
+    const { registerCommands } = await import("../../src/cli/commands/index.ts");
+    const names = async (args: string[]) => {
+      const program = new Command("microseg");
+      await registerCommands(program, args);
+      return program.commands.map((c) => c.name());
+    };
+    assert.deepEqual(await names(["validate", "-f", "x.yaml"]), ["validate"]);
+    assert.deepEqual(await names(["--no-color", "matrix"]), ["matrix"]);
+    const all = await names(["--help"]);
+    assert.ok(all.includes("agent") && all.includes("validate"), "help sees every command");
+    assert.deepEqual(await names(["valdate"]), all, "a typo gets commander's suggestion");
   });
 });

@@ -57,6 +57,18 @@ describe("analysis over the live store", () => {
     assert.deepEqual(get.json, post.json);
   });
 
+  it("explain takes a named port of the destination; an unknown name is a 400 naming it", async () => {
+    const base = "/api/v1/explain?from=directory/blue-web-0&to=directory/ldap-server-0";
+    const byName = await h.request("GET", `${base}&port=ldap`);
+    const byNumber = await h.request("GET", `${base}&port=389`);
+    assert.equal(byName.status, 200, byName.text);
+    assert.deepEqual(byName.json, byNumber.json);
+    const missing = await h.request("GET", `${base}&port=nosuch`);
+    assert.equal(missing.status, 400, missing.text);
+    assert.equal(missing.json.details.causes[0].field, "port");
+    assert.match(missing.json.message, /"nosuch" is not a named port of directory\/ldap-server-0/);
+  });
+
   it("follows the store: relabelling the client makes the flow allowed", async () => {
     const patch = await h.request("PATCH", "/api/v1/namespaces/directory/pods/blue-web-0", {
       raw: JSON.stringify({ metadata: { labels: { role: "ldap-client" } } }),

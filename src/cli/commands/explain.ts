@@ -1,15 +1,19 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
+import { isPortName } from "../../model/names.ts";
+import { tryParseAddress } from "../../net/cidr.ts";
 import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
 
-function port(value: string): number {
+/** A number, or a named port resolved on the destination's container ports. */
+function port(value: string): number | string {
+  if (isPortName(value)) return value;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new CliError(`--port: "${value}" is not 0-65535`);
+    throw new CliError(`--port: "${value}" is neither 0-65535 nor a port name`);
   return n;
 }
 
@@ -18,17 +22,24 @@ interface ExplainFlags extends ConnectionFlags {
   strict?: boolean;
   from: string;
   to: string;
-  port: number;
+  port: number | string;
   protocol: string;
   output: string;
+  namespace?: string;
+}
+
+/** kubectl's `-n`: a workload name without a namespace is taken in this one. */
+function inNamespace(ref: string, namespace: string | undefined): string {
+  if (namespace === undefined || ref.includes("/") || tryParseAddress(ref)) return ref;
+  return `${namespace}/${ref}`;
 }
 
 /** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
 async function explain(flags: ExplainFlags): Promise<void> {
   const format = outputFormat(flags.output);
   const query = {
-    from: flags.from,
-    to: flags.to,
+    from: inNamespace(flags.from, flags.namespace),
+    to: inNamespace(flags.to, flags.namespace),
     port: flags.port,
     protocol: normalizeProtocol(flags.protocol),
   };
@@ -53,9 +64,17 @@ export function registerExplain(program: Command): void {
         "judge these manifests offline instead of the server's store",
       )
       .option("--strict", STRICT_HELP)
+      .option(
+        "-n, --namespace <name>",
+        "namespace of --from and --to names given without one (unset: a HostEndpoint of that name, else namespace default)",
+      )
       .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
       .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
-      .requiredOption("--port <port>", "destination port", port)
+      .requiredOption(
+        "--port <port>",
+        "destination port: a number, or a name of the destination's container ports",
+        port,
+      )
       .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP or a number", "TCP")
       .option("-o, --output <format>", "text, json or yaml", "text")
       .addHelpText(
@@ -66,6 +85,8 @@ Exit status: 0 when the flow is allowed, 1 when it is denied (like kubectl auth 
 
 Examples:
   microseg explain --from directory/blue-web-0 --to directory/ldap-server-0 --port 389
+  microseg explain -n directory --from blue-web-0 --to ldap-server-0 --port 389
+  microseg explain -f examples/ --from directory/ldap-client-0 --to directory/ldap-server-0 --port ldap
   microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json`,
       ),
   ).action(kubectlAction(explain, 2));
