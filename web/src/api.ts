@@ -4,11 +4,21 @@ import type { Description } from "../../src/analysis/describe.ts";
 import type { Explanation } from "../../src/analysis/explain.ts";
 import type { Matrix } from "../../src/analysis/matrix.ts";
 import type { Simulation } from "../../src/analysis/simulate.ts";
+import type { FlowField } from "../../src/flows/flow-log.ts";
+import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";
 
 import type { ApiObject } from "./objects.ts";
 
-export type { ApiObject, Description, Explanation, Matrix, StoredAlert, StoredFlowRecord };
+export type {
+  ApiObject,
+  Description,
+  Explanation,
+  FlowProjection,
+  Matrix,
+  StoredAlert,
+  StoredFlowRecord,
+};
 
 export interface StatusCause {
   readonly reason?: string;
@@ -87,6 +97,20 @@ export interface TimeRange {
 export async function flows(range: TimeRange & { selector?: string }): Promise<StoredFlowRecord[]> {
   return (await getJson<{ items: StoredFlowRecord[] }>(`/api/v1/flows${query({ ...range })}`))
     .items;
+}
+
+/** The `fields=` value of a projection: the members of records a view reads. */
+export function projectionParam(p: FlowProjection): string {
+  return [...p.keys, ...p.fields.map((f) => `fields.${f}`)].join(",");
+}
+
+/** The records of a range with only the projection's members: a fraction of the bytes. */
+export async function projectedFlows<K extends keyof StoredFlowRecord, F extends FlowField>(
+  range: TimeRange & { selector?: string },
+  projection: FlowProjection<K, F>,
+): Promise<ProjectedFlowRecord<K, F>[]> {
+  const q = query({ ...range, fields: projectionParam(projection) });
+  return (await getJson<{ items: ProjectedFlowRecord<K, F>[] }>(`/api/v1/flows${q}`)).items;
 }
 
 export async function alerts(range: TimeRange): Promise<StoredAlert[]> {
