@@ -9,6 +9,7 @@ import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projec
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";
 
 import type { ApiObject } from "./objects.ts";
+import { projectionParam } from "./projection.ts";
 
 export type {
   ApiObject,
@@ -97,11 +98,6 @@ export interface TimeRange {
 export async function flows(range: TimeRange & { selector?: string }): Promise<StoredFlowRecord[]> {
   return (await getJson<{ items: StoredFlowRecord[] }>(`/api/v1/flows${query({ ...range })}`))
     .items;
-}
-
-/** The `fields=` value of a projection: the members of records a view reads. */
-export function projectionParam(p: FlowProjection): string {
-  return [...p.keys, ...p.fields.map((f) => `fields.${f}`)].join(",");
 }
 
 /** The records of a range with only the projection's members: a fraction of the bytes. */

@@ -5,7 +5,7 @@
 import cytoscape from "cytoscape";
 import fcose from "cytoscape-fcose";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { follow, type Matrix, matrix, projectedFlows, projectionParam, snapshot } from "../api.ts";
+import { follow, type Matrix, matrix, projectedFlows, snapshot } from "../api.ts";
 import { Choice } from "../choice.tsx";
 import { ExplanationOf } from "../explanation.tsx";
 import {
@@ -19,6 +19,7 @@ import {
   type GraphRecord,
   workloadsOf,
 } from "../graph-model.ts";
+import { projectionParam } from "../projection.ts";
 import type { Route } from "../route.ts";
 import { href } from "../route.ts";
 import { useAsync } from "../use-async.ts";
