@@ -2,7 +2,7 @@
 // fetch. A bearer token, when the server wants one, is asked once and kept for the tab.
 import type { Description } from "../../src/analysis/describe.ts";
 import type { Explanation } from "../../src/analysis/explain.ts";
-import type { Matrix } from "../../src/analysis/matrix.ts";
+import type { Matrix, MatrixFilter } from "../../src/analysis/matrix.ts";
 import type { Simulation } from "../../src/analysis/simulate.ts";
 import type { FlowField } from "../../src/flows/flow-log.ts";
 import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
@@ -119,7 +119,9 @@ export const acknowledge = (id: number) =>
 export const explain = (q: { from: string; to: string; port: number; protocol: string }) =>
   postJson<Explanation & { revision: number }>("/api/v1/explain", q);
 
-export const matrix = () => getJson<Matrix & { revision: number }>("/api/v1/matrix");
+/** The matrix of the live store, narrowed as `microseg matrix -n --from --to` narrows it. */
+export const matrix = (filter: MatrixFilter = {}) =>
+  getJson<Matrix & { revision: number }>(`/api/v1/matrix${query({ ...filter })}`);
 
 export const describe = (o: {
   apiVersion: string;
