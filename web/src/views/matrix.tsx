@@ -12,6 +12,25 @@ import { useAsync } from "../use-async.ts";
 /** Rows and columns drawn at most; a namespace or a selector narrows larger sets. */
 const MAX_SIDE = 60;
 
+/** A selector text field, committed on change (Enter or leaving it), as the server takes it. */
+function SelectorInput(p: {
+  label: string;
+  value: string;
+  placeholder: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {p.label}
+      <input
+        value={p.value}
+        onChange={(e) => p.onChange(e.currentTarget.value)}
+        placeholder={p.placeholder}
+      />
+    </label>
+  );
+}
+
 /** Each distinct value in first-seen order. */
 const distinct = (xs: Iterable<string>) => [...new Set(xs)];
 
@@ -60,22 +79,18 @@ export function MatrixView({ route }: { route: Route }) {
           options={[["", "all"], ...namespaces]}
           onChange={setNamespace}
         />
-        <label>
-          Rows (selector)
-          <input
-            value={rowSelector}
-            onChange={(e) => setRowSelector(e.currentTarget.value)}
-            placeholder="role == 'ldap-client'"
-          />
-        </label>
-        <label>
-          Columns (selector)
-          <input
-            value={columnSelector}
-            onChange={(e) => setColumnSelector(e.currentTarget.value)}
-            placeholder="app == 'ldap'"
-          />
-        </label>
+        <SelectorInput
+          label="Rows (selector)"
+          value={rowSelector}
+          onChange={setRowSelector}
+          placeholder="role == 'ldap-client'"
+        />
+        <SelectorInput
+          label="Columns (selector)"
+          value={columnSelector}
+          onChange={setColumnSelector}
+          placeholder="app == 'ldap'"
+        />
         <Choice label="Port" value={chosenPort} options={ports} onChange={setPort} />
         {(rows.length > MAX_SIDE || columns.length > MAX_SIDE) && (
           <span class="muted">
