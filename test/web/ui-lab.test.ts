@@ -2,7 +2,9 @@
 // with kernel nftables in the lab's network namespaces, ulogd2 flows), the blue LDAP example
 // applied with the CLI, chromium on the alerts view. A non-client's LDAP attempt (blue-web-0 to
 // ldap-server-0 on 389, the README's example) is a real connection in the lab; its alert must
-// reach the open page. `microseg up` owns the lab: SIGINT takes every namespace and process
+// reach the open page. Then an edit saved on the policy board (the LDAP clients' Allow widened to
+// every blue workload) must change the kernel's ruleset: the same real connection, refused
+// before, gets through after. `microseg up` owns the lab: SIGINT takes every namespace and process
 // down, and the test checks that none of its lab is left.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
@@ -56,6 +58,19 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
       if (Date.now() > deadline) throw new Error("agents did not enforce the store in 90 s");
       await new Promise((r) => setTimeout(r, 100));
     }
+  };
+
+  /** Whether a real connection from blue-web-0 to ldap-server-0 on 389 gets through. */
+  const ldapAllowed = async () => {
+    const { stdout } = await execFileAsync(process.execPath, [
+      cli,
+      ...["lab", "probe", "--state-dir", join(dir, "lab")],
+      ...["--from", "directory/blue-web-0", "--to", "directory/ldap-server-0"],
+      ...["--ports", "389/TCP", "-o", "json"],
+    ]);
+    const [probed] = JSON.parse(stdout).results as { allowed: boolean }[];
+    assert.ok(probed, stdout);
+    return probed.allowed;
   };
 
   before(async () => {
@@ -113,14 +128,7 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
         )
         .then(() => Date.now());
       await enforced();
-      const { stdout } = await execFileAsync(process.execPath, [
-        cli,
-        ...["lab", "probe", "--state-dir", join(dir, "lab")],
-        ...["--from", "directory/blue-web-0", "--to", "directory/ldap-server-0"],
-        ...["--ports", "389/TCP", "-o", "json"],
-      ]);
-      const [probed] = JSON.parse(stdout).results as { allowed: boolean }[];
-      assert.equal(probed?.allowed, false, "the kernel refuses blue-web-0's LDAP connection");
+      assert.equal(await ldapAllowed(), false, "the kernel refuses blue-web-0's LDAP connection");
       const seenAt = await seen;
       const alert = (
         (await (await fetch(`${server}/api/v1/alerts`)).json()) as {
@@ -134,5 +142,28 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
       assert.match((await row.textContent()) ?? "", /ldap-server-0:389/);
       console.log(`# lab alert shown in the page ${delay} ms after the packet`);
     });
+  });
+
+  it("an edit saved on the policy board changes the kernel's ruleset: the probe goes through", async () => {
+    assert.ok(browser);
+    await enforced();
+    assert.equal(await ldapAllowed(), false, "before the edit");
+    const path = "/apis/projectcalico.org/v3/globalnetworkpolicies/security.blue-ldap";
+    const before = await json<{ metadata: { resourceVersion: string } }>(path);
+    await visit(browser, server, "/ui/#/policies", async (page) => {
+      await page.locator('[data-policy="blue-ldap"] button').first().click();
+      const yaml = page.getByLabel("Policy YAML");
+      const written = await yaml.inputValue();
+      // The LDAP clients' Allow widened to every blue workload.
+      const widened = written.replace(/\s*&&\s*role == ["']ldap-client["']/, "");
+      assert.notEqual(widened, written, written);
+      await yaml.fill(widened);
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByTestId("editor").waitFor({ state: "detached" });
+    });
+    const saved = await json<{ metadata: { resourceVersion: string } }>(path);
+    assert.notEqual(saved.metadata.resourceVersion, before.metadata.resourceVersion);
+    await enforced();
+    assert.equal(await ldapAllowed(), true, "after the edit the kernel lets blue-web-0 in");
   });
 });
