@@ -3,12 +3,16 @@
 // (the baseline), and the latency from an agent's POST to a live SSE follower receiving it.
 // `npm run bench -- flows-api [--records N] [--batch N] [--rounds R] [--json]`
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { ApiClient } from "../src/client/index.ts";
 import { openDatastore } from "../src/datastore/index.ts";
 import { type FlowRecord, FlowStore } from "../src/flows/index.ts";
 import { startServer } from "../src/server/index.ts";
+import { GRAPH_RECORD } from "../web/src/graph-model.ts";
+import { projectionParam } from "../web/src/projection.ts";
 import { type BenchArgs, type BenchReport, intArg, median, nowMs, summarize } from "./lib.ts";
 
 function record(i: number, start: number): FlowRecord {
@@ -55,6 +59,32 @@ function record(i: number, start: number): FlowRecord {
   };
 }
 
+/** Records the stored-flows GETs ask for: the web UI's scale test has 10,000. */
+const GET_RECORDS = 10_000;
+
+/**
+ * One GET as a client makes it: from the request to the body decoded (gunzip/brotli as the
+ * server chose) and parsed; the bytes that crossed the wire.
+ */
+function timedGet(url: string, encoding: string): Promise<{ ms: number; wire: number }> {
+  const t0 = nowMs();
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers: { "accept-encoding": encoding } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const raw = Buffer.concat(chunks);
+        const enc = res.headers["content-encoding"];
+        const body =
+          enc === "br" ? brotliDecompressSync(raw) : enc === "gzip" ? gunzipSync(raw) : raw;
+        JSON.parse(body.toString());
+        resolve({ ms: nowMs() - t0, wire: raw.length });
+      });
+    }).on("error", reject);
+  });
+}
+
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const nRecords = intArg(args, "records", 50_000);
   const batch = intArg(args, "batch", 1000);
@@ -78,6 +108,8 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     );
     const viaApi: number[] = [];
     const latencies: number[] = [];
+    const whole: { ms: number; wire: number }[] = [];
+    const projected: { ms: number; wire: number }[] = [];
     for (let r = 0; r < rounds; r++) {
       const server = await startServer({
         store,
@@ -88,6 +120,13 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
       const t0 = nowMs();
       for (const b of batches) await client.postFlows("node-1", b);
       viaApi.push((nRecords / (nowMs() - t0)) * 1000);
+      // The UI's stored-flows GET: whole records uncompressed (the baseline, as it asked before
+      // fields=) against the graph's projection compressed as chromium accepts it.
+      const list = `${server.url}/api/v1/flows?limit=${GET_RECORDS}`;
+      whole.push(await timedGet(list, "identity"));
+      projected.push(
+        await timedGet(`${list}&fields=${projectionParam(GRAPH_RECORD)}`, "gzip, deflate, br"),
+      );
       if (r === 0) {
         // One record per POST, timed from the POST to the follower's delivery.
         let sentAt = 0;
@@ -125,6 +164,10 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     }
     const api = median(viaApi);
     const lat = summarize(latencies);
+    const wholeMs = median(whole.map((g) => g.ms));
+    const projectedMs = median(projected.map((g) => g.ms));
+    const wholeMb = (whole[0]?.wire ?? 0) / 1e6;
+    const projectedMb = (projected[0]?.wire ?? 0) / 1e6;
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     return {
       rows: [
@@ -142,6 +185,24 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         { metric: "API / store", value: Number((api / direct).toFixed(2)), unit: "ratio" },
         { metric: "POST to SSE follower p50", value: Number(lat.p50.toFixed(2)), unit: "ms" },
         { metric: "POST to SSE follower p99", value: Number(lat.p99.toFixed(2)), unit: "ms" },
+        {
+          metric: `GET ${GET_RECORDS} records, whole, uncompressed (baseline)`,
+          value: Number(wholeMs.toFixed(1)),
+          unit: "ms",
+          note: `${wholeMb.toFixed(2)} MB, median of ${rounds}`,
+        },
+        {
+          metric: `GET ${GET_RECORDS} records, the graph's fields=, br`,
+          value: Number(projectedMs.toFixed(1)),
+          unit: "ms",
+          note: `${projectedMb.toFixed(2)} MB on the wire, median of ${rounds}`,
+        },
+        {
+          metric: "projected / whole GET",
+          value: Number((projectedMs / wholeMs).toFixed(2)),
+          unit: "ratio",
+          note: `bytes ${(projectedMb / wholeMb).toFixed(3)}`,
+        },
         { metric: "load average", value: String(load) },
       ],
       figures: {
@@ -150,6 +211,10 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         ratio: api / direct,
         followP50Ms: lat.p50,
         followP99Ms: lat.p99,
+        wholeGetMs: wholeMs,
+        projectedGetMs: projectedMs,
+        wholeGetMb: wholeMb,
+        projectedGetMb: projectedMb,
         loadAverage: String(load),
       },
     };

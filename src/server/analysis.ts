@@ -2,7 +2,13 @@
 // with the same functions the offline CLI uses, and reused until the store's revision moves.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { explainFlow } from "../analysis/explain.ts";
-import { PortListError, parsePortList, reachabilityMatrix } from "../analysis/matrix.ts";
+import {
+  type MatrixFilter,
+  MatrixFilterError,
+  PortListError,
+  parsePortList,
+  reachabilityMatrix,
+} from "../analysis/matrix.ts";
 import type { Datastore } from "../datastore/index.ts";
 import { isPortName } from "../model/names.ts";
 import {
@@ -88,7 +94,8 @@ export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache)
   };
   const matrix = async (req: FastifyRequest) => {
     req.metricLabels = { verb: "matrix", resource: "" };
-    const raw = text(paramsOf(req), "ports", false);
+    const p = paramsOf(req);
+    const raw = text(p, "ports", false);
     let ports: ReturnType<typeof parsePortList> | undefined;
     try {
       ports = raw !== undefined ? parsePortList(raw) : undefined;
@@ -97,8 +104,24 @@ export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache)
         throw badRequest("ports", error.message.replace(/^--ports: /, ""));
       throw error;
     }
+    // The CLI's `-n`, `--from`, `--to`: a namespace's workloads, rows and columns by selector.
+    const filter: MatrixFilter = Object.fromEntries(
+      (["namespace", "from", "to"] as const).flatMap((f) => {
+        const v = text(p, f, false);
+        return v === undefined ? [] : [[f, v]];
+      }),
+    );
     const { revision, world } = await worlds.current();
-    return { revision, ...reachabilityMatrix(world.cluster, world.evaluator, ports) };
+    try {
+      return { revision, ...reachabilityMatrix(world.cluster, world.evaluator, ports, filter) };
+    } catch (error) {
+      if (error instanceof MatrixFilterError) {
+        const [, field = "selector", message = error.message] =
+          /^--(\w+): (.*)$/s.exec(error.message) ?? [];
+        throw badRequest(field, message);
+      }
+      throw error;
+    }
   };
   app.get("/api/v1/explain", explain);
   app.post("/api/v1/explain", explain);

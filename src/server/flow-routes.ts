@@ -14,6 +14,7 @@ import {
   type StoredAlert,
   type StoredFlowRecord,
 } from "../flows/index.ts";
+import { parseFlowProjection, projectFlowRecord } from "../flows/projection.ts";
 import { issuesFromZod, parseDuration } from "../model/index.ts";
 import { objectBody } from "./bodies.ts";
 import type { ServerContext } from "./context.ts";
@@ -84,6 +85,8 @@ interface Live<T extends { id: number }> {
   readonly backlog: () => T[];
   readonly subscribe: (fn: (item: T) => void) => () => void;
   readonly matches: (item: T) => boolean;
+  /** What is sent of an item (a projection); the item itself when absent. */
+  readonly shown?: (item: T) => unknown;
 }
 
 /** Backlog, then live items; subscribed first so nothing published meanwhile is missed. */
@@ -99,7 +102,7 @@ function follow<T extends { id: number }>(
   const send = (item: T) => {
     if (item.id <= last || !live.matches(item)) return;
     last = item.id;
-    stream.send(item.id, live.event, item);
+    stream.send(item.id, live.event, live.shown ? live.shown(item) : item);
   };
   const pending: T[] = [];
   let replaying = true;
@@ -131,6 +134,8 @@ export function registerFlowRoutes(
     const until = parseTime("until", q.until, now);
     const limit = parseCount("limit", q.limit);
     const selector = q.selector || undefined;
+    const projection = asBadQuery(() => parseFlowProjection(q.fields));
+    const shown = projection && ((r: StoredFlowRecord) => projectFlowRecord(r, projection));
     const range = {
       ...(since !== undefined ? { since } : {}),
       ...(until !== undefined ? { until } : {}),
@@ -140,7 +145,7 @@ export function registerFlowRoutes(
       const items = asBadQuery(() =>
         flows.records.query({ ...range, ...(limit ? { limit } : {}) }),
       );
-      return { kind: "FlowRecordList", apiVersion: "v1", items };
+      return { kind: "FlowRecordList", apiVersion: "v1", items: shown ? items.map(shown) : items };
     }
     if (until !== undefined) throw badRequest("until", "a live stream has no end; leave it out");
     const after = lastEventId(req, q);
@@ -159,6 +164,7 @@ export function registerFlowRoutes(
       matches: (r) =>
         (since === undefined || r.end > since) &&
         (selector === undefined || flowMatches(selector, r)),
+      ...(shown ? { shown } : {}),
     });
   });
 

@@ -2,6 +2,7 @@
 // Kubernetes Status, secure by default (loopback unless told otherwise; elsewhere only with a
 // bearer token). `startServer` is what `microseg server` and `microseg up` run.
 import type { AddressInfo } from "node:net";
+import fastifyCompress from "@fastify/compress";
 import Fastify, { type FastifyError, type FastifyInstance, LogController } from "fastify";
 import type { Datastore } from "../datastore/index.ts";
 import { AgentRegistry, registerAgentRoutes } from "./agents.ts";
@@ -157,30 +158,38 @@ export function buildServer(opts: ServerOptions): {
     return reply.code(404).type("application/json").send(api.toStatus());
   });
 
-  registerBodyParsers(app);
-  registerDiscovery(app);
-  app.get("/healthz", async () => "ok");
-  app.get("/readyz", async (_req, reply) => {
-    try {
-      await opts.store.revision();
-      return "ok";
-    } catch (error) {
-      return reply.code(503).send(`datastore unavailable: ${(error as Error).message}`);
-    }
+  // Answers are compressed for clients that accept it (browsers, kubectl, fetch): a flow or
+  // snapshot list is JSON of repeated keys, and gzip or brotli makes it a tenth. Request bodies
+  // are not decompressed: agents post plain JSON, and the body limits stay limits of bytes read.
+  app.register(fastifyCompress, { globalDecompression: false });
+  // The routes go in a plugin registered after it: a route gets the hooks there are when it is
+  // declared, and the compression hook arrives only when its plugin loads.
+  app.register(async (api) => {
+    registerBodyParsers(api);
+    registerDiscovery(api);
+    api.get("/healthz", async () => "ok");
+    api.get("/readyz", async (_req, reply) => {
+      try {
+        await opts.store.revision();
+        return "ok";
+      } catch (error) {
+        return reply.code(503).send(`datastore unavailable: ${(error as Error).message}`);
+      }
+    });
+    api.get("/metrics", async (_req, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
+    registerAgentRoutes(api, agents);
+    const worlds = new WorldCache(opts.store);
+    registerAnalysisRoutes(api, worlds);
+    registerDescribeRoute(api, ctx, worlds);
+    registerStoreWideRoutes(api, ctx);
+    registerApplyRoute(api, ctx);
+    registerFlowRoutes(api, ctx, flows);
+    registerSimulateRoute(api, ctx, flows);
+    registerResourceRoutes(api, ctx);
+    registerUi(api);
   });
-  app.get("/metrics", async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
-  registerAgentRoutes(app, agents);
-  const worlds = new WorldCache(opts.store);
-  registerAnalysisRoutes(app, worlds);
-  registerDescribeRoute(app, ctx, worlds);
-  registerStoreWideRoutes(app, ctx);
-  registerApplyRoute(app, ctx);
-  registerFlowRoutes(app, ctx, flows);
-  registerSimulateRoute(app, ctx, flows);
-  registerResourceRoutes(app, ctx);
-  registerUi(app);
   return { app, ctx, flows };
 }
 

@@ -42,6 +42,36 @@ describe("analysis over the live store", () => {
     );
   });
 
+  it("the matrix of a namespace, rows and columns by selector, equals the offline one", async () => {
+    const world = buildWorld(resources);
+    const filter = { namespace: "directory", from: "role == 'ldap-client'" };
+    const offline = reachabilityMatrix(
+      world.cluster,
+      world.evaluator,
+      parsePortList(PORTS),
+      filter,
+    );
+    const q = new URLSearchParams({ ports: PORTS, ...filter });
+    const get = await h.request("GET", `/api/v1/matrix?${q}`);
+    assert.equal(get.status, 200, get.text);
+    assert.deepEqual(get.json.results, offline.results);
+    assert.deepEqual(get.json.workloads, offline.workloads);
+    assert.ok(offline.results.length > 0);
+    assert.ok(offline.results.every((c) => c.from.startsWith("directory/")));
+    const whole = reachabilityMatrix(world.cluster, world.evaluator, parsePortList(PORTS));
+    assert.ok(offline.results.length < whole.results.length, "the filter narrows");
+    const post = await h.request("POST", "/api/v1/matrix", { body: { ports: PORTS, ...filter } });
+    assert.deepEqual(post.json, get.json);
+  });
+
+  it("a bad row or column selector is a 400 naming from or to", async () => {
+    for (const field of ["from", "to"]) {
+      const r = await h.request("GET", `/api/v1/matrix?${field}=${encodeURIComponent("app ==")}`);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.json.details.causes[0].field, field);
+    }
+  });
+
   it("explain (GET and POST) equals the offline explanation", async () => {
     const query = { from: "directory/blue-web-0", to: "directory/ldap-server-0", port: 389 };
     const offline = explainFlow(buildWorld(resources), { ...query, protocol: "TCP" });

@@ -2,7 +2,9 @@
 // by time and selector, live server-sent event streams (heartbeats, resume with Last-Event-ID),
 // acknowledgement, bad bodies (422 naming each field path, nothing stored), metrics.
 import assert from "node:assert/strict";
+import { get as httpGet } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { ApiClient, type EventFollow } from "../../src/client/index.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/index.ts";
 import { sampleTraffic } from "../flows/samples.ts";
@@ -339,5 +341,93 @@ describe("alerts by selector", () => {
       (await live).map((a) => a.alert),
       ["other", "other"],
     );
+  });
+});
+
+/** The raw bytes of a GET as a browser asks for it (gzip accepted), undecoded. */
+function rawGet(path: string): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${h.url}${path}`, { headers: { "accept-encoding": "gzip" } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ encoding: res.headers["content-encoding"], body: Buffer.concat(chunks) }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+  });
+}
+
+describe("flow record projection and compression", () => {
+  const FIELDS = "lastSeen,fields.action,fields.dest_port";
+
+  it("fields= sends the named members alone, the id always; the same records as without", async () => {
+    const whole = await client.flows();
+    assert.ok(whole.length > 0);
+    const got = await h.request("GET", `/api/v1/flows?fields=${FIELDS}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual(
+      got.json.items,
+      whole.map((r) => ({
+        id: r.id,
+        lastSeen: r.lastSeen,
+        fields: { action: r.fields.action, dest_port: r.fields.dest_port },
+      })),
+    );
+    // `fields` whole keeps every flow field, whatever fields.<name> also says.
+    const all = await h.request("GET", "/api/v1/flows?fields=fields,fields.action");
+    assert.deepEqual(
+      all.json.items,
+      whole.map((r) => ({ id: r.id, fields: r.fields })),
+    );
+  });
+
+  it("an unknown member is a 400 naming fields and the member", async () => {
+    for (const bad of ["lastSeen,nope", "fields.nope", "fields."]) {
+      const r = await h.request("GET", `/api/v1/flows?fields=${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.json.details.causes[0].field, "fields", bad);
+      assert.match(r.json.message, /unknown record member/, bad);
+    }
+    const live = await h.request("GET", "/api/v1/flows?follow=1&fields=nope");
+    assert.equal(live.status, 400);
+  });
+
+  it("a live stream sends the projection too", async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${h.url}/api/v1/flows?follow=1&fields=${FIELDS}`, {
+      signal: abort.signal,
+    });
+    assert.ok(res.body);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    const deadline = setTimeout(() => abort.abort(), 10_000);
+    let text = "";
+    try {
+      while (!text.includes("event: flow")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    } finally {
+      clearTimeout(deadline);
+      abort.abort();
+    }
+    const data = text.split("\n").find((l) => l.startsWith("data: "));
+    assert.ok(data, text);
+    const item = JSON.parse(data.slice(6));
+    assert.deepEqual(Object.keys(item).sort(), ["fields", "id", "lastSeen"]);
+    assert.deepEqual(Object.keys(item.fields).sort(), ["action", "dest_port"]);
+  });
+
+  it("answers are gzip for a client that accepts it, and decode to the same JSON", async () => {
+    const plain = await h.request("GET", "/api/v1/flows");
+    const raw = await rawGet("/api/v1/flows");
+    assert.equal(raw.encoding, "gzip");
+    assert.ok(
+      raw.body.length < plain.text.length / 3,
+      `${raw.body.length} of ${plain.text.length}`,
+    );
+    assert.deepEqual(JSON.parse(gunzipSync(raw.body).toString()), plain.json);
   });
 });

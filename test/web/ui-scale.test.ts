@@ -89,6 +89,8 @@ function records(pods: readonly Pod[], now: number) {
   });
 }
 
+const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+
 describe("web UI at 1,000 workloads and 10,000 flows", { timeout: 120_000 }, () => {
   let h: Harness;
   let browser: Browser;
@@ -113,14 +115,29 @@ describe("web UI at 1,000 workloads and 10,000 flows", { timeout: 120_000 }, () 
       await view.waitFor({ timeout: 60_000 });
       const firstRenderMs = Number(await view.getAttribute("data-drawn-at"));
       // The page's share: when its stored-flows request ended (the server's answer is most of
-      // the wait), against the same request made from here right after (the baseline).
-      const flowsEnd = await page.evaluate<number>(
-        `Math.round(performance.getEntriesByType("resource").find((e) => e.name.includes("/api/v1/flows?"))?.responseEnd ?? 0)`,
+      // the wait) and what crossed the wire (projected, compressed), against the whole records
+      // uncompressed from here right after (the baseline, what the page asked before fields=).
+      const flowsEntry = await page.evaluate<{
+        start: number;
+        first: number;
+        end: number;
+        wire: number;
+        json: number;
+      }>(
+        `(() => { const e = performance.getEntriesByType("resource").find((e) => e.name.includes("/api/v1/flows?"));
+          return { start: Math.round(e?.startTime ?? 0), first: Math.round(e?.responseStart ?? 0),
+            end: Math.round(e?.responseEnd ?? 0), wire: e?.transferSize ?? 0, json: e?.decodedBodySize ?? 0 }; })()`,
       );
       const t = Date.now();
-      const alone = await h.request("GET", "/api/v1/flows?since=1h&limit=50000");
+      const alone = await h.request("GET", "/api/v1/flows?since=1h&limit=50000", {
+        headers: { "accept-encoding": "identity" },
+      });
       const apiMs = Date.now() - t;
       assert.equal(alone.json.items.length, RECORDS);
+      assert.ok(
+        flowsEntry.json > 0 && flowsEntry.json < alone.text.length,
+        `the page's records (${flowsEntry.json} B) are fewer bytes than whole ones (${alone.text.length} B)`,
+      );
       const edges = await page.locator("h3", { hasText: "Edges" }).textContent();
       // A namespace filter, timed in the page from the change to the next drawing.
       const filterMs = await page.evaluate<number>(`new Promise((resolve) => {
@@ -144,8 +161,10 @@ describe("web UI at 1,000 workloads and 10,000 flows", { timeout: 120_000 }, () 
       const [l1, l5] = loadavg();
       console.log(
         `# 1,000 workloads, ${RECORDS} records: first render ${firstRenderMs} ms from navigation ` +
-          `(stored flows answered at ${flowsEnd} ms; the same GET alone takes ${apiMs} ms, ` +
-          `${(alone.text.length / 1e6).toFixed(1)} MB); ` +
+          `(stored flows asked at ${flowsEntry.start} ms, first byte ${flowsEntry.first} ms, ` +
+          `answered at ${flowsEntry.end} ms: ${mb(flowsEntry.wire)} MB on the wire, ` +
+          `${mb(flowsEntry.json)} MB of JSON; whole records uncompressed take ${apiMs} ms alone, ` +
+          `${mb(alone.text.length)} MB); ` +
           `namespace filter redrawn in ${Math.round(filterMs)} ms; edge click to explanation ` +
           `${edgeMs} ms (${edges}); load average ${l1?.toFixed(2)} / ${l5?.toFixed(2)}`,
       );

@@ -287,7 +287,31 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
         name: "directory/ldap-client-0 to directory/ldap-server-0: allowed",
       });
       assert.equal(await allowed.count(), 1);
+      // The server computed the namespace's cells only: every row is of it.
+      const rows = await page.getByTestId("matrix").locator("tbody th").allTextContents();
+      assert.ok(rows.length > 0 && rows.every((r) => r.startsWith("directory/")), rows.join());
       await page.screenshot({ path: join(SHOTS, "matrix.png") });
+      // Rows by selector: the LDAP clients alone, asked of the server as `from`.
+      const asked = page.waitForRequest(
+        (r) => r.url().includes("/api/v1/matrix?") && r.url().includes("from="),
+      );
+      const rowsInput = page.getByLabel("Rows (selector)");
+      await rowsInput.fill("role == 'ldap-client'");
+      await rowsInput.press("Enter");
+      await asked;
+      await page
+        .getByRole("button", { name: /^directory\/blue-web-0 to / })
+        .first()
+        .waitFor({ state: "detached" });
+      assert.deepEqual(await page.getByTestId("matrix").locator("tbody th").allTextContents(), [
+        "directory/ldap-client-0",
+        "directory/ldap-client-1",
+      ]);
+      // A bad selector: the server's 400 is shown, naming the field.
+      await rowsInput.fill("role ==");
+      await rowsInput.press("Enter");
+      await page.getByTestId("matrix-error").waitFor();
+      assert.match(await text(page.getByTestId("matrix-error")), /from/);
     });
   });
 });

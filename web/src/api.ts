@@ -2,13 +2,24 @@
 // fetch. A bearer token, when the server wants one, is asked once and kept for the tab.
 import type { Description } from "../../src/analysis/describe.ts";
 import type { Explanation } from "../../src/analysis/explain.ts";
-import type { Matrix } from "../../src/analysis/matrix.ts";
+import type { Matrix, MatrixFilter } from "../../src/analysis/matrix.ts";
 import type { Simulation } from "../../src/analysis/simulate.ts";
+import type { FlowField } from "../../src/flows/flow-log.ts";
+import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";
 
 import type { ApiObject } from "./objects.ts";
+import { projectionParam } from "./projection.ts";
 
-export type { ApiObject, Description, Explanation, Matrix, StoredAlert, StoredFlowRecord };
+export type {
+  ApiObject,
+  Description,
+  Explanation,
+  FlowProjection,
+  Matrix,
+  StoredAlert,
+  StoredFlowRecord,
+};
 
 export interface StatusCause {
   readonly reason?: string;
@@ -89,6 +100,15 @@ export async function flows(range: TimeRange & { selector?: string }): Promise<S
     .items;
 }
 
+/** The records of a range with only the projection's members: a fraction of the bytes. */
+export async function projectedFlows<K extends keyof StoredFlowRecord, F extends FlowField>(
+  range: TimeRange & { selector?: string },
+  projection: FlowProjection<K, F>,
+): Promise<ProjectedFlowRecord<K, F>[]> {
+  const q = query({ ...range, fields: projectionParam(projection) });
+  return (await getJson<{ items: ProjectedFlowRecord<K, F>[] }>(`/api/v1/flows${q}`)).items;
+}
+
 export async function alerts(range: TimeRange): Promise<StoredAlert[]> {
   return (await getJson<{ items: StoredAlert[] }>(`/api/v1/alerts${query({ ...range })}`)).items;
 }
@@ -99,7 +119,9 @@ export const acknowledge = (id: number) =>
 export const explain = (q: { from: string; to: string; port: number; protocol: string }) =>
   postJson<Explanation & { revision: number }>("/api/v1/explain", q);
 
-export const matrix = () => getJson<Matrix & { revision: number }>("/api/v1/matrix");
+/** The matrix of the live store, narrowed as `microseg matrix -n --from --to` narrows it. */
+export const matrix = (filter: MatrixFilter = {}) =>
+  getJson<Matrix & { revision: number }>(`/api/v1/matrix${query({ ...filter })}`);
 
 export const describe = (o: {
   apiVersion: string;

@@ -2,8 +2,31 @@
 // observed flow records folded into edges between applications, and what policy allows (the
 // matrix) laid over them. The view only draws what this returns.
 import type { Matrix } from "../../src/analysis/matrix.ts";
-import type { StoredFlowRecord } from "../../src/flows/wire.ts";
+import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
 import type { ApiObject } from "./objects.ts";
+
+/** What the graph reads of a flow record; the server sends only these (`fields=`). */
+export const GRAPH_RECORD = {
+  keys: ["lastSeen", "connections"],
+  fields: [
+    "action",
+    "proto",
+    "policy",
+    "rule",
+    "source_ip",
+    "source_namespace",
+    "source_name",
+    "dest_ip",
+    "dest_port",
+    "dest_namespace",
+    "dest_name",
+  ],
+} as const satisfies FlowProjection;
+
+export type GraphRecord = ProjectedFlowRecord<
+  (typeof GRAPH_RECORD.keys)[number],
+  (typeof GRAPH_RECORD.fields)[number]
+>;
 
 export interface Workload {
   /** `namespace/name`, as the matrix and explain name it. */
@@ -76,7 +99,7 @@ export interface GraphEdge {
   denied: number;
   readonly ports: Set<string>;
   /** The records folded in (the edge panel lists them). */
-  readonly records: StoredFlowRecord[];
+  readonly records: GraphRecord[];
   /** From the matrix overlay: a workload pair and port policy allows between these apps. */
   policyAllows: boolean;
   /** Observed allowed connections that policy as it stands now denies (matrix overlay). */
@@ -94,7 +117,7 @@ export interface FlowQuery {
 }
 
 /** A record's flow as explain names it: the workload when the record names one, else its address. */
-export function flowOfRecord(r: StoredFlowRecord): FlowQuery {
+export function flowOfRecord(r: GraphRecord): FlowQuery {
   const f = r.fields;
   const side = (ns: string, name: string, ip: string) =>
     ns && name && !name.endsWith("-*") ? `${ns}/${name}` : ip;
@@ -160,7 +183,7 @@ function sideApp(
 
 export function buildGraph(
   workloads: readonly Workload[],
-  records: readonly StoredFlowRecord[],
+  records: readonly GraphRecord[],
   filter: GraphFilter,
   policy?: Matrix,
 ): Graph {

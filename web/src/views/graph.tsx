@@ -5,25 +5,21 @@
 import cytoscape from "cytoscape";
 import fcose from "cytoscape-fcose";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import {
-  follow,
-  type Matrix,
-  matrix,
-  type StoredFlowRecord,
-  snapshot,
-  flows as storedFlows,
-} from "../api.ts";
+import { follow, type Matrix, matrix, projectedFlows, snapshot } from "../api.ts";
 import { Choice } from "../choice.tsx";
 import { ExplanationOf } from "../explanation.tsx";
 import {
   buildGraph,
   type EdgeState,
   flowOfRecord,
+  GRAPH_RECORD,
   type Graph,
   type GraphEdge,
   type GraphFilter,
+  type GraphRecord,
   workloadsOf,
 } from "../graph-model.ts";
+import { projectionParam } from "../projection.ts";
 import type { Route } from "../route.ts";
 import { href } from "../route.ts";
 import { useAsync } from "../use-async.ts";
@@ -169,8 +165,8 @@ function layout(cy: cytoscape.Core) {
  * live stream from the last id read, as the CLI's `flows --follow` does. The graph is rebuilt
  * at most every 250 ms while records stream in.
  */
-function useFlows(since: string): { records: StoredFlowRecord[]; live: boolean; version: number } {
-  const buffer = useRef<StoredFlowRecord[]>([]);
+function useFlows(since: string): { records: GraphRecord[]; live: boolean; version: number } {
+  const buffer = useRef<GraphRecord[]>([]);
   const [version, setVersion] = useState(0);
   const [live, setLive] = useState(false);
   useEffect(() => {
@@ -180,13 +176,13 @@ function useFlows(since: string): { records: StoredFlowRecord[]; live: boolean; 
     let stop = () => {};
     let ended = false;
     const bump = () => setVersion((v) => v + 1);
-    storedFlows({ since, limit: MAX_RECORDS }).then(
+    projectedFlows({ since, limit: MAX_RECORDS }, GRAPH_RECORD).then(
       (stored) => {
         if (ended) return;
         buffer.current = stored;
         bump();
-        stop = follow<StoredFlowRecord>(
-          `/api/v1/flows?since=${encodeURIComponent(since)}`,
+        stop = follow<GraphRecord>(
+          `/api/v1/flows?since=${encodeURIComponent(since)}&fields=${projectionParam(GRAPH_RECORD)}`,
           (r) => {
             buffer.current.push(r);
             if (buffer.current.length > MAX_RECORDS) buffer.current.splice(0, MAX_RECORDS / 10);

@@ -1,31 +1,68 @@
-// The reachability matrix for a namespace (or all) on one port, from the matrix API; a cell
-// opens its explanation.
+// The reachability matrix for a namespace (or all) and row and column selectors, on one port:
+// the server computes only the cells asked for (`GET /api/v1/matrix?namespace=&from=&to=`, as
+// `microseg matrix -n --from --to`); a cell opens its explanation.
 import { useMemo, useState } from "preact/hooks";
-import { matrix } from "../api.ts";
+import { matrix, snapshot } from "../api.ts";
 import { Choice } from "../choice.tsx";
 import { ExplanationOf } from "../explanation.tsx";
-import type { FlowQuery } from "../graph-model.ts";
+import { type FlowQuery, workloadsOf } from "../graph-model.ts";
 import type { Route } from "../route.ts";
 import { useAsync } from "../use-async.ts";
 
 /** Rows and columns drawn at most; a namespace or a selector narrows larger sets. */
 const MAX_SIDE = 60;
 
+/** A selector text field, committed on change (Enter or leaving it), as the server takes it. */
+function SelectorInput(p: {
+  label: string;
+  value: string;
+  placeholder: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {p.label}
+      <input
+        value={p.value}
+        onChange={(e) => p.onChange(e.currentTarget.value)}
+        placeholder={p.placeholder}
+      />
+    </label>
+  );
+}
+
+/** Each distinct value in first-seen order. */
+const distinct = (xs: Iterable<string>) => [...new Set(xs)];
+
 export function MatrixView({ route }: { route: Route }) {
-  const m = useAsync(matrix, []);
   const [namespace, setNamespace] = useState(route.params.get("namespace") ?? "");
+  const [rowSelector, setRowSelector] = useState(route.params.get("from") ?? "");
+  const [columnSelector, setColumnSelector] = useState(route.params.get("to") ?? "");
   const [port, setPort] = useState(route.params.get("port") ?? "");
   const [cell, setCell] = useState<FlowQuery>();
+  const world = useAsync(snapshot, []);
+  const m = useAsync(
+    () =>
+      matrix({
+        ...(namespace ? { namespace } : {}),
+        ...(rowSelector ? { from: rowSelector } : {}),
+        ...(columnSelector ? { to: columnSelector } : {}),
+      }),
+    [namespace, rowSelector, columnSelector],
+  );
   const namespaces = useMemo(
-    () => [...new Set((m.value?.workloads ?? []).map((w) => w.split("/")[0] ?? ""))].sort(),
-    [m.value],
+    () => distinct(workloadsOf(world.value?.items ?? []).map((w) => w.namespace)).sort(),
+    [world.value],
   );
   const ports = (m.value?.ports ?? []).map((p) => `${p.port}/${p.protocol}`);
   const chosenPort = port || ports[0] || "";
-  const rows = (m.value?.workloads ?? []).filter(
-    (w) => !namespace || w.startsWith(`${namespace}/`),
-  );
-  const side = rows.slice(0, MAX_SIDE);
+  // Rows are the cells' sources, columns their destinations (the selectors may differ).
+  const [rows, columns] = useMemo(() => {
+    const results = m.value?.results ?? [];
+    return [distinct(results.map((c) => c.from)), distinct(results.map((c) => c.to))];
+  }, [m.value]);
+  const shownRows = rows.slice(0, MAX_SIDE);
+  const shownColumns = columns.slice(0, MAX_SIDE);
   const cells = useMemo(() => {
     const out = new Map<string, boolean>();
     for (const c of m.value?.results ?? [])
@@ -42,21 +79,37 @@ export function MatrixView({ route }: { route: Route }) {
           options={[["", "all"], ...namespaces]}
           onChange={setNamespace}
         />
+        <SelectorInput
+          label="Rows (selector)"
+          value={rowSelector}
+          onChange={setRowSelector}
+          placeholder="role == 'ldap-client'"
+        />
+        <SelectorInput
+          label="Columns (selector)"
+          value={columnSelector}
+          onChange={setColumnSelector}
+          placeholder="app == 'ldap'"
+        />
         <Choice label="Port" value={chosenPort} options={ports} onChange={setPort} />
-        {rows.length > MAX_SIDE && (
+        {(rows.length > MAX_SIDE || columns.length > MAX_SIDE) && (
           <span class="muted">
-            first {MAX_SIDE} of {rows.length}: choose a namespace
+            first {MAX_SIDE} of {rows.length} × {columns.length}: choose a namespace or selectors
           </span>
         )}
       </div>
-      {m.error && <p class="errors">{m.error.message}</p>}
+      {m.error && (
+        <p class="errors" data-testid="matrix-error">
+          {m.error.message}
+        </p>
+      )}
       <div class="split">
         <div class="panel">
           <table class="matrix" data-testid="matrix">
             <thead>
               <tr>
                 <th>from \ to</th>
-                {side.map((to) => (
+                {shownColumns.map((to) => (
                   <th key={to} class="rot" scope="col">
                     {to}
                   </th>
@@ -64,10 +117,10 @@ export function MatrixView({ route }: { route: Route }) {
               </tr>
             </thead>
             <tbody>
-              {side.map((from) => (
+              {shownRows.map((from) => (
                 <tr key={from}>
                   <th scope="row">{from}</th>
-                  {side.map((to) => {
+                  {shownColumns.map((to) => {
                     const allowed = cells.get(`${from}|${to}`);
                     const [p, protocol = "TCP"] = chosenPort.split("/");
                     return (
