@@ -27,6 +27,8 @@ export interface UpOptions {
   readonly examples: boolean;
   readonly lab: boolean;
   readonly nodes: number;
+  /** The lab's id, which starts its namespaces' names (`ms-ID-`); `up` when absent. */
+  readonly labId?: string;
   /** Progress and notices for the user (a line each). */
   readonly say: (line: string) => void;
 }
@@ -126,7 +128,7 @@ export async function up(opts: UpOptions): Promise<Running> {
     const nodes = Array.from({ length: opts.nodes }, (_, i) => `node-${i + 1}`);
     const spec = labSpecFromManifests(snapshot.items, { nodes });
     const lab = await Lab.up(spec, {
-      id: "up",
+      id: opts.labId ?? "up",
       stateDir: join(stateDir, "lab"),
       server: { url: server.url, ...(opts.tokenFile ? { tokenFile: opts.tokenFile } : {}) },
     });

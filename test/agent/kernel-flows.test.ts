@@ -3,7 +3,8 @@
 // (manifest mode), samples allowed connections 1 in 4 while every deny is logged, reads the
 // policy chains' counters into its status, and its sampled ruleset reads back without drift.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -215,7 +216,7 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
     assert.equal(status()!.fullSyncs, 1, "no drift repair happened");
   });
 
-  test("an agent killed outright takes its ulogd2 with it; the next one captures again", async () => {
+  test("an agent killed outright takes its ulogd2 with it; the next one stops a stray ulogd2 on its config and captures again", async () => {
     const old = status()!.flows!.ulogd!.pid!;
     agent.child.kill("SIGKILL");
     await agent.exited;
@@ -224,6 +225,15 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
       readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("ulogd");
     // The parent-death signal: no orphan holds the NFLOG groups.
     await until("ulogd2 to die with its agent", () => !alive(old), 10_000);
+    // A ulogd2 that did outlive an agent (started by hand here) holds the NFLOG groups.
+    const ulogdDir = join(dir, "ulogd");
+    const stray = spawn(
+      "ip",
+      ["netns", "exec", topo.node, "ulogd", "-c", join(ulogdDir, "ulogd.conf")],
+      { stdio: "ignore" },
+    );
+    writeFileSync(join(ulogdDir, "ulogd.pid"), `${stray.pid}\n`);
+    await until("the stray ulogd2 running", () => alive(stray.pid!), 10_000);
     rmSync(statusFile());
     agent = startAgentProcess(topo.node, args);
     await until(
@@ -231,7 +241,8 @@ describe("the agent's flow logs in its node netns", { skip, timeout: 180_000 }, 
       () => status()?.flows?.ulogd?.state === "running",
       30_000,
     );
-    assert.notEqual(status()!.flows!.ulogd!.pid, old);
+    assert.notEqual(status()!.flows!.ulogd!.pid, stray.pid);
+    assert.equal(alive(stray.pid!), false, "the stray ulogd2 is gone");
     const alerts = lines().filter((l) => l.type === "alert").length;
     assert.equal(
       await topo.probe({ from: "other", to: "server", protocol: "TCP", port: 389 }),

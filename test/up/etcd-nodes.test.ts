@@ -5,6 +5,7 @@
 // agent's node is relabelled through the API and the kernel follows on every node.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,9 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type EtcdServer, etcdInstalled, startEtcd } from "../etcd-server.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
+
+/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
+const labId = `u${randomBytes(3).toString("hex")}`;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "bin/microseg.js");
@@ -114,6 +118,8 @@ describe("three nodes on etcd, end to end", { skip, timeout: 900_000 }, () => {
         etcd.url,
         "--nodes",
         "3",
+        "--lab-id",
+        labId,
         "--no-examples",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },

@@ -6,6 +6,7 @@
 // Ctrl-C takes everything down.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,9 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { rootSkipReason } from "../nft/needs-root.ts";
+
+/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
+const labId = `u${randomBytes(3).toString("hex")}`;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "bin/microseg.js");
@@ -102,7 +106,17 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
   before(async () => {
     up = spawn(
       process.execPath,
-      [cli, "up", "--state-dir", dir, "--listen", `127.0.0.1:${port}`, "--no-examples"],
+      [
+        cli,
+        "up",
+        "--state-dir",
+        dir,
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--no-examples",
+        "--lab-id",
+        labId,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     exited = new Promise((resolve) => up.once("exit", resolve));
@@ -338,7 +352,7 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
     assert.equal(await exited, 0);
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
       .split("\n")
-      .filter((l) => l.startsWith("ms-up-"));
+      .filter((l) => l.startsWith(`ms-${labId}-`));
     assert.deepEqual(left, []);
   });
 });

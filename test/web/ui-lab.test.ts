@@ -8,6 +8,7 @@
 // down, and the test checks that none of its lab is left.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,15 +19,18 @@ import type { Browser } from "playwright-core";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import { launch, visit } from "./browser.ts";
 
+/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
+const labId = `u${randomBytes(3).toString("hex")}`;
+
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "bin/microseg.js");
 const execFileAsync = promisify(execFile);
 
-/** The network namespaces of `microseg up`'s lab (its lab id is "up": `ms-up-...`). */
+/** The network namespaces of this run's `microseg up` lab. */
 const upNetns = () =>
   execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
-    .filter((l) => l.startsWith("ms-up-"));
+    .filter((l) => l.startsWith(`ms-${labId}-`));
 
 describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "microseg-ui-lab-"));
@@ -74,11 +78,19 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
   };
 
   before(async () => {
-    // Its lab's names are fixed: a second `microseg up` on the machine would take them over.
-    assert.deepEqual(upNetns(), [], "another microseg up is running");
     up = spawn(
       process.execPath,
-      [cli, "up", "--state-dir", dir, "--listen", `127.0.0.1:${port}`, "--no-examples"],
+      [
+        cli,
+        "up",
+        "--state-dir",
+        dir,
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--no-examples",
+        "--lab-id",
+        labId,
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     exited = new Promise((resolve) => up?.once("exit", resolve));

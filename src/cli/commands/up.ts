@@ -11,6 +11,7 @@ interface UpFlags {
   lab: boolean;
   examples: boolean;
   nodes: string;
+  labId: string;
 }
 
 const DEFAULT_LISTEN = "127.0.0.1:7080";
@@ -68,6 +69,7 @@ export function registerUp(program: Command): void {
     )
     .option("--token-file <path>", "bearer token the API requires (needed off loopback)")
     .option("--nodes <n>", "lab nodes", "2")
+    .option("--lab-id <id>", "the lab's id, 1-8 of [a-z0-9]: its namespaces are ms-ID-…", "up")
     .option("--no-lab", "run the API server only: nothing is enforced")
     .option("--no-examples", "do not apply the examples to a new store")
     .addHelpText(
@@ -83,6 +85,8 @@ Examples:
       const nodes = Number(f.nodes);
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 8)
         throw new CliError(`--nodes: "${f.nodes}" is not 1-8`);
+      if (!/^[a-z0-9]{1,8}$/.test(f.labId))
+        throw new CliError(`--lab-id: "${f.labId}" is not 1-8 of [a-z0-9]`);
       const running = await up({
         stateDir: f.stateDir,
         listen: f.listen,
@@ -92,6 +96,7 @@ Examples:
         examples: f.examples,
         lab: f.lab,
         nodes,
+        labId: f.labId,
         say: (line) => console.error(`microseg: ${line}`),
       });
       process.stdout.write(banner(running, f.listen));
