@@ -61,7 +61,9 @@ export class ProberClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        return await ProberClient.connect(socket);
+        // The connect may take all the time that is left: on a loaded machine this process can
+        // stall for seconds, and a stalled loop runs the timer before the connect's callback.
+        return await ProberClient.connect(socket, Math.max(2000, deadline - Date.now()));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== "ENOENT" && code !== "ECONNREFUSED") throw e;
