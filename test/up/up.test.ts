@@ -280,7 +280,7 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
   });
 
   test("the API server dies and comes back: no full re-render, established connections stay", async () => {
-    const state = JSON.parse(readFileSync(join(dir, "lab/up/state.json"), "utf8"));
+    const state = JSON.parse(readFileSync(join(dir, "lab", labId, "state.json"), "utf8"));
     const podOf = (name: string) => state.plan.pods.find((p: { name: string }) => p.name === name);
     const client = podOf("directory/ldap-client-0");
     const target = podOf("directory/ldap-server-0");
