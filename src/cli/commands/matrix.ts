@@ -51,9 +51,8 @@ async function matrix(flags: MatrixFlags): Promise<void> {
     }
     result = reachabilityMatrix(world.cluster, world.evaluator, ports, filter);
   } else {
-    if (summary || Object.keys(filter).length > 0)
-      throw new CliError("-n, --from, --to and -o summary judge manifests: give -f");
-    result = await connect(flags).matrix(ports);
+    if (summary) throw new CliError("-o summary judges manifests: give -f");
+    result = await connect(flags).matrix(ports, filter);
   }
   if (format === "text") process.stdout.write(formatMatrix(result));
   else if (format === "json") console.log(JSON.stringify({ results: result.results }));
@@ -74,9 +73,9 @@ export function registerMatrix(program: Command): void {
         "--ports <list>",
         "ports to judge, e.g. 80/TCP,81/TCP,53/UDP (default: every declared container port)",
       )
-      .option("-n, --namespace <name>", "only workloads in this namespace (with -f)")
-      .option("--from <selector>", "only sources matching this selector (Calico syntax; with -f)")
-      .option("--to <selector>", "only destinations matching this selector (with -f)")
+      .option("-n, --namespace <name>", "only workloads in this namespace")
+      .option("--from <selector>", "only sources matching this selector (Calico syntax)")
+      .option("--to <selector>", "only destinations matching this selector")
       .option(
         "-o, --output <format>",
         "text, json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
