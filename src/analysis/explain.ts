@@ -5,6 +5,7 @@ import type { FlowPeer, Protocol, World } from "../policy/index.ts";
 import {
   type DirectionVerdict,
   describeDecision,
+  policyLabel,
   resolvePeer,
   resolvePort,
   type Verdict,
@@ -80,10 +81,8 @@ function directionLines(label: string, d: DirectionExplanation): string[] {
     `          ${d.reason}`,
   ];
   for (const tier of d.passed) lines.push(`          passed tier ${tier}`);
-  for (const log of d.logged) {
-    const ns = log.policy.namespace ? `${log.policy.namespace}/` : "";
-    lines.push(`          logged by ${log.policy.kind} ${ns}${log.policy.name} rule ${log.index}`);
-  }
+  for (const log of d.logged)
+    lines.push(`          logged by ${policyLabel(log.policy)} rule ${log.index}`);
   return lines;
 }
 

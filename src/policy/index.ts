@@ -11,5 +11,11 @@ export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";
 export { type ServiceView, serviceKey, servicesOf, serviceView } from "./services.ts";
 export * from "./types.ts";
-export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
+export {
+  type Decision,
+  type DirectionVerdict,
+  describeDecision,
+  policyLabel,
+  type Verdict,
+} from "./verdict.ts";
 export { buildWorld, type World } from "./world.ts";

@@ -90,7 +90,7 @@ describe("microseg explain", () => {
     assert.deepEqual(e.ingress.decision, {
       kind: "rule",
       tier: "security",
-      policy: { kind: "GlobalNetworkPolicy", name: "blue-ldap" },
+      policy: { kind: "GlobalNetworkPolicy", name: "blue-ldap", writtenName: "security.blue-ldap" },
       ruleIndex: 2,
       action: "Deny",
     });
@@ -111,6 +111,11 @@ describe("microseg explain", () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /: ALLOWED/);
+    // The policy as its manifest names it, tier prefix included.
+    assert.match(
+      r.stdout,
+      /Allow by tier security, GlobalNetworkPolicy security\.blue-ldap, rule 0/,
+    );
   });
 
   it("accepts an address that is no workload", () => {
