@@ -258,3 +258,61 @@ describe("microseg validate", () => {
     assert.match(r.stdout, /^\d+ objects valid/);
   });
 });
+
+describe("-o wide on the offline commands", () => {
+  it("explain: a row per direction with where it is judged, tier, policy as written and rule", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "directory/blue-batch-0",
+      "--to",
+      "directory/ldap-server-1",
+      "--port",
+      "636",
+      "-o",
+      "wide",
+    );
+    assert.equal(r.status, 1, r.stderr);
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^DIRECTION +AT +ADDRESS +VERDICT +TIER +POLICY +RULE +PASSED$/);
+    assert.match(
+      rows[1] ?? "",
+      /^egress +directory\/blue-batch-0 +198\.18\.20\.15 +Allow +<none> +<none> +no-policy/,
+    );
+    assert.match(
+      rows[2] ?? "",
+      /^ingress +directory\/ldap-server-1 +198\.18\.20\.11 +Deny +security +GlobalNetworkPolicy security\.blue-ldap +2 /,
+    );
+  });
+
+  it("matrix: a row per cell with each direction's verdict", () => {
+    const r = microseg("matrix", "-f", "examples/blue-ldap", "--ports", "389/TCP", "-o", "wide");
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^FROM +TO +PORT +VERDICT +EGRESS +INGRESS$/);
+    assert.equal(rows.length, 1 + 36);
+    assert.ok(
+      rows.some((l) =>
+        /^directory\/blue-web-0 +directory\/ldap-server-0 +389\/TCP +Deny +Allow +Deny$/.test(l),
+      ),
+    );
+  });
+
+  it("lint: a table with the check id in its own column; the exit status is unchanged", () => {
+    const r = microseg("lint", "-f", "test/analysis/lint/rule.shadowed/bad.yaml", "-o", "wide");
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^SEVERITY +CHECK +OBJECT +PATH +MESSAGE$/);
+    assert.ok(
+      rows.slice(1).some((l) => /^warning +rule\.shadowed +/.test(l)),
+      r.stdout,
+    );
+    assert.equal(r.status, 1);
+  });
+
+  it("an unknown -o names the formats", () => {
+    const r = microseg("lint", "-f", "examples/blue-ldap", "-o", "wider");
+    assert.match(r.stderr, /-o: "wider" is not one of text, wide, json, yaml/);
+  });
+});

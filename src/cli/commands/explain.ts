@@ -6,7 +6,8 @@ import { tryParseAddress } from "../../net/cidr.ts";
 import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
+import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { explainWide } from "../wide.ts";
 
 /** A number, or a named port resolved on the destination's container ports. */
 function port(value: string): number | string {
@@ -36,7 +37,7 @@ function inNamespace(ref: string, namespace: string | undefined): string {
 
 /** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
 async function explain(flags: ExplainFlags): Promise<void> {
-  const format = outputFormat(flags.output);
+  const format = tableOutputFormat(flags.output);
   const query = {
     from: inNamespace(flags.from, flags.namespace),
     to: inNamespace(flags.to, flags.namespace),
@@ -47,6 +48,7 @@ async function explain(flags: ExplainFlags): Promise<void> {
     ? explainFlow(buildWorld(await loadOrExit(flags.filename, { strict: flags.strict })), query)
     : await connect(flags).explain(query);
   if (format === "text") console.log(formatExplanation(explanation));
+  else if (format === "wide") process.stdout.write(explainWide(explanation));
   else if (format === "json") console.log(JSON.stringify(explanation));
   else process.stdout.write(stringify(explanation));
   if (!explanation.allowed) process.exitCode = 1;
@@ -76,7 +78,11 @@ export function registerExplain(program: Command): void {
         port,
       )
       .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP or a number", "TCP")
-      .option("-o, --output <format>", "text, json or yaml", "text")
+      .option(
+        "-o, --output <format>",
+        "text, wide (a row per direction: tier, policy, rule), json or yaml",
+        "text",
+      )
       .addHelpText(
         "after",
         `
@@ -87,7 +93,8 @@ Examples:
   microseg explain --from directory/blue-web-0 --to directory/ldap-server-0 --port 389
   microseg explain -n directory --from blue-web-0 --to ldap-server-0 --port 389
   microseg explain -f examples/ --from directory/ldap-client-0 --to directory/ldap-server-0 --port ldap
-  microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json`,
+  microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json
+  microseg explain -f examples/ --from directory/blue-batch-0 --to directory/ldap-server-1 --port 636 -o wide`,
       ),
   ).action(kubectlAction(explain, 2));
 }

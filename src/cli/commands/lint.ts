@@ -4,7 +4,8 @@ import { CHECKS, formatFindings, lint, lintExitCode } from "../../analysis/lint/
 import { type AnalysisInputFlags, analysisResources } from "../analysis-input.ts";
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { outputFormat } from "../load.ts";
+import { tableOutputFormat } from "../load.ts";
+import { lintWide } from "../wide.ts";
 
 /** Exit statuses: by the worst finding (0, 1, 2); 3 when nothing could be linted. */
 const CANNOT_LINT = 3;
@@ -14,10 +15,11 @@ interface LintFlags extends AnalysisInputFlags {
 }
 
 async function lintCommand(flags: LintFlags): Promise<void> {
-  const format = outputFormat(flags.output);
+  const format = tableOutputFormat(flags.output);
   const findings = lint(await analysisResources(flags, CANNOT_LINT));
   if (format === "json") console.log(JSON.stringify({ findings }));
   else if (format === "yaml") process.stdout.write(stringify({ findings }));
+  else if (format === "wide") process.stdout.write(lintWide(findings));
   else process.stdout.write(formatFindings(findings));
   process.exitCode = lintExitCode(findings);
 }
@@ -29,7 +31,11 @@ export function registerLint(program: Command): void {
       .command("lint")
       .description("is this policy what I meant: findings with severity, object and field path")
       .option("-f, --filename <paths...>", "lint these manifests instead of the server's store")
-      .option("-o, --output <format>", 'text, json ({"findings": [...]}) or yaml', "text")
+      .option(
+        "-o, --output <format>",
+        'text, wide (a table with the check id), json ({"findings": [...]}) or yaml',
+        "text",
+      )
       .addHelpText(
         "after",
         `
@@ -40,7 +46,8 @@ ${checks}
 
 Examples:
   microseg lint -f examples/segmented-apps
-  microseg lint -o json`,
+  microseg lint -o json
+  microseg lint -f repo/ -o wide`,
       ),
   ).action(kubectlAction(lintCommand, CANNOT_LINT));
 }

@@ -13,7 +13,8 @@ import { formatMatrix, writeResultsJson } from "../../analysis/matrix-text.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
+import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { matrixWide } from "../wide.ts";
 
 interface MatrixFlags extends ConnectionFlags {
   filename?: string[];
@@ -27,7 +28,7 @@ interface MatrixFlags extends ConnectionFlags {
 
 async function matrix(flags: MatrixFlags): Promise<void> {
   const summary = flags.output === "summary";
-  const format = summary ? "text" : outputFormat(flags.output);
+  const format = summary ? "text" : tableOutputFormat(flags.output);
   const ports = flags.ports !== undefined ? parsePortList(flags.ports) : undefined;
   const filter: MatrixFilter = {
     ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
@@ -55,6 +56,7 @@ async function matrix(flags: MatrixFlags): Promise<void> {
     result = await connect(flags).matrix(ports, filter);
   }
   if (format === "text") process.stdout.write(formatMatrix(result));
+  else if (format === "wide") process.stdout.write(matrixWide(result.results));
   else if (format === "json") console.log(JSON.stringify({ results: result.results }));
   else process.stdout.write(stringify({ results: result.results }));
 }
@@ -78,7 +80,7 @@ export function registerMatrix(program: Command): void {
       .option("--to <selector>", "only destinations matching this selector")
       .option(
         "-o, --output <format>",
-        "text, json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
+        "text, wide (a row per cell, each direction's verdict), json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
         "text",
       )
       .addHelpText(
@@ -89,6 +91,7 @@ Examples:
   microseg matrix --ports 8080/TCP,53/UDP -o json
   microseg matrix -f examples/segmented-apps --ports 8080/TCP
   microseg matrix -f dump.yaml -o summary
+  microseg matrix -f examples/blue-ldap --ports 389/TCP -o wide
   microseg matrix -f dump.yaml -n shop --from "app == 'web'" --to "app == 'db'" -o json`,
       ),
   ).action(kubectlAction(matrix, 2));
