@@ -5,7 +5,14 @@ export { policyName } from "./compile/calico.ts";
 export { BUILTIN_TIERS, type TierSpec } from "./compile/tiers.ts";
 export { type DeriveContext, deriveResource } from "./derive.ts";
 export { Evaluator } from "./evaluate.ts";
-export { NamedPortNotFoundError, PeerNotFoundError, resolvePeer, resolvePort } from "./flow.ts";
+export {
+  FlowShapeError,
+  flowIcmp,
+  NamedPortNotFoundError,
+  PeerNotFoundError,
+  resolvePeer,
+  resolvePort,
+} from "./flow.ts";
 export { byOrderThenName, policySortKey } from "./program.ts";
 export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";

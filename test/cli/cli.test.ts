@@ -316,3 +316,58 @@ describe("-o wide on the offline commands", () => {
     assert.match(r.stderr, /-o: "wider" is not one of text, wide, json, yaml/);
   });
 });
+
+describe("explain with ICMP type and code", () => {
+  const file = join(tmp, "icmp.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: default, labels: {app: db}}
+---
+apiVersion: microseg.io/v1
+kind: NetworkPolicy
+metadata: {name: db-ping, namespace: default}
+spec:
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+    - {action: Allow, protocol: ICMP, icmp: {type: 8, code: 0}}
+`,
+  );
+  const ping = (...args: string[]) =>
+    microseg("explain", "-f", file, "--from", "web", "--to", "db", "--protocol", "ICMP", ...args);
+
+  it("judges the type and code a rule's icmp match names", () => {
+    const echo = ping("--icmp-type", "8", "--icmp-code", "0");
+    assert.equal(echo.status, 0, echo.stderr);
+    assert.match(echo.stdout, /-> default\/db .* ICMP type 8 code 0: ALLOWED/);
+    assert.match(echo.stdout, /NetworkPolicy default\/db-ping, rule 0/);
+    const json = JSON.parse(ping("--icmp-type", "8", "--icmp-code", "0", "-o", "json").stdout);
+    assert.deepEqual([json.icmp, json.port], [{ type: 8, code: 0 }, undefined]);
+    for (const other of [["--icmp-type", "8", "--icmp-code", "3"], ["--icmp-type", "0"], []]) {
+      const r = ping(...other);
+      assert.equal(r.status, 1, `${other.join(" ")} is denied: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /Deny by the default action of tier default/);
+    }
+  });
+
+  it("refuses fields that do not fit the protocol, naming the flag", () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--port", "80"], /--port: ICMP has no ports/],
+      [["--icmp-code", "0"], /--icmp-code: needs --icmp-type/],
+      [["--icmp-type", "256"], /--icmp-type: "256" is not 0-255/],
+      [["--protocol", "TCP", "--port", "80", "--icmp-type", "8"], /--icmp-type: TCP has no ICMP/],
+      [["--protocol", "TCP"], /--port: required for TCP/],
+    ];
+    for (const [args, message] of cases) {
+      const r = ping(...args);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+  });
+});
