@@ -371,3 +371,48 @@ spec:
     }
   });
 });
+
+describe("microseg lint -n -f", () => {
+  it("places the namespaced objects naming none in -n's namespace, as validate -n does", () => {
+    const file = join(tmp, "lint-no-namespace.yaml");
+    writeFileSync(
+      file,
+      `apiVersion: v1
+kind: Pod
+metadata: { name: web-0, labels: { app: web } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client-0, labels: { app: client } }
+---
+apiVersion: microseg.io/v1
+kind: NetworkPolicy
+metadata: { name: web-in }
+spec:
+  selector: app == "web"
+  ingress:
+    - { action: Allow, source: { selector: app == "client" } }
+    - { action: Deny, source: { selector: app == "client" } }
+`,
+    );
+    const r = microseg("lint", "-n", "team", "-f", file, "-o", "json");
+    const { findings } = JSON.parse(r.stdout) as {
+      findings: Array<{ check: string; object: string }>;
+    };
+    assert.ok(
+      findings.some(
+        (f) => f.check === "rule.shadowed" && f.object === "microseg.io/NetworkPolicy team/web-in",
+      ),
+      r.stdout,
+    );
+    assert.ok(
+      findings.every((f) => !/ default\//.test(f.object)),
+      r.stdout,
+    );
+    const other = join(tmp, "lint-other-namespace.yaml");
+    writeFileSync(other, "apiVersion: v1\nkind: Pod\nmetadata: { name: x, namespace: shop }\n");
+    const refused = microseg("lint", "-n", "team", "-f", other);
+    assert.equal(refused.status, 3, "input that cannot be linted");
+    assert.match(refused.stderr, /shop/);
+  });
+});
