@@ -1,12 +1,7 @@
 // `microseg describe` text, laid out as kubectl describe prints: aligned `Field:` lines,
 // multi-valued fields continued under the first value, `<none>` for empty ones.
-import type {
-  Description,
-  DirectionSelection,
-  ObjectSummary,
-  PolicyEntry,
-  TierEntry,
-} from "./describe.ts";
+import { policyLabel } from "../policy/index.ts";
+import type { Description, DirectionSelection, ObjectSummary, TierEntry } from "./describe.ts";
 
 const WIDTH = 14;
 
@@ -34,11 +29,6 @@ function header(o: ObjectSummary): string[] {
   ];
 }
 
-function policyName(p: PolicyEntry): string {
-  const ns = p.namespace !== undefined ? `${p.namespace}/` : "";
-  return `${p.kind} ${ns}${p.name}`;
-}
-
 function tierLine(t: TierEntry): string {
   const order = t.order !== undefined ? `order ${t.order}, ` : "";
   return `Tier ${t.tier} (${order}default ${t.defaultAction}):`;
@@ -51,7 +41,7 @@ function directionLines(title: string, d: DirectionSelection): string[] {
     lines.push(`  ${tierLine(t)}`);
     for (const p of t.policies) {
       const order = p.order !== undefined ? ` (order ${p.order})` : "";
-      lines.push(`    ${policyName(p)}${order}`);
+      lines.push(`    ${policyLabel(p)}${order}`);
     }
   }
   return lines;
@@ -83,7 +73,7 @@ export function formatDescription(d: Description): string {
     }
   } else if (d.type === "policy") {
     if (d.stages)
-      lines.push(...field("Stages", [`${d.stages.action} ${policyName(d.stages.target)}`]));
+      lines.push(...field("Stages", [`${d.stages.action} ${policyLabel(d.stages.target)}`]));
     if (d.policy) {
       const p = d.policy;
       lines.push(...field("Tier", [p.tier]));

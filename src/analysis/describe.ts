@@ -32,10 +32,7 @@ export interface ObjectSummary {
   readonly resourceVersion?: string;
 }
 
-export interface PolicyEntry {
-  readonly kind: PolicyKind;
-  readonly namespace?: string;
-  readonly name: string;
+export interface PolicyEntry extends PolicyRef {
   readonly order?: number;
 }
 
@@ -123,6 +120,7 @@ function entry(p: Policy): PolicyEntry {
     kind: p.ref.kind,
     ...(p.ref.namespace !== undefined ? { namespace: p.ref.namespace } : {}),
     name: p.ref.name,
+    ...(p.ref.writtenName !== undefined ? { writtenName: p.ref.writtenName } : {}),
     ...(p.order !== undefined ? { order: p.order } : {}),
   };
 }

@@ -1,10 +1,12 @@
 // Why a flow is allowed or denied: each direction's deciding tier, policy, rule and action,
 // plus what staged policies would decide.
 
-import type { FlowPeer, Protocol, World } from "../policy/index.ts";
+import type { FlowPeer, IcmpMatch, Protocol, World } from "../policy/index.ts";
 import {
   type DirectionVerdict,
   describeDecision,
+  flowIcmp,
+  policyLabel,
   resolvePeer,
   resolvePort,
   type Verdict,
@@ -13,9 +15,12 @@ import {
 export interface ExplainQuery {
   readonly from: string;
   readonly to: string;
-  /** A number, or a name resolved on the destination's container ports. */
-  readonly port: number | string;
+  /** A number, or a name resolved on the destination's container ports; none for ICMP. */
+  readonly port?: number | string;
   readonly protocol: Protocol;
+  /** ICMP and ICMPv6 only (flowIcmp): the packet's type and code, as rules' `icmp` match them. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
 }
 
 export interface DirectionExplanation extends DirectionVerdict {
@@ -29,8 +34,10 @@ export interface Explanation {
   readonly to: string;
   readonly fromAddress: string;
   readonly toAddress: string;
-  readonly port: number;
+  /** Absent for ICMP, which has `icmp` instead. */
+  readonly port?: number;
   readonly protocol: Protocol;
+  readonly icmp?: IcmpMatch;
   readonly allowed: boolean;
   readonly egress: DirectionExplanation;
   readonly ingress: DirectionExplanation;
@@ -54,8 +61,15 @@ export function explainFlow(world: World, q: ExplainQuery): Explanation {
   const source = resolvePeer(world.cluster, q.from, "--from");
   // Judge the destination in the source's address family when it has one.
   const destination = resolvePeer(world.cluster, q.to, "--to", source.address?.family);
-  const port = resolvePort(destination, q.port, q.protocol);
-  const flow = { source, destination, port, protocol: q.protocol };
+  const icmp = flowIcmp(q.protocol, q.port, q.icmpType, q.icmpCode);
+  const port = q.port === undefined ? undefined : resolvePort(destination, q.port, q.protocol);
+  const flow = {
+    source,
+    destination,
+    protocol: q.protocol,
+    ...(port !== undefined ? { port } : {}),
+    ...(icmp ? { icmp } : {}),
+  };
   const both = (v: Verdict) => ({
     allowed: v.allowed,
     egress: direction(v.egress, source),
@@ -67,8 +81,9 @@ export function explainFlow(world: World, q: ExplainQuery): Explanation {
     to: peerName(destination),
     fromAddress: source.address?.text ?? "",
     toAddress: destination.address?.text ?? "",
-    port,
+    ...(port !== undefined ? { port } : {}),
     protocol: q.protocol,
+    ...(icmp ? { icmp } : {}),
     ...both(world.evaluator.evaluate(flow)),
     ...(staged ? { staged } : {}),
   };
@@ -80,16 +95,22 @@ function directionLines(label: string, d: DirectionExplanation): string[] {
     `          ${d.reason}`,
   ];
   for (const tier of d.passed) lines.push(`          passed tier ${tier}`);
-  for (const log of d.logged) {
-    const ns = log.policy.namespace ? `${log.policy.namespace}/` : "";
-    lines.push(`          logged by ${log.policy.kind} ${ns}${log.policy.name} rule ${log.index}`);
-  }
+  for (const log of d.logged)
+    lines.push(`          logged by ${policyLabel(log.policy)} rule ${log.index}`);
   return lines;
+}
+
+/** `389/TCP`, `ICMP type 8 code 0`, `ICMPv6` (no type given). */
+export function flowText(e: Pick<Explanation, "port" | "protocol" | "icmp">): string {
+  if (e.port !== undefined) return `${e.port}/${e.protocol}`;
+  if (!e.icmp) return String(e.protocol);
+  const code = e.icmp.code !== undefined ? ` code ${e.icmp.code}` : "";
+  return `${e.protocol} type ${e.icmp.type}${code}`;
 }
 
 export function formatExplanation(e: Explanation): string {
   const lines = [
-    `${e.from} (${e.fromAddress || "no address"}) -> ${e.to} (${e.toAddress || "no address"}) ${e.port}/${e.protocol}: ${e.allowed ? "ALLOWED" : "DENIED"}`,
+    `${e.from} (${e.fromAddress || "no address"}) -> ${e.to} (${e.toAddress || "no address"}) ${flowText(e)}: ${e.allowed ? "ALLOWED" : "DENIED"}`,
     ...directionLines("egress", e.egress),
     ...directionLines("ingress", e.ingress),
   ];

@@ -8,11 +8,19 @@ export interface AnalysisInputFlags extends ConnectionFlags {
   filename?: string[];
 }
 
-/** `unloadable`: the exit status when the manifests do not load. */
+/**
+ * `unloadable`: the exit status when the manifests do not load; `namespace` (`-n` where the
+ * verb means kubectl's placement): the namespace of manifests' namespaced objects naming none.
+ */
 export async function analysisResources(
   flags: AnalysisInputFlags,
   unloadable = 1,
+  namespace?: string,
 ): Promise<Resource[]> {
-  if (flags.filename) return loadOrExit(flags.filename, { status: unloadable });
+  if (flags.filename)
+    return loadOrExit(flags.filename, {
+      status: unloadable,
+      ...(namespace !== undefined ? { namespace } : {}),
+    });
   return [...(await connect(flags).snapshot()).items];
 }

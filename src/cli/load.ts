@@ -36,3 +36,10 @@ export function outputFormat(value: string): OutputFormat {
   if (value === "text" || value === "json" || value === "yaml") return value;
   throw new CliError(`-o: "${value}" is not one of text, json, yaml`);
 }
+
+/** The offline commands' formats: kubectl's `wide` (a table with more columns) besides. */
+export function tableOutputFormat(value: string): OutputFormat | "wide" {
+  if (value === "wide") return value;
+  if (value === "text" || value === "json" || value === "yaml") return value;
+  throw new CliError(`-o: "${value}" is not one of text, wide, json, yaml`);
+}

@@ -6,7 +6,7 @@ import type { ZodType } from "zod";
 import type { AgentStatus } from "../agent/index.ts";
 import type { Description } from "../analysis/describe.ts";
 import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
-import type { Matrix, PortProtocol } from "../analysis/matrix.ts";
+import type { Matrix, MatrixFilter, PortProtocol } from "../analysis/matrix.ts";
 import type { LiveSimulation } from "../analysis/simulate.ts";
 import type {
   KindRef,
@@ -261,12 +261,18 @@ export class ApiClient {
     return shaped<Explanation>(body, ["from", "to", "allowed", "egress", "ingress"], "explain");
   }
 
-  /** The reachability matrix of the live store; every declared port when `ports` is absent. */
-  async matrix(ports?: readonly PortProtocol[]): Promise<Matrix> {
+  /**
+   * The reachability matrix of the live store; every declared port when `ports` is absent,
+   * narrowed on the server by `filter` (a namespace, source and destination selectors).
+   */
+  async matrix(ports?: readonly PortProtocol[], filter: MatrixFilter = {}): Promise<Matrix> {
     const body = await this.#http.json({
       method: "POST",
       path: MATRIX_PATH,
-      body: ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {},
+      body: {
+        ...(ports ? { ports: ports.map((p) => `${p.port}/${p.protocol}`).join(",") } : {}),
+        ...filter,
+      },
     });
     return shaped<Matrix>(body, ["workloads", "ports", "results"], "matrix");
   }

@@ -5,11 +5,24 @@ export { policyName } from "./compile/calico.ts";
 export { BUILTIN_TIERS, type TierSpec } from "./compile/tiers.ts";
 export { type DeriveContext, deriveResource } from "./derive.ts";
 export { Evaluator } from "./evaluate.ts";
-export { NamedPortNotFoundError, PeerNotFoundError, resolvePeer, resolvePort } from "./flow.ts";
+export {
+  FlowShapeError,
+  flowIcmp,
+  NamedPortNotFoundError,
+  PeerNotFoundError,
+  resolvePeer,
+  resolvePort,
+} from "./flow.ts";
 export { byOrderThenName, policySortKey } from "./program.ts";
 export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";
 export { type ServiceView, serviceKey, servicesOf, serviceView } from "./services.ts";
 export * from "./types.ts";
-export { type Decision, type DirectionVerdict, describeDecision, type Verdict } from "./verdict.ts";
+export {
+  type Decision,
+  type DirectionVerdict,
+  describeDecision,
+  policyLabel,
+  type Verdict,
+} from "./verdict.ts";
 export { buildWorld, type World } from "./world.ts";

@@ -177,7 +177,10 @@ export type PolicyKind =
 export interface PolicyRef {
   readonly kind: PolicyKind;
   readonly namespace?: string;
+  /** The policy's identity: Calico kinds without their tier's `tier.` prefix (policyName). */
   readonly name: string;
+  /** `metadata.name` as the manifest spells it, when it differs from `name` (output only). */
+  readonly writtenName?: string;
 }
 
 export interface Policy {

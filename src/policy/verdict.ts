@@ -39,12 +39,23 @@ export interface Verdict {
   readonly ingress: DirectionVerdict;
 }
 
+/**
+ * A policy as the user wrote it: the kind as its manifest spells it (Kubernetes' NetworkPolicy
+ * with its group, as lint names objects, so it is not read as Calico's) and `metadata.name` as
+ * written (`devops.stage-env`, not the tier-less identity).
+ */
+export function policyLabel(ref: PolicyRef): string {
+  const kind =
+    ref.kind === "KubernetesNetworkPolicy" ? "networking.k8s.io/NetworkPolicy" : ref.kind;
+  const ns = ref.namespace ? `${ref.namespace}/` : "";
+  return `${kind} ${ns}${ref.writtenName ?? ref.name}`;
+}
+
 export function describeDecision(d: Decision): string {
   switch (d.kind) {
     case "rule": {
-      const ns = d.policy.namespace ? `${d.policy.namespace}/` : "";
       const rule = d.ruleName ? ` (${d.ruleName})` : "";
-      return `${d.action} by tier ${d.tier}, ${d.policy.kind} ${ns}${d.policy.name}, rule ${d.ruleIndex}${rule}`;
+      return `${d.action} by tier ${d.tier}, ${policyLabel(d.policy)}, rule ${d.ruleIndex}${rule}`;
     }
     case "tier-default":
       return `Deny by the default action of tier ${d.tier} (policies select the endpoint, no rule matched)`;

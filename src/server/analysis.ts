@@ -13,6 +13,7 @@ import type { Datastore } from "../datastore/index.ts";
 import { isPortName } from "../model/names.ts";
 import {
   buildWorld,
+  FlowShapeError,
   NamedPortNotFoundError,
   normalizeProtocol,
   PeerNotFoundError,
@@ -54,9 +55,10 @@ function text(p: Params, field: string, required: boolean): string | undefined {
   return String(v);
 }
 
-/** A number, or a named port (resolved on the destination by explainFlow). */
-function port(p: Params): number | string {
-  const raw = text(p, "port", true) as string;
+/** A number, or a named port (resolved on the destination by explainFlow); none for ICMP. */
+function port(p: Params): number | string | undefined {
+  const raw = text(p, "port", false);
+  if (raw === undefined) return undefined;
   if (isPortName(raw)) return raw;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 0 || n > 65535) {
@@ -65,15 +67,28 @@ function port(p: Params): number | string {
   return n;
 }
 
+/** An ICMP type or code: digits (the range is checked with the protocol by flowIcmp). */
+function byte(p: Params, field: string): number | undefined {
+  const raw = text(p, field, false);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw badRequest(field, `"${raw}" is not a number 0-255`);
+  return Number(raw);
+}
+
 export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache): void {
   const explain = async (req: FastifyRequest) => {
     req.metricLabels = { verb: "explain", resource: "" };
     const p = paramsOf(req);
+    const portValue = port(p);
+    const icmpType = byte(p, "icmpType");
+    const icmpCode = byte(p, "icmpCode");
     const query = {
       from: text(p, "from", true) as string,
       to: text(p, "to", true) as string,
-      port: port(p),
       protocol: normalizeProtocol(text(p, "protocol", false) ?? "TCP"),
+      ...(portValue !== undefined ? { port: portValue } : {}),
+      ...(icmpType !== undefined ? { icmpType } : {}),
+      ...(icmpCode !== undefined ? { icmpCode } : {}),
     };
     const { revision, world } = await worlds.current();
     try {
@@ -88,6 +103,10 @@ export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache)
       }
       if (error instanceof NamedPortNotFoundError) {
         throw badRequest("port", error.message.replace(/^--port: /, ""));
+      }
+      if (error instanceof FlowShapeError) {
+        const field = { "--port": "port", "--icmp-type": "icmpType", "--icmp-code": "icmpCode" };
+        throw badRequest(field[error.field], error.message.replace(/^--[\w-]+: /, ""));
       }
       throw error;
     }

@@ -101,6 +101,13 @@ describe("describe an endpoint", () => {
     assert.equal(d.ingress.open, undefined);
   });
 
+  it("names the selecting policies as written: the tier prefix kept, Kubernetes' kind with its group", () => {
+    const text = formatDescription(describeOf("Pod", "web-0", "shop"));
+    assert.match(text, /^ {4}GlobalNetworkPolicy security\.quarantine \(order 5\)$/m);
+    assert.match(text, /^ {4}networking\.k8s\.io\/NetworkPolicy shop\/web-in \(order 1000\)$/m);
+    assert.doesNotMatch(text, /GlobalNetworkPolicy quarantine|KubernetesNetworkPolicy/);
+  });
+
   it("says a direction is open when no policy selects the endpoint", () => {
     const d = describeOf("Pod", "db-0", "shop");
     assert.ok(d.type === "endpoint");

@@ -219,7 +219,7 @@ describe("microseg describe", () => {
     assert.match(r.stdout, /^Addresses: +198\.18\.20\.10$/m);
     assert.match(
       r.stdout,
-      /Ingress:\n {2}Tier security \(order 100, default Pass\):\n {4}GlobalNetworkPolicy blue-ldap \(order 10\)\n/,
+      /Ingress:\n {2}Tier security \(order 100, default Pass\):\n {4}GlobalNetworkPolicy security\.blue-ldap \(order 10\)\n/,
     );
     assert.match(r.stdout, /Egress:\n {2}<none>: no policy selects this endpoint; open/);
   });
@@ -379,5 +379,35 @@ data: { level: debug }
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ConfigMap/);
     assert.equal(run("get", "ns", "team-w").status, 1, "nothing of the set was applied");
+  });
+});
+
+describe("microseg lint -n over the live store", () => {
+  it("judges the whole store and prints only the findings about objects in the namespace", () => {
+    const applied = run("apply", "-f", "test/analysis/lint/rule.shadowed/bad.yaml");
+    assert.equal(applied.status, 0, applied.stderr);
+    type Findings = { findings: Array<{ check: string; object: string }> };
+    const all = JSON.parse(run("lint", "-o", "json").stdout) as Findings;
+    const shop = run("lint", "-n", "shop", "-o", "json");
+    const inShop = (JSON.parse(shop.stdout) as Findings).findings;
+    assert.deepEqual(
+      inShop,
+      all.findings.filter((f) => / shop\//.test(f.object)),
+    );
+    assert.ok(
+      inShop.some(
+        (f) => f.check === "rule.shadowed" && f.object === "microseg.io/NetworkPolicy shop/web-in",
+      ),
+      shop.stdout,
+    );
+    const tools = (JSON.parse(run("lint", "-n", "tools", "-o", "json").stdout) as Findings)
+      .findings;
+    assert.ok(
+      tools.every((f) => / tools\//.test(f.object)),
+      "findings elsewhere are left out",
+    );
+    const none = run("lint", "-n", "no-such-namespace");
+    assert.equal(none.status, 0, none.stderr);
+    assert.equal(none.stdout, "no findings\n");
   });
 });

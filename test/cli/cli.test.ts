@@ -90,7 +90,7 @@ describe("microseg explain", () => {
     assert.deepEqual(e.ingress.decision, {
       kind: "rule",
       tier: "security",
-      policy: { kind: "GlobalNetworkPolicy", name: "blue-ldap" },
+      policy: { kind: "GlobalNetworkPolicy", name: "blue-ldap", writtenName: "security.blue-ldap" },
       ruleIndex: 2,
       action: "Deny",
     });
@@ -111,6 +111,11 @@ describe("microseg explain", () => {
     );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /: ALLOWED/);
+    // The policy as its manifest names it, tier prefix included.
+    assert.match(
+      r.stdout,
+      /Allow by tier security, GlobalNetworkPolicy security\.blue-ldap, rule 0/,
+    );
   });
 
   it("accepts an address that is no workload", () => {
@@ -251,5 +256,163 @@ describe("microseg validate", () => {
     const r = microseg("validate", "-f", "examples");
     assert.equal(r.status, 0);
     assert.match(r.stdout, /^\d+ objects valid/);
+  });
+});
+
+describe("-o wide on the offline commands", () => {
+  it("explain: a row per direction with where it is judged, tier, policy as written and rule", () => {
+    const r = microseg(
+      "explain",
+      "-f",
+      "examples",
+      "--from",
+      "directory/blue-batch-0",
+      "--to",
+      "directory/ldap-server-1",
+      "--port",
+      "636",
+      "-o",
+      "wide",
+    );
+    assert.equal(r.status, 1, r.stderr);
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^DIRECTION +AT +ADDRESS +VERDICT +TIER +POLICY +RULE +PASSED$/);
+    assert.match(
+      rows[1] ?? "",
+      /^egress +directory\/blue-batch-0 +198\.18\.20\.15 +Allow +<none> +<none> +no-policy/,
+    );
+    assert.match(
+      rows[2] ?? "",
+      /^ingress +directory\/ldap-server-1 +198\.18\.20\.11 +Deny +security +GlobalNetworkPolicy security\.blue-ldap +2 /,
+    );
+  });
+
+  it("matrix: a row per cell with each direction's verdict", () => {
+    const r = microseg("matrix", "-f", "examples/blue-ldap", "--ports", "389/TCP", "-o", "wide");
+    assert.equal(r.status, 0, r.stderr);
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^FROM +TO +PORT +VERDICT +EGRESS +INGRESS$/);
+    assert.equal(rows.length, 1 + 36);
+    assert.ok(
+      rows.some((l) =>
+        /^directory\/blue-web-0 +directory\/ldap-server-0 +389\/TCP +Deny +Allow +Deny$/.test(l),
+      ),
+    );
+  });
+
+  it("lint: a table with the check id in its own column; the exit status is unchanged", () => {
+    const r = microseg("lint", "-f", "test/analysis/lint/rule.shadowed/bad.yaml", "-o", "wide");
+    const rows = r.stdout.trimEnd().split("\n");
+    assert.match(rows[0] ?? "", /^SEVERITY +CHECK +OBJECT +PATH +MESSAGE$/);
+    assert.ok(
+      rows.slice(1).some((l) => /^warning +rule\.shadowed +/.test(l)),
+      r.stdout,
+    );
+    assert.equal(r.status, 1);
+  });
+
+  it("an unknown -o names the formats", () => {
+    const r = microseg("lint", "-f", "examples/blue-ldap", "-o", "wider");
+    assert.match(r.stderr, /-o: "wider" is not one of text, wide, json, yaml/);
+  });
+});
+
+describe("explain with ICMP type and code", () => {
+  const file = join(tmp, "icmp.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: default, labels: {app: db}}
+---
+apiVersion: microseg.io/v1
+kind: NetworkPolicy
+metadata: {name: db-ping, namespace: default}
+spec:
+  selector: app == 'db'
+  types: [Ingress]
+  ingress:
+    - {action: Allow, protocol: ICMP, icmp: {type: 8, code: 0}}
+`,
+  );
+  const ping = (...args: string[]) =>
+    microseg("explain", "-f", file, "--from", "web", "--to", "db", "--protocol", "ICMP", ...args);
+
+  it("judges the type and code a rule's icmp match names", () => {
+    const echo = ping("--icmp-type", "8", "--icmp-code", "0");
+    assert.equal(echo.status, 0, echo.stderr);
+    assert.match(echo.stdout, /-> default\/db .* ICMP type 8 code 0: ALLOWED/);
+    assert.match(echo.stdout, /NetworkPolicy default\/db-ping, rule 0/);
+    const json = JSON.parse(ping("--icmp-type", "8", "--icmp-code", "0", "-o", "json").stdout);
+    assert.deepEqual([json.icmp, json.port], [{ type: 8, code: 0 }, undefined]);
+    for (const other of [["--icmp-type", "8", "--icmp-code", "3"], ["--icmp-type", "0"], []]) {
+      const r = ping(...other);
+      assert.equal(r.status, 1, `${other.join(" ")} is denied: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /Deny by the default action of tier default/);
+    }
+  });
+
+  it("refuses fields that do not fit the protocol, naming the flag", () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--port", "80"], /--port: ICMP has no ports/],
+      [["--icmp-code", "0"], /--icmp-code: needs --icmp-type/],
+      [["--icmp-type", "256"], /--icmp-type: "256" is not 0-255/],
+      [["--protocol", "TCP", "--port", "80", "--icmp-type", "8"], /--icmp-type: TCP has no ICMP/],
+      [["--protocol", "TCP"], /--port: required for TCP/],
+    ];
+    for (const [args, message] of cases) {
+      const r = ping(...args);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
+  });
+});
+
+describe("microseg lint -n -f", () => {
+  it("places the namespaced objects naming none in -n's namespace, as validate -n does", () => {
+    const file = join(tmp, "lint-no-namespace.yaml");
+    writeFileSync(
+      file,
+      `apiVersion: v1
+kind: Pod
+metadata: { name: web-0, labels: { app: web } }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client-0, labels: { app: client } }
+---
+apiVersion: microseg.io/v1
+kind: NetworkPolicy
+metadata: { name: web-in }
+spec:
+  selector: app == "web"
+  ingress:
+    - { action: Allow, source: { selector: app == "client" } }
+    - { action: Deny, source: { selector: app == "client" } }
+`,
+    );
+    const r = microseg("lint", "-n", "team", "-f", file, "-o", "json");
+    const { findings } = JSON.parse(r.stdout) as {
+      findings: Array<{ check: string; object: string }>;
+    };
+    assert.ok(
+      findings.some(
+        (f) => f.check === "rule.shadowed" && f.object === "microseg.io/NetworkPolicy team/web-in",
+      ),
+      r.stdout,
+    );
+    assert.ok(
+      findings.every((f) => !/ default\//.test(f.object)),
+      r.stdout,
+    );
+    const other = join(tmp, "lint-other-namespace.yaml");
+    writeFileSync(other, "apiVersion: v1\nkind: Pod\nmetadata: { name: x, namespace: shop }\n");
+    const refused = microseg("lint", "-n", "team", "-f", other);
+    assert.equal(refused.status, 3, "input that cannot be linted");
+    assert.match(refused.stderr, /shop/);
   });
 });

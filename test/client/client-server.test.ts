@@ -117,6 +117,20 @@ describe("ApiClient against microseg server", () => {
     assert.equal(e.allowed, false);
     const m = await client.matrix([{ port: 389, protocol: "TCP" }]);
     assert.equal(m.results.length, 36);
+    // The filter is applied by the server: 2 clients x 2 servers, one port.
+    const narrowed = await client.matrix([{ port: 389, protocol: "TCP" }], {
+      namespace: "directory",
+      from: "role == 'ldap-client'",
+      to: "role == 'ldap-server'",
+    });
+    assert.deepEqual(narrowed.results.map((c) => `${c.from} ${c.to}`).sort(), [
+      "directory/ldap-client-0 directory/ldap-server-0",
+      "directory/ldap-client-0 directory/ldap-server-1",
+      "directory/ldap-client-1 directory/ldap-server-0",
+      "directory/ldap-client-1 directory/ldap-server-1",
+    ]);
+    const elsewhere = await client.matrix([{ port: 389, protocol: "TCP" }], { namespace: "x" });
+    assert.equal(elsewhere.results.length, 0);
   });
 
   it("agent status goes up and is listed", async () => {

@@ -72,6 +72,35 @@ describe("analysis over the live store", () => {
     }
   });
 
+  it("explain takes an ICMP type and code; a field that does not fit the protocol is a 400", async () => {
+    const query = {
+      from: "directory/blue-web-0",
+      to: "directory/ldap-server-0",
+      protocol: "ICMP",
+      icmpType: 8,
+      icmpCode: 0,
+    };
+    const offline = explainFlow(buildWorld(resources), { ...query, protocol: "ICMP" });
+    const get = await h.request(
+      "GET",
+      `/api/v1/explain?${new URLSearchParams({ ...query, icmpType: "8", icmpCode: "0" })}`,
+    );
+    assert.equal(get.status, 200, get.text);
+    const { revision, ...explanation } = get.json;
+    assert.deepEqual(explanation, JSON.parse(JSON.stringify(offline)));
+    assert.deepEqual(explanation.icmp, { type: 8, code: 0 });
+    for (const [body, field] of [
+      [{ ...query, port: 80 }, "port"],
+      [{ ...query, icmpType: 300 }, "icmpType"],
+      [{ ...query, icmpType: "x" }, "icmpType"],
+      [{ ...query, protocol: "TCP", port: 80 }, "icmpType"],
+    ] as const) {
+      const r = await h.request("POST", "/api/v1/explain", { body });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.json.details.causes[0].field, field, r.text);
+    }
+  });
+
   it("explain (GET and POST) equals the offline explanation", async () => {
     const query = { from: "directory/blue-web-0", to: "directory/ldap-server-0", port: 389 };
     const offline = explainFlow(buildWorld(resources), { ...query, protocol: "TCP" });

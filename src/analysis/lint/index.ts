@@ -69,6 +69,16 @@ export function lintExitCode(findings: readonly Finding[]): number {
 }
 
 /** One line per finding, as compilers print them, and a count. */
+/**
+ * The namespace of a finding's object, read back from `object` (`group/Kind namespace/name`:
+ * names hold no `/`); undefined for cluster-scoped objects.
+ */
+export function findingNamespace(f: Finding): string | undefined {
+  const ref = f.object.slice(f.object.indexOf(" ") + 1);
+  const slash = ref.indexOf("/");
+  return slash < 0 ? undefined : ref.slice(0, slash);
+}
+
 export function formatFindings(findings: readonly Finding[]): string {
   if (findings.length === 0) return "no findings\n";
   const lines = findings.map(

@@ -1,7 +1,7 @@
 // From the compiled program back to what the user wrote: the resource behind a policy, its name
 // as findings print it, and the field path of a rule.
 import { apiGroupOf, type Resource } from "../../model/index.ts";
-import { type Direction, type PolicyRef, policyName } from "../../policy/index.ts";
+import { type Direction, type PolicyRef, policyLabel, policyName } from "../../policy/index.ts";
 
 /** `networking.k8s.io/NetworkPolicy shop/web-in`, `Pod shop/web-0`, `microseg.io/Tier security`. */
 export function objectName(r: Resource): string {
@@ -56,7 +56,7 @@ export class PolicyObjects {
   nameOf(ref: PolicyRef): string {
     const r = this.resourceOf(ref);
     if (r) return objectName(r);
-    return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+    return policyLabel(ref);
   }
 }
 

@@ -3,10 +3,11 @@ import { stringify } from "yaml";
 import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
 import { isPortName } from "../../model/names.ts";
 import { tryParseAddress } from "../../net/cidr.ts";
-import { buildWorld, normalizeProtocol } from "../../policy/index.ts";
+import { buildWorld, flowIcmp, normalizeProtocol } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
+import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { explainWide } from "../wide.ts";
 
 /** A number, or a named port resolved on the destination's container ports. */
 function port(value: string): number | string {
@@ -17,12 +18,20 @@ function port(value: string): number | string {
   return n;
 }
 
+/** A number for --icmp-type and --icmp-code; the range is checked with the protocol. */
+function byte(value: string): number {
+  if (!/^\d+$/.test(value)) throw new CliError(`"${value}" is not a number 0-255`);
+  return Number(value);
+}
+
 interface ExplainFlags extends ConnectionFlags {
   filename?: string[];
   strict?: boolean;
   from: string;
   to: string;
-  port: number | string;
+  port?: number | string;
+  icmpType?: number;
+  icmpCode?: number;
   protocol: string;
   output: string;
   namespace?: string;
@@ -36,17 +45,22 @@ function inNamespace(ref: string, namespace: string | undefined): string {
 
 /** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
 async function explain(flags: ExplainFlags): Promise<void> {
-  const format = outputFormat(flags.output);
+  const format = tableOutputFormat(flags.output);
   const query = {
     from: inNamespace(flags.from, flags.namespace),
     to: inNamespace(flags.to, flags.namespace),
-    port: flags.port,
     protocol: normalizeProtocol(flags.protocol),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.icmpType !== undefined ? { icmpType: flags.icmpType } : {}),
+    ...(flags.icmpCode !== undefined ? { icmpCode: flags.icmpCode } : {}),
   };
+  // Checked here too, so a bad combination is refused before a server is asked.
+  flowIcmp(query.protocol, query.port, query.icmpType, query.icmpCode);
   const explanation: Explanation = flags.filename
     ? explainFlow(buildWorld(await loadOrExit(flags.filename, { strict: flags.strict })), query)
     : await connect(flags).explain(query);
   if (format === "text") console.log(formatExplanation(explanation));
+  else if (format === "wide") process.stdout.write(explainWide(explanation));
   else if (format === "json") console.log(JSON.stringify(explanation));
   else process.stdout.write(stringify(explanation));
   if (!explanation.allowed) process.exitCode = 1;
@@ -70,13 +84,23 @@ export function registerExplain(program: Command): void {
       )
       .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
       .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
-      .requiredOption(
+      .option(
         "--port <port>",
-        "destination port: a number, or a name of the destination's container ports",
+        "destination port: a number, or a name of the destination's container ports (required but for ICMP)",
         port,
       )
-      .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP or a number", "TCP")
-      .option("-o, --output <format>", "text, json or yaml", "text")
+      .option("--protocol <protocol>", "TCP, UDP, SCTP, ICMP, ICMPv6 or a number", "TCP")
+      .option(
+        "--icmp-type <type>",
+        "ICMP or ICMPv6 type, 0-255 (echo request: 8, ICMPv6 128)",
+        byte,
+      )
+      .option("--icmp-code <code>", "ICMP or ICMPv6 code, 0-255 (with --icmp-type)", byte)
+      .option(
+        "-o, --output <format>",
+        "text, wide (a row per direction: tier, policy, rule), json or yaml",
+        "text",
+      )
       .addHelpText(
         "after",
         `
@@ -87,7 +111,9 @@ Examples:
   microseg explain --from directory/blue-web-0 --to directory/ldap-server-0 --port 389
   microseg explain -n directory --from blue-web-0 --to ldap-server-0 --port 389
   microseg explain -f examples/ --from directory/ldap-client-0 --to directory/ldap-server-0 --port ldap
-  microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json`,
+  microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json
+  microseg explain -f examples/ --from directory/blue-batch-0 --to directory/ldap-server-1 --port 636 -o wide
+  microseg explain -f examples/ --from shop/web-0 --to shop/db-0 --protocol ICMP --icmp-type 8 --icmp-code 0`,
       ),
   ).action(kubectlAction(explain, 2));
 }

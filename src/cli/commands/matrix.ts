@@ -13,7 +13,8 @@ import { formatMatrix, writeResultsJson } from "../../analysis/matrix-text.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
-import { CliError, loadOrExit, outputFormat, STRICT_HELP } from "../load.ts";
+import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { matrixWide } from "../wide.ts";
 
 interface MatrixFlags extends ConnectionFlags {
   filename?: string[];
@@ -27,7 +28,7 @@ interface MatrixFlags extends ConnectionFlags {
 
 async function matrix(flags: MatrixFlags): Promise<void> {
   const summary = flags.output === "summary";
-  const format = summary ? "text" : outputFormat(flags.output);
+  const format = summary ? "text" : tableOutputFormat(flags.output);
   const ports = flags.ports !== undefined ? parsePortList(flags.ports) : undefined;
   const filter: MatrixFilter = {
     ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
@@ -51,11 +52,11 @@ async function matrix(flags: MatrixFlags): Promise<void> {
     }
     result = reachabilityMatrix(world.cluster, world.evaluator, ports, filter);
   } else {
-    if (summary || Object.keys(filter).length > 0)
-      throw new CliError("-n, --from, --to and -o summary judge manifests: give -f");
-    result = await connect(flags).matrix(ports);
+    if (summary) throw new CliError("-o summary judges manifests: give -f");
+    result = await connect(flags).matrix(ports, filter);
   }
   if (format === "text") process.stdout.write(formatMatrix(result));
+  else if (format === "wide") process.stdout.write(matrixWide(result.results));
   else if (format === "json") console.log(JSON.stringify({ results: result.results }));
   else process.stdout.write(stringify({ results: result.results }));
 }
@@ -74,12 +75,12 @@ export function registerMatrix(program: Command): void {
         "--ports <list>",
         "ports to judge, e.g. 80/TCP,81/TCP,53/UDP (default: every declared container port)",
       )
-      .option("-n, --namespace <name>", "only workloads in this namespace (with -f)")
-      .option("--from <selector>", "only sources matching this selector (Calico syntax; with -f)")
-      .option("--to <selector>", "only destinations matching this selector (with -f)")
+      .option("-n, --namespace <name>", "only workloads in this namespace")
+      .option("--from <selector>", "only sources matching this selector (Calico syntax)")
+      .option("--to <selector>", "only destinations matching this selector")
       .option(
         "-o, --output <format>",
-        "text, json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
+        "text, wide (a row per cell, each direction's verdict), json, yaml, or summary (allowed/denied counts per namespace pair; with -f)",
         "text",
       )
       .addHelpText(
@@ -90,6 +91,7 @@ Examples:
   microseg matrix --ports 8080/TCP,53/UDP -o json
   microseg matrix -f examples/segmented-apps --ports 8080/TCP
   microseg matrix -f dump.yaml -o summary
+  microseg matrix -f examples/blue-ldap --ports 389/TCP -o wide
   microseg matrix -f dump.yaml -n shop --from "app == 'web'" --to "app == 'db'" -o json`,
       ),
   ).action(kubectlAction(matrix, 2));

@@ -143,9 +143,11 @@ export function compileCalicoPolicy(
   const namespace = p.kind === "NetworkPolicy" ? p.metadata.namespace : undefined;
   const { tier } = p.spec;
   const kind: PolicyKind = p.kind;
+  const name = policyName(p.metadata.name, tier);
   const ref: PolicyRef = {
     kind,
-    name: policyName(p.metadata.name, tier),
+    name,
+    ...(name !== p.metadata.name ? { writtenName: p.metadata.name } : {}),
     ...(namespace !== undefined ? { namespace } : {}),
   };
   const types = calicoPolicyTypes(p.spec);
