@@ -306,7 +306,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         {
           metric: "events",
           value: many.events,
-          note: `${r2(many.achievedRate)}/s sent (asked ${rate}/s), each changes every node`,
+          note: `${r2(many.achievedRate)}/s written and acknowledged (asked ${rate}/s), each changes every node`,
         },
         {
           metric: "event to enforced on every node p50",
