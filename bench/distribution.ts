@@ -170,6 +170,8 @@ interface RunFigures {
   readonly agentHeapMb: number;
   readonly agentRssMb: number;
   readonly agentResources: number;
+  /** Heap growth per object the agent took in during the events (KB). */
+  readonly agentHeapPerObjectKb: number;
   readonly agentEndpoints: number;
   readonly storeObjects: number;
 }
@@ -236,6 +238,11 @@ async function run(
       agentHeapMb: median(after.map((a) => a.heapMb)),
       agentRssMb: median(after.map((a) => a.rssMb)),
       agentResources: median(after.map((a) => a.resources)),
+      agentHeapPerObjectKb: median(
+        after.map(
+          (a, i) => ((a.heapMb - before[i]!.heapMb) * 1024) / (a.resources - before[i]!.resources),
+        ),
+      ),
       agentEndpoints: median(after.map((a) => a.endpoints)),
       storeObjects: (await store.snapshot()).items.length,
     };
@@ -290,6 +297,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         [`${prefix}AgentHeapMb`]: r2(f.agentHeapMb),
         [`${prefix}AgentRssMb`]: r2(f.agentRssMb),
         [`${prefix}AgentResources`]: f.agentResources,
+        [`${prefix}AgentHeapPerObjectKb`]: r2(f.agentHeapPerObjectKb),
         [`${prefix}AgentEndpoints`]: f.agentEndpoints,
         [`${prefix}StoreObjects`]: f.storeObjects,
         ...(f.etcdCpu === undefined ? {} : { [`${prefix}EtcdCpuPct`]: r2(f.etcdCpu) }),
@@ -331,6 +339,12 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
           metric: "objects one agent holds",
           value: many.agentResources,
           note: `of ${many.storeObjects} in the store; ${many.agentEndpoints} endpoints its own`,
+        },
+        {
+          metric: "  agent heap per object taken in",
+          value: many.agentHeapPerObjectKb,
+          unit: "KB",
+          note: "growth over the events / objects added (median agent)",
         },
         {
           metric: `${pairAgents} agents, etcd: every node p50`,
