@@ -1,5 +1,6 @@
 // One agent of `bench distribution`, in a process of its own as on a node of its own: it follows
-// the API server (argv: server URL, node name) with the memory dataplane (the enforcement path
+// the API server, or a store directly (argv: an http:// URL or a store URL, node name), with the
+// memory dataplane (the enforcement path
 // up to the nftables transaction), and tells the parent over IPC, for every status, the
 // revision in force and when (epoch milliseconds, comparable across processes). Timestamps are
 // taken here, so the IPC hop is not counted. On "report" it answers with its memory after a
@@ -7,7 +8,7 @@
 import { Agent, jsonLogger } from "../src/agent/index.ts";
 import { ApiClient } from "../src/client/index.ts";
 import { DEFAULT_ENFORCEMENT } from "../src/dataplane/nftables/index.ts";
-import { DatastoreSource } from "../src/datastore/index.ts";
+import { DatastoreSource, openDatastore } from "../src/datastore/index.ts";
 import { MemoryNftables } from "../src/nft/index.ts";
 import { memoryAfterGc } from "./lib.ts";
 
@@ -24,13 +25,15 @@ export type AgentMessage =
 
 const [server, node] = process.argv.slice(2);
 if (!server || !node || !process.send) {
-  throw new Error("usage: forked with IPC, arguments SERVER NODE");
+  throw new Error("usage: forked with IPC, arguments SERVER-OR-STORE NODE");
 }
 const send = (m: AgentMessage) => process.send?.(m);
 
 const agent = new Agent({
   node,
-  source: new DatastoreSource(new ApiClient({ server })),
+  source: new DatastoreSource(
+    server.startsWith("http") ? new ApiClient({ server }) : await openDatastore(server),
+  ),
   nft: new MemoryNftables(),
   enforcement: { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] },
   log: jsonLogger({ level: "error" }),

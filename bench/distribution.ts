@@ -179,6 +179,8 @@ interface RunFigures {
 async function run(
   storeUrl: string,
   etcdPid: number | undefined,
+  /** Agents follow the store itself (as Felix follows etcd), not the API server. */
+  direct: boolean,
   agents: number,
   pods: number,
   rate: number,
@@ -191,7 +193,8 @@ async function run(
   try {
     await client.applySet(seed(agents, pods));
     const seeded = await client.revision();
-    for (let n = 0; n < agents; n++) procs.push(new AgentProcess(server.url, `node-${n}`));
+    for (let n = 0; n < agents; n++)
+      procs.push(new AgentProcess(direct ? storeUrl : server.url, `node-${n}`));
     await Promise.all(procs.map((p) => p.reached(seeded, 300_000)));
     const before = await Promise.all(procs.map((p) => p.report()));
 
@@ -266,6 +269,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     const many = await run(
       `sqlite:${join(dir, "many.db")}`,
       undefined,
+      false,
       agents,
       pods,
       rate,
@@ -274,12 +278,15 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     const sqlite = await run(
       `sqlite:${join(dir, "pair.db")}`,
       undefined,
+      false,
       pairAgents,
       pods,
       rate,
       seconds,
     );
-    const onEtcd = await run(etcd.url, etcd.pid, pairAgents, pods, rate, seconds);
+    const onEtcd = await run(etcd.url, etcd.pid, false, pairAgents, pods, rate, seconds);
+    // A fresh prefix, so the direct run starts from an empty store as the others do.
+    const direct = await run(`${etcd.url}/direct`, etcd.pid, true, pairAgents, pods, rate, seconds);
     const loadAfter = load1();
     const r2 = (n: number) => Number(n.toFixed(2));
     const figures: Record<string, number | string> = { loadBefore, loadAfter, rate, seconds };
@@ -306,6 +313,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     put("many", many);
     put("sqlite", sqlite);
     put("etcd", onEtcd);
+    put("etcdDirect", direct);
     const ratio = (a: number, b: number) => `etcd/SQLite ${(a / b).toFixed(2)}x`;
     return {
       figures,
@@ -365,6 +373,24 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
           note: `SQLite (store included) ${r2(sqlite.serverCpu)}, ${ratio(onEtcd.serverCpu, sqlite.serverCpu)}`,
         },
         { metric: "  etcd CPU", value: onEtcd.etcdCpu ?? Number.NaN, unit: "% of a core" },
+        {
+          metric: `${pairAgents} agents on etcd directly: every node p50`,
+          value: direct.everyNode.p50,
+          unit: "ms",
+          note: `through the API server ${r2(onEtcd.everyNode.p50)} ms, direct/API ${(direct.everyNode.p50 / onEtcd.everyNode.p50).toFixed(2)}x`,
+        },
+        {
+          metric: "  p99",
+          value: direct.everyNode.p99,
+          unit: "ms",
+          note: `through the API server ${r2(onEtcd.everyNode.p99)} ms, direct/API ${(direct.everyNode.p99 / onEtcd.everyNode.p99).toFixed(2)}x`,
+        },
+        {
+          metric: "  etcd CPU",
+          value: direct.etcdCpu ?? Number.NaN,
+          unit: "% of a core",
+          note: `through the API server ${r2(onEtcd.etcdCpu ?? Number.NaN)}; API server (no agent watches it) ${r2(direct.serverCpu)}`,
+        },
       ],
     };
   } finally {
