@@ -1,7 +1,10 @@
 // Many nodes following one store: `--agents` (20) agent processes, each as on a node of its own
 // (bench/distribution-agent.ts, memory dataplane), follow one API server in this process, whose
-// store is SQLite; a writer creates pods at `--rate` (100/s) for `--seconds` (10), open loop
-// (each write is sent on time, whatever the previous ones are doing). Every pod joins the peer
+// store is SQLite; a writer creates pods at `--rate` for `--seconds` (10), open loop (each write
+// is sent on time, whatever the previous ones are doing). The rate is 20/s by default, not the
+// issue's 100/s: all agents share this machine's 2 cores, and 20 agents at 100 events/s need
+// more CPU than that (the bench reports each agent's CPU per event, which gives the cores 100/s
+// takes); on a real cluster each agent has its node's cores. Every pod joins the peer
 // set of a policy that selects workloads on every node, so every event changes every node's
 // table: the worst case of fan-out.
 //   event to enforced   from a write's start to each agent reporting its revision in force
@@ -167,6 +170,8 @@ interface RunFigures {
   readonly serverCpu: number;
   readonly etcdCpu: number | undefined;
   readonly agentCpu: number;
+  /** An agent's CPU time per event (ms): what a rate costs each node. */
+  readonly agentCpuPerEventMs: number;
   readonly agentHeapMb: number;
   readonly agentRssMb: number;
   readonly agentResources: number;
@@ -238,6 +243,7 @@ async function run(
       serverCpu: pct((cpu.user + cpu.system) / 1000),
       etcdCpu: etcdMs === undefined ? undefined : pct(etcdMs),
       agentCpu: median(after.map((a, i) => pct(a.cpuMs - before[i]!.cpuMs))),
+      agentCpuPerEventMs: median(after.map((a, i) => (a.cpuMs - before[i]!.cpuMs) / events)),
       agentHeapMb: median(after.map((a) => a.heapMb)),
       agentRssMb: median(after.map((a) => a.rssMb)),
       agentResources: median(after.map((a) => a.resources)),
@@ -259,7 +265,7 @@ async function run(
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const agents = intArg(args, "agents", 20);
   const pairAgents = intArg(args, "pair-agents", 5);
-  const rate = intArg(args, "rate", 100);
+  const rate = intArg(args, "rate", 20);
   const seconds = intArg(args, "seconds", 10);
   const pods = intArg(args, "pods", 10);
   const loadBefore = load1();
@@ -301,6 +307,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         [`${prefix}EveryNodeMaxMs`]: r2(f.everyNode.max),
         [`${prefix}ServerCpuPct`]: r2(f.serverCpu),
         [`${prefix}AgentCpuPct`]: r2(f.agentCpu),
+        [`${prefix}AgentCpuPerEventMs`]: r2(f.agentCpuPerEventMs),
         [`${prefix}AgentHeapMb`]: r2(f.agentHeapMb),
         [`${prefix}AgentRssMb`]: r2(f.agentRssMb),
         [`${prefix}AgentResources`]: f.agentResources,
@@ -341,6 +348,12 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
           note: "this process, the writer included",
         },
         { metric: "agent CPU (median)", value: many.agentCpu, unit: "% of a core" },
+        {
+          metric: "  per event",
+          value: many.agentCpuPerEventMs,
+          unit: "ms",
+          note: `all ${agents} agents at 100/s: ${r2((many.agentCpuPerEventMs * 100 * agents) / 1000)} cores`,
+        },
         { metric: "agent heap (median)", value: many.agentHeapMb, unit: "MB", note: "after GC" },
         { metric: "agent RSS (median)", value: many.agentRssMb, unit: "MB" },
         {
