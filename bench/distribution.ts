@@ -165,6 +165,8 @@ interface RunFigures {
   readonly events: number;
   readonly achievedRate: number;
   readonly perNode: { p50: number; p99: number };
+  /** From a write's start to its response: the store's share, before any fan-out. */
+  readonly acknowledged: { p50: number; p99: number };
   readonly everyNode: { p50: number; p99: number; max: number };
   /** % of one core over the events window. */
   readonly serverCpu: number;
@@ -207,14 +209,18 @@ async function run(
     const cpu0 = process.cpuUsage();
     const etcd0 = etcdPid === undefined ? 0 : procCpuMs(etcdPid);
     const t0 = nowMs();
-    const writes: Promise<{ start: number; revision: number }>[] = [];
+    const writes: Promise<{ start: number; ack: number; revision: number }>[] = [];
     for (let i = 0; i < events; i++) {
       const wait = t0 + (i * 1000) / rate - nowMs();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const start = epochNow();
       const p = pod(`client-${i}`, i % NAMESPACES, `node-${i % agents}`, "client", ip(19, i));
       writes.push(
-        client.create(p).then((c) => ({ start, revision: Number(c.metadata.resourceVersion) })),
+        client.create(p).then((c) => ({
+          start,
+          ack: epochNow() - start,
+          revision: Number(c.metadata.resourceVersion),
+        })),
       );
     }
     const done = await Promise.all(writes);
@@ -239,6 +245,7 @@ async function run(
       events,
       achievedRate: events / (sentMs / 1000),
       perNode: summarize(perNode),
+      acknowledged: summarize(done.map((w) => w.ack)),
       everyNode: summarize(everyNode),
       serverCpu: pct((cpu.user + cpu.system) / 1000),
       etcdCpu: etcdMs === undefined ? undefined : pct(etcdMs),
@@ -302,6 +309,8 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         [`${prefix}AchievedRate`]: r2(f.achievedRate),
         [`${prefix}PerNodeP50Ms`]: r2(f.perNode.p50),
         [`${prefix}PerNodeP99Ms`]: r2(f.perNode.p99),
+        [`${prefix}AcknowledgedP50Ms`]: r2(f.acknowledged.p50),
+        [`${prefix}AcknowledgedP99Ms`]: r2(f.acknowledged.p99),
         [`${prefix}EveryNodeP50Ms`]: r2(f.everyNode.p50),
         [`${prefix}EveryNodeP99Ms`]: r2(f.everyNode.p99),
         [`${prefix}EveryNodeMaxMs`]: r2(f.everyNode.max),
@@ -341,6 +350,13 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         { metric: "  max", value: many.everyNode.max, unit: "ms" },
         { metric: "event to enforced per node p50", value: many.perNode.p50, unit: "ms" },
         { metric: "  p99", value: many.perNode.p99, unit: "ms" },
+        {
+          metric: "write acknowledged p50",
+          value: many.acknowledged.p50,
+          unit: "ms",
+          note: "the store's share, before any fan-out",
+        },
+        { metric: "  p99", value: many.acknowledged.p99, unit: "ms" },
         {
           metric: "API server + store CPU",
           value: many.serverCpu,
