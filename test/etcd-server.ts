@@ -12,6 +12,8 @@ export interface EtcdServer {
   readonly url: string;
   /** `HOST:PORT` of the client endpoint. */
   readonly endpoint: string;
+  /** The running etcd's process id (benches read its CPU time from /proc). */
+  readonly pid: number | undefined;
   /** SIGKILLs etcd, keeping its data; `start` brings it back on the same address. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -110,6 +112,9 @@ export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer
   return {
     url: `etcd://${endpoint}`,
     endpoint,
+    get pid() {
+      return child?.pid;
+    },
     kill,
     start,
     async stop() {
