@@ -1,6 +1,6 @@
 // `npm run bench -- NAME [--json] [--flag value ...]`: runs bench/NAME.ts, whose default export is
 // `(args) => Promise<BenchReport>`; prints a table, or with --json one JSON object of figures.
-import { existsSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BenchArgs, BenchReport } from "./lib.ts";
@@ -23,9 +23,12 @@ function parseArgs(argv: string[]): { name: string | undefined; args: BenchArgs 
   return { name, args };
 }
 
+/** The benches: modules of bench/ with a default export (the rest are their helpers). */
 function available(): string[] {
   return readdirSync(here)
-    .filter((f) => f.endsWith(".ts") && f !== "run.ts" && f !== "lib.ts")
+    .filter(
+      (f) => f.endsWith(".ts") && /^export default /m.test(readFileSync(join(here, f), "utf8")),
+    )
     .map((f) => f.slice(0, -3));
 }
 
@@ -52,7 +55,7 @@ function formatNumber(n: number): string {
 }
 
 const { name, args } = parseArgs(process.argv.slice(2));
-if (name === undefined || !existsSync(join(here, `${name}.ts`))) {
+if (name === undefined || !available().includes(name)) {
   console.error(`usage: npm run bench -- NAME [--json]\navailable: ${available().join(", ")}`);
   process.exit(2);
 }
