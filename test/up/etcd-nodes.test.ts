@@ -4,54 +4,24 @@
 // real packets between the lab's pods equal `microseg matrix` over the live store. Then one
 // agent's node is relabelled through the API and the kernel follows on every node.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type EtcdServer, etcdInstalled, startEtcd } from "../etcd-server.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { type Cell, cellKey, cli, root, startUp, type UpProcess, until } from "./up-process.ts";
 
-/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
-const labId = `u${randomBytes(3).toString("hex")}`;
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = join(root, "bin/microseg.js");
 const skip =
   rootSkipReason() ?? (etcdInstalled() ? false : "etcd-server is not installed (ensure-deps)");
-
-interface Cell {
-  from: string;
-  to: string;
-  port: number;
-  protocol: string;
-  allowed: boolean;
-}
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  ms = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("three nodes on etcd, end to end", { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "microseg-etcd-nodes-"));
   const port = 19_000 + Math.floor(Math.random() * 2_000);
   const server = `http://127.0.0.1:${port}`;
   let etcd: EtcdServer | undefined;
-  let up: ChildProcess | undefined;
-  let exited: Promise<number | null> = Promise.resolve(null);
-  let out = "";
+  let up: UpProcess | undefined;
 
   const run = (...args: string[]) =>
     execFileSync(process.execPath, [cli, ...args, "--server", server], {
@@ -78,74 +48,56 @@ describe("three nodes on etcd, end to end", { skip, timeout: 900_000 }, () => {
     );
   /** Every pod placed and each of the three nodes' agents at the store's revision. */
   const enforced = () =>
-    until("three agents to enforce the store", async () => {
-      const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
-        spec?: { nodeName?: string };
-        status?: { podIP?: string };
-      }[];
-      if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
-      const revision = await storeRevision();
-      const agents = (
-        (await (await fetch(`${server}/api/v1/agents`)).json()) as {
-          items: { node: string; revision: number }[];
-        }
-      ).items;
-      if (agents.length !== 3 || agents.some((a) => a.revision < revision)) return undefined;
-      return new Set(pods.map((p) => p.spec?.nodeName)).size;
-    });
-  const key = (c: Cell) => `${c.from} -> ${c.to} ${c.port}/${c.protocol}`;
+    until(
+      "three agents to enforce the store",
+      async () => {
+        const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
+          spec?: { nodeName?: string };
+          status?: { podIP?: string };
+        }[];
+        if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
+        const revision = await storeRevision();
+        const agents = (
+          (await (await fetch(`${server}/api/v1/agents`)).json()) as {
+            items: { node: string; revision: number }[];
+          }
+        ).items;
+        if (agents.length !== 3 || agents.some((a) => a.revision < revision)) return undefined;
+        return new Set(pods.map((p) => p.spec?.nodeName)).size;
+      },
+      120_000,
+    );
   const assertKernelEqualsMatrix = (what: string, ports: string): Cell[] => {
-    const judged = new Map(matrix(ports).map((c) => [key(c), c.allowed]));
+    const judged = new Map(matrix(ports).map((c) => [cellKey(c), c.allowed]));
     const probed = probe(ports);
     assert.ok(probed.length > 50, `${what}: ${probed.length} probes`);
-    const wrong = probed.filter((c) => judged.get(key(c)) !== c.allowed).map(key);
+    const wrong = probed.filter((c) => judged.get(cellKey(c)) !== c.allowed).map(cellKey);
     assert.deepEqual(wrong, [], `${what}: kernel and matrix disagree`);
     return probed;
   };
 
   before(async () => {
     etcd = await startEtcd();
-    up = spawn(
-      process.execPath,
+    up = await startUp(
       [
-        cli,
-        "up",
-        "--state-dir",
-        dir,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--datastore",
-        etcd.url,
-        "--nodes",
-        "3",
-        "--lab-id",
-        labId,
-        "--no-examples",
+        ...["--state-dir", dir, "--listen", `127.0.0.1:${port}`],
+        ...["--datastore", etcd.url, "--nodes", "3", "--no-examples"],
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      180_000,
     );
-    const child = up;
-    exited = new Promise((resolve) => child.once("exit", resolve));
-    child.stdout?.on("data", (d) => {
-      out += d;
-    });
-    child.stderr?.on("data", (d) => {
-      out += d;
-    });
-    await until("the banner", () => (out.includes("Ctrl-C") ? true : undefined), 180_000);
   });
 
   after(async () => {
-    if (up && up.exitCode === null) {
-      up.kill("SIGINT");
-      await exited;
+    if (up && up.child.exitCode === null) {
+      up.child.kill("SIGINT");
+      await up.exited;
     }
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test("the examples applied through the API are enforced on all three nodes as the matrix says", async () => {
-    assert.match(out, /enforced +3 nodes/, out);
+    assert.match(up!.output(), /enforced +3 nodes/, up!.output());
     assert.match(run("apply", "-f", join(root, "examples")), /created/);
     const nodes = await enforced();
     // The lab places the examples' pods over the nodes; traffic crosses nodes, and the third

@@ -5,53 +5,23 @@
 // revision without a full re-render, and an established connection keeps carrying data.
 // Ctrl-C takes everything down.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { type Cell, cellKey, cli, root, startUp, type UpProcess, until } from "./up-process.ts";
 
-/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
-const labId = `u${randomBytes(3).toString("hex")}`;
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = join(root, "bin/microseg.js");
 const skip = rootSkipReason();
 const execFileAsync = promisify(execFile);
-
-interface Cell {
-  from: string;
-  to: string;
-  port: number;
-  protocol: string;
-  allowed: boolean;
-}
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  ms = 90_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "microseg-up-"));
   const port = 17_000 + Math.floor(Math.random() * 2_000);
   const server = `http://127.0.0.1:${port}`;
-  let up: ChildProcess;
-  let out = "";
-  let exited: Promise<number | null>;
+  let session: UpProcess;
 
   const run = (...args: string[]) =>
     execFileSync(process.execPath, [cli, ...args, "--server", server], {
@@ -84,67 +54,53 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
     );
   /** Every workload placed and every agent at the store's revision. */
   const enforced = () =>
-    until("agents to enforce the store", async () => {
-      const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
-        status?: { podIP?: string };
-      }[];
-      if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
-      const revision = await storeRevision();
-      const list = await agents();
-      return list.length === 2 && list.every((a) => a.revision >= revision) ? list : undefined;
-    });
-  const key = (c: Cell) => `${c.from} -> ${c.to} ${c.port}/${c.protocol}`;
+    until(
+      "agents to enforce the store",
+      async () => {
+        const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
+          status?: { podIP?: string };
+        }[];
+        if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
+        const revision = await storeRevision();
+        const list = await agents();
+        return list.length === 2 && list.every((a) => a.revision >= revision) ? list : undefined;
+      },
+      90_000,
+    );
   const assertKernelEqualsMatrix = (what: string) => {
-    const judged = new Map(matrix().map((c) => [key(c), c.allowed]));
+    const judged = new Map(matrix().map((c) => [cellKey(c), c.allowed]));
     const probed = probe();
     assert.ok(probed.length > 100, `${what}: ${probed.length} probes`);
-    const wrong = probed.filter((c) => judged.get(key(c)) !== c.allowed).map(key);
+    const wrong = probed.filter((c) => judged.get(cellKey(c)) !== c.allowed).map(cellKey);
     assert.deepEqual(wrong, [], `${what}: kernel and matrix disagree`);
-    return new Map(probed.map((c) => [key(c), c.allowed]));
+    return new Map(probed.map((c) => [cellKey(c), c.allowed]));
   };
 
   before(async () => {
-    up = spawn(
-      process.execPath,
-      [
-        cli,
-        "up",
-        "--state-dir",
-        dir,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--no-examples",
-        "--lab-id",
-        labId,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+    session = await startUp(
+      ["--state-dir", dir, "--listen", `127.0.0.1:${port}`, "--no-examples"],
+      120_000,
     );
-    exited = new Promise((resolve) => up.once("exit", resolve));
-    up.stdout!.on("data", (d) => {
-      out += d;
-    });
-    up.stderr!.on("data", (d) => {
-      out += d;
-    });
-    await until("the banner", () => (out.includes("Ctrl-C") ? true : undefined), 120_000);
     // Whatever up said shows with any failure.
-    up.once("exit", (code) => console.error(`microseg up exited ${code}:\n${out}`));
+    session.child.once("exit", (code) =>
+      console.error(`microseg up exited ${code}:\n${session.output()}`),
+    );
   });
 
   after(async () => {
-    if (up.exitCode === null) {
-      up.kill("SIGINT");
-      await exited;
+    if (session.child.exitCode === null) {
+      session.child.kill("SIGINT");
+      await session.exited;
     }
     rmSync(dir, { recursive: true, force: true });
   });
 
   test("the banner says where the API is and what is enforced", () => {
-    assert.match(out, new RegExp(`API +${server}`));
-    assert.match(out, /enforced +2 nodes/);
-    assert.match(out, /lab probe --state-dir/);
-    assert.match(out, /microseg alerts --follow/);
-    assert.match(out, /microseg flows --follow/);
+    assert.match(session.output(), new RegExp(`API +${server}`));
+    assert.match(session.output(), /enforced +2 nodes/);
+    assert.match(session.output(), /lab probe --state-dir/);
+    assert.match(session.output(), /microseg alerts --follow/);
+    assert.match(session.output(), /microseg flows --follow/);
   });
 
   test("flows: a non-client's LDAP attempt is blocked and raises exactly one alert within a second; the client's flow names blue-ldap", async () => {
@@ -280,7 +236,7 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
   });
 
   test("the API server dies and comes back: no full re-render, established connections stay", async () => {
-    const state = JSON.parse(readFileSync(join(dir, "lab", labId, "state.json"), "utf8"));
+    const state = JSON.parse(readFileSync(join(dir, "lab", session.labId, "state.json"), "utf8"));
     const podOf = (name: string) => state.plan.pods.find((p: { name: string }) => p.name === name);
     const client = podOf("directory/ldap-client-0");
     const target = podOf("directory/ldap-server-0");
@@ -311,15 +267,19 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
 
       const pid = Number(readFileSync(join(dir, "server.pid"), "utf8"));
       process.kill(pid, "SIGKILL");
-      await until("the server to be back", async () => {
-        const now = Number(readFileSync(join(dir, "server.pid"), "utf8"));
-        if (now === pid) return undefined;
-        try {
-          return (await fetch(`${server}/readyz`)).ok ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      });
+      await until(
+        "the server to be back",
+        async () => {
+          const now = Number(readFileSync(join(dir, "server.pid"), "utf8"));
+          if (now === pid) return undefined;
+          try {
+            return (await fetch(`${server}/readyz`)).ok ? true : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        90_000,
+      );
       // The alerts raised before live in DIR/flows.db: the new server serves them.
       const kept = (await (await fetch(`${server}/api/v1/alerts`)).json()) as {
         items: { alert: string }[];
@@ -348,11 +308,11 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
   });
 
   test("Ctrl-C takes everything down and leaves no namespace behind", async () => {
-    up.kill("SIGINT");
-    assert.equal(await exited, 0);
+    session.child.kill("SIGINT");
+    assert.equal(await session.exited, 0);
     const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
       .split("\n")
-      .filter((l) => l.startsWith(`ms-${labId}-`));
+      .filter((l) => l.startsWith(`ms-${session.labId}-`));
     assert.deepEqual(left, []);
   });
 });

@@ -7,27 +7,21 @@
 // before, gets through after. `microseg up` owns the lab: SIGINT takes every namespace and process
 // down, and the test checks that none of its lab is left.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { cli, root, startUp, type UpProcess } from "../up/up-process.ts";
 import { launch, visit } from "./browser.ts";
 
-/** This run's lab id: `microseg up` runs beside other suites' labs and its own runs. */
-const labId = `u${randomBytes(3).toString("hex")}`;
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const cli = join(root, "bin/microseg.js");
 const execFileAsync = promisify(execFile);
 
-/** The network namespaces of this run's `microseg up` lab. */
-const upNetns = () =>
+/** The network namespaces of a `microseg up` lab. */
+const upNetns = (labId: string) =>
   execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
     .filter((l) => l.startsWith(`ms-${labId}-`));
@@ -36,9 +30,7 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
   const dir = mkdtempSync(join(tmpdir(), "microseg-ui-lab-"));
   const port = 19_000 + Math.floor(Math.random() * 1_000);
   const server = `http://127.0.0.1:${port}`;
-  let up: ChildProcess | undefined;
-  let exited: Promise<unknown> = Promise.resolve();
-  let out = "";
+  let up: UpProcess | undefined;
   let browser: Browser | undefined;
 
   const json = async <T>(path: string) => (await (await fetch(`${server}${path}`)).json()) as T;
@@ -78,33 +70,10 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
   };
 
   before(async () => {
-    up = spawn(
-      process.execPath,
-      [
-        cli,
-        "up",
-        "--state-dir",
-        dir,
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--no-examples",
-        "--lab-id",
-        labId,
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+    up = await startUp(
+      ["--state-dir", dir, "--listen", `127.0.0.1:${port}`, "--no-examples"],
+      120_000,
     );
-    exited = new Promise((resolve) => up?.once("exit", resolve));
-    up.stdout?.on("data", (d) => {
-      out += d;
-    });
-    up.stderr?.on("data", (d) => {
-      out += d;
-    });
-    const deadline = Date.now() + 120_000;
-    while (!out.includes("Ctrl-C")) {
-      if (up.exitCode !== null || Date.now() > deadline) throw new Error(`microseg up: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
     execFileSync(process.execPath, [
       cli,
       "apply",
@@ -118,12 +87,12 @@ describe("web UI on a running lab", { skip: rootSkipReason(), timeout: 300_000 }
 
   after(async () => {
     await browser?.close();
-    if (up && up.exitCode === null) {
-      up.kill("SIGINT");
-      await exited;
+    if (up && up.child.exitCode === null) {
+      up.child.kill("SIGINT");
+      await up.exited;
     }
     rmSync(dir, { recursive: true, force: true });
-    assert.deepEqual(upNetns(), [], "microseg up left network namespaces behind");
+    if (up) assert.deepEqual(upNetns(up.labId), [], "microseg up left network namespaces behind");
   });
 
   it("a denied LDAP attempt in the lab shows in the open alerts view within 2 s", async () => {
