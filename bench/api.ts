@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { Agent, jsonLogger } from "../src/agent/index.ts";
@@ -28,6 +28,7 @@ import {
   type BenchArgs,
   type BenchReport,
   intArg,
+  load1,
   median,
   medianTimeMs,
   nowMs,
@@ -239,8 +240,6 @@ async function enforcedRounds(
     if (netns) execFileSync("ip", ["netns", "del", netns]);
   }
 }
-
-const load1 = () => Number(loadavg()[0]!.toFixed(2));
 
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const objects = intArg(args, "objects", 10_000);

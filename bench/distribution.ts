@@ -19,7 +19,7 @@
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ApiClient } from "../src/client/index.ts";
@@ -28,11 +28,18 @@ import { type Resource, validResource } from "../src/model/index.ts";
 import { startServer } from "../src/server/index.ts";
 import { startEtcd } from "../test/etcd-server.ts";
 import type { AgentMessage } from "./distribution-agent.ts";
-import { type BenchArgs, type BenchReport, intArg, median, nowMs, summarize } from "./lib.ts";
+import {
+  type BenchArgs,
+  type BenchReport,
+  intArg,
+  load1,
+  median,
+  nowMs,
+  summarize,
+} from "./lib.ts";
 
 const NAMESPACES = 10;
 const epochNow = () => performance.timeOrigin + nowMs();
-const load1 = () => Number(loadavg()[0]!.toFixed(2));
 
 function pod(name: string, ns: number, node: string, app: string, ip: string): Resource {
   return validResource({

@@ -1,6 +1,7 @@
 // Shared measurement helpers for bench/*: medians and percentiles over repeated runs, and the
 // report shape every bench returns (a readable table plus one flat object of figures).
 
+import { loadavg } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -35,6 +36,9 @@ export function summarize(values: readonly number[]): { p50: number; p99: number
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
 }
+
+/** The one-minute load average, two decimals: quoted beside every figure. */
+export const load1 = (): number => Number(loadavg()[0]!.toFixed(2));
 
 export function nowMs(): number {
   return performance.now();
