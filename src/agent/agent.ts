@@ -12,12 +12,15 @@
 // Every step runs on one queue, so a batch, a retry and a drift repair never interleave;
 // batches that pile up behind a running apply go to the kernel as one transaction.
 
+import type { Attachment, CniAnswer, PodRef } from "../cni/wire.ts";
+import { CNI_ERRORS } from "../cni/wire.ts";
 import type { Conntrack } from "../dataplane/conntrack.ts";
-import type { EnforcementConfig } from "../dataplane/nftables/index.ts";
+import { bridgeTransaction, type EnforcementConfig } from "../dataplane/nftables/index.ts";
 import { type ResourceSource, type SourceBatch, SourceError } from "../datastore/index.ts";
 import type { ResourceEvent } from "../engine/index.ts";
 import { resourceKey } from "../model/index.ts";
 import type { Nftables } from "../nft/index.ts";
+import { type CniWorkloads, l3Interface, podName, podUpsert } from "./cni-workloads.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import type { AgentFlowsPart } from "./flows.ts";
 import type { Logger } from "./logger.ts";
@@ -51,6 +54,11 @@ export interface AgentOptions {
    * changes between applies); 0 or unset: never.
    */
   readonly countersIntervalMs?: number;
+  /** Sandboxes reported by the CNI plugin (cni-workloads.ts), and the ADD-to-enforced sink. */
+  readonly cni?: {
+    readonly workloads: CniWorkloads;
+    readonly onEnforced?: (seconds: number) => void;
+  };
 }
 
 export class Agent {
@@ -78,6 +86,8 @@ export class Agent {
   #stopped = false;
   #waiting: { events: ResourceEvent[]; revision: number } | undefined;
   readonly #listeners = new Set<StatusListener>();
+  /** Called after every batch and apply: CNI requests waiting for their pod or for ready. */
+  readonly #changed = new Set<() => void>();
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -102,6 +112,12 @@ export class Agent {
     this.#log.info(boot === "installed" ? "start-up table installed" : "existing table kept", {
       table: this.#opts.enforcement.table,
     });
+    // Ports of workload bridges are closed unless a reported sandbox holds them.
+    if (this.#opts.cni) {
+      for (const a of this.#opts.cni.workloads.all())
+        this.#enforcer.setPodInterface(podName(a.pod), l3Interface(a));
+      await this.#enforcer.runOther(this.#bridgeTable());
+    }
     try {
       const snap = await this.#opts.source.snapshot();
       const events = snap.resources.map(
@@ -161,6 +177,138 @@ export class Agent {
     });
   }
 
+  // CNI: each request waits (bounded by its timeout) for the agent to be ready and the pod to
+  // be in its source, then runs on the agent's queue like a batch, so it never interleaves
+  // with another apply, and answers only once the transactions are committed.
+
+  /** ADD: binds the sandbox to its pod and returns once its rules are live in the kernel. */
+  async cniAdd(a: Attachment, timeoutMs: number): Promise<CniAnswer> {
+    const cni = this.#cniPart();
+    const t0 = performance.now();
+    const name = podName(a.pod);
+    const seen = await this.#until(() => {
+      const pod = cni.workloads.pod(a.pod);
+      return this.#ready && pod?.spec.nodeName === this.#opts.node;
+    }, timeoutMs);
+    if (!seen) {
+      const pod = cni.workloads.pod(a.pod);
+      const why = !this.#ready
+        ? "the agent has not applied its first full sync"
+        : !pod
+          ? `pod ${name} is not in the agent's source`
+          : `pod ${name} is bound to node ${JSON.stringify(pod.spec.nodeName ?? "")}, not ${this.#opts.node}`;
+      return refusal(CNI_ERRORS.notConfirmed, `not enforced within ${timeoutMs} ms: ${why}`);
+    }
+    let live = false;
+    await this.#enqueue(async () => {
+      const previous = cni.workloads.attached(a.pod);
+      cni.workloads.attach(a);
+      if (a.bridge) await this.#enforcer.runOther(this.#bridgeTable());
+      this.#enforcer.setPodInterface(name, l3Interface(a));
+      const pod = cni.workloads.pod(a.pod)!;
+      live = await this.#attempt(
+        () => this.#enforcer.enforce([podUpsert(pod, this.#received)]),
+        `cni add ${name}`,
+      );
+      // A replaced sandbox on another bridge leaves its old port behind until now.
+      if (live && previous?.bridge && !a.bridge) await this.#enforcer.runOther(this.#bridgeTable());
+    });
+    const ep = this.#enforcer.endpoint(name);
+    const bound =
+      ep?.interfaceName === l3Interface(a) && a.addresses.every((x) => ep.addresses.includes(x));
+    if (!live || !bound)
+      return refusal(
+        CNI_ERRORS.refused,
+        `pod ${name} could not be enforced`,
+        this.#applyError ?? "the engine did not make it a local endpoint",
+      );
+    const ms = performance.now() - t0;
+    cni.onEnforced?.(ms / 1000);
+    this.#log.info("cni add enforced", { pod: name, containerId: a.containerId, ms });
+    return { ok: true, revision: this.#applied, enforcedMs: ms };
+  }
+
+  /** DEL: forgets the sandbox (its rules, bridge port and connection entries). */
+  async cniDel(containerId: string, pod: PodRef | undefined): Promise<CniAnswer> {
+    const cni = this.#cniPart();
+    const a = cni.workloads.byContainer(containerId);
+    if (!a || (pod && podName(pod) !== podName(a.pod)))
+      return { ok: true, revision: this.#applied };
+    let done = false;
+    await this.#enqueue(async () => {
+      const name = podName(a.pod);
+      cni.workloads.detach(a);
+      this.#enforcer.setPodInterface(name, undefined);
+      const stored = cni.workloads.pod(a.pod);
+      done = await this.#attempt(
+        () => this.#enforcer.enforce(stored ? [podUpsert(stored, this.#received)] : []),
+        `cni del ${name}`,
+      );
+      if (done && a.bridge) await this.#enforcer.runOther(this.#bridgeTable());
+    });
+    if (!done) return refusal(CNI_ERRORS.tryAgainLater, "delete not applied", this.#applyError);
+    this.#log.info("cni del done", { pod: podName(a.pod), containerId });
+    return { ok: true, revision: this.#applied };
+  }
+
+  /** CHECK: the sandbox is bound and its source pairs are in the kernel's tables. */
+  async cniCheck(containerId: string, pod: PodRef): Promise<CniAnswer> {
+    const cni = this.#cniPart();
+    const a = cni.workloads.attached(pod);
+    if (!a || a.containerId !== containerId)
+      return refusal(
+        CNI_ERRORS.unknownContainer,
+        `sandbox ${containerId} of ${podName(pod)} is not known to the agent`,
+      );
+    const missing: string[] = [];
+    await this.#enqueue(async () => {
+      const has = async (family: "inet" | "bridge", iface: string) => {
+        const table = await this.#enforcer.read(family);
+        for (const x of a.addresses) {
+          const set = table?.sets.find((s) => s.name === (x.includes(":") ? "src6" : "src4"));
+          const found = set?.elements.some((e) => e.key[0] === iface && e.key[1] === x);
+          if (!found) missing.push(`${family} ${iface} . ${x}`);
+        }
+      };
+      await has("inet", l3Interface(a));
+      if (a.bridge) await has("bridge", a.hostInterface);
+    });
+    if (missing.length > 0)
+      return refusal(
+        CNI_ERRORS.refused,
+        `pod ${podName(pod)} is not enforced as reported`,
+        `missing: ${missing.join(", ")}`,
+      );
+    return { ok: true, revision: this.#applied };
+  }
+
+  #cniPart(): NonNullable<AgentOptions["cni"]> {
+    if (!this.#opts.cni) throw new Error("CNI requests need the agent's cni option");
+    return this.#opts.cni;
+  }
+
+  #bridgeTable() {
+    return bridgeTransaction(this.#opts.enforcement, this.#cniPart().workloads.bridgePorts());
+  }
+
+  /** Waits for a condition re-checked after every batch, at most ms; tells whether it held. */
+  #until(ok: () => boolean, ms: number): Promise<boolean> {
+    if (ok()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!ok()) return;
+        finish(true);
+      };
+      const finish = (value: boolean) => {
+        clearTimeout(timer);
+        this.#changed.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish(false), ms);
+      this.#changed.add(check);
+    });
+  }
+
   /** Stops watching and retrying; the table stays as it is. */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -190,15 +338,18 @@ export class Agent {
     });
   }
 
-  #enqueue(step: () => Promise<void>): Promise<void> {
-    const run = this.#queue.then(step).catch((e: unknown) => {
-      this.#log.error("agent step failed", { error: e });
-    });
+  #enqueue(step: () => Promise<unknown>): Promise<void> {
+    const run = this.#queue
+      .then(async () => void (await step()))
+      .catch((e: unknown) => {
+        this.#log.error("agent step failed", { error: e });
+      });
     this.#queue = run;
     return run;
   }
 
-  async #sync(events: readonly ResourceEvent[], revision: number): Promise<void> {
+  async #sync(source: readonly ResourceEvent[], revision: number): Promise<void> {
+    const events = this.#opts.cni ? this.#opts.cni.workloads.bind(source) : source;
     for (const e of events) {
       if (e.type === "upsert") this.#keys.add(resourceKey(e.resource));
       else this.#keys.delete(e.key);
@@ -212,11 +363,12 @@ export class Agent {
       this.#log.error("flow logs could not take the batch", { error: e });
     }
     await this.#attempt(() => this.#enforcer.enforce(events), "apply");
+    for (const notify of this.#changed) notify();
   }
 
   /** Runs one apply; on failure schedules full resyncs with backoff until one succeeds. */
-  async #attempt(apply: () => Promise<ApplyResult>, what: string): Promise<void> {
-    if (this.#stopped) return;
+  async #attempt(apply: () => Promise<ApplyResult>, what: string): Promise<boolean> {
+    if (this.#stopped) return false;
     // Before ready, the time the first sync is handed to the kernel bounds when it can be live.
     if (!this.#ready) this.#log.info(`${what}: sending while not ready`);
     try {
@@ -230,6 +382,8 @@ export class Agent {
       if (result.mode === "full") this.#fullSyncs++;
       this.#log.info(`${what} done`, { revision: this.#applied, ...result });
       if (!this.#ready && result.mode === "full") this.#becomeReady();
+      this.#publish();
+      return true;
     } catch (e) {
       this.#applyError = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
       this.#log.error(`${what} failed; the previous ruleset stays`, {
@@ -239,6 +393,7 @@ export class Agent {
       this.#scheduleRetry();
     }
     this.#publish();
+    return false;
   }
 
   #scheduleRetry(): void {
@@ -262,6 +417,7 @@ export class Agent {
 
   #becomeReady(): void {
     this.#ready = true;
+    for (const notify of this.#changed) notify();
     this.#log.info("ready: first full sync applied", { revision: this.#applied });
   }
 
@@ -302,3 +458,10 @@ export class Agent {
     }
   }
 }
+
+const refusal = (code: number, msg: string, details?: string): CniAnswer => ({
+  ok: false,
+  code,
+  msg,
+  ...(details ? { details } : {}),
+});

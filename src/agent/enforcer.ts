@@ -220,6 +220,26 @@ export class Enforcer {
     return table ? policyCounters(table, this.#engine.state().policies) : [];
   }
 
+  /** See `Engine.setPodInterface`; takes effect with the next `enforce`. */
+  setPodInterface(pod: string, name: string | undefined): void {
+    this.#engine.setPodInterface(pod, name);
+  }
+
+  /** A local endpoint as the kernel last got it. */
+  endpoint(id: string): DpEndpoint | undefined {
+    return this.#endpoints.get(id as EndpointId);
+  }
+
+  /** Runs a transaction of another table (the bridge table) on the node's nftables. */
+  runOther(tx: Transaction): Promise<void> {
+    return this.#nft.run(tx);
+  }
+
+  /** A table of the node as the kernel has it now. */
+  read(family: "inet" | "bridge"): ReturnType<Nftables["read"]> {
+    return this.#nft.read(family, this.#cfg.table);
+  }
+
   counts(): StateCounts {
     const s = this.#engine.state();
     return { endpoints: s.endpoints.size, policies: s.policies.size, sets: s.sets.size };

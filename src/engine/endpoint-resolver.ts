@@ -25,6 +25,8 @@ export class EndpointResolver {
   readonly #userTiers = new Map<string, TierSpec>();
   readonly #tiers = new Map<string, TierSpec>();
   readonly #policyRefs = new Map<PolicyId, number>();
+  /** Interfaces a CNI plugin reported for pods, in place of the derived name. */
+  readonly #interfaces = new Map<EndpointId, string>();
 
   constructor(
     private readonly matcher: PolicyMatcher,
@@ -43,6 +45,13 @@ export class EndpointResolver {
     if (endpoint) this.#endpoints.set(id, endpoint);
     else this.#endpoints.delete(id);
     this.#dirty.add(id);
+  }
+
+  /** The node-side interface a CNI plugin reported for a pod; undefined: back to the derived one. */
+  setInterface(id: EndpointId, name: string | undefined): void {
+    if (name === undefined) this.#interfaces.delete(id);
+    else this.#interfaces.set(id, name);
+    this.markDirty(id);
   }
 
   upsertTier(name: string, tier: TierSpec | undefined): void {
@@ -111,9 +120,12 @@ export class EndpointResolver {
             .map((p) => policyId(p.ref)),
         }));
     };
+    const shape = endpointShape(ep, this.podInterfacePrefix);
+    const reported = shape.kind === "workload" ? this.#interfaces.get(id) : undefined;
     return {
       id,
-      ...endpointShape(ep, this.podInterfacePrefix),
+      ...shape,
+      ...(reported ? { interfaceName: reported } : {}),
       ingress: direction("ingress"),
       egress: direction("egress"),
     };

@@ -99,6 +99,15 @@ export class Engine {
     else this.#inputs.onEvent(events);
   }
 
+  /**
+   * Binds a pod (`namespace/name`) to the node-side interface its CNI plugin reported, which
+   * source validation then ties its addresses to; undefined restores the derived name. Takes
+   * effect at the next flush.
+   */
+  setPodInterface(pod: string, name: string | undefined): void {
+    this.#resolver.setInterface(pod as EndpointId, name);
+  }
+
   /** Ends the batch: the minimal deltas that take the dataplane to the new desired state. */
   flush(): Delta[] {
     this.#resolver.flush();

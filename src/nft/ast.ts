@@ -1,7 +1,8 @@
 // The typed AST of rule bodies and of table objects. Everything the renderer writes and the
 // reader reads back is one of these shapes, so desired and live state compare as data.
 
-export type Family = "inet" | "ip" | "ip6";
+/** `bridge`: frames crossing a Linux bridge, where `iifname` is the port (src/dataplane bridge table). */
+export type Family = "inet" | "ip" | "ip6" | "bridge";
 
 /** Data types a set key, a map value or a matched expression can have. */
 export type DataType =
@@ -11,6 +12,7 @@ export type DataType =
   | "inet_proto"
   | "mark"
   | "ifname"
+  | "ether_addr"
   | "ct_state"
   /** `meta nfproto`: ipv4 or ipv6, for rules that match no address. */
   | "nf_proto"
@@ -28,7 +30,8 @@ export type SetKeyType =
   | "inet_service"
   | "inet_proto"
   | "mark"
-  | "ifname";
+  | "ifname"
+  | "ether_addr";
 
 export type PortProtocol = "th" | "tcp" | "udp" | "sctp" | "udplite" | "dccp";
 
@@ -40,6 +43,9 @@ export type Expr =
   | { kind: "payload"; protocol: "ip" | "ip6"; field: "saddr" | "daddr" }
   | { kind: "payload"; protocol: PortProtocol; field: "sport" | "dport" }
   | { kind: "payload"; protocol: IcmpProtocol; field: "type" | "code" }
+  /** Bridge family: a frame's source MAC, and the sender fields of an ARP packet. */
+  | { kind: "payload"; protocol: "ether"; field: "saddr" }
+  | { kind: "payload"; protocol: "arp"; field: "saddr ip" | "saddr ether" }
   | { kind: "meta"; key: "l4proto" | "mark" | "iifname" | "oifname" | "nfproto" }
   | { kind: "ct"; key: "state" }
   /** `ct original ip saddr`: an address of the connection's tuple in one direction. */

@@ -44,6 +44,8 @@ const payloadFields: Record<string, readonly string[]> = {
   dccp: ["sport", "dport"],
   icmp: ["type", "code"],
   icmpv6: ["type", "code"],
+  ether: ["saddr"],
+  arp: ["saddr ip", "saddr ether"],
 };
 
 function expr(j: unknown): Expr {

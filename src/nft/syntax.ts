@@ -22,6 +22,8 @@ export function datatypesOf(expr: Expr): DataType[] {
     case "payload":
       if (expr.protocol === "ip") return ["ipv4_addr"];
       if (expr.protocol === "ip6") return ["ipv6_addr"];
+      if (expr.protocol === "ether") return ["ether_addr"];
+      if (expr.protocol === "arp") return [expr.field === "saddr ip" ? "ipv4_addr" : "ether_addr"];
       if (expr.protocol === "icmp" || expr.protocol === "icmpv6")
         return [`${expr.protocol}_${expr.field as "type" | "code"}`];
       return ["inet_service"];

@@ -89,6 +89,10 @@ export function atomError(atom: Atom, type: DataType): string | undefined {
       return isUint(atom, 0xffffffff) ? undefined : bad;
     case "ifname":
       return typeof atom === "string" && /^[A-Za-z0-9_.:@*-]{1,15}$/.test(atom) ? undefined : bad;
+    case "ether_addr":
+      return typeof atom === "string" && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(atom)
+        ? undefined
+        : bad;
     case "ct_state":
       return typeof atom === "string" && ctStates.has(atom) ? undefined : bad;
     case "nf_proto":
@@ -103,7 +107,7 @@ export function atomError(atom: Atom, type: DataType): string | undefined {
 
 export function partError(part: Part, type: DataType): string | undefined {
   if (typeof part !== "object") return atomError(part, type);
-  if (type === "ifname" || type === "ct_state" || type === "nf_proto")
+  if (type === "ifname" || type === "ether_addr" || type === "ct_state" || type === "nf_proto")
     return `${type} cannot be a range`;
   return atomError(part.from, type) ?? atomError(part.to, type);
 }
@@ -215,6 +219,7 @@ const typeofable = new Set<DataType>([
   "inet_proto",
   "mark",
   "ifname",
+  "ether_addr",
 ]);
 
 function keyError(type: SetKeyType[] | undefined, tof: Expr[] | undefined): string | undefined {

@@ -82,6 +82,8 @@ function read(e: Expr, s: State): Read {
         if (p.l4proto !== (v4 ? 1 : 58) || p.family !== (v4 ? 4 : 6)) return ABSENT;
         return (e.field === "type" ? p.icmpType : p.icmpCode) ?? ABSENT;
       }
+      // The simulator models IP packets of the inet family, not bridged frames.
+      if (e.protocol === "ether" || e.protocol === "arp") return ABSENT;
       if (e.protocol !== "th" && PORT_PROTOCOLS[e.protocol] !== p.l4proto) return ABSENT;
       if (p.sport === undefined || p.dport === undefined) return UNKNOWN;
       return e.field === "sport" ? p.sport : p.dport;

@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import {
   Agent,
   AgentFlows,
   type AgentFlowsPart,
+  AgentMetrics,
   ApiOutlet,
+  CniWorkloads,
   DisabledFlows,
   FileOutlet,
   flowsUnavailable,
@@ -12,6 +15,7 @@ import {
   jsonLogger,
   type Logger,
   latestStatusSender,
+  listenCni,
 } from "../../agent/index.ts";
 import { ApiClient } from "../../client/index.ts";
 import { KernelConntrack } from "../../dataplane/conntrack.ts";
@@ -61,6 +65,37 @@ interface AgentFlags {
   flowLog: string;
   nflogAllowGroup: string;
   counterInterval: string;
+  cniSocket?: string;
+  cniState?: string;
+  metricsListen?: string;
+}
+
+/** `HOST:PORT` of --metrics-listen. */
+function hostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(":");
+  const host = text.slice(0, at).replace(/^\[|\]$/g, "");
+  if (at <= 0 || host === "")
+    throw new CliError(`--metrics-listen: "${text}" is not HOST:PORT, e.g. 127.0.0.1:9091`);
+  return { host, port: integer("--metrics-listen", text.slice(at + 1), 0, 65535) };
+}
+
+/** The CNI plugin's socket needs interfaces to close: a new pod is dropped until enforced. */
+function cniWorkloads(f: AgentFlags): CniWorkloads | undefined {
+  if (f.cniSocket === undefined) {
+    if (f.cniState !== undefined) throw new CliError("--cni-state needs --cni-socket");
+    return undefined;
+  }
+  if (!f.cniSocket.startsWith("/"))
+    throw new CliError(`--cni-socket: "${f.cniSocket}" is not an absolute path`);
+  if (f.workloadIface.length === 0)
+    throw new CliError(
+      "--cni-socket needs --workload-iface: the bridge and its ports (e.g. cni0 'veth*'), so new pods are closed until enforced",
+    );
+  try {
+    return new CniWorkloads(f.cniState ?? join(dirname(f.cniSocket), "cni-workloads.json"));
+  } catch (e) {
+    throw new CliError(`--cni-state: ${(e as Error).message}`);
+  }
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
@@ -266,6 +301,15 @@ export function registerAgent(program: Command): void {
       "how often policy counters are read into the status; 0 for never",
       "10s",
     )
+    .option(
+      "--cni-socket <path>",
+      "serve microseg's CNI plugin on this unix socket (root only, mode 0600)",
+    )
+    .option(
+      "--cni-state <path>",
+      "where reported sandboxes are kept across restarts (default: cni-workloads.json beside the socket)",
+    )
+    .option("--metrics-listen <host:port>", "serve Prometheus metrics at http://HOST:PORT/metrics")
     .addHelpText(
       "after",
       `
@@ -282,6 +326,9 @@ Examples:
       const source = agentSource(f, client);
       const choice = flowsChoice(f, nflogGroup(f));
       if (choice.reason) log.warn(choice.reason);
+      const workloads = cniWorkloads(f);
+      const listen = f.metricsListen === undefined ? undefined : hostPort(f.metricsListen);
+      const metrics = new AgentMetrics();
       const agent = new Agent({
         node: f.node,
         source,
@@ -294,6 +341,14 @@ Examples:
         resyncIntervalMs: duration("--resync-interval", f.resyncInterval),
         ...(f.readyFile ? { readyFile: f.readyFile } : {}),
         ...(f.statusFile ? { statusFile: f.statusFile } : {}),
+        ...(workloads
+          ? {
+              cni: {
+                workloads,
+                onEnforced: (s: number) => metrics.cniAddToEnforced.observe(s),
+              },
+            }
+          : {}),
       });
       if (client) {
         agent.onStatus(
@@ -312,7 +367,12 @@ Examples:
       process.once("SIGINT", () => stop("SIGINT"));
       process.on("SIGHUP", () => void agent.checkDrift());
       try {
+        if (listen) {
+          const { port } = await metrics.listen(listen.host, listen.port);
+          log.info("metrics listening", { host: listen.host, port });
+        }
         await agent.start();
+        if (f.cniSocket) await listenCni(f.cniSocket, agent, log);
       } catch (e) {
         log.error("cannot start", { error: e });
         process.exit(1);

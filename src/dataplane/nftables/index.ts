@@ -26,5 +26,6 @@ export {
   parseLogPrefix,
 } from "./log-prefix.ts";
 export { endpointChain, policyChain, prefixSetName, setName } from "./names.ts";
+export { type BridgePort, bridgeTransaction } from "./bridge.ts";
 export { bootstrapTransaction } from "./render-base.ts";
 export { NftRenderer } from "./renderer.ts";
