@@ -1,0 +1,337 @@
+// The CNI chain in the kernel: a node network namespace, Debian's containernetworking-plugins
+// (bridge with host-local IPAM) and then microseg's plugin, exec'd as a runtime does
+// (test/cni/runtime.ts), against a real `microseg agent` in that namespace following manifest
+// files. A new pod behind a default-deny is probed from before its ADD starts until well
+// after it returns, from a pod on the same bridge and from the node; nothing may connect.
+// Then an allow opens the flow, spoofed ARP and MACs from a pod change nothing, CHECK and DEL
+// do their part, and ADD fails when the agent cannot confirm (pod unknown, agent down).
+// Root; 198.18.0.0/15 only; every name random; everything removed also on failure.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type Resource, validResource } from "../../src/model/index.ts";
+import {
+  type AgentProcess,
+  NODE,
+  startAgentProcess,
+  until,
+  writeManifests,
+} from "../agent/kernel-fixtures.ts";
+import { CniError, Runtime, type Sandbox } from "./runtime.ts";
+
+const suffix = randomBytes(3).toString("hex");
+const nodeNs = `mscni-n-${suffix}`;
+const bridge = `msb${suffix}`;
+const octet = 100 + (randomBytes(1)[0]! % 150);
+const subnet = `198.19.${octet}`;
+const plugin = fileURLToPath(new URL("../../bin/microseg-cni.js", import.meta.url));
+const PORT = 8080;
+
+const dir = mkdtempSync(join(tmpdir(), "mscni-"));
+const binDir = join(dir, "bin");
+const socket = join(dir, "run", "cni.sock");
+const manifests = join(dir, "manifests.yaml");
+
+const sandbox = (pod: string, host: number): Sandbox => ({
+  containerId: `c-${pod}-${randomBytes(4).toString("hex")}`,
+  netns: `mscni-${pod}-${suffix}`,
+  namespace: "shop",
+  pod,
+  ip: `${subnet}.${host}`,
+});
+const client = sandbox("client", 10);
+const web = sandbox("web", 11);
+const ghost = sandbox("ghost", 12);
+const late = sandbox("late", 13);
+const sandboxes = [client, web, ghost, late];
+
+const conf = (timeoutSeconds: number) => ({
+  cniVersion: "1.0.0",
+  name: `podnet-${suffix}`,
+  plugins: [
+    {
+      type: "bridge",
+      bridge,
+      isGateway: true,
+      ipMasq: false,
+      ipam: {
+        type: "host-local",
+        dataDir: join(dir, "ipam"),
+        ranges: [[{ subnet: `${subnet}.0/24`, gateway: `${subnet}.1` }]],
+      },
+    },
+    { type: "microseg", socket, timeoutSeconds },
+  ],
+});
+
+const pod = (name: string, app: string): Resource =>
+  validResource({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "shop", labels: { app } },
+    spec: { nodeName: NODE, containers: [{ name: "c", ports: [{ containerPort: PORT }] }] },
+  });
+
+const policy = (name: string, spec: Record<string, unknown>): Resource =>
+  validResource({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace: "shop" },
+    spec,
+  });
+
+const base: Resource[] = [
+  validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } }),
+  pod("client", "client"),
+  pod("web", "web"),
+  pod("late", "late"),
+  policy("web-deny-all", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"] }),
+];
+const allowClient = policy("web-from-client", {
+  podSelector: { matchLabels: { app: "web" } },
+  ingress: [{ from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: PORT }] }],
+});
+
+const inNs = (ns: string, cmd: string, ...args: string[]) =>
+  execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", stdio: "pipe" });
+
+/** Lines a process prints, as they come. */
+class Lines {
+  readonly lines: string[] = [];
+  constructor(readonly child: ChildProcess) {
+    let rest = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      const parts = (rest + b.toString()).split("\n");
+      rest = parts.pop() ?? "";
+      this.lines.push(...parts);
+    });
+  }
+  count(line: string): number {
+    return this.lines.filter((l) => l === line).length;
+  }
+}
+
+const python = (ns: string, code: string, ...args: string[]) =>
+  new Lines(spawn("ip", ["netns", "exec", ns, "python3", "-u", "-c", code, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  }));
+
+// Prints "1" for every connection that opens and "0" for every one that does not, forever.
+const PROBER = `
+import socket, sys
+while True:
+    s = socket.socket(); s.settimeout(0.15)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2]))); print("1")
+    except OSError:
+        print("0")
+    finally:
+        s.close()
+`;
+// Accepts on 0.0.0.0 and prints "accepted" per connection; a held connection stays open.
+const SERVER = `
+import socket, sys
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1]))); l.listen(64); print("listening")
+held = []
+while True:
+    c, _ = l.accept(); held.append(c); print("accepted")
+`;
+// Opens one connection, says so, and keeps it open.
+const HOLDER = `
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5); print("open")
+while True: time.sleep(1)
+`;
+// From inside a pod: an ARP request claiming another pod's address, and a frame from another
+// pod's MAC (raw AF_PACKET; the pod's own kernel is not asked).
+const SPOOFER = `
+import socket, struct, sys
+iface, my_mac, victim_ip, victim_mac, gateway = sys.argv[1:6]
+mac = lambda m: bytes.fromhex(m.replace(":", ""))
+ip4 = socket.inet_aton
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((iface, 0))
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac(my_mac) + ip4(victim_ip) + b"\\0" * 6 + ip4(gateway)
+for _ in range(3):
+    s.send(b"\\xff" * 6 + mac(my_mac) + b"\\x08\\x06" + arp)
+    s.send(b"\\xff" * 6 + mac(victim_mac) + b"\\x08\\x06" + arp.replace(mac(my_mac), mac(victim_mac)))
+print("sent")
+`;
+
+function macOf(ns: string): string {
+  return inNs(ns, "cat", "/sys/class/net/eth0/address").trim();
+}
+
+let agent: AgentProcess | undefined;
+const running: ChildProcess[] = [];
+const track = (l: Lines) => {
+  running.push(l.child);
+  return l;
+};
+
+function startAgent(): AgentProcess {
+  return startAgentProcess(nodeNs, [
+    "-f",
+    manifests,
+    "--cni-socket",
+    socket,
+    "--workload-iface",
+    bridge,
+    "veth*",
+    "--no-flows",
+    "--resync-interval",
+    "0",
+    "--metrics-listen",
+    "127.0.0.1:0",
+  ]);
+}
+
+const runtime = (timeoutSeconds = 20) => new Runtime(binDir, nodeNs, conf(timeoutSeconds));
+
+describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, () => {
+  before(async () => {
+    mkdirSync(binDir, { recursive: true });
+    for (const p of ["bridge", "host-local"]) symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
+    symlinkSync(plugin, join(binDir, "microseg"));
+    execFileSync("ip", ["netns", "add", nodeNs]);
+    inNs(nodeNs, "ip", "link", "set", "lo", "up");
+    inNs(nodeNs, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
+    for (const s of sandboxes) {
+      execFileSync("ip", ["netns", "add", s.netns]);
+      inNs(s.netns, "ip", "link", "set", "lo", "up");
+    }
+    writeManifests(manifests, base);
+    agent = startAgent();
+    await until("the CNI socket", () => agent!.logs.some((l) => l.msg === "cni socket listening"), 60_000);
+  });
+
+  after(async () => {
+    for (const c of running) c.kill("SIGKILL");
+    if (agent) {
+      agent.child.kill("SIGTERM");
+      await agent.exited;
+    }
+    for (const s of sandboxes) execFileSync("ip", ["netns", "del", s.netns], { stdio: "ignore" });
+    execFileSync("ip", ["netns", "del", nodeNs], { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("VERSION says 1.0.0", async () => {
+    const run = await runtime().exec("microseg", "VERSION", undefined, "");
+    assert.equal(run.code, 0);
+    assert.deepEqual(JSON.parse(run.stdout), { cniVersion: "1.0.0", supportedVersions: ["1.0.0"] });
+  });
+
+  it("the socket is root's alone", () => {
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+  });
+
+  it("a new pod behind a default-deny is never reachable, from before its ADD until after", async () => {
+    const rt = runtime();
+    const result = (await rt.add(client)) as { ips: Array<{ address: string }> };
+    assert.equal(result.ips[0]?.address, `${client.ip}/24`);
+    const server = track(python(web.netns, SERVER, String(PORT)));
+    await until("web's server", () => server.count("listening") === 1);
+    const fromPod = track(python(client.netns, PROBER, web.ip!, String(PORT)));
+    const fromNode = track(python(nodeNs, PROBER, web.ip!, String(PORT)));
+    const attempts = () => Math.min(fromPod.lines.length, fromNode.lines.length);
+    await until("probes before ADD", () => attempts() >= 5);
+    let bridged = -1;
+    await rt.add(web, (type) => {
+      if (type === "bridge") bridged = attempts();
+    });
+    const added = attempts();
+    await until("probes after ADD", () => attempts() >= added + 20, 60_000);
+    assert.ok(bridged >= 5, "probes ran while the bridge plugin's link existed and microseg's ADD ran");
+    assert.equal(fromPod.count("1"), 0, "a connection from the client pod opened");
+    assert.equal(fromNode.count("1"), 0, "a connection from the node opened");
+    assert.equal(server.count("accepted"), 0);
+
+    writeManifests(manifests, [...base, allowClient]);
+    await until("the allowed flow", () => fromPod.count("1") > 0, 30_000);
+    const opened = fromNode.lines.length;
+    await until("more probes from the node", () => fromNode.lines.length >= opened + 10);
+    assert.equal(fromNode.count("1"), 0, "the node is not allowed by the policy");
+    fromPod.child.kill("SIGKILL");
+    fromNode.child.kill("SIGKILL");
+  });
+
+  it("a pod cannot claim another pod's address or MAC on the bridge", async () => {
+    // The node learns the client's MAC by sending to it.
+    const clientMac = macOf(client.netns);
+    const neighbour = () => inNs(nodeNs, "ip", "neigh", "show", client.ip!, "dev", bridge);
+    inNs(nodeNs, "python3", "-c", `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("${client.ip}", 9))`);
+    await until("the node's ARP entry of the client", () => neighbour().includes(clientMac));
+    const spoof = track(
+      python(web.netns, SPOOFER, "eth0", macOf(web.netns), client.ip!, clientMac, `${subnet}.1`),
+    );
+    await until("spoofed frames sent", () => spoof.count("sent") === 1);
+    assert.match(neighbour(), new RegExp(clientMac), "the node's ARP entry was poisoned");
+    const fdb = inNs(nodeNs, "bridge", "fdb", "show", "br", bridge);
+    const webPort = fdb.split("\n").find((l) => l.startsWith(macOf(web.netns)))?.split(" ")[2];
+    assert.ok(webPort, `web's port in the fdb:\n${fdb}`);
+    assert.ok(
+      !fdb.split("\n").some((l) => l.startsWith(clientMac) && l.includes(`dev ${webPort} `)),
+      `the bridge learnt the client's MAC on web's port:\n${fdb}`,
+    );
+  });
+
+  it("CHECK passes for an enforced pod", async () => {
+    await runtime().check(web);
+  });
+
+  it("DEL removes the pod's state and its connection entries", async () => {
+    const holder = track(python(client.netns, HOLDER, web.ip!, String(PORT)));
+    await until("a held connection", () => holder.count("open") === 1);
+    const tracked = () => inNs(nodeNs, "conntrack", "-L", "-d", web.ip!).trim();
+    assert.match(tracked(), /ESTABLISHED/);
+    await runtime().del(web);
+    assert.equal(tracked(), "");
+    const bridgeSets = inNs(nodeNs, "nft", "list", "table", "bridge", "microseg");
+    assert.doesNotMatch(bridgeSets, new RegExp(web.ip!.replaceAll(".", "\\.")));
+    const inet = inNs(nodeNs, "nft", "list", "set", "inet", "microseg", "src4");
+    assert.doesNotMatch(inet, new RegExp(web.ip!.replaceAll(".", "\\.")));
+    await assert.rejects(runtime().check(web), CniError);
+  });
+
+  it("ADD fails when the agent does not confirm in time (the pod is not in its source)", async () => {
+    const t0 = Date.now();
+    const e = await runtime(1)
+      .add(ghost)
+      .catch((x: unknown) => x);
+    assert.ok(e instanceof CniError, String(e));
+    assert.equal(e.run.type, "microseg");
+    assert.equal(e.error.code, 100);
+    assert.match(e.error.msg ?? "", /pod shop\/ghost is not in the agent's source/);
+    assert.ok(Date.now() - t0 >= 1000);
+  });
+
+  it("the agent's metrics have the ADD-to-enforced histogram", async () => {
+    const port = agent!.logs.find((l) => l.msg === "metrics listening")?.port;
+    const text = inNs(
+      nodeNs,
+      process.execPath,
+      "-e",
+      `fetch("http://127.0.0.1:${port}/metrics").then(r => r.text()).then(t => process.stdout.write(t))`,
+    );
+    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 2\b/);
+  });
+
+  it("ADD fails when the agent is down", async () => {
+    agent!.child.kill("SIGTERM");
+    await agent!.exited;
+    agent = undefined;
+    const e = await runtime()
+      .add(late)
+      .catch((x: unknown) => x);
+    assert.ok(e instanceof CniError, String(e));
+    assert.equal(e.error.code, 11);
+    assert.match(e.error.msg ?? "", /not reachable/);
+  });
+});
