@@ -47,6 +47,8 @@ const debianPackages = [
   ["prometheus-alertmanager", "prometheus-alertmanager"],
   // The etcd datastore's tests start their own etcd (src/datastore/etcd, test/etcd-server.ts).
   ["etcd", "etcd-server"],
+  // The CNI chain's test and bench run Debian's bridge and host-local plugins before microseg's.
+  ["/usr/lib/cni/bridge", "containernetworking-plugins"],
   // The web UI's browser test drives Debian's chromium through playwright-core.
   ["chromium", "chromium"],
 ];

@@ -91,11 +91,16 @@ const base: Resource[] = [
   pod("client", "client"),
   pod("web", "web"),
   pod("late", "late"),
-  policy("web-deny-all", { podSelector: { matchLabels: { app: "web" } }, policyTypes: ["Ingress"] }),
+  policy("web-deny-all", {
+    podSelector: { matchLabels: { app: "web" } },
+    policyTypes: ["Ingress"],
+  }),
 ];
 const allowClient = policy("web-from-client", {
   podSelector: { matchLabels: { app: "web" } },
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: PORT }] }],
+  ingress: [
+    { from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: PORT }] },
+  ],
 });
 
 const inNs = (ns: string, cmd: string, ...args: string[]) =>
@@ -118,9 +123,11 @@ class Lines {
 }
 
 const python = (ns: string, code: string, ...args: string[]) =>
-  new Lines(spawn("ip", ["netns", "exec", ns, "python3", "-u", "-c", code, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  }));
+  new Lines(
+    spawn("ip", ["netns", "exec", ns, "python3", "-u", "-c", code, ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
 
 // Prints "1" for every connection that opens and "0" for every one that does not, forever.
 const PROBER = `
@@ -149,8 +156,9 @@ import socket, sys, time
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5); print("open")
 while True: time.sleep(1)
 `;
-// From inside a pod: an ARP request claiming another pod's address, and a frame from another
-// pod's MAC (raw AF_PACKET; the pod's own kernel is not asked).
+// From inside a pod: an ARP request to the gateway claiming another pod's address (the node
+// would map that address to the sender's MAC), and a frame from another pod's MAC (the bridge
+// would learn that MAC on the sender's port). Raw AF_PACKET: the pod's kernel is not asked.
 const SPOOFER = `
 import socket, struct, sys
 iface, my_mac, victim_ip, victim_mac, gateway = sys.argv[1:6]
@@ -160,7 +168,7 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind((iface, 0))
 arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac(my_mac) + ip4(victim_ip) + b"\\0" * 6 + ip4(gateway)
 for _ in range(3):
     s.send(b"\\xff" * 6 + mac(my_mac) + b"\\x08\\x06" + arp)
-    s.send(b"\\xff" * 6 + mac(victim_mac) + b"\\x08\\x06" + arp.replace(mac(my_mac), mac(victim_mac)))
+    s.send(b"\\xff" * 6 + mac(victim_mac) + b"\\x88\\xb5" + b"\\0" * 46)
 print("sent")
 `;
 
@@ -208,7 +216,11 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     }
     writeManifests(manifests, base);
     agent = startAgent();
-    await until("the CNI socket", () => agent!.logs.some((l) => l.msg === "cni socket listening"), 60_000);
+    await until(
+      "the CNI socket",
+      () => agent!.logs.some((l) => l.msg === "cni socket listening"),
+      60_000,
+    );
   });
 
   after(async () => {
@@ -248,7 +260,10 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     });
     const added = attempts();
     await until("probes after ADD", () => attempts() >= added + 20, 60_000);
-    assert.ok(bridged >= 5, "probes ran while the bridge plugin's link existed and microseg's ADD ran");
+    assert.ok(
+      bridged >= 5,
+      "probes ran while the bridge plugin's link existed and microseg's ADD ran",
+    );
     assert.equal(fromPod.count("1"), 0, "a connection from the client pod opened");
     assert.equal(fromNode.count("1"), 0, "a connection from the node opened");
     assert.equal(server.count("accepted"), 0);
@@ -266,7 +281,12 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     // The node learns the client's MAC by sending to it.
     const clientMac = macOf(client.netns);
     const neighbour = () => inNs(nodeNs, "ip", "neigh", "show", client.ip!, "dev", bridge);
-    inNs(nodeNs, "python3", "-c", `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("${client.ip}", 9))`);
+    inNs(
+      nodeNs,
+      "python3",
+      "-c",
+      `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("${client.ip}", 9))`,
+    );
     await until("the node's ARP entry of the client", () => neighbour().includes(clientMac));
     const spoof = track(
       python(web.netns, SPOOFER, "eth0", macOf(web.netns), client.ip!, clientMac, `${subnet}.1`),
@@ -274,7 +294,10 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     await until("spoofed frames sent", () => spoof.count("sent") === 1);
     assert.match(neighbour(), new RegExp(clientMac), "the node's ARP entry was poisoned");
     const fdb = inNs(nodeNs, "bridge", "fdb", "show", "br", bridge);
-    const webPort = fdb.split("\n").find((l) => l.startsWith(macOf(web.netns)))?.split(" ")[2];
+    const webPort = fdb
+      .split("\n")
+      .find((l) => l.startsWith(macOf(web.netns)))
+      ?.split(" ")[2];
     assert.ok(webPort, `web's port in the fdb:\n${fdb}`);
     assert.ok(
       !fdb.split("\n").some((l) => l.startsWith(clientMac) && l.includes(`dev ${webPort} `)),

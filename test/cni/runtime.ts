@@ -119,7 +119,10 @@ export class Runtime {
   }
 
   /** ADD through the chain; the final result. On failure the chain is deleted again. */
-  async add(sandbox: Sandbox, afterEach?: (type: string, result: unknown) => void): Promise<unknown> {
+  async add(
+    sandbox: Sandbox,
+    afterEach?: (type: string, result: unknown) => void,
+  ): Promise<unknown> {
     let prev: unknown;
     try {
       for (const plugin of this.conf.plugins) {
