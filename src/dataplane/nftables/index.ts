@@ -1,6 +1,7 @@
 // microseg's nftables renderer: the engine's state and deltas as transactions on table
 // `inet microseg`, the start-up table, the drift check, and the NFLOG prefixes its rules write.
 
+export { type BridgePort, bridgeTransaction } from "./bridge.ts";
 export {
   checkDrift,
   compareDumps,
@@ -26,6 +27,5 @@ export {
   parseLogPrefix,
 } from "./log-prefix.ts";
 export { endpointChain, policyChain, prefixSetName, setName } from "./names.ts";
-export { type BridgePort, bridgeTransaction } from "./bridge.ts";
 export { bootstrapTransaction } from "./render-base.ts";
 export { NftRenderer } from "./renderer.ts";
