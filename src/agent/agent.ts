@@ -163,10 +163,21 @@ export class Agent {
     return this.#enqueue(async () => {
       if (!this.#ready) return;
       const report = await this.#enforcer.drift();
+      // The bridge table holds the L2 half of pods' isolation: checked and repaired alike.
+      const bridge = this.#opts.cni
+        ? await this.#enforcer.bridgeDrift(this.#opts.cni.workloads.bridgePorts())
+        : undefined;
       this.#drift = {
         checkedAt: new Date().toISOString(),
-        objects: report.objects.map((o) => o.object),
+        objects: [
+          ...report.objects.map((o) => o.object),
+          ...(bridge?.objects.map((o) => `bridge ${o.object}`) ?? []),
+        ],
       };
+      if (bridge && !bridge.inSync) {
+        this.#log.warn("bridge table drifted; rewriting it", { drift: bridge.objects });
+        await this.#enforcer.runOther(this.#bridgeTable());
+      }
       if (report.inSync) {
         this.#log.debug("no drift");
         this.#publish();

@@ -16,7 +16,9 @@
 import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
 import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
 import {
+  type BridgePort,
   bootstrapTransaction,
+  bridgeDrift,
   checkDrift,
   type DriftReport,
   type EnforcementConfig,
@@ -212,6 +214,11 @@ export class Enforcer {
   /** The live table against the engine's state. */
   drift(): Promise<DriftReport> {
     return checkDrift(this.#nft, this.#cfg, this.#engine.state());
+  }
+
+  /** The live bridge table against these ports' rendering. */
+  bridgeDrift(ports: readonly BridgePort[]): Promise<DriftReport> {
+    return bridgeDrift(this.#nft, this.#cfg, ports);
   }
 
   /** The policy chains' counters as the kernel has them now (one read of the table). */

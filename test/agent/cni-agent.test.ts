@@ -3,7 +3,8 @@
 // interface and addresses are in the table (bridge port in the bridge table, the bridge in
 // the inet source pairs); refusals for a pod on another node or never seen; a stale DEL of an
 // older sandbox changes nothing; DEL puts the pod back as the store has it; attachments are
-// restored from the state file by a new agent.
+// restored from the state file by a new agent; a deleted bridge table is found and rewritten
+// by the drift check.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,7 +16,7 @@ import type { Attachment } from "../../src/cni/wire.ts";
 import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { MemorySource } from "../../src/datastore/index.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
-import { MemoryNftables } from "../../src/nft/index.ts";
+import { MemoryNftables, Transaction } from "../../src/nft/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mscni-agent-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -96,7 +97,7 @@ describe("agent: CNI requests", () => {
     }
   });
 
-  it("a new agent restores the sandboxes; a stale DEL changes nothing; DEL removes", async () => {
+  it("a new agent restores the sandboxes; a stale DEL changes nothing; drift; DEL removes", async () => {
     const agent = await started(state, nft, source);
     try {
       assert.deepEqual(await pairs(nft, "inet"), ["br0 . 198.18.3.4"]);
@@ -105,6 +106,14 @@ describe("agent: CNI requests", () => {
       assert.equal((await agent.cniDel("c-late", undefined)).ok, true);
       assert.deepEqual(await pairs(nft, "inet"), ["br0 . 198.18.3.7"]);
       assert.deepEqual(await pairs(nft, "bridge"), ["vethlate . 198.18.3.7"]);
+      // Someone deletes the bridge table: the drift check puts it back.
+      await nft.run(
+        new Transaction({ family: "bridge", table: enforcement.table }).delete({ kind: "table" }),
+      );
+      assert.deepEqual(await pairs(nft, "bridge"), []);
+      await agent.checkDrift();
+      assert.deepEqual(await pairs(nft, "bridge"), ["vethlate . 198.18.3.7"]);
+      assert.ok(agent.status().drift?.objects.some((o) => o.startsWith("bridge ")));
       const del = await agent.cniDel("c-late-2", { namespace: "shop", name: "late" });
       assert.equal(del.ok, true);
       assert.deepEqual(await pairs(nft, "inet"), []);

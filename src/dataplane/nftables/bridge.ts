@@ -21,21 +21,24 @@
 // transaction whenever a port comes or goes.
 
 import type { IpFamily } from "../../net/cidr.ts";
-import type { Stmt } from "../../nft/index.ts";
+import type { Nftables, Stmt } from "../../nft/index.ts";
 import {
   anon,
   concat,
   counter,
+  dumpSorted,
   eq,
   icmpv6,
   ip,
   ip6,
+  MemoryNftables,
   meta,
   ne,
   ref,
   Transaction,
   verdict,
 } from "../../nft/index.ts";
+import { compareDumps, type DriftReport } from "./drift.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 
 /** A pod's port on a bridge, as its CNI plugin reported it. */
@@ -117,4 +120,16 @@ export function bridgeTransaction(
     }
   }
   return tx;
+}
+
+/** The live bridge table against the one these ports render to (as the inet drift check). */
+export async function bridgeDrift(
+  nft: Nftables,
+  cfg: Pick<EnforcementConfig, "table" | "workloadInterfaces">,
+  ports: readonly BridgePort[],
+): Promise<DriftReport> {
+  const fake = new MemoryNftables();
+  await fake.run(bridgeTransaction(cfg, ports));
+  const live = await nft.read("bridge", cfg.table);
+  return compareDumps(fake.dump(), live ? dumpSorted(live) : "");
 }

@@ -1,7 +1,7 @@
 // microseg's nftables renderer: the engine's state and deltas as transactions on table
 // `inet microseg`, the start-up table, the drift check, and the NFLOG prefixes its rules write.
 
-export { type BridgePort, bridgeTransaction } from "./bridge.ts";
+export { type BridgePort, bridgeDrift, bridgeTransaction } from "./bridge.ts";
 export {
   checkDrift,
   compareDumps,
