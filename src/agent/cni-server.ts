@@ -81,7 +81,10 @@ function parse(line: string): CniRequest | CniAnswer {
   };
 }
 
-function serve(conn: Socket, agent: Agent, log: Logger): void {
+/** Told of every answer (metrics): the request's operation, or "invalid" when it did not parse. */
+export type AnswerListener = (op: CniRequest["op"] | "invalid", answer: CniAnswer) => void;
+
+function serve(conn: Socket, agent: Agent, log: Logger, onAnswer?: AnswerListener): void {
   let buffer = "";
   conn.setEncoding("utf8");
   conn.on("error", (e) => log.debug("cni connection failed", { error: e }));
@@ -108,17 +111,23 @@ function serve(conn: Socket, agent: Agent, log: Logger): void {
       )
       .then((a) => {
         if (!a.ok) log.warn("cni request refused", { request: buffer.slice(0, end), answer: a });
+        onAnswer?.("op" in request ? request.op : "invalid", a);
         conn.end(`${JSON.stringify(a)}\n`);
       });
   });
 }
 
 /** Listens on `path` for the plugin; resolves once the socket is there with mode 0600. */
-export async function listenCni(path: string, agent: Agent, log: Logger): Promise<Server> {
+export async function listenCni(
+  path: string,
+  agent: Agent,
+  log: Logger,
+  onAnswer?: AnswerListener,
+): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // A socket left by an agent that died; a live agent on it would be a second agent per node.
   rmSync(path, { force: true });
-  const server = createServer((conn) => serve(conn, agent, log));
+  const server = createServer((conn) => serve(conn, agent, log, onAnswer));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => resolve());

@@ -390,6 +390,8 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
       `fetch("http://127.0.0.1:${port}/metrics").then(r => r.text()).then(t => process.stdout.write(t))`,
     );
     assert.match(text, /microseg_cni_add_to_enforced_seconds_count 2\b/);
+    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 2\b/);
+    assert.match(text, /microseg_cni_requests_total\{op="add",result="100"\} 1\b/);
   });
 
   it("an agent restart keeps reported pods bound", async () => {

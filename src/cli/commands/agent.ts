@@ -372,7 +372,10 @@ Examples:
           log.info("metrics listening", { host: listen.host, port });
         }
         await agent.start();
-        if (f.cniSocket) await listenCni(f.cniSocket, agent, log);
+        if (f.cniSocket)
+          await listenCni(f.cniSocket, agent, log, (op, a) =>
+            metrics.cniRequests.inc({ op, result: a.ok ? "ok" : String(a.code) }),
+          );
       } catch (e) {
         log.error("cannot start", { error: e });
         process.exit(1);
