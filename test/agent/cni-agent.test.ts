@@ -84,11 +84,13 @@ describe("agent: CNI requests", () => {
     }
   });
 
-  it("refuses a pod bound to another node and one it never sees", async () => {
+  it("refuses a pod bound to another node, IPv6 on a bridge, and a pod it never sees", async () => {
     const agent = await started(state, nft, source);
     try {
       const other = await agent.cniAdd(attachment("elsewhere", "c-e", "198.18.3.5"), 200);
       assert.ok(!other.ok && other.code === 100 && /bound to node "node-2"/.test(other.msg));
+      const v6 = await agent.cniAdd(attachment("web", "c-w", "fd00::6"), 200);
+      assert.ok(!v6.ok && v6.code === 101 && /IPv6 addresses on a bridge port/.test(v6.msg));
       const ghost = await agent.cniAdd(attachment("ghost", "c-g", "198.18.3.6"), 200);
       assert.ok(!ghost.ok && /not in the agent's source/.test(ghost.msg));
       assert.deepEqual(await pairs(nft, "inet"), ["br0 . 198.18.3.4"]);
