@@ -49,7 +49,9 @@ const client = sandbox("client", 10);
 const web = sandbox("web", 11);
 const ghost = sandbox("ghost", 12);
 const late = sandbox("late", 13);
-const sandboxes = [client, web, ghost, late];
+// On a routed veth (Debian's ptp plugin), in a subnet of its own.
+const routed = { ...sandbox("routed", 10), ip: `198.19.${octet + 1}.10` };
+const sandboxes = [client, web, ghost, late, routed];
 
 const conf = (timeoutSeconds: number) => ({
   cniVersion: "1.0.0",
@@ -64,6 +66,7 @@ const conf = (timeoutSeconds: number) => ({
         type: "host-local",
         dataDir: join(dir, "ipam"),
         ranges: [[{ subnet: `${subnet}.0/24`, gateway: `${subnet}.1` }]],
+        routes: [{ dst: "0.0.0.0/0" }],
       },
     },
     { type: "microseg", socket, timeoutSeconds },
@@ -91,8 +94,13 @@ const base: Resource[] = [
   pod("client", "client"),
   pod("web", "web"),
   pod("late", "late"),
+  pod("routed", "routed"),
   policy("web-deny-all", {
     podSelector: { matchLabels: { app: "web" } },
+    policyTypes: ["Ingress"],
+  }),
+  policy("routed-deny-all", {
+    podSelector: { matchLabels: { app: "routed" } },
     policyTypes: ["Ingress"],
   }),
 ];
@@ -102,6 +110,31 @@ const allowClient = policy("web-from-client", {
     { from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: PORT }] },
   ],
 });
+
+const allowClientToRouted = policy("routed-from-client", {
+  podSelector: { matchLabels: { app: "routed" } },
+  ingress: [
+    { from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: PORT }] },
+  ],
+});
+
+const ptpConf = {
+  cniVersion: "1.0.0",
+  name: `routed-${suffix}`,
+  plugins: [
+    {
+      type: "ptp",
+      ipMasq: false,
+      ipam: {
+        type: "host-local",
+        dataDir: join(dir, "ipam-ptp"),
+        ranges: [[{ subnet: `198.19.${octet + 1}.0/24` }]],
+        routes: [{ dst: "0.0.0.0/0" }],
+      },
+    },
+    { type: "microseg", socket, timeoutSeconds: 20 },
+  ],
+};
 
 const inNs = (ns: string, cmd: string, ...args: string[]) =>
   execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", stdio: "pipe" });
@@ -205,7 +238,8 @@ const runtime = (timeoutSeconds = 20) => new Runtime(binDir, nodeNs, conf(timeou
 describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, () => {
   before(async () => {
     mkdirSync(binDir, { recursive: true });
-    for (const p of ["bridge", "host-local"]) symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
+    for (const p of ["bridge", "ptp", "host-local"])
+      symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
     symlinkSync(plugin, join(binDir, "microseg"));
     execFileSync("ip", ["netns", "add", nodeNs]);
     inNs(nodeNs, "ip", "link", "set", "lo", "up");
@@ -351,6 +385,35 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     for (const [from, to] of pairs) neigh("del", from, to);
   });
 
+  it("a pod on a routed veth (ptp) is closed until enforced and bound to its veth", async () => {
+    const rt = new Runtime(binDir, nodeNs, ptpConf);
+    const server = track(python(routed.netns, SERVER, String(PORT)));
+    await until("routed's server", () => server.count("listening") === 1);
+    const fromPod = track(python(client.netns, PROBER, routed.ip, String(PORT)));
+    const fromNode = track(python(nodeNs, PROBER, routed.ip, String(PORT)));
+    const attempts = () => Math.min(fromPod.lines.length, fromNode.lines.length);
+    await until("probes before ADD", () => attempts() >= 5);
+    const result = (await rt.add(routed)) as {
+      interfaces: Array<{ name: string; sandbox?: string }>;
+    };
+    const veth = result.interfaces.find((i) => !i.sandbox)?.name;
+    const added = attempts();
+    await until("probes after ADD", () => attempts() >= added + 20, 60_000);
+    assert.equal(fromPod.count("1") + fromNode.count("1") + server.count("accepted"), 0);
+    const pairs = inNs(nodeNs, "nft", "list", "set", "inet", "microseg", "src4");
+    assert.match(pairs, new RegExp(`"${veth}" \\. ${routed.ip.replaceAll(".", "\\.")}`));
+    writeManifests(manifests, [...base, allowClient, allowClientToRouted]);
+    await until("the allowed flow to the routed pod", () => fromPod.count("1") > 0, 30_000);
+    fromPod.child.kill("SIGKILL");
+    fromNode.child.kill("SIGKILL");
+    assert.equal(fromNode.count("1"), 0);
+    await rt.del(routed);
+    assert.doesNotMatch(
+      inNs(nodeNs, "nft", "list", "set", "inet", "microseg", "src4"),
+      new RegExp(routed.ip.replaceAll(".", "\\.")),
+    );
+  });
+
   it("CHECK passes for an enforced pod", async () => {
     await runtime().check(web);
   });
@@ -389,8 +452,8 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
       "-e",
       `fetch("http://127.0.0.1:${port}/metrics").then(r => r.text()).then(t => process.stdout.write(t))`,
     );
-    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 2\b/);
-    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 2\b/);
+    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 3\b/);
+    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 3\b/);
     assert.match(text, /microseg_cni_requests_total\{op="add",result="100"\} 1\b/);
   });
 
