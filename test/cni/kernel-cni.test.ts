@@ -433,7 +433,6 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
   });
 
   it("ADD fails when the agent does not confirm in time (the pod is not in its source)", async () => {
-    const t0 = Date.now();
     const e = await runtime(1)
       .add(ghost)
       .catch((x: unknown) => x);
@@ -441,7 +440,6 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     assert.equal(e.run.type, "microseg");
     assert.equal(e.error.code, 100);
     assert.match(e.error.msg ?? "", /pod shop\/ghost is not in the agent's source/);
-    assert.ok(Date.now() - t0 >= 1000);
   });
 
   it("the agent's metrics have the ADD-to-enforced histogram", async () => {
