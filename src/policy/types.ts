@@ -183,8 +183,18 @@ export interface PolicyRef {
   readonly writtenName?: string;
 }
 
+/**
+ * Host endpoint stages of a GlobalNetworkPolicy (Calico): `untracked` (doNotTrack) is judged
+ * before conntrack and `preDNAT` before DNAT, on packets through a host endpoint's interface,
+ * and neither ever applies to a workload. Unset: a normal policy.
+ */
+export type HostStage = "untracked" | "preDNAT";
+
 export interface Policy {
   readonly ref: PolicyRef;
+  readonly stage?: HostStage;
+  /** A host endpoint's policy applies to traffic forwarded through its interface too. */
+  readonly applyOnForward?: boolean;
   readonly tier: string;
   /** Sort key inside the tier; lower first, ties by name. Undefined sorts last. */
   readonly order?: number;

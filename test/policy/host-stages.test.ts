@@ -1,0 +1,107 @@
+// Host endpoint stages offline (Calico's order on a host endpoint's own traffic): untracked
+// policy, then pre-DNAT (ingress), then normal policy; an Allow in a stage skips the later ones,
+// stage tiers end in Pass, and neither stage ever applies to a workload.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { explainFlow } from "../../src/analysis/explain.ts";
+import { validResources } from "../../src/model/index.ts";
+import { buildWorld } from "../../src/policy/world.ts";
+import { namespace, pod } from "./fixtures.ts";
+
+const NODE_IP = "198.19.0.1";
+const hep = {
+  apiVersion: "microseg.io/v1",
+  kind: "HostEndpoint",
+  metadata: { name: "node-1-eth0", labels: { role: "edge" } },
+  spec: { node: "node-1", interfaceName: "eth0", expectedIPs: [NODE_IP] },
+};
+const gnp = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: "microseg.io/v1",
+  kind: "GlobalNetworkPolicy",
+  metadata: { name },
+  spec: { selector: "role == 'edge' || app == 'web'", ...spec },
+});
+/** The normal policy locks the node: only 8081 in, nothing out. */
+const lock = gnp("lock", {
+  selector: "role == 'edge'",
+  types: ["Ingress", "Egress"],
+  ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [8081] } }],
+});
+const untracked = gnp("untracked", {
+  doNotTrack: true,
+  applyOnForward: true,
+  order: 10,
+  ingress: [
+    {
+      action: "Allow",
+      protocol: "TCP",
+      source: { nets: ["198.18.1.1/32"] },
+      destination: { ports: [8080] },
+    },
+    { action: "Deny", protocol: "TCP", source: { nets: ["198.18.1.2/32"] } },
+  ],
+  egress: [{ action: "Allow", protocol: "TCP", source: { ports: [8080] } }],
+});
+const preDnat = gnp("pre", {
+  preDNAT: true,
+  applyOnForward: true,
+  ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [9090] } }],
+});
+const web = pod("shop/web", "198.18.0.1", { app: "web" });
+(web.spec as Record<string, unknown>).nodeName = "node-1";
+
+const world = buildWorld(
+  validResources([namespace("shop"), web, hep, lock, untracked, preDnat] as never[]),
+);
+const explain = (from: string, to: string, port: number) =>
+  explainFlow(world, { from, to, port, protocol: "TCP" });
+
+describe("host endpoint stages offline", () => {
+  it("an untracked Allow decides the host endpoint's ingress before normal policy", () => {
+    const e = explain("198.18.1.1", "node-1-eth0", 8080);
+    assert.equal(e.ingress.allowed, true);
+    assert.equal(e.ingress.stage, "untracked");
+    assert.match(
+      e.ingress.reason,
+      /GlobalNetworkPolicy untracked, rule 0 \(untracked policy \(doNotTrack\): raw prerouting/,
+    );
+  });
+
+  it("an untracked Deny drops what normal policy would allow", () => {
+    const e = explain("198.18.1.2", "node-1-eth0", 8081);
+    assert.equal(e.ingress.allowed, false);
+    assert.equal(e.ingress.stage, "untracked");
+  });
+
+  it("no stage rule matching passes on to pre-DNAT, then normal policy (no default drop)", () => {
+    const pre = explain("198.18.1.3", "node-1-eth0", 9090);
+    assert.equal(pre.ingress.allowed, true);
+    assert.equal(pre.ingress.stage, "preDNAT");
+    const normal = explain("198.18.1.3", "node-1-eth0", 8081);
+    assert.equal(normal.ingress.allowed, true);
+    assert.equal(normal.ingress.stage, undefined);
+    assert.match(normal.ingress.reason, /lock, rule 0$/);
+    const denied = explain("198.18.1.3", "node-1-eth0", 8082);
+    assert.equal(denied.ingress.allowed, false);
+    assert.equal(denied.ingress.decision.kind, "tier-default");
+  });
+
+  it("the host's own egress meets untracked egress rules, then normal policy", () => {
+    assert.equal(explain("node-1-eth0", "198.18.1.1", 443).egress.allowed, false);
+    const reply = explain("node-1-eth0", "198.18.1.1", 443);
+    assert.equal(reply.egress.stage, undefined);
+  });
+
+  it("stage policies never apply to workloads, even when they select them", () => {
+    // The untracked Deny from 198.18.1.2 selects app=web too: the workload ignores it.
+    const e = explain("198.18.1.2", "shop/web", 80);
+    assert.equal(e.ingress.allowed, true);
+    assert.equal(e.ingress.decision.kind, "no-policy");
+  });
+
+  it("a local workload reaching its node uses its own interface: no stage applies", () => {
+    const e = explain("shop/web", "node-1-eth0", 9090);
+    assert.equal(e.ingress.stage, undefined);
+    assert.equal(e.ingress.allowed, false, "normal policy allows 8081 only");
+  });
+});
