@@ -51,7 +51,10 @@ export interface Endpoint {
   readonly node?: string;
   /** Host-network pods share the node's address; pod policy does not apply to them. */
   readonly hostNetwork: boolean;
-  /** The node side of a workload's interface, when its resource names it (WorkloadEndpoint). */
+  /**
+   * The node side of a workload's interface, when its resource names it (WorkloadEndpoint); a
+   * host endpoint's own interface (`*`: every interface of the node but workloads' and lo).
+   */
   readonly interfaceName?: string;
   /** Sources beyond its own addresses a workload may send from (allowSpoofedSourcePrefixes). */
   readonly allowSpoofedSourcePrefixes?: readonly Cidr[];
