@@ -1,0 +1,93 @@
+// Host endpoint stages rendered incrementally: every batch that adds, changes or removes a stage
+// policy or the host endpoint leaves exactly the table a full render of the final state gives,
+// and stage chains exist only for host endpoints with an interface, never for workloads.
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
+import { Engine } from "../../src/engine/graph.ts";
+import type { ResourceEvent } from "../../src/engine/inputs.ts";
+import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
+
+const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
+
+const hep = (interfaceName?: string): Resource =>
+  validResource({
+    apiVersion: "microseg.io/v1",
+    kind: "HostEndpoint",
+    metadata: { name: "node-1-eth0", labels: { role: "edge" } },
+    spec: {
+      node: "node-1",
+      expectedIPs: ["198.19.0.1"],
+      ...(interfaceName ? { interfaceName } : {}),
+    },
+  });
+const pod = validResource({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "web", namespace: "shop", labels: { role: "edge" } },
+  spec: { nodeName: "node-1", containers: [{ name: "c" }] },
+  status: { podIP: "198.18.0.1" },
+});
+const untracked = (port: number): Resource =>
+  validResource({
+    apiVersion: "microseg.io/v1",
+    kind: "GlobalNetworkPolicy",
+    metadata: { name: "untracked" },
+    spec: {
+      selector: "role == 'edge'",
+      doNotTrack: true,
+      applyOnForward: true,
+      ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [port] } }],
+    },
+  });
+const forward = validResource({
+  apiVersion: "microseg.io/v1",
+  kind: "GlobalNetworkPolicy",
+  metadata: { name: "fwd" },
+  spec: { selector: "role == 'edge'", applyOnForward: true, types: ["Egress"] },
+});
+const up = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
+const down = (r: Resource): ResourceEvent => ({ type: "delete", key: resourceKey(r) });
+
+async function dumpOf(engine: Engine): Promise<string> {
+  const fake = new MemoryNftables();
+  await fake.run(new NftRenderer(cfg).full(engine.state()));
+  return fake.dump();
+}
+
+describe("host endpoint stages, incrementally", () => {
+  test("each batch equals the full render; stage chains only for the host endpoint", async () => {
+    const engine = new Engine({ node: "node-1" });
+    const renderer = new NftRenderer(cfg);
+    const fake = new MemoryNftables();
+    await fake.run(renderer.full(engine.state()));
+    const batches: Array<[string, ResourceEvent[], RegExp[], RegExp[]]> = [
+      [
+        "pod, host endpoint, untracked policy",
+        [up(pod), up(hep("eth0")), up(untracked(8080))],
+        [/untracked-in/, /notrack/],
+        [/forward-out.*jump/],
+      ],
+      ["policy changed", [up(untracked(8081))], [/dport 8081/], [/dport 8080/]],
+      ["forward policy added", [up(forward)], [/oifname "eth0" counter jump hs-/], []],
+      ["interface removed: no stages", [up(hep())], [], [/chain inet microseg hs-/]],
+      [
+        "interface back, policies removed",
+        [up(hep("*")), down(untracked(8081)), down(forward)],
+        [],
+        [/jump hs-/],
+      ],
+      ["host endpoint removed", [down(hep())], [], [/hs-/]],
+    ];
+    for (const [what, events, present, absent] of batches) {
+      engine.ingest(events);
+      await fake.run(renderer.update(engine.flush()));
+      const dump = fake.dump();
+      assert.equal(dump, await dumpOf(engine), what);
+      for (const re of present) assert.match(dump, re, what);
+      for (const re of absent) assert.doesNotMatch(dump, re, what);
+    }
+  });
+});
