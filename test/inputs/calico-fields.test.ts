@@ -72,3 +72,32 @@ describe("Calico fields", () => {
     }
   });
 });
+
+describe("stage policies and host endpoints without an interface", () => {
+  const hep = (iface: string) => `---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: h, labels: {role: edge}}
+spec: {node: n1, expectedIPs: [198.19.0.1]${iface}}
+`;
+  const policy = (selector: string) => `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: p}
+spec: {selector: "${selector}", preDNAT: true, applyOnForward: true}
+`;
+  const errors = (text: string) => {
+    const r = parseManifests(text, "x.yaml");
+    return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
+  };
+
+  it("is an error naming the policy's stage field and the host endpoint", () => {
+    assert.deepEqual(errors(policy("role == 'edge'") + hep("")), [
+      'spec.preDNAT: selects HostEndpoint "h", which has no interfaceName: host endpoint stages are enforced on its interface (found by expectedIPs in Calico, not supported here)',
+    ]);
+  });
+
+  it("loads when the host endpoint names its interface or the policy does not select it", () => {
+    assert.deepEqual(errors(policy("role == 'edge'") + hep(", interfaceName: eth0")), []);
+    assert.deepEqual(errors(policy("role == 'db'") + hep("")), []);
+  });
+});
