@@ -55,7 +55,8 @@ function peerName(peer: FlowPeer): string {
 }
 
 function direction(v: DirectionVerdict, peer: FlowPeer): DirectionExplanation {
-  const stage = v.stage ? ` (${STAGE_HOOKS[v.stage]})` : "";
+  const via = v.hostEndpoint ? ` of host endpoint ${v.hostEndpoint}` : "";
+  const stage = v.stage ? ` (${STAGE_HOOKS[v.stage]}${via})` : "";
   return { ...v, at: peerName(peer), reason: `${describeDecision(v.decision)}${stage}` };
 }
 

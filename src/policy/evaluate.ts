@@ -17,7 +17,7 @@ import type { Decision, DirectionVerdict, Verdict } from "./verdict.ts";
 type Selection = ReadonlyArray<{ readonly tier: Tier; readonly policies: readonly Policy[] }>;
 
 /** Which policies a walk sees: normal ones, or one host endpoint stage's. */
-type Stage = HostStage | "normal";
+type Stage = HostStage | "normal" | "forward";
 type Cached = Partial<Record<`${Stage}-${Direction}`, Selection>>;
 
 /**
@@ -59,7 +59,9 @@ export class Evaluator {
       for (const tier of this.program.tiers) {
         const policies = tier.policies.filter(
           (p) =>
-            (p.stage ?? "normal") === stage &&
+            (stage === "forward"
+              ? p.stage === undefined && p.applyOnForward === true
+              : (p.stage ?? "normal") === stage) &&
             p.types.includes(direction) &&
             p.selector.matches(endpoint.labels),
         );
@@ -96,9 +98,45 @@ export class Evaluator {
         if (v.decision.kind === "rule") return { ...v, stage };
       }
     }
+    const forwarded = this.forwarded(direction, subject, flow);
+    if (forwarded) return forwarded;
     const selection = this.selection(subject, direction);
     if (selection.length === 0) return open(direction, { kind: "no-policy" });
     return this.walk(direction, selection, subject, flow, false);
+  }
+
+  /**
+   * A workload's flow with a peer off its node crosses the node's host endpoints (offline, every
+   * one that names an interface, since which one a packet takes is not known): on the way in,
+   * their untracked and pre-DNAT ingress (a rule's Allow skips the rest of that host
+   * endpoint's policy), then their applyOnForward ingress; on the way out, their applyOnForward
+   * egress. A Deny there is the verdict; else the workload's own policy decides, as in the
+   * kernel's forward hook.
+   */
+  private forwarded(
+    direction: Direction,
+    subject: Endpoint,
+    flow: Flow,
+  ): DirectionVerdict | undefined {
+    if (subject.kind !== "Pod" && subject.kind !== "WorkloadEndpoint") return undefined;
+    if (subject.node === undefined) return undefined;
+    // A peer on the same node (a workload, the host itself) does not cross a host endpoint.
+    const peer = (direction === "ingress" ? flow.source : flow.destination).endpoint;
+    if (peer?.node === subject.node) return undefined;
+    hosts: for (const hep of this.ctx.hostEndpointsOn(subject.node)) {
+      const early: readonly HostStage[] = direction === "ingress" ? ["untracked", "preDNAT"] : [];
+      for (const stage of early) {
+        const v = this.walk(direction, this.selection(hep, direction, stage), hep, flow, true);
+        if (v.decision.kind !== "rule") continue;
+        if (v.allowed) continue hosts;
+        return { ...v, stage, hostEndpoint: hep.id };
+      }
+      const selection = this.selection(hep, direction, "forward");
+      if (selection.length === 0) continue;
+      const v = this.walk(direction, selection, hep, flow, false);
+      if (!v.allowed) return { ...v, stage: "forward", hostEndpoint: hep.id };
+    }
+    return undefined;
   }
 
   private walk(

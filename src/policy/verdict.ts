@@ -32,11 +32,14 @@ export interface DirectionVerdict {
   /** Tiers left through a Pass (rule or tier default). */
   readonly passed: readonly string[];
   /** Decided by a host endpoint stage before normal policy (unset: normal policy decided). */
-  readonly stage?: HostStage;
+  readonly stage?: HostStage | "forward";
+  /** The host endpoint whose stage denied a workload's forwarded flow. */
+  readonly hostEndpoint?: string;
 }
 
 /** Where in the kernel each host endpoint stage is judged, for explain. */
-export const STAGE_HOOKS: Readonly<Record<HostStage, string>> = {
+export const STAGE_HOOKS: Readonly<Record<HostStage | "forward", string>> = {
+  forward: "applyOnForward policy: forward hook, on traffic forwarded through the host endpoint",
   untracked:
     "untracked policy (doNotTrack): raw prerouting/output, before conntrack; an allowed packet is not tracked",
   preDNAT: "pre-DNAT policy: prerouting before DNAT, on the packet's original destination",

@@ -24,8 +24,13 @@ const gnp = (name: string, spec: Record<string, unknown>) => ({
 /** The normal policy locks the node: only 8081 in, nothing out. */
 const lock = gnp("lock", {
   selector: "role == 'edge'",
+  order: 10,
   types: ["Ingress", "Egress"],
-  ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [8081] } }],
+  ingress: [
+    { action: "Allow", protocol: "TCP", destination: { ports: [8081] } },
+    { action: "Deny" },
+  ],
+  egress: [{ action: "Deny" }],
 });
 const untracked = gnp("untracked", {
   doNotTrack: true,
@@ -38,7 +43,12 @@ const untracked = gnp("untracked", {
       source: { nets: ["198.18.1.1/32"] },
       destination: { ports: [8080] },
     },
-    { action: "Deny", protocol: "TCP", source: { nets: ["198.18.1.2/32"] } },
+    {
+      action: "Deny",
+      protocol: "TCP",
+      source: { nets: ["198.18.1.2/32"] },
+      destination: { ports: [8080, 8081] },
+    },
   ],
   egress: [{ action: "Allow", protocol: "TCP", source: { ports: [8080] } }],
 });
@@ -47,11 +57,34 @@ const preDnat = gnp("pre", {
   applyOnForward: true,
   ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [9090] } }],
 });
+/** Forwarded traffic: B may not reach port 81 behind the node, nor be reached on 80. */
+const forward = gnp("fwd", {
+  selector: "role == 'edge'",
+  applyOnForward: true,
+  order: 20,
+  types: ["Ingress", "Egress"],
+  ingress: [
+    {
+      action: "Deny",
+      protocol: "TCP",
+      source: { nets: ["198.18.1.2/32"] },
+      destination: { ports: [81] },
+    },
+    { action: "Allow" },
+  ],
+  egress: [
+    { action: "Deny", protocol: "TCP", destination: { nets: ["198.18.1.2/32"], ports: [80] } },
+    { action: "Allow" },
+  ],
+});
 const web = pod("shop/web", "198.18.0.1", { app: "web" });
 (web.spec as Record<string, unknown>).nodeName = "node-1";
+/** On a node without host endpoints: nothing but its own policy is crossed. */
+const far = pod("shop/far", "198.18.0.2", { app: "web" });
+(far.spec as Record<string, unknown>).nodeName = "node-2";
 
 const world = buildWorld(
-  validResources([namespace("shop"), web, hep, lock, untracked, preDnat] as never[]),
+  validResources([namespace("shop"), web, far, hep, lock, untracked, preDnat, forward] as never[]),
 );
 const explain = (from: string, to: string, port: number) =>
   explainFlow(world, { from, to, port, protocol: "TCP" });
@@ -83,7 +116,7 @@ describe("host endpoint stages offline", () => {
     assert.match(normal.ingress.reason, /lock, rule 0$/);
     const denied = explain("198.18.1.3", "node-1-eth0", 8082);
     assert.equal(denied.ingress.allowed, false);
-    assert.equal(denied.ingress.decision.kind, "tier-default");
+    assert.match(denied.ingress.reason, /lock, rule 1$/);
   });
 
   it("the host's own egress meets untracked egress rules, then normal policy", () => {
@@ -94,9 +127,32 @@ describe("host endpoint stages offline", () => {
 
   it("stage policies never apply to workloads, even when they select them", () => {
     // The untracked Deny from 198.18.1.2 selects app=web too: the workload ignores it.
-    const e = explain("198.18.1.2", "shop/web", 80);
+    const e = explain("198.18.1.2", "shop/far", 8080);
     assert.equal(e.ingress.allowed, true);
     assert.equal(e.ingress.decision.kind, "no-policy");
+  });
+
+  it("a workload's flows off the node meet the node's host endpoint stages first", () => {
+    const fwdIn = explain("198.18.1.2", "shop/web", 81);
+    assert.equal(fwdIn.ingress.allowed, false);
+    assert.equal(fwdIn.ingress.stage, "forward");
+    assert.equal(fwdIn.ingress.hostEndpoint, "node-1-eth0");
+    assert.match(
+      fwdIn.ingress.reason,
+      /fwd, rule 0 \(applyOnForward policy: forward hook.* of host endpoint node-1-eth0\)$/,
+    );
+    const untrackedDeny = explain("198.18.1.2", "shop/web", 8080);
+    assert.equal(untrackedDeny.ingress.stage, "untracked");
+    assert.equal(untrackedDeny.ingress.allowed, false);
+    const fwdOut = explain("shop/web", "198.18.1.2", 80);
+    assert.equal(fwdOut.egress.allowed, false);
+    assert.equal(fwdOut.egress.stage, "forward");
+    // The normal policy lock (applyOnForward false, ending in Deny) does not apply forwarded.
+    const through = explain("198.18.1.2", "shop/web", 80);
+    assert.equal(through.allowed, true);
+    assert.equal(through.ingress.decision.kind, "no-policy");
+    // A pre-DNAT Allow (port 9090) skips the host endpoint's forward policy, not the workload's.
+    assert.equal(explain("198.18.1.2", "shop/web", 9090).ingress.decision.kind, "no-policy");
   });
 
   it("a local workload reaching its node uses its own interface: no stage applies", () => {
