@@ -11,7 +11,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { explainFlow } from "../../src/analysis/explain.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
+import { buildWorld, type World } from "../../src/policy/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
   type AgentProcess,
@@ -45,7 +47,7 @@ const tcp = (action: string, source: object, destination: object) => ({
   destination,
 });
 
-const manifests = (web: Resource): Resource[] => [
+const manifests = (web: Resource, replies = true): Resource[] => [
   namespace,
   web,
   // The workload admits TCP 80 and 81 from outside, nothing else.
@@ -81,7 +83,7 @@ const manifests = (web: Resource): Resource[] => [
       tcp("Allow", { nets: [A] }, { ports: [8080] }),
       tcp("Deny", { nets: [B] }, { ports: [8080] }),
     ],
-    egress: [tcp("Allow", { ports: [8080] }, { nets: [A] })],
+    ...(replies ? { egress: [tcp("Allow", { ports: [8080] }, { nets: [A] })] } : {}),
   }),
   // Pre-DNAT: only A may use the node's DNAT port; the rule names the pre-DNAT address.
   gnp("pre", {
@@ -107,6 +109,9 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
   let dir: string;
   let listeners: ChildProcess | undefined;
   let agent: AgentProcess | undefined;
+  let file: string;
+  let world: World;
+  let webPod: Resource;
 
   before(async () => {
     topo = await TestTopology.create(["web"], { tcp: [80, 81, 8080], udp: [] }, {}, "msxhep", [
@@ -121,8 +126,10 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
   chain pre { type nat hook prerouting priority -100; ip daddr ${NODE_ADDRESS} tcp dport ${DNAT_PORT} dnat to ${web}:80; }
 }\n`,
     });
-    const file = join(dir, "cluster.yaml");
-    writeManifests(file, manifests(podResource("web", topo.pod("web"), { app: "web" })));
+    file = join(dir, "cluster.yaml");
+    webPod = podResource("web", topo.pod("web"), { app: "web" });
+    writeManifests(file, manifests(webPod));
+    world = buildWorld(manifests(webPod));
     agent = startAgentProcess(topo.node, [
       "-f",
       file,
@@ -143,8 +150,18 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const reach = (from: string, to: string, port: number) =>
-    topo.probe({ from, to, protocol: "TCP", port, timeoutMs: 400 });
+  /**
+   * A real connection attempt, checked against the offline verdict for the same flow (explain
+   * has no DNAT: it judges the flow as addressed, which is what the pre-DNAT stage sees).
+   */
+  const reach = async (from: string, to: string, port: number) => {
+    const got = await topo.probe({ from, to, protocol: "TCP", port, timeoutMs: 400 });
+    const name = (peer: string) =>
+      peer === NODE_ADDRESS ? peer : peer === "web" ? "shop/web" : topo.pod(peer).ip;
+    const offline = explainFlow(world, { from: name(from), to: name(to), port, protocol: "TCP" });
+    assert.equal(got, offline.allowed, `kernel and explain agree: ${from} -> ${to}:${port}`);
+    return got;
+  };
   /** Conntrack entries in the node for TCP to `port` from `source`. */
   const tracked = (source: string, port: number): number =>
     execFileSync("ip", ["netns", "exec", topo.node, "conntrack", "-L", "-p", "tcp"], {
@@ -187,5 +204,18 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     assert.equal(await reach("web", "exta", 80), true, "forward egress Allow");
     // lock (applyOnForward false) ends in Deny: B to the workload above shows it is skipped.
     assert.equal(await reach("extb", "web", 80), true);
+  });
+
+  test("doNotTrack is stateless: without its own egress rule the reply is dropped", async () => {
+    writeManifests(file, manifests(webPod, false));
+    // The agent polls its file: bounded wait (count and time) for the change to take effect.
+    let open = true;
+    const deadline = Date.now() + 15_000;
+    for (let i = 0; i < 150 && open && Date.now() < deadline; i++) {
+      open = await topo.probe({ from: "exta", to: NODE_ADDRESS, protocol: "TCP", port: 8080 });
+      if (open) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(open, false, "A to 8080 with no untracked rule for the reply");
+    assert.equal(await reach("exta", NODE_ADDRESS, 8081), true, "tracked traffic still flows");
   });
 });
