@@ -207,13 +207,15 @@ const STAGED_REMOVABLE_FIELDS = Object.keys(stagedRemovable) as (keyof typeof st
 
 const stagedActionShape = { stagedAction: z.enum(["Set", "Delete"]).optional() };
 
+const STAGE_FIELDS = Object.keys(hostStageShape) as (keyof typeof hostStageShape)[];
+
 /** A staged Delete names the policy to remove; contents would be meaningless. */
 function stagedDeleteIsBare(
   spec: { stagedAction?: "Set" | "Delete" | undefined } & Record<string, unknown>,
   ctx: z.RefinementCtx,
 ): void {
   if (spec.stagedAction !== "Delete") return;
-  for (const field of STAGED_REMOVABLE_FIELDS) {
+  for (const field of [...STAGED_REMOVABLE_FIELDS, ...STAGE_FIELDS]) {
     if (spec[field] !== undefined) {
       ctx.addIssue({
         code: "custom",
@@ -234,7 +236,7 @@ export const StagedNetworkPolicySchema = z
     kind: z.literal("StagedNetworkPolicy"),
     metadata: namespacedMeta(checkPolicyName),
     spec: z
-      .strictObject({ ...stagedActionShape, ...policySpecShape })
+      .strictObject({ ...stagedActionShape, ...policySpecShape, ...namespacedStageShape })
       .superRefine(stagedDeleteIsBare)
       .superRefine(servicesPlacement(false))
       .prefault({}),
@@ -252,10 +254,12 @@ export const StagedGlobalNetworkPolicySchema = z
       .strictObject({
         ...stagedActionShape,
         ...policySpecShape,
+        ...hostStageShape,
         namespaceSelector: selectorSchema().optional(),
       })
       .superRefine(stagedDeleteIsBare)
       .superRefine(servicesPlacement(true))
+      .superRefine(hostStagesConsistent)
       .prefault({}),
     status: StagedPolicyStatusSchema.optional(),
   })

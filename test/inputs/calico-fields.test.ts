@@ -101,3 +101,23 @@ spec: {selector: "${selector}", preDNAT: true, applyOnForward: true}
     assert.deepEqual(errors(policy("role == 'db'") + hep("")), []);
   });
 });
+
+describe("StagedGlobalNetworkPolicy takes the stage fields too", () => {
+  const staged = (spec: string) => {
+    const r = parseManifests(
+      `apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: p}\nspec:\n${spec}`,
+      "p.yaml",
+    );
+    return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
+  };
+
+  it("with Calico's rules, and none of them on a staged Delete", () => {
+    assert.deepEqual(staged("  doNotTrack: true\n  applyOnForward: true\n"), []);
+    assert.deepEqual(staged("  doNotTrack: true\n"), [
+      "spec.applyOnForward: must be true when doNotTrack or preDNAT is true",
+    ]);
+    assert.deepEqual(staged("  stagedAction: Delete\n  applyOnForward: true\n"), [
+      "spec.applyOnForward: must be unset when stagedAction is Delete",
+    ]);
+  });
+});
