@@ -30,6 +30,8 @@ import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topolog
 const NODE_ADDRESS = "198.19.0.1";
 const A = "198.18.1.1/32"; // outside peer exta
 const B = "198.18.1.2/32"; // outside peer extb
+/** The agent's default inbound failsafe port (ssh). */
+const FAILSAFE_PORT = 22;
 /** The node's DNAT: its own address, port 9090, to the workload's port 80. */
 const DNAT_PORT = 9090;
 
@@ -81,7 +83,7 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     applyOnForward: true,
     ingress: [
       tcp("Allow", { nets: [A] }, { ports: [8080] }),
-      tcp("Deny", { nets: [B] }, { ports: [8080] }),
+      tcp("Deny", { nets: [B] }, { ports: [8080, FAILSAFE_PORT] }),
     ],
     ...(replies ? { egress: [tcp("Allow", { ports: [8080] }, { nets: [A] })] } : {}),
   }),
@@ -119,7 +121,7 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
       "extb",
     ]);
     dir = mkdtempSync(join(tmpdir(), "msx-hoststages-"));
-    listeners = nodeListeners(topo.node, [8080, 8081]);
+    listeners = nodeListeners(topo.node, [FAILSAFE_PORT, 8080, 8081]);
     const web = topo.pod("web").ip;
     execFileSync("ip", ["netns", "exec", topo.node, "nft", "-f", "-"], {
       input: `table ip msxtest-dnat {
@@ -182,6 +184,9 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     assert.equal(tracked("198.18.1.1", 8080), 0, "no conntrack entry for untracked traffic");
     assert.equal(await reach("extb", NODE_ADDRESS, 8080), false, "untracked Deny");
     assert.equal(await reach("extb", NODE_ADDRESS, 8081), false, "normal policy denies B");
+    // Failsafe ports stay open whatever untracked policy says (explain does not model them).
+    const ssh = { from: "extb", to: NODE_ADDRESS, protocol: "TCP" as const, port: FAILSAFE_PORT };
+    assert.equal(await topo.probe(ssh), true, "an untracked Deny does not close a failsafe port");
   });
 
   test("an untracked Allow opens no workload its own ingress closes", async () => {

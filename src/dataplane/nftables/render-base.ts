@@ -128,12 +128,37 @@ const neighbourDiscovery: Stmt[] = [
   verdict.accept,
 ];
 
-function failsafe(ports: readonly FailsafePort[]): Stmt[][] {
+/** The failsafe ports' rules: `match` first, then protocol and port, then `end`. */
+function failsafe(
+  ports: readonly FailsafePort[],
+  match: Stmt[] = [],
+  end: Stmt = verdict.accept,
+): Stmt[][] {
   return (["tcp", "udp"] as const).flatMap((protocol) => {
     const mine = ports.filter((p) => p.protocol === protocol);
     if (mine.length === 0) return [];
     const dports = headerValue(mergedPorts(mine));
-    return [[eq(meta.l4proto, protocol), eq(th.dport, dports), counter(), verdict.accept]];
+    return [[...match, eq(meta.l4proto, protocol), eq(th.dport, dports), counter(), end]];
+  });
+}
+
+/**
+ * Failsafe ports before the untracked and pre-DNAT stages, as Calico keeps them open on every
+ * host endpoint whatever its policy: inbound to a staged host endpoint's own addresses, and the
+ * host's own outbound, skip the stage (return: tracked, and normal policy and failsafe follow).
+ */
+function stageFailsafe(
+  cfg: EnforcementConfig,
+  hosts: readonly StagedHost[],
+  side: "in" | "out",
+): Stmt[][] {
+  if (side === "out") return failsafe(cfg.failsafeOutbound, [], verdict.return);
+  const addresses = [...new Set(hosts.flatMap((h) => h.addresses))].sort();
+  return FAMILIES.flatMap((f) => {
+    const mine = addresses.filter((a) => a.includes(":") === (f === 6));
+    if (mine.length === 0) return [];
+    const to = eq(addr(f).daddr, headerValue(mergedIntervals(mine)));
+    return failsafe(cfg.failsafeInbound, [to], verdict.return);
   });
 }
 
@@ -308,6 +333,7 @@ const RAW_OUTPUT_HOOK = "raw-output";
 /** A host endpoint with stages, as the dispatch chains need it. */
 export interface StagedHost {
   readonly id: EndpointId;
+  readonly addresses: readonly string[];
   readonly stages: DpHostStages;
 }
 
@@ -373,9 +399,9 @@ export function hostDispatchRules(
   hosts: readonly StagedHost[],
 ): Map<string, Stmt[][]> {
   const out = new Map<string, Stmt[][]>([
-    [HEP_UNTRACKED_IN, []],
-    [HEP_UNTRACKED_OUT, []],
-    [HEP_PREDNAT, [[hostAllowed, counter(), verdict.return]]],
+    [HEP_UNTRACKED_IN, stageFailsafe(cfg, hosts, "in")],
+    [HEP_UNTRACKED_OUT, stageFailsafe(cfg, hosts, "out")],
+    [HEP_PREDNAT, [[hostAllowed, counter(), verdict.return], ...stageFailsafe(cfg, hosts, "in")]],
     [HEP_FORWARD, [[hostAllowed, counter(), verdict.return]]],
   ]);
   const add = (chain: string, tiers: readonly DpTierRef[], match: Stmt[], target: string) => {

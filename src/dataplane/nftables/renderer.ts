@@ -407,8 +407,9 @@ export class NftRenderer {
   /** Host endpoints with stages, in a stable order. */
   #stagedHosts(): StagedHost[] {
     const out: StagedHost[] = [];
-    for (const [id, e] of sorted(this.#endpoints))
-      if (e.hostStages) out.push({ id, stages: e.hostStages });
+    for (const [id, e] of sorted(this.#endpoints)) {
+      if (e.hostStages) out.push({ id, addresses: e.addresses, stages: e.hostStages });
+    }
     return out;
   }
 
@@ -432,10 +433,12 @@ export class NftRenderer {
     for (const name of HEP_DISPATCH) tx.flush({ kind: "chain", name });
     for (const [id, before] of hosts) {
       const stages = this.#endpoints.get(id)?.hostStages;
-      if (stages) this.#fillStages(tx, { id, stages }, before?.hostStages ? "changed" : "new");
-      else if (before?.hostStages) {
-        for (const { name } of hostStageSpecs({ id, stages: before.hostStages }))
-          this.#removeChain(tx, name);
+      if (stages) {
+        const addresses = this.#endpoints.get(id)!.addresses;
+        this.#fillStages(tx, { id, addresses, stages }, before?.hostStages ? "changed" : "new");
+      } else if (before?.hostStages) {
+        const gone = { id, addresses: before.addresses, stages: before.hostStages };
+        for (const { name } of hostStageSpecs(gone)) this.#removeChain(tx, name);
       }
     }
     for (const [chain, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
