@@ -21,11 +21,11 @@ import {
   namespace,
   nodeListeners,
   podResource,
-  startAgentProcess,
+  startTopologyAgent,
   until,
   writeManifests,
 } from "./kernel-fixtures.ts";
-import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
+import { TestTopology } from "./netns-topology.ts";
 
 const NODE_ADDRESS = "198.19.0.1";
 const A = "198.18.1.1/32"; // outside peer exta
@@ -132,17 +132,7 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     webPod = podResource("web", topo.pod("web"), { app: "web" });
     writeManifests(file, manifests(webPod));
     world = buildWorld(manifests(webPod));
-    agent = startAgentProcess(topo.node, [
-      "-f",
-      file,
-      "--ready-file",
-      join(dir, "ready"),
-      "--workload-iface",
-      WORKLOAD_IFACES,
-      "--pod-iface-prefix",
-      POD_IFACE_PREFIX,
-      "--no-flows",
-    ]);
+    agent = startTopologyAgent(topo.node, file, dir);
     await until("ready", () => existsSync(join(dir, "ready")));
   });
   after(() => {
