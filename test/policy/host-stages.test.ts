@@ -3,6 +3,8 @@
 // stage tiers end in Pass, and neither stage ever applies to a workload.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { describeIn } from "../../src/analysis/describe.ts";
+import { formatDescription } from "../../src/analysis/describe-text.ts";
 import { explainFlow } from "../../src/analysis/explain.ts";
 import { validResources } from "../../src/model/index.ts";
 import { buildWorld } from "../../src/policy/world.ts";
@@ -159,5 +161,18 @@ describe("host endpoint stages offline", () => {
     const e = explain("shop/web", "node-1-eth0", 9090);
     assert.equal(e.ingress.stage, undefined);
     assert.equal(e.ingress.allowed, false, "normal policy allows 8081 only");
+  });
+});
+
+describe("describe of a host endpoint", () => {
+  it("lists its untracked and pre-DNAT tiers before its normal ones", () => {
+    const d = describeIn(world, hep as never);
+    assert.equal(d.type, "endpoint");
+    const text = formatDescription(d);
+    const ingress = text.slice(text.indexOf("Ingress"));
+    const at = (s: string) => ingress.indexOf(s);
+    assert.ok(at("default Pass, untracked stage") >= 0, text);
+    assert.ok(at("default Pass, untracked stage") < at("default Pass, preDNAT stage"), text);
+    assert.ok(at("default Pass, preDNAT stage") < at("GlobalNetworkPolicy lock"), text);
   });
 });
