@@ -18,7 +18,7 @@ type Selection = ReadonlyArray<{ readonly tier: Tier; readonly policies: readonl
 
 /** Which policies a walk sees: normal ones, or one host endpoint stage's. */
 type Stage = HostStage | "normal" | "forward";
-type Cached = Partial<Record<`${Stage}-${Direction}`, Selection>>;
+type Cached = Partial<Record<Stage, { ingress?: Selection; egress?: Selection }>>;
 
 /**
  * Calico's order on a host endpoint's own traffic: untracked policy first (ingress and
@@ -52,8 +52,12 @@ export class Evaluator {
       cached = {};
       this.#selections.set(endpoint, cached);
     }
-    const key = `${stage}-${direction}` as const;
-    let sel = cached[key];
+    let byDirection = cached[stage];
+    if (byDirection === undefined) {
+      byDirection = {};
+      cached[stage] = byDirection;
+    }
+    let sel = byDirection[direction];
     if (sel === undefined) {
       const found: Array<{ tier: Tier; policies: Policy[] }> = [];
       for (const tier of this.program.tiers) {
@@ -68,7 +72,7 @@ export class Evaluator {
         if (policies.length > 0) found.push({ tier, policies });
       }
       sel = found;
-      cached[key] = sel;
+      byDirection[direction] = sel;
     }
     return sel;
   }

@@ -14,6 +14,13 @@
 // destinations). Replies of allowed connections pass on conntrack first; packets related to a
 // connection (ICMP errors) only when they come from one of its ends or from a router on the
 // path, never from a local workload that is neither end.
+//
+// Host endpoint stages (Calico's untracked, pre-DNAT and forward policy) hang off the same
+// hooks through small dispatch chains keyed by the host endpoint's interface: the end of the
+// raw prerouting chain and a raw output chain (untracked, before conntrack), a prerouting chain
+// at mangle priority (pre-DNAT, before DNAT), and forward before workload dispatch. A stage
+// that allows marks the packet, and later host endpoint policy lets it through; workload
+// policy never looks at the mark.
 
 import type { DpHostStages, DpTierRef, EndpointId } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
