@@ -18,7 +18,9 @@ type Selection = ReadonlyArray<{ readonly tier: Tier; readonly policies: readonl
 
 /** Which policies a walk sees: normal ones, or one host endpoint stage's. */
 type Stage = HostStage | "normal" | "forward";
-type Cached = Partial<Record<Stage, { ingress?: Selection; egress?: Selection }>>;
+type ByDirection = { ingress?: Selection; egress?: Selection };
+/** Normal selections at the top (the matrix's hot path), stage ones beside them. */
+type Cached = ByDirection & { stages?: Partial<Record<Stage, ByDirection>> };
 
 /**
  * Calico's order on a host endpoint's own traffic: untracked policy first (ingress and
@@ -36,11 +38,17 @@ export class Evaluator {
    * string key, as a matrix asks millions of times.
    */
   readonly #selections = new WeakMap<Endpoint, Cached>();
+  /** Whether any policy has a host endpoint stage: without, no flow needs the stage checks. */
+  readonly #stages: boolean;
 
   constructor(
     readonly program: Program,
     private readonly ctx: PeerContext,
-  ) {}
+  ) {
+    this.#stages = program.tiers.some((t) =>
+      t.policies.some((p) => p.stage !== undefined || p.applyOnForward === true),
+    );
+  }
 
   /**
    * Tiers and policies applying to an endpoint in a direction (normal policies unless a host
@@ -52,10 +60,10 @@ export class Evaluator {
       cached = {};
       this.#selections.set(endpoint, cached);
     }
-    let byDirection = cached[stage];
-    if (byDirection === undefined) {
-      byDirection = {};
-      cached[stage] = byDirection;
+    let byDirection: ByDirection = cached;
+    if (stage !== "normal") {
+      cached.stages ??= {};
+      byDirection = cached.stages[stage] ??= {};
     }
     let sel = byDirection[direction];
     if (sel === undefined) {
@@ -94,7 +102,7 @@ export class Evaluator {
       return open(direction, { kind: "not-a-workload" });
     }
     if (subject.hostNetwork) return open(direction, { kind: "host-network" });
-    if (crossesHostInterface(subject, direction, flow)) {
+    if (this.#stages && crossesHostInterface(subject, direction, flow)) {
       for (const stage of HOST_STAGES[direction]) {
         const selection = this.selection(subject, direction, stage);
         const v = this.walk(direction, selection, subject, flow, true);
@@ -102,7 +110,7 @@ export class Evaluator {
         if (v.decision.kind === "rule") return { ...v, stage };
       }
     }
-    const forwarded = this.forwarded(direction, subject, flow);
+    const forwarded = this.#stages ? this.forwarded(direction, subject, flow) : undefined;
     if (forwarded) return forwarded;
     const selection = this.selection(subject, direction);
     if (selection.length === 0) return open(direction, { kind: "no-policy" });
