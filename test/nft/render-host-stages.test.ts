@@ -91,3 +91,36 @@ describe("host endpoint stages, incrementally", () => {
     }
   });
 });
+
+describe("one host endpoint per interface", () => {
+  test("a wildcard host endpoint leaves the interfaces named by others to them", async () => {
+    const star = validResource({
+      apiVersion: "microseg.io/v1",
+      kind: "HostEndpoint",
+      metadata: { name: "node-1-all", labels: { role: "edge" } },
+      spec: { node: "node-1", interfaceName: "*", expectedIPs: ["198.19.0.2"] },
+    });
+    const engine = new Engine({ node: "node-1" });
+    engine.ingest([up(hep("eth0")), up(star), up(untracked(8080))]);
+    engine.flush();
+    const fake = new MemoryNftables();
+    await fake.run(new NftRenderer(cfg).full(engine.state()));
+    const rules = fake
+      .dump()
+      .split("\n")
+      .filter((l) => l.startsWith("add rule inet microseg hep-untracked-in meta iifname"));
+    assert.equal(rules.length, 2, rules.join("\n"));
+    assert.ok(
+      rules.some((l) => l.includes('meta iifname "eth0" counter jump')),
+      rules.join("\n"),
+    );
+    assert.ok(
+      rules.some((l) =>
+        l.includes(
+          'meta iifname != "lo" meta iifname != "veth*" meta iifname != "eth0" counter jump',
+        ),
+      ),
+      rules.join("\n"),
+    );
+  });
+});

@@ -345,13 +345,20 @@ export interface StagedHost {
 }
 
 /**
- * A host endpoint's interface on the packet's way in or out; `*` is every interface but lo and
- * the workloads' (whose packets meet workload policy, never host endpoint stages).
+ * A host endpoint's interface on the packet's way in or out; `*` is every interface but lo, the
+ * workloads' (whose packets meet workload policy, never host endpoint stages) and those a host
+ * endpoint names: an interface has one host endpoint, a named one before the wildcard (Felix).
  */
-function throughInterface(cfg: EnforcementConfig, name: string, side: "in" | "out"): Stmt[] {
+function throughInterface(
+  cfg: EnforcementConfig,
+  name: string,
+  named: readonly string[],
+  side: "in" | "out",
+): Stmt[] {
   const field = side === "in" ? meta.iifname : meta.oifname;
   if (name !== "*") return [eq(field, name)];
-  return [ne(field, "lo"), ...cfg.workloadInterfaces.map((p) => ne(field, p))];
+  const others = ["lo", ...cfg.workloadInterfaces, ...named];
+  return others.map((p) => ne(field, p));
 }
 
 /** The stage chains of one host endpoint, with what an allowed packet meets at their end. */
@@ -414,14 +421,18 @@ export function hostDispatchRules(
   const add = (chain: string, tiers: readonly DpTierRef[], match: Stmt[], target: string) => {
     if (tiers.length > 0) out.get(chain)!.push([...match, counter(), verdict.jump(target)]);
   };
+  const named = [...new Set(hosts.map((h) => h.stages.interfaceName))]
+    .filter((n) => n !== "*")
+    .sort();
   for (const host of hosts) {
-    const { interfaceName: name } = host.stages;
+    const via = (side: "in" | "out") =>
+      throughInterface(cfg, host.stages.interfaceName, named, side);
     const [uIn, uOut, pre, fIn, fOut] = hostStageSpecs(host);
-    add(HEP_UNTRACKED_IN, uIn!.tiers, throughInterface(cfg, name, "in"), uIn!.name);
-    add(HEP_UNTRACKED_OUT, uOut!.tiers, throughInterface(cfg, name, "out"), uOut!.name);
-    add(HEP_PREDNAT, pre!.tiers, throughInterface(cfg, name, "in"), pre!.name);
-    add(HEP_FORWARD, fIn!.tiers, throughInterface(cfg, name, "in"), fIn!.name);
-    add(HEP_FORWARD, fOut!.tiers, throughInterface(cfg, name, "out"), fOut!.name);
+    add(HEP_UNTRACKED_IN, uIn!.tiers, via("in"), uIn!.name);
+    add(HEP_UNTRACKED_OUT, uOut!.tiers, via("out"), uOut!.name);
+    add(HEP_PREDNAT, pre!.tiers, via("in"), pre!.name);
+    add(HEP_FORWARD, fIn!.tiers, via("in"), fIn!.name);
+    add(HEP_FORWARD, fOut!.tiers, via("out"), fOut!.name);
   }
   return out;
 }
