@@ -15,6 +15,7 @@ import { explainFlow } from "../../src/analysis/explain.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import { buildWorld, type World } from "../../src/policy/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
+import { edgePolicy } from "../policy/host-stage-fixtures.ts";
 import {
   type AgentProcess,
   NODE,
@@ -35,13 +36,6 @@ const FAILSAFE_PORT = 22;
 /** The node's DNAT: its own address, port 9090, to the workload's port 80. */
 const DNAT_PORT = 9090;
 
-const gnp = (name: string, spec: Record<string, unknown>): Resource =>
-  validResource({
-    apiVersion: "microseg.io/v1",
-    kind: "GlobalNetworkPolicy",
-    metadata: { name },
-    spec: { selector: "role == 'edge'", ...spec },
-  });
 const tcp = (action: string, source: object, destination: object) => ({
   action,
   protocol: "TCP",
@@ -71,14 +65,14 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     spec: { node: NODE, interfaceName: "*", expectedIPs: [NODE_ADDRESS] },
   }),
   // Normal policy (applyOnForward false): the host itself takes 8081 from A, nothing else.
-  gnp("lock", {
+  edgePolicy("lock", {
     order: 10,
     types: ["Ingress", "Egress"],
     ingress: [tcp("Allow", { nets: [A] }, { ports: [8081] }), { action: "Deny" }],
     egress: [{ action: "Deny" }],
   }),
   // Untracked: A may reach 8080 (and the replies go back by their own rule), B may not.
-  gnp("untracked", {
+  edgePolicy("untracked", {
     doNotTrack: true,
     applyOnForward: true,
     ingress: [
@@ -88,7 +82,7 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     ...(replies ? { egress: [tcp("Allow", { ports: [8080] }, { nets: [A] })] } : {}),
   }),
   // Pre-DNAT: only A may use the node's DNAT port; the rule names the pre-DNAT address.
-  gnp("pre", {
+  edgePolicy("pre", {
     preDNAT: true,
     applyOnForward: true,
     ingress: [
@@ -97,7 +91,7 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     ],
   }),
   // Forwarded traffic: B may not reach port 81 behind the node, the workload may not reach B:80.
-  gnp("fwd", {
+  edgePolicy("fwd", {
     order: 20,
     applyOnForward: true,
     types: ["Ingress", "Egress"],

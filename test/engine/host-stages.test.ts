@@ -6,60 +6,42 @@ import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
+import { down, edgeHost, edgePod, edgePolicy, up } from "../policy/host-stage-fixtures.ts";
 import { stateText } from "./state.ts";
 
-const gnp = (name: string, spec: Record<string, unknown>): Resource =>
-  validResource({
-    apiVersion: "microseg.io/v1",
-    kind: "GlobalNetworkPolicy",
-    metadata: { name },
-    spec: { selector: "role == 'edge'", ...spec },
-  });
-const hep = validResource({
-  apiVersion: "microseg.io/v1",
-  kind: "HostEndpoint",
-  metadata: { name: "node-1-eth0", labels: { role: "edge" } },
-  spec: { node: "node-1", interfaceName: "eth0", expectedIPs: ["198.19.0.1"] },
-});
-const pod = validResource({
-  apiVersion: "v1",
-  kind: "Pod",
-  metadata: { name: "web", namespace: "shop", labels: { role: "edge" } },
-  spec: { nodeName: "node-1", containers: [{ name: "c" }] },
-  status: { podIP: "198.18.0.1" },
-});
 const tier = validResource({
   apiVersion: "microseg.io/v1",
   kind: "Tier",
   metadata: { name: "edge" },
   spec: { order: 100 },
 });
-const untracked = gnp("untracked", {
+const untracked = edgePolicy("untracked", {
   tier: "edge",
   doNotTrack: true,
   applyOnForward: true,
   ingress: [{ action: "Deny" }],
   egress: [{ action: "Allow" }],
 });
-const pre = gnp("pre", { preDNAT: true, applyOnForward: true, ingress: [{ action: "Allow" }] });
-const fwd = gnp("fwd", { applyOnForward: true, types: ["Ingress", "Egress"] });
-const normal = gnp("normal", { ingress: [{ action: "Allow" }] });
-
-const up = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
-const down = (r: Resource): ResourceEvent => ({ type: "delete", key: resourceKey(r) });
+const pre = edgePolicy("pre", {
+  preDNAT: true,
+  applyOnForward: true,
+  ingress: [{ action: "Allow" }],
+});
+const fwd = edgePolicy("fwd", { applyOnForward: true, types: ["Ingress", "Egress"] });
+const normal = edgePolicy("normal", { ingress: [{ action: "Allow" }] });
 
 describe("engine: host endpoint stages", () => {
   it("equal the from-scratch state after every step", () => {
     const engine = new Engine({ node: "node-1" });
     const live = new Map<string, Resource>();
     const steps: ResourceEvent[][] = [
-      [up(tier), up(pod), up(hep)],
+      [up(tier), up(edgePod), up(edgeHost())],
       [up(untracked)],
       [up(pre), up(fwd), up(normal)],
       [down(untracked)],
       [up(untracked), down(pre)],
-      [down(hep)],
-      [up(hep)],
+      [down(edgeHost())],
+      [up(edgeHost())],
     ];
     for (const [i, events] of steps.entries()) {
       for (const e of events) {

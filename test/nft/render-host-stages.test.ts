@@ -7,49 +7,19 @@ import { describe, test } from "node:test";
 import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
+import { type Resource, validResource } from "../../src/model/index.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
+import { down, edgeHost, edgePod, edgePolicy, up } from "../policy/host-stage-fixtures.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 
-const hep = (interfaceName?: string): Resource =>
-  validResource({
-    apiVersion: "microseg.io/v1",
-    kind: "HostEndpoint",
-    metadata: { name: "node-1-eth0", labels: { role: "edge" } },
-    spec: {
-      node: "node-1",
-      expectedIPs: ["198.19.0.1"],
-      ...(interfaceName ? { interfaceName } : {}),
-    },
-  });
-const pod = validResource({
-  apiVersion: "v1",
-  kind: "Pod",
-  metadata: { name: "web", namespace: "shop", labels: { role: "edge" } },
-  spec: { nodeName: "node-1", containers: [{ name: "c" }] },
-  status: { podIP: "198.18.0.1" },
-});
 const untracked = (port: number): Resource =>
-  validResource({
-    apiVersion: "microseg.io/v1",
-    kind: "GlobalNetworkPolicy",
-    metadata: { name: "untracked" },
-    spec: {
-      selector: "role == 'edge'",
-      doNotTrack: true,
-      applyOnForward: true,
-      ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [port] } }],
-    },
+  edgePolicy("untracked", {
+    doNotTrack: true,
+    applyOnForward: true,
+    ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [port] } }],
   });
-const forward = validResource({
-  apiVersion: "microseg.io/v1",
-  kind: "GlobalNetworkPolicy",
-  metadata: { name: "fwd" },
-  spec: { selector: "role == 'edge'", applyOnForward: true, types: ["Egress"] },
-});
-const up = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
-const down = (r: Resource): ResourceEvent => ({ type: "delete", key: resourceKey(r) });
+const forward = edgePolicy("fwd", { applyOnForward: true, types: ["Egress"] });
 
 async function dumpOf(engine: Engine): Promise<string> {
   const fake = new MemoryNftables();
@@ -66,20 +36,20 @@ describe("host endpoint stages, incrementally", () => {
     const batches: Array<[string, ResourceEvent[], RegExp[], RegExp[]]> = [
       [
         "pod, host endpoint, untracked policy",
-        [up(pod), up(hep("eth0")), up(untracked(8080))],
+        [up(edgePod), up(edgeHost("eth0")), up(untracked(8080))],
         [/untracked-in/, /notrack/],
         [/forward-out.*jump/],
       ],
       ["policy changed", [up(untracked(8081))], [/dport 8081/], [/dport 8080/]],
       ["forward policy added", [up(forward)], [/oifname "eth0" counter jump hs-/], []],
-      ["interface removed: no stages", [up(hep())], [], [/chain inet microseg hs-/]],
+      ["interface removed: no stages", [up(edgeHost(null))], [], [/chain inet microseg hs-/]],
       [
         "interface back, policies removed",
-        [up(hep("*")), down(untracked(8081)), down(forward)],
+        [up(edgeHost("*")), down(untracked(8081)), down(forward)],
         [],
         [/jump hs-/],
       ],
-      ["host endpoint removed", [down(hep())], [], [/hs-/]],
+      ["host endpoint removed", [down(edgeHost(null))], [], [/hs-/]],
     ];
     for (const [what, events, present, absent] of batches) {
       engine.ingest(events);
@@ -101,7 +71,7 @@ describe("one host endpoint per interface", () => {
       spec: { node: "node-1", interfaceName: "*", expectedIPs: ["198.19.0.2"] },
     });
     const engine = new Engine({ node: "node-1" });
-    engine.ingest([up(hep("eth0")), up(star), up(untracked(8080))]);
+    engine.ingest([up(edgeHost("eth0")), up(star), up(untracked(8080))]);
     engine.flush();
     const fake = new MemoryNftables();
     await fake.run(new NftRenderer(cfg).full(engine.state()));

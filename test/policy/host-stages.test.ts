@@ -9,20 +9,12 @@ import { explainFlow } from "../../src/analysis/explain.ts";
 import { validResources } from "../../src/model/index.ts";
 import { buildWorld } from "../../src/policy/world.ts";
 import { namespace, pod } from "./fixtures.ts";
+import { edgeHost, edgePolicy } from "./host-stage-fixtures.ts";
 
-const NODE_IP = "198.19.0.1";
-const hep = {
-  apiVersion: "microseg.io/v1",
-  kind: "HostEndpoint",
-  metadata: { name: "node-1-eth0", labels: { role: "edge" } },
-  spec: { node: "node-1", interfaceName: "eth0", expectedIPs: [NODE_IP] },
-};
-const gnp = (name: string, spec: Record<string, unknown>) => ({
-  apiVersion: "microseg.io/v1",
-  kind: "GlobalNetworkPolicy",
-  metadata: { name },
-  spec: { selector: "role == 'edge' || app == 'web'", ...spec },
-});
+const hep = edgeHost();
+/** These policies select the workloads too, unless they say otherwise. */
+const gnp = (name: string, spec: Record<string, unknown>) =>
+  edgePolicy(name, { selector: "role == 'edge' || app == 'web'", ...spec });
 /** The normal policy locks the node: only 8081 in, nothing out. */
 const lock = gnp("lock", {
   selector: "role == 'edge'",
