@@ -31,7 +31,8 @@ function header(o: ObjectSummary): string[] {
 
 function tierLine(t: TierEntry): string {
   const order = t.order !== undefined ? `order ${t.order}, ` : "";
-  return `Tier ${t.tier} (${order}default ${t.defaultAction}):`;
+  const stage = t.stage ? `, ${t.stage} stage` : "";
+  return `Tier ${t.tier} (${order}default ${t.defaultAction}${stage}):`;
 }
 
 function directionLines(title: string, d: DirectionSelection): string[] {

@@ -9,6 +9,7 @@ import {
   buildWorld,
   type Direction,
   type Endpoint,
+  type HostStage,
   type NamedPort,
   type Policy,
   type PolicyKind,
@@ -38,6 +39,8 @@ export interface PolicyEntry extends PolicyRef {
 
 export interface TierEntry {
   readonly tier: string;
+  /** A host endpoint's untracked or pre-DNAT stage, walked before its normal tiers. */
+  readonly stage?: HostStage;
   readonly order?: number;
   readonly defaultAction: TierDefaultAction;
   /** In evaluation order. */
@@ -129,12 +132,19 @@ function selection(world: World["evaluator"], ep: Endpoint, d: Direction): Direc
   if (ep.hostNetwork) {
     return { tiers: [], open: "host-network pods are not subject to pod policy" };
   }
-  const tiers = world.selection(ep, d).map(({ tier, policies }) => ({
-    tier: tier.name,
-    ...(tier.order !== undefined ? { order: tier.order } : {}),
-    defaultAction: tier.defaultAction,
-    policies: policies.map(entry),
-  }));
+  // A host endpoint's own traffic meets its untracked, then pre-DNAT (ingress), then normal tiers.
+  const early: HostStage[] =
+    ep.kind !== "HostEndpoint" ? [] : d === "ingress" ? ["untracked", "preDNAT"] : ["untracked"];
+  const tiers = [...early, undefined].flatMap((stage) =>
+    world.selection(ep, d, stage ?? "normal").map(({ tier, policies }) => ({
+      tier: tier.name,
+      ...(stage ? { stage } : {}),
+      ...(tier.order !== undefined ? { order: tier.order } : {}),
+      // Stage tiers end in Pass (Felix): no default drop there.
+      defaultAction: stage ? ("Pass" as const) : tier.defaultAction,
+      policies: policies.map(entry),
+    })),
+  );
   return tiers.length ? { tiers } : { tiers, open: "no policy selects this endpoint" };
 }
 

@@ -9,6 +9,7 @@ import {
   policyLabel,
   resolvePeer,
   resolvePort,
+  STAGE_HOOKS,
   type Verdict,
 } from "../policy/index.ts";
 
@@ -54,7 +55,9 @@ function peerName(peer: FlowPeer): string {
 }
 
 function direction(v: DirectionVerdict, peer: FlowPeer): DirectionExplanation {
-  return { ...v, at: peerName(peer), reason: describeDecision(v.decision) };
+  const via = v.hostEndpoint ? ` of host endpoint ${v.hostEndpoint}` : "";
+  const stage = v.stage ? ` (${STAGE_HOOKS[v.stage]}${via})` : "";
+  return { ...v, at: peerName(peer), reason: `${describeDecision(v.decision)}${stage}` };
 }
 
 export function explainFlow(world: World, q: ExplainQuery): Explanation {

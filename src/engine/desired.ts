@@ -31,16 +31,21 @@ export function desiredState(
   const specs = new Map<SetId, SetSpec>();
   for (const ep of cluster.endpoints) {
     if (!isLocalEndpoint(ep, node)) continue;
-    const tiers = (direction: Direction) =>
-      evaluator.selection(ep, direction).map(({ tier, policies: selected }) => {
+    // Stage tiers (untracked, pre-DNAT) end in Pass, as the engine's resolver makes them.
+    const tiers = (
+      direction: Direction,
+      stage: "normal" | "untracked" | "preDNAT" | "forward" = "normal",
+    ) =>
+      evaluator.selection(ep, direction, stage).map(({ tier, policies: selected }) => {
         for (const p of selected) {
           const scanned = scanPolicy(p);
           policies.set(scanned.policy.id, scanned.policy);
           for (const [id, spec] of scanned.sets) specs.set(id, spec);
         }
+        const pass = stage === "untracked" || stage === "preDNAT";
         return {
           name: tier.name,
-          defaultAction: tier.defaultAction,
+          defaultAction: pass ? ("Pass" as const) : tier.defaultAction,
           // The program's tiers are already in (order, name) order.
           policies: selected.map((p) => policyId(p.ref)),
         };
@@ -51,6 +56,19 @@ export function desiredState(
       ...endpointShape(ep, podInterfacePrefix),
       ingress: tiers("ingress"),
       egress: tiers("egress"),
+      ...(ep.kind === "HostEndpoint" && ep.interfaceName !== undefined
+        ? {
+            hostStages: {
+              interfaceName: ep.interfaceName,
+              untracked: {
+                ingress: tiers("ingress", "untracked"),
+                egress: tiers("egress", "untracked"),
+              },
+              preDNAT: tiers("ingress", "preDNAT"),
+              forward: { ingress: tiers("ingress", "forward"), egress: tiers("egress", "forward") },
+            },
+          }
+        : {}),
     });
   }
   const sets = new Map<SetId, { spec: SetSpec; members: Map<MemberKey, SetMember> }>();

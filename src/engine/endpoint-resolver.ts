@@ -1,9 +1,9 @@
 // Per local endpoint and direction: the ordered tiers, each with its ordered policies. Also the
 // reference count that makes a policy active while some endpoint points at it.
 
-import type { Direction, Endpoint, Policy } from "../policy/index.ts";
+import type { Direction, Endpoint, HostStage, Policy } from "../policy/index.ts";
 import { BUILTIN_TIERS, byOrderThenName, policySortKey, type TierSpec } from "../policy/index.ts";
-import { sameEndpoint } from "./equality.ts";
+import { sameEndpoint, tierLists } from "./equality.ts";
 import type { PolicyMatcher } from "./policy-matcher.ts";
 import { policyId } from "./rules.ts";
 import type { DpEndpoint, DpTierRef, EndpointId, PolicyId } from "./types.ts";
@@ -100,41 +100,63 @@ export class EndpointResolver {
 
   private resolve(id: EndpointId, ep: Endpoint): DpEndpoint {
     const selecting = this.matcher.policiesFor(id).filter((p) => this.#tiers.has(p.tier));
-    const direction = (d: Direction): DpTierRef[] => {
-      const byTier = new Map<string, Policy[]>();
-      for (const p of selecting) {
-        if (!p.types.includes(d)) continue;
-        const list = byTier.get(p.tier);
-        if (list) list.push(p);
-        else byTier.set(p.tier, [p]);
-      }
-      return [...byTier.keys()]
-        .map((name) => this.#tiers.get(name)!)
-        .sort(byOrderThenName)
-        .map((tier) => ({
-          name: tier.name,
-          defaultAction: tier.defaultAction,
-          policies: byTier
-            .get(tier.name)!
-            .sort((a, b) => byOrderThenName(policySortKey(a), policySortKey(b)))
-            .map((p) => policyId(p.ref)),
-        }));
-    };
+    const normal = selecting.filter((p) => p.stage === undefined);
     const shape = endpointShape(ep, this.podInterfacePrefix);
     const reported = shape.kind === "workload" ? this.#interfaces.get(id) : undefined;
-    return {
+    const base = {
       id,
       ...shape,
       ...(reported ? { interfaceName: reported } : {}),
-      ingress: direction("ingress"),
-      egress: direction("egress"),
+      ingress: this.tiers(normal, "ingress", false),
+      egress: this.tiers(normal, "egress", false),
     };
+    // Stage policies apply to host endpoints only (as in Felix), on their interface.
+    if (ep.kind !== "HostEndpoint" || ep.interfaceName === undefined) return base;
+    const staged = (stage: HostStage) => selecting.filter((p) => p.stage === stage);
+    const forward = normal.filter((p) => p.applyOnForward === true);
+    return {
+      ...base,
+      hostStages: {
+        interfaceName: ep.interfaceName,
+        untracked: {
+          ingress: this.tiers(staged("untracked"), "ingress", true),
+          egress: this.tiers(staged("untracked"), "egress", true),
+        },
+        preDNAT: this.tiers(staged("preDNAT"), "ingress", true),
+        forward: {
+          ingress: this.tiers(forward, "ingress", false),
+          egress: this.tiers(forward, "egress", false),
+        },
+      },
+    };
+  }
+
+  /** Tiers in order, each with its policies in order; stage tiers end in Pass (Felix). */
+  private tiers(policies: readonly Policy[], d: Direction, pass: boolean): DpTierRef[] {
+    const byTier = new Map<string, Policy[]>();
+    for (const p of policies) {
+      if (!p.types.includes(d)) continue;
+      const list = byTier.get(p.tier);
+      if (list) list.push(p);
+      else byTier.set(p.tier, [p]);
+    }
+    return [...byTier.keys()]
+      .map((name) => this.#tiers.get(name)!)
+      .sort(byOrderThenName)
+      .map((tier) => ({
+        name: tier.name,
+        defaultAction: pass ? "Pass" : tier.defaultAction,
+        policies: byTier
+          .get(tier.name)!
+          .sort((a, b) => byOrderThenName(policySortKey(a), policySortKey(b)))
+          .map((p) => policyId(p.ref)),
+      }));
   }
 }
 
 function referenced(ep: DpEndpoint | undefined): Set<PolicyId> {
   const out = new Set<PolicyId>();
   if (!ep) return out;
-  for (const t of [...ep.ingress, ...ep.egress]) for (const p of t.policies) out.add(p);
+  for (const list of tierLists(ep)) for (const t of list) for (const p of t.policies) out.add(p);
   return out;
 }

@@ -18,6 +18,15 @@ function sameTier(a: DpTierRef, b: DpTierRef): boolean {
   );
 }
 
+/** Every tier list of an endpoint: its own and its host stages'. */
+export function tierLists(ep: DpEndpoint): (readonly DpTierRef[])[] {
+  const s = ep.hostStages;
+  const stages = s
+    ? [s.untracked.ingress, s.untracked.egress, s.preDNAT, s.forward.ingress, s.forward.egress]
+    : [];
+  return [ep.ingress, ep.egress, ...stages];
+}
+
 export function sameEndpoint(a: DpEndpoint, b: DpEndpoint): boolean {
   return (
     a.id === b.id &&
@@ -25,8 +34,8 @@ export function sameEndpoint(a: DpEndpoint, b: DpEndpoint): boolean {
     a.interfaceName === b.interfaceName &&
     sameList(a.addresses, b.addresses, identical) &&
     sameList(a.allowedSourcePrefixes ?? [], b.allowedSourcePrefixes ?? [], identical) &&
-    sameList(a.ingress, b.ingress, sameTier) &&
-    sameList(a.egress, b.egress, sameTier)
+    a.hostStages?.interfaceName === b.hostStages?.interfaceName &&
+    sameList(tierLists(a), tierLists(b), (x, y) => sameList(x, y, sameTier))
   );
 }
 

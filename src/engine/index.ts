@@ -1,4 +1,6 @@
 // Public face of the incremental engine: resource events in, dataplane deltas out.
+
+export { tierLists } from "./equality.ts";
 export { Engine, type EngineOptions, isLocalEndpoint } from "./graph.ts";
 export type { ResourceEvent } from "./inputs.ts";
 export {
@@ -16,6 +18,7 @@ export type {
   Delta,
   DpEndpoint,
   DpEntity,
+  DpHostStages,
   DpPolicy,
   DpRule,
   DpTierRef,

@@ -80,6 +80,31 @@ export interface DpEndpoint {
   readonly allowedSourcePrefixes?: readonly string[];
   readonly ingress: readonly DpTierRef[];
   readonly egress: readonly DpTierRef[];
+  /** A host endpoint with an interface: the stages judged on packets through it. */
+  readonly hostStages?: DpHostStages;
+}
+
+/**
+ * Calico's host endpoint stages, each an ordered tier list like an endpoint's own:
+ * - `untracked` (doNotTrack policies): ingress on every packet entering through the interface,
+ *   egress on the host's own packets leaving through it; before conntrack, tiers end in Pass;
+ * - `preDNAT` (ingress only): new connections entering through it, before DNAT; tiers end in Pass;
+ * - `forward` (applyOnForward normal policies): forwarded packets entering (ingress) or
+ *   leaving (egress) through it; tiers end in their own default action.
+ * `ingress`/`egress` of the endpoint hold its normal policies (for the host's own traffic).
+ */
+export interface DpHostStages {
+  /** The interface's name; `*` is every interface but workloads' and lo. */
+  readonly interfaceName: string;
+  readonly untracked: {
+    readonly ingress: readonly DpTierRef[];
+    readonly egress: readonly DpTierRef[];
+  };
+  readonly preDNAT: readonly DpTierRef[];
+  readonly forward: {
+    readonly ingress: readonly DpTierRef[];
+    readonly egress: readonly DpTierRef[];
+  };
 }
 
 export type Delta =

@@ -1,7 +1,6 @@
 // microseg.io/v1 Tier, NetworkPolicy, GlobalNetworkPolicy and StagedNetworkPolicy, spelled as
 // Calico's projectcalico.org/v3. Unknown fields are errors everywhere, so a Calico feature this
-// project does not enforce (HTTP match, service rules, doNotTrack, preDNAT) is refused rather
-// than silently ignored.
+// project does not enforce (an HTTP match) is refused rather than silently ignored.
 
 import { z } from "zod";
 import { MICROSEG_V1 } from "./api-versions.ts";
@@ -122,15 +121,52 @@ function servicesPlacement(global: boolean) {
   };
 }
 
-const HOST_POLICY_REFUSED =
-  "host endpoint policy stages (doNotTrack, preDNAT, applyOnForward) are not enforced yet: refused rather than applied as an ordinary policy";
-
-/** GlobalNetworkPolicy's host-endpoint stages: `false` (the default) is fine, `true` refused. */
-const hostStage = z.boolean().refine((v) => v === false, { error: HOST_POLICY_REFUSED });
+/**
+ * GlobalNetworkPolicy's host endpoint stages (Calico's semantics, enforced on host endpoints
+ * only): `doNotTrack` (untracked, before conntrack), `preDNAT` (ingress before DNAT),
+ * `applyOnForward` (also forwarded traffic through the host endpoint).
+ */
 const hostStageShape = {
-  doNotTrack: hostStage.optional(),
-  preDNAT: hostStage.optional(),
-  applyOnForward: hostStage.optional(),
+  doNotTrack: z.boolean().optional(),
+  preDNAT: z.boolean().optional(),
+  applyOnForward: z.boolean().optional(),
+};
+
+/** Calico's validator (validateGlobalNetworkPolicy), each error on the field at fault. */
+function hostStagesConsistent(
+  spec: {
+    doNotTrack?: boolean | undefined;
+    preDNAT?: boolean | undefined;
+    applyOnForward?: boolean | undefined;
+    types?: readonly ("Ingress" | "Egress")[] | undefined;
+    egress?: RuleList;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const fail = (field: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [field], message });
+  if (spec.doNotTrack && spec.preDNAT)
+    fail("preDNAT", "preDNAT and doNotTrack cannot both be true");
+  if (spec.preDNAT && (spec.egress?.length ?? 0) > 0) {
+    fail("egress", "a preDNAT policy cannot have egress rules (pre-DNAT policy is ingress only)");
+  }
+  if (spec.preDNAT && spec.types?.includes("Egress")) {
+    fail("types", "a preDNAT policy cannot have type Egress (pre-DNAT policy is ingress only)");
+  }
+  if (!spec.applyOnForward && (spec.doNotTrack || spec.preDNAT)) {
+    fail("applyOnForward", "must be true when doNotTrack or preDNAT is true");
+  }
+}
+
+/** Namespaced policies select workloads only: host endpoint stages are an error there. */
+const globalOnly = z
+  .unknown()
+  .refine(() => false, { error: "only a GlobalNetworkPolicy may set it (host endpoint policy)" })
+  .optional();
+const namespacedStageShape = {
+  doNotTrack: globalOnly,
+  preDNAT: globalOnly,
+  applyOnForward: globalOnly,
 };
 
 export const NetworkPolicySchema = z
@@ -138,7 +174,10 @@ export const NetworkPolicySchema = z
     apiVersion: z.literal(MICROSEG_V1),
     kind: z.literal("NetworkPolicy"),
     metadata: namespacedMeta(checkPolicyName),
-    spec: z.strictObject(policySpecShape).superRefine(servicesPlacement(false)).prefault({}),
+    spec: z
+      .strictObject({ ...policySpecShape, ...namespacedStageShape })
+      .superRefine(servicesPlacement(false))
+      .prefault({}),
   })
   .superRefine(tierPrefixMatches);
 
@@ -156,6 +195,7 @@ export const GlobalNetworkPolicySchema = z
         namespaceSelector: selectorSchema().optional(),
       })
       .superRefine(servicesPlacement(true))
+      .superRefine(hostStagesConsistent)
       .prefault({}),
   })
   .superRefine(tierPrefixMatches);
@@ -167,13 +207,15 @@ const STAGED_REMOVABLE_FIELDS = Object.keys(stagedRemovable) as (keyof typeof st
 
 const stagedActionShape = { stagedAction: z.enum(["Set", "Delete"]).optional() };
 
+const STAGE_FIELDS = Object.keys(hostStageShape) as (keyof typeof hostStageShape)[];
+
 /** A staged Delete names the policy to remove; contents would be meaningless. */
 function stagedDeleteIsBare(
   spec: { stagedAction?: "Set" | "Delete" | undefined } & Record<string, unknown>,
   ctx: z.RefinementCtx,
 ): void {
   if (spec.stagedAction !== "Delete") return;
-  for (const field of STAGED_REMOVABLE_FIELDS) {
+  for (const field of [...STAGED_REMOVABLE_FIELDS, ...STAGE_FIELDS]) {
     if (spec[field] !== undefined) {
       ctx.addIssue({
         code: "custom",
@@ -194,7 +236,7 @@ export const StagedNetworkPolicySchema = z
     kind: z.literal("StagedNetworkPolicy"),
     metadata: namespacedMeta(checkPolicyName),
     spec: z
-      .strictObject({ ...stagedActionShape, ...policySpecShape })
+      .strictObject({ ...stagedActionShape, ...policySpecShape, ...namespacedStageShape })
       .superRefine(stagedDeleteIsBare)
       .superRefine(servicesPlacement(false))
       .prefault({}),
@@ -212,10 +254,12 @@ export const StagedGlobalNetworkPolicySchema = z
       .strictObject({
         ...stagedActionShape,
         ...policySpecShape,
+        ...hostStageShape,
         namespaceSelector: selectorSchema().optional(),
       })
       .superRefine(stagedDeleteIsBare)
       .superRefine(servicesPlacement(true))
+      .superRefine(hostStagesConsistent)
       .prefault({}),
     status: StagedPolicyStatusSchema.optional(),
   })

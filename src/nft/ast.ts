@@ -105,6 +105,8 @@ export type Stmt =
   | { kind: "mark"; value: number; mask: number }
   | { kind: "vmap"; key: Expr; map: string }
   | { kind: "reject"; with?: RejectWith }
+  /** Exempts the packet from connection tracking (raw priority, before conntrack, only). */
+  | { kind: "notrack" }
   | Verdict
   /** A statement the reader could not map to this AST, kept as nft's JSON. */
   | { kind: "unknown"; json: unknown };

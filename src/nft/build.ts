@@ -88,6 +88,8 @@ export const log = (opts: { prefix?: string; group?: number }): Stmt => ({ kind:
 /** Sets the bits under `mask` (all 32 by default) to `value`. */
 export const setMark = (value: number, mask = 0xffffffff): Stmt => ({ kind: "mark", value, mask });
 export const vmap = (key: Expr, map: string): Stmt => ({ kind: "vmap", key, map });
+export const notrack: Stmt = { kind: "notrack" };
+
 export const reject = (withWhat?: RejectWith): Stmt =>
   withWhat ? { kind: "reject", with: withWhat } : { kind: "reject" };
 

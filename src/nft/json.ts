@@ -188,6 +188,7 @@ function stmt(j: unknown): Stmt {
   if (k === "vmap" && isObj(body) && typeof body.data === "string" && body.data.startsWith("@")) {
     return { kind: "vmap", key: expr(body.key), map: body.data.slice(1) };
   }
+  if (k === "notrack" && body === null) return { kind: "notrack" };
   if (k === "reject" && (body === null || isObj(body))) {
     if (body === null || body.type === undefined) return { kind: "reject" };
     if (body.type === "tcp reset") return { kind: "reject", with: { type: "tcp reset" } };

@@ -192,6 +192,7 @@ function stmtError(stmt: Stmt): string | undefined {
     case "vmap":
       return exprError(stmt.key) ?? nameError("map", stmt.map);
     case "reject":
+    case "notrack":
       return undefined;
     case "unknown":
       return "an unrecognized statement cannot be written";

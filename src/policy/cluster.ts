@@ -11,6 +11,7 @@ export class Cluster implements PeerContext {
   readonly #byId = new Map<string, Endpoint>();
   readonly #byAddress = new Map<string, Endpoint>();
   readonly #nodesByAddress = new Map<string, Node[]>();
+  readonly #hostEndpoints = new Map<string, Endpoint[]>();
   /** Rules ask about the same peer address once per selector: scan the sets once per address. */
   readonly #setsByAddress = new Map<string, readonly Endpoint[]>();
 
@@ -25,6 +26,11 @@ export class Cluster implements PeerContext {
   ) {
     for (const ep of endpoints) {
       this.#byId.set(ep.id, ep);
+      if (ep.kind === "HostEndpoint" && ep.node !== undefined && ep.interfaceName !== undefined) {
+        const list = this.#hostEndpoints.get(ep.node);
+        if (list) list.push(ep);
+        else this.#hostEndpoints.set(ep.node, [ep]);
+      }
       // Host-network pods share the node's address; the address names the node, not the pod.
       if (ep.hostNetwork) continue;
       for (const a of ep.addresses)
@@ -83,6 +89,10 @@ export class Cluster implements PeerContext {
 
   serviceSlices(service: string): readonly SliceEndpoints[] {
     return this.slices.get(service) ?? [];
+  }
+
+  hostEndpointsOn(node: string): readonly Endpoint[] {
+    return this.#hostEndpoints.get(node) ?? [];
   }
 
   namespaceLabels(namespace: string): Labels | undefined {

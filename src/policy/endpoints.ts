@@ -170,6 +170,7 @@ export function hostEndpoint(hep: HostEndpoint): Endpoint {
     ...declaredPorts(hep.spec.ports),
     ...(hep.spec.node ? { node: hep.spec.node } : {}),
     hostNetwork: false,
+    ...(hep.spec.interfaceName ? { interfaceName: hep.spec.interfaceName } : {}),
   };
 }
 

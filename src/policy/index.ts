@@ -23,6 +23,7 @@ export {
   type DirectionVerdict,
   describeDecision,
   policyLabel,
+  STAGE_HOOKS,
   type Verdict,
 } from "./verdict.ts";
 export { buildWorld, type World } from "./world.ts";

@@ -19,6 +19,8 @@ export interface PeerContext extends SliceContext {
   networkSetsContaining(address: Address): readonly Endpoint[];
   nodesWithAddress(address: Address): readonly Node[];
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Host endpoints of a node that name their interface: where forwarded traffic crosses. */
+  hostEndpointsOn(node: string): readonly Endpoint[];
 }
 
 /**

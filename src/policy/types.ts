@@ -51,7 +51,10 @@ export interface Endpoint {
   readonly node?: string;
   /** Host-network pods share the node's address; pod policy does not apply to them. */
   readonly hostNetwork: boolean;
-  /** The node side of a workload's interface, when its resource names it (WorkloadEndpoint). */
+  /**
+   * The node side of a workload's interface, when its resource names it (WorkloadEndpoint); a
+   * host endpoint's own interface (`*`: every interface of the node but workloads' and lo).
+   */
   readonly interfaceName?: string;
   /** Sources beyond its own addresses a workload may send from (allowSpoofedSourcePrefixes). */
   readonly allowSpoofedSourcePrefixes?: readonly Cidr[];
@@ -183,8 +186,18 @@ export interface PolicyRef {
   readonly writtenName?: string;
 }
 
+/**
+ * Host endpoint stages of a GlobalNetworkPolicy (Calico): `untracked` (doNotTrack) is judged
+ * before conntrack and `preDNAT` before DNAT, on packets through a host endpoint's interface,
+ * and neither ever applies to a workload. Unset: a normal policy.
+ */
+export type HostStage = "untracked" | "preDNAT";
+
 export interface Policy {
   readonly ref: PolicyRef;
+  readonly stage?: HostStage;
+  /** A host endpoint's policy applies to traffic forwarded through its interface too. */
+  readonly applyOnForward?: boolean;
   readonly tier: string;
   /** Sort key inside the tier; lower first, ties by name. Undefined sorts last. */
   readonly order?: number;

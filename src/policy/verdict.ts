@@ -1,5 +1,5 @@
 // What evaluation says about a flow, and why: the trace explain prints.
-import type { Direction, PolicyRef, RuleOrigin } from "./types.ts";
+import type { Direction, HostStage, PolicyRef, RuleOrigin } from "./types.ts";
 
 export type Decision =
   | {
@@ -31,7 +31,19 @@ export interface DirectionVerdict {
   readonly logged: readonly RuleOrigin[];
   /** Tiers left through a Pass (rule or tier default). */
   readonly passed: readonly string[];
+  /** Decided by a host endpoint stage before normal policy (unset: normal policy decided). */
+  readonly stage?: HostStage | "forward";
+  /** The host endpoint whose stage denied a workload's forwarded flow. */
+  readonly hostEndpoint?: string;
 }
+
+/** Where in the kernel each host endpoint stage is judged, for explain. */
+export const STAGE_HOOKS: Readonly<Record<HostStage | "forward", string>> = {
+  forward: "applyOnForward policy: forward hook, on traffic forwarded through the host endpoint",
+  untracked:
+    "untracked policy (doNotTrack): raw prerouting/output, before conntrack; an allowed packet is not tracked",
+  preDNAT: "pre-DNAT policy: prerouting before DNAT, on the packet's original destination",
+};
 
 export interface Verdict {
   readonly allowed: boolean;

@@ -3,13 +3,14 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
-import type { TestPod } from "./netns-topology.ts";
+import { POD_IFACE_PREFIX, type TestPod, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 export const NODE = "node-1";
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
@@ -88,6 +89,30 @@ export function startAgentProcess(netns: string, args: string[]): AgentProcess {
   });
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   return { child, logs, exited };
+}
+
+/**
+ * The agent on a manifest file for a TestTopology's node: its workload interfaces, the ready
+ * file `dir/ready`, no flow logs (another agent's ulogd2 could hold the default flow dir).
+ */
+export function startTopologyAgent(
+  netns: string,
+  file: string,
+  dir: string,
+  extra: string[] = [],
+): AgentProcess {
+  return startAgentProcess(netns, [
+    "-f",
+    file,
+    "--ready-file",
+    join(dir, "ready"),
+    "--workload-iface",
+    WORKLOAD_IFACES,
+    "--pod-iface-prefix",
+    POD_IFACE_PREFIX,
+    "--no-flows",
+    ...extra,
+  ]);
 }
 
 export async function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {

@@ -16,11 +16,11 @@ import {
   namespace,
   nodeListeners,
   podResource,
-  startAgentProcess,
+  startTopologyAgent,
   until,
   writeManifests,
 } from "./kernel-fixtures.ts";
-import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
+import { TestTopology } from "./netns-topology.ts";
 
 const NODE_ADDRESS = "198.19.0.1";
 const FAILSAFE_PORT = 22;
@@ -82,22 +82,12 @@ describe("host endpoints and failsafe ports", { skip: rootSkipReason() }, () => 
       hostEndpoint,
       lockNode,
     ]);
-    agent = startAgentProcess(topo.node, [
-      "-f",
-      file,
-      "--ready-file",
-      join(dir, "ready"),
-      "--workload-iface",
-      WORKLOAD_IFACES,
-      "--pod-iface-prefix",
-      POD_IFACE_PREFIX,
+    agent = startTopologyAgent(topo.node, file, dir, [
       "--failsafe-in",
       `tcp:${FAILSAFE_PORT}`,
       // Workload traffic to the node goes on to the host endpoint's policy after its egress.
       "--endpoint-to-host",
       "Return",
-      // Not about flows: with them, this agent's ulogd2 took the default flow dir of node-1.
-      "--no-flows",
     ]);
     await until("ready", () => existsSync(join(dir, "ready")));
 

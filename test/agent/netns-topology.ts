@@ -13,6 +13,8 @@ import { podInterfaceName } from "../../src/engine/workload-interface.ts";
 /** The agent's --pod-iface-prefix and --workload-iface for these pods. */
 export const POD_IFACE_PREFIX = "wl";
 export const WORKLOAD_IFACES = `${POD_IFACE_PREFIX}*`;
+/** Node-side interfaces of outside peers: no workload's, so host endpoint policy sees them. */
+export const OUTSIDE_IFACE_PREFIX = "ext";
 
 const helper = fileURLToPath(new URL("./pod-helper.ts", import.meta.url));
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -95,10 +97,11 @@ export class TestTopology {
     prefix: string,
     names: readonly string[],
     namespaces: Readonly<Record<string, string>> = {},
+    outside: readonly string[] = [],
   ) {
     this.node = `${prefix}-node`;
-    this.pods = new Map(
-      names.map((name, i) => [
+    this.pods = new Map([
+      ...names.map((name, i): [string, TestPod] => [
         name,
         {
           name,
@@ -108,21 +111,35 @@ export class TestTopology {
           iface: podInterfaceName(POD_IFACE_PREFIX, namespaces[name] ?? "shop", name),
         },
       ]),
-    );
+      // Outside peers: routed like pods, on interfaces that are no workload's (`ext<i>`).
+      ...outside.map((name, i): [string, TestPod] => [
+        name,
+        {
+          name,
+          netns: `${prefix}-${name}`,
+          ip: `198.18.1.${i + 1}`,
+          ip6: `fd00:18:1::${i + 1}`,
+          iface: `${OUTSIDE_IFACE_PREFIX}${i}`,
+        },
+      ]),
+    ]);
   }
 
   /**
    * Creates the namespaces and starts every pod's servers; removes what it made on failure.
    * `namespaces` gives a pod's Kubernetes namespace (default `shop`) for its interface's name;
-   * `prefix` starts every netns name (one per developer lane, so parallel runs never collide).
+   * `prefix` starts every netns name (one per developer lane, so parallel runs never collide);
+   * `outside` names peers beyond the node's other interfaces (a host endpoint's side).
    */
   static async create(
     names: readonly string[],
     ports: { tcp: number[]; udp: number[] },
     namespaces: Readonly<Record<string, string>> = {},
     prefix = "msxtest",
+    outside: readonly string[] = [],
   ): Promise<TestTopology> {
-    const t = new TestTopology(`${prefix}-${randomBytes(3).toString("hex")}`, names, namespaces);
+    const id = `${prefix}-${randomBytes(3).toString("hex")}`;
+    const t = new TestTopology(id, names, namespaces, outside);
     try {
       t.#build();
       for (const pod of t.pods.values())

@@ -67,7 +67,7 @@ describe("NetworkPolicy (microseg.io/v1)", () => {
       issues: [
         "spec.ingress[0].destination.service: unknown field",
         "spec.ingress[0].http: L7 match not supported: an HTTP match narrows the rule, so ignoring it would allow more than written",
-        "spec.doNotTrack: unknown field",
+        "spec.doNotTrack: only a GlobalNetworkPolicy may set it (host endpoint policy)",
       ],
     },
     {

@@ -151,6 +151,22 @@ export function randomDataplane(r: Random): RandomDataplane {
       egress: tiers(),
     });
   }
+  // A host endpoint with every stage (no address: the packet tests judge workloads).
+  const hostId = "node-eth" as EndpointId;
+  endpoints.set(hostId, {
+    id: hostId,
+    kind: "host",
+    addresses: [],
+    ingress: tiers(),
+    egress: tiers(),
+    hostStages: {
+      // Not "*": the packet simulator's packets carry no interface, which "*" would take in.
+      interfaceName: "eth0",
+      untracked: { ingress: tiers(), egress: tiers() },
+      preDNAT: tiers(),
+      forward: { ingress: tiers(), egress: tiers() },
+    },
+  });
   const deltas: Delta[] = [];
   for (const { spec, members: m } of sets.values()) {
     deltas.push({ type: "set-added", set: spec });

@@ -50,6 +50,7 @@ describe("base chains", () => {
       'meta iifname "cali*" counter jump from-workload',
       'ip saddr @wl4 counter log prefix "ms|S|e|-|-|-" group 1 drop',
       'ip6 saddr @wl6 counter log prefix "ms|S|e|-|-|-" group 1 drop',
+      "counter jump hep-untracked-in",
     ]);
     assert.deepEqual(chain(lines, "from-workload"), [
       "meta iifname . ip saddr @src4 counter accept",

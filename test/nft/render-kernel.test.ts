@@ -10,6 +10,7 @@ import {
   NftRenderer,
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
+import type { DpTierRef, EndpointId } from "../../src/engine/index.ts";
 import { dumpSorted, KernelNftables, MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, prng } from "../engine/random-cluster.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
@@ -39,6 +40,28 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const drift = await checkDrift(kernel, cfg, state);
       assert.ok(drift.inSync, `state ${seed}: ${JSON.stringify(drift.objects)}`);
     }
+  });
+
+  test("a host endpoint on every interface (*) with every stage reads back as rendered", async () => {
+    const { state } = randomDataplane(prng(7));
+    const host = state.endpoints.get("node-eth" as EndpointId)!;
+    const tier: DpTierRef[] = [
+      { name: "t1", defaultAction: "Deny", policies: [[...state.policies.keys()][0]!] },
+    ];
+    const stages = {
+      interfaceName: "*",
+      untracked: { ingress: tier, egress: tier },
+      preDNAT: tier,
+      forward: { ingress: tier, egress: tier },
+    };
+    const endpoints = new Map(state.endpoints).set(host.id, { ...host, hostStages: stages });
+    const starred = { ...state, endpoints };
+    const tx = new NftRenderer(cfg).full(starred);
+    assert.match(tx.toString(), /meta iifname != "lo" meta iifname != "veth\*"/);
+    assert.match(tx.toString(), /notrack accept/);
+    await kernel.run(tx);
+    const drift = await checkDrift(kernel, cfg, starred);
+    assert.ok(drift.inSync, JSON.stringify(drift.objects));
   });
 
   test("engine churn, batch by batch, leaves the kernel equal to the fake", async () => {

@@ -8,7 +8,7 @@ import { egressWithoutDns } from "./checks/egress-dns.ts";
 import { logEverything } from "./checks/log.ts";
 import { combinedPeer, separatePeers } from "./checks/peers.ts";
 import { denyOnlyIsolation, shadowedRule, undecidedPass } from "./checks/reach.ts";
-import { matchesNothing, unknownNamedPort } from "./checks/selectors.ts";
+import { matchesNothing, stageSelectsWorkloadsOnly, unknownNamedPort } from "./checks/selectors.ts";
 import { type Check, type Finding, SEVERITIES, type Severity } from "./finding.ts";
 import { objectName } from "./objects.ts";
 
@@ -26,6 +26,7 @@ export const CHECKS: readonly Check[] = [
   egressWithoutDns,
   undecidedPass,
   logEverything,
+  stageSelectsWorkloadsOnly,
 ];
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);

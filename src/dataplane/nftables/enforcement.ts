@@ -78,6 +78,11 @@ export const MARK_PASS = 0x20000;
 export const MARK_BITS = MARK_ALLOW | MARK_PASS;
 /** Set by an egress endpoint chain for the fast path's identity chains (which direction). */
 export const MARK_EGRESS = 0x40000;
+/**
+ * Set when a host endpoint's untracked or pre-DNAT stage allowed the packet: later host endpoint
+ * policy (pre-DNAT, normal, forward) is skipped, as in Calico; workload policy never is.
+ */
+export const MARK_HOST_ALLOWED = 0x80000;
 
 export const DEFAULT_ENFORCEMENT: EnforcementConfig = {
   table: "microseg",

@@ -46,6 +46,20 @@ export const sourceSet = (family: IpFamily): string => `src${family}`;
  */
 export const selfSet = (family: IpFamily): string => `self${family}`;
 
+/** The chain of one host endpoint stage and direction (`untracked`, `prednat`, `forward`). */
+export const hostStageChain = (id: EndpointId, stage: string, d: Direction): string =>
+  `hs-${hashOf(id)}-${stage}-${dir(d)}`;
+
+/**
+ * Regular chains that send packets through host endpoint interfaces to their stage chains,
+ * rewritten whole when a host endpoint's stages change (there are few host endpoints).
+ */
+export const HEP_UNTRACKED_IN = "hep-untracked-in";
+export const HEP_UNTRACKED_OUT = "hep-untracked-out";
+export const HEP_PREDNAT = "hep-prednat";
+export const HEP_FORWARD = "hep-forward";
+export const HEP_DISPATCH = [HEP_UNTRACKED_IN, HEP_UNTRACKED_OUT, HEP_PREDNAT, HEP_FORWARD];
+
 /** Regular chains of the base chains: source validation, workload to node, node to workload. */
 export const FROM_WORKLOAD = "from-workload";
 export const WORKLOAD_TO_HOST = "workload-to-host";

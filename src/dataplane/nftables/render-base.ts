@@ -14,10 +14,19 @@
 // destinations). Replies of allowed connections pass on conntrack first; packets related to a
 // connection (ICMP errors) only when they come from one of its ends or from a router on the
 // path, never from a local workload that is neither end.
+//
+// Host endpoint stages (Calico's untracked, pre-DNAT and forward policy) hang off the same
+// hooks through small dispatch chains keyed by the host endpoint's interface: the end of the
+// raw prerouting chain and a raw output chain (untracked, before conntrack), a prerouting chain
+// at mangle priority (pre-DNAT, before DNAT), and forward before workload dispatch. A stage
+// that allows marks the packet, and later host endpoint policy lets it through; workload
+// policy never looks at the mark.
 
+import type { DpHostStages, DpTierRef, EndpointId } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
 import type { ChainObject, Stmt } from "../../nft/index.ts";
 import {
+  and,
   anon,
   concat,
   counter,
@@ -29,19 +38,26 @@ import {
   log,
   meta,
   ne,
+  notrack,
   ref,
+  setMark,
   states,
   Transaction,
   th,
   verdict,
   vmap,
 } from "../../nft/index.ts";
-import type { EnforcementConfig, FailsafePort } from "./enforcement.ts";
+import { type EnforcementConfig, type FailsafePort, MARK_HOST_ALLOWED } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import {
   dispatchMap,
   FROM_WORKLOAD,
+  HEP_FORWARD,
+  HEP_PREDNAT,
+  HEP_UNTRACKED_IN,
+  HEP_UNTRACKED_OUT,
   HOST_TO_WORKLOAD,
+  hostStageChain,
   localSet,
   selfSet,
   sourceSet,
@@ -60,17 +76,21 @@ const addr = (f: IpFamily) => (f === 4 ? ip : ip6);
 
 type Hook = "prerouting" | "forward" | "input" | "output";
 
-const hook = (name: Hook): ChainObject => ({
-  kind: "chain",
-  name,
-  // Source validation runs at raw priority, before conntrack (-200) sees the packet.
-  base: {
-    type: "filter",
-    hook: name,
-    priority: name === "prerouting" ? -300 : 0,
-    policy: "accept",
-  },
-});
+/** Source validation and untracked policy run at raw priority, before conntrack (-200). */
+const RAW = -300;
+/** Pre-DNAT policy runs at mangle priority: after conntrack, before DNAT (-100). */
+const MANGLE = -150;
+
+const hook = (name: Hook, chain: string = name, priority = name === "prerouting" ? RAW : 0) =>
+  ({
+    kind: "chain",
+    name: chain,
+    base: { type: "filter", hook: name, priority, policy: "accept" },
+  }) satisfies ChainObject;
+
+const hostAllowed = eq(and(meta.mark, MARK_HOST_ALLOWED), MARK_HOST_ALLOWED);
+/** An earlier host endpoint stage allowed the packet: host endpoint policy is done with it. */
+const skipHostPolicy: Stmt[] = [hostAllowed, counter(), verdict.accept];
 
 const invalid: Stmt[] = [eq(ct.state, states("invalid")), counter(), verdict.drop];
 
@@ -115,12 +135,37 @@ const neighbourDiscovery: Stmt[] = [
   verdict.accept,
 ];
 
-function failsafe(ports: readonly FailsafePort[]): Stmt[][] {
+/** The failsafe ports' rules: `match` first, then protocol and port, then `end`. */
+function failsafe(
+  ports: readonly FailsafePort[],
+  match: Stmt[] = [],
+  end: Stmt = verdict.accept,
+): Stmt[][] {
   return (["tcp", "udp"] as const).flatMap((protocol) => {
     const mine = ports.filter((p) => p.protocol === protocol);
     if (mine.length === 0) return [];
     const dports = headerValue(mergedPorts(mine));
-    return [[eq(meta.l4proto, protocol), eq(th.dport, dports), counter(), verdict.accept]];
+    return [[...match, eq(meta.l4proto, protocol), eq(th.dport, dports), counter(), end]];
+  });
+}
+
+/**
+ * Failsafe ports before the untracked and pre-DNAT stages, as Calico keeps them open on every
+ * host endpoint whatever its policy: inbound to a staged host endpoint's own addresses, and the
+ * host's own outbound, skip the stage (return: tracked, and normal policy and failsafe follow).
+ */
+function stageFailsafe(
+  cfg: EnforcementConfig,
+  hosts: readonly StagedHost[],
+  side: "in" | "out",
+): Stmt[][] {
+  if (side === "out") return failsafe(cfg.failsafeOutbound, [], verdict.return);
+  const addresses = [...new Set(hosts.flatMap((h) => h.addresses))].sort();
+  return FAMILIES.flatMap((f) => {
+    const mine = addresses.filter((a) => a.includes(":") === (f === 6));
+    if (mine.length === 0) return [];
+    const to = eq(addr(f).daddr, headerValue(mergedIntervals(mine)));
+    return failsafe(cfg.failsafeInbound, [to], verdict.return);
   });
 }
 
@@ -236,11 +281,30 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       rules: [
         ...perInterface(cfg, "from", [counter(), verdict.jump(FROM_WORKLOAD)]),
         ...FAMILIES.map((f) => [eq(addr(f).saddr, ref(workloadSet(f))), ...spoofed(cfg, "from")]),
+        // Only packets entering on other interfaces get here: host endpoints' untracked policy.
+        [counter(), verdict.jump(HEP_UNTRACKED_IN)],
       ],
     },
     {
+      chain: hook("prerouting", PREDNAT_HOOK, MANGLE),
+      rules: [
+        [eq(ct.state, states("established", "related")), counter(), verdict.accept],
+        [counter(), verdict.jump(HEP_PREDNAT)],
+      ],
+    },
+    {
+      chain: hook("output", RAW_OUTPUT_HOOK, RAW),
+      rules: [[counter(), verdict.jump(HEP_UNTRACKED_OUT)]],
+    },
+    {
       chain: hook("forward"),
-      rules: [...tracked(cfg), ...unknownDestinations(cfg), ...dispatch],
+      rules: [
+        ...tracked(cfg),
+        ...unknownDestinations(cfg),
+        // Host endpoints' applyOnForward policy first; workload policy always comes after.
+        [counter(), verdict.jump(HEP_FORWARD)],
+        ...dispatch,
+      ],
     },
     {
       chain: hook("input"),
@@ -249,6 +313,7 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
         neighbourDiscovery,
         ...tracked(cfg),
         ...perInterface(cfg, "from", [counter(), verdict.jump(WORKLOAD_TO_HOST)]),
+        skipHostPolicy,
         ...failsafe(cfg.failsafeInbound),
         ...dispatch,
       ],
@@ -260,11 +325,116 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
         neighbourDiscovery,
         ...tracked(cfg),
         ...perInterface(cfg, "to", [counter(), verdict.jump(HOST_TO_WORKLOAD)]),
+        skipHostPolicy,
         ...failsafe(cfg.failsafeOutbound),
         ...dispatch,
       ],
     },
   ];
+}
+
+/** Base chains beside the four hooks' own: pre-DNAT policy, untracked policy on output. */
+const PREDNAT_HOOK = "prednat";
+const RAW_OUTPUT_HOOK = "raw-output";
+
+/** A host endpoint with stages, as the dispatch chains need it. */
+export interface StagedHost {
+  readonly id: EndpointId;
+  readonly addresses: readonly string[];
+  readonly stages: DpHostStages;
+}
+
+/**
+ * A host endpoint's interface on the packet's way in or out; `*` is every interface but lo, the
+ * workloads' (whose packets meet workload policy, never host endpoint stages) and those a host
+ * endpoint names: an interface has one host endpoint, a named one before the wildcard (Felix).
+ */
+function throughInterface(
+  cfg: EnforcementConfig,
+  name: string,
+  named: readonly string[],
+  side: "in" | "out",
+): Stmt[] {
+  const field = side === "in" ? meta.iifname : meta.oifname;
+  if (name !== "*") return [eq(field, name)];
+  const others = ["lo", ...cfg.workloadInterfaces, ...named];
+  return others.map((p) => ne(field, p));
+}
+
+/** The stage chains of one host endpoint, with what an allowed packet meets at their end. */
+export function hostStageSpecs(
+  host: StagedHost,
+): Array<{ name: string; d: "ingress" | "egress"; tiers: readonly DpTierRef[]; allowed: Stmt[] }> {
+  const { id, stages: s } = host;
+  const untracked = [setMark(MARK_HOST_ALLOWED, MARK_HOST_ALLOWED), notrack, verdict.accept];
+  const preDnat = [setMark(MARK_HOST_ALLOWED, MARK_HOST_ALLOWED), verdict.accept];
+  const forward = [verdict.return];
+  return [
+    {
+      name: hostStageChain(id, "untracked", "ingress"),
+      d: "ingress",
+      tiers: s.untracked.ingress,
+      allowed: untracked,
+    },
+    {
+      name: hostStageChain(id, "untracked", "egress"),
+      d: "egress",
+      tiers: s.untracked.egress,
+      allowed: untracked,
+    },
+    {
+      name: hostStageChain(id, "prednat", "ingress"),
+      d: "ingress",
+      tiers: s.preDNAT,
+      allowed: preDnat,
+    },
+    {
+      name: hostStageChain(id, "forward", "ingress"),
+      d: "ingress",
+      tiers: s.forward.ingress,
+      allowed: forward,
+    },
+    {
+      name: hostStageChain(id, "forward", "egress"),
+      d: "egress",
+      tiers: s.forward.egress,
+      allowed: forward,
+    },
+  ];
+}
+
+/**
+ * The dispatch chains' rules: each host endpoint's interface to its stage chain, where that
+ * stage has policy (a stage without any lets the packet through, as Calico's). Pre-DNAT and
+ * forward skip packets an earlier stage allowed.
+ */
+export function hostDispatchRules(
+  cfg: EnforcementConfig,
+  hosts: readonly StagedHost[],
+): Map<string, Stmt[][]> {
+  const out = new Map<string, Stmt[][]>([
+    [HEP_UNTRACKED_IN, stageFailsafe(cfg, hosts, "in")],
+    [HEP_UNTRACKED_OUT, stageFailsafe(cfg, hosts, "out")],
+    [HEP_PREDNAT, [[hostAllowed, counter(), verdict.return], ...stageFailsafe(cfg, hosts, "in")]],
+    [HEP_FORWARD, [[hostAllowed, counter(), verdict.return]]],
+  ]);
+  const add = (chain: string, tiers: readonly DpTierRef[], match: Stmt[], target: string) => {
+    if (tiers.length > 0) out.get(chain)!.push([...match, counter(), verdict.jump(target)]);
+  };
+  const named = [...new Set(hosts.map((h) => h.stages.interfaceName))]
+    .filter((n) => n !== "*")
+    .sort();
+  for (const host of hosts) {
+    const via = (side: "in" | "out") =>
+      throughInterface(cfg, host.stages.interfaceName, named, side);
+    const [uIn, uOut, pre, fIn, fOut] = hostStageSpecs(host);
+    add(HEP_UNTRACKED_IN, uIn!.tiers, via("in"), uIn!.name);
+    add(HEP_UNTRACKED_OUT, uOut!.tiers, via("out"), uOut!.name);
+    add(HEP_PREDNAT, pre!.tiers, via("in"), pre!.name);
+    add(HEP_FORWARD, fIn!.tiers, via("in"), fIn!.name);
+    add(HEP_FORWARD, fOut!.tiers, via("out"), fOut!.name);
+  }
+  return out;
 }
 
 /** Starts a transaction that replaces the table, whatever it holds, with what follows. */

@@ -123,6 +123,24 @@ export function endpointRules(
       out.push([ported, vmap((f === 4 ? ip : ip6)[peer], identityMap(f))]);
     out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
   } else if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
+  out.push(...tierWalk(tiers, d, ctx, [allowed], false));
+  out.push(...allowedByDefault(d, ctx, allowed));
+  return out;
+}
+
+/**
+ * Jumps to each tier's policies while no bit is set, the tier's default Deny, and between
+ * tiers: ALLOW ends the walk with `allowed`, else Pass is cleared. `afterLast`: the ALLOW check
+ * after the last tier too (a stage chain, which returns when no tier allowed).
+ */
+function tierWalk(
+  tiers: readonly DpTierRef[],
+  d: Direction,
+  ctx: ChainContext,
+  allowed: Stmt[],
+  afterLast: boolean,
+): Stmt[][] {
+  const out: Stmt[][] = [];
   tiers.forEach((tier, t) => {
     tier.policies.forEach((id, i) => {
       const jump = [counter(), verdict.jump(policyChain(id, d))];
@@ -137,13 +155,29 @@ export function endpointRules(
         verdict.drop,
       ]);
     }
-    if (t < tiers.length - 1) {
-      out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
-      out.push([counter(), setMark(0, MARK_PASS)]);
+    const last = t === tiers.length - 1;
+    if (!last || afterLast) {
+      out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), ...allowed]);
     }
+    if (!last) out.push([counter(), setMark(0, MARK_PASS)]);
   });
-  out.push(...allowedByDefault(d, ctx, allowed));
   return out;
+}
+
+/**
+ * A host endpoint stage's chain: its tiers walked as an endpoint chain's, but never through
+ * the fast path (whose verdict elements are per local address, while a stage judges packets to
+ * and from any address). A tier that allowed ends with `allowed`; a Deny drops; when no tier
+ * decided (stage tiers may end in Pass) the chain returns and the packet goes on.
+ */
+export function stageRules(
+  tiers: readonly DpTierRef[],
+  d: Direction,
+  ctx: ChainContext,
+  allowed: Stmt[],
+): Stmt[][] {
+  if (tiers.length === 0) return [];
+  return [[counter(), setMark(0, MARK_BITS)], ...tierWalk(tiers, d, ctx, allowed, true)];
 }
 
 /** The chain's last rule, which logs the connections it allows when allowed ones are logged. */

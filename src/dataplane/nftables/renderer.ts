@@ -36,6 +36,7 @@ import {
   dispatchMap,
   endpointChain,
   FROM_WORKLOAD,
+  HEP_DISPATCH,
   localSet,
   policyChain,
   prefixSetName,
@@ -47,11 +48,14 @@ import {
 import {
   baseChains,
   fromWorkloadRules,
+  hostDispatchRules,
+  hostStageSpecs,
   regularChains,
   replacingTable,
   type SpoofingWorkload,
+  type StagedHost,
 } from "./render-base.ts";
-import { type ChainContext, endpointRules, policyRules } from "./render-chains.ts";
+import { type ChainContext, endpointRules, policyRules, stageRules } from "./render-chains.ts";
 import {
   AddressElements,
   type ElementChanges,
@@ -209,6 +213,10 @@ export class NftRenderer {
     for (const [address, claimants] of sorted(this.#claims)) {
       const owner = this.#endpoints.get(this.#owner(claimants)!);
       for (const el of this.#move(address, undefined, owner).added) tx.add(el);
+    }
+    for (const host of this.#stagedHosts()) this.#fillStages(tx, host, "new");
+    for (const [name, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
+      this.#chain(tx, name, "new", "host endpoint stages", rules);
     }
     const fromWorkload = { kind: "chain" as const, name: FROM_WORKLOAD };
     const regular = [
@@ -375,6 +383,7 @@ export class NftRenderer {
       if (now && !before) this.#fillEndpoint(tx, now, "new");
       else if (now && before && !sameTiers(now, before)) this.#fillEndpoint(tx, now, "changed");
     }
+    this.#restage(tx, touched);
     this.#redispatch(tx, touched);
     if ([...touched].some(([id, before]) => spoofs(before) || spoofs(this.#endpoints.get(id)))) {
       tx.flush({ kind: "chain", name: FROM_WORKLOAD });
@@ -393,6 +402,48 @@ export class NftRenderer {
     }
     for (const name of goneSets) tx.delete({ kind: "set", name });
     return tx;
+  }
+
+  /** Host endpoints with stages, in a stable order. */
+  #stagedHosts(): StagedHost[] {
+    const out: StagedHost[] = [];
+    for (const [id, e] of sorted(this.#endpoints)) {
+      if (e.hostStages) out.push({ id, addresses: e.addresses, stages: e.hostStages });
+    }
+    return out;
+  }
+
+  #fillStages(tx: Transaction, host: StagedHost, how: "new" | "changed"): void {
+    for (const { name, d, tiers, allowed } of hostStageSpecs(host)) {
+      const rules = stageRules(tiers, d, this.#ctx, allowed);
+      this.#chain(tx, name, how, `${host.id} ${name.split("-")[2]} ${d}`, rules);
+    }
+  }
+
+  /**
+   * A batch touching a host endpoint with stages rewrites the dispatch chains whole (host
+   * endpoints are few): emptied first, so stage chains can go; touched hosts' stage chains
+   * filled, made or removed; then the dispatch rules of every staged host written again.
+   */
+  #restage(tx: Transaction, touched: ReadonlyMap<EndpointId, DpEndpoint | undefined>): void {
+    const hosts = [...touched].filter(
+      ([id, before]) => before?.hostStages || this.#endpoints.get(id)?.hostStages,
+    );
+    if (hosts.length === 0) return;
+    for (const name of HEP_DISPATCH) tx.flush({ kind: "chain", name });
+    for (const [id, before] of hosts) {
+      const stages = this.#endpoints.get(id)?.hostStages;
+      if (stages) {
+        const addresses = this.#endpoints.get(id)!.addresses;
+        this.#fillStages(tx, { id, addresses, stages }, before?.hostStages ? "changed" : "new");
+      } else if (before?.hostStages) {
+        const gone = { id, addresses: before.addresses, stages: before.hostStages };
+        for (const { name } of hostStageSpecs(gone)) this.#removeChain(tx, name);
+      }
+    }
+    for (const [chain, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
+      for (const body of rules) tx.add({ kind: "rule", chain, body });
+    }
   }
 
   /** Workloads that may send from extra prefixes, in a stable order. */

@@ -167,8 +167,12 @@ export function compileCalicoPolicy(
         )
       : [];
 
+  const global = p.kind === "GlobalNetworkPolicy" ? p.spec : undefined;
+  const stage = global?.doNotTrack ? "untracked" : global?.preDNAT ? "preDNAT" : undefined;
   return {
     ref,
+    ...(stage ? { stage } : {}),
+    ...(global?.applyOnForward ? { applyOnForward: true } : {}),
     tier,
     ...(p.spec.order !== undefined ? { order: p.spec.order } : {}),
     selector: cache.compile(andSelectors(...subject)),

@@ -103,3 +103,33 @@ export const unknownNamedPort: Check = {
     return findings;
   },
 };
+
+/**
+ * Untracked (doNotTrack) and pre-DNAT policies apply to host endpoints only, as in Calico: one
+ * that selects workloads but no host endpoint does nothing, which its author may not expect.
+ */
+export const stageSelectsWorkloadsOnly: Check = {
+  id: "stage.workloads-only",
+  severity: "warning",
+  summary: "doNotTrack and preDNAT policies selecting workloads but no host endpoint (no effect)",
+  run(input) {
+    const { world } = input;
+    const endpoints = subjects(world);
+    const objects = new PolicyObjects(input.resources);
+    const findings: Finding[] = [];
+    for (const p of policies(world)) {
+      if (p.stage === undefined) continue;
+      const selected = endpoints.filter((e) => p.selector.matches(e.labels));
+      if (selected.length === 0 || selected.some((e) => e.kind === "HostEndpoint")) continue;
+      const field = p.stage === "untracked" ? "doNotTrack" : "preDNAT";
+      findings.push({
+        check: this.id,
+        severity: this.severity,
+        object: objects.nameOf(p.ref),
+        path: subjectField(p.ref),
+        message: `${field} policy selects ${selected.length} workload(s) and no host endpoint: it applies to host endpoints only, so it enforces nothing`,
+      });
+    }
+    return findings;
+  },
+};
