@@ -78,6 +78,7 @@ export class Agent {
   #stopped = false;
   #waiting: { events: ResourceEvent[]; revision: number } | undefined;
   readonly #listeners = new Set<StatusListener>();
+  readonly #startedAt = new Date().toISOString();
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -268,6 +269,7 @@ export class Agent {
   status(): AgentStatus {
     return {
       node: this.#opts.node,
+      startedAt: this.#startedAt,
       revision: this.#applied,
       ...(this.#appliedAt ? { appliedAt: this.#appliedAt } : {}),
       ready: this.#ready,

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { ApiClient } from "../client/index.ts";
 import { Lab, LabStoreFollower, labSpecFromManifests } from "../lab/index.ts";
 import { formatManifestError, loadManifests, type Resource } from "../model/index.ts";
+import { superviseAgents } from "./agent-supervisor.ts";
 import { ServerProcess } from "./server-process.ts";
 
 export const EXAMPLES_DIR = fileURLToPath(new URL("../../examples", import.meta.url));
@@ -146,6 +147,9 @@ export async function up(opts: UpOptions): Promise<Running> {
       const leftover = [...left.leftover, ...left.processes];
       if (leftover.length) opts.say(`could not remove: ${leftover.join(", ")}`);
     });
+    // Stopped before the lab goes down (cleanups run in reverse), so teardown restarts nothing.
+    const supervisor = superviseAgents(lab, { say: opts.say });
+    cleanups.push(() => supervisor.stop());
     const follower = new LabStoreFollower(
       lab,
       {
