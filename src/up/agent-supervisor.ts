@@ -21,7 +21,10 @@ export interface AgentSupervisor {
   stop(): void;
 }
 
-export function superviseAgents(lab: Lab, opts: AgentSupervisorOptions): AgentSupervisor {
+/** What the supervisor needs of a lab: its nodes, its agents' exits, and a restart. */
+export type SupervisedLab = Pick<Lab, "plan" | "onAgentExit" | "restartAgent">;
+
+export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions): AgentSupervisor {
   const first = opts.backoffMs?.first ?? 200;
   const max = opts.backoffMs?.max ?? 5_000;
   const nodes = new Map<string, { startedAt: number; wait: number }>();

@@ -1,9 +1,10 @@
 // `microseg up`: the product on one machine. One process tree: the API server (a supervised
 // child on the store file), and, as root with nftables, a lab of network namespaces whose pods
-// follow the store and whose node agents follow the API server. State lives under one
-// directory: the store (`store.db`), flow records and alerts (`flows.db`), logs, and the lab
-// (`lab/`, so `microseg lab probe --state-dir DIR/lab` reaches it). Stopping takes everything
-// down and leaves nothing behind but the stores.
+// follow the store and whose node agents follow the API server (restarted, as the server is,
+// when one exits: agent-supervisor.ts). State lives under one directory: the store
+// (`store.db`), flow records and alerts (`flows.db`), logs, and the lab (`lab/`, so
+// `microseg lab probe --state-dir DIR/lab` reaches it). Stopping takes everything down and
+// leaves nothing behind but the stores.
 
 import { spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
