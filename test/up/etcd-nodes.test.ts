@@ -96,28 +96,35 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
    * Every pod placed and each of the three nodes' agents at the store's revision; `restarted`
    * names a node whose agent must be a new one (another start time than `was`).
    */
-  const enforced = (restarted?: { node: string; was: string | undefined }) =>
-    until(
-      "three agents to enforce the store",
-      async () => {
-        try {
-          const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
-            spec?: { nodeName?: string };
-            status?: { podIP?: string };
-          }[];
-          if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
-          const revision = await storeRevision();
-          const list = await agents();
-          if (list.length !== 3 || list.some((a) => a.revision < revision)) return undefined;
-          const again = restarted && byNode(list).get(restarted.node);
-          if (again && again.startedAt === restarted.was) return undefined;
-          return { nodes: new Set(pods.map((p) => p.spec?.nodeName)).size, agents: list };
-        } catch {
-          return undefined; // the API server or etcd still on its way back
-        }
-      },
-      120_000,
-    );
+  const enforced = async (restarted?: { node: string; was: string | undefined }) => {
+    let waiting = "";
+    const check = async () => {
+      try {
+        const pods = JSON.parse(run("get", "pods", "-A", "-o", "json")).items as {
+          spec?: { nodeName?: string };
+          status?: { podIP?: string };
+        }[];
+        waiting = "pods to be placed";
+        if (pods.length === 0 || pods.some((p) => !p.status?.podIP)) return undefined;
+        const revision = await storeRevision();
+        const list = await agents();
+        waiting = `revision ${revision}: ${JSON.stringify(list.map((a) => [a.node, a.revision]))}`;
+        if (list.length !== 3 || list.some((a) => a.revision < revision)) return undefined;
+        const again = restarted && byNode(list).get(restarted.node);
+        waiting = `a report from the new agent on ${restarted?.node}`;
+        if (again && again.startedAt === restarted.was) return undefined;
+        return { nodes: new Set(pods.map((p) => p.spec?.nodeName)).size, agents: list };
+      } catch (e) {
+        waiting = `the API (${(e as Error).message.split("\n")[0]})`; // still on its way back
+        return undefined;
+      }
+    };
+    try {
+      return await until("three agents to enforce the store", check, 120_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; waiting for ${waiting}`);
+    }
+  };
   /** Real probes against the live matrix; the result is the new last good state. */
   const assertKernelEqualsMatrix = async (what: string): Promise<Map<string, boolean>> => {
     const judged = new Map(matrix(PORTS).map((c) => [cellKey(c), c.allowed]));
@@ -170,6 +177,14 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
       }
     });
 
+  // Should this process exit without its hooks, up must not stay frozen with its lab up.
+  const onExit = () => {
+    if (up?.child.exitCode !== null || up.child.signalCode !== null) return;
+    if (frozen) process.kill(up.child.pid!, "SIGCONT");
+    up.child.kill("SIGINT");
+  };
+  process.once("exit", onExit);
+
   before(async () => {
     // The data directory in memory: restarting etcd keeps it, and a loaded shared disk's slow
     // fdatasync does not stretch every write of the test.
@@ -184,6 +199,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
   });
 
   after(async () => {
+    process.off("exit", onExit);
     await Promise.all(held.map((h) => h.close()));
     if (up && up.child.exitCode === null && up.child.signalCode === null) {
       thaw();
