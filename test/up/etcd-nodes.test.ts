@@ -16,9 +16,9 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import { openDatastore, type WriteInput } from "../../src/datastore/index.ts";
 import { downLab, LabFiles, type LabPlan } from "../../src/lab/index.ts";
@@ -151,6 +151,9 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
     );
     assert.deepEqual(held.map((h) => h.ended).filter(Boolean), [], `${what}: connections dropped`);
   };
+  /** How long recovery took since `from`, with the load it ran under (no assertion). */
+  const took = (t: TestContext, what: string, from: number) =>
+    t.diagnostic(`${what}: ${Date.now() - from} ms (load ${loadavg()[0]!.toFixed(1)})`);
   /** Holds `up` (and so its supervision) still, so an outage lasts until thawed. */
   const freeze = () => {
     process.kill(up!.child.pid!, "SIGSTOP");
@@ -167,10 +170,10 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
   };
 
   /** A test whose failure says what up printed (its supervisor's lines name what it restarted). */
-  const step = (name: string, fn: () => Promise<void>) =>
-    test(name, async () => {
+  const step = (name: string, fn: (t: TestContext) => Promise<void>) =>
+    test(name, async (t) => {
       try {
-        await fn();
+        await fn(t);
       } catch (e) {
         if (e instanceof Error) e.message += `\nmicroseg up said:\n${up?.output().slice(-3000)}`;
         throw e;
@@ -278,7 +281,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
 
   step(
     "one node's agent is killed: the node keeps its last state; up restarts the agent, which takes over without dropping a connection",
-    async () => {
+    async (t) => {
       const node = plan().nodes.find((n) => n.name === victim)!;
       const name = `agent-${node.netns.slice(plan().prefix.length)}`;
       const pidFile = join(labDir(), "pids", `${name}.pid`);
@@ -302,12 +305,14 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
         // enforced (no start-up table in its place, nothing flushed).
         process.kill(serverPid, "SIGSTOP");
         try {
+          const thawed = Date.now();
           thaw();
           await until(
             `the new agent on ${victim} to take the table over`,
             () => (booted() > bootedBefore ? true : undefined),
             60_000,
           );
+          took(t, "up thawed to the new agent holding the table", thawed);
           await assertLastGoodKept(`agent on ${victim} starting`);
           await exchange(`agent on ${victim} starting`);
         } finally {
@@ -316,10 +321,12 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
       } finally {
         thaw();
       }
+      const serverBack = Date.now();
       const { agents: now } = await enforced({
         node: victim,
         was: before.get(victim)?.startedAt,
       });
+      took(t, "API server thawed to the new agent enforcing the store", serverBack);
       assert.match(up!.output(), new RegExp(`agent on ${victim} restarted`));
       assert.notEqual(Number(readFileSync(pidFile, "utf8")), pid, "a new agent process");
       const after = byNode(now);
@@ -341,7 +348,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
 
   step(
     "the API server is killed: agents keep the last state; meanwhile the store changes and is compacted; up restarts the server, agents resync without a full render, and changes are enforced",
-    async () => {
+    async (t) => {
       const pidFile = join(dir, "server.pid");
       const pid = Number(readFileSync(pidFile, "utf8"));
       const before = byNode(await agents());
@@ -373,6 +380,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
       } finally {
         thaw();
       }
+      const thawed = Date.now();
       await until(
         "the API server to be back",
         async () => {
@@ -382,6 +390,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
         90_000,
       );
       const { agents: resynced } = await enforced();
+      took(t, "up thawed to a new API server and every agent relisted", thawed);
       assert.ok(resynced.every((a) => a.revision > revision));
       // The new server's watch streams carried ERROR events (the 410s): the agents relisted.
       const metrics = await (await fetch(`${server}/metrics`)).text();
@@ -405,7 +414,7 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
 
   step(
     "etcd is killed: everything keeps the last state and writes are refused; etcd restarts on its data, the API server resumes, and a pod created then is placed and enforced",
-    async () => {
+    async (t) => {
       const before = byNode(await agents());
       const revision = await storeRevision();
       await etcd!.kill();
@@ -416,8 +425,10 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
         () => run("label", "pod", "blue-web-0", "-n", "directory", "role=web", "--overwrite"),
         "a write while etcd is down fails",
       );
+      const restarting = Date.now();
       await etcd!.start();
       const { agents: back } = await enforced();
+      took(t, "etcd started to every agent at the store's revision", restarting);
       assert.equal(await storeRevision(), revision, "nothing was written while etcd was down");
       await exchange("etcd back");
       // A new LDAP client: up's lab (kubelet's part) makes its pod and writes its address back
