@@ -385,6 +385,11 @@ export class Lab {
     return revisions(this.files, this.plan);
   }
 
+  /** Whether the lab's record is still there: `lab down` from any process removes it. */
+  exists(): boolean {
+    return !this.#down && existsSync(this.files.state);
+  }
+
   /**
    * Calls back when an agent this process started (or restarted) exits while the lab is up;
    * returns the unsubscribe. The node's table stays in the kernel meanwhile.

@@ -22,7 +22,7 @@ export interface AgentSupervisor {
 }
 
 /** What the supervisor needs of a lab: its nodes, its agents' exits, and a restart. */
-export type SupervisedLab = Pick<Lab, "plan" | "onAgentExit" | "restartAgent">;
+export type SupervisedLab = Pick<Lab, "plan" | "exists" | "onAgentExit" | "restartAgent">;
 
 export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions): AgentSupervisor {
   const first = opts.backoffMs?.first ?? 200;
@@ -33,8 +33,14 @@ export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions
   const now = Date.now();
   for (const node of lab.plan.nodes) nodes.set(node.name, { startedAt: now, wait: first });
 
+  /** A lab brought down by another process (`microseg lab down`) has nothing left to enforce. */
+  const gone = (node: string): boolean => {
+    if (lab.exists()) return false;
+    opts.say(`agent on ${node} exited and the lab is gone; not restarting it`);
+    return true;
+  };
   const restart = (node: string): void => {
-    if (stopped) return;
+    if (stopped || gone(node)) return;
     const entry = nodes.get(node)!;
     try {
       const pid = lab.restartAgent(node);
@@ -59,7 +65,7 @@ export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions
   const off = lab.onAgentExit((exit: AgentExit) => {
     if (stopped) return;
     const entry = nodes.get(exit.node);
-    if (!entry) return;
+    if (!entry || gone(exit.node)) return;
     if (Date.now() - entry.startedAt >= STEADY_MS) entry.wait = first;
     const wait = schedule(exit.node);
     opts.say(

@@ -13,8 +13,10 @@ function labDouble(nodes: string[]) {
   const restarts: string[] = [];
   let failNext = 0;
   let pid = 100;
+  let exists = true;
   const lab: SupervisedLab = {
     plan: { nodes: nodes.map((name) => ({ name })) } as LabPlan,
+    exists: () => exists,
     onAgentExit(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -38,6 +40,9 @@ function labDouble(nodes: string[]) {
       for (const l of listeners) l({ node, pid, code: null, signal: "SIGKILL" });
     },
     listening: () => listeners.size,
+    remove: () => {
+      exists = false;
+    },
   };
 }
 
@@ -100,4 +105,17 @@ test("after stop, an exit waiting for its restart is not restarted", () => {
   assert.equal(timers(), idle, "and no longer listens");
   assert.deepEqual(d.restarts, []);
   assert.equal(d.listening(), 0);
+});
+
+test("an agent of a lab brought down elsewhere is not restarted", () => {
+  const d = labDouble(["node-1"]);
+  const said: string[] = [];
+  const sup = superviseAgents(d.lab, { say: (l) => said.push(l), backoffMs: { first: 5, max: 5 } });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  const idle = timers();
+  d.remove();
+  d.exit("node-1");
+  assert.equal(timers(), idle, "no restart waits");
+  assert.match(said[0]!, /agent on node-1 exited and the lab is gone; not restarting it/);
+  sup.stop();
 });
