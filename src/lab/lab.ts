@@ -198,8 +198,6 @@ export class Lab {
   /** What this process's agents enforce and how they run, to start one again the same way. */
   readonly #agentSource: AgentSource | undefined;
   readonly #agentSettings: AgentSettings | undefined;
-  /** The agents this process started, by node: they tell when they exit. */
-  readonly #agents = new Map<string, Detached>();
   readonly #agentExitListeners = new Set<(exit: AgentExit) => void>();
 
   private constructor(files: LabFiles, state: LabState, opts: LabOptions) {
@@ -263,8 +261,10 @@ export class Lab {
         lab.#addPods(plan, plan.pods),
       ]);
       if (copy) lab.#writeManifests(copy);
-      if (state.enforce) for (const node of plan.nodes) lab.#startAgent(node);
-      if (state.enforce) await waitReady(files, plan, lab.#readyTimeoutMs);
+      if (state.enforce) {
+        for (const node of plan.nodes) lab.#startAgent(node);
+        await waitReady(files, plan, lab.#readyTimeoutMs);
+      }
     } catch (e) {
       const { leftover, processes } = lab.down();
       const left = [...leftover, ...processes];
@@ -431,9 +431,8 @@ export class Lab {
   #startAgent(node: NodePlan): Detached {
     if (!this.#agentSource) throw new Error(`lab ${this.id} runs no agents`);
     const child = startAgent(this.files, this.plan, node, this.#agentSource, this.#agentSettings);
-    this.#agents.set(node.name, child);
+    // The agent is detached, but its exit still reaches the process that spawned it.
     child.once("exit", (code, signal) => {
-      if (this.#agents.get(node.name) === child) this.#agents.delete(node.name);
       if (this.#down) return;
       const exit = { node: node.name, pid: child.pid, code, signal };
       for (const listener of this.#agentExitListeners) listener(exit);
