@@ -211,8 +211,15 @@ describe("three nodes on etcd, end to end and through faults", { skip, timeout: 
       await up.exited;
       clearTimeout(timer);
     }
-    // up's own teardown removes the lab; should it not have run, the lab's record does.
+    // up's own teardown removes the lab and stops its server; should it not have run, the
+    // lab's record does, and the server's pid file names it (its command line names `dir`).
     if (up) downLab(LabFiles.of(join(dir, "lab"), up.labId));
+    try {
+      const pid = Number(readFileSync(join(dir, "server.pid"), "utf8"));
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir)) process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
