@@ -51,10 +51,16 @@ async function healthy(endpoint: string, child: ChildProcess, ms: number): Promi
 export interface EtcdStartOptions {
   /** Keep etcd's own transaction limits (128 operations, 1.5 MiB): for the tests of them. */
   readonly defaultLimits?: boolean;
+  /**
+   * Keep the data directory in memory (/dev/shm), where fdatasync costs nothing: for tests of
+   * microseg's behaviour around etcd, which a shared disk's multi-second syncs would only slow
+   * to their timeouts. Not for what measures etcd's writes (the benches).
+   */
+  readonly inMemory?: boolean;
 }
 
 export async function startEtcd(opts: EtcdStartOptions = {}): Promise<EtcdServer> {
-  const dir = await mkdtemp(join(tmpdir(), "microseg-etcd-"));
+  const dir = await mkdtemp(join(opts.inMemory ? "/dev/shm" : tmpdir(), "microseg-etcd-"));
   // A random address of 127/8 and a random port: other developers' etcds run on this machine.
   const host = randomLoopback();
   const clientPort = 20_000 + Math.floor(Math.random() * 40_000);

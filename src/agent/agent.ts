@@ -88,6 +88,7 @@ export class Agent {
   readonly #listeners = new Set<StatusListener>();
   /** Called after every batch and apply: CNI requests waiting for their pod or for ready. */
   readonly #changed = new Set<() => void>();
+  readonly #startedAt = new Date().toISOString();
 
   constructor(opts: AgentOptions) {
     this.#opts = opts;
@@ -442,6 +443,7 @@ export class Agent {
   status(): AgentStatus {
     return {
       node: this.#opts.node,
+      startedAt: this.#startedAt,
       revision: this.#applied,
       ...(this.#appliedAt ? { appliedAt: this.#appliedAt } : {}),
       ready: this.#ready,

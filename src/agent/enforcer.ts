@@ -9,6 +9,11 @@
 // rest of the batch, which may give them to new owners. So no connection of an old owner is
 // ever carried to a new one.
 //
+// An agent that starts on a table an earlier agent left (a restart) knows nothing of the
+// endpoints that agent rendered, but the table says who held each address: its first full
+// render goes the same way for the addresses that changed hands while no agent ran (first
+// without them, their entries deleted, then the full state).
+//
 // With revocation on (`revokeDenied`), a MemoryDataplane fed the same deltas judges every
 // tracked connection of a local workload once the update is live, and those it denies are
 // deleted from conntrack: the established-accept then no longer carries them.
@@ -16,13 +21,18 @@
 import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
 import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
 import {
+  type AddressHolder,
   type BridgePort,
   bootstrapTransaction,
   bridgeDrift,
+  changedHands,
   checkDrift,
   type DriftReport,
   type EnforcementConfig,
   NftRenderer,
+  stateHolders,
+  tableHolders,
+  withoutAddresses,
 } from "../dataplane/nftables/index.ts";
 import {
   type Delta,
@@ -78,6 +88,8 @@ export class Enforcer {
   readonly #endpoints = new Map<EndpointId, DpEndpoint>();
   /** Whether the kernel holds what the renderer last rendered. */
   #inStep = false;
+  /** Who held each address in the table an earlier agent left, until the first full render. */
+  #inherited: ReadonlyMap<string, AddressHolder> | undefined;
   /** The judge of tracked connections, when revocation is on. */
   readonly #judge: MemoryDataplane | undefined;
 
@@ -101,7 +113,11 @@ export class Enforcer {
    * already (an agent restarting), which keeps enforcing the last state it was given.
    */
   async bootstrap(): Promise<"installed" | "kept"> {
-    if (await this.#nft.read("inet", this.#cfg.table)) return "kept";
+    const table = await this.#nft.read("inet", this.#cfg.table);
+    if (table) {
+      this.#inherited = tableHolders(table);
+      return "kept";
+    }
     await this.#nft.run(bootstrapTransaction(this.#cfg));
     return "installed";
   }
@@ -117,7 +133,7 @@ export class Enforcer {
       const result = await this.#full(t0, deltas.length);
       await this.#forget(released);
       const revoked = deltas.length > 0 ? await this.#revoke() : 0;
-      return { ...result, forgotten: released.length, revoked };
+      return { ...result, forgotten: result.forgotten + released.length, revoked };
     }
     let commands = 0;
     if (released.length > 0 && this.#conntrack) {
@@ -258,16 +274,26 @@ export class Enforcer {
 
   async #full(t0: number, deltas: number): Promise<ApplyResult> {
     const state = this.#engine.state();
+    const released =
+      this.#inherited && this.#conntrack ? changedHands(this.#inherited, stateHolders(state)) : [];
+    let commands = 0;
+    if (released.length > 0) {
+      const first = this.#renderer.full(withoutAddresses(state, released));
+      commands += first.size;
+      await this.#run(first);
+      await this.#forget(released);
+    }
     const tx = this.#renderer.full(state);
     await this.#run(tx);
+    this.#inherited = undefined;
     this.#endpoints.clear();
     for (const [id, e] of state.endpoints) this.#endpoints.set(id, e);
     return {
       mode: "full",
       deltas,
-      commands: tx.size,
+      commands: commands + tx.size,
       ms: performance.now() - t0,
-      forgotten: 0,
+      forgotten: released.length,
       revoked: 0,
     };
   }

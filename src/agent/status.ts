@@ -89,6 +89,8 @@ export const FlowsStatusSchema = z.strictObject({
 
 export const AgentStatusSchema = z.strictObject({
   node: z.string().min(1),
+  /** When this agent started (ISO 8601): a restarted agent reports a new one. */
+  startedAt: z.string().optional(),
   /** The source revision the kernel enforces; 0 before the first sync. */
   revision: z.number().int().nonnegative(),
   /** When the kernel last took a transaction (ISO 8601). */

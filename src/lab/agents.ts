@@ -2,10 +2,10 @@
 // lab's copy of the manifests (or what an API server holds) there, and reports through a ready file and a status file that
 // the lab waits on.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AgentStatus } from "../agent/index.ts";
-import { livePid, logTail, spawnDetached } from "./processes.ts";
+import { type Detached, livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
 import { LAB_POD_IFACE_PREFIX, type LabPlan, type NodePlan } from "./topology.ts";
 
@@ -43,41 +43,45 @@ export interface AgentSettings {
   readonly flowInterval?: string;
 }
 
-export function startAgents(
+/** Starts the node's agent (detached); its ready and status files are the new agent's to write. */
+export function startAgent(
   files: LabFiles,
   plan: LabPlan,
+  node: NodePlan,
   source: AgentSource,
   settings: AgentSettings = {},
-): void {
+): Detached {
   // An agent following a server on this machine's loopback runs here and writes its node's
   // ruleset through `ip netns exec`; the node netns has a loopback of its own.
   const here = !("manifests" in source);
-  for (const node of plan.nodes) {
-    spawnDetached(files, agentName(plan, node), here ? undefined : node.netns, [
-      process.execPath,
-      cli,
-      "agent",
-      "--node",
-      node.name,
-      ...(here ? ["--netns", node.netns] : []),
-      ...sourceArgs(source),
-      "--ready-file",
-      files.agentReady(key(plan, node)),
-      "--status-file",
-      statusFile(files, plan, node),
-      "--workload-iface",
-      workloadIfacePattern,
-      "--pod-iface-prefix",
-      LAB_POD_IFACE_PREFIX,
-      "--flow-dir",
-      files.agentFlowDir(key(plan, node)),
-      ...("manifests" in source ? ["--flow-log", files.agentFlowLog(key(plan, node))] : []),
-      // The lab waits on every change; a short poll keeps each wait short.
-      ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
-      ...(settings.endpointToHost ? ["--endpoint-to-host", settings.endpointToHost] : []),
-      ...(settings.flowInterval ? ["--flow-interval", settings.flowInterval] : []),
-    ]);
-  }
+  // What an earlier agent of the node left says nothing about this one: a wait for readiness
+  // must see this agent's.
+  rmSync(files.agentReady(key(plan, node)), { force: true });
+  rmSync(statusFile(files, plan, node), { force: true });
+  return spawnDetached(files, agentName(plan, node), here ? undefined : node.netns, [
+    process.execPath,
+    cli,
+    "agent",
+    "--node",
+    node.name,
+    ...(here ? ["--netns", node.netns] : []),
+    ...sourceArgs(source),
+    "--ready-file",
+    files.agentReady(key(plan, node)),
+    "--status-file",
+    statusFile(files, plan, node),
+    "--workload-iface",
+    workloadIfacePattern,
+    "--pod-iface-prefix",
+    LAB_POD_IFACE_PREFIX,
+    "--flow-dir",
+    files.agentFlowDir(key(plan, node)),
+    ...("manifests" in source ? ["--flow-log", files.agentFlowLog(key(plan, node))] : []),
+    // The lab waits on every change; a short poll keeps each wait short.
+    ...("manifests" in source ? ["--poll-interval", "50ms"] : []),
+    ...(settings.endpointToHost ? ["--endpoint-to-host", settings.endpointToHost] : []),
+    ...(settings.flowInterval ? ["--flow-interval", settings.flowInterval] : []),
+  ]);
 }
 
 export function readStatus(

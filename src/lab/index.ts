@@ -8,6 +8,7 @@ export {
   LabStoreFollower,
 } from "./follow-store.ts";
 export {
+  type AgentExit,
   type ApplyReport,
   type DownReport,
   downLab,

@@ -10,7 +10,15 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import type { Resource } from "../model/index.ts";
-import { type AgentSettings, revisions, startAgents, waitApplied, waitReady } from "./agents.ts";
+import {
+  type AgentSettings,
+  type AgentSource,
+  agentName,
+  revisions,
+  startAgent,
+  waitApplied,
+  waitReady,
+} from "./agents.ts";
 import { registerTeardown, unregisterTeardown } from "./cleanup.ts";
 import { labManifests, labSpecFromManifests, type ManifestLabOptions } from "./manifests.ts";
 import {
@@ -23,7 +31,14 @@ import {
 } from "./netns.ts";
 import { mapBounded, type ProbeSpec } from "./probe.ts";
 import { ProberClient } from "./prober-client.ts";
-import { detachedNames, livePid, logTail, spawnDetached, stopDetached } from "./processes.ts";
+import {
+  type Detached,
+  detachedNames,
+  livePid,
+  logTail,
+  spawnDetached,
+  stopDetached,
+} from "./processes.ts";
 import type { ProbeOutcome } from "./protocol.ts";
 import {
   defaultStateDir,
@@ -103,6 +118,14 @@ export interface ApplyReport {
   removed: string[];
 }
 
+/** How an agent this process started ended (`Lab.onAgentExit`). */
+export interface AgentExit {
+  readonly node: string;
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 export interface DownReport {
   /** Namespaces that could not be removed. */
   leftover: string[];
@@ -172,12 +195,25 @@ export class Lab {
     downLab(this.files);
   };
   #down = false;
+  /** What this process's agents enforce and how they run, to start one again the same way. */
+  readonly #agentSource: AgentSource | undefined;
+  readonly #agentSettings: AgentSettings | undefined;
+  readonly #agentExitListeners = new Set<(exit: AgentExit) => void>();
 
   private constructor(files: LabFiles, state: LabState, opts: LabOptions) {
     this.files = files;
     this.#state = state;
     this.#python = opts.python ?? "python3";
     this.#readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
+    this.#agentSource = opts.manifests
+      ? { manifests: files.manifestsDir }
+      : opts.server
+        ? {
+            server: opts.server.url,
+            ...(opts.server.tokenFile ? { tokenFile: opts.server.tokenFile } : {}),
+          }
+        : undefined;
+    this.#agentSettings = opts.agents;
   }
 
   get plan(): LabPlan {
@@ -224,14 +260,11 @@ export class Lab {
         waitBridgeForwarding(plan.underlayNetns, "br0", plan.nodes.length),
         lab.#addPods(plan, plan.pods),
       ]);
-      if (copy) {
-        lab.#writeManifests(copy);
-        startAgents(files, plan, { manifests: files.manifestsDir }, opts.agents);
-      } else if (opts.server) {
-        const { url, tokenFile } = opts.server;
-        startAgents(files, plan, { server: url, ...(tokenFile ? { tokenFile } : {}) }, opts.agents);
+      if (copy) lab.#writeManifests(copy);
+      if (state.enforce) {
+        for (const node of plan.nodes) lab.#startAgent(node);
+        await waitReady(files, plan, lab.#readyTimeoutMs);
       }
-      if (state.enforce) await waitReady(files, plan, lab.#readyTimeoutMs);
     } catch (e) {
       const { leftover, processes } = lab.down();
       const left = [...leftover, ...processes];
@@ -352,6 +385,34 @@ export class Lab {
     return revisions(this.files, this.plan);
   }
 
+  /** Whether the lab's record is still there: `lab down` from any process removes it. */
+  exists(): boolean {
+    return !this.#down && existsSync(this.files.state);
+  }
+
+  /**
+   * Calls back when an agent this process started (or restarted) exits while the lab is up;
+   * returns the unsubscribe. The node's table stays in the kernel meanwhile.
+   */
+  onAgentExit(listener: (exit: AgentExit) => void): () => void {
+    this.#agentExitListeners.add(listener);
+    return () => this.#agentExitListeners.delete(listener);
+  }
+
+  /**
+   * Starts the node's agent again, as it was started at up (same source and settings), after
+   * it exited. The new agent finds the node's table in the kernel and keeps it until its own
+   * first sync replaces it in one transaction.
+   */
+  restartAgent(nodeName: string): number {
+    if (this.#down) throw new Error(`lab ${this.id} is down`);
+    const node = this.node(nodeName);
+    const running = livePid(this.files, agentName(this.plan, node));
+    if (running !== undefined)
+      throw new Error(`the agent on ${nodeName} still runs (pid ${running})`);
+    return this.#startAgent(node).pid;
+  }
+
   /** Leaves the lab running for other processes: closes connections, keeps no teardown. */
   detach(): void {
     unregisterTeardown(this.#teardown);
@@ -365,6 +426,18 @@ export class Lab {
     this.#down = true;
     this.#closeProbers();
     return downLab(this.files);
+  }
+
+  #startAgent(node: NodePlan): Detached {
+    if (!this.#agentSource) throw new Error(`lab ${this.id} runs no agents`);
+    const child = startAgent(this.files, this.plan, node, this.#agentSource, this.#agentSettings);
+    // The agent is detached, but its exit still reaches the process that spawned it.
+    child.once("exit", (code, signal) => {
+      if (this.#down) return;
+      const exit = { node: node.name, pid: child.pid, code, signal };
+      for (const listener of this.#agentExitListeners) listener(exit);
+    });
+    return child;
   }
 
   #closeProbers(): void {
@@ -408,7 +481,7 @@ export class Lab {
     const name = proberName(plan, netns);
     const socket = this.files.socket(name);
     const config = { socket, ports: plan.ports, python: this.#python };
-    const pid = spawnDetached(this.files, name, netns, [
+    const { pid } = spawnDetached(this.files, name, netns, [
       process.execPath,
       "--import",
       tsxLoader,

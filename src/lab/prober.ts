@@ -40,7 +40,10 @@ function settle(
 ): (o: ProbeOutcome, message?: string) => void {
   const started = performance.now();
   let done = false;
-  const timer = setTimeout(() => finish("timeout"), req.timeoutMs);
+  // The timeout is decided after the event loop's next poll: a prober starved of CPU on a
+  // loaded machine wakes with the timer due and the answer already waiting, and timers run
+  // before I/O callbacks; the answer must win, or an allowed path reads as denied.
+  const timer = setTimeout(() => setImmediate(() => finish("timeout")), req.timeoutMs);
   function finish(outcome: ProbeOutcome, message?: string): void {
     if (done) return;
     done = true;

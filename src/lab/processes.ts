@@ -3,7 +3,7 @@
 // file. Ending one ends its group (a prober's SCTP peer with it). Synchronous, so teardown can
 // run from a signal or exit handler.
 
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import {
   closeSync,
   existsSync,
@@ -17,13 +17,16 @@ import { basename } from "node:path";
 import { isRunning } from "./netns.ts";
 import type { LabFiles } from "./state.ts";
 
-/** Starts `argv` inside `netns`, detached; returns its pid once the pid file is written. */
+/** A detached process this process started: it still tells when that process exits. */
+export type Detached = ChildProcess & { readonly pid: number };
+
+/** Starts `argv` inside `netns`, detached; returns it once the pid file is written. */
 export function spawnDetached(
   files: LabFiles,
   name: string,
   netns: string | undefined,
   argv: string[],
-): number {
+): Detached {
   const log = openSync(files.log(name), "a");
   try {
     // `ip netns exec` enters the namespace and execs argv: the pid is argv's process. Without
@@ -37,7 +40,7 @@ export function spawnDetached(
     if (child.pid === undefined)
       throw new Error(`could not start ${name} in ${netns ?? "this netns"}`);
     writeFileSync(files.pid(name), `${child.pid}\n`);
-    return child.pid;
+    return child as Detached;
   } finally {
     closeSync(log);
   }

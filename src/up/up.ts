@@ -1,9 +1,10 @@
 // `microseg up`: the product on one machine. One process tree: the API server (a supervised
 // child on the store file), and, as root with nftables, a lab of network namespaces whose pods
-// follow the store and whose node agents follow the API server. State lives under one
-// directory: the store (`store.db`), flow records and alerts (`flows.db`), logs, and the lab
-// (`lab/`, so `microseg lab probe --state-dir DIR/lab` reaches it). Stopping takes everything
-// down and leaves nothing behind but the stores.
+// follow the store and whose node agents follow the API server (restarted, as the server is,
+// when one exits: agent-supervisor.ts). State lives under one directory: the store
+// (`store.db`), flow records and alerts (`flows.db`), logs, and the lab (`lab/`, so
+// `microseg lab probe --state-dir DIR/lab` reaches it). Stopping takes everything down and
+// leaves nothing behind but the stores.
 
 import { spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { ApiClient } from "../client/index.ts";
 import { Lab, LabStoreFollower, labSpecFromManifests } from "../lab/index.ts";
 import { formatManifestError, loadManifests, type Resource } from "../model/index.ts";
+import { superviseAgents } from "./agent-supervisor.ts";
 import { ServerProcess } from "./server-process.ts";
 
 export const EXAMPLES_DIR = fileURLToPath(new URL("../../examples", import.meta.url));
@@ -146,6 +148,9 @@ export async function up(opts: UpOptions): Promise<Running> {
       const leftover = [...left.leftover, ...left.processes];
       if (leftover.length) opts.say(`could not remove: ${leftover.join(", ")}`);
     });
+    // Stopped before the lab goes down (cleanups run in reverse), so teardown restarts nothing.
+    const supervisor = superviseAgents(lab, { say: opts.say });
+    cleanups.push(() => supervisor.stop());
     const follower = new LabStoreFollower(
       lab,
       {

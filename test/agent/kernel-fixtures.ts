@@ -1,6 +1,7 @@
 // Manifests and helpers shared by the agent's kernel tests: pods of a TestTopology as Pod
 // resources, the expected verdict of a flow from MemoryDataplane, and the agent as a process.
 
+import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,12 @@ import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts"
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
-import { POD_IFACE_PREFIX, type TestPod, WORKLOAD_IFACES } from "./netns-topology.ts";
+import {
+  POD_IFACE_PREFIX,
+  type TestPod,
+  type TestTopology,
+  WORKLOAD_IFACES,
+} from "./netns-topology.ts";
 
 export const NODE = "node-1";
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
@@ -34,6 +40,37 @@ export function podResource(
     spec: { nodeName: NODE, containers: [{ name: "c", ports }] },
     status: { podIP: addresses.ip, podIPs: [{ ip: addresses.ip }, { ip: addresses.ip6 }] },
   });
+}
+
+/**
+ * A WorkloadEndpoint that a pod's addresses and interface were given to (as a CNI reusing them
+ * would) after the pod went, labelled `app: other`.
+ */
+export function addressTaker(pod: Pick<TestPod, "ip" | "ip6" | "iface">): Resource {
+  return validResource({
+    apiVersion: "microseg.io/v1",
+    kind: "WorkloadEndpoint",
+    metadata: { name: "newcomer", namespace: "shop", labels: { app: "other" } },
+    spec: {
+      node: NODE,
+      orchestrator: "k8s",
+      interfaceName: pod.iface,
+      ipNetworks: [`${pod.ip}/32`, `${pod.ip6}/128`],
+    },
+  });
+}
+
+/** The address taker on web's address meets its own policy: db refuses it, open admits it. */
+export async function assertTakerJudgedAsItself(topo: TestTopology, port: number): Promise<void> {
+  assert.equal(
+    await topo.probe({ from: "web", to: "db", protocol: "TCP", port }),
+    false,
+    "the newcomer is judged by its own policy",
+  );
+  assert.ok(
+    await topo.probe({ from: "web", to: "open", protocol: "TCP", port }),
+    "the newcomer's allowed flows are open",
+  );
 }
 
 /** TCP listeners in the node's own network stack (as sshd and a node service would be). */

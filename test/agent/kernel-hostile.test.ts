@@ -15,7 +15,14 @@ import { type Resource, validResource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import { arrivals, forge } from "./forger.ts";
-import { NODE, namespace, nodeListeners, podResource } from "./kernel-fixtures.ts";
+import {
+  addressTaker,
+  assertTakerJudgedAsItself,
+  NODE,
+  namespace,
+  nodeListeners,
+  podResource,
+} from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 const NODE_ADDRESS = "198.19.0.1";
@@ -218,33 +225,14 @@ describe("a hostile workload against its node and neighbours", { skip: rootSkipR
   test("an address given to a new pod carries none of the old pod's connections", async () => {
     const conn = await topo.open("web", "db", DB_TCP);
     assert.ok(conn && (await conn.send("before")), "web -> db established");
-    // web goes; a pod that db does not admit gets its address (and, as a CNI would reuse it,
-    // its interface) in the same batch.
-    const newcomer: Resource = validResource({
-      apiVersion: "microseg.io/v1",
-      kind: "WorkloadEndpoint",
-      metadata: { name: "newcomer", namespace: "shop", labels: { app: "other" } },
-      spec: {
-        node: NODE,
-        orchestrator: "k8s",
-        interfaceName: pod("web").iface,
-        ipNetworks: [`${pod("web").ip}/32`, `${pod("web").ip6}/128`],
-      },
-    });
+    // web goes; a pod that db does not admit gets its address and interface in the same batch.
+    const newcomer = addressTaker(pod("web"));
     const result = await enforcer.enforce([
       { type: "delete", key: "core/Pod/shop/web" },
       upsert(newcomer),
     ]);
     assert.equal(result.forgotten, 2, "web's two addresses were forgotten");
     assert.equal(await conn.send("after"), false, "the old connection is cut");
-    assert.equal(
-      await topo.probe({ from: "web", to: "db", protocol: "TCP", port: DB_TCP }),
-      false,
-      "the newcomer is judged by its own policy",
-    );
-    assert.ok(
-      await topo.probe({ from: "web", to: "open", protocol: "TCP", port: DB_TCP }),
-      "the newcomer's allowed flows are open",
-    );
+    await assertTakerJudgedAsItself(topo, DB_TCP);
   });
 });

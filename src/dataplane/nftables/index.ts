@@ -27,5 +27,12 @@ export {
   parseLogPrefix,
 } from "./log-prefix.ts";
 export { endpointChain, policyChain, prefixSetName, setName } from "./names.ts";
+export {
+  type AddressHolder,
+  changedHands,
+  stateHolders,
+  tableHolders,
+  withoutAddresses,
+} from "./owners.ts";
 export { bootstrapTransaction } from "./render-base.ts";
 export { NftRenderer } from "./renderer.ts";
