@@ -372,6 +372,152 @@ spec:
   });
 });
 
+describe("explain with ICMP of the other address family", () => {
+  const file = join(tmp, "icmp-family.yaml");
+  const pod = (name: string, ips: string[]) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: shop, labels: {app: ${name}}}
+status: {podIP: "${ips[0]}", podIPs: [${ips.map((ip) => `{ip: "${ip}"}`).join(", ")}]}
+`;
+  writeFileSync(
+    file,
+    [
+      pod("v4-a", ["198.18.0.1"]),
+      pod("v4-b", ["198.18.0.2"]),
+      pod("v6-a", ["fd00::1"]),
+      pod("v6-b", ["fd00::2"]),
+      pod("dual", ["198.18.0.3", "fd00::3"]),
+    ].join("---\n"),
+  );
+  const explain = (from: string, to: string, protocol: string) =>
+    microseg(
+      "explain",
+      "-f",
+      file,
+      "-n",
+      "shop",
+      "--from",
+      from,
+      "--to",
+      to,
+      "--protocol",
+      protocol,
+      "--icmp-type",
+      "8",
+    );
+
+  it("refuses ICMPv6 between IPv4 workloads and ICMP between IPv6 ones, naming --protocol", () => {
+    for (const [from, to, protocol, peer] of [
+      ["v4-a", "v4-b", "ICMPv6", "shop/v4-a \\(198.18.0.1\\) has no IPv6 address"],
+      ["v6-a", "v6-b", "ICMP", "shop/v6-a \\(fd00::1\\) has no IPv4 address"],
+      ["dual", "v4-b", "ICMPv6", "shop/v4-b \\(198.18.0.2\\) has no IPv6 address"],
+      ["198.18.0.9", "v4-b", "ICMPv6", "198.18.0.9 has no IPv6 address"],
+    ] as const) {
+      const r = explain(from, to, protocol);
+      assert.equal(r.status, 2, `${from} -> ${to} ${protocol}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--protocol: ${protocol} is IPv\\d's, and ${peer}`));
+    }
+  });
+
+  it("judges each family's ICMP, a dual-stack workload at its address of that family", () => {
+    for (const [from, to, protocol, at] of [
+      ["v4-a", "v4-b", "ICMP", "198.18.0.1"],
+      ["v6-a", "v6-b", "ICMPv6", "fd00::1"],
+      ["dual", "v6-b", "ICMPv6", "fd00::3"],
+      ["dual", "v4-b", "ICMP", "198.18.0.3"],
+    ] as const) {
+      const r = explain(from, to, protocol);
+      assert.equal(r.status, 0, `${from} -> ${to} ${protocol}: ${r.stderr}`);
+      assert.ok(r.stdout.startsWith(`shop/${from} (${at}) -> shop/${to}`), r.stdout);
+    }
+  });
+});
+
+describe("explain names controllers' templates as kubectl does", () => {
+  const file = join(tmp, "templates.yaml");
+  writeFileSync(
+    file,
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: db, image: postgres, ports: [{containerPort: 5432, name: pg}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: other, namespace: default}
+spec:
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec: {containers: [{name: o, image: busybox}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]
+`,
+  );
+
+  it("-n NS with KIND/NAME (deploy/web, statefulset/db) is NS's template workload", () => {
+    for (const [from, to] of [
+      ["deploy/web", "statefulset/db"],
+      ["deployment/web", "sts/db"],
+      ["shop/deploy/web", "shop/statefulset/db"],
+    ]) {
+      const r = microseg(
+        "explain",
+        "-f",
+        file,
+        "-n",
+        "shop",
+        "--from",
+        from!,
+        "--to",
+        to!,
+        "--port",
+        "pg",
+      );
+      assert.equal(r.status, 0, `${from} -> ${to}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stdout,
+        /^shop\/deployment\/web \(no address\) -> shop\/statefulset\/db .*: ALLOWED/,
+      );
+    }
+    const denied = microseg(
+      "explain",
+      "-f",
+      file,
+      "--from",
+      "deploy/other",
+      "--to",
+      "shop/sts/db",
+      "--port",
+      "5432",
+    );
+    assert.equal(denied.status, 1, denied.stdout + denied.stderr);
+    assert.match(
+      denied.stdout,
+      /^default\/deployment\/other .*: DENIED/,
+      "without -n: namespace default",
+    );
+  });
+});
+
 describe("microseg lint -n -f", () => {
   it("places the namespaced objects naming none in -n's namespace, as validate -n does", () => {
     const file = join(tmp, "lint-no-namespace.yaml");
