@@ -1,8 +1,8 @@
 // Duplicate keys in a JSON text, which JSON.parse keeps silently (the last one wins) while the
-// YAML path refuses them: one pass over the text JSON.parse has already accepted, so only
-// strings, braces, brackets and commas need reading. About a tenth of JSON.parse's own time
-// stays out of reach, but with it JSON input is still several times faster than the YAML
-// reader (ARCHITECTURE.md, Offline speed).
+// YAML path refuses them. Two steps (measured in ARCHITECTURE.md, Offline speed): the keys the
+// text writes are counted by one regular expression, about JSON.parse's own time, and compared
+// with the keys of the parsed value; only when they differ does a scanner in JavaScript, twice
+// as slow, find which object holds which key twice, with its path.
 
 export interface DuplicateKey {
   /** Path of the object holding the key twice: `["items", 1, "metadata", "labels"]`. */
@@ -40,6 +40,42 @@ function pathOf(stack: readonly Frame[]): (string | number)[] {
   // The innermost frame is the object holding the duplicate; the others lead to it.
   for (const frame of stack.slice(0, -1)) path.push("index" in frame ? frame.index : frame.key!);
   return path;
+}
+
+/** Every string of a JSON text, with `:` after it when it is a key (unrolled: no nesting). */
+const STRING = /"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?/g;
+
+function keysWritten(text: string): number {
+  let n = 0;
+  STRING.lastIndex = 0;
+  for (let m = STRING.exec(text); m !== null; m = STRING.exec(text)) if (m[1] !== undefined) n++;
+  return n;
+}
+
+function keysParsed(value: unknown): number {
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const item of value) n += keysParsed(item);
+    return n;
+  }
+  if (value === null || typeof value !== "object") return 0;
+  let n = 0;
+  // JSON.parse's objects have no inherited enumerable keys, and for-in allocates nothing.
+  for (const key in value) n += 1 + keysParsed((value as Record<string, unknown>)[key]);
+  return n;
+}
+
+/**
+ * False when `text` (which JSON.parse read as `value`) writes no key twice in one object:
+ * every key it writes is one of the value's. True when it may: counts differ, or a string
+ * of tens of megabytes overflowed the expression's stack.
+ */
+export function mayRepeatKeys(text: string, value: unknown): boolean {
+  try {
+    return keysWritten(text) !== keysParsed(value);
+  } catch {
+    return true;
+  }
 }
 
 /** Every key that appears twice in one object of `text`, a text JSON.parse accepts. */

@@ -5,7 +5,7 @@ import { loadAll } from "js-yaml";
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { ManifestError } from "./errors.ts";
 import { formatPath } from "./issues.ts";
-import { duplicateKeys } from "./json-keys.ts";
+import { duplicateKeys, mayRepeatKeys } from "./json-keys.ts";
 import { DEFAULT_NAMESPACE } from "./meta.ts";
 import { lookupKind, type Resource } from "./registry.ts";
 import { isPlainObject, isSkippableKind, type PlainObject, parseResource } from "./resource.ts";
@@ -192,7 +192,7 @@ function collectJson(text: string, file: string, out: Collected): boolean {
   } catch {
     return false;
   }
-  const duplicates = duplicateKeys(text);
+  const duplicates = mayRepeatKeys(text, value) ? duplicateKeys(text) : [];
   if (duplicates.length === 0) {
     collectDocument(value, file, 1, out);
     return true;
