@@ -451,6 +451,29 @@ spec:
 `,
   );
 
+  it("describe -f: the files' objects offline, a template as its workload", () => {
+    const db = microseg("describe", "-f", file, "-n", "shop", "statefulset/db");
+    assert.equal(db.status, 0, db.stderr);
+    assert.match(db.stdout, /^Name: +db\nNamespace: +shop\nKind: +StatefulSet \(apps\/v1\)/);
+    assert.match(db.stdout, /Ports: +pg 5432\/TCP/);
+    assert.match(
+      db.stdout,
+      /Ingress:\n {2}Tier default .*\n {4}networking\.k8s\.io\/NetworkPolicy shop\/db-from-web/,
+    );
+    const all = microseg("describe", "-f", file);
+    assert.equal(all.status, 0, all.stderr);
+    assert.deepEqual(
+      [...all.stdout.matchAll(/^Name: +(\S+)$/gm)].map((m) => m[1]),
+      ["web", "db", "other", "db-from-web"],
+    );
+    const missing = microseg("describe", "-f", file, "-n", "shop", "deploy/nope");
+    assert.equal(missing.status, 1);
+    assert.match(
+      missing.stderr,
+      /deployments\.apps "nope" not found in the files in namespace shop/,
+    );
+  });
+
   it("-n NS with KIND/NAME (deploy/web, statefulset/db) is NS's template workload", () => {
     for (const [from, to] of [
       ["deploy/web", "statefulset/db"],
