@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
 import { controllerYaml } from "../inputs/world.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -18,6 +19,16 @@ function microseg(...args: string[]) {
 
 const tmp = mkdtempSync(join(tmpdir(), "microseg-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A flow of the examples that a Deny rule decides, with Log rules of that policy on the way. */
+const BLUE_BATCH_TO_LDAPS = [
+  "--from",
+  "directory/blue-batch-0",
+  "--to",
+  "directory/ldap-server-1",
+  "--port",
+  "636",
+];
 
 describe("microseg matrix", () => {
   it("-o json prints every ordered pair with both directions' verdicts", () => {
@@ -72,19 +83,7 @@ describe("microseg matrix", () => {
 
 describe("microseg explain", () => {
   it("names tier, policy, rule and action for each direction", () => {
-    const r = microseg(
-      "explain",
-      "-f",
-      "examples",
-      "--from",
-      "directory/blue-batch-0",
-      "--to",
-      "directory/ldap-server-1",
-      "--port",
-      "636",
-      "-o",
-      "json",
-    );
+    const r = microseg("explain", "-f", "examples", ...BLUE_BATCH_TO_LDAPS, "-o", "json");
     assert.equal(r.status, 1, `a denied flow exits 1, like kubectl auth can-i: ${r.stderr}`);
     const e = JSON.parse(r.stdout);
     assert.equal(e.allowed, false);
@@ -262,19 +261,7 @@ describe("microseg validate", () => {
 
 describe("-o wide on the offline commands", () => {
   it("explain: a row per direction with where it is judged, tier, policy as written and rule", () => {
-    const r = microseg(
-      "explain",
-      "-f",
-      "examples",
-      "--from",
-      "directory/blue-batch-0",
-      "--to",
-      "directory/ldap-server-1",
-      "--port",
-      "636",
-      "-o",
-      "wide",
-    );
+    const r = microseg("explain", "-f", "examples", ...BLUE_BATCH_TO_LDAPS, "-o", "wide");
     assert.equal(r.status, 1, r.stderr);
     const rows = r.stdout.trimEnd().split("\n");
     assert.match(rows[0] ?? "", /^DIRECTION +AT +ADDRESS +VERDICT +TIER +POLICY +RULE +PASSED$/);
@@ -315,6 +302,26 @@ describe("-o wide on the offline commands", () => {
   it("an unknown -o names the formats", () => {
     const r = microseg("lint", "-f", "examples/blue-ldap", "-o", "wider");
     assert.match(r.stderr, /-o: "wider" is not one of text, wide, json, yaml/);
+  });
+});
+
+describe("-o yaml on the offline commands", () => {
+  it("writes no anchors or aliases: a policy met twice is written out twice, equal to -o json", () => {
+    const flow = ["-f", "examples/", ...BLUE_BATCH_TO_LDAPS];
+    for (const args of [
+      ["explain", ...flow],
+      ["cost", "-f", "examples/segmented-apps"],
+      ["lint", "-f", "examples/"],
+      ["matrix", "-f", "examples/blue-ldap"],
+    ]) {
+      const yaml = microseg(...args, "-o", "yaml");
+      assert.ok(yaml.stdout.length > 0, `${args.join(" ")}: ${yaml.stderr}`);
+      assert.doesNotMatch(yaml.stdout, /(^|[\s:-])[&*]a\d+\b/m, args.join(" "));
+      const json = microseg(...args, "-o", "json");
+      assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout), args.join(" "));
+    }
+    // The flow above is decided by a policy whose rules are also logged on the way.
+    assert.match(microseg("explain", ...flow, "-o", "yaml").stdout, /logged:\n {4}- policy:\n/);
   });
 });
 

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
 import { isPortName } from "../../model/names.ts";
 import { buildWorld, flowIcmp, normalizeProtocol, qualifyWorkloadRef } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 import { explainWide } from "../wide.ts";
 
 /** A number, or a named port resolved on the destination's container ports. */
@@ -60,7 +60,7 @@ async function explain(flags: ExplainFlags): Promise<void> {
   if (format === "text") console.log(formatExplanation(explanation));
   else if (format === "wide") process.stdout.write(explainWide(explanation));
   else if (format === "json") console.log(JSON.stringify(explanation));
-  else process.stdout.write(stringify(explanation));
+  else process.stdout.write(formatObject(explanation, "yaml"));
   if (!explanation.allowed) process.exitCode = 1;
 }
 
