@@ -2,7 +2,7 @@
 // set-level rules: every error collected, any error rejects the whole set, no object twice.
 // Pure; reading files is load.ts.
 import { loadAll } from "js-yaml";
-import { LineCounter, parseAllDocuments } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from "yaml";
 import type { ManifestError } from "./errors.ts";
 import { formatPath } from "./issues.ts";
 import { duplicateKeys, mayRepeatKeys } from "./json-keys.ts";
@@ -268,14 +268,17 @@ function collectDocumentsWithErrors(text: string, file: string, out: Collected):
   docs.forEach((doc, i) => {
     const document = i + 1;
     if (doc.errors.length > 0) {
+      const repeated = repeatedKeys(doc.contents);
       for (const e of doc.errors) {
         const { line, col } = lines.linePos(e.pos[0]);
+        const at = e.code === "DUPLICATE_KEY" ? repeated.get(e.pos[0]) : undefined;
         out.errors.push({
+          ...(at ? locateIn(doc, at.path, file) : {}),
           code: "manifest.syntax",
           file,
           document,
-          path: "",
-          message: `line ${line}, column ${col}: ${e.message.split("\n")[0]}`,
+          path: at ? formatPath(at.path) : "",
+          message: `line ${line}, column ${col}: ${at ? `duplicate key ${JSON.stringify(at.key)}` : e.message.split("\n")[0]}`,
         });
       }
       return;
@@ -295,6 +298,42 @@ function collectDocumentsWithErrors(text: string, file: string, out: Collected):
     }
     collectDocument(value, file, document, out);
   });
+}
+
+/**
+ * The keys a YAML document repeats, by the offset the parser reports them at: the path of the
+ * map holding each and the key, so the error names the object, the field and the key.
+ */
+function repeatedKeys(root: Node | null): Map<number, { path: (string | number)[]; key: string }> {
+  const found = new Map<number, { path: (string | number)[]; key: string }>();
+  const walk = (node: unknown, path: (string | number)[]) => {
+    if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, i]);
+    if (!isMap(node)) return;
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key === undefined) continue;
+      const offset = (pair.key as Node).range?.[0];
+      if (seen.has(key) && offset !== undefined) found.set(offset, { path, key });
+      seen.add(key);
+      walk(pair.value, [...path, key]);
+    }
+  };
+  walk(root, []);
+  return found;
+}
+
+/** Where a path into a document lies: its object (a List's item), as locate names it. */
+function locateIn(
+  doc: { toJS(): unknown },
+  path: readonly (string | number)[],
+  file: string,
+): Pick<ManifestError, "kind" | "namespace" | "name"> {
+  try {
+    return locate(objectAt(doc.toJS(), path, file));
+  } catch {
+    return {};
+  }
 }
 
 function skippedWarnings(skipped: ReadonlyMap<string, number>): SetWarning[] {

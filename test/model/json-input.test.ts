@@ -113,6 +113,29 @@ describe("JSON manifests", () => {
     ]);
   });
 
+  it("YAML names the object, the path and the key of a repeated key too, with line and column", () => {
+    // The pod's label `app: web`, the first in the text, given twice.
+    const text = dump(objects).replace(/( +)app: web\n/, "$1app: web\n$1app: db\n");
+    assert.match(text, /app: web\n +app: db\n/);
+    const result = parseManifests(text, "dump.yaml");
+    assert.equal(result.ok, false);
+    const [error, ...more] = result.ok ? [] : result.errors;
+    assert.deepEqual(more, []);
+    assert.deepEqual(
+      { ...error, message: error?.message.replace(/line \d+, column \d+/, "line L, column C") },
+      {
+        code: "manifest.syntax",
+        file: "dump.yaml",
+        document: 1,
+        kind: "Pod",
+        namespace: "shop",
+        name: "web-0",
+        path: "items[1].metadata.labels",
+        message: 'line L, column C: duplicate key "app"',
+      },
+    );
+  });
+
   it("a text JSON.parse refuses is reported with line and column, as YAML is", () => {
     const result = parseManifests(
       '{"apiVersion": "v1", "kind": "Namespace",\n "metadata": {',
