@@ -13,6 +13,7 @@ import {
   type Policy,
   type PolicyKind,
   type PolicyRef,
+  type PortProtocol,
   type Program,
   policyName,
   type TierDefaultAction,
@@ -60,6 +61,8 @@ export interface EndpointDescription {
     readonly addresses: readonly string[];
     readonly hostNetwork: boolean;
     readonly ports: readonly NamedPort[];
+    /** Every declared port, named or not (what the matrix shows for it). */
+    readonly containerPorts: readonly PortProtocol[];
   };
   readonly ingress: DirectionSelection;
   readonly egress: DirectionSelection;
@@ -162,6 +165,7 @@ function describeEndpoint(world: World, r: Described): Description {
       addresses: ep.addresses.map((a) => a.text),
       hostNetwork: ep.hostNetwork,
       ports: ep.ports,
+      containerPorts: ep.containerPorts,
     },
     ingress: selection(world.evaluator, ep, "ingress"),
     egress: selection(world.evaluator, ep, "egress"),

@@ -445,7 +445,7 @@ describe("explain names controllers' templates as kubectl does", () => {
   writeFileSync(
     file,
     `${[
-      controllerYaml("Deployment", "shop", "web"),
+      controllerYaml("Deployment", "shop", "web", ["{containerPort: 80}"]),
       controllerYaml("StatefulSet", "shop", "db", ["{containerPort: 5432, name: pg}"]),
       controllerYaml("Deployment", "default", "other"),
     ].join("---\n")}---
@@ -467,6 +467,8 @@ spec:
       db.stdout,
       /Ingress:\n {2}Tier default .*\n {4}networking\.k8s\.io\/NetworkPolicy shop\/db-from-web/,
     );
+    const web = microseg("describe", "-f", file, "-n", "shop", "deploy/web");
+    assert.match(web.stdout, /^Ports: +80\/TCP$/m, "an unnamed container port is listed too");
     const all = microseg("describe", "-f", file);
     assert.equal(all.status, 0, all.stderr);
     assert.deepEqual(
