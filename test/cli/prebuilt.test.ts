@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -112,6 +113,27 @@ describe("the bundle", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /objects checked/);
     assert.notEqual(readlinkSync(join(root, "dist", "cli")), before);
+    assert.ok(fresh(root));
+  });
+
+  it("a source esbuild cannot bundle fails the command and leaves no bundle nor lock", () => {
+    const broken = join(root, "src", "model", "broken-for-test.ts");
+    writeFileSync(broken, "export const x = ;\n");
+    const index = join(root, "src", "model", "index.ts");
+    const text = readFileSync(index, "utf8");
+    writeFileSync(index, `${text}export * from "./broken-for-test.ts";\n`);
+    try {
+      const r = run([bin], ["validate", "-f", "examples/"]);
+      // tsx then reports it (how, it decides: this copy lies inside node_modules).
+      assert.notEqual(r.status, 0);
+      assert.equal(fresh(root), undefined, "no bundle of the broken sources");
+      assert.equal(existsSync(join(root, "dist", ".cli-build.lock")), false);
+    } finally {
+      writeFileSync(index, text);
+      rmSync(broken);
+    }
+    const r = run([bin], ["validate", "-f", "examples/"]);
+    assert.equal(r.status, 0, r.stderr);
     assert.ok(fresh(root));
   });
 
