@@ -63,7 +63,7 @@ function skip(candidate: Candidate, out: Collected): boolean {
   if (typeof apiVersion !== "string" || typeof kind !== "string" || !apiVersion || !kind) {
     return false;
   }
-  if (!isSkippableKind(apiVersion, kind)) return false;
+  if (!isSkippableKind(apiVersion, kind, candidate.value)) return false;
   const key = `${kind} (${apiVersion})`;
   out.skipped.set(key, (out.skipped.get(key) ?? 0) + 1);
   return true;
