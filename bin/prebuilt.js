@@ -110,7 +110,7 @@ export async function buildBundle(root) {
     // mkdtemp makes it private; the checkout's other users run it too.
     chmodSync(out, 0o755);
     const { build } = await import("esbuild");
-    await build({
+    const bundled = build({
       entryPoints: [join(root, "src", "cli", "main.ts")],
       bundle: true,
       // One chunk per command module, loaded on demand as src/cli/commands/index.ts does;
@@ -126,6 +126,10 @@ export async function buildBundle(root) {
       chunkNames: "[name]-[hash]",
       sourcemap: "linked",
       logLevel: "silent",
+    });
+    await bundled.catch((error) => {
+      rmSync(out, { recursive: true, force: true });
+      throw error;
     });
     const temporary = join(dist, `${LINK}.link-${process.pid}`);
     rmSync(temporary, { force: true });

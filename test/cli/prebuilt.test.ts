@@ -8,6 +8,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
@@ -122,12 +123,15 @@ describe("the bundle", () => {
     const index = join(root, "src", "model", "index.ts");
     const text = readFileSync(index, "utf8");
     writeFileSync(index, `${text}export * from "./broken-for-test.ts";\n`);
+    const builds = () => readdirSync(join(root, "dist")).filter((e) => /^cli\.\d+-/.test(e));
+    const before = builds();
     try {
       const r = run([bin], ["validate", "-f", "examples/"]);
       // tsx then reports it (how, it decides: this copy lies inside node_modules).
       assert.notEqual(r.status, 0);
       assert.equal(fresh(root), undefined, "no bundle of the broken sources");
       assert.equal(existsSync(join(root, "dist", ".cli-build.lock")), false);
+      assert.deepEqual(builds(), before, "the failed build's folder is gone");
     } finally {
       writeFileSync(index, text);
       rmSync(broken);
