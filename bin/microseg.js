@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs the prebuilt dist/ when it is fresh (bin/prebuilt.js), else the TypeScript sources
-// directly through tsx, so the checkout needs no build step.
+// Runs the bundle of the sources in dist/ when it is fresh, building it first when it is
+// missing or stale (bin/prebuilt.js), else the TypeScript sources directly through tsx, so the
+// checkout needs no build step.
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { prebuiltEntry } from "./prebuilt.js";
 
-const entry = prebuiltEntry(
+const entry = await prebuiltEntry(
   join(dirname(fileURLToPath(import.meta.url)), ".."),
   process.argv.slice(2),
 );

@@ -11,6 +11,7 @@ import {
   MAX_ALERTS_PER_POST,
   MAX_RECORDS_PER_POST,
 } from "../flows/index.ts";
+import type { BackoffOptions } from "../util/backoff.ts";
 import type { ShippingStatus } from "./status.ts";
 
 export interface FlowOutlet {
@@ -31,7 +32,7 @@ export interface ApiOutletOptions {
   readonly receiver: FlowReceiver;
   /** Records and alerts held at most while the server is away; 50,000 and 10,000. */
   readonly capacity?: { readonly records: number; readonly alerts: number };
-  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly backoffMs?: BackoffOptions;
 }
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));

@@ -60,10 +60,14 @@ export function formatDescription(d: Description): string {
     lines.push(...field("Addresses", e.addresses.length ? [e.addresses.join(", ")] : []));
     if (e.hostNetwork) lines.push(...field("Host network", ["true"]));
     lines.push(
-      ...field(
-        "Ports",
-        e.ports.map((p) => `${p.name} ${p.port}/${p.protocol}`),
-      ),
+      ...field("Ports", [
+        ...e.ports.map((p) => `${p.name} ${p.port}/${p.protocol}`),
+        // Unnamed ones (`containerPort: 80`, most Deployments'); a server older than the
+        // field sends none.
+        ...(e.containerPorts ?? [])
+          .filter((c) => !e.ports.some((p) => p.port === c.port && p.protocol === c.protocol))
+          .map((c) => `${c.port}/${c.protocol}`),
+      ]),
     );
     lines.push(...directionLines("Ingress", d.ingress), ...directionLines("Egress", d.egress));
     if (d.staged) {

@@ -1,10 +1,10 @@
 // What `describe` says about one object over a policy world: for an endpoint (Pod,
-// WorkloadEndpoint, HostEndpoint) the policies selecting it per direction and tier and its
-// addresses; for a policy the endpoints it selects and its rules in words; for anything else its
+// WorkloadEndpoint, HostEndpoint, and a workload controller, whose pod template is judged as one
+// workload) the policies selecting it per direction and tier and its addresses; for a policy the endpoints it selects and its rules in words; for anything else its
 // metadata. Pure: the API server serves it (/api/v1/describe), the CLI and the UI print it.
 
 import type { Resource } from "../model/index.ts";
-import { type ResourceIdentity, resourceKey } from "../model/index.ts";
+import { CONTROLLER_KINDS, type ResourceIdentity, resourceKey } from "../model/index.ts";
 import {
   buildWorld,
   type Direction,
@@ -14,6 +14,7 @@ import {
   type Policy,
   type PolicyKind,
   type PolicyRef,
+  type PortProtocol,
   type Program,
   policyName,
   type TierDefaultAction,
@@ -63,6 +64,8 @@ export interface EndpointDescription {
     readonly addresses: readonly string[];
     readonly hostNetwork: boolean;
     readonly ports: readonly NamedPort[];
+    /** Every declared port, named or not (what the matrix shows for it). */
+    readonly containerPorts: readonly PortProtocol[];
   };
   readonly ingress: DirectionSelection;
   readonly egress: DirectionSelection;
@@ -150,13 +153,18 @@ function selection(world: World["evaluator"], ep: Endpoint, d: Direction): Direc
 
 const ENDPOINT_KINDS = new Set(["Pod", "WorkloadEndpoint", "HostEndpoint"]);
 
+/** The workload an object is: itself, or a controller's template (`ns/deployment/web`). */
 function endpointId(r: Resource): string {
-  return r.metadata.namespace ? `${r.metadata.namespace}/${r.metadata.name}` : r.metadata.name;
+  const name = CONTROLLER_KINDS.has(r.kind)
+    ? `${r.kind.toLowerCase()}/${r.metadata.name}`
+    : r.metadata.name;
+  return r.metadata.namespace ? `${r.metadata.namespace}/${name}` : name;
 }
 
 function describeEndpoint(world: World, r: Described): Description {
   const ep = world.cluster.endpoint(endpointId(r));
-  if (!ep || ep.kind !== r.kind) return { type: "object", object: summary(r) };
+  const isTemplate = CONTROLLER_KINDS.has(r.kind) && ep?.kind === "Pod";
+  if (!ep || (ep.kind !== r.kind && !isTemplate)) return { type: "object", object: summary(r) };
   const staged = world.staged;
   return {
     type: "endpoint",
@@ -167,6 +175,7 @@ function describeEndpoint(world: World, r: Described): Description {
       addresses: ep.addresses.map((a) => a.text),
       hostNetwork: ep.hostNetwork,
       ports: ep.ports,
+      containerPorts: ep.containerPorts,
     },
     ingress: selection(world.evaluator, ep, "ingress"),
     egress: selection(world.evaluator, ep, "egress"),
@@ -275,7 +284,8 @@ function describePolicy(world: World, r: Described, kind: PolicyKind): Descripti
 
 /** Describes `object` (one of the world's resources) in that world. */
 export function describeIn(world: World, object: Described): Description {
-  if (ENDPOINT_KINDS.has(object.kind) && object.apiVersion !== "networking.k8s.io/v1") {
+  const endpoint = ENDPOINT_KINDS.has(object.kind) || CONTROLLER_KINDS.has(object.kind);
+  if (endpoint && object.apiVersion !== "networking.k8s.io/v1") {
     return describeEndpoint(world, object);
   }
   const kind = policyKind(object);

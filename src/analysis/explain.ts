@@ -3,9 +3,11 @@
 
 import type { FlowPeer, IcmpMatch, Protocol, World } from "../policy/index.ts";
 import {
+  checkIcmpFamily,
   type DirectionVerdict,
   describeDecision,
   flowIcmp,
+  icmpFamily,
   policyLabel,
   resolvePeer,
   resolvePort,
@@ -61,10 +63,17 @@ function direction(v: DirectionVerdict, peer: FlowPeer): DirectionExplanation {
 }
 
 export function explainFlow(world: World, q: ExplainQuery): Explanation {
-  const source = resolvePeer(world.cluster, q.from, "--from");
-  // Judge the destination in the source's address family when it has one.
-  const destination = resolvePeer(world.cluster, q.to, "--to", source.address?.family);
+  // ICMP picks its own family on dual-stack workloads; otherwise the destination is judged in
+  // the source's family when it has one.
+  const source = resolvePeer(world.cluster, q.from, "--from", icmpFamily(q.protocol));
+  const destination = resolvePeer(
+    world.cluster,
+    q.to,
+    "--to",
+    icmpFamily(q.protocol) ?? source.address?.family,
+  );
   const icmp = flowIcmp(q.protocol, q.port, q.icmpType, q.icmpCode);
+  checkIcmpFamily(q.protocol, source, destination);
   const port = q.port === undefined ? undefined : resolvePort(destination, q.port, q.protocol);
   const flow = {
     source,

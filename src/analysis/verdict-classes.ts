@@ -2,10 +2,12 @@
 // of classes once and counts its cells (Cilium's identities, for offline answers).
 //
 // The evaluator reads a workload through its id (self traffic), kind, hostNetwork, namespace,
-// labels (only the keys some selector reads), named ports (only names some rule uses) and the
-// flow's address: its family, the rules' CIDRs holding it, the network sets holding it and the
-// nodes at it. Two workloads equal in all of these but the id get the same verdict against any
-// peer. A port is read through its protocol, the rules' port ranges holding it, and the named
+// labels (only the keys some selector reads, a rule's Service's selector included), named
+// ports (only names some rule or a rule's Service's target port uses) and the flow's address:
+// its family, the rules' CIDRs holding it, the network sets holding it, the nodes at it and
+// the rules' Services whose EndpointSlices list it. Two workloads equal in all of these but
+// the id get the same verdict against any peer. A port is read through its protocol, the
+// rules' port ranges holding it (numbered target ports and slice ports too), and the named
 // ports declared with it. Replicas of one Deployment share a class; a StatefulSet's pods too,
 // as no selector reads `statefulset.kubernetes.io/pod-name`.
 import { type Cidr, cidrContains } from "../net/cidr.ts";
@@ -26,13 +28,17 @@ interface ProgramReads {
   readonly portNames: ReadonlySet<string>;
   readonly cidrs: readonly Cidr[];
   readonly ranges: ReadonlyArray<{ readonly from: number; readonly to: number }>;
+  /** Services matched through their EndpointSlices (`namespace/name`). */
+  readonly slicedServices: readonly string[];
 }
 
-function programReads(program: Program): ProgramReads {
+function programReads(program: Program, cluster: Cluster): ProgramReads {
   const keys = new Set<string>();
   const portNames = new Set<string>();
   const cidrs = new Map<string, Cidr>();
   const ranges = new Map<string, { from: number; to: number }>();
+  const sliced = new Set<string>();
+  const port = (n: number) => ranges.set(`${n}-${n}`, { from: n, to: n });
   const ports = (list: readonly PortMatch[] | undefined) => {
     for (const pm of list ?? []) {
       if (pm.kind === "named") portNames.add(pm.name);
@@ -45,6 +51,17 @@ function programReads(program: Program): ProgramReads {
     for (const c of [...(m.nets ?? []), ...(m.notNets ?? [])]) cidrs.set(c.text, c);
     ports(m.ports);
     ports(m.notPorts);
+    const service = m.service;
+    if (service?.selector) addSelectorKeys(service.selector.ast, keys);
+    for (const tp of service?.targetPorts ?? []) {
+      if (typeof tp.port === "string") portNames.add(tp.port);
+      else port(tp.port);
+    }
+    if (service?.via === "slices") {
+      sliced.add(service.key);
+      for (const slice of cluster.serviceSlices(service.key))
+        for (const p of slice.ports) port(p.port);
+    }
   };
   for (const tier of program.tiers) {
     for (const policy of tier.policies) {
@@ -60,6 +77,7 @@ function programReads(program: Program): ProgramReads {
     portNames,
     cidrs: [...cidrs.values()],
     ranges: [...ranges.values()],
+    slicedServices: [...sliced].sort(),
   };
 }
 
@@ -79,7 +97,7 @@ export class VerdictClasses {
     program: Program,
     private readonly cluster: Cluster,
   ) {
-    this.#reads = programReads(program);
+    this.#reads = programReads(program, cluster);
   }
 
   /** Number of classes handed out so far: class ids are 0 .. count - 1. */
@@ -100,7 +118,7 @@ export class VerdictClasses {
 
   #key(peer: FlowPeer & { readonly endpoint: NonNullable<FlowPeer["endpoint"]> }): string {
     const ep = peer.endpoint;
-    const { labelKeys, portNames, cidrs } = this.#reads;
+    const { labelKeys, portNames, cidrs, slicedServices } = this.#reads;
     const labels = labelKeys.map((k) => ownLabel(ep.labels, k) ?? ABSENT).join("\u0002");
     const named = ep.ports
       .filter((p) => portNames.has(p.name))
@@ -121,6 +139,13 @@ export class VerdictClasses {
             this.cluster
               .nodesWithAddress(a)
               .map((n) => n.name)
+              .join(","),
+            slicedServices
+              .filter((key) =>
+                this.cluster
+                  .serviceSlices(key)
+                  .some((slice) => slice.addresses.some((s) => s.text === a.text)),
+              )
               .join(","),
           ].join("|");
     return [ep.kind, ep.hostNetwork ? 1 : 0, ep.namespace ?? ABSENT, labels, named, address].join(

@@ -5,9 +5,7 @@
 import type { IncomingMessage } from "node:http";
 import { createInterface } from "node:readline";
 import type { DatastoreError } from "../datastore/index.ts";
-
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
+import { Backoff } from "../util/backoff.ts";
 
 export interface LineStreamOptions {
   /** Opens the response anew; called on every connection, so it can carry a resume point. */
@@ -28,14 +26,13 @@ export interface LineStream {
 
 export function followLines(opts: LineStreamOptions): LineStream {
   let stopped = false;
-  let backoff = FIRST_BACKOFF_MS;
+  const backoff = new Backoff({ first: 100, max: 5_000 });
   let current: IncomingMessage | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   const retryLater = () => {
     if (stopped) return;
-    timer = setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    timer = setTimeout(connect, backoff.next());
   };
 
   function connect(): void {
@@ -80,7 +77,7 @@ export function followLines(opts: LineStreamOptions): LineStream {
       opts.onError(error);
     },
     resetBackoff() {
-      backoff = FIRST_BACKOFF_MS;
+      backoff.reset();
     },
     stop() {
       stopped = true;

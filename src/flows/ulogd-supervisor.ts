@@ -14,6 +14,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { Backoff, type BackoffOptions } from "../util/backoff.ts";
 import { findPluginDir, hasConntrackPlugin, renderUlogdConfig } from "./ulogd-config.ts";
 
 export interface SupervisorLog {
@@ -30,7 +31,7 @@ export interface UlogdSupervisorOptions {
   /** Read conntrack's connection ends too (packets and bytes of connections); off by default. */
   readonly conntrack?: boolean;
   /** First and longest wait before a restart; 100 ms and 5 s by default. */
-  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly backoffMs?: BackoffOptions;
   readonly log?: SupervisorLog;
 }
 
@@ -74,7 +75,7 @@ export class UlogdSupervisor {
   #restarts = 0;
   #since: number | undefined;
   #lastExit: UlogdHealth["lastExit"];
-  #backoff: number;
+  readonly #backoff: Backoff;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   /** ulogd2's log length when the current process started: its ready line comes after. */
@@ -88,7 +89,10 @@ export class UlogdSupervisor {
     this.configFile = join(opts.dir, "ulogd.conf");
     this.logFile = join(opts.dir, "ulogd.log");
     this.pidFile = join(opts.dir, "ulogd.pid");
-    this.#backoff = opts.backoffMs?.first ?? 100;
+    this.#backoff = new Backoff({
+      first: opts.backoffMs?.first ?? 100,
+      max: opts.backoffMs?.max ?? 5000,
+    });
   }
 
   /** Writes the config and starts ulogd2; resolves when it reads NFLOG. */
@@ -217,19 +221,19 @@ export class UlogdSupervisor {
       this.#lastExit = { code, signal, at: new Date().toISOString() };
       if (this.#stopping) return;
       const ranMs = Date.now() - (this.#since ?? Date.now());
-      if (ranMs >= STABLE_MS) this.#backoff = this.#opts.backoffMs?.first ?? 100;
+      if (ranMs >= STABLE_MS) this.#backoff.reset();
+      const inMs = this.#backoff.next();
       this.#opts.log?.warn("ulogd2 exited; restarting", {
         code,
         signal,
-        inMs: this.#backoff,
+        inMs,
         stderr: stderr.trim() || undefined,
       });
       this.#state = "restarting";
       this.#timer = setTimeout(() => {
         this.#restarts++;
         this.#spawn();
-      }, this.#backoff);
-      this.#backoff = Math.min(this.#backoff * 2, this.#opts.backoffMs?.max ?? 5000);
+      }, inMs);
     });
     this.#child = child;
   }

@@ -34,23 +34,38 @@ export function exactlyOne<T extends object>(fields: readonly (keyof T & string)
  * v1alpha1 later removed; they are accepted (alone, never mixed with matchLabels or
  * matchExpressions) so policy-assistant's cases still load. Both compare a namespace's values
  * for these keys with the subject namespace's, as v0.1.1 defines; matching is the policy layer's.
+ * Before v0.1.5 the peer was a NamespacedPeer whose label selector sat one level down,
+ * `namespaces: {namespaceSelector: {matchLabels: ...}}` (also in `pods: {namespaces: ...}`):
+ * accepted alone, as that one-of was, and read as the selector it holds, so consumers see one
+ * shape.
  */
 const NamespacesPeerSchema = z
   .strictObject({
     ...labelSelectorShape,
+    namespaceSelector: LabelSelectorSchema.optional(),
     sameLabels: z.array(LabelKeySchema).optional(),
     notSameLabels: z.array(LabelKeySchema).optional(),
   })
   .superRefine((peer, ctx) => {
     const legacy = [peer.sameLabels, peer.notSameLabels].filter((f) => f !== undefined).length;
     const selector = peer.matchLabels !== undefined || peer.matchExpressions !== undefined;
-    if (legacy > 1 || (legacy === 1 && selector)) {
+    if (peer.namespaceSelector !== undefined && (legacy > 0 || selector)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["namespaceSelector"],
+        message:
+          "the pre-v0.1.5 namespaceSelector stands alone: set it, or matchLabels/matchExpressions, or sameLabels/notSameLabels",
+      });
+    } else if (legacy > 1 || (legacy === 1 && selector)) {
       ctx.addIssue({
         code: "custom",
         message: "sameLabels and notSameLabels stand alone: set one of them, or a label selector",
       });
     }
-  });
+  })
+  .transform(({ namespaceSelector, ...peer }) =>
+    namespaceSelector === undefined ? peer : { ...namespaceSelector },
+  );
 
 export type AnpNamespacesPeer = z.infer<typeof NamespacesPeerSchema>;
 

@@ -7,6 +7,7 @@ import { MICROSEG_V1 } from "./api-versions.ts";
 import { IpSchema, intInRange, NetSchema, PortNameSchema, PortNumberSchema } from "./fields.ts";
 import { clusterMeta, namespacedMeta } from "./meta.ts";
 import { checkDnsSubdomain } from "./names.ts";
+import { isGeneratedProfileName } from "./profiles.ts";
 
 const NetworkSetSpecSchema = z.strictObject({ nets: z.array(NetSchema).optional() }).prefault({});
 
@@ -66,6 +67,21 @@ const WorkloadEndpointPortSchema = z
  * name a service account, so serviceAccountSelector and serviceAccounts rules apply to it as
  * they do to pods.
  */
+/**
+ * Profiles an endpoint names: Profiles are not enforced, so only the generated ones, which
+ * restate what microseg derives, may be named (profiles.ts); another would lose its rules.
+ */
+const ProfilesSchema = z
+  .array(
+    z
+      .string()
+      .refine(
+        isGeneratedProfileName,
+        "names a Profile, whose rules microseg does not enforce (only kns.*, ksa.* and projectcalico-default-allow): write them as a (Global)NetworkPolicy selecting this endpoint",
+      ),
+  )
+  .optional();
+
 export const WorkloadEndpointSchema = z.strictObject({
   apiVersion: z.literal(MICROSEG_V1),
   kind: z.literal("WorkloadEndpoint"),
@@ -87,7 +103,7 @@ export const WorkloadEndpointSchema = z.strictObject({
       .string()
       .regex(/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/, "must be a MAC address")
       .optional(),
-    profiles: z.array(z.string()).optional(),
+    profiles: ProfilesSchema,
     ports: z.array(WorkloadEndpointPortSchema).optional(),
     allowSpoofedSourcePrefixes: z.array(NetSchema).optional(),
   }),
@@ -108,7 +124,7 @@ export const HostEndpointSchema = z.strictObject({
         .refine((name) => name === "*" || INTERFACE_NAME.test(name), INTERFACE_RULE)
         .optional(),
       expectedIPs: z.array(IpSchema).optional(),
-      profiles: z.array(z.string()).optional(),
+      profiles: ProfilesSchema,
       ports: z
         .array(
           z.strictObject({

@@ -3,6 +3,7 @@
 import { CALICO_V3, MICROSEG_V1, ORIGINAL_API_VERSION_ANNOTATION } from "./api-versions.ts";
 import type { ResourceIssue } from "./errors.ts";
 import { issuesFromZod } from "./issues.ts";
+import { isProfileKind, isRestatingProfile, PROFILE_REFUSED } from "./profiles.ts";
 import { apiGroupOf, KINDS, lookupKind, type Resource } from "./registry.ts";
 
 export type ResourceResult =
@@ -85,6 +86,7 @@ function unknownKind(apiVersion: string, kind: string): string {
   // A policy kind of another product is refused as such, also when one of ours has its name
   // (Antrea's crd.antrea.io ClusterNetworkPolicy); one of ours under a wrong version of one of
   // our groups is a near miss.
+  if (isProfileKind(apiVersion, kind)) return `${kind} (${apiVersion}) ${PROFILE_REFUSED}`;
   if (isPolicyKind(kind) && (elsewhere.length === 0 || !OUR_GROUPS.has(apiGroupOf(apiVersion)))) {
     const accepted = KINDS.filter((k) => isPolicyKind(k.kind)).map(
       (k) => `${k.apiVersion} ${k.kind}`,
@@ -105,9 +107,11 @@ function isPolicyKind(kind: string): boolean {
  * Kinds this project does not read and that cannot change a verdict (ConfigMaps, Services of
  * other tools, CRDs of unrelated operators): loading may skip them. Policy kinds of other
  * products and near-misses of accepted kinds (a known kind under the wrong apiVersion) are
- * errors instead: skipping them would enforce less than written.
+ * errors instead: skipping them would enforce less than written, as would skipping a Calico
+ * Profile other than the generated ones (profiles.ts).
  */
-export function isSkippableKind(apiVersion: string, kind: string): boolean {
+export function isSkippableKind(apiVersion: string, kind: string, value?: unknown): boolean {
+  if (isProfileKind(apiVersion, kind)) return isRestatingProfile(value);
   return (
     lookupKind(apiVersion, kind) === undefined &&
     !isPolicyKind(kind) &&

@@ -6,10 +6,13 @@ export { BUILTIN_TIERS, type TierSpec } from "./compile/tiers.ts";
 export { type DeriveContext, deriveResource } from "./derive.ts";
 export { Evaluator } from "./evaluate.ts";
 export {
+  checkIcmpFamily,
   FlowShapeError,
   flowIcmp,
+  icmpFamily,
   NamedPortNotFoundError,
   PeerNotFoundError,
+  qualifyWorkloadRef,
   resolvePeer,
   resolvePort,
 } from "./flow.ts";

@@ -105,7 +105,12 @@ export function registerAnalysisRoutes(app: FastifyInstance, worlds: WorldCache)
         throw badRequest("port", error.message.replace(/^--port: /, ""));
       }
       if (error instanceof FlowShapeError) {
-        const field = { "--port": "port", "--icmp-type": "icmpType", "--icmp-code": "icmpCode" };
+        const field = {
+          "--port": "port",
+          "--icmp-type": "icmpType",
+          "--icmp-code": "icmpCode",
+          "--protocol": "protocol",
+        };
         throw badRequest(field[error.field], error.message.replace(/^--[\w-]+: /, ""));
       }
       throw error;

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { Backoff } from "../util/backoff.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
@@ -28,7 +29,7 @@ export class ServerProcess {
   readonly #opts: ServerProcessOptions;
   #child: ChildProcess | undefined;
   #stopping = false;
-  #backoffMs = 200;
+  readonly #backoff = new Backoff({ first: 200, max: 5_000 });
   #restartTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ServerProcessOptions) {
@@ -97,13 +98,12 @@ export class ServerProcess {
     child.once("exit", (code) => {
       if (this.#stopping) return;
       this.#opts.onEvent?.({ type: "exited", code });
-      const wait = this.#backoffMs;
-      this.#backoffMs = Math.min(wait * 2, 5_000);
+      const wait = this.#backoff.next();
       this.#restartTimer = setTimeout(() => {
         this.#spawn();
         void this.#waitReady(60_000).then(
           () => {
-            this.#backoffMs = 200;
+            this.#backoff.reset();
             this.#opts.onEvent?.({ type: "back" });
           },
           () => undefined,

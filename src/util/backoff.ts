@@ -1,3 +1,9 @@
+/** First and longest delay, in milliseconds. */
+export interface BackoffOptions {
+  readonly first: number;
+  readonly max: number;
+}
+
 /**
  * Retry delays that double from `first` to `max`, each with up to a quarter of random jitter
  * below it, so many followers retrying the same server (every node's agent) do not retry in
@@ -8,7 +14,7 @@ export class Backoff {
   readonly #max: number;
   #next: number;
 
-  constructor(opts: { readonly first: number; readonly max: number }) {
+  constructor(opts: BackoffOptions) {
     this.#first = opts.first;
     this.#max = Math.max(opts.first, opts.max);
     this.#next = this.#first;

@@ -41,8 +41,10 @@ function randomCluster(seed: number): Resource[] {
 }
 
 /**
- * A network set around some replicas' addresses, and a rule whose notSelector alone reads a
- * label: the parts of a class key the churn generator's clusters seldom reach.
+ * A network set around some replicas' addresses, a rule whose notSelector alone reads a label,
+ * and Services as rule peers (one by a selector on a label nothing else reads, with a named
+ * target port that pods declare on different numbers; one by its EndpointSlice): the parts of
+ * a class key the churn generator's clusters seldom reach.
  */
 function readersOfRareFields(seed: number): Resource[] {
   return [
@@ -65,6 +67,54 @@ function readersOfRareFields(seed: number): Resource[] {
         ],
       },
     }),
+    validResource({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "backend", namespace: "ns-a" },
+      spec: {
+        selector: { exposed: "yes" },
+        ports: [
+          { port: 80, targetPort: "http" },
+          { port: 22, targetPort: 22 },
+        ],
+      },
+    }),
+    validResource({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "sliced", namespace: "ns-b" },
+      spec: { selector: { app: "web" }, ports: [{ port: 8080 }] },
+    }),
+    validResource({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "sliced-1",
+        namespace: "ns-b",
+        labels: { "kubernetes.io/service-name": "sliced" },
+      },
+      addressType: "IPv4",
+      endpoints: [
+        { addresses: [seed % 2 === 0 ? "198.18.3.1" : "198.18.3.2"] },
+        { addresses: ["198.18.3.3"] },
+      ],
+      ports: [{ port: 8080, protocol: "TCP" }],
+    }),
+    validResource({
+      apiVersion: "microseg.io/v1",
+      kind: "GlobalNetworkPolicy",
+      metadata: { name: "to-services" },
+      spec: {
+        order: 1,
+        selector: `app == "web"`,
+        types: ["Egress"],
+        egress: [
+          { action: "Allow", destination: { services: { name: "backend", namespace: "ns-a" } } },
+          { action: "Allow", destination: { services: { name: "sliced", namespace: "ns-b" } } },
+          { action: "Deny" },
+        ],
+      },
+    }),
   ];
 }
 
@@ -77,12 +127,14 @@ function varyPod(pod: Resource, name: string, ip: string | undefined, r: Random)
   if (ip !== undefined) object.status = { podIP: ip };
   if (r() < 0.4) object.metadata.labels = { ...object.metadata.labels, "pod-name": name };
   if (r() < 0.3) object.metadata.labels = { ...object.metadata.labels, tier: "x" };
+  if (r() < 0.3) object.metadata.labels = { ...object.metadata.labels, exposed: "yes" };
   if (r() < 0.15) delete object.status;
   return validResource(object);
 }
 
 const EXTRA_PORTS: PortProtocol[] = [
   { port: 22, protocol: "TCP" },
+  { port: 8080, protocol: "TCP" },
   { port: 75, protocol: "TCP" },
   { port: 80, protocol: "UDP" },
   { port: 53, protocol: "UDP" },

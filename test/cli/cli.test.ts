@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { controllerYaml } from "../inputs/world.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = join(ROOT, "bin", "microseg.js");
@@ -17,6 +19,16 @@ function microseg(...args: string[]) {
 
 const tmp = mkdtempSync(join(tmpdir(), "microseg-cli-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A flow of the examples that a Deny rule decides, with Log rules of that policy on the way. */
+const BLUE_BATCH_TO_LDAPS = [
+  "--from",
+  "directory/blue-batch-0",
+  "--to",
+  "directory/ldap-server-1",
+  "--port",
+  "636",
+];
 
 describe("microseg matrix", () => {
   it("-o json prints every ordered pair with both directions' verdicts", () => {
@@ -71,19 +83,7 @@ describe("microseg matrix", () => {
 
 describe("microseg explain", () => {
   it("names tier, policy, rule and action for each direction", () => {
-    const r = microseg(
-      "explain",
-      "-f",
-      "examples",
-      "--from",
-      "directory/blue-batch-0",
-      "--to",
-      "directory/ldap-server-1",
-      "--port",
-      "636",
-      "-o",
-      "json",
-    );
+    const r = microseg("explain", "-f", "examples", ...BLUE_BATCH_TO_LDAPS, "-o", "json");
     assert.equal(r.status, 1, `a denied flow exits 1, like kubectl auth can-i: ${r.stderr}`);
     const e = JSON.parse(r.stdout);
     assert.equal(e.allowed, false);
@@ -261,19 +261,7 @@ describe("microseg validate", () => {
 
 describe("-o wide on the offline commands", () => {
   it("explain: a row per direction with where it is judged, tier, policy as written and rule", () => {
-    const r = microseg(
-      "explain",
-      "-f",
-      "examples",
-      "--from",
-      "directory/blue-batch-0",
-      "--to",
-      "directory/ldap-server-1",
-      "--port",
-      "636",
-      "-o",
-      "wide",
-    );
+    const r = microseg("explain", "-f", "examples", ...BLUE_BATCH_TO_LDAPS, "-o", "wide");
     assert.equal(r.status, 1, r.stderr);
     const rows = r.stdout.trimEnd().split("\n");
     assert.match(rows[0] ?? "", /^DIRECTION +AT +ADDRESS +VERDICT +TIER +POLICY +RULE +PASSED$/);
@@ -314,6 +302,26 @@ describe("-o wide on the offline commands", () => {
   it("an unknown -o names the formats", () => {
     const r = microseg("lint", "-f", "examples/blue-ldap", "-o", "wider");
     assert.match(r.stderr, /-o: "wider" is not one of text, wide, json, yaml/);
+  });
+});
+
+describe("-o yaml on the offline commands", () => {
+  it("writes no anchors or aliases: a policy met twice is written out twice, equal to -o json", () => {
+    const flow = ["-f", "examples/", ...BLUE_BATCH_TO_LDAPS];
+    for (const args of [
+      ["explain", ...flow],
+      ["cost", "-f", "examples/segmented-apps"],
+      ["lint", "-f", "examples/"],
+      ["matrix", "-f", "examples/blue-ldap"],
+    ]) {
+      const yaml = microseg(...args, "-o", "yaml");
+      assert.ok(yaml.stdout.length > 0, `${args.join(" ")}: ${yaml.stderr}`);
+      assert.doesNotMatch(yaml.stdout, /(^|[\s:-])[&*]a\d+\b/m, args.join(" "));
+      const json = microseg(...args, "-o", "json");
+      assert.deepEqual(parse(yaml.stdout), JSON.parse(json.stdout), args.join(" "));
+    }
+    // The flow above is decided by a policy whose rules are also logged on the way.
+    assert.match(microseg("explain", ...flow, "-o", "yaml").stdout, /logged:\n {4}- policy:\n/);
   });
 });
 
@@ -369,6 +377,154 @@ spec:
       assert.equal(r.status, 2, args.join(" "));
       assert.match(r.stderr, message);
     }
+  });
+});
+
+describe("explain with ICMP of the other address family", () => {
+  const file = join(tmp, "icmp-family.yaml");
+  const pod = (name: string, ips: string[]) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: shop, labels: {app: ${name}}}
+status: {podIP: "${ips[0]}", podIPs: [${ips.map((ip) => `{ip: "${ip}"}`).join(", ")}]}
+`;
+  writeFileSync(
+    file,
+    [
+      pod("v4-a", ["198.18.0.1"]),
+      pod("v4-b", ["198.18.0.2"]),
+      pod("v6-a", ["fd00::1"]),
+      pod("v6-b", ["fd00::2"]),
+      pod("dual", ["198.18.0.3", "fd00::3"]),
+    ].join("---\n"),
+  );
+  const explain = (from: string, to: string, protocol: string) =>
+    microseg(
+      "explain",
+      "-f",
+      file,
+      "-n",
+      "shop",
+      "--from",
+      from,
+      "--to",
+      to,
+      "--protocol",
+      protocol,
+      "--icmp-type",
+      "8",
+    );
+
+  it("refuses ICMPv6 between IPv4 workloads and ICMP between IPv6 ones, naming --protocol; judges each family's own", () => {
+    // [from, to, protocol, what stderr says (refused) or where the flow starts (judged)]
+    const cases: ReadonlyArray<readonly [string, string, string, RegExp | string]> = [
+      ["v4-a", "v4-b", "ICMPv6", /ICMPv6 is IPv6's, and shop\/v4-a \(198.18.0.1\) has no IPv6/],
+      ["v6-a", "v6-b", "ICMP", /ICMP is IPv4's, and shop\/v6-a \(fd00::1\) has no IPv4/],
+      ["dual", "v4-b", "ICMPv6", /ICMPv6 is IPv6's, and shop\/v4-b \(198.18.0.2\) has no IPv6/],
+      ["198.18.0.9", "v4-b", "ICMPv6", /ICMPv6 is IPv6's, and 198.18.0.9 has no IPv6 address/],
+      ["v4-a", "v4-b", "ICMP", "shop/v4-a (198.18.0.1) -> shop/v4-b"],
+      ["v6-a", "v6-b", "ICMPv6", "shop/v6-a (fd00::1) -> shop/v6-b"],
+      ["dual", "v6-b", "ICMPv6", "shop/dual (fd00::3) -> shop/v6-b"],
+      ["dual", "v4-b", "ICMP", "shop/dual (198.18.0.3) -> shop/v4-b"],
+    ];
+    for (const [from, to, protocol, expected] of cases) {
+      const r = explain(from, to, protocol);
+      const where = `${from} -> ${to} ${protocol}: ${r.stdout}${r.stderr}`;
+      if (typeof expected === "string") {
+        assert.equal(r.status, 0, where);
+        assert.ok(r.stdout.startsWith(expected), where);
+      } else {
+        assert.equal(r.status, 2, where);
+        assert.match(r.stderr, new RegExp(`--protocol: ${expected.source}`), where);
+      }
+    }
+  });
+});
+
+describe("explain names controllers' templates as kubectl does", () => {
+  const file = join(tmp, "templates.yaml");
+  writeFileSync(
+    file,
+    `${[
+      controllerYaml("Deployment", "shop", "web", ["{containerPort: 80}"]),
+      controllerYaml("StatefulSet", "shop", "db", ["{containerPort: 5432, name: pg}"]),
+      controllerYaml("Deployment", "default", "other"),
+    ].join("---\n")}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-from-web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]
+`,
+  );
+
+  it("describe -f: the files' objects offline, a template as its workload", () => {
+    const db = microseg("describe", "-f", file, "-n", "shop", "statefulset/db");
+    assert.equal(db.status, 0, db.stderr);
+    assert.match(db.stdout, /^Name: +db\nNamespace: +shop\nKind: +StatefulSet \(apps\/v1\)/);
+    assert.match(db.stdout, /Ports: +pg 5432\/TCP/);
+    assert.match(
+      db.stdout,
+      /Ingress:\n {2}Tier default .*\n {4}networking\.k8s\.io\/NetworkPolicy shop\/db-from-web/,
+    );
+    const web = microseg("describe", "-f", file, "-n", "shop", "deploy/web");
+    assert.match(web.stdout, /^Ports: +80\/TCP$/m, "an unnamed container port is listed too");
+    const all = microseg("describe", "-f", file);
+    assert.equal(all.status, 0, all.stderr);
+    assert.deepEqual(
+      [...all.stdout.matchAll(/^Name: +(\S+)$/gm)].map((m) => m[1]),
+      ["web", "db", "other", "db-from-web"],
+    );
+    const missing = microseg("describe", "-f", file, "-n", "shop", "deploy/nope");
+    assert.equal(missing.status, 1);
+    assert.match(
+      missing.stderr,
+      /deployments\.apps "nope" not found in the files in namespace shop/,
+    );
+  });
+
+  it("-n NS with KIND/NAME (deploy/web, statefulset/db) is NS's template workload", () => {
+    for (const [from, to] of [
+      ["deploy/web", "statefulset/db"],
+      ["deployment/web", "sts/db"],
+      ["shop/deploy/web", "shop/statefulset/db"],
+    ]) {
+      const r = microseg(
+        "explain",
+        "-f",
+        file,
+        "-n",
+        "shop",
+        "--from",
+        from!,
+        "--to",
+        to!,
+        "--port",
+        "pg",
+      );
+      assert.equal(r.status, 0, `${from} -> ${to}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stdout,
+        /^shop\/deployment\/web \(no address\) -> shop\/statefulset\/db .*: ALLOWED/,
+      );
+    }
+    const denied = microseg(
+      "explain",
+      "-f",
+      file,
+      "--from",
+      "deploy/other",
+      "--to",
+      "shop/sts/db",
+      "--port",
+      "5432",
+    );
+    assert.equal(denied.status, 1, denied.stdout + denied.stderr);
+    assert.match(
+      denied.stdout,
+      /^default\/deployment\/other .*: DENIED/,
+      "without -n: namespace default",
+    );
   });
 });
 

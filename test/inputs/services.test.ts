@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
+import { reachabilityMatrix } from "../../src/analysis/matrix.ts";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import { desiredState } from "../../src/engine/desired.ts";
 import { Engine } from "../../src/engine/graph.ts";
@@ -14,8 +15,10 @@ import {
   resourceKey,
   validResources,
 } from "../../src/model/index.ts";
+import { buildWorld } from "../../src/policy/index.ts";
 import { stateText } from "../engine/state.ts";
 import { judge } from "../policy/fixtures.ts";
+import { controllerYaml } from "./world.ts";
 
 const PODS = `
 apiVersion: v1
@@ -223,6 +226,40 @@ spec: {selector: {app: cache}, ports: [{port: 6379}]}
     const rs = load(PODS, deny, payments);
     assert.equal(allowed(rs, "shop/web-5c8b7", "shop/db-0", 5432), true);
     assert.equal(allowed(rs, "shop/web-5c8b7", "shop/cache-0", 6379), false);
+  });
+});
+
+describe("rule services in the matrix", () => {
+  test("a repo of Deployments: the matrix judges a Service's named target port as explain does", () => {
+    const repo = `
+${controllerYaml("Deployment", "shop", "api", ["{containerPort: 8080, name: http}"])}---
+${controllerYaml("Deployment", "shop", "web", ["{containerPort: 80}"])}---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {selector: {app: api}, ports: [{port: 80, targetPort: http}]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: shop}
+spec:
+  selector: app == 'web'
+  types: [Egress]
+  egress: [{action: Allow, protocol: TCP, destination: {services: {name: api}}}]
+`;
+    const world = buildWorld(load(repo));
+    const cells = reachabilityMatrix(world.cluster, world.evaluator).results.filter(
+      (c) => c.from === "shop/deployment/web" && c.to === "shop/deployment/api",
+    );
+    // Before verdict classes read Services, 8080 was judged as the unnamed port 80 and denied.
+    assert.deepEqual(
+      cells.map((c) => [c.port, c.allowed]),
+      [
+        [80, false],
+        [8080, true],
+      ],
+    );
+    assert.equal(allowed(load(repo), "shop/deployment/web", "shop/deployment/api", 8080), true);
   });
 });
 

@@ -33,3 +33,24 @@ export function expectFlow(
     `${from} -> ${to} ${port}/${protocol}: expected ${expected}, got ${got}`,
   );
 }
+
+/**
+ * An apps/v1 controller's manifest as YAML: its template labelled `app: NAME`, one container
+ * with these ports (`{containerPort: 8080, name: http}`, as written in a manifest).
+ */
+export function controllerYaml(
+  kind: "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet",
+  namespace: string,
+  name: string,
+  ports: readonly string[] = [],
+): string {
+  return `apiVersion: apps/v1
+kind: ${kind}
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec: {containers: [{name: ${name}, image: ${name}:1, ports: [${ports.join(", ")}]}]}
+`;
+}

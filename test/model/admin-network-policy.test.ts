@@ -72,7 +72,50 @@ describe("AdminNetworkPolicy", () => {
     ]);
   });
 
+  test("pre-v0.1.5 namespaces.namespaceSelector peers load as the selector they hold", () => {
+    const legacy = expectValid(
+      variant(anp, (p) => {
+        p.spec.ingress[0].from = [
+          { namespaces: { namespaceSelector: { matchLabels: { team: "monitoring" } } } },
+          {
+            pods: {
+              namespaces: { namespaceSelector: { matchLabels: { tenant: "blue" } } },
+              podSelector: { matchLabels: { app: "prometheus" } },
+            },
+          },
+        ];
+        p.spec.egress[1].to = [{ namespaces: { namespaceSelector: {} } }];
+      }),
+    );
+    const current = expectValid(
+      variant(anp, (p) => {
+        p.spec.ingress[0].from = [
+          { namespaces: { matchLabels: { team: "monitoring" } } },
+          {
+            pods: {
+              namespaceSelector: { matchLabels: { tenant: "blue" } },
+              podSelector: { matchLabels: { app: "prometheus" } },
+            },
+          },
+        ];
+        p.spec.egress[1].to = [{ namespaces: {} }];
+      }),
+    );
+    assert.deepEqual(legacy, current);
+  });
+
   const cases: InvalidCase[] = [
+    {
+      name: "a pre-v0.1.5 namespaceSelector beside a selector of the current form",
+      input: variant(anp, (p) => {
+        p.spec.ingress[0].from = [
+          { namespaces: { namespaceSelector: {}, matchLabels: { team: "monitoring" } } },
+        ];
+      }),
+      issues: [
+        "spec.ingress[0].from[0].namespaces.namespaceSelector: the pre-v0.1.5 namespaceSelector stands alone: set it, or matchLabels/matchExpressions, or sameLabels/notSameLabels",
+      ],
+    },
     {
       name: "priority above 1000",
       input: variant(anp, (p) => (p.spec.priority = 1001)),

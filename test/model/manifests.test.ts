@@ -165,7 +165,7 @@ items:
     [
       "a duplicate key",
       "apiVersion: v1\nkind: Pod\nkind: Pod\n",
-      "doc.yaml#1: line 3, column 1: Map keys must be unique",
+      'doc.yaml#1 Pod: line 3, column 1: duplicate key "kind"',
     ],
   ];
   for (const [name, text, expected] of shapes) {

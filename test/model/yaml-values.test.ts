@@ -60,7 +60,7 @@ test("a duplicate key is refused, with its line", () => {
   assert.equal(result.ok, false);
   assert.match(
     JSON.stringify(!result.ok && result.errors),
-    /line 4, column 1: Map keys must be unique/,
+    /line 4, column 1: duplicate key \\"kind\\"/,
   );
 });
 

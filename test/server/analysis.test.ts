@@ -94,6 +94,8 @@ describe("analysis over the live store", () => {
       [{ ...query, icmpType: 300 }, "icmpType"],
       [{ ...query, icmpType: "x" }, "icmpType"],
       [{ ...query, protocol: "TCP", port: 80 }, "icmpType"],
+      // ICMPv6 between two IPv4 workloads: no such packet.
+      [{ ...query, protocol: "ICMPv6" }, "protocol"],
     ] as const) {
       const r = await h.request("POST", "/api/v1/explain", { body });
       assert.equal(r.status, 400, JSON.stringify(body));

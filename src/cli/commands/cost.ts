@@ -1,10 +1,10 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { cost, formatCost } from "../../analysis/cost.ts";
 import { type AnalysisInputFlags, analysisResources } from "../analysis-input.ts";
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { outputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 
 interface CostFlags extends AnalysisInputFlags {
   output: string;
@@ -15,7 +15,7 @@ async function costCommand(flags: CostFlags): Promise<void> {
   const format = outputFormat(flags.output);
   const report = cost(await analysisResources(flags), { verdictMaps: flags.verdictMaps === true });
   if (format === "json") console.log(JSON.stringify(report));
-  else if (format === "yaml") process.stdout.write(stringify(report));
+  else if (format === "yaml") process.stdout.write(formatObject(report, "yaml"));
   else process.stdout.write(formatCost(report));
 }
 

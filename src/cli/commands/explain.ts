@@ -1,12 +1,11 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
 import { isPortName } from "../../model/names.ts";
-import { tryParseAddress } from "../../net/cidr.ts";
-import { buildWorld, flowIcmp, normalizeProtocol } from "../../policy/index.ts";
+import { buildWorld, flowIcmp, normalizeProtocol, qualifyWorkloadRef } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 import { explainWide } from "../wide.ts";
 
 /** A number, or a named port resolved on the destination's container ports. */
@@ -37,10 +36,9 @@ interface ExplainFlags extends ConnectionFlags {
   namespace?: string;
 }
 
-/** kubectl's `-n`: a workload name without a namespace is taken in this one. */
+/** kubectl's `-n`: a name (`web-0`, `deploy/web`) without a namespace is taken in this one. */
 function inNamespace(ref: string, namespace: string | undefined): string {
-  if (namespace === undefined || ref.includes("/") || tryParseAddress(ref)) return ref;
-  return `${namespace}/${ref}`;
+  return namespace === undefined ? ref : qualifyWorkloadRef(ref, namespace);
 }
 
 /** Exit status as `kubectl auth can-i`: 0 when the flow is allowed, 1 when it is denied. */
@@ -62,7 +60,7 @@ async function explain(flags: ExplainFlags): Promise<void> {
   if (format === "text") console.log(formatExplanation(explanation));
   else if (format === "wide") process.stdout.write(explainWide(explanation));
   else if (format === "json") console.log(JSON.stringify(explanation));
-  else process.stdout.write(stringify(explanation));
+  else process.stdout.write(formatObject(explanation, "yaml"));
   if (!explanation.allowed) process.exitCode = 1;
 }
 
@@ -82,8 +80,14 @@ export function registerExplain(program: Command): void {
         "-n, --namespace <name>",
         "namespace of --from and --to names given without one (unset: a HostEndpoint of that name, else namespace default)",
       )
-      .requiredOption("--from <peer>", "source: namespace/name of a workload, or an IP address")
-      .requiredOption("--to <peer>", "destination: namespace/name of a workload, or an IP address")
+      .requiredOption(
+        "--from <peer>",
+        "source: namespace/name of a workload (a controller's template: namespace/deploy/name), or an IP address",
+      )
+      .requiredOption(
+        "--to <peer>",
+        "destination: namespace/name of a workload (namespace/sts/name, ...), or an IP address",
+      )
       .option(
         "--port <port>",
         "destination port: a number, or a name of the destination's container ports (required but for ICMP)",
@@ -113,7 +117,8 @@ Examples:
   microseg explain -f examples/ --from directory/ldap-client-0 --to directory/ldap-server-0 --port ldap
   microseg explain -f examples/ --from 203.0.113.9 --to order-input/frontend-0 --port 8080 -o json
   microseg explain -f examples/ --from directory/blue-batch-0 --to directory/ldap-server-1 --port 636 -o wide
-  microseg explain -f examples/ --from shop/web-0 --to shop/db-0 --protocol ICMP --icmp-type 8 --icmp-code 0`,
+  microseg explain -f examples/ --from shop/web-0 --to shop/db-0 --protocol ICMP --icmp-type 8 --icmp-code 0
+  microseg explain -f repo/ -n shop --from deploy/web --to statefulset/db --port pg   # templates, before deploying`,
       ),
   ).action(kubectlAction(explain, 2));
 }

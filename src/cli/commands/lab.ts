@@ -2,7 +2,6 @@
 // between invocations. Probes print in `microseg matrix`'s shape, with real packets behind
 // every cell.
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { parsePortList } from "../../analysis/matrix.ts";
 import { formatMatrix } from "../../analysis/matrix-text.ts";
 import {
@@ -17,6 +16,7 @@ import {
   type PortSpec,
 } from "../../lab/index.ts";
 import { CliError, loadOrExit, outputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 
 interface Where {
   id?: string;
@@ -86,7 +86,7 @@ function report(lab: Lab, format: string, verb: string, ms: number, extra: objec
     ports: lab.plan.ports,
   };
   if (format === "json") console.log(JSON.stringify(summary));
-  else if (format === "yaml") process.stdout.write(stringify(summary));
+  else if (format === "yaml") process.stdout.write(formatObject(summary, "yaml"));
   else {
     const enforced = lab.manifestsPath
       ? `agents enforce ${lab.manifestsPath}`
@@ -214,7 +214,7 @@ function registerProbe(lab: Command): void {
           );
           if (format === "json") console.log(JSON.stringify({ results: observed.results }));
           else if (format === "yaml")
-            process.stdout.write(stringify({ results: observed.results }));
+            process.stdout.write(formatObject({ results: observed.results }, "yaml"));
           else process.stdout.write(formatMatrix(observed));
           return results.some((r) => r.outcome === "error") ? 1 : 0;
         } finally {

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import {
   CHECKS,
   findingNamespace,
@@ -11,6 +10,7 @@ import { type AnalysisInputFlags, analysisResources } from "../analysis-input.ts
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { tableOutputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 import { lintWide } from "../wide.ts";
 
 /** Exit statuses: by the worst finding (0, 1, 2); 3 when nothing could be linted. */
@@ -34,7 +34,7 @@ async function lintCommand(flags: LintFlags): Promise<void> {
       ? all
       : all.filter((f) => findingNamespace(f) === flags.namespace);
   if (format === "json") console.log(JSON.stringify({ findings }));
-  else if (format === "yaml") process.stdout.write(stringify({ findings }));
+  else if (format === "yaml") process.stdout.write(formatObject({ findings }, "yaml"));
   else if (format === "wide") process.stdout.write(lintWide(findings));
   else process.stdout.write(formatFindings(findings));
   process.exitCode = lintExitCode(findings);

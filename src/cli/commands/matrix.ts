@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import {
   formatSummary,
   type Matrix,
@@ -14,6 +13,7 @@ import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { CliError, loadOrExit, STRICT_HELP, tableOutputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 import { matrixWide } from "../wide.ts";
 
 interface MatrixFlags extends ConnectionFlags {
@@ -58,7 +58,7 @@ async function matrix(flags: MatrixFlags): Promise<void> {
   if (format === "text") process.stdout.write(formatMatrix(result));
   else if (format === "wide") process.stdout.write(matrixWide(result.results));
   else if (format === "json") console.log(JSON.stringify({ results: result.results }));
-  else process.stdout.write(stringify({ results: result.results }));
+  else process.stdout.write(formatObject({ results: result.results }, "yaml"));
 }
 
 export function registerMatrix(program: Command): void {

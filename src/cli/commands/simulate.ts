@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
 import { formatSimulation, simulate } from "../../analysis/simulate.ts";
 import { analysisResources } from "../analysis-input.ts";
 import { connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
 import { type FlowInputFlags, recordedFlows } from "../flow-input.ts";
 import { loadOrExit, outputFormat } from "../load.ts";
+import { formatObject } from "../output.ts";
 
 interface SimulateFlags extends FlowInputFlags {
   filename: string[];
@@ -27,7 +27,7 @@ async function simulateCommand(flags: SimulateFlags): Promise<void> {
           await recordedFlows(flags),
         );
   if (format === "json") console.log(JSON.stringify(result));
-  else if (format === "yaml") process.stdout.write(stringify(result));
+  else if (format === "yaml") process.stdout.write(formatObject(result, "yaml"));
   else process.stdout.write(formatSimulation(result));
 }
 

@@ -1,6 +1,8 @@
 // A bounded queue in front of a slow or absent receiver: `push` never waits (the dataplane and
 // the agent must not), one worker delivers in order, retrying a failed batch with backoff until
 // it goes through; when the queue is full the oldest item is dropped and counted.
+import { Backoff, type BackoffOptions } from "../../util/backoff.ts";
+
 export interface DeliveryQueueOptions<T> {
   readonly deliver: (batch: readonly T[]) => Promise<void>;
   /** Items held at most; 10,000 by default. */
@@ -8,7 +10,7 @@ export interface DeliveryQueueOptions<T> {
   /** Items per delivery; 1 by default. */
   readonly batchSize?: number;
   /** First and longest wait between retries; 100 ms and 5 s by default. */
-  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly backoffMs?: BackoffOptions;
   readonly onError?: (e: unknown) => void;
 }
 
@@ -66,8 +68,10 @@ export class DeliveryQueue<T> {
 
   async #run(): Promise<void> {
     this.#running = true;
-    const first = this.#opts.backoffMs?.first ?? 100;
-    let wait = first;
+    const backoff = new Backoff({
+      first: this.#opts.backoffMs?.first ?? 100,
+      max: this.#opts.backoffMs?.max ?? 5000,
+    });
     while (!this.#stopped && this.#items.length > 0) {
       // Taken out while in flight, so overflow meanwhile drops older queued items, not these.
       const batch = this.#items.splice(0, this.#opts.batchSize ?? 1);
@@ -76,7 +80,7 @@ export class DeliveryQueue<T> {
         await this.#opts.deliver(batch);
         this.#inFlight = 0;
         this.#delivered += batch.length;
-        wait = first;
+        backoff.reset();
       } catch (e) {
         this.#inFlight = 0;
         this.#failures++;
@@ -88,13 +92,12 @@ export class DeliveryQueue<T> {
         else this.#items.unshift(...back);
         this.#opts.onError?.(e);
         await new Promise<void>((r) => {
-          const t = setTimeout(r, wait);
+          const t = setTimeout(r, backoff.next());
           this.#wake = () => {
             clearTimeout(t);
             r();
           };
         });
-        wait = Math.min(wait * 2, this.#opts.backoffMs?.max ?? 5000);
       }
     }
     this.#running = false;
