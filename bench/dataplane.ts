@@ -116,7 +116,7 @@ function tableSize(tx: Transaction): {
   for (const c of tx.commands) {
     if (c.verb !== "add") continue;
     if (c.object.kind === "rule") rules++;
-    else if (c.object.kind === "element") elements++;
+    else if (c.object.kind === "element") elements += c.object.elements.length;
   }
   const text = tx.toString();
   return { lines: tx.size, bytes: Buffer.byteLength(text), rules, elements };

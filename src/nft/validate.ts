@@ -7,6 +7,7 @@ import type {
   Atom,
   Command,
   DataType,
+  Element,
   Expr,
   NftObject,
   ObjectRef,
@@ -115,6 +116,40 @@ function plainPartError(part: Part): string | undefined {
     if (typeof a === "number" ? !isUint(a, 0xffffffff) : !/^[0-9A-Za-z.:/_-]+$/.test(a)) {
       return `element part ${JSON.stringify(a)} is neither a number nor an address, prefix or name`;
     }
+  }
+  return undefined;
+}
+
+/** A key as nft reads it, to find one named twice: `198.18.0.1 . 6 . 80-89`. */
+export const elementKeyText = (key: readonly Part[]): string =>
+  key.map((p) => (typeof p === "object" ? `${p.from}-${p.to}` : String(p))).join(" . ");
+
+/** One element; its value only where it is written (`withValue`: add and create, not delete). */
+function elementError(el: Element, withValue: boolean): string | undefined {
+  if (el.key.length === 0) return "an element needs a key";
+  for (const p of el.key) {
+    const e = plainPartError(p);
+    if (e) return e;
+  }
+  if (el.value === undefined || !withValue) return undefined;
+  return typeof el.value === "object" ? verdictError(el.value) : plainPartError(el.value);
+}
+
+/**
+ * The elements of one command: at least one, each valid, no key twice (nft's answer to a key
+ * repeated in one command depends on the set's type and flags; a command that names it once
+ * means what the same elements one per command would).
+ */
+function elementsError(elements: readonly Element[], withValue: boolean): string | undefined {
+  if (elements.length === 0) return "an element command needs at least one element";
+  const seen = new Set<string>();
+  for (const [i, el] of elements.entries()) {
+    const at = elements.length === 1 ? "" : `element ${i + 1}: `;
+    const e = elementError(el, withValue);
+    if (e) return at + e;
+    const text = elementKeyText(el.key);
+    if (seen.has(text)) return `${at}key ${text} appears twice in one command`;
+    seen.add(text);
   }
   return undefined;
 }
@@ -255,17 +290,8 @@ function objectError(obj: NftObject): string | undefined {
         keyError(obj.type, obj.typeof) ??
         (obj.comment === undefined ? undefined : commentError(obj.comment))
       );
-    case "element": {
-      if (obj.key.length === 0) return "an element needs a key";
-      for (const p of obj.key) {
-        const e = plainPartError(p);
-        if (e) return e;
-      }
-      if (obj.value !== undefined) {
-        return typeof obj.value === "object" ? verdictError(obj.value) : plainPartError(obj.value);
-      }
-      return nameError("set", obj.set);
-    }
+    case "element":
+      return nameError("set", obj.set) ?? elementsError(obj.elements, true);
   }
 }
 
@@ -283,7 +309,7 @@ function refError(ref: ObjectRef): string | undefined {
         (isUint(ref.handle, 2 ** 53) ? undefined : "bad rule handle")
       );
     case "element":
-      return nameError("set", ref.set) ?? ref.key.map(plainPartError).find(Boolean);
+      return nameError("set", ref.set) ?? elementsError(ref.elements, false);
   }
 }
 

@@ -17,6 +17,7 @@ import type { ElementObject, Transaction } from "../../nft/index.ts";
 import {
   and,
   concat,
+  element,
   eq,
   ip,
   ip6,
@@ -32,6 +33,7 @@ import { MARK_ALLOW, MARK_EGRESS } from "./enforcement.ts";
 import { type Identity, IdentityIndex } from "./identities.ts";
 import { identityVerdicts, type VerdictView } from "./identity-verdicts.ts";
 import { IDENTITY_ALLOW, identityChain, identityMap, policyChain, verdictMap } from "./names.ts";
+import { bySet } from "./set-elements.ts";
 
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
@@ -45,7 +47,10 @@ export interface FastPathSource extends VerdictView {
   ownAddresses(endpoint: DpEndpoint): readonly string[];
 }
 
-const elementText = (el: ElementObject) => `${el.set} ${JSON.stringify(el.key)}`;
+const only = (el: ElementObject) => el.elements[0]!;
+const elementText = (el: ElementObject) => `${el.set} ${JSON.stringify(only(el).key)}`;
+const sameValue = (a: ElementObject, b: ElementObject) =>
+  JSON.stringify(only(a).value) === JSON.stringify(only(b).value);
 
 export class FastPath {
   readonly #identities = new IdentityIndex();
@@ -96,16 +101,18 @@ export class FastPath {
         written.push(...come);
       }
     }
-    for (const el of deleted) tx.delete(el);
-    for (const el of written) tx.add(el);
+    for (const el of bySet(deleted)) tx.delete(el);
+    for (const el of bySet(written)) tx.add(el);
     // Peer addresses leave their identity before joining another; an identity that lost its
     // last address goes after its last peer element (its verdict elements go with its maps).
+    const left: ElementObject[] = [];
+    const joined: ElementObject[] = [];
     for (const move of changes.moves) {
-      if (move.from) for (const el of this.#peerElements(move.address, move.from)) tx.delete(el);
+      if (move.from) left.push(...this.#peerElements(move.address, move.from));
+      if (move.to) joined.push(...this.#peerElements(move.address, move.to));
     }
-    for (const move of changes.moves) {
-      if (move.to) for (const el of this.#peerElements(move.address, move.to)) tx.add(el);
-    }
+    for (const el of bySet(left)) tx.delete(el);
+    for (const el of bySet(joined)) tx.add(el);
     for (const identity of changes.removed) this.#verdicts.delete(identity.key);
     for (const identity of changes.removed) this.#removeIdentity(tx, identity);
   }
@@ -134,18 +141,13 @@ export class FastPath {
           const mine = own.filter((a) => a.family === f);
           if (mine.length === 0) continue;
           for (const v of identityVerdicts(endpoint, d, mine, identity, this.source)) {
-            const el: ElementObject = {
-              kind: "element",
-              set: verdictMap(identity.hash, d, f),
-              key: [
-                v.address.text,
-                v.protocol.name,
-                v.from === v.to ? v.from : range(v.from, v.to),
-              ],
-              value: verdict.goto(
+            const el = element(
+              verdictMap(identity.hash, d, f),
+              [v.address.text, v.protocol.name, v.from === v.to ? v.from : range(v.from, v.to)],
+              verdict.goto(
                 v.decision === "allowed" ? IDENTITY_ALLOW : policyChain(v.decision.policy, d),
               ),
-            };
+            );
             after.set(elementText(el), el);
           }
         }
@@ -157,23 +159,22 @@ export class FastPath {
     const come: ElementObject[] = [];
     for (const [text, el] of before) {
       const now = after.get(text);
-      if (!now || JSON.stringify(now.value) !== JSON.stringify(el.value)) gone.push(el);
+      if (!now || !sameValue(now, el)) gone.push(el);
     }
     for (const [text, el] of after) {
       const was = before.get(text);
-      if (!was || JSON.stringify(was.value) !== JSON.stringify(el.value)) come.push(el);
+      if (!was || !sameValue(was, el)) come.push(el);
     }
     return { gone, come };
   }
 
   #peerElements(address: Address, identity: Identity): ElementObject[] {
     return [
-      {
-        kind: "element",
-        set: identityMap(address.family),
-        key: [address.text],
-        value: verdict.jump(identityChain(identity.hash)),
-      },
+      element(
+        identityMap(address.family),
+        [address.text],
+        verdict.jump(identityChain(identity.hash)),
+      ),
     ];
   }
 
