@@ -1,7 +1,8 @@
 // The verdict-map fast path's objects and elements, kept incrementally beside the renderer's
 // chains (see identity-verdicts.ts for what an element means).
 //
-//   endpoint chain:  ip saddr vmap @ids4   (peer address -> jump id-<identity>; egress: daddr)
+//   endpoint chain:  jump ids-in           (egress: ids-out; one lookup chain for all endpoints)
+//   ids-in:          ip saddr vmap @ids4   (peer address -> jump id-<identity>; egress: daddr)
 //   id-<identity>:   ip daddr . meta l4proto . th dport vmap @v4-<identity>-in
 //                    (egress, told by MARK_EGRESS: ip saddr ... vmap @v4-<identity>-out)
 //                                                   (-> goto the deciding policy's chain)
@@ -32,7 +33,14 @@ import type { Direction } from "../../policy/index.ts";
 import { MARK_ALLOW, MARK_EGRESS } from "./enforcement.ts";
 import { type Identity, IdentityIndex } from "./identities.ts";
 import { identityVerdicts, type VerdictView } from "./identity-verdicts.ts";
-import { IDENTITY_ALLOW, identityChain, identityMap, policyChain, verdictMap } from "./names.ts";
+import {
+  IDENTITY_ALLOW,
+  identityChain,
+  identityLookupChain,
+  identityMap,
+  policyChain,
+  verdictMap,
+} from "./names.ts";
 import { bySet } from "./set-elements.ts";
 
 const FAMILIES: IpFamily[] = [4, 6];
@@ -71,6 +79,13 @@ export class FastPath {
   static declare(tx: Transaction): void {
     for (const f of FAMILIES) {
       tx.add({ kind: "map", name: identityMap(f), type: [addressType(f)], value: "verdict" });
+    }
+    for (const d of DIRECTIONS) {
+      const chain = identityLookupChain(d);
+      const peer = d === "ingress" ? "saddr" : "daddr";
+      tx.add({ kind: "chain", name: chain });
+      for (const f of FAMILIES)
+        tx.add({ kind: "rule", chain, body: [vmap(header(f)[peer], identityMap(f))] });
     }
     tx.add({ kind: "chain", name: IDENTITY_ALLOW });
     tx.add({
