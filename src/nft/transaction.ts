@@ -3,8 +3,9 @@
 // transaction is applied, so a caller can build a whole transaction without checking each step.
 // Element commands of one verb on one set in a row become one command (nft parses and commits a
 // command's elements together: one command per element made a 528k-element table cost libnftables
-// about 68 s); the merged command means what the sequence did, since a key already in it starts
-// a new command instead.
+// about 68 s). A command means what its elements one per command, in order, would: a key
+// already in the open command starts a new one (nft's answer to a key repeated within one
+// command depends on the set's type and flags), for merged commands and given ones alike.
 
 import type {
   Command,

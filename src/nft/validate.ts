@@ -135,21 +135,12 @@ function elementError(el: Element, withValue: boolean): string | undefined {
   return typeof el.value === "object" ? verdictError(el.value) : plainPartError(el.value);
 }
 
-/**
- * The elements of one command: at least one, each valid, no key twice (nft's answer to a key
- * repeated in one command depends on the set's type and flags; a command that names it once
- * means what the same elements one per command would).
- */
+/** The elements of one command: at least one, each valid. */
 function elementsError(elements: readonly Element[], withValue: boolean): string | undefined {
   if (elements.length === 0) return "an element command needs at least one element";
-  const seen = new Set<string>();
   for (const [i, el] of elements.entries()) {
-    const at = elements.length === 1 ? "" : `element ${i + 1}: `;
     const e = elementError(el, withValue);
-    if (e) return at + e;
-    const text = elementKeyText(el.key);
-    if (seen.has(text)) return `${at}key ${text} appears twice in one command`;
-    seen.add(text);
+    if (e) return (elements.length === 1 ? "" : `element ${i + 1}: `) + e;
   }
   return undefined;
 }
