@@ -17,7 +17,7 @@ import { podInterfaceName } from "../src/engine/workload-interface.ts";
 import { resourceKey, validResource } from "../src/model/index.ts";
 import { KernelNftables, Transaction } from "../src/nft/index.ts";
 import { buildWorld } from "../src/policy/index.ts";
-import { generateCluster, podAddress } from "./cluster-gen.ts";
+import { BROAD_POLICIES, generateCluster, podAddress } from "./cluster-gen.ts";
 import { connectLoopScript } from "./connect-loop.ts";
 import {
   type BenchArgs,
@@ -50,39 +50,6 @@ interface RawResource {
 }
 const upserts = (rs: readonly RawResource[]): ResourceEvent[] =>
   rs.map((r) => ({ type: "upsert", resource: validResource(r) }));
-
-/**
- * A cluster-wide policy (every pod admits metrics scrapes from every pod, and may reach any
- * database's http port), so a node's sets hold cluster-wide membership and grow with the
- * cluster, as they do wherever a broad selector is a peer.
- */
-const BROAD_POLICIES: RawResource[] = [
-  {
-    apiVersion: "microseg.io/v1",
-    kind: "GlobalNetworkPolicy",
-    metadata: { name: "metrics" },
-    spec: {
-      order: 1,
-      selector: "has(app)",
-      ingress: [
-        {
-          action: "Allow",
-          protocol: "TCP",
-          source: { selector: "has(app)" },
-          destination: { ports: [9100] },
-        },
-      ],
-      egress: [
-        {
-          action: "Allow",
-          protocol: "TCP",
-          destination: { selector: "component == 'db'", ports: ["http"] },
-        },
-        { action: "Pass" },
-      ],
-    },
-  },
-];
 
 const sh = (netns: string | undefined, cmd: string, ...args: string[]) =>
   execFileSync(netns ? "ip" : cmd, netns ? ["netns", "exec", netns, cmd, ...args] : args, {

@@ -2,15 +2,23 @@
 // delete, relabel and policy edit, delta sizes, peak memory, and the same churn handled by
 // recomputing from scratch (a cold start per event) as the baseline ratio.
 // `--node`: the engine as node-0's agent runs it (local endpoints only, every set its policies
-// use), and the agent's memory per cluster pod: heap after forced collections with the engine
-// and the nft renderer's state kept (the transaction dropped), against the same agent empty.
+// use), on the same cluster plus the dataplane bench's cluster-wide policy (so the node's sets
+// hold cluster-wide membership, the heavy case), and the agent's memory per cluster pod: heap
+// after forced collections with the engine and the nft renderer's state kept (the transaction
+// dropped), against the same agent empty. The resources count: the agent holds them.
 
 import { DEFAULT_ENFORCEMENT, NftRenderer } from "../src/dataplane/nftables/index.ts";
 import type { Delta, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
-import type { Resource } from "../src/model/index.ts";
+import { type Resource, validResource } from "../src/model/index.ts";
 import { buildWorld } from "../src/policy/index.ts";
-import { type ClusterShape, generateCluster, generatePod, generatePolicy } from "./cluster-gen.ts";
+import {
+  BROAD_POLICIES,
+  type ClusterShape,
+  generateCluster,
+  generatePod,
+  generatePolicy,
+} from "./cluster-gen.ts";
 import {
   type BenchArgs,
   type BenchReport,
@@ -98,7 +106,10 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const newEngine = () => new Engine(node ? { node, podInterfacePrefix: "wl" } : {});
   // Before the resources exist: the agent holds them (validated, as from the watch) too.
   const empty = node ? agentMemory(newEngine()) : undefined;
-  const resources = generateCluster(shape);
+  const resources = [
+    ...generateCluster(shape),
+    ...(node ? BROAD_POLICIES.map((p) => validResource(p)) : []),
+  ];
 
   const coldStart = (): { engine: Engine; ms: number; deltas: Delta[] } => {
     const t0 = performance.now();
@@ -188,7 +199,7 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
     rows: [
       {
         metric: "cluster",
-        value: `${pods} pods, ${namespaces} namespaces, ${policies} policies${node ? `, as ${node}'s agent` : ""}`,
+        value: `${pods} pods, ${namespaces} namespaces, ${policies} policies${node ? `, as ${node}'s agent, with a cluster-wide policy` : ""}`,
       },
       row(
         "distinct selectors",
