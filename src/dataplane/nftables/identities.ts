@@ -32,22 +32,28 @@ export const namedPortToken = (set: SetId, protocol: number, port: number): stri
   `${set}|${protocol}|${port}`;
 
 /**
- * One address: its memberships (small arrays, not Sets: most addresses are in a few sets, and two
- * Sets per address were a third of the renderer's memory at 100k pods) and the identity it holds
- * since the last flush. Kept while it has either.
+ * One address: its memberships (small arrays replaced on change, so each is at its exact length:
+ * two Sets per address were a third of the renderer's memory at 100k pods, and an array grown by
+ * `push` reserves 17 slots) and the identity it holds since the last flush. Kept while it has
+ * either.
  */
 interface AddressMemberships {
   readonly address: Address;
-  readonly sets: SetId[];
-  readonly namedPorts: string[];
+  sets: readonly SetId[];
+  namedPorts: readonly string[];
   identity: Identity | undefined;
 }
 
-const toggle = <T>(list: T[], item: T, on: boolean): void => {
+const NONE: readonly never[] = [];
+
+/** The list with `item` in (`on`) or out, the same array when nothing changes. */
+function toggled<T>(list: readonly T[], item: T, on: boolean): readonly T[] {
   const i = list.indexOf(item);
-  if (on && i < 0) list.push(item);
-  else if (!on && i >= 0) list.splice(i, 1);
-};
+  if (on === i >= 0) return list;
+  // concat and slice allocate exactly what they return.
+  if (on) return list.concat([item]);
+  return list.length === 1 ? NONE : list.slice(0, i).concat(list.slice(i + 1));
+}
 
 /** The set a named-port token names (a set id may itself contain `|`). */
 const tokenSet = (token: string): string =>
@@ -108,14 +114,14 @@ export class IdentityIndex {
     const text = m.address.text;
     const entry = getOrCreate(this.#addresses, text, () => ({
       address: m.address,
-      sets: [],
-      namedPorts: [],
+      sets: NONE,
+      namedPorts: NONE,
       identity: undefined,
     }));
-    if (m.kind === "address") toggle(entry.sets, set, on);
+    if (m.kind === "address") entry.sets = toggled(entry.sets, set, on);
     else {
       const token = namedPortToken(set, protocolNumber(nftName(m.protocol))!, m.port);
-      toggle(entry.namedPorts, token, on);
+      entry.namedPorts = toggled(entry.namedPorts, token, on);
     }
     this.#touched.add(text);
   }
@@ -125,9 +131,9 @@ export class IdentityIndex {
     for (const m of this.#setPrefixes.get(set)?.values() ?? []) this.member(set, m, false);
     for (const [text, entry] of this.#addresses) {
       const before = entry.sets.length + entry.namedPorts.length;
-      toggle(entry.sets, set, false);
-      for (const token of entry.namedPorts.filter((t) => tokenSet(t) === set))
-        toggle(entry.namedPorts, token, false);
+      entry.sets = toggled(entry.sets, set, false);
+      for (const token of entry.namedPorts)
+        if (tokenSet(token) === set) entry.namedPorts = toggled(entry.namedPorts, token, false);
       if (entry.sets.length + entry.namedPorts.length !== before) this.#touched.add(text);
     }
   }
