@@ -11,7 +11,6 @@ import {
   compileSelector,
   equalsSelector,
   hasSelector,
-  internalize,
   type Labels,
   type SelectorAst,
   setSelector,
@@ -38,10 +37,10 @@ export interface EffectiveLabelInput {
 }
 
 /**
- * Frozen, with values interned (`internalize`): the label index keeps the object as it is rather
- * than a copy. Built key by key from `{}`, so label sets with the same keys in the same order
- * share one hidden class; a spread (`{ ...labels }`) followed by added keys gave every pod a
- * hidden class of its own (its map, descriptors and enum cache: about 700 B per pod).
+ * Frozen: the label index keeps the object as it is rather than a copy. Built key by key from
+ * `{}`, so label sets with the same keys in the same order share one hidden class; a spread
+ * (`{ ...labels }`) followed by added keys gave every pod a hidden class of its own (its map,
+ * descriptors and enum cache: about 700 B per pod). The values are the resource's own strings.
  */
 export function effectiveLabels(input: EffectiveLabelInput): Labels {
   const out: Record<string, string> = {};
@@ -49,11 +48,11 @@ export function effectiveLabels(input: EffectiveLabelInput): Labels {
     // An assignment to `__proto__` would set the prototype, not a label.
     if (key === "__proto__")
       Object.defineProperty(out, key, {
-        value: internalize(value),
+        value,
         enumerable: true,
         writable: true,
       });
-    else out[key] = internalize(value);
+    else out[key] = value;
   };
   const copy = (labels: Labels | null | undefined, prefix: string) => {
     if (!labels) return;

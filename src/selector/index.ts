@@ -20,7 +20,6 @@ export {
 export { canonicalSelector } from "./canonical.ts";
 export { compileSelector, type Predicate } from "./compile.ts";
 export { LabelSelectorError, SelectorBuildError, SelectorParseError } from "./errors.ts";
-export { internalize } from "./intern.ts";
 export { addSelectorKeys } from "./keys.ts";
 export { parseKubeSelectorText } from "./kube-selector-text.ts";
 export { LabelIndex, type MatchListener } from "./label-index.ts";
