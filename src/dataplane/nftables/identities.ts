@@ -74,10 +74,13 @@ export interface IdentityChanges {
   readonly removed: readonly Identity[];
 }
 
-function identityOf(m: AddressMemberships): Identity {
+/** The signature's canonical text: what names an identity. */
+const signatureOf = (m: AddressMemberships): string =>
+  JSON.stringify([[...m.sets].sort(), [...m.namedPorts].sort()]);
+
+function identityOf(m: AddressMemberships, key: string): Identity {
   const sets = [...m.sets].sort();
   const namedPorts = [...m.namedPorts].sort();
-  const key = JSON.stringify([sets, namedPorts]);
   return {
     key,
     hash: createHash("sha256").update(key).digest("hex").slice(0, 12),
@@ -151,8 +154,12 @@ export class IdentityIndex {
       if (!entry) continue;
       const from = entry.identity;
       const member = entry.sets.length > 0 || entry.namedPorts.length > 0;
-      const computed = member && !this.#covered(entry.address) ? identityOf(entry) : undefined;
-      const to = computed && (this.#identities.get(computed.key)?.identity ?? computed);
+      // Replicas share an identity: the hash and sets are made once, for its first address.
+      const key = member && !this.#covered(entry.address) ? signatureOf(entry) : undefined;
+      const to =
+        key === undefined
+          ? undefined
+          : (this.#identities.get(key)?.identity ?? identityOf(entry, key));
       if (!member) this.#addresses.delete(text);
       if (from?.key === to?.key) continue;
       entry.identity = to;
