@@ -5,41 +5,41 @@
 
 const NONE: ReadonlySet<never> = new Set();
 
+/** A key's pair lists, and how many ids they hold together. */
+interface KeyPairs<Id> {
+  readonly values: Map<string, Set<Id>>;
+  count: number;
+}
+
 export class Postings<Id> {
-  private readonly byPair = new Map<string, Map<string, Set<Id>>>();
+  private readonly byPair = new Map<string, KeyPairs<Id>>();
   private readonly byKey = new Map<string, Set<Id>>();
 
-  /** Ids under each key's pairs, counted. */
-  private readonly pairCounts = new Map<string, number>();
-
   addPair(key: string, value: string, id: Id): void {
-    const values = getOrCreate(this.byPair, key, () => new Map<string, Set<Id>>());
-    const ids = getOrCreate(values, value, () => new Set<Id>());
-    if (ids.has(id)) return;
-    ids.add(id);
-    this.pairCounts.set(key, (this.pairCounts.get(key) ?? 0) + 1);
+    const pairs = getOrCreate(this.byPair, key, () => ({ values: new Map(), count: 0 }));
+    const ids = getOrCreate(pairs.values, value, () => new Set<Id>());
+    const before = ids.size;
+    if (ids.add(id).size > before) pairs.count++;
   }
 
   removePair(key: string, value: string, id: Id): void {
-    const values = this.byPair.get(key);
-    const ids = values?.get(value);
+    const pairs = this.byPair.get(key);
+    const ids = pairs?.values.get(value);
     if (ids === undefined || !ids.delete(id)) return;
-    const left = this.pairCounts.get(key)! - 1;
-    if (left > 0) this.pairCounts.set(key, left);
-    else this.pairCounts.delete(key);
+    pairs!.count--;
     if (ids.size > 0) return;
-    values!.delete(value);
-    if (values!.size === 0) this.byPair.delete(key);
+    pairs!.values.delete(value);
+    if (pairs!.values.size === 0) this.byPair.delete(key);
   }
 
   /** The lists of every pair of the key. */
   pairsOf(key: string): Iterable<ReadonlySet<Id>> {
-    return this.byPair.get(key)?.values() ?? [];
+    return this.byPair.get(key)?.values.values() ?? [];
   }
 
   /** How many ids the key's pairs hold. */
   pairCount(key: string): number {
-    return this.pairCounts.get(key) ?? 0;
+    return this.byPair.get(key)?.count ?? 0;
   }
 
   addKey(key: string, id: Id): void {
@@ -52,7 +52,7 @@ export class Postings<Id> {
   }
 
   withPair(key: string, value: string): ReadonlySet<Id> {
-    return this.byPair.get(key)?.get(value) ?? NONE;
+    return this.byPair.get(key)?.values.get(value) ?? NONE;
   }
 
   withKey(key: string): ReadonlySet<Id> {
