@@ -127,3 +127,41 @@ export function generateCluster(shape: ClusterShape): Resource[] {
   for (let j = 0; j < shape.policies; j++) out.push(generatePolicy(j, shape, random));
   return out;
 }
+
+/**
+ * A cluster-wide policy (every pod admits metrics scrapes from every pod, and may reach any
+ * database's http port), so a node's sets hold cluster-wide membership and grow with the
+ * cluster, as they do wherever a broad selector is a peer.
+ */
+export const BROAD_POLICIES: {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec: unknown;
+}[] = [
+  {
+    apiVersion: "microseg.io/v1",
+    kind: "GlobalNetworkPolicy",
+    metadata: { name: "metrics" },
+    spec: {
+      order: 1,
+      selector: "has(app)",
+      ingress: [
+        {
+          action: "Allow",
+          protocol: "TCP",
+          source: { selector: "has(app)" },
+          destination: { ports: [9100] },
+        },
+      ],
+      egress: [
+        {
+          action: "Allow",
+          protocol: "TCP",
+          destination: { selector: "component == 'db'", ports: ["http"] },
+        },
+        { action: "Pass" },
+      ],
+    },
+  },
+];

@@ -1,13 +1,33 @@
 // The incremental engine at cluster scale: cold start, per-event latency for pod create,
 // delete, relabel and policy edit, delta sizes, peak memory, and the same churn handled by
 // recomputing from scratch (a cold start per event) as the baseline ratio.
+// `--node`: the engine as node-0's agent runs it (local endpoints only, every set its policies
+// use), on the same cluster plus the dataplane bench's cluster-wide policy (so the node's sets
+// hold cluster-wide membership, the heavy case), and the agent's memory per cluster pod: heap
+// after forced collections with the engine and the nft renderer's state kept (the transaction
+// dropped), against the same agent empty. The resources count: the agent holds them.
 
+import { DEFAULT_ENFORCEMENT, NftRenderer } from "../src/dataplane/nftables/index.ts";
 import type { Delta, ResourceEvent } from "../src/engine/index.ts";
 import { Engine } from "../src/engine/index.ts";
-import type { Resource } from "../src/model/index.ts";
+import { type Resource, validResource } from "../src/model/index.ts";
 import { buildWorld } from "../src/policy/index.ts";
-import { type ClusterShape, generateCluster, generatePod, generatePolicy } from "./cluster-gen.ts";
-import { type BenchArgs, type BenchReport, intArg, median, rng, summarize } from "./lib.ts";
+import {
+  BROAD_POLICIES,
+  type ClusterShape,
+  generateCluster,
+  generatePod,
+  generatePolicy,
+} from "./cluster-gen.ts";
+import {
+  type BenchArgs,
+  type BenchReport,
+  intArg,
+  median,
+  memoryAfterGc,
+  rng,
+  summarize,
+} from "./lib.ts";
 
 const EVENTS_PER_KIND = 2_000;
 
@@ -36,6 +56,43 @@ function countDistinctSelectors(resources: readonly Resource[]): number {
   return keys.size;
 }
 
+const NODE = "node-0";
+
+interface AgentMemory {
+  engineMb: number;
+  agentMb: number;
+  renderMs: number;
+}
+
+/**
+ * Heap after forced collections: the engine alone, then with a renderer that rendered its state
+ * (what an agent keeps between batches; the transaction is dropped). Against `empty`, per pod.
+ */
+function agentMemory(engine: Engine, empty?: AgentMemory, pods = 1): AgentMemory {
+  const engineMb = heapMbWith(engine);
+  const renderer = new NftRenderer({
+    ...DEFAULT_ENFORCEMENT,
+    workloadInterfaces: ["wl*"],
+    podInterfacePrefix: "wl",
+  });
+  const t0 = performance.now();
+  renderer.full(engine.state());
+  const renderMs = performance.now() - t0;
+  const agentMb = heapMbWith(engine, renderer);
+  if (!empty) return { engineMb, agentMb, renderMs };
+  const perPod = (mb: number) => (mb * 1024) / pods;
+  return {
+    engineMb: perPod(engineMb - empty.engineMb),
+    agentMb: perPod(agentMb - empty.agentMb),
+    renderMs,
+  };
+}
+
+/** The heap after gc; the arguments are what must stay alive (reachable) for the reading. */
+function heapMbWith(..._alive: unknown[]): number {
+  return memoryAfterGc().heapMb;
+}
+
 function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
@@ -45,17 +102,29 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   const policies = intArg(args, "policies", 10_000);
   const namespaces = intArg(args, "namespaces", Math.max(1, Math.round(pods / 100)));
   const shape: ClusterShape = { pods, policies, namespaces, seed: 1 };
-  const resources = generateCluster(shape);
+  const node = args.node ? NODE : undefined;
+  const newEngine = () => new Engine(node ? { node, podInterfacePrefix: "wl" } : {});
+  // Before the resources exist: the agent holds them (validated, as from the watch) too.
+  const empty = node ? agentMemory(newEngine()) : undefined;
+  const resources = [
+    ...generateCluster(shape),
+    ...(node ? BROAD_POLICIES.map((p) => validResource(p)) : []),
+  ];
 
-  const coldStart = (): { engine: Engine; ms: number; deltas: Delta[] } => {
+  const coldStart = (): { engine: Engine; ms: number; cpuMs: number; deltas: Delta[] } => {
     const t0 = performance.now();
-    const engine = new Engine();
+    const c0 = process.cpuUsage();
+    const engine = newEngine();
     engine.ingest(resources.map((resource): ResourceEvent => ({ type: "upsert", resource })));
     const deltas = engine.flush();
-    return { engine, ms: performance.now() - t0, deltas };
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    // User and system time of every thread (garbage collection runs on helpers too).
+    return { engine, ms, cpuMs: (cpu.user + cpu.system) / 1000, deltas };
   };
   const cold = coldStart();
   const { engine } = cold;
+  const memory = empty && agentMemory(engine, empty, pods);
   const state = engine.state();
   const distinctSelectors = countDistinctSelectors(resources);
   let members = 0;
@@ -132,7 +201,10 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
   });
   return {
     rows: [
-      { metric: "cluster", value: `${pods} pods, ${namespaces} namespaces, ${policies} policies` },
+      {
+        metric: "cluster",
+        value: `${pods} pods, ${namespaces} namespaces, ${policies} policies${node ? `, as ${node}'s agent, with a cluster-wide policy` : ""}`,
+      },
       row(
         "distinct selectors",
         distinctSelectors,
@@ -141,7 +213,28 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
       ),
       row("active address sets", state.sets.size, ""),
       row("set members", members, ""),
-      row("cold start", cold.ms, "ms", `${cold.deltas.length} deltas`),
+      row(
+        "cold start",
+        cold.ms,
+        "ms",
+        `${cold.deltas.length} deltas; CPU ${Math.round(cold.cpuMs)} ms; goal < 5,000 ms`,
+      ),
+      ...(memory
+        ? [
+            row(
+              `${NODE} engine heap per cluster pod`,
+              memory.engineMb,
+              "KiB",
+              "after gc, against the empty engine",
+            ),
+            row(
+              `${NODE} agent heap per cluster pod`,
+              memory.agentMb,
+              "KiB",
+              `engine and nft renderer state (full render ${Math.round(memory.renderMs)} ms); goal < 5 KiB`,
+            ),
+          ]
+        : []),
       row("peak RSS", peak, "MB"),
       row(
         "pod create p50 / p99",
@@ -177,6 +270,15 @@ export default async function engineBench(args: BenchArgs): Promise<BenchReport>
       distinctSelectors,
       setMembers: members,
       coldStartMs: Math.round(cold.ms),
+      coldStartCpuMs: Math.round(cold.cpuMs),
+      ...(memory
+        ? {
+            node: NODE,
+            engineHeapKiBPerPod: Number(memory.engineMb.toFixed(2)),
+            agentHeapKiBPerPod: Number(memory.agentMb.toFixed(2)),
+            fullRenderMs: Math.round(memory.renderMs),
+          }
+        : {}),
       peakRssMb: Math.round(peak),
       podCreateP50Ms: create.p50,
       podCreateP99Ms: create.p99,

@@ -309,7 +309,7 @@ export function microsegTableSize(
     if (c.verb !== "add") continue;
     if (c.object.kind === "set") sets++;
     else if (c.object.kind === "rule") rules++;
-    else if (c.object.kind === "element") elements++;
+    else if (c.object.kind === "element") elements += c.object.elements.length;
   }
   return { sets, rules, elements };
 }

@@ -162,14 +162,28 @@ export interface MapObject {
   comment?: string;
 }
 
-export interface ElementObject {
-  kind: "element";
-  /** The set or map the element belongs to. */
-  set: string;
-  /** One part per component of the set's key. */
+/** What names one element of a set or map: one part per component of the set's key. */
+export interface ElementKey {
   key: Part[];
+}
+
+export interface Element extends ElementKey {
   /** Maps only. */
   value?: Verdict | Atom;
+}
+
+/**
+ * Elements of one set or map, written as one command (`add element t s { a, b, c }`). nft
+ * parses, evaluates and commits the elements of one command together, and commands one by one:
+ * 528k one-element commands took libnftables about 68 s, so a set's elements travel together.
+ * The command means what the same elements one per command, in order, would.
+ */
+export interface ElementObject {
+  kind: "element";
+  /** The set or map the elements belong to. */
+  set: string;
+  /** At least one. */
+  elements: Element[];
 }
 
 export type NftObject =
@@ -187,7 +201,7 @@ export type ObjectRef =
   | { kind: "rule"; chain: string; handle: number }
   | { kind: "set"; name: string }
   | { kind: "map"; name: string }
-  | { kind: "element"; set: string; key: Part[] };
+  | { kind: "element"; set: string; elements: ElementKey[] };
 
 export type FlushRef = Extract<ObjectRef, { kind: "table" | "chain" | "set" | "map" }>;
 

@@ -5,6 +5,7 @@ import type {
   Atom,
   CtDirection,
   CtState,
+  ElementObject,
   Expr,
   Part,
   PortProtocol,
@@ -101,3 +102,13 @@ export const verdict = {
   jump: (chain: string): Verdict => ({ kind: "jump", chain }),
   goto: (chain: string): Verdict => ({ kind: "goto", chain }),
 } as const satisfies Record<string, Verdict | ((chain: string) => Verdict)>;
+
+/**
+ * One element of a set, or of a map with its value, as a command: `element("s", ["198.18.0.1"])`.
+ * A transaction merges such commands in a row on one set into one command.
+ */
+export const element = (set: string, key: Part[], value?: Verdict | Atom): ElementObject => ({
+  kind: "element",
+  set,
+  elements: [value === undefined ? { key } : { key, value }],
+});

@@ -8,6 +8,7 @@ import type {
   Atom,
   ChainObject,
   Command,
+  Element,
   ElementObject,
   Family,
   FlushRef,
@@ -159,7 +160,7 @@ function addObject(
       addSet(table, obj, create);
       return;
     case "element":
-      addElement(table, obj, create);
+      addElements(table, obj, create);
       return;
   }
 }
@@ -292,10 +293,15 @@ function canonicalElementKey(set: MemorySet, key: Part[]): { parts: Part[]; text
   return { parts, text: parts.map((p) => renderPart(p)).join(" . ") };
 }
 
-function addElement(table: MemoryTable, obj: ElementObject, create: boolean): void {
+/** A command's elements one by one, in order, as the kernel commits them: all or none. */
+function addElements(table: MemoryTable, obj: ElementObject, create: boolean): void {
   const set = elementOf(table, obj.set);
-  const { parts, text } = canonicalElementKey(set, obj.key);
-  let value = obj.value;
+  for (const el of obj.elements) addElement(table, set, el, create);
+}
+
+function addElement(table: MemoryTable, set: MemorySet, el: Element, create: boolean): void {
+  const { parts, text } = canonicalElementKey(set, el.key);
+  let value = el.value;
   if (set.kind === "map") {
     if (value === undefined) fail("EINVAL", `map ${set.name} elements need a value`);
     if (set.value === "verdict") {
@@ -372,8 +378,10 @@ function deleteObject(table: MemoryTable, ref: Exclude<ObjectRef, { kind: "table
       return;
     case "element": {
       const set = elementOf(table, ref.set);
-      const { text } = canonicalElementKey(set, ref.key);
-      if (!set.elements.delete(text)) fail("ENOENT", `no element ${text} in ${ref.set}`);
+      for (const { key } of ref.elements) {
+        const { text } = canonicalElementKey(set, key);
+        if (!set.elements.delete(text)) fail("ENOENT", `no element ${text} in ${ref.set}`);
+      }
       return;
     }
   }

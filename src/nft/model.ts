@@ -1,7 +1,7 @@
 // The state of one table as data (what the reader reads and MemoryNftables holds), and its canonical
 // text: two models that mean the same ruleset dump to the same string.
 
-import type { Atom, BaseChain, Family, Part, SetFlag, SetKeyType, Stmt, Verdict } from "./ast.ts";
+import type { Atom, BaseChain, Element, Family, SetFlag, SetKeyType, Stmt } from "./ast.ts";
 import { canonicalBody, canonicalKey, canonicalPart } from "./canonical.ts";
 import { type RenderOptions, renderAtom, renderBody, renderPart, renderVerdict } from "./syntax.ts";
 
@@ -20,10 +20,7 @@ export interface ChainModel {
   handle?: number;
 }
 
-export interface ElementModel {
-  key: Part[];
-  value?: Verdict | Atom;
-}
+export type ElementModel = Element;
 
 export interface SetModel {
   kind: "set" | "map";

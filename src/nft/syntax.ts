@@ -5,6 +5,7 @@ import type {
   Atom,
   Command,
   DataType,
+  Element,
   Expr,
   Family,
   MapObject,
@@ -152,11 +153,16 @@ function renderSetSpec(obj: SetObject | MapObject): string {
   return `{ ${key}${value};${flags}${comment} }`;
 }
 
-function renderElement(key: Part[], value?: Verdict | Atom): string {
-  const k = key.map((p) => renderPart(p)).join(" . ");
-  if (value === undefined) return `{ ${k} }`;
-  return `{ ${k} : ${typeof value === "object" ? renderVerdict(value) : renderAtom(value)} }`;
+function renderElement(el: Element): string {
+  const k = el.key.map((p) => renderPart(p)).join(" . ");
+  const { value } = el;
+  if (value === undefined) return k;
+  return `${k} : ${typeof value === "object" ? renderVerdict(value) : renderAtom(value)}`;
 }
+
+/** `{ a, b : jump c }`: the elements of one command. */
+const renderElements = (elements: readonly Element[]): string =>
+  `{ ${elements.map(renderElement).join(", ")} }`;
 
 /** The text after `<verb> <kind> <family> <table>` for an object being created. */
 function renderObject(obj: NftObject): string {
@@ -182,7 +188,7 @@ function renderObject(obj: NftObject): string {
     case "map":
       return ` ${obj.name} ${renderSetSpec(obj)}`;
     case "element":
-      return ` ${obj.set} ${renderElement(obj.key, obj.value)}`;
+      return ` ${obj.set} ${renderElements(obj.elements)}`;
   }
 }
 
@@ -197,7 +203,7 @@ function renderRef(ref: ObjectRef): string {
     case "rule":
       return ` ${ref.chain} handle ${ref.handle}`;
     case "element":
-      return ` ${ref.set} ${renderElement(ref.key)}`;
+      return ` ${ref.set} ${renderElements(ref.elements)}`;
   }
 }
 

@@ -1,11 +1,29 @@
 // A buffer of nft commands that is applied whole or not at all. Each call validates its
 // command; the first error is kept, later calls are ignored, and the error surfaces when the
 // transaction is applied, so a caller can build a whole transaction without checking each step.
+// Element commands of one verb on one set in a row become one command (nft parses and commits a
+// command's elements together: one command per element made a 528k-element table cost libnftables
+// about 68 s). A command means what its elements one per command, in order, would: a key
+// already in the open command starts a new one (nft's answer to a key repeated within one
+// command depends on the set's type and flags), for merged commands and given ones alike.
 
-import type { Command, Family, FlushRef, NftObject, ObjectRef, RuleObject } from "./ast.ts";
+import type {
+  Command,
+  Element,
+  ElementObject,
+  Family,
+  FlushRef,
+  NftObject,
+  ObjectRef,
+  Part,
+  RuleObject,
+  Verb,
+} from "./ast.ts";
 import { NftError } from "./errors.ts";
 import { renderCommand } from "./syntax.ts";
-import { commandError, nameError } from "./validate.ts";
+import { commandError, elementKeyText, nameError } from "./validate.ts";
+
+type ElementRef = Extract<ObjectRef, { kind: "element" }>;
 
 export interface TableTarget {
   family: Family;
@@ -74,7 +92,42 @@ export class Transaction {
       this.#error = new NftError("invalid", `${at}: ${e}`);
       return this;
     }
-    this.#commands.push(structuredClone(cmd));
+    if (cmd.object.kind === "element") this.#pushElements(cmd.verb, cmd.object);
+    else {
+      this.#open = undefined;
+      this.#commands.push(structuredClone(cmd));
+    }
     return this;
   }
+
+  /** The last command, while it is an element command, and the key texts it holds. */
+  #open: { verb: Verb; set: string; elements: Element[]; keys: Set<string> } | undefined;
+
+  #pushElements(verb: Verb, object: ElementObject | ElementRef): void {
+    let open = this.#open;
+    for (const el of object.elements) {
+      const text = elementKeyText(el.key);
+      if (open?.verb !== verb || open.set !== object.set || open.keys.has(text)) {
+        const elements: Element[] = [];
+        const command = { verb, object: { kind: "element", set: object.set, elements } };
+        this.#commands.push(command as Command);
+        open = { verb, set: object.set, elements, keys: new Set() };
+        this.#open = open;
+      }
+      open.keys.add(text);
+      open.elements.push(verb === "delete" ? { key: copyKey(el.key) } : copyElement(el));
+    }
+  }
+}
+
+// The caller keeps its objects: parts are atoms or ranges, values atoms or verdicts. A delete
+// names keys alone (a map element's value, if the caller's object has one, is not written).
+const copyKey = (key: readonly Part[]): Part[] =>
+  key.map((p) => (typeof p === "object" ? { ...p } : p));
+
+function copyElement(el: Element): Element {
+  const key = copyKey(el.key);
+  const { value } = el;
+  if (value === undefined) return { key };
+  return { key, value: typeof value === "object" ? { ...value } : value };
 }

@@ -7,6 +7,7 @@ import type {
   Atom,
   Command,
   DataType,
+  Element,
   Expr,
   NftObject,
   ObjectRef,
@@ -119,6 +120,31 @@ function plainPartError(part: Part): string | undefined {
     if (typeof a === "number" ? !isUint(a, 0xffffffff) : !/^[0-9A-Za-z.:/_-]+$/.test(a)) {
       return `element part ${JSON.stringify(a)} is neither a number nor an address, prefix or name`;
     }
+  }
+  return undefined;
+}
+
+/** A key as nft reads it, to find one named twice: `198.18.0.1 . 6 . 80-89`. */
+export const elementKeyText = (key: readonly Part[]): string =>
+  key.map((p) => (typeof p === "object" ? `${p.from}-${p.to}` : String(p))).join(" . ");
+
+/** One element; its value only where it is written (`withValue`: add and create, not delete). */
+function elementError(el: Element, withValue: boolean): string | undefined {
+  if (el.key.length === 0) return "an element needs a key";
+  for (const p of el.key) {
+    const e = plainPartError(p);
+    if (e) return e;
+  }
+  if (el.value === undefined || !withValue) return undefined;
+  return typeof el.value === "object" ? verdictError(el.value) : plainPartError(el.value);
+}
+
+/** The elements of one command: at least one, each valid. */
+function elementsError(elements: readonly Element[], withValue: boolean): string | undefined {
+  if (elements.length === 0) return "an element command needs at least one element";
+  for (const [i, el] of elements.entries()) {
+    const e = elementError(el, withValue);
+    if (e) return (elements.length === 1 ? "" : `element ${i + 1}: `) + e;
   }
   return undefined;
 }
@@ -261,17 +287,8 @@ function objectError(obj: NftObject): string | undefined {
         keyError(obj.type, obj.typeof) ??
         (obj.comment === undefined ? undefined : commentError(obj.comment))
       );
-    case "element": {
-      if (obj.key.length === 0) return "an element needs a key";
-      for (const p of obj.key) {
-        const e = plainPartError(p);
-        if (e) return e;
-      }
-      if (obj.value !== undefined) {
-        return typeof obj.value === "object" ? verdictError(obj.value) : plainPartError(obj.value);
-      }
-      return nameError("set", obj.set);
-    }
+    case "element":
+      return nameError("set", obj.set) ?? elementsError(obj.elements, true);
   }
 }
 
@@ -289,7 +306,7 @@ function refError(ref: ObjectRef): string | undefined {
         (isUint(ref.handle, 2 ** 53) ? undefined : "bad rule handle")
       );
     case "element":
-      return nameError("set", ref.set) ?? ref.key.map(plainPartError).find(Boolean);
+      return nameError("set", ref.set) ?? elementsError(ref.elements, false);
   }
 }
 

@@ -17,6 +17,10 @@ import type { Endpoint, NamedPort, Node, PortProtocol, Protocol } from "./types.
 
 type Ports = WorkloadEndpoint["spec"]["ports"] | HostEndpoint["spec"]["ports"];
 
+// An array grown by `push` from `[]` reserves 17 slots; an endpoint keeps its arrays for its
+// lifetime (100k of them in a cluster), so they are returned at their exact length.
+const exact = <T>(xs: T[]): T[] => (xs.length === 0 ? xs : xs.slice());
+
 function addresses(texts: Iterable<string | null | undefined>): Address[] {
   const out: Address[] = [];
   const seen = new Set<string>();
@@ -29,7 +33,7 @@ function addresses(texts: Iterable<string | null | undefined>): Address[] {
       out.push(a);
     }
   }
-  return out;
+  return exact(out);
 }
 
 function protocolOf(p: string | number | null | undefined): Protocol {
@@ -45,7 +49,7 @@ function declaredPorts(list: Ports): Pick<Endpoint, "ports" | "containerPorts"> 
     containerPorts.push(declared);
     if (p.name) ports.push({ name: p.name, ...declared });
   }
-  return { ports, containerPorts };
+  return { ports: exact(ports), containerPorts: exact(containerPorts) };
 }
 
 type NamespaceLabels = (namespace: string) => Labels | undefined;
@@ -116,8 +120,8 @@ function kubernetesWorkload(
     }),
     addresses: addrs,
     nets: [],
-    ports,
-    containerPorts,
+    ports: exact(ports),
+    containerPorts: exact(containerPorts),
     ...(spec.nodeName ? { node: spec.nodeName } : {}),
     hostNetwork: spec.hostNetwork === true,
   };

@@ -191,7 +191,7 @@ describe("agent", () => {
     await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: invalidDrop.handle! })
-        .add({ kind: "element", set: "local4", key: ["198.18.9.9"] }),
+        .add({ kind: "element", set: "local4", elements: [{ key: ["198.18.9.9"] }] }),
     );
     await agent!.checkDrift();
     assert.deepEqual(status()!.drift!.objects, ["chain forward", "elements of local4"]);

@@ -64,8 +64,8 @@ function blockSourceTx(lab: Lab, pod: string): Transaction {
     .add({ kind: "chain", name: "forward", base: forward })
     .add({ kind: "set", name: "blocked", type: ["ipv4_addr"] })
     .add({ kind: "set", name: "blocked6", type: ["ipv6_addr"] })
-    .add({ kind: "element", set: "blocked", key: [v4] })
-    .add({ kind: "element", set: "blocked6", key: [v6] })
+    .add({ kind: "element", set: "blocked", elements: [{ key: [v4] }] })
+    .add({ kind: "element", set: "blocked6", elements: [{ key: [v6] }] })
     .add({
       kind: "rule",
       chain: "forward",

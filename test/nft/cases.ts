@@ -18,9 +18,13 @@ export function startingRuleset(table: string): Transaction {
     .add({ kind: "set", name: "blocks", type: ["ipv4_addr"], flags: ["interval"] })
     .add({ kind: "set", name: "hosts", type: ["ipv4_addr"] })
     .add({ kind: "map", name: "ep4", type: ["ipv4_addr"], value: "verdict" })
-    .add({ kind: "element", set: "blocks", key: ["198.18.0.0/24"] })
-    .add({ kind: "element", set: "hosts", key: ["198.18.1.1"] })
-    .add({ kind: "element", set: "ep4", key: ["198.18.0.1"], value: verdict.jump("ep-a") })
+    .add({ kind: "element", set: "blocks", elements: [{ key: ["198.18.0.0/24"] }] })
+    .add({ kind: "element", set: "hosts", elements: [{ key: ["198.18.1.1"] }] })
+    .add({
+      kind: "element",
+      set: "ep4",
+      elements: [{ key: ["198.18.0.1"], value: verdict.jump("ep-a") }],
+    })
     .add({ kind: "rule", chain: "forward", body: [vmap(ip.daddr, "ep4")] })
     .add({ kind: "rule", chain: "ep-a", body: [eq(ip.saddr, ref("hosts")), verdict.jump("ep-b")] })
     .add({ kind: "rule", chain: "ep-b", body: [verdict.accept] });
@@ -94,7 +98,41 @@ export const brokenCases: BrokenCase[] = [
   {
     name: "deleting a missing element",
     code: "ENOENT",
-    build: (tx) => tx.delete({ kind: "element", set: "hosts", key: ["198.18.9.9"] }),
+    build: (tx) =>
+      tx.delete({ kind: "element", set: "hosts", elements: [{ key: ["198.18.9.9"] }] }),
+  },
+  {
+    name: "deleting many elements, the last of them missing",
+    code: "ENOENT",
+    build: (tx) =>
+      tx.delete({
+        kind: "element",
+        set: "hosts",
+        elements: [{ key: ["198.18.1.1"] }, { key: ["198.18.9.9"] }],
+      }),
+  },
+  {
+    name: "adding many elements, one of them overlapping an interval",
+    code: "EEXIST",
+    build: (tx) =>
+      tx.add({
+        kind: "element",
+        set: "blocks",
+        elements: [{ key: ["198.18.4.0/24"] }, { key: ["198.18.0.128/25"] }],
+      }),
+  },
+  {
+    name: "adding many map elements, the last jumping to a missing chain",
+    code: "ENOENT",
+    build: (tx) =>
+      tx.add({
+        kind: "element",
+        set: "ep4",
+        elements: [
+          { key: ["198.18.0.7"], value: verdict.jump("ep-b") },
+          { key: ["198.18.0.9"], value: verdict.jump("nowhere") },
+        ],
+      }),
   },
   {
     name: "creating an existing set",
@@ -109,40 +147,54 @@ export const brokenCases: BrokenCase[] = [
   {
     name: "creating an existing element",
     code: "EEXIST",
-    build: (tx) => tx.create({ kind: "element", set: "hosts", key: ["198.18.1.1"] }),
+    build: (tx) =>
+      tx.create({ kind: "element", set: "hosts", elements: [{ key: ["198.18.1.1"] }] }),
   },
   {
     name: "an overlapping interval",
     code: "EEXIST",
     build: (tx) =>
-      tx.add({ kind: "element", set: "blocks", key: [range("198.18.0.200", "198.18.1.5")] }),
+      tx.add({
+        kind: "element",
+        set: "blocks",
+        elements: [{ key: [range("198.18.0.200", "198.18.1.5")] }],
+      }),
   },
   {
     name: "a map element with another verdict",
     code: "EEXIST",
     build: (tx) =>
-      tx.add({ kind: "element", set: "ep4", key: ["198.18.0.1"], value: verdict.drop }),
+      tx.add({
+        kind: "element",
+        set: "ep4",
+        elements: [{ key: ["198.18.0.1"], value: verdict.drop }],
+      }),
   },
   {
     name: "a map element jumping to a missing chain",
     code: "ENOENT",
     build: (tx) =>
-      tx.add({ kind: "element", set: "ep4", key: ["198.18.0.9"], value: verdict.jump("nowhere") }),
+      tx.add({
+        kind: "element",
+        set: "ep4",
+        elements: [{ key: ["198.18.0.9"], value: verdict.jump("nowhere") }],
+      }),
   },
   {
     name: "an element in a missing set",
     code: "ENOENT",
-    build: (tx) => tx.add({ kind: "element", set: "nothing", key: ["198.18.0.9"] }),
+    build: (tx) => tx.add({ kind: "element", set: "nothing", elements: [{ key: ["198.18.0.9"] }] }),
   },
   {
     name: "an IPv6 element in an IPv4 set",
     code: "EINVAL",
-    build: (tx) => tx.add({ kind: "element", set: "hosts", key: ["fd00::1"] }),
+    build: (tx) => tx.add({ kind: "element", set: "hosts", elements: [{ key: ["fd00::1"] }] }),
   },
   {
     name: "a prefix in a set without the interval flag",
     code: "EINVAL",
-    build: (tx) => tx.add({ kind: "element", set: "hosts", key: ["198.18.2.0/24"] }),
+    build: (tx) =>
+      tx.add({ kind: "element", set: "hosts", elements: [{ key: ["198.18.2.0/24"] }] }),
   },
   {
     name: "flushing a map as a set",

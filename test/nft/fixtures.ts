@@ -44,17 +44,33 @@ export function fullTransaction(table = "microseg"): Transaction {
     .add({ kind: "set", name: "protos", type: ["inet_proto"] })
     .add({ kind: "set", name: "self6", type: ["ipv6_addr", "ipv6_addr"] })
     .add({ kind: "map", name: "ep4", type: ["ipv4_addr"], value: "verdict" })
-    .add({ kind: "element", set: "sel-blue", key: ["198.18.0.0/16"] })
-    .add({ kind: "element", set: "sel-blue", key: [range("198.19.2.1", "198.19.2.9")] })
-    .add({ kind: "element", set: "sel-blue", key: ["198.19.3.1/32"] })
-    .add({ kind: "element", set: "sel-blue6", key: ["fd00:0::1"] })
-    .add({ kind: "element", set: "svc-ldap", key: ["198.18.0.1", 389] })
-    .add({ kind: "element", set: "protos", key: [6] })
-    .add({ kind: "element", set: "protos", key: [200] })
-    .add({ kind: "element", set: "self6", key: ["fd00:18::1", "fd00:18::1"] })
-    .add({ kind: "element", set: "ep4", key: ["198.18.0.1"], value: verdict.jump("ep-a") })
-    .add({ kind: "element", set: "ep4", key: ["198.18.0.2"], value: verdict.goto("ep-b") })
-    .add({ kind: "element", set: "ep4", key: ["198.18.0.3"], value: verdict.accept })
+    .add({ kind: "element", set: "sel-blue", elements: [{ key: ["198.18.0.0/16"] }] })
+    .add({
+      kind: "element",
+      set: "sel-blue",
+      elements: [{ key: [range("198.19.2.1", "198.19.2.9")] }],
+    })
+    .add({ kind: "element", set: "sel-blue", elements: [{ key: ["198.19.3.1/32"] }] })
+    .add({ kind: "element", set: "sel-blue6", elements: [{ key: ["fd00:0::1"] }] })
+    .add({ kind: "element", set: "svc-ldap", elements: [{ key: ["198.18.0.1", 389] }] })
+    .add({ kind: "element", set: "protos", elements: [{ key: [6] }] })
+    .add({ kind: "element", set: "protos", elements: [{ key: [200] }] })
+    .add({ kind: "element", set: "self6", elements: [{ key: ["fd00:18::1", "fd00:18::1"] }] })
+    .add({
+      kind: "element",
+      set: "ep4",
+      elements: [{ key: ["198.18.0.1"], value: verdict.jump("ep-a") }],
+    })
+    .add({
+      kind: "element",
+      set: "ep4",
+      elements: [{ key: ["198.18.0.2"], value: verdict.goto("ep-b") }],
+    })
+    .add({
+      kind: "element",
+      set: "ep4",
+      elements: [{ key: ["198.18.0.3"], value: verdict.accept }],
+    })
     .add({
       kind: "rule",
       chain: "forward",

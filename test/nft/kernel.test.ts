@@ -188,7 +188,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
           new Transaction({ family: "inet", table }).add({
             kind: "element",
             set: "hosts",
-            key: [el],
+            elements: [{ key: [el] }],
           }),
         );
       }

@@ -126,16 +126,18 @@ describe("MemoryNftables", () => {
   test("elements are matched by meaning: 198.18.1.1/32 deletes 198.18.1.1", async () => {
     const fake = await started();
     await assert.rejects(
-      fake.run(tx().add({ kind: "element", set: "hosts", key: ["198.18.1.1/32"] })),
+      fake.run(tx().add({ kind: "element", set: "hosts", elements: [{ key: ["198.18.1.1/32"] }] })),
       { code: "EINVAL" },
       "a prefix, even /32, needs the interval flag",
     );
-    await fake.run(tx().delete({ kind: "element", set: "blocks", key: ["198.18.0.0/24"] }));
+    await fake.run(
+      tx().delete({ kind: "element", set: "blocks", elements: [{ key: ["198.18.0.0/24"] }] }),
+    );
     await fake.run(
       tx().add({
         kind: "element",
         set: "blocks",
-        key: [{ kind: "range", from: "198.18.0.0", to: "198.18.0.255" }],
+        elements: [{ key: [{ kind: "range", from: "198.18.0.0", to: "198.18.0.255" }] }],
       }),
     );
     assert.match(fake.dump(), /add element inet t blocks \{ 198\.18\.0\.0\/24 \}/);

@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import {
   anon,
   concat,
+  element,
   eq,
   ip,
   log,
@@ -28,17 +29,12 @@ add set inet microseg svc-ldap { typeof ip saddr . th dport; }
 add set inet microseg protos { type inet_proto; }
 add set inet microseg self6 { type ipv6_addr . ipv6_addr; }
 add map inet microseg ep4 { type ipv4_addr : verdict; }
-add element inet microseg sel-blue { 198.18.0.0/16 }
-add element inet microseg sel-blue { 198.19.2.1-198.19.2.9 }
-add element inet microseg sel-blue { 198.19.3.1/32 }
+add element inet microseg sel-blue { 198.18.0.0/16, 198.19.2.1-198.19.2.9, 198.19.3.1/32 }
 add element inet microseg sel-blue6 { fd00:0::1 }
 add element inet microseg svc-ldap { 198.18.0.1 . 389 }
-add element inet microseg protos { 6 }
-add element inet microseg protos { 200 }
+add element inet microseg protos { 6, 200 }
 add element inet microseg self6 { fd00:18::1 . fd00:18::1 }
-add element inet microseg ep4 { 198.18.0.1 : jump ep-a }
-add element inet microseg ep4 { 198.18.0.2 : goto ep-b }
-add element inet microseg ep4 { 198.18.0.3 : accept }
+add element inet microseg ep4 { 198.18.0.1 : jump ep-a, 198.18.0.2 : goto ep-b, 198.18.0.3 : accept }
 add rule inet microseg forward ct state established,related accept
 add rule inet microseg forward ct state related ip6 saddr . ct original ip6 daddr @self6 accept
 add rule inet microseg forward ct state invalid drop
@@ -77,7 +73,7 @@ describe("Transaction.toString", () => {
       .insert({ kind: "rule", chain: "c", body: [verdict.accept] })
       .add({ kind: "rule", chain: "c", handle: 7, body: [verdict.return] })
       .delete({ kind: "rule", chain: "c", handle: 7 })
-      .delete({ kind: "element", set: "s", key: ["198.18.0.1", 80] })
+      .delete({ kind: "element", set: "s", elements: [{ key: ["198.18.0.1", 80] }] })
       .delete({ kind: "map", name: "m" })
       .flush({ kind: "chain", name: "c" })
       .flush({ kind: "set", name: "s" })
@@ -101,6 +97,68 @@ describe("Transaction.toString", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  test("element commands in a row on one set become one command; a repeated key does not", () => {
+    const tx = new Transaction({ family: "inet", table: "t" })
+      .add(element("s", ["198.18.0.1"]))
+      .add({
+        kind: "element",
+        set: "s",
+        elements: [{ key: ["198.18.0.2"] }, { key: ["198.18.0.3"] }],
+      })
+      .add(element("m", ["198.18.0.1"], verdict.jump("c")))
+      .add(element("m", ["198.18.0.2"], verdict.accept))
+      .delete(element("m", ["198.18.0.1"], verdict.jump("c")))
+      .delete(element("m", ["198.18.0.2"]))
+      .add(element("m", ["198.18.0.1"], verdict.drop))
+      .add(element("s", ["198.18.0.4"]))
+      .add({ kind: "chain", name: "c" })
+      .add(element("s", ["198.18.0.5"]))
+      .add(element("s", ["198.18.0.5"]));
+    assert.equal(tx.error, undefined);
+    assert.equal(tx.size, 8);
+    assert.equal(
+      tx.toString(),
+      [
+        "add element inet t s { 198.18.0.1, 198.18.0.2, 198.18.0.3 }",
+        "add element inet t m { 198.18.0.1 : jump c, 198.18.0.2 : accept }",
+        "delete element inet t m { 198.18.0.1, 198.18.0.2 }",
+        "add element inet t m { 198.18.0.1 : drop }",
+        "add element inet t s { 198.18.0.4 }",
+        "add chain inet t c",
+        "add element inet t s { 198.18.0.5 }",
+        "add element inet t s { 198.18.0.5 }",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("a command naming a key twice is split there, so it means the sequence", () => {
+    const tx = new Transaction({ family: "inet", table: "t" }).delete({
+      kind: "element",
+      set: "s",
+      elements: [
+        { key: ["198.18.0.1", 80] },
+        { key: ["198.18.0.2", 80] },
+        { key: ["198.18.0.1", 80] },
+      ],
+    });
+    assert.equal(
+      tx.toString(),
+      "delete element inet t s { 198.18.0.1 . 80, 198.18.0.2 . 80 }\ndelete element inet t s { 198.18.0.1 . 80 }\n",
+    );
+  });
+
+  test("the transaction keeps its own copy of the elements it was given", () => {
+    const key: [string, { kind: "range"; from: number; to: number }] = [
+      "198.18.0.1",
+      { kind: "range", from: 80, to: 89 },
+    ];
+    const tx = new Transaction({ family: "inet", table: "t" }).add(element("s", key));
+    key[0] = "198.18.0.2";
+    key[1].to = 99;
+    assert.equal(tx.toString(), "add element inet t s { 198.18.0.1 . 80-89 }\n");
   });
 
   test("an empty transaction is an empty script", () => {
@@ -210,9 +268,29 @@ describe("validation keeps the first error and ignores later calls", () => {
         new Transaction({ family: "inet", table: "t" }).add({
           kind: "element",
           set: "s",
-          key: ['1"'],
+          elements: [{ key: ['1"'] }],
         }),
       /element part/,
+    ],
+    [
+      "an element command with no element",
+      () =>
+        new Transaction({ family: "inet", table: "t" }).add({
+          kind: "element",
+          set: "s",
+          elements: [],
+        }),
+      /at least one element/,
+    ],
+    [
+      "an element command whose second element is invalid, naming it",
+      () =>
+        new Transaction({ family: "inet", table: "t" }).add({
+          kind: "element",
+          set: "s",
+          elements: [{ key: ["198.18.0.1"] }, { key: ["198.18.0.2", 'x"'] }],
+        }),
+      /element 2: element part "x\\""/,
     ],
     [
       "a set name in a reference that is a keyword",

@@ -287,3 +287,16 @@ test("prototype names and __proto__ are ordinary label keys", () => {
     "proto",
   ]);
 });
+
+test("a caller's mutable labels are copied; a frozen label set is kept as it is", () => {
+  const { index } = setup();
+  index.upsertSelector(sid("blue"), sel("color == 'blue'"));
+  const mutable: Record<string, string> = { color: "blue" };
+  index.upsertEndpoint(eid("m"), mutable);
+  mutable.color = "red";
+  assert.deepEqual([...index.endpointsMatching(sid("blue"))], ["m"], "the index kept its copy");
+  index.upsertEndpoint(eid("f"), Object.freeze({ color: "blue" }));
+  assert.deepEqual([...index.endpointsMatching(sid("blue"))].sort(), ["f", "m"]);
+  index.upsertEndpoint(eid("f"), Object.freeze({ color: "red" }));
+  assert.deepEqual([...index.endpointsMatching(sid("blue"))], ["m"]);
+});

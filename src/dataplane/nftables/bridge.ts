@@ -88,11 +88,19 @@ export function bridgeTransaction(
     .add({ kind: "set", name: PORTS, type: ["ifname", "ether_addr"] })
     .add({ kind: "set", name: sources(4), type: ["ifname", "ipv4_addr"] })
     .add({ kind: "set", name: sources(6), type: ["ifname", "ipv6_addr"] });
-  for (const p of ports) {
-    tx.add({ kind: "element", set: PORTS, key: [p.port, p.mac] });
-    for (const a of p.addresses) {
-      tx.add({ kind: "element", set: sources(a.includes(":") ? 6 : 4), key: [p.port, a] });
-    }
+  const portKeys = ports.map((p) => ({ key: [p.port, p.mac] }));
+  const sourceKeys = (family: 4 | 6) =>
+    ports.flatMap((p) =>
+      p.addresses
+        .filter((a) => a.includes(":") === (family === 6))
+        .map((a) => ({ key: [p.port, a] })),
+    );
+  for (const [set, elements] of [
+    [PORTS, portKeys],
+    [sources(4), sourceKeys(4)],
+    [sources(6), sourceKeys(6)],
+  ] as const) {
+    if (elements.length > 0) tx.add({ kind: "element", set, elements: [...elements] });
   }
   tx.add({ kind: "chain", name: FROM_PORT });
   for (const body of fromPortRules()) tx.add({ kind: "rule", chain: FROM_PORT, body });

@@ -10,8 +10,7 @@
 // exact for each of its addresses.
 
 import { createHash } from "node:crypto";
-import type { MemberKey, SetId, SetMember } from "../../engine/index.ts";
-import { memberKey } from "../../engine/index.ts";
+import type { SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type Cidr, cidrContains } from "../../net/cidr.ts";
 import { protocolNumber } from "../../nft/index.ts";
 import { getOrCreate } from "../../util/maps.ts";
@@ -32,11 +31,33 @@ export interface Identity {
 export const namedPortToken = (set: SetId, protocol: number, port: number): string =>
   `${set}|${protocol}|${port}`;
 
+/**
+ * One address: its memberships (small arrays replaced on change, so each is at its exact length:
+ * two Sets per address were a third of the renderer's memory at 100k pods, and an array grown by
+ * `push` reserves 17 slots) and the identity it holds since the last flush. Kept while it has
+ * either.
+ */
 interface AddressMemberships {
   readonly address: Address;
-  readonly sets: Set<SetId>;
-  readonly namedPorts: Set<string>;
+  sets: readonly SetId[];
+  namedPorts: readonly string[];
+  identity: Identity | undefined;
 }
+
+const NONE: readonly never[] = [];
+
+/** The list with `item` in (`on`) or out, the same array when nothing changes. */
+function toggled<T>(list: readonly T[], item: T, on: boolean): readonly T[] {
+  const i = list.indexOf(item);
+  if (on === i >= 0) return list;
+  // concat and slice allocate exactly what they return.
+  if (on) return list.concat([item]);
+  return list.length === 1 ? NONE : list.slice(0, i).concat(list.slice(i + 1));
+}
+
+/** The set a named-port token names (a set id may itself contain `|`). */
+const tokenSet = (token: string): string =>
+  token.slice(0, token.lastIndexOf("|", token.lastIndexOf("|") - 1));
 
 /** An address whose identity changed in a batch (either side may be none). */
 export interface IdentityMove {
@@ -53,10 +74,13 @@ export interface IdentityChanges {
   readonly removed: readonly Identity[];
 }
 
-function identityOf(m: AddressMemberships): Identity {
+/** The signature's canonical text: what names an identity. */
+const signatureOf = (m: AddressMemberships): string =>
+  JSON.stringify([[...m.sets].sort(), [...m.namedPorts].sort()]);
+
+function identityOf(m: AddressMemberships, key: string): Identity {
   const sets = [...m.sets].sort();
   const namedPorts = [...m.namedPorts].sort();
-  const key = JSON.stringify([sets, namedPorts]);
   return {
     key,
     hash: createHash("sha256").update(key).digest("hex").slice(0, 12),
@@ -70,22 +94,18 @@ export class IdentityIndex {
   readonly #addresses = new Map<string, AddressMemberships>();
   /** Prefix members of every set, counted, for the coverage check. */
   readonly #prefixes = new Map<string, { readonly cidr: Cidr; count: number }>();
-  readonly #identityOf = new Map<
-    string,
-    { readonly address: Address; readonly identity: Identity }
-  >();
+  /** Each set's prefix members, so a removed set takes them along (addresses are scanned). */
+  readonly #setPrefixes = new Map<SetId, Map<string, SetMember>>();
   readonly #identities = new Map<string, { readonly identity: Identity; addresses: number }>();
-  /** Each set's members, so a removed set leaves every signature it was in. */
-  readonly #sets = new Map<SetId, Map<MemberKey, SetMember>>();
   #touched = new Set<string>();
   #prefixesChanged = false;
 
   /** Records a member entering (`on`) or leaving a set. */
   member(set: SetId, m: SetMember, on: boolean): void {
-    const members = getOrCreate(this.#sets, set, () => new Map<MemberKey, SetMember>());
-    if (on) members.set(memberKey(m), m);
-    else members.delete(memberKey(m));
     if (m.kind === "prefix") {
+      const mine = getOrCreate(this.#setPrefixes, set, () => new Map<string, SetMember>());
+      if (on) mine.set(m.cidr.text, m);
+      else if (mine.delete(m.cidr.text) && mine.size === 0) this.#setPrefixes.delete(set);
       const held = this.#prefixes.get(m.cidr.text);
       if (on) {
         if (held) held.count++;
@@ -97,48 +117,53 @@ export class IdentityIndex {
     const text = m.address.text;
     const entry = getOrCreate(this.#addresses, text, () => ({
       address: m.address,
-      sets: new Set<SetId>(),
-      namedPorts: new Set<string>(),
+      sets: NONE,
+      namedPorts: NONE,
+      identity: undefined,
     }));
-    if (m.kind === "address") {
-      if (on) entry.sets.add(set);
-      else entry.sets.delete(set);
-    } else {
+    if (m.kind === "address") entry.sets = toggled(entry.sets, set, on);
+    else {
       const token = namedPortToken(set, protocolNumber(nftName(m.protocol))!, m.port);
-      if (on) entry.namedPorts.add(token);
-      else entry.namedPorts.delete(token);
+      entry.namedPorts = toggled(entry.namedPorts, token, on);
     }
-    if (entry.sets.size === 0 && entry.namedPorts.size === 0) this.#addresses.delete(text);
     this.#touched.add(text);
   }
 
   /** A set is gone with all its members (the engine does not list them once more). */
   removeSet(set: SetId): void {
-    for (const m of this.#sets.get(set)?.values() ?? []) this.member(set, m, false);
-    this.#sets.delete(set);
+    for (const m of this.#setPrefixes.get(set)?.values() ?? []) this.member(set, m, false);
+    for (const [text, entry] of this.#addresses) {
+      const before = entry.sets.length + entry.namedPorts.length;
+      entry.sets = toggled(entry.sets, set, false);
+      for (const token of entry.namedPorts)
+        if (tokenSet(token) === set) entry.namedPorts = toggled(entry.namedPorts, token, false);
+      if (entry.sets.length + entry.namedPorts.length !== before) this.#touched.add(text);
+    }
   }
 
   /** The identities of the addresses the recorded changes touched, and which came and went. */
   flush(): IdentityChanges {
-    const touched = this.#prefixesChanged
-      ? new Set([...this.#identityOf.keys(), ...this.#addresses.keys()])
-      : this.#touched;
+    const touched = this.#prefixesChanged ? new Set(this.#addresses.keys()) : this.#touched;
     this.#touched = new Set();
     this.#prefixesChanged = false;
     const moves: IdentityMove[] = [];
     const added: Identity[] = [];
     const removed: Identity[] = [];
     for (const text of [...touched].sort()) {
-      const held = this.#identityOf.get(text);
-      const from = held?.identity;
       const entry = this.#addresses.get(text);
-      const computed = entry && !this.#covered(entry.address) ? identityOf(entry) : undefined;
-      const to = computed && (this.#identities.get(computed.key)?.identity ?? computed);
+      if (!entry) continue;
+      const from = entry.identity;
+      const member = entry.sets.length > 0 || entry.namedPorts.length > 0;
+      // Replicas share an identity: the hash and sets are made once, for its first address.
+      const key = member && !this.#covered(entry.address) ? signatureOf(entry) : undefined;
+      const to =
+        key === undefined
+          ? undefined
+          : (this.#identities.get(key)?.identity ?? identityOf(entry, key));
+      if (!member) this.#addresses.delete(text);
       if (from?.key === to?.key) continue;
-      // One of them is set: `to` comes from the entry, `from` from what was held.
-      const address = entry?.address ?? held!.address;
+      entry.identity = to;
       if (from) {
-        this.#identityOf.delete(text);
         const count = this.#identities.get(from.key)!;
         if (--count.addresses === 0) {
           this.#identities.delete(from.key);
@@ -146,7 +171,6 @@ export class IdentityIndex {
         }
       }
       if (to) {
-        this.#identityOf.set(text, { address, identity: to });
         const count = this.#identities.get(to.key);
         if (count) count.addresses++;
         else {
@@ -154,7 +178,7 @@ export class IdentityIndex {
           added.push(to);
         }
       }
-      moves.push({ address, from, to });
+      moves.push({ address: entry.address, from, to });
     }
     // An identity that left and came back in one batch is neither added nor removed.
     const back = new Set(added.map((i) => i.key));
@@ -168,11 +192,6 @@ export class IdentityIndex {
 
   identities(): Identity[] {
     return [...this.#identities.values()].map((h) => h.identity);
-  }
-
-  /** Every address with an identity, for a full render. */
-  assignments(): Array<{ readonly address: Address; readonly identity: Identity }> {
-    return [...this.#identityOf.values()];
   }
 
   #covered(address: Address): boolean {

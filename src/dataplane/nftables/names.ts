@@ -79,6 +79,14 @@ export function commentOf(text: string): string {
 /** Fast path: a peer's address -> its identity's chain, per family. */
 export const identityMap = (family: IpFamily): string => `ids${family}`;
 
+/**
+ * Fast path: the one chain per direction that looks a peer's address up in `ids4`/`ids6`; every
+ * endpoint chain jumps to it. The kernel validates a verdict map's elements once per rule that
+ * looks it up, and again at every commit that adds a jump element: with the lookup in 2,000
+ * endpoint chains (1,000 local endpoints) and 100k peers, one new peer element cost 33 s.
+ */
+export const identityLookupChain = (d: Direction): string => `ids-${dir(d)}`;
+
 /** Fast path: one identity's lookup of the local address, protocol and port. */
 export const identityChain = (hash: string): string => `id-${hash}`;
 

@@ -19,20 +19,17 @@ import {
   anon,
   counter,
   eq,
-  ip,
-  ip6,
   log,
   meta,
   numgenRandom,
   setMark,
   verdict,
-  vmap,
 } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { MARK_ALLOW, MARK_BITS, MARK_EGRESS, MARK_PASS } from "./enforcement.ts";
 import { FAST_PROTOCOLS } from "./identity-verdicts.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
-import { identityMap, policyChain } from "./names.ts";
+import { identityLookupChain, policyChain } from "./names.ts";
 import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
 
 export interface ChainContext {
@@ -117,10 +114,8 @@ export function endpointRules(
     // ALLOW and returns here, a Deny drops); no answer leaves the mark clear for the walk.
     // The identity chain reads the direction from MARK_EGRESS.
     out.push([counter(), setMark(d === "egress" ? MARK_EGRESS : 0, MARK_BITS | MARK_EGRESS)]);
-    const peer = d === "ingress" ? "saddr" : "daddr";
     const ported = eq(meta.l4proto, anon(...FAST_PROTOCOLS.map((p) => p.name)));
-    for (const f of [4, 6] as const)
-      out.push([ported, vmap((f === 4 ? ip : ip6)[peer], identityMap(f))]);
+    out.push([ported, verdict.jump(identityLookupChain(d))]);
     out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
   } else if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
   out.push(...tierWalk(tiers, d, ctx, [allowed], false));

@@ -26,8 +26,8 @@ import type {
 } from "../../engine/index.ts";
 import { memberFamily } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
-import type { ElementObject, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
-import { Transaction, verdict } from "../../nft/index.ts";
+import type { ElementObject, Part, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
+import { element, Transaction, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 import { FastPath } from "./fast-path.ts";
@@ -58,6 +58,7 @@ import {
 import { type ChainContext, endpointRules, policyRules, stageRules } from "./render-chains.ts";
 import {
   AddressElements,
+  bySet,
   type ElementChanges,
   familyOf,
   NamedPortElements,
@@ -210,10 +211,12 @@ export class NftRenderer {
       for (const a of endpoint.addresses) this.#claim(a, id, true);
       this.#fillEndpoint(tx, endpoint, "new");
     }
+    const claimed: ElementObject[] = [];
     for (const [address, claimants] of sorted(this.#claims)) {
       const owner = this.#endpoints.get(this.#owner(claimants)!);
-      for (const el of this.#move(address, undefined, owner).added) tx.add(el);
+      claimed.push(...this.#move(address, undefined, owner).added);
     }
+    for (const el of bySet(claimed)) tx.add(el);
     for (const host of this.#stagedHosts()) this.#fillStages(tx, host, "new");
     for (const [name, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
       this.#chain(tx, name, "new", "host endpoint stages", rules);
@@ -481,8 +484,8 @@ export class NftRenderer {
     }
     const now = owners((id) => this.#endpoints.get(id));
     const moves = [...addresses].sort().map((a) => this.#move(a, was.get(a), now.get(a)));
-    for (const m of moves) for (const el of m.deleted) tx.delete(el);
-    for (const m of moves) for (const el of m.added) tx.add(el);
+    for (const el of bySet(moves.flatMap((m) => m.deleted))) tx.delete(el);
+    for (const el of bySet(moves.flatMap((m) => m.added))) tx.add(el);
   }
 
   #claim(address: string, id: EndpointId, on: boolean): void {
@@ -517,8 +520,8 @@ export class NftRenderer {
     const added: ElementObject[] = [];
     const change = (set: string, before: string[] | undefined, after: string[] | undefined) => {
       if (before?.join() === after?.join()) return;
-      if (before) deleted.push({ kind: "element", set, key: before });
-      if (after) added.push({ kind: "element", set, key: after });
+      if (before) deleted.push(element(set, before));
+      if (after) added.push(element(set, after));
     };
     const present = (e: DpEndpoint | undefined) => (e ? [address] : undefined);
     const workload = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address] : undefined);
@@ -532,15 +535,8 @@ export class NftRenderer {
     if (was?.id !== now?.id) {
       for (const d of DIRECTIONS) {
         const set = dispatchMap(d, f);
-        if (was) deleted.push({ kind: "element", set, key: [address] });
-        if (now) {
-          added.push({
-            kind: "element",
-            set,
-            key: [address],
-            value: verdict.jump(endpointChain(now.id, d)),
-          });
-        }
+        if (was) deleted.push(element(set, [address]));
+        if (now) added.push(element(set, [address], verdict.jump(endpointChain(now.id, d))));
       }
     }
     return { deleted, added };
@@ -561,8 +557,11 @@ export class NftRenderer {
     gone: string[],
   ): boolean {
     const write = (name: string, changes: ElementChanges) => {
-      for (const key of changes.deleted) tx.delete({ kind: "element", set: name, key });
-      for (const key of changes.added) tx.add({ kind: "element", set: name, key });
+      const keys = (parts: Part[][]) => parts.map((key) => ({ key }));
+      if (changes.deleted.length > 0)
+        tx.delete({ kind: "element", set: name, elements: keys(changes.deleted) });
+      if (changes.added.length > 0)
+        tx.add({ kind: "element", set: name, elements: keys(changes.added) });
     };
     const { id, kind } = set.spec;
     for (const m of removed) this.#fast.member(id, m, false);

@@ -24,10 +24,21 @@ import {
   rangeAsCidr,
   shortText,
 } from "../../net/cidr.ts";
-import { anon, type Part, range, type Value } from "../../nft/index.ts";
+import { anon, type ElementObject, type Part, range, type Value } from "../../nft/index.ts";
 import { getOrCreate } from "../../util/maps.ts";
 
 export const familyOf = (address: string): IpFamily => (address.includes(":") ? 6 : 4);
+
+/**
+ * Element commands grouped by set, sets in order of first appearance: a transaction merges a
+ * set's commands in a row into one. Only for commands whose order across sets does not matter
+ * (all adds, or all deletes, of distinct keys).
+ */
+export function bySet(elements: readonly ElementObject[]): ElementObject[] {
+  const groups = new Map<string, ElementObject[]>();
+  for (const el of elements) getOrCreate(groups, el.set, () => []).push(el);
+  return [...groups.values()].flat();
+}
 
 /** Element changes of one nft set, deletions first (an addition may overlap a deleted one). */
 export interface ElementChanges {
