@@ -27,6 +27,7 @@ import { NftError } from "./errors.ts";
 import type { ChainModel, ElementModel, SetModel, TableModel } from "./model.ts";
 import { dumpSorted } from "./model.ts";
 import type { Nftables } from "./nftables.ts";
+import type { RuleHandles } from "./rule-handles.ts";
 import { datatypesOf, renderPart } from "./syntax.ts";
 import type { Transaction } from "./transaction.ts";
 import { atomError, partError } from "./validate.ts";
@@ -66,6 +67,23 @@ export class MemoryNftables implements Nftables {
   async read(family: Family, table: string): Promise<TableModel | undefined> {
     const t = this.#state.get(`${family} ${table}`);
     return t && toModel(t);
+  }
+
+  async ruleHandles(
+    family: Family,
+    table: string,
+    chains?: readonly string[],
+  ): Promise<RuleHandles> {
+    const t = this.#state.get(`${family} ${table}`);
+    const out: RuleHandles = new Map();
+    for (const c of t?.chains.values() ?? []) {
+      if (!chains || chains.includes(c.name))
+        out.set(
+          c.name,
+          c.rules.map((r) => r.handle!),
+        );
+    }
+    return out;
   }
 
   /** Every table, each as dumpSorted writes it, in order of family and name. */
@@ -119,6 +137,9 @@ function applyCommand(state: State, family: Family, name: string, cmd: Command):
       return;
     case "insert":
       addRule(table, cmd.object, true);
+      return;
+    case "replace":
+      replaceRule(table, cmd.object);
       return;
     case "delete":
       deleteObject(table, cmd.object as Exclude<ObjectRef, { kind: "table" }>);
@@ -231,6 +252,16 @@ function addRule(table: MemoryTable, obj: RuleObject, insert: boolean): void {
     ...(obj.comment === undefined ? {} : { comment: obj.comment }),
   };
   chain.rules.splice(at, 0, rule);
+}
+
+function replaceRule(table: MemoryTable, obj: RuleObject & { handle: number }): void {
+  const chain = chainOf(table, obj.chain);
+  checkRule(table, obj.body);
+  const rule = chain.rules.find((r) => r.handle === obj.handle);
+  if (!rule) fail("ENOENT", `no rule with handle ${obj.handle} in chain ${obj.chain}`);
+  rule!.body = structuredClone(obj.body);
+  if (obj.comment === undefined) delete rule!.comment;
+  else rule!.comment = obj.comment;
 }
 
 function addSet(table: MemoryTable, obj: SetObject | MapObject, create: boolean): void {

@@ -1,11 +1,17 @@
 // Incremental rendering equals full rendering: random engine churn, each batch's deltas applied
 // to the fake as one transaction, must leave exactly the table a full render of the engine's
 // state gives, after every batch. And the table's verdicts equal MemoryDataplane's on the way.
+// Odd sequences learn rule handles after each commit, so chains are edited in place (rules
+// inserted, replaced and deleted by handle); even ones never do, so chains are rewritten whole.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
-import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
+import {
+  DEFAULT_ENFORCEMENT,
+  learnRuleHandles,
+  NftRenderer,
+} from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
@@ -30,6 +36,8 @@ const describeEvent = (e: ResourceEvent) =>
 describe("incremental rendering equals the full render of the final state", () => {
   test(`${SEQUENCES} random sequences of ${EVENTS} events, batches of 1-3`, async () => {
     let batches = 0;
+    /** In-place edits written by the odd sequences, by verb: each kind must have been tried. */
+    const edits = { insert: 0, replace: 0, delete: 0 };
     for (let seq = 1; seq <= SEQUENCES; seq++) {
       const r = prng(seq);
       const gen = new ChurnGenerator(r);
@@ -37,7 +45,10 @@ describe("incremental rendering equals the full render of the final state", () =
       const memory = new MemoryDataplane();
       const renderer = new NftRenderer(cfg);
       const fake = new MemoryNftables();
+      const inPlace = seq % 2 === 1;
+      const learn = () => (inPlace ? learnRuleHandles(fake, cfg.table, renderer) : undefined);
       await fake.run(renderer.full(engine.state()));
+      await learn();
       for (let step = 0; step < EVENTS; ) {
         const size = 1 + Math.floor(r() * 3);
         const events = Array.from({ length: size }, () => gen.next());
@@ -50,6 +61,11 @@ describe("incremental rendering equals the full render of the final state", () =
         await fake.run(tx).catch((e: Error) => {
           assert.fail(`${where}: the incremental transaction fails: ${e.message}\n${tx}`);
         });
+        await learn();
+        for (const c of tx.commands) {
+          if (c.object.kind !== "rule") continue;
+          if (c.verb === "insert" || c.verb === "replace" || c.verb === "delete") edits[c.verb]++;
+        }
         assert.equal(fake.dump(), await fullDump(engine), `${where}: incremental != full`);
         batches++;
         const judge = simulator((await fake.read("inet", "microseg"))!);
@@ -86,5 +102,8 @@ describe("incremental rendering equals the full render of the final state", () =
       }
     }
     assert.ok(batches > SEQUENCES * 5);
+    for (const [verb, n] of Object.entries(edits)) {
+      assert.ok(n > 0, `no rule was ever edited in place with ${verb}: ${JSON.stringify(edits)}`);
+    }
   });
 });

@@ -1,6 +1,7 @@
 // microseg's nftables renderer: the engine's state and deltas as transactions on table
 // `inet microseg`, the start-up table, the drift check, and the NFLOG prefixes its rules write.
 
+export { learnRuleHandles } from "./chain-edits.ts";
 export {
   checkDrift,
   compareDumps,
