@@ -183,14 +183,12 @@ export type ObjectRef =
 
 export type FlushRef = Extract<ObjectRef, { kind: "table" | "chain" | "set" | "map" }>;
 
-export type Verb = "add" | "create" | "insert" | "replace" | "delete" | "flush";
+export type Verb = "add" | "create" | "insert" | "delete" | "flush";
 
 export type Command =
   | { verb: "add"; object: NftObject }
   | { verb: "create"; object: Exclude<NftObject, RuleObject> }
   | { verb: "insert"; object: RuleObject }
-  /** The rule whose handle it names gets this body; it keeps its handle and place. */
-  | { verb: "replace"; object: RuleObject & { handle: number } }
   | { verb: "delete"; object: ObjectRef }
   | { verb: "flush"; object: FlushRef };
 

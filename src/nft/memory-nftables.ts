@@ -138,9 +138,6 @@ function applyCommand(state: State, family: Family, name: string, cmd: Command):
     case "insert":
       addRule(table, cmd.object, true);
       return;
-    case "replace":
-      replaceRule(table, cmd.object);
-      return;
     case "delete":
       deleteObject(table, cmd.object as Exclude<ObjectRef, { kind: "table" }>);
       return;
@@ -252,16 +249,6 @@ function addRule(table: MemoryTable, obj: RuleObject, insert: boolean): void {
     ...(obj.comment === undefined ? {} : { comment: obj.comment }),
   };
   chain.rules.splice(at, 0, rule);
-}
-
-function replaceRule(table: MemoryTable, obj: RuleObject & { handle: number }): void {
-  const chain = chainOf(table, obj.chain);
-  checkRule(table, obj.body);
-  const rule = chain.rules.find((r) => r.handle === obj.handle);
-  if (!rule) fail("ENOENT", `no rule with handle ${obj.handle} in chain ${obj.chain}`);
-  rule!.body = structuredClone(obj.body);
-  if (obj.comment === undefined) delete rule!.comment;
-  else rule!.comment = obj.comment;
 }
 
 function addSet(table: MemoryTable, obj: SetObject | MapObject, create: boolean): void {

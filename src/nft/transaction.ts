@@ -40,11 +40,6 @@ export class Transaction {
     return this.#push({ verb: "insert", object: rule });
   }
 
-  /** Gives the rule with this handle a new body, in place (its handle stays). */
-  replace(rule: RuleObject & { handle: number }): this {
-    return this.#push({ verb: "replace", object: rule });
-  }
-
   delete(ref: ObjectRef): this {
     return this.#push({ verb: "delete", object: ref });
   }

@@ -300,11 +300,6 @@ export function commandError(cmd: Command): string | undefined {
       return kind === "rule"
         ? objectError(cmd.object)
         : `only rules can be inserted, not a ${kind}`;
-    case "replace":
-      if (kind !== "rule") return `only rules can be replaced, not a ${kind}`;
-      return cmd.object.handle === undefined
-        ? "replacing a rule needs its handle"
-        : objectError(cmd.object);
     case "delete":
       if (cmd.object.kind === "rule" && cmd.object.handle === undefined) {
         return "deleting a rule needs its handle";

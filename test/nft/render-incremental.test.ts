@@ -1,8 +1,9 @@
 // Incremental rendering equals full rendering: random engine churn, each batch's deltas applied
 // to the fake as one transaction, must leave exactly the table a full render of the engine's
 // state gives, after every batch. And the table's verdicts equal MemoryDataplane's on the way.
-// Odd sequences learn rule handles after each commit, so chains are edited in place (rules
-// inserted, replaced and deleted by handle); even ones never do, so chains are rewritten whole.
+// Odd sequences learn rule handles after each commit, so chains are edited in place (the rules
+// after the first change deleted by handle, the new tail appended); even ones never do, so
+// chains are rewritten whole.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -36,8 +37,8 @@ const describeEvent = (e: ResourceEvent) =>
 describe("incremental rendering equals the full render of the final state", () => {
   test(`${SEQUENCES} random sequences of ${EVENTS} events, batches of 1-3`, async () => {
     let batches = 0;
-    /** In-place edits written by the odd sequences, by verb: each kind must have been tried. */
-    const edits = { insert: 0, replace: 0, delete: 0 };
+    /** Rules deleted by handle: only in-place edits (odd sequences) write them. */
+    let deletedRules = 0;
     for (let seq = 1; seq <= SEQUENCES; seq++) {
       const r = prng(seq);
       const gen = new ChurnGenerator(r);
@@ -62,10 +63,9 @@ describe("incremental rendering equals the full render of the final state", () =
           assert.fail(`${where}: the incremental transaction fails: ${e.message}\n${tx}`);
         });
         await learn();
-        for (const c of tx.commands) {
-          if (c.object.kind !== "rule") continue;
-          if (c.verb === "insert" || c.verb === "replace" || c.verb === "delete") edits[c.verb]++;
-        }
+        deletedRules += tx.commands.filter(
+          (c) => c.verb === "delete" && c.object.kind === "rule",
+        ).length;
         assert.equal(fake.dump(), await fullDump(engine), `${where}: incremental != full`);
         batches++;
         const judge = simulator((await fake.read("inet", "microseg"))!);
@@ -102,8 +102,6 @@ describe("incremental rendering equals the full render of the final state", () =
       }
     }
     assert.ok(batches > SEQUENCES * 5);
-    for (const [verb, n] of Object.entries(edits)) {
-      assert.ok(n > 0, `no rule was ever edited in place with ${verb}: ${JSON.stringify(edits)}`);
-    }
+    assert.ok(deletedRules > 0, "no chain was ever edited in place");
   });
 });

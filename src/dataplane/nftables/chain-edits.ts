@@ -1,10 +1,15 @@
-// In-place rule edits (as knftables and Felix make them): the rules of each policy and endpoint
-// chain as last rendered, with the handles the kernel gave them once they are known, and the
-// edit that turns a chain's rules into new ones inside the caller's transaction: rules that
-// stay are left alone, a changed rule is replaced in place (it keeps its handle), new rules are
-// inserted before the next rule that stays (or appended), gone ones are deleted by handle.
-// A policy created for an endpoint selected by 1,000 others is then one inserted jump, where
+// In-place rule edits: the rules of each policy and endpoint chain as last rendered, with the
+// handles the kernel gave them once they are known, and the edit that turns a chain's rules
+// into new ones inside the caller's transaction: the rules up to the first that changes stay,
+// those after it are deleted by handle and the new tail is appended. A policy created last for
+// an endpoint selected by 1,000 others is then its jump and the chain's closing rules, where
 // flushing and rewriting the chain cost its 1,000 rules again in nft and the kernel.
+//
+// Why not insert and replace by handle, as knftables and Felix do: libnftables 1.0.6 fills its
+// rule cache (every rule of the table, dumped from the kernel) before any command placed by
+// handle, but not for an append or a delete by handle. Measured in one process (3,000 rules,
+// 1,000 chains, load 13): append 1.6 ms, delete 2.5 ms, insert 10.6 ms, replace 18.1 ms; so an
+// insert costs with the table's rules and a tail rewrite only with the tail.
 //
 // The transaction stays one batch, so no packet ever sees a chain between its old and new
 // rules. A handle names one rule of one chain for the table's life (the kernel never reuses
@@ -20,39 +25,6 @@ interface RenderedChain {
   texts: string[];
   /** The kernel's handle of each rule; undefined until learned after the commit. */
   handles: (number | undefined)[];
-}
-
-/** Above this many cells the middle of a change is not aligned rule by rule (replaced in order). */
-const ALIGN_CELLS = 1_000_000;
-
-/** Index pairs (old, new) of a longest common subsequence of the two lists. */
-function commonRules(a: readonly string[], b: readonly string[]): [number, number][] {
-  const pairs: [number, number][] = [];
-  let p = 0;
-  while (p < a.length && p < b.length && a[p] === b[p]) pairs.push([p, p++]);
-  let s = 0;
-  while (s < a.length - p && s < b.length - p && a[a.length - 1 - s] === b[b.length - 1 - s]) s++;
-  const [m, n] = [a.length - p - s, b.length - p - s];
-  if (m > 0 && n > 0 && m * n <= ALIGN_CELLS) {
-    // lengths[i][j]: longest common run of a[p+i..] and b[p+j..].
-    const w = n + 1;
-    const lengths = new Uint32Array((m + 1) * w);
-    for (let i = m - 1; i >= 0; i--) {
-      for (let j = n - 1; j >= 0; j--) {
-        lengths[i * w + j] =
-          a[p + i] === b[p + j]
-            ? lengths[(i + 1) * w + j + 1]! + 1
-            : Math.max(lengths[(i + 1) * w + j]!, lengths[i * w + j + 1]!);
-      }
-    }
-    for (let i = 0, j = 0; i < m && j < n; ) {
-      if (a[p + i] === b[p + j]) pairs.push([p + i++, p + j++]);
-      else if (lengths[(i + 1) * w + j]! >= lengths[i * w + j + 1]!) i++;
-      else j++;
-    }
-  }
-  for (let k = s; k > 0; k--) pairs.push([a.length - k, b.length - k]);
-  return pairs;
 }
 
 export class ChainEdits {
@@ -71,42 +43,21 @@ export class ChainEdits {
   rewrite(tx: Transaction, chain: string, bodies: readonly Stmt[][]): void {
     const old = this.#chains.get(chain);
     const texts = bodies.map((b) => renderBody(b));
-    if (!old || old.handles.some((h) => h === undefined)) {
+    const was = old?.texts ?? [];
+    let kept = 0;
+    while (kept < was.length && kept < texts.length && was[kept] === texts[kept]) kept++;
+    if (old && kept === old.texts.length && kept === texts.length) return;
+    if (!old || kept === 0 || old.handles.some((h) => h === undefined)) {
       tx.flush({ kind: "chain", name: chain });
       this.created(tx, chain, bodies);
       return;
     }
-    const handle = (i: number) => old.handles[i]!;
-    const handles: (number | undefined)[] = texts.map(() => undefined);
-    const deleted: number[] = [];
-    const replaced: [number, number][] = [];
-    const added: { at: number; before: number | undefined }[] = [];
-    const pairs = commonRules(old.texts, texts);
-    // Between two rules that stay (and before the first, after the last): old rules there
-    // become the new ones in order, the rest are deleted, and extra new ones go before the
-    // next rule that stays, or at the end of the chain when none does.
-    pairs.push([old.texts.length, texts.length]);
-    let [i, j] = [0, 0];
-    for (const [keepI, keepJ] of pairs) {
-      const next = keepI < old.texts.length ? handle(keepI) : undefined;
-      for (; i < keepI && j < keepJ; i++, j++) {
-        replaced.push([handle(i), j]);
-        handles[j] = handle(i);
-      }
-      for (; i < keepI; i++) deleted.push(handle(i));
-      for (; j < keepJ; j++) added.push({ at: j, before: next });
-      if (keepJ < texts.length) handles[keepJ] = handle(keepI);
-      [i, j] = [keepI + 1, keepJ + 1];
-    }
-    for (const h of deleted) tx.delete({ kind: "rule", chain, handle: h });
-    for (const [h, at] of replaced)
-      tx.replace({ kind: "rule", chain, handle: h, body: bodies[at]! });
-    for (const { at, before } of added) {
-      const rule = { kind: "rule" as const, chain, body: bodies[at]! };
-      if (before === undefined) tx.add(rule);
-      else tx.insert({ ...rule, handle: before });
-    }
-    this.#chains.set(chain, { texts, handles });
+    for (const h of old.handles.slice(kept)) tx.delete({ kind: "rule", chain, handle: h! });
+    for (const body of bodies.slice(kept)) tx.add({ kind: "rule", chain, body });
+    this.#chains.set(chain, {
+      texts,
+      handles: [...old.handles.slice(0, kept), ...texts.slice(kept).map(() => undefined)],
+    });
   }
 
   removed(chain: string): void {
