@@ -29,6 +29,7 @@ import {
   checkDrift,
   type DriftReport,
   type EnforcementConfig,
+  learnRuleHandles,
   NftRenderer,
   stateHolders,
   tableHolders,
@@ -70,6 +71,11 @@ export interface ApplyResult {
   readonly forgotten: number;
   /** Tracked connections cut because the update denies them (revocation). */
   readonly revoked: number;
+  /**
+   * Why the rule handles of the previous commit could not be read, when they could not: the
+   * chains they were for are then rewritten whole, as without in-place edits.
+   */
+  readonly handles?: string;
 }
 
 export interface StateCounts {
@@ -92,6 +98,12 @@ export class Enforcer {
   #inherited: ReadonlyMap<string, AddressHolder> | undefined;
   /** The judge of tracked connections, when revocation is on. */
   readonly #judge: MemoryDataplane | undefined;
+  /**
+   * The read of the handles of rules the last commit added (for in-place edits), started after
+   * the commit so the update is live without waiting for it, and awaited before the next
+   * render, which must not see handles of another table generation.
+   */
+  #learning: Promise<string | undefined> = Promise.resolve(undefined);
 
   constructor(opts: EnforcerOptions) {
     this.#engine = new Engine({
@@ -125,6 +137,7 @@ export class Enforcer {
   /** Feeds a batch to the engine and brings the kernel to the new state in one transaction. */
   async enforce(events: readonly ResourceEvent[]): Promise<ApplyResult> {
     const t0 = performance.now();
+    const handles = await this.#learned();
     this.#engine.ingest(events);
     const deltas = this.#engine.flush();
     this.#judge?.applyDeltas(deltas);
@@ -133,13 +146,14 @@ export class Enforcer {
       const result = await this.#full(t0, deltas.length);
       await this.#forget(released);
       const revoked = deltas.length > 0 ? await this.#revoke() : 0;
-      return { ...result, forgotten: result.forgotten + released.length, revoked };
+      return { ...result, forgotten: result.forgotten + released.length, revoked, ...handles };
     }
     let commands = 0;
     if (released.length > 0 && this.#conntrack) {
       const first = this.#renderer.update(departures);
       commands += first.size;
       await this.#run(first);
+      await this.#learned();
       await this.#forget(released);
     }
     const tx = this.#renderer.update(deltas);
@@ -152,6 +166,7 @@ export class Enforcer {
       ms: performance.now() - t0,
       forgotten: released.length,
       revoked,
+      ...handles,
     };
   }
 
@@ -223,8 +238,17 @@ export class Enforcer {
   }
 
   /** Replaces the table with the full state, whatever it holds. */
-  resync(): Promise<ApplyResult> {
-    return this.#full(performance.now(), 0);
+  async resync(): Promise<ApplyResult> {
+    const t0 = performance.now();
+    const handles = await this.#learned();
+    return { ...(await this.#full(t0, 0)), ...handles };
+  }
+
+  /** Waits for the pending handle read; its failure, if it failed, for the apply's result. */
+  async #learned(): Promise<{ handles?: string }> {
+    const error = await this.#learning;
+    this.#learning = Promise.resolve(undefined);
+    return error === undefined ? {} : { handles: error };
   }
 
   /** The live table against the engine's state. */
@@ -302,5 +326,10 @@ export class Enforcer {
     this.#inStep = false;
     await this.#nft.run(tx);
     this.#inStep = true;
+    this.#learning = learnRuleHandles(this.#nft, this.#cfg.table, this.#renderer).then(
+      () => undefined,
+      // The commit stands; without the handles those chains are rewritten whole next time.
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
   }
 }

@@ -21,6 +21,7 @@ export {
 } from "./model.ts";
 export type { Nftables } from "./nftables.ts";
 export { protocolNumber } from "./protocols.ts";
+export type { RuleHandles } from "./rule-handles.ts";
 export type { NftTarget } from "./session.ts";
 export { datatypesOf, renderBody } from "./syntax.ts";
 export { type TableTarget, Transaction } from "./transaction.ts";

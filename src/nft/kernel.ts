@@ -8,6 +8,7 @@ import { codeFromStderr, NftError } from "./errors.ts";
 import { parseTableJson } from "./json.ts";
 import type { TableModel } from "./model.ts";
 import type { Nftables } from "./nftables.ts";
+import type { RuleHandles } from "./rule-handles.ts";
 import { NftSession, type NftTarget } from "./session.ts";
 import type { Transaction } from "./transaction.ts";
 
@@ -41,6 +42,19 @@ export class KernelNftables implements Nftables {
       `nft list table ${family} ${table}${this.#where()}: ${error.trim()}`,
       error,
     );
+  }
+
+  /** The handles of the rules of `chains` (all when unset), over netlink (rule-handles.ts). */
+  async ruleHandles(
+    family: Family,
+    table: string,
+    chains?: readonly string[],
+  ): Promise<RuleHandles> {
+    const req = { family, table, ...(chains ? { chains } : {}) };
+    const { rc, output, error } = await this.#session.requestHandles(req);
+    if (rc !== 0)
+      throw new NftError("exec", `rule handles of ${family} ${table}${this.#where()}: ${error}`);
+    return new Map(JSON.parse(output) as [string, number[]][]);
   }
 
   /** Ends the session's worker thread (a later call starts another). */

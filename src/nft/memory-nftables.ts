@@ -28,6 +28,7 @@ import { NftError } from "./errors.ts";
 import type { ChainModel, ElementModel, SetModel, TableModel } from "./model.ts";
 import { dumpSorted } from "./model.ts";
 import type { Nftables } from "./nftables.ts";
+import type { RuleHandles } from "./rule-handles.ts";
 import { datatypesOf, renderPart } from "./syntax.ts";
 import type { Transaction } from "./transaction.ts";
 import { atomError, partError } from "./validate.ts";
@@ -67,6 +68,23 @@ export class MemoryNftables implements Nftables {
   async read(family: Family, table: string): Promise<TableModel | undefined> {
     const t = this.#state.get(`${family} ${table}`);
     return t && toModel(t);
+  }
+
+  async ruleHandles(
+    family: Family,
+    table: string,
+    chains?: readonly string[],
+  ): Promise<RuleHandles> {
+    const t = this.#state.get(`${family} ${table}`);
+    const out: RuleHandles = new Map();
+    for (const c of t?.chains.values() ?? []) {
+      if (!chains || chains.includes(c.name))
+        out.set(
+          c.name,
+          c.rules.map((r) => r.handle!),
+        );
+    }
+    return out;
   }
 
   /** Every table, each as dumpSorted writes it, in order of family and name. */

@@ -3,6 +3,7 @@
 
 import type { Family } from "./ast.ts";
 import type { TableModel } from "./model.ts";
+import type { RuleHandles } from "./rule-handles.ts";
 import type { Transaction } from "./transaction.ts";
 
 export interface Nftables {
@@ -12,4 +13,9 @@ export interface Nftables {
   check(tx: Transaction): Promise<void>;
   /** The table as it is now; undefined when it does not exist. */
   read(family: Family, table: string): Promise<TableModel | undefined>;
+  /**
+   * The handles of the rules of `chains` (all the table's when unset), in chain order, without
+   * reading the rest of the table; for in-place rule edits. A missing chain is left out.
+   */
+  ruleHandles?(family: Family, table: string, chains?: readonly string[]): Promise<RuleHandles>;
 }

@@ -6,7 +6,13 @@
 import { Worker } from "node:worker_threads";
 import { NftError } from "./errors.ts";
 import type { RunResult } from "./libnftables.ts";
-import type { WorkerClose, WorkerData, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import type {
+  WorkerClose,
+  WorkerData,
+  WorkerHandlesRequest,
+  WorkerReply,
+  WorkerRequest,
+} from "./worker-protocol.ts";
 
 export interface NftTarget {
   /** Network namespace (as `ip netns` names it) to work in; the caller's own when unset. */
@@ -38,6 +44,15 @@ export class NftSession {
 
   /** Runs the script; resolves with libnftables' answer, whatever its return code. */
   request(op: WorkerRequest["op"], script: string): Promise<RunResult> {
+    return this.#send((id) => ({ id, op, script }));
+  }
+
+  /** Reads rule handles over netlink on the worker (see rule-handles.ts). */
+  requestHandles(req: Omit<WorkerHandlesRequest, "id" | "op">): Promise<RunResult> {
+    return this.#send((id) => ({ id, op: "handles", ...req }));
+  }
+
+  #send(message: (id: number) => WorkerRequest | WorkerHandlesRequest): Promise<RunResult> {
     const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     const timeoutMs = this.#target.timeoutMs ?? 30_000;
@@ -46,7 +61,7 @@ export class NftSession {
         this.#stop(worker, `libnftables${this.#where()} did not answer within ${timeoutMs} ms`);
       }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ id, op, script } satisfies WorkerRequest);
+      worker.postMessage(message(id));
     });
   }
 

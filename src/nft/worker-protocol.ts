@@ -1,5 +1,7 @@
 // Messages between a session (session.ts) and its worker thread (worker.ts).
 
+import type { Family } from "./ast.ts";
+
 export interface WorkerData {
   /** Network namespace the worker enters before opening libnftables; its own when unset. */
   readonly netns: string | undefined;
@@ -10,6 +12,16 @@ export interface WorkerRequest {
   /** run: `nft -f`; check: `nft -c -f`; list: `nft -j` (JSON output). */
   readonly op: "run" | "check" | "list";
   readonly script: string;
+}
+
+/** The handles of a table's rules (rule-handles.ts); answered as JSON `[chain, handles][]`. */
+export interface WorkerHandlesRequest {
+  readonly id: number;
+  readonly op: "handles";
+  readonly family: Family;
+  readonly table: string;
+  /** Every chain of the table when unset. */
+  readonly chains?: readonly string[];
 }
 
 /** Frees the context (its netlink socket and memory file) and ends the thread. */

@@ -4,7 +4,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { LibNftables } from "./libnftables.ts";
 import { enterNetns } from "./netns.ts";
-import type { WorkerClose, WorkerData, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { readRuleHandles } from "./rule-handles.ts";
+import type {
+  WorkerClose,
+  WorkerData,
+  WorkerHandlesRequest,
+  WorkerReply,
+  WorkerRequest,
+} from "./worker-protocol.ts";
 
 const port = parentPort!;
 const { netns } = workerData as WorkerData;
@@ -26,13 +33,26 @@ function open(): LibNftables | undefined {
 const nft = open();
 if (nft) {
   port.postMessage({ kind: "ready" } satisfies WorkerReply);
-  port.on("message", (req: WorkerRequest | WorkerClose) => {
+  port.on("message", (req: WorkerRequest | WorkerHandlesRequest | WorkerClose) => {
     if (req.op === "close") {
       nft.free();
       port.close();
       return;
     }
+    if (req.op === "handles") {
+      port.postMessage({ kind: "result", id: req.id, ...handles(req) } satisfies WorkerReply);
+      return;
+    }
     const result = nft.run(req.script, { dryRun: req.op === "check", json: req.op === "list" });
     port.postMessage({ kind: "result", id: req.id, ...result } satisfies WorkerReply);
   });
+}
+
+function handles(req: WorkerHandlesRequest): { rc: number; output: string; error: string } {
+  try {
+    const read = readRuleHandles(req.family, req.table, req.chains);
+    return { rc: 0, output: JSON.stringify([...read]), error: "" };
+  } catch (e) {
+    return { rc: 1, output: "", error: e instanceof Error ? e.message : String(e) };
+  }
 }

@@ -1,11 +1,18 @@
 // Incremental rendering equals full rendering: random engine churn, each batch's deltas applied
 // to the fake as one transaction, must leave exactly the table a full render of the engine's
 // state gives, after every batch. And the table's verdicts equal MemoryDataplane's on the way.
+// Odd sequences learn rule handles after each commit, so chains are edited in place (the rules
+// after the first change deleted by handle, the new tail appended); even ones never do, so
+// chains are rewritten whole.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
-import { DEFAULT_ENFORCEMENT, NftRenderer } from "../../src/dataplane/nftables/index.ts";
+import {
+  DEFAULT_ENFORCEMENT,
+  learnRuleHandles,
+  NftRenderer,
+} from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { MemoryNftables } from "../../src/nft/index.ts";
@@ -30,6 +37,8 @@ const describeEvent = (e: ResourceEvent) =>
 describe("incremental rendering equals the full render of the final state", () => {
   test(`${SEQUENCES} random sequences of ${EVENTS} events, batches of 1-3`, async () => {
     let batches = 0;
+    /** Rules deleted by handle: only in-place edits (odd sequences) write them. */
+    let deletedRules = 0;
     for (let seq = 1; seq <= SEQUENCES; seq++) {
       const r = prng(seq);
       const gen = new ChurnGenerator(r);
@@ -37,7 +46,10 @@ describe("incremental rendering equals the full render of the final state", () =
       const memory = new MemoryDataplane();
       const renderer = new NftRenderer(cfg);
       const fake = new MemoryNftables();
+      const inPlace = seq % 2 === 1;
+      const learn = () => (inPlace ? learnRuleHandles(fake, cfg.table, renderer) : undefined);
       await fake.run(renderer.full(engine.state()));
+      await learn();
       for (let step = 0; step < EVENTS; ) {
         const size = 1 + Math.floor(r() * 3);
         const events = Array.from({ length: size }, () => gen.next());
@@ -50,6 +62,10 @@ describe("incremental rendering equals the full render of the final state", () =
         await fake.run(tx).catch((e: Error) => {
           assert.fail(`${where}: the incremental transaction fails: ${e.message}\n${tx}`);
         });
+        await learn();
+        deletedRules += tx.commands.filter(
+          (c) => c.verb === "delete" && c.object.kind === "rule",
+        ).length;
         assert.equal(fake.dump(), await fullDump(engine), `${where}: incremental != full`);
         batches++;
         const judge = simulator((await fake.read("inet", "microseg"))!);
@@ -86,5 +102,6 @@ describe("incremental rendering equals the full render of the final state", () =
       }
     }
     assert.ok(batches > SEQUENCES * 5);
+    assert.ok(deletedRules > 0, "no chain was ever edited in place");
   });
 });

@@ -2,6 +2,7 @@
 // `inet microseg`, the start-up table, the drift check, and the NFLOG prefixes its rules write.
 
 export { type BridgePort, bridgeDrift, bridgeTransaction } from "./bridge.ts";
+export { learnRuleHandles } from "./chain-edits.ts";
 export {
   checkDrift,
   compareDumps,

@@ -26,9 +26,17 @@ import type {
 } from "../../engine/index.ts";
 import { memberFamily } from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
-import type { ElementObject, Part, SetKeyType, SetObject, Stmt } from "../../nft/index.ts";
+import type {
+  ElementObject,
+  Part,
+  RuleHandles,
+  SetKeyType,
+  SetObject,
+  Stmt,
+} from "../../nft/index.ts";
 import { element, Transaction, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
+import { ChainEdits } from "./chain-edits.ts";
 import type { EnforcementConfig } from "./enforcement.ts";
 import { FastPath } from "./fast-path.ts";
 import {
@@ -160,6 +168,8 @@ export class NftRenderer {
   /** Address -> the local endpoints that claim it; the least id owns the map elements. */
   #claims = new Map<string, Set<EndpointId>>();
   #fast: FastPath = this.#newFastPath();
+  /** Policy and endpoint chains' rules as rendered, and their handles once learned. */
+  #edits = new ChainEdits();
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
@@ -182,6 +192,7 @@ export class NftRenderer {
     this.#endpoints = new Map();
     this.#claims = new Map();
     this.#fast = this.#newFastPath();
+    this.#edits = new ChainEdits();
     const tx = replacingTable(this.#cfg.table);
     if (this.#cfg.verdictMaps) FastPath.declare(tx);
     for (const f of FAMILIES) {
@@ -611,13 +622,31 @@ export class NftRenderer {
     about: string,
     rules: Stmt[][],
   ): void {
-    if (how === "changed") tx.flush({ kind: "chain", name });
-    else tx.add({ kind: "chain", name, comment: commentOf(about) });
-    for (const body of rules) tx.add({ kind: "rule", chain: name, body });
+    if (how === "changed") {
+      this.#edits.rewrite(tx, name, rules);
+      return;
+    }
+    tx.add({ kind: "chain", name, comment: commentOf(about) });
+    this.#edits.created(tx, name, rules);
   }
 
   // Emptied first: older kernels refuse to delete a chain that still holds rules.
   #removeChain(tx: Transaction, name: string): void {
     tx.flush({ kind: "chain", name }).delete({ kind: "chain", name });
+    this.#edits.removed(name);
+  }
+
+  /**
+   * Chains with rules whose kernel handles the renderer does not know yet: read them
+   * (`Nftables.ruleHandles`) once the transaction is committed and give them to learnHandles,
+   * so later changes edit those chains in place instead of rewriting them.
+   */
+  unknownHandles(): string[] {
+    return this.#edits.unknown();
+  }
+
+  /** The handles of rules the last committed transaction added (see unknownHandles). */
+  learnHandles(live: RuleHandles): void {
+    this.#edits.learn(live);
   }
 }
