@@ -95,7 +95,8 @@ function lock(path) {
 }
 
 /**
- * Bundles src/cli/main.ts into dist/ and returns its entry; undefined when another process is
+ * Bundles src/cli/main.ts (and the CNI plugin's src/cni/main.ts, as cni.js beside it) into
+ * dist/ and returns the CLI's entry; undefined when another process is
  * building (this one runs the sources meanwhile). Throws esbuild's errors (a syntax error in a
  * source, a read-only checkout).
  */
@@ -111,7 +112,11 @@ export async function buildBundle(root) {
     chmodSync(out, 0o755);
     const { build } = await import("esbuild");
     const bundled = build({
-      entryPoints: [join(root, "src", "cli", "main.ts")],
+      // The CLI, and the CNI plugin (bin/microseg-cni.js runs cni.js: it is exec'd per pod).
+      entryPoints: {
+        main: join(root, "src", "cli", "main.ts"),
+        cni: join(root, "src", "cni", "main.ts"),
+      },
       bundle: true,
       // One chunk per command module, loaded on demand as src/cli/commands/index.ts does;
       // without splitting every package any command imports would load at start-up.

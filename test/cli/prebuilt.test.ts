@@ -103,6 +103,26 @@ describe("the bundle", () => {
     assert.match(readFileSync(entry, "utf8"), /registerCommands/);
   });
 
+  it("holds the CNI plugin's entry, which bin/microseg-cni.js runs while it is fresh", () => {
+    const entry = fresh(root);
+    assert.ok(entry, "the bundle of the test before is fresh");
+    const cni = join(dirname(entry), "cni.js");
+    assert.ok(existsSync(cni), "cni.js beside main.js");
+    const version = (path: string) =>
+      spawnSync(process.execPath, [path], {
+        cwd: ROOT,
+        encoding: "utf8",
+        input: "",
+        env: { ...process.env, CNI_COMMAND: "VERSION" },
+      });
+    const bundled = version(cni);
+    assert.equal(bundled.status, 0, bundled.stderr);
+    assert.deepEqual(JSON.parse(bundled.stdout).supportedVersions, ["1.0.0"]);
+    // The launcher of this copy: its answer must be the bundle's, byte for byte.
+    const launched = version(join(root, "bin", "microseg-cni.js"));
+    assert.equal(launched.stdout, bundled.stdout, launched.stderr);
+  });
+
   it("an edited source is bundled again by the next run, which shows the edit", () => {
     const before = readlinkSync(join(root, "dist", "cli"));
     const validate = join(root, "src", "cli", "commands", "validate.ts");
