@@ -29,6 +29,7 @@ import {
 } from "../../datastore/kubernetes/index.ts";
 import { parseDuration } from "../../model/index.ts";
 import { KernelNftables } from "../../nft/index.ts";
+import { peerView } from "../../policy/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {
@@ -113,7 +114,8 @@ function agentSource(f: AgentFlags, client: ApiClient | undefined): ResourceSour
     throw new CliError(
       "give either -f (manifest files), --server (an API server) or --datastore kubernetes",
     );
-  if (client) return new DatastoreSource(client);
+  // Other nodes' pods as peers only: what this node's enforcement reads of them.
+  if (client) return new DatastoreSource(client, { project: (r) => peerView(r, f.node) });
   return new ManifestSource(f.filename ?? [], {
     pollMs: duration("--poll-interval", f.pollInterval),
   });
