@@ -9,7 +9,8 @@
 import { Agent, jsonLogger } from "../src/agent/index.ts";
 import { ApiClient } from "../src/client/index.ts";
 import { DEFAULT_ENFORCEMENT } from "../src/dataplane/nftables/index.ts";
-import { DatastoreSource, openDatastore } from "../src/datastore/index.ts";
+import { type Datastore, DatastoreSource, openDatastore } from "../src/datastore/index.ts";
+import type { Resource } from "../src/model/index.ts";
 import { MemoryNftables } from "../src/nft/index.ts";
 import { peerView } from "../src/policy/index.ts";
 import { memoryAfterGc } from "./lib.ts";
@@ -31,11 +32,17 @@ if (!server || !node || !process.send) {
 }
 const send = (m: AgentMessage) => process.send?.(m);
 
+/** As `microseg agent --server` follows: peer views on the wire (from the API) and held. */
+function scopedSource(from: ApiClient | Datastore): DatastoreSource {
+  if (scope !== "scoped") return new DatastoreSource(from);
+  const project = (r: Resource) => peerView(r, node!);
+  return new DatastoreSource(from instanceof ApiClient ? from.forNode(node!) : from, { project });
+}
+
 const agent = new Agent({
   node,
-  source: new DatastoreSource(
+  source: scopedSource(
     server.startsWith("http") ? new ApiClient({ server }) : await openDatastore(server),
-    scope === "scoped" ? { project: (r) => peerView(r, node) } : {},
   ),
   nft: new MemoryNftables(),
   enforcement: { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] },

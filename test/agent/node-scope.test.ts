@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { Agent, jsonLogger } from "../../src/agent/index.ts";
+import { ApiClient } from "../../src/client/index.ts";
 import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import {
   type Datastore,
@@ -23,6 +24,8 @@ import {
 import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
 import { dumpSorted, MemoryNftables } from "../../src/nft/index.ts";
 import { deriveResource, peerView, SelectorCache } from "../../src/policy/index.ts";
+import { startServer } from "../../src/server/index.ts";
+import { SNAPSHOT_PATH } from "../../src/server/store-wide.ts";
 import { ChurnGenerator, prng, type Random } from "../engine/random-cluster.ts";
 
 const SEQUENCES = Number(process.env.NODE_SCOPE_SEQUENCES ?? 12);
@@ -246,60 +249,106 @@ describe("node scoping", () => {
     assert.equal(peerView(own, NODE), own, "the node's own pods stay whole");
   });
 
-  it(`${SEQUENCES} random sequences of ${STEPS} writes: scoped tables equal unscoped`, async () => {
-    let skipped = 0;
-    let peers = 0;
-    for (let seq = 1; seq <= SEQUENCES; seq++) {
-      const store = await openDatastore(`sqlite:${join(dir, `seq-${seq}.db`)}`);
-      const whole = new Follower(new DatastoreSource(store));
-      const scopedSource = new DatastoreSource(store, { project: (r) => peerView(r, NODE) });
-      // What the scoped agent is given: remote pods must come as views, no-ops not at all.
-      const watched = scopedSource.watch.bind(scopedSource);
-      scopedSource.watch = (listener) =>
-        watched({
-          ...listener,
-          onBatch: (b) => {
-            if (b.events.length === 0) skipped++;
-            for (const e of b.events) {
-              if (e.type !== "upsert" || e.resource.kind !== "Pod") continue;
-              if (e.resource.spec.nodeName === NODE) continue;
-              peers++;
-              assert.equal(e.resource.metadata.annotations, undefined, "a peer came whole");
-            }
-            listener.onBatch(b);
-          },
+  it(`${SEQUENCES} random sequences of ${STEPS} writes: scoped tables equal unscoped`, () =>
+    sequences("store", async (store) => ({
+      source: new DatastoreSource(store, { project: (r) => peerView(r, NODE) }),
+      close: async () => {},
+    })));
+
+  it(`the same through the API server, peer views on the wire (peersOf)`, () =>
+    sequences("api", async (store) => {
+      const server = await startServer({ store, port: 0 });
+      const client = new ApiClient({ server: server.url });
+      return {
+        source: new DatastoreSource(client.forNode(NODE), { project: (r) => peerView(r, NODE) }),
+        close: () => server.close(),
+      };
+    }));
+
+  it("the API serves other nodes' pods as views, the node's own whole; a bad node is a 400", async () => {
+    const store = await openDatastore(`sqlite:${join(dir, "wire.db")}`);
+    const server = await startServer({ store, port: 0 });
+    try {
+      const pod = (name: string, nodeName: string) =>
+        validResource({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name, namespace: "ns-a", annotations: { note: "x" } },
+          spec: { nodeName, containers: [{ name: "c", image: "i" }] },
+          status: { podIP: "198.18.0.9" },
         });
-      const scoped = new Follower(scopedSource);
-      await whole.agent.start();
-      await scoped.agent.start();
-      try {
-        const churn = new ClusterChurn(seq);
-        for (let step = 1; step <= STEPS; step++) {
-          const change = churn.next();
-          await write(store, change);
-          const revision = await store.revision();
-          await Promise.all([whole.reached(revision), scoped.reached(revision)]);
-          const what =
-            "upsert" in change
-              ? resourceKey(change.upsert)
-              : `delete ${resourceKey(change.delete)}`;
-          const [a, b] = [await whole.table(), await scoped.table()];
-          assert.ok(
-            a === b,
-            `sequence ${seq} step ${step} (${what}): tables differ\n${diff(a, b)}`,
-          );
-        }
-      } finally {
-        await whole.agent.stop();
-        await scoped.agent.stop();
-        await store.close();
-      }
+      await store.apply([pod("mine", NODE), pod("theirs", "node-2")]);
+      const client = new ApiClient({ server: server.url });
+      const snap = await client.forNode(NODE).snapshot();
+      const byName = new Map(snap.items.map((r) => [r.metadata.name, r]));
+      assert.deepEqual(byName.get("mine")?.metadata.annotations, { note: "x" });
+      assert.equal(byName.get("theirs")?.metadata.annotations, undefined);
+      assert.ok(byName.get("theirs")?.metadata.resourceVersion, "a view keeps its revision");
+      const bad = await fetch(
+        `${server.url}${SNAPSHOT_PATH}?peersOf=${encodeURIComponent("Node 1")}`,
+      );
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { message: string }).message, /peersOf/);
+    } finally {
+      await server.close();
+      await store.close();
     }
-    // The run must have exercised the scoping it checks.
-    assert.ok(peers > 0, "no peer pod reached the scoped agent");
-    assert.ok(skipped > 0, "no status-only change was held back");
   });
 });
+
+async function sequences(
+  label: string,
+  scopedOver: (store: Datastore) => Promise<{ source: DatastoreSource; close(): Promise<void> }>,
+): Promise<void> {
+  let skipped = 0;
+  let peers = 0;
+  for (let seq = 1; seq <= SEQUENCES; seq++) {
+    const store = await openDatastore(`sqlite:${join(dir, `${label}-${seq}.db`)}`);
+    const whole = new Follower(new DatastoreSource(store));
+    const scopedTo = await scopedOver(store);
+    const scopedSource = scopedTo.source;
+    // What the scoped agent is given: remote pods must come as views, no-ops not at all.
+    const watched = scopedSource.watch.bind(scopedSource);
+    scopedSource.watch = (listener) =>
+      watched({
+        ...listener,
+        onBatch: (b) => {
+          if (b.events.length === 0) skipped++;
+          for (const e of b.events) {
+            if (e.type !== "upsert" || e.resource.kind !== "Pod") continue;
+            if (e.resource.spec.nodeName === NODE) continue;
+            peers++;
+            assert.equal(e.resource.metadata.annotations, undefined, "a peer came whole");
+          }
+          listener.onBatch(b);
+        },
+      });
+    const scoped = new Follower(scopedSource);
+    await whole.agent.start();
+    await scoped.agent.start();
+    try {
+      const churn = new ClusterChurn(seq);
+      for (let step = 1; step <= STEPS; step++) {
+        const change = churn.next();
+        await write(store, change);
+        const revision = await store.revision();
+        await Promise.all([whole.reached(revision), scoped.reached(revision)]);
+        const what =
+          "upsert" in change ? resourceKey(change.upsert) : `delete ${resourceKey(change.delete)}`;
+        const [a, b] = [await whole.table(), await scoped.table()];
+        assert.ok(a === b, `sequence ${seq} step ${step} (${what}): tables differ\n${diff(a, b)}`);
+      }
+    } finally {
+      await whole.agent.stop();
+      await scoped.agent.stop();
+      await scopedTo.close();
+      await store.close();
+    }
+  }
+  // The run must have exercised the scoping it checks.
+  assert.ok(peers > 0, "no peer pod reached the scoped agent");
+  assert.ok(skipped > 0, "no status-only change was held back");
+}
 
 function diff(a: string, b: string): string {
   const [x, y] = [new Set(a.split("\n")), new Set(b.split("\n"))];

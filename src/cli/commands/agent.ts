@@ -114,8 +114,10 @@ function agentSource(f: AgentFlags, client: ApiClient | undefined): ResourceSour
     throw new CliError(
       "give either -f (manifest files), --server (an API server) or --datastore kubernetes",
     );
-  // Other nodes' pods as peers only: what this node's enforcement reads of them.
-  if (client) return new DatastoreSource(client, { project: (r) => peerView(r, f.node) });
+  // Other nodes' pods as peer views only, on the wire and held: what this node's enforcement
+  // reads of them (the projection again, so an unchanged view never reaches the engine).
+  if (client)
+    return new DatastoreSource(client.forNode(f.node), { project: (r) => peerView(r, f.node) });
   return new ManifestSource(f.filename ?? [], {
     pollMs: duration("--poll-interval", f.pollInterval),
   });
