@@ -15,7 +15,11 @@
 // Then the same with `--pair-agents` (5) on SQLite and on etcd (test/etcd-server.ts) behind
 // the API server, in this process: the etcd/SQLite ratio.
 // `npm run bench -- distribution [--agents N] [--pair-agents N] [--rate N] [--seconds N]
-//  [--pods N] [--json]`
+//  [--pods N] [--scope-agents N] [--scope-pods N] [--scope-only] [--json]`
+// Scoping: `--scope-agents` (10) agents over `--scope-pods` (100) pods per node, cluster-shaped
+// (what a pod of a Deployment carries), once holding every object whole and once holding other
+// nodes' pods as peer views (`microseg agent --server`'s way), same writes: heap, RSS, CPU per
+// event and latency side by side; `--scope-only` runs only that pair.
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -41,18 +45,160 @@ import {
 const NAMESPACES = 10;
 const epochNow = () => performance.timeOrigin + nowMs();
 
-function pod(name: string, ns: number, node: string, app: string, ip: string): Resource {
-  return validResource({
+/** Pods as the bench writes them: bare, or as a cluster serves them (`cluster`). */
+type PodShape = "bare" | "cluster";
+
+function pod(
+  name: string,
+  ns: number,
+  node: string,
+  app: string,
+  ip: string,
+  shape: PodShape = "bare",
+): Resource {
+  const bare = {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: `ns-${ns}`, labels: { app } },
     spec: { nodeName: node, containers: [{ name: "c", ports: [{ containerPort: 80 }] }] },
     status: { phase: "Running", podIP: ip },
-  });
+  };
+  return validResource(shape === "bare" ? bare : clusterShaped(bare));
+}
+
+/**
+ * What a pod of a Deployment carries in a cluster besides what policy reads (a trimmed
+ * `kubectl get pod -o json`: about 3 KB of JSON against the bare pod's 0.3 KB).
+ */
+function clusterShaped(p: {
+  metadata: Record<string, unknown>;
+  spec: Record<string, unknown>;
+  status: Record<string, unknown>;
+}) {
+  const time = "2026-12-02T10:00:00Z";
+  const fields = (keys: string[]) => Object.fromEntries(keys.map((k) => [`f:${k}`, {}]));
+  return {
+    ...p,
+    metadata: {
+      ...p.metadata,
+      labels: { ...(p.metadata.labels as object), "pod-template-hash": "7d4b9c8f6d" },
+      annotations: { "kubectl.kubernetes.io/restartedAt": time, "prometheus.io/scrape": "true" },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: "web-7d4b9c8f6d",
+          uid: "u",
+          controller: true,
+        },
+      ],
+      managedFields: [
+        {
+          manager: "kube-controller-manager",
+          operation: "Update",
+          time,
+          fieldsV1: fields([
+            "metadata",
+            "spec",
+            "labels",
+            "ownerReferences",
+            "containers",
+            "volumes",
+          ]),
+        },
+        {
+          manager: "kubelet",
+          operation: "Update",
+          subresource: "status",
+          time,
+          fieldsV1: fields([
+            "conditions",
+            "containerStatuses",
+            "hostIP",
+            "phase",
+            "podIP",
+            "podIPs",
+            "startTime",
+          ]),
+        },
+      ],
+    },
+    spec: {
+      ...p.spec,
+      serviceAccountName: "default",
+      containers: [
+        {
+          name: "c",
+          image: "registry.example/web:1.25.3",
+          ports: [{ containerPort: 80, protocol: "TCP" }],
+          env: [
+            { name: "MODE", value: "production" },
+            { name: "LOG_LEVEL", value: "info" },
+          ],
+          resources: {
+            limits: { cpu: "500m", memory: "256Mi" },
+            requests: { cpu: "100m", memory: "64Mi" },
+          },
+          volumeMounts: [
+            {
+              name: "kube-api-access",
+              mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+              readOnly: true,
+            },
+          ],
+          terminationMessagePath: "/dev/termination-log",
+          imagePullPolicy: "IfNotPresent",
+        },
+      ],
+      volumes: [
+        {
+          name: "kube-api-access",
+          projected: {
+            sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: "token" } }],
+          },
+        },
+      ],
+      tolerations: [
+        {
+          key: "node.kubernetes.io/not-ready",
+          operator: "Exists",
+          effect: "NoExecute",
+          tolerationSeconds: 300,
+        },
+      ],
+      restartPolicy: "Always",
+      dnsPolicy: "ClusterFirst",
+      schedulerName: "default-scheduler",
+    },
+    status: {
+      ...p.status,
+      podIPs: [{ ip: p.status.podIP }],
+      hostIP: "198.19.0.1",
+      startTime: time,
+      qosClass: "Burstable",
+      conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({
+        type,
+        status: "True",
+        lastTransitionTime: time,
+      })),
+      containerStatuses: [
+        {
+          name: "c",
+          ready: true,
+          started: true,
+          restartCount: 0,
+          image: "registry.example/web:1.25.3",
+          imageID: `registry.example/web@sha256:${"ab".repeat(32)}`,
+          containerID: `containerd://${"cd".repeat(32)}`,
+          state: { running: { startedAt: time } },
+        },
+      ],
+    },
+  };
 }
 
 /** Namespaces, `pods` web pods on each node, and in each namespace a policy over them. */
-function seed(nodes: number, pods: number): Resource[] {
+function seed(nodes: number, pods: number, shape: PodShape): Resource[] {
   const out: Resource[] = [];
   for (let n = 0; n < NAMESPACES; n++) {
     out.push(validResource({ apiVersion: "v1", kind: "Namespace", metadata: { name: `ns-${n}` } }));
@@ -73,7 +219,7 @@ function seed(nodes: number, pods: number): Resource[] {
   for (let n = 0; n < nodes; n++) {
     for (let p = 0; p < pods; p++) {
       const i = n * pods + p;
-      out.push(pod(`web-${i}`, i % NAMESPACES, `node-${n}`, "web", ip(18, i)));
+      out.push(pod(`web-${i}`, i % NAMESPACES, `node-${n}`, "web", ip(18, i), shape));
     }
   }
   return out;
@@ -98,9 +244,9 @@ class AgentProcess {
   #reached: { revision: number; resolve: () => void } | undefined;
   #report: ((r: Report) => void) | undefined;
 
-  constructor(server: string, node: string) {
+  constructor(server: string, node: string, scoped: boolean) {
     const script = fileURLToPath(new URL("./distribution-agent.ts", import.meta.url));
-    this.#child = fork(script, [server, node], {
+    this.#child = fork(script, [server, node, scoped ? "scoped" : "whole"], {
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });
@@ -188,27 +334,36 @@ interface RunFigures {
   readonly agentHeapPerObjectKb: number;
   readonly agentEndpoints: number;
   readonly storeObjects: number;
+  /** A written pod as stored, JSON bytes (median): the body of its watch event. */
+  readonly objectBytes: number;
 }
 
-async function run(
-  storeUrl: string,
-  etcdPid: number | undefined,
+interface RunOptions {
+  readonly storeUrl: string;
+  readonly etcdPid?: number;
   /** Agents follow the store itself (as Felix follows etcd), not the API server. */
-  direct: boolean,
-  agents: number,
-  pods: number,
-  rate: number,
-  seconds: number,
-): Promise<RunFigures> {
+  readonly direct?: boolean;
+  /** Agents hold other nodes' pods as peer views (the product's agent does); true by default. */
+  readonly scoped?: boolean;
+  readonly shape?: PodShape;
+  readonly agents: number;
+  readonly pods: number;
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+async function run(o: RunOptions): Promise<RunFigures> {
+  const { storeUrl, etcdPid, agents, pods, rate, seconds } = o;
+  const shape = o.shape ?? "bare";
   const store = await openDatastore(storeUrl);
   const server = await startServer({ store, port: 0 });
   const client = new ApiClient({ server: server.url });
   const procs: AgentProcess[] = [];
   try {
-    await client.applySet(seed(agents, pods));
+    await client.applySet(seed(agents, pods, shape));
     const seeded = await client.revision();
     for (let n = 0; n < agents; n++)
-      procs.push(new AgentProcess(direct ? storeUrl : server.url, `node-${n}`));
+      procs.push(new AgentProcess(o.direct ? storeUrl : server.url, `node-${n}`, o.scoped ?? true));
     await Promise.all(procs.map((p) => p.reached(seeded, 300_000)));
     const before = await Promise.all(procs.map((p) => p.report()));
 
@@ -216,17 +371,25 @@ async function run(
     const cpu0 = process.cpuUsage();
     const etcd0 = etcdPid === undefined ? 0 : procCpuMs(etcdPid);
     const t0 = nowMs();
-    const writes: Promise<{ start: number; ack: number; revision: number }>[] = [];
+    const writes: Promise<{ start: number; ack: number; revision: number; bytes: number }>[] = [];
     for (let i = 0; i < events; i++) {
       const wait = t0 + (i * 1000) / rate - nowMs();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const start = epochNow();
-      const p = pod(`client-${i}`, i % NAMESPACES, `node-${i % agents}`, "client", ip(19, i));
+      const p = pod(
+        `client-${i}`,
+        i % NAMESPACES,
+        `node-${i % agents}`,
+        "client",
+        ip(19, i),
+        shape,
+      );
       writes.push(
         client.create(p).then((c) => ({
           start,
           ack: epochNow() - start,
           revision: Number(c.metadata.resourceVersion),
+          bytes: JSON.stringify(c).length,
         })),
       );
     }
@@ -268,12 +431,98 @@ async function run(
       ),
       agentEndpoints: median(after.map((a) => a.endpoints)),
       storeObjects: (await store.snapshot()).items.length,
+      objectBytes: median(done.map((w) => w.bytes)),
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await server.close();
     await store.close();
   }
+}
+
+/**
+ * The same writes to agents holding every object whole and to agents holding other nodes' pods
+ * as peer views, pods cluster-shaped, on SQLite behind the API server: what scoping saves.
+ */
+async function scopeRuns(
+  dir: string,
+  args: BenchArgs,
+  rate: number,
+  seconds: number,
+): Promise<Pick<BenchReport, "figures" | "rows">> {
+  const agents = intArg(args, "scope-agents", 10);
+  const pods = intArg(args, "scope-pods", 100);
+  const common = { agents, pods, rate, seconds, shape: "cluster" as const };
+  const whole = await run({
+    ...common,
+    storeUrl: `sqlite:${join(dir, "whole.db")}`,
+    scoped: false,
+  });
+  const scoped = await run({ ...common, storeUrl: `sqlite:${join(dir, "scoped.db")}` });
+  const r2 = (n: number) => Number(n.toFixed(2));
+  const x = (a: number, b: number) => `whole ${r2(b)}, scoped/whole ${(a / b).toFixed(2)}x`;
+  const figures: Record<string, number> = {};
+  for (const [prefix, f] of [
+    ["whole", whole],
+    ["scoped", scoped],
+  ] as const) {
+    Object.assign(figures, {
+      [`${prefix}AgentHeapMb`]: r2(f.agentHeapMb),
+      [`${prefix}AgentRssMb`]: r2(f.agentRssMb),
+      [`${prefix}AgentHeapPerObjectKb`]: r2(f.agentHeapPerObjectKb),
+      [`${prefix}AgentCpuPerEventMs`]: r2(f.agentCpuPerEventMs),
+      [`${prefix}AgentResources`]: f.agentResources,
+      [`${prefix}EveryNodeP50Ms`]: r2(f.everyNode.p50),
+      [`${prefix}EveryNodeP99Ms`]: r2(f.everyNode.p99),
+      [`${prefix}ObjectBytes`]: f.objectBytes,
+    });
+  }
+  return {
+    figures,
+    rows: [
+      {
+        metric: `scoping: ${agents} agents, ${agents * pods} cluster-shaped pods`,
+        value: scoped.agentHeapMb,
+        unit: "MB heap",
+        note: `scoped agent (median, after GC); ${x(scoped.agentHeapMb, whole.agentHeapMb)}`,
+      },
+      {
+        metric: "  heap per pod taken in",
+        value: scoped.agentHeapPerObjectKb,
+        unit: "KB",
+        note: `${x(scoped.agentHeapPerObjectKb, whole.agentHeapPerObjectKb)}; ${(agents - 1) / agents} of them other nodes'`,
+      },
+      {
+        metric: "  RSS",
+        value: scoped.agentRssMb,
+        unit: "MB",
+        note: x(scoped.agentRssMb, whole.agentRssMb),
+      },
+      {
+        metric: "  objects held",
+        value: scoped.agentResources,
+        note: `whole ${whole.agentResources}: every object kept, peers as views`,
+      },
+      {
+        metric: "  agent CPU per event",
+        value: scoped.agentCpuPerEventMs,
+        unit: "ms",
+        note: x(scoped.agentCpuPerEventMs, whole.agentCpuPerEventMs),
+      },
+      {
+        metric: "  every node p50 / p99",
+        value: `${r2(scoped.everyNode.p50)} / ${r2(scoped.everyNode.p99)}`,
+        unit: "ms",
+        note: `whole ${r2(whole.everyNode.p50)} / ${r2(whole.everyNode.p99)}`,
+      },
+      {
+        metric: "  watch event body",
+        value: scoped.objectBytes,
+        unit: "bytes",
+        note: "a written pod as stored (JSON)",
+      },
+    ],
+  };
 }
 
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
@@ -284,29 +533,49 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const pods = intArg(args, "pods", 10);
   const loadBefore = load1();
   const dir = mkdtempSync(join(tmpdir(), "microseg-bench-distribution-"));
+  if (args["scope-only"]) {
+    try {
+      const scope = await scopeRuns(dir, args, rate, seconds);
+      const loadAfter = load1();
+      return {
+        figures: { loadBefore, loadAfter, rate, seconds, ...scope.figures },
+        rows: [
+          {
+            metric: "load average (1 min)",
+            value: `${loadBefore} -> ${loadAfter}`,
+            note: "2 cores",
+          },
+          ...scope.rows,
+        ],
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   const etcd = await startEtcd();
   try {
-    const many = await run(
-      `sqlite:${join(dir, "many.db")}`,
-      undefined,
-      false,
-      agents,
-      pods,
-      rate,
-      seconds,
-    );
-    const sqlite = await run(
-      `sqlite:${join(dir, "pair.db")}`,
-      undefined,
-      false,
-      pairAgents,
-      pods,
-      rate,
-      seconds,
-    );
-    const onEtcd = await run(etcd.url, etcd.pid, false, pairAgents, pods, rate, seconds);
+    const common = { pods, rate, seconds };
+    const many = await run({ ...common, agents, storeUrl: `sqlite:${join(dir, "many.db")}` });
+    const sqlite = await run({
+      ...common,
+      agents: pairAgents,
+      storeUrl: `sqlite:${join(dir, "pair.db")}`,
+    });
+    const onEtcd = await run({
+      ...common,
+      agents: pairAgents,
+      storeUrl: etcd.url,
+      etcdPid: etcd.pid,
+    });
     // A fresh prefix, so the direct run starts from an empty store as the others do.
-    const direct = await run(`${etcd.url}/direct`, etcd.pid, true, pairAgents, pods, rate, seconds);
+    const direct = await run({
+      ...common,
+      agents: pairAgents,
+      storeUrl: `${etcd.url}/direct`,
+      etcdPid: etcd.pid,
+      direct: true,
+    });
+    const scope = await scopeRuns(dir, args, rate, seconds);
     const loadAfter = load1();
     const r2 = (n: number) => Number(n.toFixed(2));
     const figures: Record<string, number | string> = { loadBefore, loadAfter, rate, seconds };
@@ -337,6 +606,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     put("sqlite", sqlite);
     put("etcd", onEtcd);
     put("etcdDirect", direct);
+    Object.assign(figures, scope.figures);
     const ratio = (a: number, b: number) => `etcd/SQLite ${(a / b).toFixed(2)}x`;
     return {
       figures,
@@ -427,6 +697,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
           unit: "% of a core",
           note: `through the API server ${r2(onEtcd.etcdCpu ?? Number.NaN)}; API server (no agent watches it) ${r2(direct.serverCpu)}`,
         },
+        ...scope.rows,
       ],
     };
   } finally {

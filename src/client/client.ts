@@ -235,9 +235,26 @@ export class ApiClient {
     return { revision: body.revision, results };
   }
 
-  /** Every object of every kind at one revision: where an agent's watch starts. */
-  async snapshot(): Promise<ListResult> {
-    return decodeList(await this.#http.json({ method: "GET", path: SNAPSHOT_PATH }));
+  /**
+   * Every object of every kind at one revision: where an agent's watch starts. With `peersOf`,
+   * other nodes' pods come as that node's peer views.
+   */
+  async snapshot(opts: { readonly peersOf?: string } = {}): Promise<ListResult> {
+    return decodeList(
+      await this.#http.json({
+        method: "GET",
+        path: SNAPSHOT_PATH,
+        query: { peersOf: opts.peersOf },
+      }),
+    );
+  }
+
+  /** What `node`'s agent follows: the snapshot and all-kinds watch with peer views. */
+  forNode(node: string): Pick<ApiClient, "snapshot" | "watch"> {
+    return {
+      snapshot: () => this.snapshot({ peersOf: node }),
+      watch: (opts, listener) => this.watch({ ...opts, peersOf: node }, listener),
+    };
   }
 
   /** The store's current revision, read from an empty-enough list. */

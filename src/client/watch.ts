@@ -54,7 +54,11 @@ export function decodeWatchLine(
  * With a kind: that kind's collection, as Kubernetes watches; without: every kind over one
  * connection (namespace and selector then do not apply).
  */
-export type ApiWatchOptions = WatchOptions & { readonly labelSelector?: string };
+export type ApiWatchOptions = WatchOptions & {
+  readonly labelSelector?: string;
+  /** All-kinds watch only: other nodes' pods as this node's peer views (store-wide.ts). */
+  readonly peersOf?: string;
+};
 
 export function startWatch(
   transport: Transport,
@@ -89,6 +93,7 @@ export function startWatch(
           resourceVersion: String(revision),
           allowWatchBookmarks: "true",
           labelSelector: opts.labelSelector,
+          peersOf: opts.peersOf,
         },
       }),
     onLine: deliver,

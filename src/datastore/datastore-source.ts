@@ -4,6 +4,11 @@
 // compacted past it) the source takes a fresh snapshot and sends only its difference from the
 // last state it reported, so the agent sees changes, never a second full load. Other watch
 // errors are reported and the watch is retried from the last revision with backoff.
+//
+// With `project`, the source keeps and passes on each object as the consumer needs it (an
+// agent: another node's pod as its peer view, src/policy/peer-view.ts) instead of whole, and
+// an update whose view is unchanged is not passed on: its batch still carries the revision,
+// so the consumer knows it has seen it.
 import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
 import { byKey, diffResources } from "./resource-diff.ts";
 import {
@@ -13,7 +18,7 @@ import {
   type SourceListener,
   type SourceSnapshot,
 } from "./source.ts";
-import type { Datastore, DatastoreError, Watch, WatchEvent } from "./types.ts";
+import type { Datastore, DatastoreError, Watch } from "./types.ts";
 
 /** What the source needs of a store: a Datastore, or the API client in front of one. */
 export type WatchableStore = Pick<Datastore, "snapshot" | "watch">;
@@ -23,6 +28,8 @@ export interface DatastoreSourceOptions {
   readonly bookmarkMs?: number;
   /** Backoff between retries after a failed watch or snapshot; 250 ms doubling to 5 s. */
   readonly retryMs?: { readonly first: number; readonly max: number };
+  /** What of each object the consumer keeps; the whole object when absent. */
+  readonly project?: (r: Resource) => Resource;
 }
 
 function toSourceError(e: unknown, what: string): SourceError {
@@ -30,16 +37,13 @@ function toSourceError(e: unknown, what: string): SourceError {
   return new SourceError(`datastore ${what} failed: ${message}`);
 }
 
-function toEvent(e: Exclude<WatchEvent, { type: "BOOKMARK" }>): ResourceEvent {
-  return e.type === "DELETED"
-    ? { type: "delete", key: resourceKey(e.object), revision: e.revision }
-    : { type: "upsert", resource: e.object, revision: e.revision };
-}
+const whole = (r: Resource): Resource => r;
 
 export class DatastoreSource implements ResourceSource {
   readonly #store: WatchableStore;
   readonly #bookmarkMs: number;
   readonly #retry: { readonly first: number; readonly max: number };
+  readonly #project: (r: Resource) => Resource;
   /** What the consumer has been given, by key; undefined until a snapshot succeeded. */
   #state: Map<string, Resource> | undefined;
   #revision = 0;
@@ -48,6 +52,11 @@ export class DatastoreSource implements ResourceSource {
     this.#store = store;
     this.#bookmarkMs = opts.bookmarkMs ?? 10_000;
     this.#retry = opts.retryMs ?? { first: 250, max: 5_000 };
+    this.#project = opts.project ?? whole;
+  }
+
+  #items(items: readonly Resource[]): readonly Resource[] {
+    return this.#project === whole ? items : items.map(this.#project);
   }
 
   async snapshot(): Promise<SourceSnapshot> {
@@ -57,9 +66,10 @@ export class DatastoreSource implements ResourceSource {
     } catch (e) {
       throw toSourceError(e, "snapshot");
     }
-    this.#state = byKey(snap.items);
+    const resources = this.#items(snap.items);
+    this.#state = byKey(resources);
     this.#revision = snap.revision;
-    return { revision: snap.revision, resources: snap.items };
+    return { revision: snap.revision, resources };
   }
 
   watch(listener: SourceListener): { stop(): void } {
@@ -68,12 +78,14 @@ export class DatastoreSource implements ResourceSource {
     let retryTimer: NodeJS.Timeout | undefined;
     let delay = this.#retry.first;
     let pending: ResourceEvent[] = [];
+    let scheduled = false;
 
     const deliver = (batch: SourceBatch): void => {
       if (!stopped) listener.onBatch(batch);
     };
     const flush = (): void => {
-      if (pending.length === 0) return;
+      if (!scheduled) return;
+      scheduled = false;
       const events = pending;
       pending = [];
       deliver({ revision: this.#revision, events });
@@ -99,11 +111,22 @@ export class DatastoreSource implements ResourceSource {
               this.#revision = Math.max(this.#revision, e.revision);
               return;
             }
-            const event = toEvent(e);
-            if (event.type === "delete") state.delete(event.key);
-            else state.set(resourceKey(event.resource), event.resource);
             this.#revision = e.revision;
-            if (pending.push(event) === 1) queueMicrotask(flush);
+            if (!scheduled) {
+              scheduled = true;
+              queueMicrotask(flush);
+            }
+            const key = resourceKey(e.object);
+            if (e.type === "DELETED") {
+              state.delete(key);
+              pending.push({ type: "delete", key, revision: e.revision });
+              return;
+            }
+            const resource = this.#project(e.object);
+            const held = state.get(key);
+            if (resource !== e.object && held && sameView(held, resource)) return;
+            state.set(key, resource);
+            pending.push({ type: "upsert", resource, revision: e.revision });
           },
           onError: (err: DatastoreError) => {
             if (stopped) return;
@@ -132,7 +155,7 @@ export class DatastoreSource implements ResourceSource {
         return;
       }
       if (stopped) return;
-      const next = byKey(snap.items);
+      const next = byKey(this.#items(snap.items));
       const events = diffResources(before ?? new Map(), next, snap.revision);
       this.#state = next;
       this.#revision = snap.revision;
@@ -150,4 +173,9 @@ export class DatastoreSource implements ResourceSource {
       },
     };
   }
+}
+
+/** Two projected views: small objects, compared by their text. */
+function sameView(a: Resource, b: Resource): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

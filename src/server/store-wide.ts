@@ -3,11 +3,17 @@
 // (every kind's changes after N as newline-delimited events, BOOKMARKs with
 // allowWatchBookmarks, an ERROR 410 Status when N is compacted). Kubernetes has no such paths;
 // per-kind watches would need one connection per kind and could not share a revision.
+//
+// `peersOf=NODE` on either serves the pods of every other node as their peer views
+// (src/policy/peer-view.ts: what NODE's enforcement reads of them), the node's own pods and
+// every other object whole. A view is the same for every node but the pod's own, so an event
+// is still serialized at most twice (whole, view) whatever the number of watchers.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { DatastoreError } from "../datastore/index.ts";
-import { MICROSEG_V1 } from "../model/index.ts";
+import { MICROSEG_V1, type Resource } from "../model/index.ts";
+import { peerView } from "../policy/index.ts";
 import type { ServerContext } from "./context.ts";
-import { fromStoreError } from "./errors.ts";
+import { badRequest, fromStoreError } from "./errors.ts";
 import { openWatchStream, parseRevision, sharedEventLine } from "./watch.ts";
 
 export const SNAPSHOT_PATH = `/apis/${MICROSEG_V1}/snapshot`;
@@ -17,20 +23,46 @@ const BOOKMARK_MS = 10_000;
 
 type Query = Record<string, string | undefined>;
 
+/** The node whose peers the caller wants as views, if it asked. */
+function peersOf(q: Query): string | undefined {
+  const node = q.peersOf;
+  if (node === undefined) return undefined;
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(node))
+    throw badRequest("peersOf", `"${node}" is not a node name`);
+  return node;
+}
+
+/** Whether `r` goes to `node` as a peer view: a pod of another node. */
+const isPeer = (r: Resource, node: string | undefined): boolean =>
+  node !== undefined && peerView(r, node) !== r;
+
+/** A peer view that keeps the revision a watch resumes from. */
+function viewAt(r: Resource, node: string, resourceVersion: string | undefined): object {
+  const v = peerView(r, node);
+  return { ...v, metadata: { ...v.metadata, resourceVersion } };
+}
+
 export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get(SNAPSHOT_PATH, async (req) => {
+  app.get(SNAPSHOT_PATH, async (req: FastifyRequest<{ Querystring: Query }>) => {
     req.metricLabels = { verb: "snapshot", resource: "" };
+    const node = peersOf(req.query);
     const snap = await ctx.store.snapshot();
     return {
       apiVersion: "v1",
       kind: "List",
       metadata: { resourceVersion: String(snap.revision) },
-      items: snap.items,
+      items:
+        node === undefined
+          ? snap.items
+          : snap.items.map((r) =>
+              isPeer(r, node) ? viewAt(r, node, r.metadata.resourceVersion) : r,
+            ),
     };
   });
 
   app.get(WATCH_ALL_PATH, async (req: FastifyRequest<{ Querystring: Query }>, reply) => {
     req.metricLabels = { verb: "watch", resource: "" };
+    const node = peersOf(req.query);
     const fromRevision = parseRevision(req.query.resourceVersion) ?? (await ctx.store.revision());
     const bookmarks =
       req.query.allowWatchBookmarks === "true" || req.query.allowWatchBookmarks === "1";
@@ -45,10 +77,16 @@ export function registerStoreWideRoutes(app: FastifyInstance, ctx: ServerContext
             return;
           }
           // A DELETED object carries the deleting revision, as the per-kind watch sends it.
-          const line = sharedEventLine(event.object, "all", event.type, () => ({
-            ...event.object,
-            metadata: { ...event.object.metadata, resourceVersion: String(event.revision) },
-          }));
+          const revision = String(event.revision);
+          const line =
+            node !== undefined && isPeer(event.object, node)
+              ? sharedEventLine(event.object, "peer", event.type, () =>
+                  viewAt(event.object, node, revision),
+                )
+              : sharedEventLine(event.object, "all", event.type, () => ({
+                  ...event.object,
+                  metadata: { ...event.object.metadata, resourceVersion: revision },
+                }));
           writeLine(event.type, line);
         },
         onError(error: DatastoreError) {

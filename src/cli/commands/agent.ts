@@ -33,6 +33,7 @@ import {
 } from "../../datastore/kubernetes/index.ts";
 import { parseDuration } from "../../model/index.ts";
 import { KernelNftables } from "../../nft/index.ts";
+import { peerView } from "../../policy/index.ts";
 import { CliError } from "../load.ts";
 
 interface AgentFlags {
@@ -148,7 +149,10 @@ function agentSource(f: AgentFlags, client: ApiClient | undefined): ResourceSour
     throw new CliError(
       "give either -f (manifest files), --server (an API server) or --datastore kubernetes",
     );
-  if (client) return new DatastoreSource(client);
+  // Other nodes' pods as peer views only, on the wire and held: what this node's enforcement
+  // reads of them (the projection again, so an unchanged view never reaches the engine).
+  if (client)
+    return new DatastoreSource(client.forNode(f.node), { project: (r) => peerView(r, f.node) });
   return new ManifestSource(f.filename ?? [], {
     pollMs: duration("--poll-interval", f.pollInterval),
   });
