@@ -29,6 +29,7 @@ import { fileURLToPath } from "node:url";
 import { ApiClient } from "../src/client/index.ts";
 import { openDatastore } from "../src/datastore/index.ts";
 import { type Resource, validResource } from "../src/model/index.ts";
+import { peerView } from "../src/policy/index.ts";
 import { startServer } from "../src/server/index.ts";
 import { startEtcd } from "../test/etcd-server.ts";
 import type { AgentMessage } from "./distribution-agent.ts";
@@ -336,6 +337,8 @@ interface RunFigures {
   readonly storeObjects: number;
   /** A written pod as stored, JSON bytes (median): the body of its watch event. */
   readonly objectBytes: number;
+  /** Its peer view (what `peersOf` sends other nodes, less the resourceVersion). */
+  readonly viewBytes: number;
 }
 
 interface RunOptions {
@@ -371,7 +374,13 @@ async function run(o: RunOptions): Promise<RunFigures> {
     const cpu0 = process.cpuUsage();
     const etcd0 = etcdPid === undefined ? 0 : procCpuMs(etcdPid);
     const t0 = nowMs();
-    const writes: Promise<{ start: number; ack: number; revision: number; bytes: number }>[] = [];
+    const writes: Promise<{
+      start: number;
+      ack: number;
+      revision: number;
+      bytes: number;
+      viewBytes: number;
+    }>[] = [];
     for (let i = 0; i < events; i++) {
       const wait = t0 + (i * 1000) / rate - nowMs();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -390,6 +399,7 @@ async function run(o: RunOptions): Promise<RunFigures> {
           ack: epochNow() - start,
           revision: Number(c.metadata.resourceVersion),
           bytes: JSON.stringify(c).length,
+          viewBytes: JSON.stringify(peerView(c, "node-elsewhere")).length,
         })),
       );
     }
@@ -432,6 +442,7 @@ async function run(o: RunOptions): Promise<RunFigures> {
       agentEndpoints: median(after.map((a) => a.endpoints)),
       storeObjects: (await store.snapshot()).items.length,
       objectBytes: median(done.map((w) => w.bytes)),
+      viewBytes: median(done.map((w) => w.viewBytes)),
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
@@ -519,7 +530,7 @@ async function scopeRuns(
         metric: "  watch event body",
         value: scoped.objectBytes,
         unit: "bytes",
-        note: "a written pod as stored (JSON)",
+        note: `a written pod as stored (JSON); as other nodes get it (peersOf) ${scoped.viewBytes}`,
       },
     ],
   };
