@@ -147,27 +147,23 @@ describe("microseg up, end to end", { skip, timeout: 600_000 }, () => {
         `flows on ${a.node}`,
       );
 
-    // Watched while the probe runs (it waits out its timeout after the dropped SYN), polled
-    // often, so the delay measured is the pipeline's: packet -> ulogd2 -> agent -> API.
+    // Watched while the probe runs (it waits out its timeout after the dropped SYN). How fast
+    // the alert comes is a figure of `npm run bench -- flows` (packet -> alert), not asserted.
     const watching = (async () => {
       const deadline = Date.now() + 20_000;
       for (;;) {
         const [a] = await violations();
-        if (a) return { alert: a, at: Date.now() };
+        if (a) return a;
         if (Date.now() > deadline) throw new Error("no alert in the API after 20 s");
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
     const [denied] = await probeOne("directory/blue-web-0", "directory/ldap-server-0");
     assert.equal(denied?.allowed, false);
-    const { alert, at: seenAt } = await watching;
+    const alert = await watching;
     assert.deepEqual(
       [alert.alert, alert.destination, alert.port, alert.policy],
       ["blue-ldap-violation", "directory/ldap-server-0", "389", "blue-ldap"],
-    );
-    assert.ok(
-      seenAt - Date.parse(alert.time) < 1000,
-      `alert seen ${seenAt - Date.parse(alert.time)} ms after the packet`,
     );
 
     // Again within the dedupe period: blocked and logged, still one alert (the built-in
