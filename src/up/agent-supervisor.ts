@@ -5,12 +5,13 @@
 // last good policy hold throughout. An agent that keeps dying young is restarted with a
 // doubling wait, so a crash loop does not take the machine's cores.
 import type { AgentExit, Lab } from "../lab/index.ts";
+import { Backoff, type BackoffOptions } from "../util/backoff.ts";
 
 export interface AgentSupervisorOptions {
   /** A line for the user about each exit and restart. */
   readonly say: (line: string) => void;
   /** First and longest wait before a restart; 200 ms and 5 s by default. */
-  readonly backoffMs?: { readonly first: number; readonly max: number };
+  readonly backoffMs?: Omit<BackoffOptions, "jitter">;
 }
 
 /** An agent that ran this long before it exited is restarted after the first wait again. */
@@ -25,13 +26,13 @@ export interface AgentSupervisor {
 export type SupervisedLab = Pick<Lab, "plan" | "exists" | "onAgentExit" | "restartAgent">;
 
 export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions): AgentSupervisor {
-  const first = opts.backoffMs?.first ?? 200;
-  const max = opts.backoffMs?.max ?? 5_000;
-  const nodes = new Map<string, { startedAt: number; wait: number }>();
+  const backoff = { first: 200, max: 5_000, ...opts.backoffMs, jitter: 0 };
+  const nodes = new Map<string, { startedAt: number; backoff: Backoff }>();
   const timers = new Set<NodeJS.Timeout>();
   let stopped = false;
   const now = Date.now();
-  for (const node of lab.plan.nodes) nodes.set(node.name, { startedAt: now, wait: first });
+  for (const node of lab.plan.nodes)
+    nodes.set(node.name, { startedAt: now, backoff: new Backoff(backoff) });
 
   /** A lab brought down by another process (`microseg lab down`) has nothing left to enforce. */
   const gone = (node: string): boolean => {
@@ -52,9 +53,7 @@ export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions
     }
   };
   const schedule = (node: string): number => {
-    const entry = nodes.get(node)!;
-    const wait = entry.wait;
-    entry.wait = Math.min(wait * 2, max);
+    const wait = nodes.get(node)!.backoff.next();
     const timer = setTimeout(() => {
       timers.delete(timer);
       restart(node);
@@ -66,7 +65,7 @@ export function superviseAgents(lab: SupervisedLab, opts: AgentSupervisorOptions
     if (stopped) return;
     const entry = nodes.get(exit.node);
     if (!entry || gone(exit.node)) return;
-    if (Date.now() - entry.startedAt >= STEADY_MS) entry.wait = first;
+    if (Date.now() - entry.startedAt >= STEADY_MS) entry.backoff.reset();
     const wait = schedule(exit.node);
     opts.say(
       `agent on ${exit.node} (pid ${exit.pid}) exited (${exit.signal ?? `code ${exit.code}`}); ` +
