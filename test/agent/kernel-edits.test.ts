@@ -5,13 +5,13 @@
 // the table it left resyncs once, reads the new handles, and edits in place again.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { Enforcer } from "../../src/agent/index.ts";
 import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { resourceKey, validResource } from "../../src/model/index.ts";
-import { KernelNftables } from "../../src/nft/index.ts";
-import { createTestNetns, rootSkipReason } from "../nft/needs-root.ts";
+import { kernelInTestNetns } from "../nft/kernel-netns.ts";
+import { rootSkipReason } from "../nft/needs-root.ts";
 import { NODE, namespace, podResource } from "./kernel-fixtures.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["msx*"], podInterfacePrefix: "msx" };
@@ -40,21 +40,11 @@ const upsert = (...rs: ReturnType<typeof validResource>[]): ResourceEvent[] =>
   rs.map((resource) => ({ type: "upsert", resource }));
 
 describe("in-place rule edits in the kernel", { skip: rootSkipReason() }, () => {
-  let netns: ReturnType<typeof createTestNetns>;
-  let kernel: KernelNftables;
-
-  before(() => {
-    netns = createTestNetns();
-    kernel = new KernelNftables({ netns: netns.name });
-  });
-  after(async () => {
-    await kernel?.close();
-    netns?.remove();
-  });
+  const netns = kernelInTestNetns();
 
   /** The server's ingress chain: the endpoint chain that jumps to every policy. */
   const serverChain = async () => {
-    const table = await kernel.read("inet", cfg.table);
+    const table = await netns.kernel.read("inet", cfg.table);
     const chain = table?.chains
       .filter((c) => c.name.startsWith("ep-") && c.name.endsWith("-in"))
       .sort((a, b) => b.rules.length - a.rules.length)[0];
@@ -83,7 +73,7 @@ describe("in-place rule edits in the kernel", { skip: rootSkipReason() }, () => 
       { role: "server" },
     );
     const all = [namespace, server, ...Array.from({ length: POLICIES }, (_, j) => policy(j))];
-    const agent = new Enforcer({ node: NODE, nft: kernel, enforcement: cfg });
+    const agent = new Enforcer({ node: NODE, nft: netns.kernel, enforcement: cfg });
     assert.equal(await agent.bootstrap(), "installed");
     assert.equal((await agent.enforce(upsert(...all))).mode, "full");
     const start = await serverChain();
@@ -114,7 +104,7 @@ describe("in-place rule edits in the kernel", { skip: rootSkipReason() }, () => 
     await inSync(agent, "after the move");
 
     // Restart: a new agent keeps the table, resyncs it whole once, then reads its handles.
-    const restarted = new Enforcer({ node: NODE, nft: kernel, enforcement: cfg });
+    const restarted = new Enforcer({ node: NODE, nft: netns.kernel, enforcement: cfg });
     assert.equal(await restarted.bootstrap(), "kept");
     const now = [...all.filter((r) => r.metadata.name !== "p-3"), policy(3, -1)];
     assert.equal((await restarted.enforce(upsert(...now))).mode, "full");

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { after, before, beforeEach, describe, test } from "node:test";
+import { beforeEach, describe, test } from "node:test";
 import {
   counter,
   dumpSorted,
@@ -19,32 +19,24 @@ import {
 } from "../../src/nft/index.ts";
 import { brokenCases, brokenTransaction, startingRuleset } from "./cases.ts";
 import { fullDump, fullTransaction } from "./fixtures.ts";
+import { kernelInTestNetns } from "./kernel-netns.ts";
 import { createTestNetns, rootSkipReason } from "./needs-root.ts";
 
 const table = "microseg";
 
 describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
-  let netns: ReturnType<typeof createTestNetns>;
-  let kernel: KernelNftables;
+  const netns = kernelInTestNetns();
   const dump = async () => {
-    const model = await kernel.read("inet", table);
+    const model = await netns.kernel.read("inet", table);
     return model ? dumpSorted(model) : "";
   };
 
-  before(() => {
-    netns = createTestNetns();
-    kernel = new KernelNftables({ netns: netns.name });
-  });
-  after(async () => {
-    await kernel?.close();
-    netns?.remove();
-  });
   beforeEach(() => {
     execFileSync("ip", ["netns", "exec", netns.name, "nft", "flush", "ruleset"]);
   });
 
   test("the full transaction applies and reads back as the fake holds it", async () => {
-    await kernel.run(fullTransaction(table));
+    await netns.kernel.run(fullTransaction(table));
     assert.equal(await dump(), fullDump);
     const fake = new MemoryNftables();
     await fake.run(fullTransaction(table));
@@ -52,8 +44,8 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   });
 
   test("the reader returns rules as AST, set elements, verdict maps and handles", async () => {
-    await kernel.run(startingRuleset(table));
-    const model = await kernel.read("inet", table);
+    await netns.kernel.run(startingRuleset(table));
+    const model = await netns.kernel.read("inet", table);
     assert.ok(model);
     const ep4 = model.sets.find((s) => s.name === "ep4");
     assert.deepEqual(ep4?.elements, [
@@ -75,7 +67,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
 
   test("counters read back with the packets that hit them", async () => {
     const output = { type: "filter", hook: "output", priority: 0, policy: "accept" } as const;
-    await kernel.run(
+    await netns.kernel.run(
       new Transaction({ family: "inet", table })
         .add({ kind: "table" })
         .add({ kind: "chain", name: "output", base: output })
@@ -89,7 +81,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     const send =
       "const s=require('node:dgram').createSocket('udp4');s.send('x',9,'127.0.0.1',()=>s.close())";
     execFileSync("ip", ["netns", "exec", netns.name, process.execPath, "-e", send]);
-    const model = await kernel.read("inet", table);
+    const model = await netns.kernel.read("inet", table);
     const stmt = model?.chains[0]?.rules[0]?.body.find((s) => s.kind === "counter");
     assert.deepEqual(stmt, { kind: "counter", packets: 1, bytes: 29 });
     assert.match(
@@ -101,10 +93,10 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
 
   for (const c of brokenCases) {
     test(`${c.name}: ${c.code}, the ruleset stays whole, the fake agrees`, async () => {
-      await kernel.run(startingRuleset(table));
+      await netns.kernel.run(startingRuleset(table));
       const beforeDump = await dump();
       const broken = brokenTransaction(c, table);
-      await assert.rejects(kernel.run(broken), (e: unknown) => {
+      await assert.rejects(netns.kernel.run(broken), (e: unknown) => {
         assert.ok(e instanceof NftError);
         assert.equal(e.code, c.code, e.stderr);
         assert.ok(e.stderr.length > 0, "nft's stderr is kept");
@@ -119,12 +111,12 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   }
 
   test("check mode reports without changing anything", async () => {
-    await kernel.run(startingRuleset(table));
+    await netns.kernel.run(startingRuleset(table));
     const beforeDump = await dump();
-    await kernel.check(
+    await netns.kernel.check(
       new Transaction({ family: "inet", table }).add({ kind: "chain", name: "checked" }),
     );
-    await assert.rejects(kernel.check(brokenTransaction(brokenCases[0]!, table)), {
+    await assert.rejects(netns.kernel.check(brokenTransaction(brokenCases[0]!, table)), {
       code: "ENOENT",
     });
     assert.equal(await dump(), beforeDump);
@@ -134,12 +126,12 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     const bad = new Transaction({ family: "inet", table })
       .add({ kind: "table" })
       .add({ kind: "chain", name: "bad name" });
-    await assert.rejects(kernel.run(bad), { code: "invalid" });
-    assert.equal(await kernel.read("inet", table), undefined);
+    await assert.rejects(netns.kernel.run(bad), { code: "invalid" });
+    assert.equal(await netns.kernel.read("inet", table), undefined);
   });
 
   test("rules the AST has no shape for read back as unrecognized, so drift shows", async () => {
-    await kernel.run(startingRuleset(table));
+    await netns.kernel.run(startingRuleset(table));
     execFileSync("ip", [
       "netns",
       "exec",
@@ -155,16 +147,16 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
       "syn",
       "accept",
     ]);
-    const model = await kernel.read("inet", table);
+    const model = await netns.kernel.read("inet", table);
     const rule = model?.chains.find((c) => c.name === "ep-b")?.rules[1];
     assert.equal(rule?.body[0]?.kind, "unknown");
     assert.match(dumpSorted(model!), /add rule inet microseg ep-b # unrecognized: .*"flags"/);
   });
 
   test("a refused transaction's error names nft's error and the command at fault", async () => {
-    await kernel.run(startingRuleset(table));
+    await netns.kernel.run(startingRuleset(table));
     const broken = brokenTransaction(brokenCases[1]!, table);
-    await assert.rejects(kernel.run(broken), (e: unknown) => {
+    await assert.rejects(netns.kernel.run(broken), (e: unknown) => {
       assert.ok(e instanceof NftError);
       assert.match(
         e.message,
@@ -173,7 +165,9 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
       assert.match(e.message, /\(in: add rule inet microseg nowhere accept\)/);
       return true;
     });
-    await kernel.run(new Transaction({ family: "inet", table }).add({ kind: "chain", name: "ok" }));
+    await netns.kernel.run(
+      new Transaction({ family: "inet", table }).add({ kind: "chain", name: "ok" }),
+    );
   });
 
   test("no process per transaction: it works with no nft or ip binary to start", async () => {
@@ -209,7 +203,7 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
         new Transaction({ family: "inet", table: unique }).add({ kind: "table" }),
       );
       assert.ok(await elsewhere.read("inet", unique));
-      assert.equal(await kernel.read("inet", unique), undefined);
+      assert.equal(await netns.kernel.read("inet", unique), undefined);
       const host = execFileSync("nft", ["list", "tables"]).toString();
       assert.ok(!host.includes(unique), "the host has no such table");
     } finally {
@@ -235,6 +229,6 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
   });
 
   test("a missing table reads as undefined", async () => {
-    assert.equal(await kernel.read("inet", "absent"), undefined);
+    assert.equal(await netns.kernel.read("inet", "absent"), undefined);
   });
 });

@@ -3,7 +3,7 @@
 // so drift checks compare like with like and report nothing on a faithful table.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
   checkDrift,
   DEFAULT_ENFORCEMENT,
@@ -11,23 +11,17 @@ import {
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { DpTierRef, EndpointId } from "../../src/engine/index.ts";
-import { dumpSorted, KernelNftables, MemoryNftables } from "../../src/nft/index.ts";
+import { dumpSorted, MemoryNftables } from "../../src/nft/index.ts";
 import { ChurnGenerator, prng } from "../engine/random-cluster.ts";
-import { createTestNetns, rootSkipReason } from "./needs-root.ts";
+import { kernelInTestNetns } from "./kernel-netns.ts";
+import { rootSkipReason } from "./needs-root.ts";
 import { randomDataplane } from "./random-dataplane.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*", "ms-*"] };
 
 describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
-  let netns: ReturnType<typeof createTestNetns>;
-  let kernel: KernelNftables;
-  const liveDump = async () => dumpSorted((await kernel.read("inet", cfg.table))!);
-
-  before(() => {
-    netns = createTestNetns();
-    kernel = new KernelNftables({ netns: netns.name });
-  });
-  after(() => netns?.remove());
+  const netns = kernelInTestNetns();
+  const liveDump = async () => dumpSorted((await netns.kernel.read("inet", cfg.table))!);
 
   test("40 random states: the kernel reads back what the fake holds", async () => {
     for (let seed = 1; seed <= 40; seed++) {
@@ -35,9 +29,9 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const tx = new NftRenderer(cfg).full(state);
       const fake = new MemoryNftables();
       await fake.run(tx);
-      await kernel.run(tx);
+      await netns.kernel.run(tx);
       assert.equal(await liveDump(), fake.dump(), `state ${seed}`);
-      const drift = await checkDrift(kernel, cfg, state);
+      const drift = await checkDrift(netns.kernel, cfg, state);
       assert.ok(drift.inSync, `state ${seed}: ${JSON.stringify(drift.objects)}`);
     }
   });
@@ -59,8 +53,8 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
     const tx = new NftRenderer(cfg).full(starred);
     assert.match(tx.toString(), /meta iifname != "lo" meta iifname != "veth\*"/);
     assert.match(tx.toString(), /notrack accept/);
-    await kernel.run(tx);
-    const drift = await checkDrift(kernel, cfg, starred);
+    await netns.kernel.run(tx);
+    const drift = await checkDrift(netns.kernel, cfg, starred);
     assert.ok(drift.inSync, JSON.stringify(drift.objects));
   });
 
@@ -73,12 +67,12 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       const fake = new MemoryNftables();
       const first = renderer.full(engine.state());
       await fake.run(first);
-      await kernel.run(first);
+      await netns.kernel.run(first);
       for (let step = 0; step < 40; step++) {
         engine.ingest([gen.next(), gen.next()]);
         const tx = renderer.update(engine.flush());
         await fake.run(tx);
-        await kernel.run(tx);
+        await netns.kernel.run(tx);
       }
       assert.equal(await liveDump(), fake.dump(), `sequence ${seq}`);
     }
