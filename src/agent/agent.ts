@@ -20,6 +20,7 @@ import { type ResourceSource, type SourceBatch, SourceError } from "../datastore
 import type { ResourceEvent } from "../engine/index.ts";
 import { resourceKey } from "../model/index.ts";
 import type { Nftables } from "../nft/index.ts";
+import { Backoff, type BackoffOptions } from "../util/backoff.ts";
 import { type CniWorkloads, l3Interface, podName, podUpsert } from "./cni-workloads.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import type { AgentFlowsPart } from "./flows.ts";
@@ -45,8 +46,11 @@ export interface AgentOptions {
   /** Shorthands for subscribing the ready and status file writers (status.ts). */
   readonly readyFile?: string;
   readonly statusFile?: string;
-  /** First and longest wait between retries of a failed apply; 250 ms and 10 s by default. */
-  readonly retryMs?: { readonly first: number; readonly max: number };
+  /**
+   * Waits between retries of a failed apply: 250 ms doubling to 10 s by default, jittered as
+   * util/Backoff does (agents of nodes that failed together do not resync in step).
+   */
+  readonly retryMs?: BackoffOptions;
   /** Flow logs on this node (or why there are none), reported in the status' `flows`. */
   readonly flows?: AgentFlowsPart;
   /**
@@ -72,7 +76,7 @@ export class Agent {
   #countersTimer: NodeJS.Timeout | undefined;
   #counters: { readonly at: string; readonly values: PolicyCounter[] } | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
-  #retryMs: number;
+  readonly #retry: Backoff;
   /** Revision of the last batch fed to the engine, and of the one the kernel enforces. */
   #received = 0;
   #applied = 0;
@@ -94,7 +98,7 @@ export class Agent {
     this.#opts = opts;
     this.#log = opts.log;
     this.#enforcer = new Enforcer(opts);
-    this.#retryMs = opts.retryMs?.first ?? 250;
+    this.#retry = new Backoff(opts.retryMs ?? { first: 250, max: 10_000 });
     if (opts.statusFile) this.onStatus(statusFileWriter(opts.statusFile));
     if (opts.readyFile) this.onStatus(readyFileWriter(opts.readyFile));
   }
@@ -394,7 +398,7 @@ export class Agent {
       const result = await apply();
       clearTimeout(this.#retryTimer);
       this.#retryTimer = undefined;
-      this.#retryMs = this.#opts.retryMs?.first ?? 250;
+      this.#retry.reset();
       this.#applyError = undefined;
       this.#applied = this.#received;
       this.#appliedAt = new Date().toISOString();
@@ -405,24 +409,25 @@ export class Agent {
       return true;
     } catch (e) {
       this.#applyError = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
+      const retryInMs = this.#scheduleRetry();
       this.#log.error(`${what} failed; the previous ruleset stays`, {
         error: e,
-        retryInMs: this.#retryMs,
+        ...(retryInMs === undefined ? {} : { retryInMs }),
       });
-      this.#scheduleRetry();
     }
     this.#publish();
     return false;
   }
 
-  #scheduleRetry(): void {
-    if (this.#retryTimer || this.#stopped) return;
-    const wait = this.#retryMs;
-    this.#retryMs = Math.min(wait * 2, this.#opts.retryMs?.max ?? 10_000);
+  /** The wait before the resync it schedules; undefined when one is pending already. */
+  #scheduleRetry(): number | undefined {
+    if (this.#retryTimer || this.#stopped) return undefined;
+    const wait = this.#retry.next();
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.#enqueue(() => this.#attempt(() => this.#enforcer.resync(), "resync"));
     }, wait);
+    return wait;
   }
 
   #rejected(e: SourceError): void {

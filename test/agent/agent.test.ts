@@ -177,6 +177,13 @@ describe("agent", () => {
     assert.equal(status()!.revision, 2);
     assert.equal(flaky.inner.dump(), await expected());
     assert.ok(logs.some((l) => l.includes('"msg":"resync done"') && l.includes('"mode":"full"')));
+    // The apply's retry, then the failed resync's: 10 ms doubling, each up to a quarter less.
+    const waits = logs
+      .map((l) => JSON.parse(l) as { msg: string; retryInMs?: number })
+      .filter((l) => l.msg.endsWith("failed; the previous ruleset stays"))
+      .map((l) => l.retryInMs ?? 0);
+    assert.equal(waits.length, 2, `two failures logged: ${waits}`);
+    assert.ok(waits[0]! >= 7 && waits[0]! <= 10 && waits[1]! >= 15 && waits[1]! <= 20, `${waits}`);
   });
 
   test("drift is found, reported by object, and repaired in one transaction", async () => {
