@@ -10,6 +10,7 @@
 // an update whose view is unchanged is not passed on: its batch still carries the revision,
 // so the consumer knows it has seen it.
 import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
+import { Backoff, type BackoffOptions } from "../util/backoff.ts";
 import { byKey, diffResources } from "./resource-diff.ts";
 import {
   type ResourceSource,
@@ -26,8 +27,11 @@ export type WatchableStore = Pick<Datastore, "snapshot" | "watch">;
 export interface DatastoreSourceOptions {
   /** Bookmarks keep the resume revision fresh on a quiet store; 10 s by default. */
   readonly bookmarkMs?: number;
-  /** Backoff between retries after a failed watch or snapshot; 250 ms doubling to 5 s. */
-  readonly retryMs?: { readonly first: number; readonly max: number };
+  /**
+   * Waits between retries after a failed watch or snapshot: 250 ms doubling to 5 s, jittered
+   * (util/Backoff), so every node's agent that lost one store does not come back in step.
+   */
+  readonly retryMs?: BackoffOptions;
   /** What of each object the consumer keeps; the whole object when absent. */
   readonly project?: (r: Resource) => Resource;
 }
@@ -42,7 +46,7 @@ const whole = (r: Resource): Resource => r;
 export class DatastoreSource implements ResourceSource {
   readonly #store: WatchableStore;
   readonly #bookmarkMs: number;
-  readonly #retry: { readonly first: number; readonly max: number };
+  readonly #retry: BackoffOptions;
   readonly #project: (r: Resource) => Resource;
   /** What the consumer has been given, by key; undefined until a snapshot succeeded. */
   #state: Map<string, Resource> | undefined;
@@ -76,7 +80,7 @@ export class DatastoreSource implements ResourceSource {
     let stopped = false;
     let watch: Watch | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
-    let delay = this.#retry.first;
+    const backoff = new Backoff(this.#retry);
     let pending: ResourceEvent[] = [];
     let scheduled = false;
 
@@ -91,8 +95,7 @@ export class DatastoreSource implements ResourceSource {
       deliver({ revision: this.#revision, events });
     };
     const later = (step: () => void): void => {
-      retryTimer = setTimeout(step, delay);
-      delay = Math.min(delay * 2, this.#retry.max);
+      retryTimer = setTimeout(step, backoff.next());
     };
     const follow = (): void => {
       if (stopped) return;
@@ -106,7 +109,7 @@ export class DatastoreSource implements ResourceSource {
         {
           onEvent: (e) => {
             if (stopped) return;
-            delay = this.#retry.first;
+            backoff.reset();
             if (e.type === "BOOKMARK") {
               this.#revision = Math.max(this.#revision, e.revision);
               return;
