@@ -1,9 +1,7 @@
 // `-o wide` of the offline commands: kubectl-style tables, one row per item, with the columns
 // the default output folds into sentences or grids (each direction's own verdict, the deciding
 // tier, policy and rule, a finding's check id).
-import type { DirectionExplanation, Explanation } from "../analysis/explain.ts";
-import type { Finding } from "../analysis/lint/index.ts";
-import type { MatrixCell } from "../analysis/matrix.ts";
+import type { DirectionExplanation, Explanation, Finding, MatrixCell } from "../analysis/index.ts";
 import { policyLabel } from "../policy/index.ts";
 import { formatTable, type Row } from "./table.ts";
 

@@ -4,10 +4,15 @@
 
 import type { ZodType } from "zod";
 import type { AgentStatus } from "../agent/index.ts";
-import type { Description } from "../analysis/describe.ts";
-import type { ExplainQuery, Explanation } from "../analysis/explain.ts";
-import type { Matrix, MatrixFilter, PortProtocol } from "../analysis/matrix.ts";
-import type { LiveSimulation } from "../analysis/simulate.ts";
+import type {
+  Description,
+  ExplainQuery,
+  Explanation,
+  LiveSimulation,
+  Matrix,
+  MatrixFilter,
+  PortProtocol,
+} from "../analysis/index.ts";
 import type {
   KindRef,
   ListOptions,

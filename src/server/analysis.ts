@@ -1,14 +1,14 @@
 // Explain and matrix over the live store: the policy world is built from one store snapshot
 // with the same functions the offline CLI uses, and reused until the store's revision moves.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { explainFlow } from "../analysis/explain.ts";
 import {
+  explainFlow,
   type MatrixFilter,
   MatrixFilterError,
   PortListError,
   parsePortList,
   reachabilityMatrix,
-} from "../analysis/matrix.ts";
+} from "../analysis/index.ts";
 import type { Datastore } from "../datastore/index.ts";
 import { isPortName } from "../model/names.ts";
 import {

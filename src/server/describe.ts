@@ -2,7 +2,7 @@
 // the live store, the same function the UI will call: the object read from the store, judged in
 // the world of the current snapshot.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { describeIn } from "../analysis/describe.ts";
+import { describeIn } from "../analysis/index.ts";
 import { DatastoreError } from "../datastore/index.ts";
 import { lookupKind } from "../model/index.ts";
 import type { WorldCache } from "./analysis.ts";

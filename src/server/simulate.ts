@@ -4,7 +4,7 @@
 // default) by the same function as `microseg simulate`. Nothing is written. A bad object is a
 // 422 Status whose causes name `items[i].field`; a bad window is a 400 naming `since`.
 import type { FastifyInstance } from "fastify";
-import { type LiveSimulation, simulate, validateChange } from "../analysis/simulate.ts";
+import { type LiveSimulation, simulate, validateChange } from "../analysis/index.ts";
 import { MICROSEG_V1, parseDuration, type Resource } from "../model/index.ts";
 import { itemsOf } from "./apply.ts";
 import type { ServerContext } from "./context.ts";

@@ -1,9 +1,12 @@
 // The UI's one door to the server: the same public API paths the CLI and kubectl use, over
 // fetch. A bearer token, when the server wants one, is asked once and kept for the tab.
-import type { Description } from "../../src/analysis/describe.ts";
-import type { Explanation } from "../../src/analysis/explain.ts";
-import type { Matrix, MatrixFilter } from "../../src/analysis/matrix.ts";
-import type { Simulation } from "../../src/analysis/simulate.ts";
+import type {
+  Description,
+  Explanation,
+  Matrix,
+  MatrixFilter,
+  Simulation,
+} from "../../src/analysis/index.ts";
 import type { FlowField } from "../../src/flows/flow-log.ts";
 import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
 import type { StoredAlert, StoredFlowRecord } from "../../src/flows/wire.ts";

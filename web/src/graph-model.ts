@@ -1,7 +1,7 @@
 // The service graph as data, pure: workloads grouped by namespace and application (owner),
 // observed flow records folded into edges between applications, and what policy allows (the
 // matrix) laid over them. The view only draws what this returns.
-import type { Matrix } from "../../src/analysis/matrix.ts";
+import type { Matrix } from "../../src/analysis/index.ts";
 import type { FlowProjection, ProjectedFlowRecord } from "../../src/flows/projection.ts";
 import type { ApiObject } from "./objects.ts";
 

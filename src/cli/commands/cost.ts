@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { cost, formatCost } from "../../analysis/cost.ts";
+import { cost, formatCost } from "../../analysis/index.ts";
 import { type AnalysisInputFlags, analysisResources } from "../analysis-input.ts";
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { describeIn } from "../../analysis/describe.ts";
-import { formatDescription } from "../../analysis/describe-text.ts";
+import { describeIn, formatDescription } from "../../analysis/index.ts";
 import { listFilter } from "../../datastore/filters.ts";
 import { DEFAULT_NAMESPACE, lookupKind, type Resource } from "../../model/index.ts";
 import { buildWorld } from "../../policy/index.ts";

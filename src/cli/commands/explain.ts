@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { type Explanation, explainFlow, formatExplanation } from "../../analysis/explain.ts";
+import { type Explanation, explainFlow, formatExplanation } from "../../analysis/index.ts";
 import { isPortName } from "../../model/names.ts";
 import { buildWorld, flowIcmp, normalizeProtocol, qualifyWorkloadRef } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";

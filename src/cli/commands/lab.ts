@@ -2,8 +2,7 @@
 // between invocations. Probes print in `microseg matrix`'s shape, with real packets behind
 // every cell.
 import type { Command } from "commander";
-import { parsePortList } from "../../analysis/matrix.ts";
-import { formatMatrix } from "../../analysis/matrix-text.ts";
+import { formatMatrix, parsePortList } from "../../analysis/index.ts";
 import {
   defaultStateDir,
   downLab,

@@ -5,7 +5,7 @@ import {
   formatFindings,
   lint,
   lintExitCode,
-} from "../../analysis/lint/index.ts";
+} from "../../analysis/index.ts";
 import { type AnalysisInputFlags, analysisResources } from "../analysis-input.ts";
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import {
+  formatMatrix,
   formatSummary,
   type Matrix,
   type MatrixFilter,
@@ -7,8 +8,8 @@ import {
   namespaceSummary,
   parsePortList,
   reachabilityMatrix,
-} from "../../analysis/matrix.ts";
-import { formatMatrix, writeResultsJson } from "../../analysis/matrix-text.ts";
+  writeResultsJson,
+} from "../../analysis/index.ts";
 import { buildWorld } from "../../policy/index.ts";
 import { type ConnectionFlags, connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";

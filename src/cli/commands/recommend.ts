@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { recommend } from "../../analysis/recommend.ts";
+import { recommend } from "../../analysis/index.ts";
 import { analysisResources } from "../analysis-input.ts";
 import { withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";

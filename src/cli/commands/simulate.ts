@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { formatSimulation, simulate } from "../../analysis/simulate.ts";
+import { formatSimulation, simulate } from "../../analysis/index.ts";
 import { analysisResources } from "../analysis-input.ts";
 import { connect, withConnection } from "../connection.ts";
 import { kubectlAction } from "../failure.ts";
