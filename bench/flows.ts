@@ -1,4 +1,5 @@
-// `npm run bench -- flows [--pods N] [--pairs N] [--records N] [--stored N] [--samples N]`:
+// `npm run bench -- flows [--pods N] [--pairs N] [--records N] [--stored N] [--samples N]
+//   [--scale-pods 10000,100000] [--only scale]`:
 //   - flow logs per second through enrichment + aggregation, and with ulogd2's JSON parsed too,
 //     against JSON.parse of the same lines alone (the baseline every reader pays); closed
 //     intervals are flushed once per second of the logs' time, as FlowPipeline's timer does;
@@ -7,13 +8,14 @@
 //   - a flow store holding 1,000,000 records (--stored): its file, and heap and RSS growth after
 //     a forced gc against the open empty store in the same process;
 //   - record -> alert latency through the file follower (ulogd2 writes with sync=1, so this is
-//     the part after the kernel hands the packet to ulogd2), p50/p99.
+//     the part after the kernel hands the packet to ulogd2), p50/p99;
+//   - the flow context at --scale-pods (bench/flows-scale.ts): per batch, per flow and memory,
+//     incremental against the per-batch rebuild; `--only scale` runs just that.
 import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { formatLogPrefix } from "../src/dataplane/nftables/log-prefix.ts";
-import { policyId } from "../src/engine/index.ts";
 import {
   Aggregator,
   type Alert,
@@ -28,6 +30,8 @@ import {
 } from "../src/flows/index.ts";
 import { JsonLinesFollower } from "../src/flows/json-follower.ts";
 import { generateCluster, podAddress } from "./cluster-gen.ts";
+import { flowLines, loggedPolicies } from "./flow-lines.ts";
+import { contextScale } from "./flows-scale.ts";
 import {
   type BenchArgs,
   type BenchReport,
@@ -40,6 +44,10 @@ import {
 } from "./lib.ts";
 
 export default async function flowsBench(args: BenchArgs): Promise<BenchReport> {
+  const sizes = String(args["scale-pods"] ?? "10000,100000")
+    .split(",")
+    .map((x) => intArg({ "scale-pods": x }, "scale-pods", 0));
+  if (args.only === "scale") return contextScale(sizes);
   const pods = intArg(args, "pods", 2000);
   const n = intArg(args, "records", 200_000);
   const stored = intArg(args, "stored", 1_000_000);
@@ -54,43 +62,16 @@ export default async function flowsBench(args: BenchArgs): Promise<BenchReport> 
     resources.map((resource) => ({ type: "upsert" as const, resource })),
     Date.now() - 60_000,
   );
-  const policies = ctx.world.program.tiers.flatMap((t) =>
-    t.policies.map((p) => ({ tier: t.name, id: policyId(p.ref) })),
-  );
+  const policies = loggedPolicies(ctx.world);
   const random = rng(7);
   // Traffic between a fixed set of pod pairs, as in a cluster: many logs per flow record.
-  const pairs = Array.from({ length: intArg(args, "pairs", 5000) }, () => [
-    podAddress(Math.floor(random() * pods)),
-    podAddress(Math.floor(random() * pods)),
-  ]);
+  const pairs = Array.from(
+    { length: intArg(args, "pairs", 5000) },
+    () =>
+      [podAddress(Math.floor(random() * pods)), podAddress(Math.floor(random() * pods))] as const,
+  );
   const t0 = Date.now();
-  const lines = Array.from({ length: n }, (_, i) => {
-    const p = policies[Math.floor(random() * policies.length)]!;
-    const deny = random() < 0.5;
-    return JSON.stringify({
-      "raw.pktlen": 60,
-      "oob.prefix": deny
-        ? formatLogPrefix({ action: "T", direction: "ingress", tier: p.tier })
-        : formatLogPrefix({
-            action: "D",
-            direction: "ingress",
-            tier: p.tier,
-            policy: p.id as never,
-            rule: 0,
-          }),
-      "oob.time.sec": Math.floor((t0 + i) / 1000),
-      "oob.time.usec": ((t0 + i) % 1000) * 1000,
-      "oob.family": 2,
-      "raw.label": 1,
-      "ip.protocol": 6,
-      src_ip: pairs[i % pairs.length]![0],
-      dest_ip: pairs[i % pairs.length]![1],
-      src_port: 30000 + (i % 30000),
-      dest_port: [80, 443, 5432, 6379][i % 4],
-      "tcp.syn": 1,
-      "tcp.ack": 0,
-    });
-  });
+  const lines = flowLines(policies, pairs, n, t0, random);
   const packets = lines.map(parseUlogdLine);
   // First, before the throughput rounds leave freed pages that would make RSS shrink meanwhile.
   const storage = storeMemory(ctx, packets, stored, t0);
@@ -194,9 +175,11 @@ export default async function flowsBench(args: BenchArgs): Promise<BenchReport> 
       note: `goal 250 ms end to end; ${samples} samples`,
     },
   ];
+  const scale = contextScale(sizes);
   return {
-    rows,
+    rows: [...rows, ...scale.rows],
     figures: {
+      ...scale.figures,
       baselineLinesPerSec: perSec(median(baseline)),
       enrichAggregatePerSec: perSec(median(enrichAgg)),
       parseEnrichAggregatePerSec: perSec(median(full)),

@@ -38,26 +38,20 @@ export class AddressHistory {
   }
 
   /**
-   * Makes `owners` (address -> owner) the state from `time` on: changed owners end their tenure
-   * and start a new one, addresses no longer held end theirs.
+   * Makes `owner` the holder of `address` from `time` on (undefined: nobody): a changed owner
+   * ends the current tenure and starts a new one; an equal one (same fingerprint) keeps it.
    */
-  update(owners: ReadonlyMap<string, Endpoint>, time: number): void {
-    for (const [address, tenures] of this.#byAddress) {
-      const current = tenures.at(-1)!;
-      if (current.to !== Infinity) continue;
-      const next = owners.get(address);
-      if (!next || ownerFingerprint(next) !== current.fingerprint) current.to = time;
-    }
-    for (const [address, owner] of owners) {
-      let tenures = this.#byAddress.get(address);
-      if (!tenures) {
-        tenures = [];
-        this.#byAddress.set(address, tenures);
-      }
-      const current = tenures.at(-1);
-      if (current && current.to === Infinity) continue;
-      tenures.push({ from: time, to: Infinity, owner, fingerprint: ownerFingerprint(owner) });
-    }
+  set(address: string, owner: Endpoint | undefined, time: number): void {
+    const tenures = this.#byAddress.get(address);
+    const current = tenures?.at(-1);
+    const open = current?.to === Infinity ? current : undefined;
+    const fingerprint = owner && ownerFingerprint(owner);
+    if (open && open.fingerprint === fingerprint) return;
+    if (open) open.to = time;
+    if (!owner || !fingerprint) return;
+    const tenure = { from: time, to: Infinity, owner, fingerprint };
+    if (tenures) tenures.push(tenure);
+    else this.#byAddress.set(address, [tenure]);
   }
 
   /** Forgets tenures that ended before `time`; records older than that are no longer enriched. */

@@ -185,7 +185,8 @@ function portText(port: number | undefined): string {
 }
 
 export class Enricher {
-  constructor(private readonly ctx: FlowContext) {}
+  /** Reads a FlowContext (or anything with its world and owners: the bench's baseline). */
+  constructor(private readonly ctx: Pick<FlowContext, "world" | "ownerAt">) {}
 
   /** Undefined for a record that is not microseg's (another rule's prefix). */
   enrich(p: PacketLog): FlowLog | undefined {

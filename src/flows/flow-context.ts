@@ -1,51 +1,123 @@
 // What records are enriched against: the latest resources as a policy world (for the deciding
 // policies, implicit-deny attribution and the staged verdict) and the address history (who held
 // an address when). Fed the same resource events as the engine, each batch stamped with the time
-// the node learnt of it. The world is rebuilt per batch (O(resources)); batches are coalesced
-// upstream, and records only read it.
+// the node learnt of it.
+//
+// Incremental, so that pod churn costs O(change) at any cluster size: pods and workload endpoints
+// (the address holders, nearly every object of a large cluster) are derived one at a time against
+// the world and never enter it; the world holds the rest (policies, tiers, namespaces, service
+// accounts, nodes, services, network sets, host endpoints) and is rebuilt only when one of those
+// changes, with the holders of a namespace whose labels (or service accounts) changed derived
+// again. The evaluator never asks the world for a pod: flows carry their endpoints.
 import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
-import { buildWorld, type Endpoint, type World } from "../policy/index.ts";
+import { buildWorldWith, type Endpoint, type World, type WorldBuild } from "../policy/index.ts";
+import { getOrCreate } from "../util/maps.ts";
 import { AddressHistory } from "./address-history.ts";
 
+/** Kinds derived one at a time, outside the world. */
+const HOLDER_KINDS: ReadonlySet<string> = new Set(["Pod", "WorkloadEndpoint"]);
+/** Kinds whose change alters how the holders of their namespace derive (labels they inherit). */
+const NAMESPACE_INPUTS: ReadonlySet<string> = new Set(["Namespace", "ServiceAccount"]);
+/** Claimant keys of the world's own endpoints (host endpoints) start with it; no key does. */
+const WORLD = "\0";
+
 export class FlowContext {
-  readonly #resources = new Map<string, Resource>();
   readonly history = new AddressHistory();
-  #world: World = buildWorld([]);
+  /** Pods and workload endpoints, and everything else, by resource key. */
+  readonly #holders = new Map<string, Resource>();
+  readonly #inputs = new Map<string, Resource>();
+  /** Holder keys per namespace: derived again when the namespace's labels change. */
+  readonly #byNamespace = new Map<string, Set<string>>();
+  /** Who claims each address (a holder's key, or WORLD and an endpoint id) and as what. */
+  readonly #claims = new Map<string, Map<string, Endpoint>>();
+  /** The addresses each claimant claims, to withdraw them when it changes. */
+  readonly #claimed = new Map<string, readonly string[]>();
+  #worldClaimants: readonly string[] = [];
+  #build: WorldBuild = buildWorldWith([]);
 
   get world(): World {
-    return this.#world;
+    return this.#build.world;
   }
 
-  apply(events: readonly ResourceEvent[], time: number): void {
+  /** Applies one batch; returns the kinds it changed. */
+  apply(events: readonly ResourceEvent[], time: number): ReadonlySet<string> {
+    const kinds = new Set<string>();
+    const holders = new Set<string>();
+    const namespaces = new Set<string>();
     for (const e of events) {
-      if (e.type === "upsert") this.#resources.set(resourceKey(e.resource), e.resource);
-      else this.#resources.delete(e.key);
+      const key = e.type === "upsert" ? resourceKey(e.resource) : e.key;
+      const before = this.#holders.get(key) ?? this.#inputs.get(key);
+      const r = e.type === "upsert" ? e.resource : before;
+      if (!r) continue;
+      kinds.add(r.kind);
+      const into = HOLDER_KINDS.has(r.kind) ? this.#holders : this.#inputs;
+      if (e.type === "upsert") into.set(key, r);
+      else into.delete(key);
+      if (into === this.#holders) {
+        holders.add(key);
+        const ns = r.metadata.namespace ?? "";
+        if (e.type === "upsert") getOrCreate(this.#byNamespace, ns, () => new Set()).add(key);
+        else {
+          const keys = this.#byNamespace.get(ns);
+          if (keys?.delete(key) && keys.size === 0) this.#byNamespace.delete(ns);
+        }
+      } else if (r.kind === "Namespace") namespaces.add(r.metadata.name);
+      else if (NAMESPACE_INPUTS.has(r.kind)) namespaces.add(r.metadata.namespace ?? "");
     }
-    this.#world = buildWorld([...this.#resources.values()]);
-    this.history.update(ownersByAddress(this.#world), time);
+    const changed = new Set<string>();
+    if ([...kinds].some((k) => !HOLDER_KINDS.has(k))) {
+      this.#build = buildWorldWith([...this.#inputs.values()]);
+      for (const claimant of this.#worldClaimants) this.#claim(claimant, undefined, changed);
+      const own = this.world.cluster.endpoints.filter((ep) => ep.addresses.length > 0);
+      this.#worldClaimants = own.map((ep) => `${WORLD}${ep.id}`);
+      for (const [i, ep] of own.entries()) this.#claim(this.#worldClaimants[i]!, ep, changed);
+      for (const ns of namespaces) for (const k of this.#byNamespace.get(ns) ?? []) holders.add(k);
+    }
+    for (const key of holders) {
+      const held = this.#holders.get(key);
+      this.#claim(key, held && this.#build.entity(held), changed);
+    }
+    for (const address of changed) this.history.set(address, this.#owner(address), time);
+    return kinds;
   }
 
-  /** The resources as of the latest batch. */
-  resources(): Resource[] {
-    return [...this.#resources.values()];
+  /** The resources of one kind as of the latest batch. */
+  resourcesOfKind(kind: string): Resource[] {
+    const from = HOLDER_KINDS.has(kind) ? this.#holders : this.#inputs;
+    return [...from.values()].filter((r) => r.kind === kind);
   }
 
   /** The owner of an address at a time. */
   ownerAt(address: string, time: number): Endpoint | undefined {
     return this.history.ownerAt(address, time);
   }
-}
 
-/** Workloads and host endpoints by address; host-network pods are their node, not an owner. */
-function ownersByAddress(world: World): Map<string, Endpoint> {
-  const owners = new Map<string, Endpoint>();
-  for (const ep of world.cluster.endpoints) {
-    if (ep.hostNetwork) continue;
-    for (const a of ep.addresses) {
-      // Two claimants: the smallest id owns the address, as in the kernel.
-      const held = owners.get(a.text);
-      if (!held || ep.id < held.id) owners.set(a.text, ep);
+  /** Replaces what `claimant` claims; host-network pods are their node, not an owner. */
+  #claim(claimant: string, ep: Endpoint | undefined, changed: Set<string>): void {
+    for (const a of this.#claimed.get(claimant) ?? []) {
+      const claims = this.#claims.get(a);
+      claims?.delete(claimant);
+      if (claims?.size === 0) this.#claims.delete(a);
+      changed.add(a);
     }
+    const addresses: string[] = [];
+    if (ep && !ep.hostNetwork) {
+      for (const a of ep.addresses) {
+        getOrCreate(this.#claims, a.text, () => new Map()).set(claimant, ep);
+        addresses.push(a.text);
+        changed.add(a.text);
+      }
+    }
+    if (addresses.length > 0) this.#claimed.set(claimant, addresses);
+    else this.#claimed.delete(claimant);
   }
-  return owners;
+
+  /** Two claimants: the smallest id owns the address, as in the kernel. */
+  #owner(address: string): Endpoint | undefined {
+    let owner: Endpoint | undefined;
+    for (const ep of this.#claims.get(address)?.values() ?? []) {
+      if (!owner || ep.id < owner.id) owner = ep;
+    }
+    return owner;
+  }
 }

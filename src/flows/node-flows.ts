@@ -71,10 +71,9 @@ export class NodeFlows {
 
   /** The same events the engine gets, stamped now; GlobalAlerts among them become the alert set. */
   apply(events: readonly ResourceEvent[], time = Date.now()): void {
-    this.context.apply(events, time);
+    if (!this.context.apply(events, time).has("GlobalAlert")) return;
     const alerts: GlobalAlert[] = [];
-    for (const r of this.context.resources()) {
-      if (r.kind !== "GlobalAlert") continue;
+    for (const r of this.context.resourcesOfKind("GlobalAlert")) {
       const parsed = GlobalAlertSchema.safeParse(r);
       if (parsed.success) alerts.push(parsed.data);
       else {

@@ -30,4 +30,4 @@ export {
   STAGE_HOOKS,
   type Verdict,
 } from "./verdict.ts";
-export { buildWorld, type World } from "./world.ts";
+export { buildWorld, buildWorldWith, type World, type WorldBuild } from "./world.ts";

@@ -24,6 +24,21 @@ export interface World {
 const FIRST_KINDS = new Set(["Namespace", "Node", "ServiceAccount", "Service", "EndpointSlice"]);
 
 export function buildWorld(resources: readonly Resource[]): World {
+  return buildWorldWith(resources).world;
+}
+
+/** A world and a way to derive more entities against it. */
+export interface WorldBuild {
+  readonly world: World;
+  /**
+   * The entity one more resource (a pod, a workload endpoint) derives to against the world's
+   * namespaces, service accounts and nodes, without rebuilding the world; undefined when it
+   * derives to none (a finished pod, a policy).
+   */
+  readonly entity: (r: Resource) => Endpoint | undefined;
+}
+
+export function buildWorldWith(resources: readonly Resource[]): WorldBuild {
   const namespaces = new Map<string, Labels>();
   const nodes: Node[] = [];
   const nodeAddress = new Map<string, Address | undefined>();
@@ -80,11 +95,18 @@ export function buildWorld(resources: readonly Resource[]): World {
   const cluster = new Cluster(endpoints, sets, nodes, namespaces, slices);
   const program = buildProgram(policies, tiers);
   const world: World = { cluster, program, evaluator: new Evaluator(program, cluster) };
-  if (staged.length === 0) return world;
+  const entity = (r: Resource) => {
+    const d = deriveResource(r, ctx);
+    return d.role === "entity" ? d.entity : undefined;
+  };
+  if (staged.length === 0) return { world, entity };
   const stagedProgram = buildProgram(applyStaged(policies, staged), tiers);
   return {
-    ...world,
-    staged: { program: stagedProgram, evaluator: new Evaluator(stagedProgram, cluster) },
+    world: {
+      ...world,
+      staged: { program: stagedProgram, evaluator: new Evaluator(stagedProgram, cluster) },
+    },
+    entity,
   };
 }
 
