@@ -1,7 +1,7 @@
-// Resources and packet records the flows tests share: a shop namespace with pods, and
-// PacketLogs as ulogd2 would report them for a given NFLOG prefix.
+// Resources and packet records the flows tests share: a shop namespace with pods, PacketLogs
+// as ulogd2 would report them for a given NFLOG prefix, and alerts for the sinks.
 import { formatLogPrefix, type LogPrefix } from "../../src/dataplane/nftables/log-prefix.ts";
-import { type PacketLog, parseUlogdLine } from "../../src/flows/index.ts";
+import { type Alert, type PacketLog, parseUlogdLine } from "../../src/flows/index.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 
 export const ns = (name: string): Resource =>
@@ -73,3 +73,22 @@ export function ulogdLine(s: PacketSpec): string {
 }
 
 export const packet = (s: PacketSpec): PacketLog => parseUlogdLine(ulogdLine(s));
+
+/** Alert number `i` of a blue LDAP violation (summary `attempt i`), with `fields` changed. */
+export const ldapAlert = (i: number, fields: Partial<Alert> = {}): Alert => ({
+  time: new Date(1_800_000_000_000 + i).toISOString(),
+  alert: "blue-ldap-violation",
+  severity: 80,
+  summary: `attempt ${i}`,
+  description: `attempt ${i}`,
+  source: "blue/other",
+  destination: "blue/server",
+  port: "389",
+  protocol: "tcp",
+  policy: "blue-ldap",
+  action: "deny",
+  reason: "denied by tier security, policy blue-ldap, rule 2 (ingress)",
+  count: 1,
+  fields: {},
+  ...fields,
+});

@@ -8,23 +8,9 @@ import { after, before, describe, test } from "node:test";
 import { type Alert, AlertmanagerSink, JsonLinesSink, WebhookSink } from "../../src/flows/index.ts";
 import { until } from "../agent/kernel-fixtures.ts";
 import { type Alertmanager, alertmanagerSkip, startAlertmanager } from "./alertmanager.ts";
+import { ldapAlert } from "./fixtures.ts";
 
-const alert = (i: number): Alert => ({
-  time: new Date(1_800_000_000_000 + i).toISOString(),
-  alert: "blue-ldap-violation",
-  severity: 80,
-  summary: `attempt ${i}`,
-  description: `attempt ${i}`,
-  source: "blue/other",
-  destination: "blue/server",
-  port: "389",
-  protocol: "tcp",
-  policy: "blue-ldap",
-  action: "deny",
-  reason: "denied by tier security, policy blue-ldap, rule 2 (ingress)",
-  count: 1,
-  fields: {},
-});
+const alert = (i: number) => ldapAlert(i);
 
 /** A receiver that can be down (503) or slow; records what it accepted. */
 function receiver() {

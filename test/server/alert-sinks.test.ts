@@ -14,24 +14,16 @@ import {
   freePort,
   startAlertmanager,
 } from "../flows/alertmanager.ts";
+import { ldapAlert } from "../flows/fixtures.ts";
 import { type Harness, startHarness } from "./harness.ts";
 
-const alert = (i: number): Alert => ({
-  time: new Date().toISOString(),
-  alert: "blue-ldap-violation",
-  severity: 80,
-  summary: `attempt ${i}`,
-  description: `attempt ${i}`,
-  source: `blue/web-${i}`,
-  destination: "directory/ldap-server-0",
-  port: "389",
-  protocol: "tcp",
-  policy: "blue-ldap",
-  action: "deny",
-  reason: "denied by tier security, policy blue-ldap, rule 2 (ingress)",
-  count: 1,
-  fields: {},
-});
+// Now: Alertmanager takes them as current.
+const alert = (i: number) =>
+  ldapAlert(i, {
+    time: new Date().toISOString(),
+    source: `blue/web-${i}`,
+    destination: "directory/ldap-server-0",
+  });
 const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => alert(from + i));
 
 const cleanups: Array<() => Promise<void> | void> = [];
