@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ApiClient } from "../../src/client/index.ts";
+import { ALERT_JSON_FIELDS } from "../flows/fixtures.ts";
 import { sampleTraffic } from "../flows/samples.ts";
 import { cli, cliRunning, type ServerProcess, startServerProcess } from "./server-process.ts";
 
@@ -128,17 +129,7 @@ describe("microseg alerts", () => {
       /50\s+default-denied-connection\s+blue\/frontend-0\s+blue\/ldap-0\s+389\/TCP\s+blue-ldap\s+1\s+<none>$/,
     );
     const json = JSON.parse(run("alerts", "-o", "json").stdout.trimEnd().split("\n")[0]!);
-    for (const key of [
-      "time",
-      "severity",
-      "alert",
-      "source",
-      "destination",
-      "port",
-      "protocol",
-      "policy",
-      "count",
-    ]) {
+    for (const key of ALERT_JSON_FIELDS) {
       assert.ok(key in json, `${key} in ${JSON.stringify(json)}`);
     }
     assert.equal(json.source, "blue/frontend-0");

@@ -92,3 +92,16 @@ export const ldapAlert = (i: number, fields: Partial<Alert> = {}): Alert => ({
   fields: {},
   ...fields,
 });
+
+/** What every alert's JSON (the stdout sink, `microseg alerts -o json`) carries at least. */
+export const ALERT_JSON_FIELDS = [
+  "time",
+  "severity",
+  "alert",
+  "source",
+  "destination",
+  "port",
+  "protocol",
+  "policy",
+  "count",
+] as const;

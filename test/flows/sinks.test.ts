@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { type Alert, AlertmanagerSink, JsonLinesSink, WebhookSink } from "../../src/flows/index.ts";
 import { until } from "../agent/kernel-fixtures.ts";
 import { type Alertmanager, alertmanagerSkip, startAlertmanager } from "./alertmanager.ts";
-import { ldapAlert } from "./fixtures.ts";
+import { ALERT_JSON_FIELDS, ldapAlert } from "./fixtures.ts";
 
 const alert = (i: number) => ldapAlert(i);
 
@@ -90,17 +90,7 @@ describe("webhook sink", () => {
     assert.equal(lines.length, 1);
     assert.ok(lines[0]!.endsWith("\n"));
     const o = JSON.parse(lines[0]!) as Record<string, unknown>;
-    for (const k of [
-      "time",
-      "severity",
-      "alert",
-      "source",
-      "destination",
-      "port",
-      "protocol",
-      "policy",
-      "count",
-    ]) {
+    for (const k of ALERT_JSON_FIELDS) {
       assert.ok(k in o, `missing ${k}`);
     }
   });
