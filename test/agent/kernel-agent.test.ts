@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import type { AgentStatus } from "../../src/agent/index.ts";
 import { checkDrift, DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { desiredState } from "../../src/engine/desired.ts";
-import { type Resource, validResource } from "../../src/model/index.ts";
+import type { Resource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
@@ -22,21 +22,12 @@ import {
   podResource,
   startAgentProcess,
   until,
+  webToDb,
   writeManifests,
 } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
-const dbPolicy: Resource = validResource({
-  apiVersion: "networking.k8s.io/v1",
-  kind: "NetworkPolicy",
-  metadata: { name: "db", namespace: "shop" },
-  spec: {
-    podSelector: { matchLabels: { app: "db" } },
-    ingress: [
-      { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
-    ],
-  },
-});
+const dbPolicy: Resource = webToDb("db", [{ port: 5432 }]);
 
 /** Pods elsewhere in the cluster, so the agent has real loading and computing to do. */
 const filler = (n: number): Resource[] =>

@@ -42,6 +42,23 @@ export function podResource(
   });
 }
 
+/** The Kubernetes NetworkPolicy most kernel tests start from: shop's web pods may reach db's `ports`. */
+export function webToDb(
+  name: string,
+  ports: ReadonlyArray<{ port: number | string; protocol?: string }>,
+): Resource {
+  return validResource({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name, namespace: "shop" },
+    spec: {
+      podSelector: { matchLabels: { app: "db" } },
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports }],
+    },
+  });
+}
+
 /**
  * A WorkloadEndpoint that a pod's addresses and interface were given to (as a CNI reusing them
  * would) after the pod went, labelled `app: other`.

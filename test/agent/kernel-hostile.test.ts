@@ -22,6 +22,7 @@ import {
   namespace,
   nodeListeners,
   podResource,
+  webToDb,
 } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
@@ -72,24 +73,10 @@ describe("a hostile workload against its node and neighbours", { skip: rootSkipR
       spec: { nodeName: "node-2", containers: [{ name: "c" }] },
       status: { podIPs: [{ ip: REMOTE.ip }, { ip: REMOTE.ip6 }] },
     }),
-    {
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: { name: "db-from-web", namespace: "shop" },
-      spec: {
-        podSelector: { matchLabels: { app: "db" } },
-        policyTypes: ["Ingress"],
-        ingress: [
-          {
-            from: [{ podSelector: { matchLabels: { app: "web" } } }],
-            ports: [
-              { protocol: "TCP", port: DB_TCP },
-              { protocol: "UDP", port: DB_UDP },
-            ],
-          },
-        ],
-      },
-    },
+    webToDb("db-from-web", [
+      { protocol: "TCP", port: DB_TCP },
+      { protocol: "UDP", port: DB_UDP },
+    ]),
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",

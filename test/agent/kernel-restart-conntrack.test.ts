@@ -10,7 +10,7 @@ import { Enforcer } from "../../src/agent/index.ts";
 import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
 import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
-import { type Resource, validResource } from "../../src/model/index.ts";
+import type { Resource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
 import {
@@ -19,6 +19,7 @@ import {
   NODE,
   namespace,
   podResource,
+  webToDb,
 } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
@@ -29,16 +30,7 @@ const cfg = {
   podInterfacePrefix: POD_IFACE_PREFIX,
 };
 
-const dbFromWeb: Resource = validResource({
-  apiVersion: "networking.k8s.io/v1",
-  kind: "NetworkPolicy",
-  metadata: { name: "db-from-web", namespace: "shop" },
-  spec: {
-    podSelector: { matchLabels: { app: "db" } },
-    policyTypes: ["Ingress"],
-    ingress: [{ from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: DB }] }],
-  },
-});
+const dbFromWeb: Resource = webToDb("db-from-web", [{ port: DB }]);
 
 const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
 

@@ -13,7 +13,7 @@ import { type Resource, validResource, validResources } from "../../src/model/in
 import { KernelNftables } from "../../src/nft/index.ts";
 import { prng } from "../engine/random-cluster.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { Expected, NODE, namespace, podResource } from "./kernel-fixtures.ts";
+import { Expected, NODE, namespace, podResource, webToDb } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
 const cfg = {
@@ -24,18 +24,7 @@ const cfg = {
 const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
 
 const policies: Resource[] = validResources([
-  {
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name: "db", namespace: "shop" },
-    spec: {
-      podSelector: { matchLabels: { app: "db" } },
-      policyTypes: ["Ingress"],
-      ingress: [
-        { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: "pg" }] },
-      ],
-    },
-  },
+  webToDb("db", [{ port: "pg" }]),
   {
     apiVersion: "microseg.io/v1",
     kind: "Tier",
@@ -204,17 +193,7 @@ describe("the kernel enforces what MemoryDataplane judges", { skip: rootSkipReas
       enforcement: cfg,
     });
     const expected = new Expected();
-    const allowPolicy: Resource = validResource({
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: { name: "db-from-web", namespace: "shop" },
-      spec: {
-        podSelector: { matchLabels: { app: "db" } },
-        ingress: [
-          { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
-        ],
-      },
-    });
+    const allowPolicy: Resource = webToDb("db-from-web", [{ port: 5432 }]);
     const start = [namespace, allowPolicy, ...[...labels.keys()].map(resource)].map(upsert);
     // State k is in force from the start of apply k to the end of apply k+1 at the latest.
     const states: Array<{ from: number; to: number; allowed: Set<string> }> = [];

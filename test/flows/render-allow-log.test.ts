@@ -9,24 +9,15 @@ import {
   parseLogPrefix,
 } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/index.ts";
-import { type Resource, validResource } from "../../src/model/index.ts";
+import type { Resource } from "../../src/model/index.ts";
+import { webToDb } from "../agent/kernel-fixtures.ts";
 import { ns, pod, upsert } from "./fixtures.ts";
 
 const resources: Resource[] = [
   ns("shop"),
   pod("shop", "web", "198.18.0.1", { app: "web" }),
   pod("shop", "db", "198.18.0.2", { app: "db" }),
-  validResource({
-    apiVersion: "networking.k8s.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name: "db", namespace: "shop" },
-    spec: {
-      podSelector: { matchLabels: { app: "db" } },
-      ingress: [
-        { from: [{ podSelector: { matchLabels: { app: "web" } } }], ports: [{ port: 5432 }] },
-      ],
-    },
-  }),
+  webToDb("db", [{ port: 5432 }]),
 ];
 
 function render(cfg: typeof DEFAULT_ENFORCEMENT): string {
