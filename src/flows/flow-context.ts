@@ -21,6 +21,11 @@ const NAMESPACE_INPUTS: ReadonlySet<string> = new Set(["Namespace", "ServiceAcco
 /** Claimant keys of the world's own endpoints (host endpoints) start with it; no key does. */
 const WORLD = "\0";
 
+interface Claim {
+  readonly claimant: string;
+  readonly ep: Endpoint;
+}
+
 export class FlowContext {
   readonly history = new AddressHistory();
   /** Pods and workload endpoints, and everything else, by resource key. */
@@ -28,10 +33,13 @@ export class FlowContext {
   readonly #inputs = new Map<string, Resource>();
   /** Holder keys per namespace: derived again when the namespace's labels change. */
   readonly #byNamespace = new Map<string, Set<string>>();
-  /** Who claims each address (a holder's key, or WORLD and an endpoint id) and as what. */
-  readonly #claims = new Map<string, Map<string, Endpoint>>();
-  /** The addresses each claimant claims, to withdraw them when it changes. */
-  readonly #claimed = new Map<string, readonly string[]>();
+  /**
+   * Who claims each address (a holder's key, or WORLD and an endpoint id) and as what: nearly
+   * always one claim, so a small array rather than a map per address (heap at 100k pods).
+   */
+  readonly #claims = new Map<string, Claim[]>();
+  /** The endpoint each claimant claims its addresses as, to withdraw them when it changes. */
+  readonly #claimed = new Map<string, Endpoint>();
   #worldClaimants: readonly string[] = [];
   #build: WorldBuild = buildWorldWith([]);
 
@@ -94,28 +102,27 @@ export class FlowContext {
 
   /** Replaces what `claimant` claims; host-network pods are their node, not an owner. */
   #claim(claimant: string, ep: Endpoint | undefined, changed: Set<string>): void {
-    for (const a of this.#claimed.get(claimant) ?? []) {
-      const claims = this.#claims.get(a);
-      claims?.delete(claimant);
-      if (claims?.size === 0) this.#claims.delete(a);
-      changed.add(a);
+    for (const { text } of this.#claimed.get(claimant)?.addresses ?? []) {
+      const rest = this.#claims.get(text)?.filter((c) => c.claimant !== claimant) ?? [];
+      if (rest.length > 0) this.#claims.set(text, rest);
+      else this.#claims.delete(text);
+      changed.add(text);
     }
-    const addresses: string[] = [];
-    if (ep && !ep.hostNetwork) {
-      for (const a of ep.addresses) {
-        getOrCreate(this.#claims, a.text, () => new Map()).set(claimant, ep);
-        addresses.push(a.text);
-        changed.add(a.text);
-      }
+    if (!ep || ep.hostNetwork || ep.addresses.length === 0) {
+      this.#claimed.delete(claimant);
+      return;
     }
-    if (addresses.length > 0) this.#claimed.set(claimant, addresses);
-    else this.#claimed.delete(claimant);
+    this.#claimed.set(claimant, ep);
+    for (const { text } of ep.addresses) {
+      getOrCreate(this.#claims, text, () => []).push({ claimant, ep });
+      changed.add(text);
+    }
   }
 
   /** Two claimants: the smallest id owns the address, as in the kernel. */
   #owner(address: string): Endpoint | undefined {
     let owner: Endpoint | undefined;
-    for (const ep of this.#claims.get(address)?.values() ?? []) {
+    for (const { ep } of this.#claims.get(address) ?? []) {
       if (!owner || ep.id < owner.id) owner = ep;
     }
     return owner;
