@@ -23,6 +23,7 @@ import { parseManifests } from "../src/model/index.ts";
 import { duplicateKeys } from "../src/model/json-keys.ts";
 import { YAML_CORE_SCHEMA } from "../src/model/yaml-schema.ts";
 import { buildWorld, type World } from "../src/policy/index.ts";
+import { baselineCli } from "./baseline-cli.ts";
 import { generateCluster } from "./cluster-gen.ts";
 import { dumpList, generateDump } from "./dump-gen.ts";
 import { type BenchArgs, type BenchReport, type BenchRow, intArg, median } from "./lib.ts";
@@ -60,34 +61,101 @@ function timed<T>(runs: number, f: () => T): { ms: number; value: T } {
 const against = (ms: number, goal: number) =>
   `goal < ${goal.toLocaleString("en-US")} ms: ${ms < goal ? "met" : "NOT met"}`;
 
+interface CliRun {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly peakMb: number;
+}
+
+/** Reports the child's peak RSS and CPU time at exit, preloaded. */
+const REPORT =
+  'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();writeSync(2,"\\npeak-rss-kb "+u.maxRSS+" cpu-us "+(u.userCPUTime+u.systemCPUTime)+"\\n")})';
+
+/** One run of the real command in a child process, start-up included. */
+function cliOnce(args: string[], entry: string[]): CliRun {
+  const t0 = performance.now();
+  const run = spawnSync(process.execPath, ["--import", REPORT, ...entry, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const ms = performance.now() - t0;
+  if (run.status !== 0) throw new Error(`microseg ${args.join(" ")} failed: ${run.stderr}`);
+  const kb = Number(/peak-rss-kb (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN);
+  const cpuMs = Number(/cpu-us (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN) / 1000;
+  return { ms, cpuMs, peakMb: kb / 1024 };
+}
+
+/** Medians of wall and CPU time over runs; peak RSS the largest. */
+function medians(runs: readonly CliRun[]): CliRun {
+  return {
+    ms: median(runs.map((r) => r.ms)),
+    cpuMs: median(runs.map((r) => r.cpuMs)),
+    peakMb: Math.max(...runs.map((r) => r.peakMb)),
+  };
+}
+
 /**
- * The real command in a child process, with its own peak RSS (reported at exit by a preloaded
- * module): what a user's `microseg validate -f dump.yaml` costs, start-up included. The
- * median of `runs`; peak RSS the largest.
+ * The real command in a child process: what a user's `microseg validate -f dump.yaml` costs,
+ * start-up included. The median of `runs`.
  */
-function cli(
-  args: string[],
-  entry: string[] = [BIN],
-  runs = 1,
-): { ms: number; cpuMs: number; peakMb: number } {
-  const report =
-    'data:text/javascript,import{writeSync}from"node:fs";process.on("exit",()=>{const u=process.resourceUsage();writeSync(2,"\\npeak-rss-kb "+u.maxRSS+" cpu-us "+(u.userCPUTime+u.systemCPUTime)+"\\n")})';
-  const times: number[] = [];
-  const cpu: number[] = [];
-  let peakMb = 0;
+function cli(args: string[], entry: string[] = [BIN], runs = 1): CliRun {
+  return medians(Array.from({ length: runs }, () => cliOnce(args, entry)));
+}
+
+/**
+ * Two entries' runs taken in turn (A, B, A, B, ...), so both see the same load on this shared
+ * machine: the medians of each.
+ */
+function alternating(args: string[], a: string[], b: string[], runs: number): [CliRun, CliRun] {
+  const as: CliRun[] = [];
+  const bs: CliRun[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const run = spawnSync(process.execPath, ["--import", report, ...entry, ...args], {
-      encoding: "utf8",
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    times.push(performance.now() - t0);
-    if (run.status !== 0) throw new Error(`microseg ${args.join(" ")} failed: ${run.stderr}`);
-    const kb = Number(/peak-rss-kb (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN);
-    peakMb = Math.max(peakMb, kb / 1024);
-    cpu.push(Number(/cpu-us (\d+)/.exec(run.stderr)?.[1] ?? Number.NaN) / 1000);
+    as.push(cliOnce(args, a));
+    bs.push(cliOnce(args, b));
   }
-  return { ms: median(times), cpuMs: median(cpu), peakMb };
+  return [medians(as), medians(bs)];
+}
+
+/**
+ * `--baseline REF`: validate and the matrix summary through REF's command and this tree's,
+ * alternating (`--baseline-runs`, 7 by default), with the load before and after.
+ */
+function baselineRows(ref: string, runs: number, file: string): BenchRow[] {
+  const baseline = baselineCli(ref);
+  try {
+    const rows: BenchRow[] = [];
+    const compare = (label: string, args: string[], n: number) => {
+      const before = loadavg()[0]!.toFixed(1);
+      const [old, now] = alternating(args, [baseline.bin], [BIN], n);
+      const after = loadavg()[0]!.toFixed(1);
+      rows.push(
+        {
+          metric: `${label}: ${baseline.commit} (baseline), CPU`,
+          value: old.cpuMs,
+          unit: "ms",
+          note: `median of ${n}, alternating with this tree; wall ${old.ms.toFixed(0)} ms; peak RSS ${old.peakMb.toFixed(0)} MB; load ${before} -> ${after}`,
+        },
+        {
+          metric: `${label}: this tree, CPU`,
+          value: now.cpuMs,
+          unit: "ms",
+          note: `median of ${n}; wall ${now.ms.toFixed(0)} ms; peak RSS ${now.peakMb.toFixed(0)} MB`,
+        },
+        {
+          metric: `${label}: baseline / this tree`,
+          value: old.cpuMs / now.cpuMs,
+          unit: "x",
+          note: `CPU time; wall ${(old.ms / now.ms).toFixed(2)} x`,
+        },
+      );
+    };
+    compare("validate -f dump.yaml", ["validate", "-f", file], runs);
+    compare("validate -f examples/", ["validate", "-f", "examples/"], runs);
+    compare("matrix -f dump.yaml -o summary", ["matrix", "-f", file, "-o", "summary"], 3);
+    return rows;
+  } finally {
+    baseline.remove();
+  }
 }
 
 /** Cells judged one by one (the matrix before verdict classes), on the first `rows` rows. */
@@ -144,7 +212,23 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
   const jsonFile = join(dir, "dump.json");
   writeFileSync(jsonFile, kubectlJson);
 
+  const baseline = typeof args.baseline === "string" ? args.baseline : undefined;
+  const baselineRuns = intArg(args, "baseline-runs", 7);
+  const head: BenchRow[] = [
+    { metric: "load average (1 min)", value: load, note: "2 cores shared by 8 developers" },
+    {
+      metric: "dump",
+      value: `${pods} pods, ${policies} policies`,
+      note: `${mb.toFixed(1)} MB of YAML, one List`,
+    },
+  ];
+
   try {
+    if (baseline !== undefined && args["baseline-only"]) {
+      await ensureBuilt();
+      const rows = [...head, ...baselineRows(baseline, baselineRuns, file)];
+      return { rows, figures: { loadAverage: Number(load), pods, policies } };
+    }
     const jsonParse = timed(3, () => JSON.parse(json));
     const yamlParse = timed(3, () => loadAll(text, null, { schema: YAML_CORE_SCHEMA }));
     const validate = timed(3, () => parseManifests(text, "dump.yaml"));
@@ -198,12 +282,7 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
     const randomClasses = classCount(random);
 
     const rows: BenchRow[] = [
-      { metric: "load average (1 min)", value: load, note: "2 cores shared by 8 developers" },
-      {
-        metric: "dump",
-        value: `${pods} pods, ${policies} policies`,
-        note: `${mb.toFixed(1)} MB of YAML, one List`,
-      },
+      ...head,
       {
         metric: "JSON.parse of the same objects (floor)",
         value: jsonParse.ms,
@@ -319,6 +398,7 @@ export default async function offlineBench(args: BenchArgs): Promise<BenchReport
         note: "verdict classes: few pods share one, so classes save little",
       },
       summaryRow(random, `matrix -o summary, those ${worstPods} pods`),
+      ...(baseline !== undefined ? baselineRows(baseline, baselineRuns, file) : []),
     ];
     return {
       rows,

@@ -10,6 +10,7 @@ import { DEFAULT_NAMESPACE } from "./meta.ts";
 import { lookupKind, type Resource } from "./registry.ts";
 import { isPlainObject, isSkippableKind, type PlainObject, parseResource } from "./resource.ts";
 import { checkResourceSet, type SetWarning } from "./validate.ts";
+import { fastYamlDocuments } from "./yaml-fast.ts";
 import { YAML_CORE_SCHEMA } from "./yaml-schema.ts";
 
 export type LoadResult =
@@ -225,7 +226,8 @@ function objectAt(value: unknown, path: readonly (string | number)[], file: stri
 /** Parses one file's text (YAML, multi-document, or JSON) into `out`. */
 export function collectText(text: string, file: string, out: Collected): void {
   if (collectJson(text, file, out)) return;
-  const documents = fastDocuments(text);
+  // Dumps in plain block YAML take the fast reader; any other text, js-yaml.
+  const documents = fastYamlDocuments(text) ?? fastDocuments(text);
   if (!documents) {
     collectDocumentsWithErrors(text, file, out);
     return;

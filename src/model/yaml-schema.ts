@@ -3,7 +3,7 @@
 // `-0o7`) and miss signed fractions without a leading digit (`-.5`), so the fast reader and the
 // `yaml` library, which reads every text the fast one refuses, would give one manifest two
 // meanings.
-import { CORE_SCHEMA, Type } from "js-yaml";
+import { CORE_SCHEMA, type Schema, Type } from "js-yaml";
 
 /**
  * Every number starts with a digit, a sign or a dot; most scalars of a manifest are words, so
@@ -45,3 +45,12 @@ const float = new Type("tag:yaml.org,2002:float", {
 
 /** js-yaml's core schema (null, bool, str, seq, map) with the spec's int and float. */
 export const YAML_CORE_SCHEMA = CORE_SCHEMA.extend({ implicit: [int, float] });
+
+/**
+ * The types a plain scalar is resolved by, in order: the very list js-yaml compiles for this
+ * schema and asks (null, bool, then the int and float above), which the fast reader
+ * (yaml-fast.ts) asks too. Not in js-yaml's typings, so read as the loader reads it.
+ */
+export const YAML_IMPLICIT_TYPES = (
+  YAML_CORE_SCHEMA as Schema & { readonly compiledImplicit: readonly Type[] }
+).compiledImplicit;
