@@ -40,7 +40,9 @@ import {
   type DpEndpoint,
   type EndpointId,
   Engine,
+  type HostInterfaces,
   type ResourceEvent,
+  sameInterfaces,
 } from "../engine/index.ts";
 import type { Nftables, Transaction } from "../nft/index.ts";
 import { policyCounters } from "./policy-counters.ts";
@@ -104,6 +106,7 @@ export class Enforcer {
    * render, which must not see handles of another table generation.
    */
   #learning: Promise<string | undefined> = Promise.resolve(undefined);
+  #interfaces: HostInterfaces = new Map();
 
   constructor(opts: EnforcerOptions) {
     this.#engine = new Engine({
@@ -270,6 +273,17 @@ export class Enforcer {
   /** See `Engine.setPodInterface`; takes effect with the next `enforce`. */
   setPodInterface(pod: string, name: string | undefined): void {
     this.#engine.setPodInterface(pod, name);
+  }
+
+  /**
+   * The node's interfaces (see `Engine.setHostInterfaces`); takes effect with the next
+   * `enforce`. Tells whether they differ from the last ones.
+   */
+  setHostInterfaces(interfaces: HostInterfaces): boolean {
+    if (sameInterfaces(this.#interfaces, interfaces)) return false;
+    this.#interfaces = interfaces;
+    this.#engine.setHostInterfaces(interfaces);
+    return true;
   }
 
   /** A local endpoint as the kernel last got it. */
