@@ -73,9 +73,12 @@ export async function assertTakerJudgedAsItself(topo: TestTopology, port: number
   );
 }
 
-/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
-export function nodeListeners(netns: string, ports: number[]): ChildProcess {
-  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
+/**
+ * TCP listeners in the node's own network stack (as sshd and a node service would be), on
+ * `host` (`::`: both families).
+ */
+export function nodeListeners(netns: string, ports: number[], host = "0.0.0.0"): ChildProcess {
+  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, ${JSON.stringify(host)});`;
   return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
 }
 
