@@ -20,6 +20,7 @@
 
 import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
 import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
+import { type FailsafeCheck, trackedAllowed } from "../dataplane/memory/tracked-verdict.ts";
 import {
   type AddressHolder,
   type BridgePort,
@@ -174,33 +175,36 @@ export class Enforcer {
   }
 
   /**
-   * Cuts the tracked connections of local workloads that the live policy denies. Connections
-   * touching a host endpoint's address are left alone: the failsafe ports and the node's own
-   * traffic are not judged by workload policy alone, and must never be cut by it.
+   * Cuts the tracked connections that the live policy would not let through as new: those with
+   * a local workload at an end (workload policy, and the stages of the host endpoints they
+   * cross), the node's own to and from its host endpoints (their stages and normal policy;
+   * failsafe ports never), and those forwarded through its host endpoints (their stages).
    */
   async #revoke(): Promise<number> {
     if (!this.#judge || !this.#conntrack) return 0;
-    const kinds = new Map<string, DpEndpoint["kind"]>();
-    for (const e of this.#endpoints.values()) for (const a of e.addresses) kinds.set(a, e.kind);
+    const judge = this.#judge;
     const judged = (c: TrackedConnection) => {
       const protocol = REVOCABLE[c.protocol];
       if (!protocol || c.destinationPort === undefined) return false;
-      const [src, dst] = [kinds.get(c.source), kinds.get(c.destination)];
-      if (src === "host" || dst === "host" || (src === undefined && dst === undefined))
-        return false;
-      const packet = {
+      const flow = {
         source: c.source,
         destination: c.destination,
         protocol,
         port: c.destinationPort,
         ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
+        ...(c.replySource === undefined ? {} : { replySource: c.replySource }),
       };
-      return !this.#judge!.verdict(packet).allowed;
+      return !trackedAllowed(judge, flow, this.#failsafe);
     };
     const denied = (await this.#conntrack.list()).filter(judged);
     await this.#conntrack.cut(denied);
     return denied.length;
   }
+
+  readonly #failsafe: FailsafeCheck = (side, protocol, port) =>
+    (side === "in" ? this.#cfg.failsafeInbound : this.#cfg.failsafeOutbound).some(
+      (p) => p.protocol === String(protocol).toLowerCase() && port >= p.from && port <= p.to,
+    );
 
   /**
    * The deltas that take addresses away from their endpoints and nothing else: endpoints

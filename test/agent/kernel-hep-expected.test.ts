@@ -26,7 +26,7 @@ import { type Resource, validResource } from "../../src/model/index.ts";
 import { KernelNftables } from "../../src/nft/index.ts";
 import { type RunningServer, startServer } from "../../src/server/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { edgePolicy } from "../policy/host-stage-fixtures.ts";
+import { denyTcp, edgePolicy, webPolicy } from "../policy/host-stage-fixtures.ts";
 import { NODE, namespace, nodeListeners, podResource } from "./kernel-fixtures.ts";
 import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
 
@@ -36,22 +36,11 @@ const NORMAL_PORT = 8081;
 const PREDNAT_PORT = 8082;
 const OPEN_PORT = 8083;
 
-const tcpDeny = (port: number) => ({
-  action: "Deny",
-  protocol: "TCP",
-  destination: { ports: [port] },
-});
-
 /** The objects, in the order they are written, each alone. */
 const objects = (web: Resource): Resource[] => [
   namespace,
   web,
-  validResource({
-    apiVersion: "microseg.io/v1",
-    kind: "NetworkPolicy",
-    metadata: { name: "web", namespace: "shop" },
-    spec: { selector: "app == 'web'", types: ["Egress"], egress: [{ action: "Allow" }] },
-  }),
+  webPolicy({ types: ["Egress"], egress: [{ action: "Allow" }] }),
   validResource({
     apiVersion: "microseg.io/v1",
     kind: "HostEndpoint",
@@ -61,12 +50,12 @@ const objects = (web: Resource): Resource[] => [
   edgePolicy("untracked", {
     doNotTrack: true,
     applyOnForward: true,
-    ingress: [tcpDeny(UNTRACKED_PORT)],
+    ingress: [denyTcp(UNTRACKED_PORT)],
   }),
-  edgePolicy("pre", { preDNAT: true, applyOnForward: true, ingress: [tcpDeny(PREDNAT_PORT)] }),
+  edgePolicy("pre", { preDNAT: true, applyOnForward: true, ingress: [denyTcp(PREDNAT_PORT)] }),
   edgePolicy("normal", {
     types: ["Ingress", "Egress"],
-    ingress: [tcpDeny(NORMAL_PORT), { action: "Allow" }],
+    ingress: [denyTcp(NORMAL_PORT), { action: "Allow" }],
     egress: [{ action: "Allow" }],
   }),
 ];
