@@ -42,6 +42,15 @@ export function parseIpAddr(json: string, excluded: readonly string[]): HostInte
   return out;
 }
 
+/** `ip [-n NETNS] monitor address` until it exits or the shell's stdin ends (fd 3 keeps it). */
+const MONITOR = [
+  "exec 3<&0",
+  'ip "$@" monitor address & m=$!',
+  "{ read _ <&3; kill $m 2>/dev/null; } & r=$!",
+  "wait $m",
+  "kill $r 2>/dev/null",
+].join("\n");
+
 export interface IpHostInterfacesOptions {
   /** Network namespace (`ip -n`); the agent's own when unset. */
   readonly netns?: string;
@@ -81,8 +90,10 @@ export class IpHostInterfaces implements HostInterfaceSource {
     let stopped = false;
     const start = () => {
       if (stopped || monitor) return;
-      const child = spawn("ip", this.#argv(["monitor", "address"]), {
-        stdio: ["ignore", "pipe", "ignore"],
+      // Through sh, so the monitor ends with the agent even on SIGKILL: the agent holds the
+      // pipe on the shell's stdin, and its end (EOF) kills the monitor.
+      const child = spawn("sh", ["-c", MONITOR, "sh", ...this.#argv([])], {
+        stdio: ["pipe", "pipe", "ignore"],
       });
       monitor = child;
       // Every line is a change; one call per chunk is enough, the reader takes the whole list.
@@ -106,7 +117,7 @@ export class IpHostInterfaces implements HostInterfaceSource {
       stop: () => {
         stopped = true;
         clearInterval(poll);
-        monitor?.kill("SIGTERM");
+        monitor?.stdin?.end();
       },
     };
   }
