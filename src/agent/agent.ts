@@ -128,9 +128,11 @@ export class Agent {
         this.#enforcer.setPodInterface(podName(a.pod), l3Interface(a));
       await this.#enforcer.runOther(this.#bridgeTable());
     }
-    // Bound before the first full sync, so it already holds each host endpoint's interfaces.
+    // Bound before the first full sync, so it already holds each host endpoint's interfaces;
+    // watched first, so a change during the read is read again after it.
     const interfaces = this.#opts.hostInterfaces;
     if (interfaces) {
+      this.#interfacesWatch = interfaces.watch(() => this.#rebindInterfaces());
       try {
         this.#enforcer.setHostInterfaces(await interfaces.read());
       } catch (e) {
@@ -138,7 +140,6 @@ export class Agent {
           error: e,
         });
       }
-      this.#interfacesWatch = interfaces.watch(() => this.#rebindInterfaces());
     }
     try {
       const snap = await this.#opts.source.snapshot();
