@@ -20,7 +20,7 @@
 
 import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
 import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
-import { type FailsafeCheck, trackedAllowed } from "../dataplane/memory/tracked-verdict.ts";
+import { type NodeFacts, trackedAllowed } from "../dataplane/memory/tracked-verdict.ts";
 import {
   type AddressHolder,
   type BridgePort,
@@ -45,6 +45,7 @@ import {
   type ResourceEvent,
   sameInterfaces,
 } from "../engine/index.ts";
+import { cidrContains, parseAddress, parseCidr } from "../net/cidr.ts";
 import type { Nftables, Transaction } from "../nft/index.ts";
 import { policyCounters } from "./policy-counters.ts";
 import type { PolicyCounter } from "./status.ts";
@@ -55,6 +56,8 @@ const REVOCABLE: Readonly<Record<string, "TCP" | "UDP" | "SCTP">> = {
   udp: "UDP",
   sctp: "SCTP",
 };
+
+const LOOPBACK = { 4: parseCidr("127.0.0.0/8"), 6: parseCidr("::1/128") } as const;
 
 export interface EnforcerOptions {
   readonly node: string;
@@ -194,17 +197,23 @@ export class Enforcer {
         ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
         ...(c.replySource === undefined ? {} : { replySource: c.replySource }),
       };
-      return !trackedAllowed(judge, flow, this.#failsafe);
+      return !trackedAllowed(judge, flow, node);
+    };
+    const own = new Set([...this.#interfaces.values()].flat());
+    const node: NodeFacts = {
+      failsafe: (side, protocol, port) =>
+        (side === "in" ? this.#cfg.failsafeInbound : this.#cfg.failsafeOutbound).some(
+          (p) => p.protocol === String(protocol).toLowerCase() && port >= p.from && port <= p.to,
+        ),
+      nodeAddress: (a) => {
+        const address = parseAddress(a);
+        return own.has(address.text) || cidrContains(LOOPBACK[address.family], address);
+      },
     };
     const denied = (await this.#conntrack.list()).filter(judged);
     await this.#conntrack.cut(denied);
     return denied.length;
   }
-
-  readonly #failsafe: FailsafeCheck = (side, protocol, port) =>
-    (side === "in" ? this.#cfg.failsafeInbound : this.#cfg.failsafeOutbound).some(
-      (p) => p.protocol === String(protocol).toLowerCase() && port >= p.from && port <= p.to,
-    );
 
   /**
    * The deltas that take addresses away from their endpoints and nothing else: endpoints

@@ -13,7 +13,10 @@ import { denyTcp, edgeHost, edgePod, edgePolicy, up } from "../policy/host-stage
 const NODE = "198.19.0.1";
 const POD = "198.18.0.1";
 const OUTSIDE = "198.18.9.9";
-const failsafe = (side: "in" | "out", _p: unknown, port: number) => side === "in" && port === 22;
+const node = {
+  failsafe: (side: "in" | "out", _p: unknown, port: number) => side === "in" && port === 22,
+  nodeAddress: (a: string) => a === "127.0.0.1" || a === "198.19.0.5",
+};
 
 function judgeOf(interfaces: Map<string, string[]>, ...extra: ReturnType<typeof validResource>[]) {
   const engine = new Engine({ node: "node-1" });
@@ -47,7 +50,7 @@ function judgeOf(interfaces: Map<string, string[]>, ...extra: ReturnType<typeof 
     trackedAllowed(
       judge,
       { source, destination, protocol: "TCP", port, ...(replySource ? { replySource } : {}) },
-      failsafe,
+      node,
     );
 }
 
@@ -78,6 +81,14 @@ describe("tracked connections judged as new", () => {
       }),
     );
     assert.equal(closed(OUTSIDE, POD, 80), false);
+  });
+
+  it("the node's own traffic on an address no host endpoint holds is left alone", () => {
+    const allowed = judgeOf(bound);
+    // The forward stage's tier ends in Deny: it must not judge what is not forwarded.
+    assert.equal(allowed("127.0.0.1", "127.0.0.1", 81), true, "loopback");
+    assert.equal(allowed(OUTSIDE, "198.19.0.5", 81), true, "another node address");
+    assert.equal(allowed(OUTSIDE, "198.18.7.7", 81), false, "forwarded between outsiders");
   });
 
   it("a host endpoint bound to its address (no interface holds it) has no forward stage", () => {

@@ -20,16 +20,22 @@ export interface TrackedFlow extends Packet {
   readonly replySource?: string;
 }
 
-/** Failsafe ports (inbound: to the node's host endpoints; outbound: the node's own). */
-export type FailsafeCheck = (side: "in" | "out", protocol: Protocol, port: number) => boolean;
+/** What the judge needs of the node beyond the dataplane. */
+export interface NodeFacts {
+  /** Failsafe ports (inbound: to the node's host endpoints; outbound: the node's own). */
+  readonly failsafe: (side: "in" | "out", protocol: Protocol, port: number) => boolean;
+  /** An address of the node itself (its interfaces', loopback included), canonical text. */
+  readonly nodeAddress: (address: string) => boolean;
+}
 
 type Stage = "untracked" | "preDNAT" | "forward";
 
 export function trackedAllowed(
   judge: MemoryDataplane,
   flow: TrackedFlow,
-  failsafe: FailsafeCheck,
+  node: NodeFacts,
 ): boolean {
+  const { failsafe } = node;
   const post = flow.replySource ?? flow.destination;
   const from = judge.endpointAt(flow.source);
   const to = judge.endpointAt(post);
@@ -76,6 +82,9 @@ export function trackedAllowed(
     return judge.decide(from.egress, "egress", original) ?? true;
   }
 
+  // The node's own traffic from or to an address no host endpoint holds (loopback, say): no
+  // host endpoint's policy is for it, and a stage's guess could cut it; left to the chains.
+  if (fromOutside && toOutside && [flow.source, post].some((a) => node.nodeAddress(a))) return true;
   // Forwarded: the stages of the host endpoints it enters and leaves by, then workload policy.
   let marked: boolean | undefined;
   if (fromOutside) {
