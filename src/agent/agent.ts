@@ -24,6 +24,7 @@ import { Backoff, type BackoffOptions } from "../util/backoff.ts";
 import { type CniWorkloads, l3Interface, podName, podUpsert } from "./cni-workloads.ts";
 import { type ApplyResult, Enforcer } from "./enforcer.ts";
 import type { AgentFlowsPart } from "./flows.ts";
+import type { HostInterfaceSource } from "./host-interfaces.ts";
 import type { Logger } from "./logger.ts";
 import {
   type AgentStatus,
@@ -58,6 +59,11 @@ export interface AgentOptions {
    * changes between applies); 0 or unset: never.
    */
   readonly countersIntervalMs?: number;
+  /**
+   * The node's interfaces and addresses, which bind host endpoints found by their expectedIPs;
+   * without it no interface is known and those are bound to their addresses alone.
+   */
+  readonly hostInterfaces?: HostInterfaceSource;
   /** Sandboxes reported by the CNI plugin (cni-workloads.ts), and the ADD-to-enforced sink. */
   readonly cni?: {
     readonly workloads: CniWorkloads;
@@ -72,6 +78,9 @@ export class Agent {
   readonly #keys = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
   #watch: { stop(): void } | undefined;
+  #interfacesWatch: { stop(): void } | undefined;
+  /** A re-read of the node's interfaces is queued and has not started yet. */
+  #interfacesQueued = false;
   #driftTimer: NodeJS.Timeout | undefined;
   #countersTimer: NodeJS.Timeout | undefined;
   #counters: { readonly at: string; readonly values: PolicyCounter[] } | undefined;
@@ -123,6 +132,19 @@ export class Agent {
         this.#enforcer.setPodInterface(podName(a.pod), l3Interface(a));
       await this.#enforcer.runOther(this.#bridgeTable());
     }
+    // Bound before the first full sync, so it already holds each host endpoint's interfaces;
+    // watched first, so a change during the read is read again after it.
+    const interfaces = this.#opts.hostInterfaces;
+    if (interfaces) {
+      this.#interfacesWatch = interfaces.watch(() => this.#rebindInterfaces());
+      try {
+        this.#enforcer.setHostInterfaces(await interfaces.read());
+      } catch (e) {
+        this.#log.error("node interfaces not read; host endpoints bound to their addresses", {
+          error: e,
+        });
+      }
+    }
     try {
       const snap = await this.#opts.source.snapshot();
       const events = snap.resources.map(
@@ -148,6 +170,21 @@ export class Agent {
     }
     await flowsStarted;
     this.#publish();
+  }
+
+  /**
+   * The node's addresses may have changed: reads them on the queue and applies what moves.
+   * Changes arriving before the queued read starts are covered by it.
+   */
+  #rebindInterfaces(): void {
+    if (this.#interfacesQueued) return;
+    this.#interfacesQueued = true;
+    void this.#enqueue(async () => {
+      this.#interfacesQueued = false;
+      const interfaces = await this.#opts.hostInterfaces!.read();
+      if (!this.#enforcer.setHostInterfaces(interfaces) || !this.#ready) return;
+      await this.#attempt(() => this.#enforcer.enforce([]), "host interfaces");
+    });
   }
 
   /** Reads the policy chains' counters into the status and publishes it. */
@@ -336,6 +373,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#watch?.stop();
+    this.#interfacesWatch?.stop();
     clearInterval(this.#driftTimer);
     clearInterval(this.#countersTimer);
     clearTimeout(this.#retryTimer);

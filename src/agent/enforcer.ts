@@ -20,6 +20,7 @@
 
 import type { Conntrack, TrackedConnection } from "../dataplane/conntrack.ts";
 import { MemoryDataplane } from "../dataplane/memory/memory-dataplane.ts";
+import { type NodeFacts, trackedAllowed } from "../dataplane/memory/tracked-verdict.ts";
 import {
   type AddressHolder,
   type BridgePort,
@@ -40,8 +41,11 @@ import {
   type DpEndpoint,
   type EndpointId,
   Engine,
+  type HostInterfaces,
   type ResourceEvent,
+  sameInterfaces,
 } from "../engine/index.ts";
+import { cidrContains, parseAddress, parseCidr } from "../net/cidr.ts";
 import type { Nftables, Transaction } from "../nft/index.ts";
 import { policyCounters } from "./policy-counters.ts";
 import type { PolicyCounter } from "./status.ts";
@@ -52,6 +56,8 @@ const REVOCABLE: Readonly<Record<string, "TCP" | "UDP" | "SCTP">> = {
   udp: "UDP",
   sctp: "SCTP",
 };
+
+const LOOPBACK = { 4: parseCidr("127.0.0.0/8"), 6: parseCidr("::1/128") } as const;
 
 export interface EnforcerOptions {
   readonly node: string;
@@ -104,6 +110,7 @@ export class Enforcer {
    * render, which must not see handles of another table generation.
    */
   #learning: Promise<string | undefined> = Promise.resolve(undefined);
+  #interfaces: HostInterfaces = new Map();
 
   constructor(opts: EnforcerOptions) {
     this.#engine = new Engine({
@@ -171,28 +178,37 @@ export class Enforcer {
   }
 
   /**
-   * Cuts the tracked connections of local workloads that the live policy denies. Connections
-   * touching a host endpoint's address are left alone: the failsafe ports and the node's own
-   * traffic are not judged by workload policy alone, and must never be cut by it.
+   * Cuts the tracked connections that the live policy would not let through as new: those with
+   * a local workload at an end (workload policy, and the stages of the host endpoints they
+   * cross), the node's own to and from its host endpoints (their stages and normal policy;
+   * failsafe ports never), and those forwarded through its host endpoints (their stages).
    */
   async #revoke(): Promise<number> {
     if (!this.#judge || !this.#conntrack) return 0;
-    const kinds = new Map<string, DpEndpoint["kind"]>();
-    for (const e of this.#endpoints.values()) for (const a of e.addresses) kinds.set(a, e.kind);
+    const judge = this.#judge;
     const judged = (c: TrackedConnection) => {
       const protocol = REVOCABLE[c.protocol];
       if (!protocol || c.destinationPort === undefined) return false;
-      const [src, dst] = [kinds.get(c.source), kinds.get(c.destination)];
-      if (src === "host" || dst === "host" || (src === undefined && dst === undefined))
-        return false;
-      const packet = {
+      const flow = {
         source: c.source,
         destination: c.destination,
         protocol,
         port: c.destinationPort,
         ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
+        ...(c.replySource === undefined ? {} : { replySource: c.replySource }),
       };
-      return !this.#judge!.verdict(packet).allowed;
+      return !trackedAllowed(judge, flow, node);
+    };
+    const own = new Set([...this.#interfaces.values()].flat());
+    const node: NodeFacts = {
+      failsafe: (side, protocol, port) =>
+        (side === "in" ? this.#cfg.failsafeInbound : this.#cfg.failsafeOutbound).some(
+          (p) => p.protocol === String(protocol).toLowerCase() && port >= p.from && port <= p.to,
+        ),
+      nodeAddress: (a) => {
+        const address = parseAddress(a);
+        return own.has(address.text) || cidrContains(LOOPBACK[address.family], address);
+      },
     };
     const denied = (await this.#conntrack.list()).filter(judged);
     await this.#conntrack.cut(denied);
@@ -270,6 +286,17 @@ export class Enforcer {
   /** See `Engine.setPodInterface`; takes effect with the next `enforce`. */
   setPodInterface(pod: string, name: string | undefined): void {
     this.#engine.setPodInterface(pod, name);
+  }
+
+  /**
+   * The node's interfaces (see `Engine.setHostInterfaces`); takes effect with the next
+   * `enforce`. Tells whether they differ from the last ones.
+   */
+  setHostInterfaces(interfaces: HostInterfaces): boolean {
+    if (sameInterfaces(this.#interfaces, interfaces)) return false;
+    this.#interfaces = interfaces;
+    this.#engine.setHostInterfaces(interfaces);
+    return true;
   }
 
   /** A local endpoint as the kernel last got it. */

@@ -23,6 +23,8 @@ export interface TrackedConnection {
   /** Absent for protocols without ports. */
   readonly sourcePort?: number;
   readonly destinationPort?: number;
+  /** The reply tuple's source: where the connection really goes after DNAT. */
+  readonly replySource?: string;
 }
 
 export interface Conntrack {
@@ -45,9 +47,13 @@ export function parseConntrackList(text: string): TrackedConnection[] {
     if (!protocol) continue;
     // The first of each key is the original direction; the reply tuple repeats them.
     const first = new Map<string, string>();
+    let replySource: string | undefined;
     for (const w of words) {
       const eq = w.indexOf("=");
-      if (eq > 0 && !first.has(w.slice(0, eq))) first.set(w.slice(0, eq), w.slice(eq + 1));
+      if (eq <= 0) continue;
+      const key = w.slice(0, eq);
+      if (!first.has(key)) first.set(key, w.slice(eq + 1));
+      else if (key === "src" && replySource === undefined) replySource = w.slice(eq + 1);
     }
     const source = first.get("src");
     const destination = first.get("dst");
@@ -62,6 +68,7 @@ export function parseConntrackList(text: string): TrackedConnection[] {
       ...(sport !== undefined && dport !== undefined
         ? { sourcePort: Number(sport), destinationPort: Number(dport) }
         : {}),
+      ...(replySource ? { replySource } : {}),
     });
   }
   return out;

@@ -5,6 +5,7 @@ import type { Direction } from "../policy/index.ts";
 import { buildWorld } from "../policy/index.ts";
 import { compileSelector, parseSelector } from "../selector/index.ts";
 import { isLocalEndpoint } from "./graph.ts";
+import { type HostInterfaces, hostBinding } from "./host-binding.ts";
 import { type MemberKey, memberKey, type SetMember } from "./members.ts";
 import { policyId, scanPolicy } from "./rules.ts";
 import { entityMembers, nodeMembers, sliceMembers } from "./set-members.ts";
@@ -23,6 +24,7 @@ export function desiredState(
   resources: readonly Resource[],
   node?: string,
   podInterfacePrefix = DEFAULT_POD_INTERFACE_PREFIX,
+  hostInterfaces: HostInterfaces = new Map(),
 ): DataplaneState {
   const world = buildWorld(resources);
   const { cluster, evaluator } = world;
@@ -51,15 +53,16 @@ export function desiredState(
         };
       });
     const id = ep.id as EndpointId;
+    const shape = endpointShape(ep, podInterfacePrefix);
     endpoints.set(id, {
       id,
-      ...endpointShape(ep, podInterfacePrefix),
+      ...shape,
       ingress: tiers("ingress"),
       egress: tiers("egress"),
-      ...(ep.kind === "HostEndpoint" && ep.interfaceName !== undefined
+      ...(ep.kind === "HostEndpoint"
         ? {
             hostStages: {
-              interfaceName: ep.interfaceName,
+              interfaces: hostBinding(ep.interfaceName, shape.addresses, hostInterfaces),
               untracked: {
                 ingress: tiers("ingress", "untracked"),
                 egress: tiers("egress", "untracked"),

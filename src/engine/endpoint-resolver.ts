@@ -4,6 +4,7 @@
 import type { Direction, Endpoint, HostStage, Policy } from "../policy/index.ts";
 import { BUILTIN_TIERS, byOrderThenName, policySortKey, type TierSpec } from "../policy/index.ts";
 import { sameEndpoint, tierLists } from "./equality.ts";
+import { type HostInterfaces, hostBinding, sameInterfaces } from "./host-binding.ts";
 import type { PolicyMatcher } from "./policy-matcher.ts";
 import { policyId } from "./rules.ts";
 import type { DpEndpoint, DpTierRef, EndpointId, PolicyId } from "./types.ts";
@@ -27,6 +28,8 @@ export class EndpointResolver {
   readonly #policyRefs = new Map<PolicyId, number>();
   /** Interfaces a CNI plugin reported for pods, in place of the derived name. */
   readonly #interfaces = new Map<EndpointId, string>();
+  /** The node's interfaces and their addresses, which bind host endpoints found by address. */
+  #hostInterfaces: HostInterfaces = new Map();
 
   constructor(
     private readonly matcher: PolicyMatcher,
@@ -52,6 +55,14 @@ export class EndpointResolver {
     if (name === undefined) this.#interfaces.delete(id);
     else this.#interfaces.set(id, name);
     this.markDirty(id);
+  }
+
+  /** The node's interfaces changed: host endpoints bound by their addresses are resolved again. */
+  setHostInterfaces(interfaces: HostInterfaces): void {
+    if (sameInterfaces(this.#hostInterfaces, interfaces)) return;
+    this.#hostInterfaces = interfaces;
+    for (const [id, ep] of this.#endpoints)
+      if (ep.kind === "HostEndpoint" && ep.interfaceName === undefined) this.#dirty.add(id);
   }
 
   upsertTier(name: string, tier: TierSpec | undefined): void {
@@ -110,14 +121,14 @@ export class EndpointResolver {
       ingress: this.tiers(normal, "ingress", false),
       egress: this.tiers(normal, "egress", false),
     };
-    // Stage policies apply to host endpoints only (as in Felix), on their interface.
-    if (ep.kind !== "HostEndpoint" || ep.interfaceName === undefined) return base;
+    // Stage policies apply to host endpoints only (as in Felix), on their interfaces.
+    if (ep.kind !== "HostEndpoint") return base;
     const staged = (stage: HostStage) => selecting.filter((p) => p.stage === stage);
     const forward = normal.filter((p) => p.applyOnForward === true);
     return {
       ...base,
       hostStages: {
-        interfaceName: ep.interfaceName,
+        interfaces: hostBinding(ep.interfaceName, shape.addresses, this.#hostInterfaces),
         untracked: {
           ingress: this.tiers(staged("untracked"), "ingress", true),
           egress: this.tiers(staged("untracked"), "egress", true),

@@ -34,7 +34,7 @@ export function sameEndpoint(a: DpEndpoint, b: DpEndpoint): boolean {
     a.interfaceName === b.interfaceName &&
     sameList(a.addresses, b.addresses, identical) &&
     sameList(a.allowedSourcePrefixes ?? [], b.allowedSourcePrefixes ?? [], identical) &&
-    a.hostStages?.interfaceName === b.hostStages?.interfaceName &&
+    sameList(a.hostStages?.interfaces ?? [], b.hostStages?.interfaces ?? [], identical) &&
     sameList(tierLists(a), tierLists(b), (x, y) => sameList(x, y, sameTier))
   );
 }

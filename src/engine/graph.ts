@@ -18,6 +18,7 @@
 import type { Endpoint } from "../policy/index.ts";
 import { EndpointResolver } from "./endpoint-resolver.ts";
 import { newEntityIndex } from "./entity-index.ts";
+import type { HostInterfaces } from "./host-binding.ts";
 import { InputStage, type ResourceEvent } from "./inputs.ts";
 import { PolicyMatcher } from "./policy-matcher.ts";
 import { RuleScanner } from "./rule-scanner.ts";
@@ -106,6 +107,15 @@ export class Engine {
    */
   setPodInterface(pod: string, name: string | undefined): void {
     this.#resolver.setInterface(pod as EndpointId, name);
+  }
+
+  /**
+   * The node's interfaces and the addresses each holds (canonical text): a HostEndpoint without
+   * `interfaceName` is bound to those holding one of its expectedIPs. Takes effect at the next
+   * flush.
+   */
+  setHostInterfaces(interfaces: HostInterfaces): void {
+    this.#resolver.setHostInterfaces(interfaces);
   }
 
   /** Ends the batch: the minimal deltas that take the dataplane to the new desired state. */

@@ -2,6 +2,7 @@
 
 export { tierLists } from "./equality.ts";
 export { Engine, type EngineOptions, isLocalEndpoint } from "./graph.ts";
+export { type HostInterfaces, hostBinding, sameInterfaces } from "./host-binding.ts";
 export type { ResourceEvent } from "./inputs.ts";
 export {
   addressMember,

@@ -94,8 +94,14 @@ export interface DpEndpoint {
  * `ingress`/`egress` of the endpoint hold its normal policies (for the host's own traffic).
  */
 export interface DpHostStages {
-  /** The interface's name; `*` is every interface but workloads' and lo. */
-  readonly interfaceName: string;
+  /**
+   * The interfaces the stages judge packets through, sorted: the host endpoint's
+   * `interfaceName` (`*`: every interface but workloads' and lo), or the node's interfaces
+   * holding one of its expectedIPs. Empty: it names none and no interface holds one of them;
+   * the stages then judge packets to (ingress) and from (egress) its addresses on any
+   * interface, so they hold from the moment an address appears, before the rebinding.
+   */
+  readonly interfaces: readonly string[];
   readonly untracked: {
     readonly ingress: readonly DpTierRef[];
     readonly egress: readonly DpTierRef[];

@@ -137,7 +137,13 @@ export const HostEndpointSchema = z.strictObject({
     })
     .superRefine((spec, ctx) => {
       if (spec.interfaceName === undefined && !spec.expectedIPs?.length) {
-        ctx.addIssue({ code: "custom", message: "must set interfaceName or expectedIPs" });
+        // Without either the host endpoint could be bound to no interface at all.
+        ctx.addIssue({
+          code: "custom",
+          path: ["expectedIPs"],
+          message:
+            "must list an address when interfaceName is not set (the host endpoint is bound to the interfaces holding them)",
+        });
       }
     }),
 });

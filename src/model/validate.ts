@@ -1,7 +1,6 @@
 // Validation of a whole set of objects: each object by its kind's schema, then the rules that
 // need the set (no object twice, references that must resolve). One function for every writer:
 // offline loading and the API server's writes judge objects the same way.
-import { compileSelector, parseSelector } from "../selector/index.ts";
 import { CALICO_BUILTIN_TIERS } from "./calico-policy.ts";
 import { NAMESPACE_NAME_LABEL } from "./core.ts";
 import type { ResourceIssue } from "./errors.ts";
@@ -101,50 +100,11 @@ export function checkResourceSet(resources: readonly Resource[]): {
     const ns = r.metadata.namespace;
     if (ns !== undefined && !namespaces.has(ns)) implied.add(ns);
   });
-  issues.push(...hostStageIssues(resources));
   const warnings: SetWarning[] = [...implied].sort().map((ns) => ({
     code: "manifest.implied-namespace",
     message: `namespace "${ns}" has no Namespace object: implied with label ${NAMESPACE_NAME_LABEL}=${ns} only`,
   }));
   return { issues, warnings };
-}
-
-/**
- * Host endpoint stages are enforced on the host endpoint's interface: a stage policy selecting
- * a HostEndpoint without `interfaceName` (Calico would find the interface by its expectedIPs,
- * which is not done here) could not be enforced as written, so it is an error on the policy's
- * stage field. A policy scoped by namespace or service account selects no host endpoint.
- */
-function hostStageIssues(resources: readonly Resource[]): SetIssue[] {
-  const bare = resources.filter(
-    (r) => r.kind === "HostEndpoint" && r.spec.interfaceName === undefined,
-  );
-  if (bare.length === 0) return [];
-  const issues: SetIssue[] = [];
-  resources.forEach((r, index) => {
-    if (r.kind !== "GlobalNetworkPolicy") return;
-    const { spec } = r;
-    const field = spec.doNotTrack
-      ? "doNotTrack"
-      : spec.preDNAT
-        ? "preDNAT"
-        : spec.applyOnForward
-          ? "applyOnForward"
-          : undefined;
-    if (!field || spec.namespaceSelector || spec.serviceAccountSelector) return;
-    const text = spec.selector?.trim() || "all()";
-    const selects = compileSelector(parseSelector(text));
-    for (const hep of bare) {
-      if (!selects(hep.metadata.labels ?? {})) continue;
-      issues.push({
-        ...where(r, index),
-        code: "manifest.reference",
-        path: `spec.${field}`,
-        message: `selects HostEndpoint "${hep.metadata.name}", which has no interfaceName: host endpoint stages are enforced on its interface (found by expectedIPs in Calico, not supported here)`,
-      });
-    }
-  });
-  return issues;
 }
 
 /** Validates objects as one set: every object by its schema, then the set-level rules. */

@@ -26,7 +26,9 @@ export class Cluster implements PeerContext {
   ) {
     for (const ep of endpoints) {
       this.#byId.set(ep.id, ep);
-      if (ep.kind === "HostEndpoint" && ep.node !== undefined && ep.interfaceName !== undefined) {
+      // Every host endpoint of a node may be on a flow's way: one found by its expectedIPs is
+      // bound to whichever interfaces hold them, not known offline, so it judges too.
+      if (ep.kind === "HostEndpoint" && ep.node !== undefined) {
         const list = this.#hostEndpoints.get(ep.node);
         if (list) list.push(ep);
         else this.#hostEndpoints.set(ep.node, [ep]);

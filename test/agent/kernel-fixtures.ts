@@ -7,10 +7,14 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { Enforcer } from "../../src/agent/index.ts";
+import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
+import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import { Engine } from "../../src/engine/graph.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
+import { KernelNftables } from "../../src/nft/index.ts";
 import {
   POD_IFACE_PREFIX,
   type TestPod,
@@ -90,9 +94,12 @@ export async function assertTakerJudgedAsItself(topo: TestTopology, port: number
   );
 }
 
-/** TCP listeners in the node's own network stack (as sshd and a node service would be). */
-export function nodeListeners(netns: string, ports: number[]): ChildProcess {
-  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, "0.0.0.0");`;
+/**
+ * TCP listeners in the node's own network stack (as sshd and a node service would be), on
+ * `host` (`::`: both families).
+ */
+export function nodeListeners(netns: string, ports: number[], host = "0.0.0.0"): ChildProcess {
+  const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, ${JSON.stringify(host)});`;
   return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
 }
 
@@ -175,4 +182,19 @@ export async function until(what: string, done: () => boolean, ms = 20_000): Pro
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The node's enforcement in this process, on the topology's node netns (no agent process). */
+export function topologyEnforcer(netns: string, revokeDenied: boolean): Enforcer {
+  return new Enforcer({
+    node: NODE,
+    nft: new KernelNftables({ netns }),
+    conntrack: new KernelConntrack({ netns }),
+    enforcement: {
+      ...DEFAULT_ENFORCEMENT,
+      workloadInterfaces: [WORKLOAD_IFACES],
+      podInterfacePrefix: POD_IFACE_PREFIX,
+      revokeDenied,
+    },
+  });
 }

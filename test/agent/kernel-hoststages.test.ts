@@ -29,19 +29,30 @@ import {
 import { TestTopology } from "./netns-topology.ts";
 
 const NODE_ADDRESS = "198.19.0.1";
+/** The node's IPv6 address (on its lo), the host endpoint's second expected IP. */
+const NODE_ADDRESS6 = "fd00:19::1";
 const A = "198.18.1.1/32"; // outside peer exta
 const B = "198.18.1.2/32"; // outside peer extb
+const A6 = "fd00:18:1::1/128";
+const B6 = "fd00:18:1::2/128";
 /** The agent's default inbound failsafe port (ssh). */
 const FAILSAFE_PORT = 22;
 /** The node's DNAT: its own address, port 9090, to the workload's port 80. */
 const DNAT_PORT = 9090;
 
-const tcp = (action: string, source: object, destination: object) => ({
-  action,
-  protocol: "TCP",
-  source,
-  destination,
-});
+type Side = { readonly nets?: readonly string[] } & Record<string, unknown>;
+
+/** TCP rules, one per family where `nets` name both (a Calico rule holds one family). */
+const tcp = (action: string, source: Side, destination: Side) => {
+  if (!source.nets && !destination.nets) return [{ action, protocol: "TCP", source, destination }];
+  const only = (side: Side, v6: boolean) =>
+    side.nets ? { ...side, nets: side.nets.filter((n) => n.includes(":") === v6) } : side;
+  return [false, true].flatMap((v6) => {
+    const [src, dst] = [only(source, v6), only(destination, v6)];
+    if (src.nets?.length === 0 || dst.nets?.length === 0) return [];
+    return [{ action, protocol: "TCP", source: src, destination: dst }];
+  });
+};
 
 const manifests = (web: Resource, replies = true): Resource[] => [
   namespace,
@@ -54,7 +65,9 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     spec: {
       selector: "app == 'web'",
       types: ["Ingress", "Egress"],
-      ingress: [tcp("Allow", { nets: ["198.18.1.0/24"] }, { ports: [80, 81] })],
+      ingress: [
+        ...tcp("Allow", { nets: ["198.18.1.0/24", "fd00:18:1::/64"] }, { ports: [80, 81] }),
+      ],
       egress: [{ action: "Allow" }],
     },
   }),
@@ -62,13 +75,13 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     apiVersion: "microseg.io/v1",
     kind: "HostEndpoint",
     metadata: { name: `${NODE}-all`, labels: { role: "edge" } },
-    spec: { node: NODE, interfaceName: "*", expectedIPs: [NODE_ADDRESS] },
+    spec: { node: NODE, interfaceName: "*", expectedIPs: [NODE_ADDRESS, NODE_ADDRESS6] },
   }),
   // Normal policy (applyOnForward false): the host itself takes 8081 from A, nothing else.
   edgePolicy("lock", {
     order: 10,
     types: ["Ingress", "Egress"],
-    ingress: [tcp("Allow", { nets: [A] }, { ports: [8081] }), { action: "Deny" }],
+    ingress: [...tcp("Allow", { nets: [A, A6] }, { ports: [8081] }), { action: "Deny" }],
     egress: [{ action: "Deny" }],
   }),
   // Untracked: A may reach 8080 (and the replies go back by their own rule), B may not.
@@ -76,18 +89,22 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     doNotTrack: true,
     applyOnForward: true,
     ingress: [
-      tcp("Allow", { nets: [A] }, { ports: [8080] }),
-      tcp("Deny", { nets: [B] }, { ports: [8080, FAILSAFE_PORT] }),
+      ...tcp("Allow", { nets: [A, A6] }, { ports: [8080] }),
+      ...tcp("Deny", { nets: [B, B6] }, { ports: [8080, FAILSAFE_PORT] }),
     ],
-    ...(replies ? { egress: [tcp("Allow", { ports: [8080] }, { nets: [A] })] } : {}),
+    ...(replies ? { egress: tcp("Allow", { ports: [8080] }, { nets: [A, A6] }) } : {}),
   }),
   // Pre-DNAT: only A may use the node's DNAT port; the rule names the pre-DNAT address.
   edgePolicy("pre", {
     preDNAT: true,
     applyOnForward: true,
     ingress: [
-      tcp("Allow", { nets: [A] }, { nets: [`${NODE_ADDRESS}/32`], ports: [DNAT_PORT] }),
-      tcp("Deny", {}, { ports: [DNAT_PORT] }),
+      ...tcp(
+        "Allow",
+        { nets: [A, A6] },
+        { nets: [`${NODE_ADDRESS}/32`, `${NODE_ADDRESS6}/128`], ports: [DNAT_PORT] },
+      ),
+      ...tcp("Deny", {}, { ports: [DNAT_PORT] }),
     ],
   }),
   // Forwarded traffic: B may not reach port 81 behind the node, the workload may not reach B:80.
@@ -95,8 +112,8 @@ const manifests = (web: Resource, replies = true): Resource[] => [
     order: 20,
     applyOnForward: true,
     types: ["Ingress", "Egress"],
-    ingress: [tcp("Deny", { nets: [B] }, { ports: [81] }), { action: "Allow" }],
-    egress: [tcp("Deny", {}, { nets: [B], ports: [80] }), { action: "Allow" }],
+    ingress: [...tcp("Deny", { nets: [B, B6] }, { ports: [81] }), { action: "Allow" }],
+    egress: [...tcp("Deny", {}, { nets: [B, B6], ports: [80] }), { action: "Allow" }],
   }),
 ];
 
@@ -115,11 +132,25 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
       "extb",
     ]);
     dir = mkdtempSync(join(tmpdir(), "msx-hoststages-"));
-    listeners = nodeListeners(topo.node, [FAILSAFE_PORT, 8080, 8081]);
-    const web = topo.pod("web").ip;
+    execFileSync("ip", [
+      "netns",
+      "exec",
+      topo.node,
+      "ip",
+      "addr",
+      "add",
+      `${NODE_ADDRESS6}/128`,
+      "dev",
+      "lo",
+    ]);
+    listeners = nodeListeners(topo.node, [FAILSAFE_PORT, 8080, 8081], "::");
+    const { ip: web, ip6: web6 } = topo.pod("web");
     execFileSync("ip", ["netns", "exec", topo.node, "nft", "-f", "-"], {
       input: `table ip msxtest-dnat {
   chain pre { type nat hook prerouting priority -100; ip daddr ${NODE_ADDRESS} tcp dport ${DNAT_PORT} dnat to ${web}:80; }
+}
+table ip6 msxtest-dnat6 {
+  chain pre { type nat hook prerouting priority -100; ip6 daddr ${NODE_ADDRESS6} tcp dport ${DNAT_PORT} dnat to [${web6}]:80; }
 }\n`,
     });
     file = join(dir, "cluster.yaml");
@@ -148,12 +179,41 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     assert.equal(got, offline.allowed, `kernel and explain agree: ${from} -> ${to}:${port}`);
     return got;
   };
-  /** Conntrack entries in the node for TCP to `port` from `source`. */
+  /** The same over IPv6: `to` is the node (its IPv6 address) or a pod, judged by address. */
+  const reach6 = async (from: string, to: string, port: number) => {
+    const got = await topo.probe({
+      from,
+      to: to === "node" ? NODE_ADDRESS6 : to,
+      family: 6,
+      protocol: "TCP",
+      port,
+      timeoutMs: 400,
+    });
+    const name = (peer: string) => (peer === "node" ? NODE_ADDRESS6 : topo.pod(peer).ip6);
+    const offline = explainFlow(world, { from: name(from), to: name(to), port, protocol: "TCP" });
+    assert.equal(got, offline.allowed, `kernel and explain agree: ${from} -> ${to}:${port} (v6)`);
+    return got;
+  };
+  /** Conntrack entries in the node for TCP to `port` from `source` (either family). */
   const tracked = (source: string, port: number): number =>
-    execFileSync("ip", ["netns", "exec", topo.node, "conntrack", "-L", "-p", "tcp"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    })
+    execFileSync(
+      "ip",
+      [
+        "netns",
+        "exec",
+        topo.node,
+        "conntrack",
+        "-L",
+        "-f",
+        source.includes(":") ? "ipv6" : "ipv4",
+        "-p",
+        "tcp",
+      ],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    )
       .split("\n")
       .filter((l) => l.includes(`src=${source} `) && l.includes(` dport=${port} `)).length;
 
@@ -195,6 +255,34 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     assert.equal(await reach("extb", "web", 80), true);
   });
 
+  test("IPv6 doNotTrack: decided before conntrack, no entry; a failsafe port stays open", async () => {
+    assert.equal(await reach6("exta", "node", 8081), true, "normal policy allows A:8081");
+    assert.ok(tracked("fd00:18:1::1", 8081) > 0, "a normal connection is tracked");
+    assert.equal(await reach6("exta", "node", 8080), true, "untracked Allow, reply rule");
+    assert.equal(tracked("fd00:18:1::1", 8080), 0, "no conntrack entry for untracked traffic");
+    assert.equal(await reach6("extb", "node", 8080), false, "untracked Deny");
+    assert.equal(await reach6("extb", "node", 8081), false, "normal policy denies B");
+    const ssh = { from: "extb", to: NODE_ADDRESS6, family: 6 as const, protocol: "TCP" as const };
+    assert.equal(await topo.probe({ ...ssh, port: FAILSAFE_PORT }), true, "failsafe open");
+    assert.equal(await reach6("exta", "web", 8080), false, "no workload opened by it");
+    assert.equal(await reach6("exta", "web", 80), true);
+  });
+
+  test("IPv6 preDNAT: judged on the address and port before DNAT", async () => {
+    const dnat = (from: string) =>
+      topo.probe({ from, to: NODE_ADDRESS6, family: 6, protocol: "TCP", port: DNAT_PORT });
+    assert.equal(await dnat("exta"), true, "A through the DNAT");
+    assert.equal(await dnat("extb"), false, "B through the DNAT");
+    assert.equal(await reach6("extb", "web", 80), true, "B to the workload directly");
+  });
+
+  test("IPv6 applyOnForward: forwarded traffic meets it both ways", async () => {
+    assert.equal(await reach6("extb", "web", 81), false, "forward ingress Deny");
+    assert.equal(await reach6("web", "extb", 80), false, "forward egress Deny");
+    assert.equal(await reach6("web", "exta", 80), true, "forward egress Allow");
+    assert.equal(await reach6("extb", "web", 80), true, "lock (no applyOnForward) skipped");
+  });
+
   test("doNotTrack is stateless: without its own egress rule the reply is dropped", async () => {
     writeManifests(file, manifests(webPod, false));
     // The agent polls its file: bounded wait (count and time) for the change to take effect.
@@ -206,5 +294,9 @@ describe("host endpoint stages with real packets", { skip: rootSkipReason() }, (
     }
     assert.equal(open, false, "A to 8080 with no untracked rule for the reply");
     assert.equal(await reach("exta", NODE_ADDRESS, 8081), true, "tracked traffic still flows");
+    // Explain does not model statelessness (the reply rule is the world's): the kernel alone.
+    const v6 = { from: "exta", to: NODE_ADDRESS6, family: 6 as const, protocol: "TCP" as const };
+    assert.equal(await topo.probe({ ...v6, port: 8080 }), false, "the same over IPv6");
+    assert.equal(await reach6("exta", "node", 8081), true);
   });
 });

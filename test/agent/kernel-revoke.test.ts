@@ -5,15 +5,11 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Enforcer } from "../../src/agent/index.ts";
-import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
-import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
-import { KernelNftables } from "../../src/nft/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { NODE, namespace, podResource } from "./kernel-fixtures.ts";
-import { POD_IFACE_PREFIX, TestTopology, WORKLOAD_IFACES } from "./netns-topology.ts";
+import { namespace, podResource, topologyEnforcer } from "./kernel-fixtures.ts";
+import { TestTopology } from "./netns-topology.ts";
 
 const DB = 5432;
 const upsert = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
@@ -41,18 +37,7 @@ describe("revocation of established connections", { skip: rootSkipReason() }, ()
   });
   after(() => topo?.remove());
 
-  const enforcerWith = (revokeDenied: boolean) =>
-    new Enforcer({
-      node: NODE,
-      nft: new KernelNftables({ netns: topo.node }),
-      conntrack: new KernelConntrack({ netns: topo.node }),
-      enforcement: {
-        ...DEFAULT_ENFORCEMENT,
-        workloadInterfaces: [WORKLOAD_IFACES],
-        podInterfacePrefix: POD_IFACE_PREFIX,
-        revokeDenied,
-      },
-    });
+  const enforcerWith = (revokeDenied: boolean) => topologyEnforcer(topo.node, revokeDenied);
   const pods = () => ["web", "db", "open"].map((n) => podResource(n, topo.pod(n), { app: n }));
 
   for (const revokeDenied of [false, true]) {

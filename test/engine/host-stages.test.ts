@@ -70,4 +70,33 @@ describe("engine: host endpoint stages", () => {
       JSON.stringify(normalIds),
     );
   });
+
+  it("binds a host endpoint found by its expectedIPs to the interfaces holding them", () => {
+    const engine = new Engine({ node: "node-1" });
+    const live = [tier, edgePod, edgeHost(null), untracked, fwd];
+    engine.ingest(live.map(up));
+    const steps: Array<[Map<string, string[]>, string[]]> = [
+      [new Map(), []],
+      [new Map([["eth1", ["198.19.0.1"]]]), ["eth1"]],
+      [
+        new Map([
+          ["eth1", ["198.19.0.7"]],
+          ["eth2", ["198.19.0.1"]],
+          ["eth3", ["198.19.0.1"]],
+        ]),
+        ["eth2", "eth3"],
+      ],
+      [new Map([["eth1", ["198.19.0.7"]]]), []],
+    ];
+    for (const [interfaces, want] of steps) {
+      engine.setHostInterfaces(interfaces);
+      engine.flush();
+      const host = engine.state().endpoints.get("node-1-eth0" as never)!;
+      assert.deepEqual(host.hostStages?.interfaces, want);
+      assert.equal(
+        stateText(engine.state()),
+        stateText(desiredState(live, "node-1", undefined, interfaces)),
+      );
+    }
+  });
 });

@@ -73,7 +73,7 @@ describe("Calico fields", () => {
   });
 });
 
-describe("stage policies and host endpoints without an interface", () => {
+describe("stage policies and host endpoints found by their expectedIPs", () => {
   const hep = (iface: string) => `---
 apiVersion: projectcalico.org/v3
 kind: HostEndpoint
@@ -90,15 +90,18 @@ spec: {selector: "${selector}", preDNAT: true, applyOnForward: true}
     return r.ok ? [] : r.errors.map((e) => `${e.path}: ${e.message}`);
   };
 
-  it("is an error naming the policy's stage field and the host endpoint", () => {
-    assert.deepEqual(errors(policy("role == 'edge'") + hep("")), [
-      'spec.preDNAT: selects HostEndpoint "h", which has no interfaceName: host endpoint stages are enforced on its interface (found by expectedIPs in Calico, not supported here)',
-    ]);
+  // Bound to the interfaces holding its expectedIPs (Felix's rule): enforced, so accepted.
+  it("loads whether the host endpoint names its interface or is found by its expectedIPs", () => {
+    assert.deepEqual(errors(policy("role == 'edge'") + hep("")), []);
+    assert.deepEqual(errors(policy("role == 'edge'") + hep(", interfaceName: eth0")), []);
   });
 
-  it("loads when the host endpoint names its interface or the policy does not select it", () => {
-    assert.deepEqual(errors(policy("role == 'edge'") + hep(", interfaceName: eth0")), []);
-    assert.deepEqual(errors(policy("role == 'db'") + hep("")), []);
+  it("a host endpoint with neither interfaceName nor expectedIPs is an error on expectedIPs", () => {
+    const bare =
+      "---\napiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata: {name: h}\nspec: {node: n1}\n";
+    assert.deepEqual(errors(policy("role == 'edge'") + bare), [
+      "spec.expectedIPs: must list an address when interfaceName is not set (the host endpoint is bound to the interfaces holding them)",
+    ]);
   });
 });
 

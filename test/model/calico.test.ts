@@ -414,7 +414,9 @@ describe("NetworkSet, GlobalNetworkSet, WorkloadEndpoint, HostEndpoint", () => {
         delete h.spec.interfaceName;
         delete h.spec.expectedIPs;
       }),
-      issues: ["spec: must set interfaceName or expectedIPs"],
+      issues: [
+        "spec.expectedIPs: must list an address when interfaceName is not set (the host endpoint is bound to the interfaces holding them)",
+      ],
     },
     {
       name: "host endpoint expected IP given as a CIDR",

@@ -161,7 +161,7 @@ export function randomDataplane(r: Random): RandomDataplane {
     egress: tiers(),
     hostStages: {
       // Not "*": the packet simulator's packets carry no interface, which "*" would take in.
-      interfaceName: "eth0",
+      interfaces: ["eth0"],
       untracked: { ingress: tiers(), egress: tiers() },
       preDNAT: tiers(),
       forward: { ingress: tiers(), egress: tiers() },

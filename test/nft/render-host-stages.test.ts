@@ -1,6 +1,7 @@
 // Host endpoint stages rendered incrementally: every batch that adds, changes or removes a stage
 // policy or the host endpoint leaves exactly the table a full render of the final state gives,
-// and stage chains exist only for host endpoints with an interface, never for workloads.
+// and stage chains exist only for host endpoints, bound to their interface (named, or holding one
+// of their expectedIPs, else to those addresses), never for workloads.
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -33,7 +34,9 @@ describe("host endpoint stages, incrementally", () => {
     const renderer = new NftRenderer(cfg);
     const fake = new MemoryNftables();
     await fake.run(renderer.full(engine.state()));
-    const batches: Array<[string, ResourceEvent[], RegExp[], RegExp[]]> = [
+    // A batch may also change the node's interfaces (the agent's reading of `ip addr`).
+    type Batch = [string, ResourceEvent[], RegExp[], RegExp[], Map<string, string[]>?];
+    const batches: Batch[] = [
       [
         "pod, host endpoint, untracked policy",
         [up(edgePod), up(edgeHost("eth0")), up(untracked(8080))],
@@ -42,7 +45,29 @@ describe("host endpoint stages, incrementally", () => {
       ],
       ["policy changed", [up(untracked(8081))], [/dport 8081/], [/dport 8080/]],
       ["forward policy added", [up(forward)], [/oifname "eth0" counter jump hs-/], []],
-      ["interface removed: no stages", [up(edgeHost(null))], [], [/chain inet microseg hs-/]],
+      [
+        "interface removed, no interface holds its address: bound to the address, no forward stage",
+        [up(edgeHost(null))],
+        [/iifname != "veth\*" ip daddr 198\.19\.0\.1 counter jump hs-\w+-untracked-in/],
+        [/iifname "eth0"/, /oifname "eth0"/, /hep-forward .*jump hs-/],
+      ],
+      [
+        "the address appears on eth1: bound to eth1",
+        [],
+        [/iifname "eth1" counter jump hs-\w+-untracked-in/, /oifname "eth1" counter jump hs-/],
+        [/ip daddr 198\.19\.0\.1 counter jump hs-/],
+        new Map([
+          ["eth1", ["198.19.0.1"]],
+          ["eth2", ["198.19.0.9"]],
+        ]),
+      ],
+      [
+        "the address moves to eth2",
+        [],
+        [/iifname "eth2" counter jump hs-\w+-untracked-in/],
+        [/iifname "eth1"/],
+        new Map([["eth2", ["198.19.0.9", "198.19.0.1"]]]),
+      ],
       [
         "interface back, policies removed",
         [up(edgeHost("*")), down(untracked(8081)), down(forward)],
@@ -51,7 +76,8 @@ describe("host endpoint stages, incrementally", () => {
       ],
       ["host endpoint removed", [down(edgeHost(null))], [], [/hs-/]],
     ];
-    for (const [what, events, present, absent] of batches) {
+    for (const [what, events, present, absent, interfaces] of batches) {
+      if (interfaces) engine.setHostInterfaces(interfaces);
       engine.ingest(events);
       await fake.run(renderer.update(engine.flush()));
       const dump = fake.dump();

@@ -43,7 +43,7 @@ describe("rendered tables in the kernel", { skip: rootSkipReason() }, () => {
       { name: "t1", defaultAction: "Deny", policies: [[...state.policies.keys()][0]!] },
     ];
     const stages = {
-      interfaceName: "*",
+      interfaces: ["*"],
       untracked: { ingress: tier, egress: tier },
       preDNAT: tier,
       forward: { ingress: tier, egress: tier },

@@ -37,3 +37,19 @@ export const edgePod: Resource = validResource({
 
 export const up = (resource: Resource): ResourceEvent => ({ type: "upsert", resource });
 export const down = (r: Resource): ResourceEvent => ({ type: "delete", key: resourceKey(r) });
+
+/** A rule denying TCP to one port. */
+export const denyTcp = (port: number) => ({
+  action: "Deny",
+  protocol: "TCP",
+  destination: { ports: [port] },
+});
+
+/** The `web` NetworkPolicy of namespace shop over `app == 'web'`, with this spec's rules. */
+export const webPolicy = (spec: Record<string, unknown>): Resource =>
+  validResource({
+    apiVersion: "microseg.io/v1",
+    kind: "NetworkPolicy",
+    metadata: { name: "web", namespace: "shop" },
+    spec: { selector: "app == 'web'", ...spec },
+  });

@@ -149,6 +149,17 @@ describe("host endpoint stages offline", () => {
     assert.equal(explain("198.18.1.2", "shop/web", 9090).ingress.decision.kind, "no-policy");
   });
 
+  it("a host endpoint found by its expectedIPs judges its node's forwarded flows too", () => {
+    // Which interfaces will hold its address is not known offline: it may be crossed, so it judges.
+    const bare = buildWorld(
+      validResources([namespace("shop"), web, edgeHost(null), forward] as never[]),
+    );
+    const e = explainFlow(bare, { from: "198.18.1.2", to: "shop/web", port: 81, protocol: "TCP" });
+    assert.equal(e.ingress.allowed, false);
+    assert.equal(e.ingress.stage, "forward");
+    assert.equal(e.ingress.hostEndpoint, "node-1-eth0");
+  });
+
   it("a local workload reaching its node uses its own interface: no stage applies", () => {
     const e = explain("shop/web", "node-1-eth0", 9090);
     assert.equal(e.ingress.stage, undefined);

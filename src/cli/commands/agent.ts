@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
+import { IpHostInterfaces } from "../../agent/host-interfaces.ts";
 import {
   Agent,
   AgentFlows,
@@ -47,6 +48,7 @@ interface AgentFlags {
   table: string;
   resyncInterval: string;
   pollInterval: string;
+  interfacePoll: string;
   readyFile?: string;
   statusFile?: string;
   workloadIface: string[];
@@ -251,6 +253,11 @@ export function registerAgent(program: Command): void {
     .option("--table <name>", "nftables table (family inet)", DEFAULT_ENFORCEMENT.table)
     .option("--resync-interval <duration>", "drift check and repair period; 0 for none", "30s")
     .option("--poll-interval <duration>", "how often the manifest files are checked", "200ms")
+    .option(
+      "--interface-poll <duration>",
+      "how often the node's addresses are read besides on `ip monitor` events (binds host endpoints found by expectedIPs)",
+      "10s",
+    )
     .option("--ready-file <path>", "written once the first full sync is applied")
     .option("--status-file <path>", "JSON status, rewritten after every apply")
     .option(
@@ -343,6 +350,11 @@ Examples:
         countersIntervalMs: duration("--counter-interval", f.counterInterval),
         log,
         resyncIntervalMs: duration("--resync-interval", f.resyncInterval),
+        hostInterfaces: new IpHostInterfaces({
+          ...(f.netns ? { netns: f.netns } : {}),
+          workloadInterfaces: f.workloadIface,
+          pollMs: duration("--interface-poll", f.interfacePoll),
+        }),
         ...(f.readyFile ? { readyFile: f.readyFile } : {}),
         ...(f.statusFile ? { statusFile: f.statusFile } : {}),
         ...(workloads

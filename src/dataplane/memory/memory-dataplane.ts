@@ -8,6 +8,7 @@ import type {
   DpEntity,
   DpPolicy,
   DpRule,
+  DpTierRef,
   EndpointId,
   MemberKey,
   PolicyId,
@@ -132,7 +133,24 @@ export class MemoryDataplane {
   }
 
   private judge(ep: DpEndpoint, direction: Direction, ctx: MatchContext): boolean {
-    const tiers = direction === "ingress" ? ep.ingress : ep.egress;
+    return this.#decide(direction === "ingress" ? ep.ingress : ep.egress, direction, ctx) ?? true;
+  }
+
+  /**
+   * Walks tiers for a packet: true on an Allow, false on a Deny or a tier's default Deny,
+   * undefined when nothing decided (stage tiers end in Pass). `source`/`destination` are
+   * the packet's addresses as that hook sees them.
+   */
+  decide(tiers: readonly DpTierRef[], direction: Direction, packet: Packet): boolean | undefined {
+    const ctx = { packet, src: parseAddress(packet.source), dst: parseAddress(packet.destination) };
+    return this.#decide(tiers, direction, ctx);
+  }
+
+  #decide(
+    tiers: readonly DpTierRef[],
+    direction: Direction,
+    ctx: MatchContext,
+  ): boolean | undefined {
     nextTier: for (const tier of tiers) {
       for (const pid of tier.policies) {
         const policy = this.#policies.get(pid)!;
@@ -145,7 +163,19 @@ export class MemoryDataplane {
       }
       if (tier.defaultAction === "Deny") return false;
     }
-    return true;
+    return undefined;
+  }
+
+  /** The endpoint that owns an address (the smallest id of those claiming it). */
+  endpointAt(address: string): DpEndpoint | undefined {
+    return this.owner(parseAddress(address).text);
+  }
+
+  /** Host endpoints with stages, by id. */
+  stagedHosts(): DpEndpoint[] {
+    return [...this.#endpoints.values()]
+      .filter((e) => e.hostStages !== undefined)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private ruleMatches(r: DpRule, { packet, src, dst }: MatchContext): boolean {

@@ -345,20 +345,39 @@ export interface StagedHost {
 }
 
 /**
- * A host endpoint's interface on the packet's way in or out; `*` is every interface but lo, the
- * workloads' (whose packets meet workload policy, never host endpoint stages) and those a host
- * endpoint names: an interface has one host endpoint, a named one before the wildcard (Felix).
+ * The matches (one rule each) of packets through a host endpoint on their way in or out. `*` is
+ * every interface but lo, the workloads' (whose packets meet workload policy, never host
+ * endpoint stages) and those a host endpoint is bound to by name or address: an interface has
+ * one host endpoint, a named one before the wildcard (Felix). A host endpoint bound to no
+ * interface (expectedIPs only, none of them on the node yet) matches packets to (in) or from
+ * (out) its addresses on any interface but lo and the workloads': so when an address appears,
+ * its traffic is judged before the agent has seen it and bound the interface. Forwarded packets
+ * carry neither address: such a host endpoint has no forward stage until it is bound.
  */
-function throughInterface(
+function throughHost(
   cfg: EnforcementConfig,
-  name: string,
+  host: StagedHost,
   named: readonly string[],
   side: "in" | "out",
-): Stmt[] {
+  forward: boolean,
+): Stmt[][] {
   const field = side === "in" ? meta.iifname : meta.oifname;
-  if (name !== "*") return [eq(field, name)];
-  const others = ["lo", ...cfg.workloadInterfaces, ...named];
-  return others.map((p) => ne(field, p));
+  const bound = host.stages.interfaces;
+  if (bound.length === 0) {
+    if (forward) return [];
+    const notHost = ["lo", ...cfg.workloadInterfaces].map((p) => ne(field, p));
+    return FAMILIES.flatMap((f) => {
+      const mine = host.addresses.filter((a) => a.includes(":") === (f === 6));
+      if (mine.length === 0) return [];
+      const value = headerValue(mergedIntervals(mine));
+      return [[...notHost, eq(side === "in" ? addr(f).daddr : addr(f).saddr, value)]];
+    });
+  }
+  return bound.map((name) =>
+    name === "*"
+      ? ["lo", ...cfg.workloadInterfaces, ...named].map((p) => ne(field, p))
+      : [eq(field, name)],
+  );
 }
 
 /** The stage chains of one host endpoint, with what an allowed packet meets at their end. */
@@ -418,21 +437,26 @@ export function hostDispatchRules(
     [HEP_PREDNAT, [[hostAllowed, counter(), verdict.return], ...stageFailsafe(cfg, hosts, "in")]],
     [HEP_FORWARD, [[hostAllowed, counter(), verdict.return]]],
   ]);
-  const add = (chain: string, tiers: readonly DpTierRef[], match: Stmt[], target: string) => {
-    if (tiers.length > 0) out.get(chain)!.push([...match, counter(), verdict.jump(target)]);
-  };
-  const named = [...new Set(hosts.map((h) => h.stages.interfaceName))]
+  const named = [...new Set(hosts.flatMap((h) => h.stages.interfaces))]
     .filter((n) => n !== "*")
     .sort();
   for (const host of hosts) {
-    const via = (side: "in" | "out") =>
-      throughInterface(cfg, host.stages.interfaceName, named, side);
+    const add = (
+      chain: string,
+      tiers: readonly DpTierRef[],
+      side: "in" | "out",
+      target: string,
+    ) => {
+      if (tiers.length === 0) return;
+      for (const match of throughHost(cfg, host, named, side, chain === HEP_FORWARD))
+        out.get(chain)!.push([...match, counter(), verdict.jump(target)]);
+    };
     const [uIn, uOut, pre, fIn, fOut] = hostStageSpecs(host);
-    add(HEP_UNTRACKED_IN, uIn!.tiers, via("in"), uIn!.name);
-    add(HEP_UNTRACKED_OUT, uOut!.tiers, via("out"), uOut!.name);
-    add(HEP_PREDNAT, pre!.tiers, via("in"), pre!.name);
-    add(HEP_FORWARD, fIn!.tiers, via("in"), fIn!.name);
-    add(HEP_FORWARD, fOut!.tiers, via("out"), fOut!.name);
+    add(HEP_UNTRACKED_IN, uIn!.tiers, "in", uIn!.name);
+    add(HEP_UNTRACKED_OUT, uOut!.tiers, "out", uOut!.name);
+    add(HEP_PREDNAT, pre!.tiers, "in", pre!.name);
+    add(HEP_FORWARD, fIn!.tiers, "in", fIn!.name);
+    add(HEP_FORWARD, fOut!.tiers, "out", fOut!.name);
   }
   return out;
 }
