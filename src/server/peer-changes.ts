@@ -3,8 +3,8 @@
 // about half of a cluster's pod writes. A peer view does not depend on which node looks
 // (podPeerView), so this is one fact per write, the same for every watcher.
 //
-// It is exact because one follower sees every pod write in revision order from the moment it
-// starts: an update is "unchanged" only when its view equals the view of the write just before
+// It is exact because one follower lists the pods and then sees every pod write in revision
+// order from that list's revision: an update is "unchanged" only when its view equals the view of the write just before
 // it, and every watcher holds that earlier view (it saw that write, or it was held back as
 // unchanged too, by induction). A watcher asks about a write by key and revision; when the
 // follower has not judged that very write (a watch replaying from before the follower started,
@@ -16,7 +16,7 @@
 // ~460), never a weaker hash: a collision would hide a label change from other nodes.
 import { createHash } from "node:crypto";
 import type { Datastore, Watch } from "../datastore/index.ts";
-import { resourceKey } from "../model/index.ts";
+import { type Pod, resourceKey } from "../model/index.ts";
 import { podPeerView } from "../policy/index.ts";
 import { Backoff } from "../util/backoff.ts";
 
@@ -29,8 +29,13 @@ interface Judged {
 
 const POD = { apiVersion: "v1", kind: "Pod" } as const;
 
+const viewDigest = (p: Pod): string =>
+  createHash("sha256")
+    .update(JSON.stringify(podPeerView(p)))
+    .digest("base64");
+
 export class PeerViewChanges {
-  readonly #store: Pick<Datastore, "revision" | "watch">;
+  readonly #store: Pick<Datastore, "list" | "watch">;
   readonly #views = new Map<string, Judged>();
   readonly #backoff = new Backoff({ first: 250, max: 5_000 });
   #started: Promise<void> | undefined;
@@ -38,7 +43,7 @@ export class PeerViewChanges {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(store: Pick<Datastore, "revision" | "watch">) {
+  constructor(store: Pick<Datastore, "list" | "watch">) {
     this.#store = store;
   }
 
@@ -70,16 +75,22 @@ export class PeerViewChanges {
   }
 
   async #follow(): Promise<void> {
-    let from: number;
+    let list: Awaited<ReturnType<Datastore["list"]>>;
     try {
-      from = await this.#store.revision();
+      list = await this.#store.list({ kind: POD });
     } catch {
       this.#retry();
       return;
     }
     if (this.#stopped) return;
+    // The pods as listed are what a write after the list is compared with.
+    for (const p of list.items) {
+      if (p.kind !== "Pod") continue;
+      const revision = Number(p.metadata.resourceVersion);
+      this.#views.set(resourceKey(p), { revision, digest: viewDigest(p), changed: true });
+    }
     this.#watch = this.#store.watch(
-      { kind: POD, fromRevision: from },
+      { kind: POD, fromRevision: list.revision },
       {
         onEvent: (e) => {
           if (e.type === "BOOKMARK") return;
@@ -89,9 +100,7 @@ export class PeerViewChanges {
             this.#views.delete(key);
             return;
           }
-          const digest = createHash("sha256")
-            .update(JSON.stringify(podPeerView(e.object)))
-            .digest("base64");
+          const digest = viewDigest(e.object);
           const before = this.#views.get(key);
           const changed = e.type === "ADDED" || before === undefined || before.digest !== digest;
           this.#views.set(key, { revision: e.revision, digest, changed });
