@@ -407,7 +407,9 @@ async function run(o: RunOptions): Promise<RunFigures> {
   const shape = o.shape ?? "bare";
   const store = await openDatastore(storeUrl);
   const server = await startServer({ store, port: 0 });
-  const client = new ApiClient({ server: server.url });
+  // Open-loop writes past what this machine carries queue behind the store for longer than the
+  // client's default 30 s: they are waited for, and the achieved rate says so.
+  const client = new ApiClient({ server: server.url, timeoutMs: 600_000 });
   const procs: AgentProcess[] = [];
   try {
     await client.applySet(seed(agents, pods, shape));
