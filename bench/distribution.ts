@@ -31,6 +31,7 @@
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { globalAgent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,6 +54,7 @@ import {
 } from "./lib.ts";
 
 const NAMESPACES = 10;
+const WRITER_SOCKETS = 32;
 const epochNow = () => performance.timeOrigin + nowMs();
 
 /** Pods as the bench writes them: bare, or as a cluster serves them (`cluster`). */
@@ -408,8 +410,10 @@ async function run(o: RunOptions): Promise<RunFigures> {
   const store = await openDatastore(storeUrl);
   const server = await startServer({ store, port: 0 });
   // Open-loop writes past what this machine carries queue behind the store for longer than the
-  // client's default 30 s: they are waited for, and the achieved rate says so.
+  // client's default 30 s: they are waited for (on at most WRITER_SOCKETS connections, so the
+  // queue is the writer's, not a listen backlog that resets), and the achieved rate says so.
   const client = new ApiClient({ server: server.url, timeoutMs: 600_000 });
+  globalAgent.maxSockets = WRITER_SOCKETS;
   const procs: AgentProcess[] = [];
   try {
     await client.applySet(seed(agents, pods, shape));

@@ -11,19 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Agent, jsonLogger } from "../../src/agent/index.ts";
-import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
+import type { Agent } from "../../src/agent/index.ts";
 import type { ResourceSource, SourceBatch } from "../../src/datastore/index.ts";
 import { KubernetesSource, KubeTransport } from "../../src/datastore/kubernetes/index.ts";
 import { type Resource, resourceKey } from "../../src/model/index.ts";
-import { dumpSorted, MemoryNftables } from "../../src/nft/index.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 import { peerView } from "../../src/policy/index.ts";
+import { memoryAgent, tableText } from "../agent/memory-agent.ts";
 import { selfSignedCert } from "../tls-cert.ts";
 import { KubeApiDouble } from "./kube-api-double.ts";
 
 const TOKEN = "k8s-scope-token";
 const NODE = "node-a";
-const TABLE = DEFAULT_ENFORCEMENT.table;
 const certDir = mkdtempSync(join(tmpdir(), "microseg-k8s-scope-"));
 const tls = selfSignedCert(certDir);
 after(() => rmSync(certDir, { recursive: true, force: true }));
@@ -139,14 +138,7 @@ class NodeAgent {
   #waiters: (() => void)[] = [];
 
   constructor(source: ResourceSource) {
-    this.agent = new Agent({
-      node: NODE,
-      source: this.#tap(source),
-      nft: this.nft,
-      enforcement: { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] },
-      log: jsonLogger({ level: "error" }),
-      resyncIntervalMs: 0,
-    });
+    this.agent = memoryAgent(NODE, this.#tap(source), this.nft);
     this.agent.onStatus((s) => {
       this.#revision = s.revision;
       this.#wake();
@@ -217,10 +209,8 @@ class NodeAgent {
     return this.received.get(keyOf(name, namespace)) ?? 0;
   }
 
-  async table(): Promise<string> {
-    const t = await this.nft.read("inet", TABLE);
-    assert.ok(t, "no table");
-    return dumpSorted(t);
+  table(): Promise<string> {
+    return tableText(this.nft);
   }
 }
 
