@@ -1,21 +1,29 @@
 // Many nodes following one store: `--agents` (20) agent processes, each as on a node of its own
 // (bench/distribution-agent.ts, memory dataplane), follow one API server in this process, whose
-// store is SQLite; a writer creates pods at `--rate` for `--seconds` (10), open loop (each write
-// is sent on time, whatever the previous ones are doing). The rate is 20/s by default, not the
-// issue's 100/s: all agents share this machine's 2 cores, and 20 agents at 100 events/s need
-// more CPU than that (the bench reports each agent's CPU per event, which gives the cores 100/s
-// takes); on a real cluster each agent has its node's cores. Every pod joins the peer
-// set of a policy that selects workloads on every node, so every event changes every node's
-// table: the worst case of fan-out.
-//   event to enforced   from a write's start to each agent reporting its revision in force
+// store is SQLite; a writer sends pod events at `--rate` for `--seconds` (10), open loop (each
+// write is sent on time, whatever the previous ones are doing). `--status-share` (0.5) of them
+// are status-only updates of a seeded pod (a restart: readiness and restart count, what about
+// half of a cluster's pod writes are), the rest creations; every created pod joins the peer set
+// of a policy that selects workloads on every node, so every creation changes every node's
+// table (the worst case of fan-out). Pods are `--shape` cluster (what a Deployment's pod
+// carries; bare for the policy fields only). Run once with scoped agents (peersOf on the wire,
+// peer views held: the product's) and once with agents holding everything whole.
+// The rate is 20/s by default, not the issue's 100/s (`--rate 100`): all agents share this
+// machine's 2 cores, and 20 agents at 100 events/s need more CPU than that (the bench reports
+// each agent's CPU per event, which gives the cores 100/s takes); on a real cluster each agent
+// has its node's cores.
+//   event to enforced   from a creation's start to each agent reporting its revision in force
 //                       (per node), and to the last node doing so (on every node)
 //   CPU                 this process (API server, store, the writer) and etcd's, as % of one
 //                       core over the events; each agent's
 //   memory              each agent's heap and RSS after a full collection, and what it holds
+//   wire                bytes and lines the API server wrote to each agent's watch over the
+//                       events, and the updates it held back (the view unchanged)
 // Then the same with `--pair-agents` (5) on SQLite and on etcd (test/etcd-server.ts) behind
-// the API server, in this process: the etcd/SQLite ratio.
+// the API server, in this process: the etcd/SQLite ratio (creations only, bare pods).
 // `npm run bench -- distribution [--agents N] [--pair-agents N] [--rate N] [--seconds N]
-//  [--pods N] [--scope-agents N] [--scope-pods N] [--scope-only] [--json]`
+//  [--pods N] [--status-share F] [--shape cluster|bare] [--bar-only] [--scope-agents N]
+//  [--scope-pods N] [--scope-only] [--json]`; `--bar-only` runs only the scoped/whole pair.
 // Scoping: `--scope-agents` (10) agents over `--scope-pods` (100) pods per node, cluster-shaped
 // (what a pod of a Deployment carries), once holding every object whole and once holding other
 // nodes' pods as peer views (`microseg agent --server`'s way), same writes: heap, RSS, CPU per
@@ -23,6 +31,7 @@
 import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { globalAgent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,6 +45,7 @@ import type { AgentMessage } from "./distribution-agent.ts";
 import {
   type BenchArgs,
   type BenchReport,
+  type BenchRow,
   intArg,
   load1,
   median,
@@ -44,6 +54,7 @@ import {
 } from "./lib.ts";
 
 const NAMESPACES = 10;
+const WRITER_SOCKETS = 32;
 const epochNow = () => performance.timeOrigin + nowMs();
 
 /** Pods as the bench writes them: bare, or as a cluster serves them (`cluster`). */
@@ -56,26 +67,36 @@ function pod(
   app: string,
   ip: string,
   shape: PodShape = "bare",
+  restarts = 0,
 ): Resource {
   const bare = {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, namespace: `ns-${ns}`, labels: { app } },
+    metadata: {
+      name,
+      namespace: `ns-${ns}`,
+      labels: { app },
+      // A bare pod's status-only update: something no peer view keeps.
+      ...(shape === "bare" && restarts > 0 ? { annotations: { restarts: String(restarts) } } : {}),
+    },
     spec: { nodeName: node, containers: [{ name: "c", ports: [{ containerPort: 80 }] }] },
     status: { phase: "Running", podIP: ip },
   };
-  return validResource(shape === "bare" ? bare : clusterShaped(bare));
+  return validResource(shape === "bare" ? bare : clusterShaped(bare, restarts));
 }
 
 /**
  * What a pod of a Deployment carries in a cluster besides what policy reads (a trimmed
  * `kubectl get pod -o json`: about 3 KB of JSON against the bare pod's 0.3 KB).
  */
-function clusterShaped(p: {
-  metadata: Record<string, unknown>;
-  spec: Record<string, unknown>;
-  status: Record<string, unknown>;
-}) {
+function clusterShaped(
+  p: {
+    metadata: Record<string, unknown>;
+    spec: Record<string, unknown>;
+    status: Record<string, unknown>;
+  },
+  restarts: number,
+) {
   const time = "2026-12-02T10:00:00Z";
   const fields = (keys: string[]) => Object.fromEntries(keys.map((k) => [`f:${k}`, {}]));
   return {
@@ -177,9 +198,10 @@ function clusterShaped(p: {
       hostIP: "198.19.0.1",
       startTime: time,
       qosClass: "Burstable",
+      // A status-only update (a container restarted): readiness flips, the restart count moves.
       conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({
         type,
-        status: "True",
+        status: restarts % 2 === 1 && type.includes("Ready") ? "False" : "True",
         lastTransitionTime: time,
       })),
       containerStatuses: [
@@ -187,7 +209,7 @@ function clusterShaped(p: {
           name: "c",
           ready: true,
           started: true,
-          restartCount: 0,
+          restartCount: restarts,
           image: "registry.example/web:1.25.3",
           imageID: `registry.example/web@sha256:${"ab".repeat(32)}`,
           containerID: `containerd://${"cd".repeat(32)}`,
@@ -237,6 +259,23 @@ function procCpuMs(pid: number): number {
 const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 
 type Report = Extract<AgentMessage, { type: "report" }>;
+
+/** The API server's watch counters (its /metrics): bytes and events written, updates held. */
+async function wireCounters(
+  server: string,
+): Promise<{ bytes: number; events: number; held: number }> {
+  const text = await (await fetch(`${server}/metrics`)).text();
+  const sum = (name: string) =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+  return {
+    bytes: sum("microseg_api_watch_bytes_total"),
+    events: sum("microseg_api_watch_events_total"),
+    held: sum("microseg_api_watch_held_total"),
+  };
+}
 
 /** An agent process: its statuses in arrival order, and its answers to "report". */
 class AgentProcess {
@@ -339,6 +378,14 @@ interface RunFigures {
   readonly objectBytes: number;
   /** Its peer view (what `peersOf` sends other nodes, less the resourceVersion). */
   readonly viewBytes: number;
+  /** Creations (each changes every node's table) and status-only updates among the events. */
+  readonly creations: number;
+  readonly statusUpdates: number;
+  /** What the API server wrote to one agent's watch over the events (mean over agents). */
+  readonly wireBytesPerAgent: number;
+  readonly wireEventsPerAgent: number;
+  /** Updates held back from one agent because its view of the pod was unchanged. */
+  readonly heldPerAgent: number;
 }
 
 interface RunOptions {
@@ -349,6 +396,8 @@ interface RunOptions {
   /** Agents hold other nodes' pods as peer views (the product's agent does); true by default. */
   readonly scoped?: boolean;
   readonly shape?: PodShape;
+  /** Share of the events that are status-only updates of a seeded pod (0 by default). */
+  readonly statusShare?: number;
   readonly agents: number;
   readonly pods: number;
   readonly rate: number;
@@ -360,7 +409,11 @@ async function run(o: RunOptions): Promise<RunFigures> {
   const shape = o.shape ?? "bare";
   const store = await openDatastore(storeUrl);
   const server = await startServer({ store, port: 0 });
-  const client = new ApiClient({ server: server.url });
+  // Open-loop writes past what this machine carries queue behind the store for longer than the
+  // client's default 30 s: they are waited for (on at most WRITER_SOCKETS connections, so the
+  // queue is the writer's, not a listen backlog that resets), and the achieved rate says so.
+  const client = new ApiClient({ server: server.url, timeoutMs: 600_000 });
+  globalAgent.maxSockets = WRITER_SOCKETS;
   const procs: AgentProcess[] = [];
   try {
     await client.applySet(seed(agents, pods, shape));
@@ -371,6 +424,9 @@ async function run(o: RunOptions): Promise<RunFigures> {
     const before = await Promise.all(procs.map((p) => p.report()));
 
     const events = rate * seconds;
+    const share = o.statusShare ?? 0;
+    const seededPods = agents * pods;
+    const wire0 = await wireCounters(server.url);
     const cpu0 = process.cpuUsage();
     const etcd0 = etcdPid === undefined ? 0 : procCpuMs(etcdPid);
     const t0 = nowMs();
@@ -381,16 +437,35 @@ async function run(o: RunOptions): Promise<RunFigures> {
       bytes: number;
       viewBytes: number;
     }>[] = [];
+    const updates: Promise<number>[] = [];
+    let created = 0;
     for (let i = 0; i < events; i++) {
       const wait = t0 + (i * 1000) / rate - nowMs();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // Evenly spread: event i is status-only when the running share steps past a whole one.
+      if (seededPods > 0 && Math.floor((i + 1) * share) > Math.floor(i * share)) {
+        const k = updates.length % seededPods;
+        const restarts = Math.floor(updates.length / seededPods) + 1;
+        const web = pod(
+          `web-${k}`,
+          k % NAMESPACES,
+          `node-${Math.floor(k / pods)}`,
+          "web",
+          ip(18, k),
+          shape,
+          restarts,
+        );
+        updates.push(client.applySet([web]).then((r) => r.revision));
+        continue;
+      }
+      const c = created++;
       const start = epochNow();
       const p = pod(
-        `client-${i}`,
-        i % NAMESPACES,
-        `node-${i % agents}`,
+        `client-${c}`,
+        c % NAMESPACES,
+        `node-${c % agents}`,
         "client",
-        ip(19, i),
+        ip(19, c),
         shape,
       );
       writes.push(
@@ -404,13 +479,15 @@ async function run(o: RunOptions): Promise<RunFigures> {
       );
     }
     const done = await Promise.all(writes);
+    const updated = await Promise.all(updates);
     const sentMs = nowMs() - t0;
-    const last = Math.max(...done.map((w) => w.revision));
+    const last = Math.max(...done.map((w) => w.revision), ...updated);
     await Promise.all(procs.map((p) => p.reached(last, 120_000)));
     const windowMs = nowMs() - t0;
     const cpu = process.cpuUsage(cpu0);
     const etcdMs = etcdPid === undefined ? undefined : procCpuMs(etcdPid) - etcd0;
     const after = await Promise.all(procs.map((p) => p.report()));
+    const wire1 = await wireCounters(server.url);
 
     const perNode: number[] = [];
     const everyNode: number[] = [];
@@ -443,6 +520,12 @@ async function run(o: RunOptions): Promise<RunFigures> {
       storeObjects: (await store.snapshot()).items.length,
       objectBytes: median(done.map((w) => w.bytes)),
       viewBytes: median(done.map((w) => w.viewBytes)),
+      creations: done.length,
+      statusUpdates: updated.length,
+      // Every watcher of this server is one of the agents (none in the direct runs).
+      wireBytesPerAgent: (wire1.bytes - wire0.bytes) / agents,
+      wireEventsPerAgent: (wire1.events - wire0.events) / agents,
+      heldPerAgent: (wire1.held - wire0.held) / agents,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
@@ -536,6 +619,165 @@ async function scopeRuns(
   };
 }
 
+const r2 = (n: number) => Number(n.toFixed(2));
+
+/** One run's figures under `prefix` in the JSON. */
+function putFigures(figures: Record<string, number | string>, prefix: string, f: RunFigures): void {
+  Object.assign(figures, {
+    [`${prefix}Agents`]: f.agents,
+    [`${prefix}AchievedRate`]: r2(f.achievedRate),
+    [`${prefix}PerNodeP50Ms`]: r2(f.perNode.p50),
+    [`${prefix}PerNodeP99Ms`]: r2(f.perNode.p99),
+    [`${prefix}AcknowledgedP50Ms`]: r2(f.acknowledged.p50),
+    [`${prefix}AcknowledgedP99Ms`]: r2(f.acknowledged.p99),
+    [`${prefix}EveryNodeP50Ms`]: r2(f.everyNode.p50),
+    [`${prefix}EveryNodeP99Ms`]: r2(f.everyNode.p99),
+    [`${prefix}EveryNodeMaxMs`]: r2(f.everyNode.max),
+    [`${prefix}ServerCpuPct`]: r2(f.serverCpu),
+    [`${prefix}AgentCpuPct`]: r2(f.agentCpu),
+    [`${prefix}AgentCpuPerEventMs`]: r2(f.agentCpuPerEventMs),
+    [`${prefix}AgentHeapMb`]: r2(f.agentHeapMb),
+    [`${prefix}AgentRssMb`]: r2(f.agentRssMb),
+    [`${prefix}AgentResources`]: f.agentResources,
+    [`${prefix}AgentHeapPerObjectKb`]: r2(f.agentHeapPerObjectKb),
+    [`${prefix}AgentEndpoints`]: f.agentEndpoints,
+    [`${prefix}StoreObjects`]: f.storeObjects,
+    [`${prefix}Creations`]: f.creations,
+    [`${prefix}StatusUpdates`]: f.statusUpdates,
+    [`${prefix}WireBytesPerAgent`]: Math.round(f.wireBytesPerAgent),
+    [`${prefix}WireEventsPerAgent`]: r2(f.wireEventsPerAgent),
+    [`${prefix}HeldPerAgent`]: r2(f.heldPerAgent),
+    ...(f.etcdCpu === undefined ? {} : { [`${prefix}EtcdCpuPct`]: r2(f.etcdCpu) }),
+  });
+}
+
+/**
+ * The issue's bar: `--agents` (20) agent processes on one store (SQLite behind the API server)
+ * under `--rate` pod events/s, `--status-share` (0.5) of them status-only updates of a seeded
+ * pod, the rest creations that change every node's table; pods `--shape` (cluster) as a
+ * Deployment's. Once with scoped agents (the product's: peersOf on the wire, views held), once
+ * with agents holding everything whole, same process.
+ */
+async function barRuns(
+  dir: string,
+  args: BenchArgs,
+  common: { agents: number; pods: number; rate: number; seconds: number },
+): Promise<Pick<BenchReport, "figures" | "rows"> & { scoped: RunFigures }> {
+  const statusShare = Number(args["status-share"] ?? 0.5);
+  if (!(statusShare >= 0 && statusShare < 1))
+    throw new Error(`--status-share: ${args["status-share"]} is not from 0 to below 1`);
+  const shape = (args.shape ?? "cluster") as PodShape;
+  if (shape !== "cluster" && shape !== "bare") throw new Error(`--shape: cluster or bare`);
+  const o = { ...common, statusShare, shape };
+  const scoped = await run({ ...o, storeUrl: `sqlite:${join(dir, "many.db")}` });
+  const whole = await run({
+    ...o,
+    storeUrl: `sqlite:${join(dir, "many-whole.db")}`,
+    scoped: false,
+  });
+  const figures: Record<string, number | string> = { statusShare, shape };
+  putFigures(figures, "many", scoped);
+  putFigures(figures, "manyWhole", whole);
+  // The bar's names, for the scoped agents (the product) and the whole ones beside them.
+  for (const [suffix, f] of [
+    ["", scoped],
+    ["Whole", whole],
+  ] as const) {
+    Object.assign(figures, {
+      [`eventToEnforcedEveryNodeP99Ms${suffix}`]: r2(f.everyNode.p99),
+      [`eventToEnforcedEveryNodeP50Ms${suffix}`]: r2(f.everyNode.p50),
+      [`storeAndApiCpuPct${suffix}`]: r2(f.serverCpu),
+      [`perAgentHeapMb${suffix}`]: r2(f.agentHeapMb),
+      [`perAgentRssMb${suffix}`]: r2(f.agentRssMb),
+      [`perAgentCpuPct${suffix}`]: r2(f.agentCpu),
+      [`perAgentWireBytes${suffix}`]: Math.round(f.wireBytesPerAgent),
+    });
+  }
+  const x = (a: number, b: number) => `whole ${r2(b)}, scoped/whole ${(a / b).toFixed(2)}x`;
+  const { agents, rate } = common;
+  const rows: BenchRow[] = [
+    {
+      metric: "events",
+      value: scoped.events,
+      note: `${r2(scoped.achievedRate)}/s written and acknowledged (asked ${rate}/s): ${scoped.creations} creations (each changes every node), ${scoped.statusUpdates} status-only updates; ${shape} pods`,
+    },
+    {
+      metric: "event to enforced on every node p50",
+      value: r2(scoped.everyNode.p50),
+      unit: "ms",
+      note: `${agents} scoped agent processes, SQLite behind the API server; ${x(scoped.everyNode.p50, whole.everyNode.p50)}`,
+    },
+    {
+      metric: "  p99",
+      value: r2(scoped.everyNode.p99),
+      unit: "ms",
+      note: x(scoped.everyNode.p99, whole.everyNode.p99),
+    },
+    { metric: "  max", value: r2(scoped.everyNode.max), unit: "ms" },
+    { metric: "event to enforced per node p50", value: r2(scoped.perNode.p50), unit: "ms" },
+    { metric: "  p99", value: r2(scoped.perNode.p99), unit: "ms" },
+    {
+      metric: "write acknowledged p50",
+      value: r2(scoped.acknowledged.p50),
+      unit: "ms",
+      note: `the store's share, before any fan-out; p99 ${r2(scoped.acknowledged.p99)}`,
+    },
+    {
+      metric: "store + API server CPU",
+      value: r2(scoped.serverCpu),
+      unit: "% of a core",
+      note: `this process, the writer included; ${x(scoped.serverCpu, whole.serverCpu)}`,
+    },
+    {
+      metric: "agent CPU (median)",
+      value: r2(scoped.agentCpu),
+      unit: "% of a core",
+      note: x(scoped.agentCpu, whole.agentCpu),
+    },
+    {
+      metric: "  per event",
+      value: r2(scoped.agentCpuPerEventMs),
+      unit: "ms",
+      note: `${x(scoped.agentCpuPerEventMs, whole.agentCpuPerEventMs)}; all ${agents} at 100/s: ${r2((scoped.agentCpuPerEventMs * 100 * agents) / 1000)} cores`,
+    },
+    {
+      metric: "agent heap (median)",
+      value: r2(scoped.agentHeapMb),
+      unit: "MB",
+      note: `after GC; ${x(scoped.agentHeapMb, whole.agentHeapMb)}`,
+    },
+    {
+      metric: "agent RSS (median)",
+      value: r2(scoped.agentRssMb),
+      unit: "MB",
+      note: x(scoped.agentRssMb, whole.agentRssMb),
+    },
+    {
+      metric: "objects one agent holds",
+      value: scoped.agentResources,
+      note: `of ${scoped.storeObjects} in the store; ${scoped.agentEndpoints} endpoints its own`,
+    },
+    {
+      metric: "  agent heap per object taken in",
+      value: r2(scoped.agentHeapPerObjectKb),
+      unit: "KB",
+      note: `growth over the events / objects added (median agent); ${x(scoped.agentHeapPerObjectKb, whole.agentHeapPerObjectKb)}`,
+    },
+    {
+      metric: "watch bytes per agent",
+      value: Math.round(scoped.wireBytesPerAgent),
+      unit: "bytes",
+      note: `over the events; ${x(scoped.wireBytesPerAgent, whole.wireBytesPerAgent)}`,
+    },
+    {
+      metric: "  lines per agent",
+      value: r2(scoped.wireEventsPerAgent),
+      note: `events and bookmarks; whole ${r2(whole.wireEventsPerAgent)}; held back (view unchanged) ${r2(scoped.heldPerAgent)}`,
+    },
+  ];
+  return { figures, rows, scoped };
+}
+
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const agents = intArg(args, "agents", 20);
   const pairAgents = intArg(args, "pair-agents", 5);
@@ -544,20 +786,20 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const pods = intArg(args, "pods", 10);
   const loadBefore = load1();
   const dir = mkdtempSync(join(tmpdir(), "microseg-bench-distribution-"));
-  if (args["scope-only"]) {
+  const loadRow = (after: number): BenchRow => ({
+    metric: "load average (1 min)",
+    value: `${loadBefore} -> ${after}`,
+    note: "2 cores",
+  });
+  if (args["scope-only"] || args["bar-only"]) {
     try {
-      const scope = await scopeRuns(dir, args, rate, seconds);
+      const part = args["scope-only"]
+        ? await scopeRuns(dir, args, rate, seconds)
+        : await barRuns(dir, args, { agents, pods, rate, seconds });
       const loadAfter = load1();
       return {
-        figures: { loadBefore, loadAfter, rate, seconds, ...scope.figures },
-        rows: [
-          {
-            metric: "load average (1 min)",
-            value: `${loadBefore} -> ${loadAfter}`,
-            note: "2 cores",
-          },
-          ...scope.rows,
-        ],
+        figures: { loadBefore, loadAfter, rate, seconds, ...part.figures },
+        rows: [loadRow(loadAfter), ...part.rows],
       };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -566,7 +808,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const etcd = await startEtcd();
   try {
     const common = { pods, rate, seconds };
-    const many = await run({ ...common, agents, storeUrl: `sqlite:${join(dir, "many.db")}` });
+    const bar = await barRuns(dir, args, { ...common, agents });
     const sqlite = await run({
       ...common,
       agents: pairAgents,
@@ -588,89 +830,18 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     });
     const scope = await scopeRuns(dir, args, rate, seconds);
     const loadAfter = load1();
-    const r2 = (n: number) => Number(n.toFixed(2));
     const figures: Record<string, number | string> = { loadBefore, loadAfter, rate, seconds };
-    const put = (prefix: string, f: RunFigures) => {
-      Object.assign(figures, {
-        [`${prefix}Agents`]: f.agents,
-        [`${prefix}AchievedRate`]: r2(f.achievedRate),
-        [`${prefix}PerNodeP50Ms`]: r2(f.perNode.p50),
-        [`${prefix}PerNodeP99Ms`]: r2(f.perNode.p99),
-        [`${prefix}AcknowledgedP50Ms`]: r2(f.acknowledged.p50),
-        [`${prefix}AcknowledgedP99Ms`]: r2(f.acknowledged.p99),
-        [`${prefix}EveryNodeP50Ms`]: r2(f.everyNode.p50),
-        [`${prefix}EveryNodeP99Ms`]: r2(f.everyNode.p99),
-        [`${prefix}EveryNodeMaxMs`]: r2(f.everyNode.max),
-        [`${prefix}ServerCpuPct`]: r2(f.serverCpu),
-        [`${prefix}AgentCpuPct`]: r2(f.agentCpu),
-        [`${prefix}AgentCpuPerEventMs`]: r2(f.agentCpuPerEventMs),
-        [`${prefix}AgentHeapMb`]: r2(f.agentHeapMb),
-        [`${prefix}AgentRssMb`]: r2(f.agentRssMb),
-        [`${prefix}AgentResources`]: f.agentResources,
-        [`${prefix}AgentHeapPerObjectKb`]: r2(f.agentHeapPerObjectKb),
-        [`${prefix}AgentEndpoints`]: f.agentEndpoints,
-        [`${prefix}StoreObjects`]: f.storeObjects,
-        ...(f.etcdCpu === undefined ? {} : { [`${prefix}EtcdCpuPct`]: r2(f.etcdCpu) }),
-      });
-    };
-    put("many", many);
-    put("sqlite", sqlite);
-    put("etcd", onEtcd);
-    put("etcdDirect", direct);
+    Object.assign(figures, bar.figures);
+    putFigures(figures, "sqlite", sqlite);
+    putFigures(figures, "etcd", onEtcd);
+    putFigures(figures, "etcdDirect", direct);
     Object.assign(figures, scope.figures);
     const ratio = (a: number, b: number) => `etcd/SQLite ${(a / b).toFixed(2)}x`;
     return {
       figures,
       rows: [
-        { metric: "load average (1 min)", value: `${loadBefore} -> ${loadAfter}`, note: "2 cores" },
-        {
-          metric: "events",
-          value: many.events,
-          note: `${r2(many.achievedRate)}/s written and acknowledged (asked ${rate}/s), each changes every node`,
-        },
-        {
-          metric: "event to enforced on every node p50",
-          value: many.everyNode.p50,
-          unit: "ms",
-          note: `${agents} agent processes, SQLite behind the API server`,
-        },
-        { metric: "  p99", value: many.everyNode.p99, unit: "ms" },
-        { metric: "  max", value: many.everyNode.max, unit: "ms" },
-        { metric: "event to enforced per node p50", value: many.perNode.p50, unit: "ms" },
-        { metric: "  p99", value: many.perNode.p99, unit: "ms" },
-        {
-          metric: "write acknowledged p50",
-          value: many.acknowledged.p50,
-          unit: "ms",
-          note: "the store's share, before any fan-out",
-        },
-        { metric: "  p99", value: many.acknowledged.p99, unit: "ms" },
-        {
-          metric: "API server + store CPU",
-          value: many.serverCpu,
-          unit: "% of a core",
-          note: "this process, the writer included",
-        },
-        { metric: "agent CPU (median)", value: many.agentCpu, unit: "% of a core" },
-        {
-          metric: "  per event",
-          value: many.agentCpuPerEventMs,
-          unit: "ms",
-          note: `all ${agents} agents at 100/s: ${r2((many.agentCpuPerEventMs * 100 * agents) / 1000)} cores`,
-        },
-        { metric: "agent heap (median)", value: many.agentHeapMb, unit: "MB", note: "after GC" },
-        { metric: "agent RSS (median)", value: many.agentRssMb, unit: "MB" },
-        {
-          metric: "objects one agent holds",
-          value: many.agentResources,
-          note: `of ${many.storeObjects} in the store; ${many.agentEndpoints} endpoints its own`,
-        },
-        {
-          metric: "  agent heap per object taken in",
-          value: many.agentHeapPerObjectKb,
-          unit: "KB",
-          note: "growth over the events / objects added (median agent)",
-        },
+        loadRow(loadAfter),
+        ...bar.rows,
         {
           metric: `${pairAgents} agents, etcd: every node p50`,
           value: onEtcd.everyNode.p50,

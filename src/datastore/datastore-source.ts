@@ -8,9 +8,12 @@
 // With `project`, the source keeps and passes on each object as the consumer needs it (an
 // agent: another node's pod as its peer view, src/policy/peer-view.ts) instead of whole, and
 // an update whose view is unchanged is not passed on: its batch still carries the revision,
-// so the consumer knows it has seen it.
+// so the consumer knows it has seen it. The API server may hold such updates back itself
+// (`peersOf`); its bookmark then moves the revision, and the source passes that on as an empty
+// batch, so the consumer still reaches the store's revision.
 import { type Resource, type ResourceEvent, resourceKey } from "../model/index.ts";
 import { Backoff, type BackoffOptions } from "../util/backoff.ts";
+import { type Projection, projectUpdate, whole } from "./projection.ts";
 import { byKey, diffResources } from "./resource-diff.ts";
 import {
   type ResourceSource,
@@ -33,7 +36,7 @@ export interface DatastoreSourceOptions {
    */
   readonly retryMs?: BackoffOptions;
   /** What of each object the consumer keeps; the whole object when absent. */
-  readonly project?: (r: Resource) => Resource;
+  readonly project?: Projection;
 }
 
 function toSourceError(e: unknown, what: string): SourceError {
@@ -41,13 +44,11 @@ function toSourceError(e: unknown, what: string): SourceError {
   return new SourceError(`datastore ${what} failed: ${message}`);
 }
 
-const whole = (r: Resource): Resource => r;
-
 export class DatastoreSource implements ResourceSource {
   readonly #store: WatchableStore;
   readonly #bookmarkMs: number;
   readonly #retry: BackoffOptions;
-  readonly #project: (r: Resource) => Resource;
+  readonly #project: Projection;
   /** What the consumer has been given, by key; undefined until a snapshot succeeded. */
   #state: Map<string, Resource> | undefined;
   #revision = 0;
@@ -94,6 +95,13 @@ export class DatastoreSource implements ResourceSource {
       pending = [];
       deliver({ revision: this.#revision, events });
     };
+    /** The revision moved: a batch goes out at the end of this turn, with whatever came. */
+    const moved = (revision: number): void => {
+      this.#revision = revision;
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(flush);
+    };
     const later = (step: () => void): void => {
       retryTimer = setTimeout(step, backoff.next());
     };
@@ -111,23 +119,20 @@ export class DatastoreSource implements ResourceSource {
             if (stopped) return;
             backoff.reset();
             if (e.type === "BOOKMARK") {
-              this.#revision = Math.max(this.#revision, e.revision);
+              if (e.revision <= this.#revision) return;
+              // Changes the server held back (`peersOf`): nothing to apply, but the revision moved.
+              moved(e.revision);
               return;
             }
-            this.#revision = e.revision;
-            if (!scheduled) {
-              scheduled = true;
-              queueMicrotask(flush);
-            }
+            moved(e.revision);
             const key = resourceKey(e.object);
             if (e.type === "DELETED") {
               state.delete(key);
               pending.push({ type: "delete", key, revision: e.revision });
               return;
             }
-            const resource = this.#project(e.object);
-            const held = state.get(key);
-            if (resource !== e.object && held && sameView(held, resource)) return;
+            const resource = projectUpdate(this.#project, state.get(key), e.object);
+            if (resource === undefined) return;
             state.set(key, resource);
             pending.push({ type: "upsert", resource, revision: e.revision });
           },
@@ -176,9 +181,4 @@ export class DatastoreSource implements ResourceSource {
       },
     };
   }
-}
-
-/** Two projected views: small objects, compared by their text. */
-function sameView(a: Resource, b: Resource): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -16,7 +16,7 @@ export {
   resolvePeer,
   resolvePort,
 } from "./flow.ts";
-export { peerView } from "./peer-view.ts";
+export { peerView, podPeerView } from "./peer-view.ts";
 export { byOrderThenName, policySortKey } from "./program.ts";
 export { normalizeProtocol } from "./protocol.ts";
 export { SelectorCache } from "./scope.ts";

@@ -42,6 +42,15 @@ function status(s: Status | undefined): Status | undefined {
 /** A pod of another node as `node` needs it; anything else (its own pods included) as it is. */
 export function peerView(r: Resource, node: string): Resource {
   if (r.kind !== "Pod" || r.spec.nodeName === node) return r;
+  return podPeerView(r);
+}
+
+/**
+ * A pod as every node but its own sees it: the view does not depend on which node looks, so
+ * the API server serializes it once for all of them and can tell once, for all of them,
+ * whether an update changed it.
+ */
+export function podPeerView(r: Pod): Pod {
   const { metadata, spec } = r;
   const s = status(r.status);
   const owner = metadata.ownerReferences?.find((o) => o.controller !== false);

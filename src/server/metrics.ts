@@ -10,6 +10,8 @@ export interface ServerMetrics {
   readonly requestDuration: Histogram<"verb" | "resource" | "code">;
   readonly watchers: Gauge;
   readonly watchEvents: Counter<"type">;
+  readonly watchBytes: Counter;
+  readonly watchHeld: Counter;
 }
 
 export function createMetrics(store: Datastore, agents: AgentRegistry): ServerMetrics {
@@ -31,6 +33,16 @@ export function createMetrics(store: Datastore, agents: AgentRegistry): ServerMe
     name: "microseg_api_watch_events_total",
     help: "Events written to watch streams, by type",
     labelNames: ["type"],
+    registers: [registry],
+  });
+  const watchBytes = new Counter({
+    name: "microseg_api_watch_bytes_total",
+    help: "Bytes of events written to watch streams",
+    registers: [registry],
+  });
+  const watchHeld = new Counter({
+    name: "microseg_api_watch_held_total",
+    help: "Updates of other nodes' pods not sent to peersOf watchers: their peer view was unchanged",
     registers: [registry],
   });
   new Gauge({
@@ -72,5 +84,5 @@ export function createMetrics(store: Datastore, agents: AgentRegistry): ServerMe
       for (const a of agents.list()) this.set({ node: a.status.node }, (now - a.receivedAt) / 1000);
     },
   });
-  return { registry, requestDuration, watchers, watchEvents };
+  return { registry, requestDuration, watchers, watchEvents, watchBytes, watchHeld };
 }

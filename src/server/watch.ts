@@ -144,6 +144,7 @@ export function openWatchStream(ctx: ServerContext, reply: FastifyReply): WatchS
   const writeLine = (type: string, line: string) => {
     if (closed) return;
     ctx.metrics.watchEvents.inc({ type });
+    ctx.metrics.watchBytes.inc(Buffer.byteLength(line));
     res.write(line);
     if (res.writableLength > MAX_BACKLOG_BYTES) end();
   };

@@ -11,9 +11,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { Agent, jsonLogger } from "../../src/agent/index.ts";
+import type { Agent } from "../../src/agent/index.ts";
 import { ApiClient } from "../../src/client/index.ts";
-import { DEFAULT_ENFORCEMENT } from "../../src/dataplane/nftables/index.ts";
 import {
   type Datastore,
   DatastoreError,
@@ -22,16 +21,16 @@ import {
   type ResourceSource,
 } from "../../src/datastore/index.ts";
 import { type Resource, resourceKey, validResource } from "../../src/model/index.ts";
-import { dumpSorted, MemoryNftables } from "../../src/nft/index.ts";
+import { MemoryNftables } from "../../src/nft/index.ts";
 import { deriveResource, peerView, SelectorCache } from "../../src/policy/index.ts";
 import { startServer } from "../../src/server/index.ts";
 import { SNAPSHOT_PATH } from "../../src/server/store-wide.ts";
 import { ChurnGenerator, prng, type Random } from "../engine/random-cluster.ts";
+import { memoryAgent, tableText } from "./memory-agent.ts";
 
 const SEQUENCES = Number(process.env.NODE_SCOPE_SEQUENCES ?? 12);
 const STEPS = 30;
 const NODE = "node-1";
-const TABLE = DEFAULT_ENFORCEMENT.table;
 
 const dir = mkdtempSync(join(tmpdir(), "microseg-node-scope-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,14 +180,7 @@ class Follower {
   #waiter: { revision: number; resolve: () => void } | undefined;
 
   constructor(source: ResourceSource) {
-    this.agent = new Agent({
-      node: NODE,
-      source,
-      nft: this.nft,
-      enforcement: { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["wl*"] },
-      log: jsonLogger({ level: "error" }),
-      resyncIntervalMs: 0,
-    });
+    this.agent = memoryAgent(NODE, source, this.nft);
     this.agent.onStatus((s) => {
       this.#revision = s.revision;
       if (this.#waiter && s.revision >= this.#waiter.revision) this.#waiter.resolve();
@@ -214,10 +206,8 @@ class Follower {
     });
   }
 
-  async table(): Promise<string> {
-    const t = await this.nft.read("inet", TABLE);
-    assert.ok(t, "no table");
-    return dumpSorted(t);
+  table(): Promise<string> {
+    return tableText(this.nft);
   }
 }
 

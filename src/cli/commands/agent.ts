@@ -142,6 +142,7 @@ function agentSource(f: AgentFlags, client: ApiClient | undefined): ResourceSour
     try {
       return new KubernetesSource(
         new KubeTransport(loadKubeConfig(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {})),
+        { project: (r) => peerView(r, f.node) },
       );
     } catch (e) {
       throw new CliError(`--datastore kubernetes: ${(e as Error).message}`);

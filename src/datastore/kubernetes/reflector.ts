@@ -4,6 +4,8 @@
 // the server closes is reopened from it, so nothing is missed or seen twice. A watch whose
 // resourceVersion is too old (410 Gone, as an ERROR event or as the response) relists and
 // reports only the difference from what it had, so its consumer's state never has a gap.
+// With a projection (an agent's peer views) it keeps and reports each object as projected,
+// and an update whose projection is unchanged is not reported at all.
 import {
   type KindInfo,
   parseResource,
@@ -12,6 +14,7 @@ import {
   resourceKey,
 } from "../../model/index.ts";
 import { Backoff } from "../../util/backoff.ts";
+import { type Projection, projectUpdate } from "../projection.ts";
 import { diffResources } from "../resource-diff.ts";
 import { SourceError } from "../source.ts";
 import { collectionPath } from "./kinds.ts";
@@ -23,6 +26,8 @@ export interface ReflectorOptions {
   /** The server ends each watch after this long (timeoutSeconds); then it is reopened. */
   readonly watchTimeoutSeconds: number;
   readonly retryMs: { readonly first: number; readonly max: number };
+  /** What of each object the consumer keeps (`whole`, or another node's pod as its view). */
+  readonly project: Projection;
 }
 
 export interface ReflectorListener {
@@ -103,7 +108,7 @@ export class Reflector {
       });
       for (const item of page.items) {
         const r = this.#decode(item);
-        objects.set(resourceKey(r), r);
+        objects.set(resourceKey(r), this.#opts.project(r));
       }
       // Every page is read at the first page's resourceVersion; the list's is the last page's.
       resourceVersion = page.resourceVersion;
@@ -266,8 +271,10 @@ export class Reflector {
       state.delete(key);
       listener.onEvents([{ type: "delete", key }]);
     } else {
-      state.set(key, r);
-      listener.onEvents([{ type: "upsert", resource: r }]);
+      const resource = projectUpdate(this.#opts.project, state.get(key), r);
+      if (resource === undefined) return;
+      state.set(key, resource);
+      listener.onEvents([{ type: "upsert", resource }]);
     }
   }
 }

@@ -3,8 +3,15 @@
 // resource type, so the source keeps its own batch counter as the revision). The kinds' events
 // of one turn of the event loop arrive as one batch. Writes go through kubectl: the source is
 // read-only, the Kubernetes API is the store.
+//
+// Node scoping (`project: peerView(node)`): the source still lists and watches every pod, as
+// Felix does without Typha (selectors need every peer, and the Kubernetes API serves no peer
+// views), but keeps and passes on other nodes' pods as their peer views, so the engine holds
+// and computes only those, and an update of another node's pod that leaves its view as it was
+// (a condition, a restart count, an annotation) stops here.
 import type { ResourceEvent } from "../../model/index.ts";
 import { Backoff } from "../../util/backoff.ts";
+import { whole } from "../projection.ts";
 import {
   type ResourceSource,
   type SourceBatch,
@@ -36,6 +43,7 @@ export class KubernetesSource implements ResourceSource {
       // Spread over 5 to 10 minutes as client-go does, so reopened watches do not bunch up.
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300),
       retryMs: opts.retryMs ?? { first: 250, max: 5_000 },
+      project: opts.project ?? whole,
     };
     this.#retry = full.retryMs;
     this.#reflectors = (opts.kinds ?? WATCHED_KINDS).map((k) => new Reflector(k, api, full));
