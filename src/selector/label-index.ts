@@ -166,8 +166,9 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     if (twin !== undefined) {
       for (const eid of twin.endpoints) add(this.endpoints.get(eid)!);
     } else {
+      const check = this.scanPredicate(selector, anchor);
       for (const candidates of this.candidateEndpoints(anchor)) {
-        for (const ep of candidates) if (matches(ep.labels)) add(ep);
+        for (const ep of candidates) if (check(ep.labels)) add(ep);
       }
     }
     entry.endpoints = now;
@@ -267,6 +268,34 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   private forgetText(sel: SelectorEntry<SelectorId, EndpointId>): void {
     const same = this.byText.get(sel.text);
     if (same?.delete(sel) && same.size === 0) this.byText.delete(sel.text);
+  }
+
+  /**
+   * The selector's predicate for a scan of its anchor's candidates: a conjunction's operands
+   * reordered so the most selective go first (an `==`/`in` by the endpoints its values hold,
+   * others as they come, those on the anchor's key last: every candidate satisfies them). Most
+   * candidates then fail on the first operand instead of after the always-true ones (the
+   * orchestrator and namespace terms scoping adds in front). Reordering `&&` of pure terms is
+   * exact.
+   */
+  private scanPredicate(selector: SelectorAst, anchor: Anchor): Predicate {
+    if (selector.kind !== "and") return compileSelector(selector);
+    const cost = (op: SelectorAst): number => {
+      if (op.kind !== "eq" && op.kind !== "in") return this.endpoints.size;
+      if (op.key === anchor?.key) return Number.POSITIVE_INFINITY;
+      const values = "values" in op ? op.values : [op.value];
+      let n = 0;
+      for (const v of values) n += this.endpointPostings.withPair(op.key, v).size;
+      return n;
+    };
+    const fns = selector.operands
+      .map((op) => ({ cost: cost(op), fn: compileSelector(op) }))
+      .sort((a, b) => a.cost - b.cost)
+      .map((o) => o.fn);
+    return (labels) => {
+      for (let i = 0; i < fns.length; i++) if (!fns[i]!(labels)) return false;
+      return true;
+    };
   }
 
   private sameText(text: string): SelectorEntry<SelectorId, EndpointId> | undefined {
