@@ -205,6 +205,10 @@ interface Enforced {
   latencies: number[];
   /** The creating transaction's commit alone. */
   commits: number[];
+  /** Engine ingest and flush and the render of the create, before its commit. */
+  renders: number[];
+  /** From the commit's return to the first probe that connects (probe interval, handshake). */
+  probes: number[];
 }
 
 /**
@@ -233,16 +237,17 @@ async function policyToEnforced(
   const serverId = [...engine.state().endpoints.values()].find((e) =>
     e.addresses.includes(server),
   )!.id;
+  const now = () => performance.timeOrigin + performance.now();
   const apply = async (events: ResourceEvent[]) => {
+    const t0 = now();
     engine.ingest(events);
     const tx = renderer.update(engine.flush());
-    const t0 = performance.now();
+    const t1 = now();
     await kernel.run(tx);
-    const ms = performance.now() - t0;
+    const committed = now();
     await learnRuleHandles(kernel, cfg.table, renderer);
-    return ms;
+    return { renderMs: t1 - t0, commitMs: committed - t1, committed };
   };
-  const now = () => performance.timeOrigin + performance.now();
   const waitFor = async (done: () => boolean, what: string) => {
     const deadline = Date.now() + 5_000;
     while (!done()) {
@@ -251,8 +256,8 @@ async function policyToEnforced(
     }
   };
   const out = {
-    inPlace: { latencies: [], commits: [] } as Enforced,
-    rewritten: { latencies: [], commits: [] } as Enforced,
+    inPlace: { latencies: [], commits: [], renders: [], probes: [] } as Enforced,
+    rewritten: { latencies: [], commits: [], renders: [], probes: [] } as Enforced,
   };
   try {
     const start = now();
@@ -271,14 +276,30 @@ async function policyToEnforced(
       if (mode === out.rewritten)
         renderer.learnHandles(new Map([[endpointChain(serverId, "ingress"), []]]));
       const created = now();
-      mode.commits.push(await apply(upserts([allow])));
+      const { renderMs, commitMs, committed } = await apply(upserts([allow]));
       await waitFor(() => last > created, "no probe connected after the policy was created");
       mode.latencies.push(last - created);
+      mode.renders.push(renderMs);
+      mode.commits.push(commitMs);
+      mode.probes.push(last - committed);
     }
   } finally {
     prober.child.kill();
   }
   return out;
+}
+
+/** Where the creations' time went, and the split of the slowest one (the tail's cause). */
+function enforcedSplit(e: Enforced) {
+  const render = summarize(e.renders);
+  const commit = summarize(e.commits);
+  const probe = summarize(e.probes);
+  const worst = e.latencies.indexOf(Math.max(...e.latencies));
+  const f = (n: number | undefined) => (n ?? 0).toFixed(1);
+  const note =
+    `p50 ${f(render.p50)} / ${f(commit.p50)} / ${f(probe.p50)} ms, p99 ${f(render.p99)} / ${f(commit.p99)} / ${f(probe.p99)} ms; ` +
+    `slowest ${f(e.latencies[worst])} ms = ${f(e.renders[worst])} + ${f(e.commits[worst])} + ${f(e.probes[worst])}`;
+  return { render, commit, probe, note };
 }
 
 /**
@@ -559,6 +580,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const old = summarize(enforced.rewritten.latencies);
     const commit = median(enforced.inPlace.commits);
     const oldCommit = median(enforced.rewritten.commits);
+    const split = enforcedSplit(enforced.inPlace);
     rows.push(
       {
         metric: "policy created -> enforced (first 10 ms probe that connects)",
@@ -572,6 +594,12 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         unit: "ms",
         note: `p50 ${old.p50.toFixed(1)} ms, p99 ${old.p99.toFixed(1)} ms; the creating commit alone: median ${commit.toFixed(1)} ms in place, ${oldCommit.toFixed(1)} ms rewritten (ratio ${(commit / oldCommit).toFixed(2)})`,
       },
+      {
+        metric: "  ... in place: engine+render / commit / commit to probe",
+        value: split.render.p50,
+        unit: "ms",
+        note: split.note,
+      },
     );
     Object.assign(figures, {
       policyToEnforcedP50Ms: Number(p2e.p50.toFixed(2)),
@@ -580,6 +608,9 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       policyToEnforcedRewriteP99Ms: Number(old.p99.toFixed(2)),
       policyCommitMs: Number(commit.toFixed(2)),
       policyCommitRewriteMs: Number(oldCommit.toFixed(2)),
+      policyRenderP99Ms: Number(split.render.p99.toFixed(2)),
+      policyCommitP99Ms: Number(split.commit.p99.toFixed(2)),
+      policyProbeP99Ms: Number(split.probe.p99.toFixed(2)),
     });
     rows.push(
       {

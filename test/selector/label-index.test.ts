@@ -159,6 +159,7 @@ const selectorArb = fc.oneof(
   astArb,
   fc.tuple(leafArb, astArb).map(([leaf, rest]) => andSelectors(leaf, rest)),
 );
+const TWIN_POOL = ["a == 'x'", "has(b)", "a in {'x', 'y'} && b != 'z'"].map(sel);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 4,
@@ -178,6 +179,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       op: fc.constant("upsertSelector" as const),
       id: selectorId,
       ast: selectorArb,
+    }),
+  },
+  {
+    // From a small pool, so several ids often share one canonical text (a twin's matches are
+    // copied, not scanned) while endpoints and the twins themselves churn.
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("upsertSelector" as const),
+      id: selectorId,
+      ast: fc.constantFrom(...TWIN_POOL),
     }),
   },
   {
