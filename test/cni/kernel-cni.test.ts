@@ -5,16 +5,31 @@
 // after it returns, from a pod on the same bridge and from the node; nothing may connect.
 // Then an allow opens the flow, spoofed ARP and MACs from a pod change nothing, CHECK and DEL
 // do their part, and ADD fails when the agent cannot confirm (pod unknown, agent down).
+// The bridge chain's microseg is the single executable a node gets (`npm run build:cni`),
+// installed with its network list by `microseg cni-install`, as the DaemonSet's init container
+// does; the ptp chain runs bin/microseg-cni.js (the checkout's plugin, through Node).
 // Root; 198.18.0.0/15 only; every name random; everything removed also on failure.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { installCni } from "../../src/cni/install.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import {
   type AgentProcess,
@@ -23,7 +38,7 @@ import {
   until,
   writeManifests,
 } from "../agent/kernel-fixtures.ts";
-import { CniError, Runtime, type Sandbox } from "./runtime.ts";
+import { CniError, type ConfList, Runtime, type Sandbox } from "./runtime.ts";
 
 const suffix = randomBytes(3).toString("hex");
 const nodeNs = `mscni-n-${suffix}`;
@@ -31,10 +46,13 @@ const bridge = `msb${suffix}`;
 const octet = 100 + (randomBytes(1)[0]! % 150);
 const subnet = `198.19.${octet}`;
 const plugin = fileURLToPath(new URL("../../bin/microseg-cni.js", import.meta.url));
+const buildCni = fileURLToPath(new URL("../../scripts/build-cni.mjs", import.meta.url));
 const PORT = 8080;
 
 const dir = mkdtempSync(join(tmpdir(), "mscni-"));
 const binDir = join(dir, "bin");
+const confDir = join(dir, "net.d");
+const executable = join(dir, "sea", "microseg-cni");
 const socket = join(dir, "run", "cni.sock");
 const manifests = join(dir, "manifests.yaml");
 
@@ -53,7 +71,7 @@ const late = sandbox("late", 13);
 const routed = { ...sandbox("routed", 10), ip: `198.19.${octet + 1}.10` };
 const sandboxes = [client, web, ghost, late, routed];
 
-const conf = (timeoutSeconds: number) => ({
+const bridgeOnly = {
   cniVersion: "1.0.0",
   name: `podnet-${suffix}`,
   plugins: [
@@ -69,8 +87,13 @@ const conf = (timeoutSeconds: number) => ({
         routes: [{ dst: "0.0.0.0/0" }],
       },
     },
-    { type: "microseg", socket, timeoutSeconds },
   ],
+};
+/** The network list as cni-install left it (read in before()). */
+let installed: ConfList | undefined;
+const conf = (timeoutSeconds: number): ConfList => ({
+  ...installed!,
+  plugins: installed!.plugins.map((p) => (p.type === "microseg" ? { ...p, timeoutSeconds } : p)),
 });
 
 const pod = (name: string, app: string): Resource =>
@@ -132,7 +155,7 @@ const ptpConf = {
         routes: [{ dst: "0.0.0.0/0" }],
       },
     },
-    { type: "microseg", socket, timeoutSeconds: 20 },
+    { type: "microseg-js", socket, timeoutSeconds: 20 },
   ],
 };
 
@@ -240,7 +263,12 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     mkdirSync(binDir, { recursive: true });
     for (const p of ["bridge", "ptp", "host-local"])
       symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
-    symlinkSync(plugin, join(binDir, "microseg"));
+    symlinkSync(plugin, join(binDir, "microseg-js"));
+    execFileSync(process.execPath, [buildCni, "--out", executable], { stdio: "pipe" });
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, "10-podnet.conflist"), JSON.stringify(bridgeOnly));
+    const r = await installCni({ binDir, confDir, plugin: executable, socket, timeoutSeconds: 20 });
+    installed = JSON.parse(readFileSync(r.conflist, "utf8")) as ConfList;
     execFileSync("ip", ["netns", "add", nodeNs]);
     inNs(nodeNs, "ip", "link", "set", "lo", "up");
     // No br_netfilter on this node (this kernel has it built in and on): bridged frames then
@@ -279,10 +307,29 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("VERSION says 1.0.0", async () => {
-    const run = await runtime().exec("microseg", "VERSION", undefined, "");
-    assert.equal(run.code, 0);
-    assert.deepEqual(JSON.parse(run.stdout), { cniVersion: "1.0.0", supportedVersions: ["1.0.0"] });
+  it("the installed list chains microseg after the bridge", () => {
+    assert.deepEqual(
+      installed!.plugins.map((p) => p.type),
+      ["bridge", "microseg"],
+    );
+  });
+
+  for (const type of ["microseg", "microseg-js"])
+    it(`VERSION says 1.0.0 (${type === "microseg" ? "the single executable" : "through Node"})`, async () => {
+      const run = await runtime().exec(type, "VERSION", undefined, "");
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), {
+        cniVersion: "1.0.0",
+        supportedVersions: ["1.0.0"],
+      });
+    });
+
+  it("the installed microseg is the single executable, not a script", () => {
+    const head = Buffer.alloc(4);
+    const fd = openSync(join(binDir, "microseg"), "r");
+    readSync(fd, head);
+    closeSync(fd);
+    assert.deepEqual([...head], [0x7f, 0x45, 0x4c, 0x46], "an ELF file");
   });
 
   it("the socket is root's alone", () => {
