@@ -69,7 +69,15 @@ const ghost = sandbox("ghost", 12);
 const late = sandbox("late", 13);
 // On a routed veth (Debian's ptp plugin), in a subnet of its own.
 const routed = { ...sandbox("routed", 10), ip: `198.19.${octet + 1}.10` };
-const sandboxes = [client, web, ghost, late, routed];
+// IPv6 on the bridge (host-local from an fd00::/8 range): a client, a server and a pod that
+// tries to pass as either.
+const subnet6 = `fd00:${Number.parseInt(suffix.slice(0, 4), 16).toString(16)}:${octet.toString(16)}:`;
+const v6 = (pod: string, host: number) => ({ ...sandbox(pod, 0), ip: `${subnet6}:${host}` });
+const client6 = v6("client6", 10);
+const web6 = v6("web6", 11);
+const mallory6 = v6("mallory6", 12);
+const sandboxes = [client, web, ghost, late, routed, client6, web6, mallory6];
+const UDP_PORT = 9096;
 
 const bridgeOnly = {
   cniVersion: "1.0.0",
@@ -118,6 +126,18 @@ const base: Resource[] = [
   pod("web", "web"),
   pod("late", "late"),
   pod("routed", "routed"),
+  pod("client6", "client6"),
+  pod("web6", "web6"),
+  pod("mallory6", "mallory6"),
+  policy("web6-from-client6", {
+    podSelector: { matchLabels: { app: "web6" } },
+    ingress: [
+      {
+        from: [{ podSelector: { matchLabels: { app: "client6" } } }],
+        ports: [{ port: PORT }, { port: UDP_PORT, protocol: "UDP" }],
+      },
+    ],
+  }),
   policy("web-deny-all", {
     podSelector: { matchLabels: { app: "web" } },
     policyTypes: ["Ingress"],
@@ -159,6 +179,31 @@ const ptpConf = {
   ],
 };
 
+/** The same bridge with an IPv6 range, and the installed microseg. */
+const conf6 = (): ConfList => {
+  const [bridgePlugin, microseg] = conf(20).plugins as [
+    Record<string, unknown>,
+    ConfList["plugins"][number],
+  ];
+  return {
+    cniVersion: "1.0.0",
+    name: `podnet6-${suffix}`,
+    plugins: [
+      {
+        ...bridgePlugin,
+        type: "bridge",
+        ipam: {
+          type: "host-local",
+          dataDir: join(dir, "ipam6"),
+          ranges: [[{ subnet: `${subnet6}:/64`, gateway: `${subnet6}:1` }]],
+          routes: [{ dst: "::/0" }],
+        },
+      },
+      microseg,
+    ],
+  };
+};
+
 const inNs = (ns: string, cmd: string, ...args: string[]) =>
   execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", stdio: "pipe" });
 
@@ -196,6 +241,56 @@ while True:
         print("0")
     finally:
         s.close()
+`;
+// The same over IPv6, with a longer wait: a loaded machine may take more than 0.15 s.
+const PROBER6 = `
+import socket, sys
+while True:
+    s = socket.socket(socket.AF_INET6); s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2]))); print("1")
+    except OSError:
+        print("0")
+    finally:
+        s.close()
+`;
+// TCP and UDP on ::; prints "accepted" per connection and "udp SOURCE PAYLOAD" per datagram.
+const SERVER6 = `
+import socket, sys, threading
+l = socket.socket(socket.AF_INET6); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("::", int(sys.argv[1]))); l.listen(64)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", int(sys.argv[2])))
+print("listening")
+def tcp():
+    held = []
+    while True:
+        c, _ = l.accept(); held.append(c); print("accepted")
+threading.Thread(target=tcp, daemon=True).start()
+while True:
+    data, addr = u.recvfrom(64); print("udp", addr[0], data.decode())
+`;
+// Datagrams from a chosen source address.
+const SENDER6 = `
+import socket, sys
+src, dst, port, payload = sys.argv[1:5]
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind((src, 0))
+for _ in range(5): s.sendto(payload.encode(), (dst, int(port)))
+print("sent")
+`;
+// An unsolicited neighbour advertisement (override flag) to all nodes, from SRC, claiming
+// TARGET is at MAC; "nonce+tlla" puts another option before the link-layer address.
+const ADVERTISER = `
+import socket, struct, sys
+iface, src, target, mac, options = sys.argv[1:6]
+idx = socket.if_nametoindex(iface)
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.bind((src, 0, 0, idx if src.startswith("fe80") else 0))
+opt = b"\x02\x01" + bytes.fromhex(mac.replace(":", ""))
+if options == "nonce+tlla": opt = b"\x0e\x01" + b"\x01" * 6 + opt
+msg = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + socket.inet_pton(socket.AF_INET6, target) + opt
+for _ in range(3): s.sendto(msg, ("ff02::1", 0, 0, idx))
+print("sent")
 `;
 // Accepts on 0.0.0.0 and prints "accepted" per connection; a held connection stays open.
 const SERVER = `
@@ -461,6 +556,103 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     );
   });
 
+  it("IPv6 pods on the bridge: allowed traffic flows through the node, a denied pod is dropped", async () => {
+    const rt = new Runtime(binDir, nodeNs, conf6());
+    for (const s of [client6, web6, mallory6]) {
+      const result = (await rt.add(s)) as { ips: Array<{ address: string }> };
+      assert.equal(result.ips[0]?.address, `${s.ip}/64`);
+    }
+    const server = track(python(web6.netns, SERVER6, String(PORT), String(UDP_PORT)));
+    await until("web6's server", () => server.count("listening") === 1);
+    const allowed = track(python(client6.netns, PROBER6, web6.ip, String(PORT)));
+    const denied = track(python(mallory6.netns, PROBER6, web6.ip, String(PORT)));
+    await until("a first connection from client6", () => allowed.count("1") > 0, 60_000);
+    const first = allowed.lines.indexOf("1");
+    // A redirect from the node (pods sent to each other directly) would break the next ones.
+    await until("more connections", () => allowed.lines.length >= first + 15, 60_000);
+    await until("attempts from mallory6", () => denied.lines.length >= 3, 60_000);
+    for (const l of [allowed, denied, server]) l.child.kill("SIGKILL");
+    assert.deepEqual(
+      allowed.lines.slice(first, first + 15).filter((l) => l !== "1"),
+      [],
+      "every connection after the first opened",
+    );
+    assert.equal(denied.count("1"), 0, "mallory6 reached web6");
+    const neighbours = inNs(nodeNs, "ip", "-6", "neigh", "show", "proxy", "dev", bridge);
+    for (const s of [client6, web6, mallory6]) assert.match(neighbours, new RegExp(s.ip));
+  });
+
+  it("a pod cannot send from another pod's IPv6 address", async () => {
+    const server = track(python(web6.netns, SERVER6, String(PORT), String(UDP_PORT)));
+    await until("web6's second server", () => server.count("listening") === 1);
+    // Control: the same datagrams from client6 itself arrive.
+    const legit = track(
+      python(client6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "legit"),
+    );
+    await until("client6's datagrams", () => legit.count("sent") === 1);
+    await until("a datagram from client6", () => server.count(`udp ${client6.ip} legit`) > 0);
+    // mallory6 takes client6's address and sends straight to the node's MAC: only the bridge
+    // table can tell (at L3 both come in on the bridge).
+    inNs(mallory6.netns, "ip", "addr", "add", `${client6.ip}/128`, "dev", "eth0", "nodad");
+    const nodeMac = inNs(nodeNs, "cat", `/sys/class/net/${bridge}/address`).trim();
+    inNs(mallory6.netns, "ip", "-6", "neigh", "replace", web6.ip, "lladdr", nodeMac, "dev", "eth0");
+    const spoof = track(
+      python(mallory6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "spoofed"),
+    );
+    await until("mallory6's datagrams", () => spoof.count("sent") === 1);
+    const marker = track(
+      python(client6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "after"),
+    );
+    await until("client6's datagrams after", () => marker.count("sent") === 1);
+    await until("a datagram from client6 after", () => server.count(`udp ${client6.ip} after`) > 0);
+    assert.equal(
+      server.lines.filter((l) => l.endsWith(" spoofed")).length,
+      0,
+      "a spoofed datagram arrived",
+    );
+    inNs(mallory6.netns, "ip", "addr", "del", `${client6.ip}/128`, "dev", "eth0");
+    inNs(mallory6.netns, "ip", "-6", "neigh", "del", web6.ip, "dev", "eth0");
+  });
+
+  it("a pod cannot advertise another pod's IPv6 address, nor its own at another MAC", async () => {
+    const neighbour = (s: Sandbox) =>
+      inNs(nodeNs, "ip", "-6", "neigh", "show", s.ip!, "dev", bridge);
+    const [webMac, malloryMac] = [macOf(web6.netns), macOf(mallory6.netns)];
+    // The node has learnt both from the traffic above (their solicitations of the gateway and
+    // its own of web6, to forward client6's packets); it cannot send to them itself, as
+    // policy does not allow the node.
+    await until(
+      "the node's entries of web6 and mallory6",
+      () => neighbour(web6).includes(webMac) && neighbour(mallory6).includes(malloryMac),
+    );
+    const linkLocal = /inet6 (fe80::[0-9a-f:]+)/.exec(
+      inNs(mallory6.netns, "ip", "-6", "addr", "show", "dev", "eth0", "scope", "link"),
+    )?.[1];
+    assert.ok(linkLocal, "mallory6's link-local address");
+    for (const [src, target, mac, options] of [
+      [mallory6.ip, web6.ip, malloryMac, "tlla"],
+      [linkLocal, web6.ip, malloryMac, "tlla"],
+      [mallory6.ip, mallory6.ip, webMac, "tlla"],
+      [mallory6.ip, mallory6.ip, webMac, "nonce+tlla"],
+    ] as const) {
+      const sent = track(python(mallory6.netns, ADVERTISER, "eth0", src, target, mac, options));
+      await until("advertisements sent", () => sent.count("sent") === 1);
+    }
+    assert.match(neighbour(web6), new RegExp(webMac), "the node's entry of web6 was poisoned");
+    assert.match(
+      neighbour(mallory6),
+      new RegExp(malloryMac),
+      "mallory6 moved its address to web6's MAC",
+    );
+  });
+
+  it("DEL of an IPv6 pod takes its proxy entry away", async () => {
+    await new Runtime(binDir, nodeNs, conf6()).del(mallory6);
+    const neighbours = inNs(nodeNs, "ip", "-6", "neigh", "show", "proxy", "dev", bridge);
+    assert.doesNotMatch(neighbours, new RegExp(mallory6.ip));
+    assert.match(neighbours, new RegExp(web6.ip));
+  });
+
   it("CHECK passes for an enforced pod", async () => {
     await runtime().check(web);
   });
@@ -497,8 +689,8 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
       "-e",
       `fetch("http://127.0.0.1:${port}/metrics").then(r => r.text()).then(t => process.stdout.write(t))`,
     );
-    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 3\b/);
-    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 3\b/);
+    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 6\b/);
+    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 6\b/);
     assert.match(text, /microseg_cni_requests_total\{op="add",result="100"\} 1\b/);
   });
 
