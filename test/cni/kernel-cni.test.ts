@@ -646,6 +646,29 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     );
   });
 
+  it("a pod's duplicate address detection is not answered by the node's proxy for it", async () => {
+    const addresses = () => inNs(web6.netns, "ip", "-6", "addr", "show", "dev", "eth0");
+    // The bridge plugin turns detection off in the pod; a pod may turn it on again.
+    inNs(
+      web6.netns,
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv6.conf.eth0.accept_dad=1",
+      "net.ipv6.conf.eth0.dad_transmits=1",
+    );
+    inNs(web6.netns, "ip", "addr", "del", `${web6.ip}/64`, "dev", "eth0");
+    inNs(web6.netns, "ip", "addr", "add", `${web6.ip}/64`, "dev", "eth0");
+    assert.match(addresses(), /tentative/, "detection runs");
+    await until(
+      "web6's address out of detection",
+      () => /dadfailed/.test(addresses()) || !/tentative/.test(addresses()),
+      30_000,
+    );
+    assert.doesNotMatch(addresses(), /dadfailed/);
+    assert.match(addresses(), new RegExp(`${web6.ip}/64`));
+  });
+
   it("DEL of an IPv6 pod takes its proxy entry away", async () => {
     await new Runtime(binDir, nodeNs, conf6()).del(mallory6);
     const neighbours = inNs(nodeNs, "ip", "-6", "neigh", "show", "proxy", "dev", bridge);

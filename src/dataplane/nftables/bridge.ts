@@ -24,10 +24,8 @@
 //   the host (the plugin turns on the bridge's proxy_arp_pvlan and proxy NDP and isolates the
 //   port), so every pod-to-pod packet meets the inet table's forward hook and its
 //   per-endpoint policy.
-//   output: the node's ICMPv6 redirects to pods are dropped (IPv6 has no send_redirects to
-//   turn off: a pod told to go to another pod directly would find the bridge closed), and so
-//   are its (proxy) advertisements of a pod's own address to that pod, which would fail the
-//   pod's duplicate address detection.
+//   output: the node's (proxy) advertisements of a pod's own address to that pod are
+//   dropped: they would fail the pod's duplicate address detection when it runs again.
 //
 // The table is small (one element per pod port and address) and is rewritten whole in one
 // transaction whenever a port comes or goes.
@@ -88,7 +86,6 @@ const MLD2_REPORT = 143;
 const RS = 133;
 const NS = 135;
 const NA = 136;
-const REDIRECT = 137;
 /** Option type and length (in 8 bytes): 1 source, 2 target link-layer address; 14 nonce. */
 const option = (type: number) => (type << 8) | 1;
 const SOURCE_LLA = option(1);
@@ -252,11 +249,6 @@ export function bridgeTransaction(
       }
       if (hook === "output") {
         const out = eq(meta.oifname, pattern);
-        tx.add({
-          kind: "rule",
-          chain: hook,
-          body: [out, eq(icmpv6.type, REDIRECT), counter(), verdict.drop],
-        });
         tx.add({
           kind: "rule",
           chain: hook,
