@@ -15,6 +15,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  watch,
   writeFileSync,
 } from "node:fs";
 import { basename, extname, join } from "node:path";
@@ -124,6 +125,58 @@ export async function installCni(o: InstallOptions): Promise<InstallReport> {
     if (target !== source) rmSync(source, { force: true });
   }
   return { binary, binaryChanged, conflist: target, conflistChanged };
+}
+
+/** How long a burst of changes in the directory is let settle before installing again. */
+const SETTLE_MS = 200;
+/** Installs again this often even when no change was seen (a missed inotify event). */
+const RECHECK_MS = 30_000;
+
+/**
+ * Keeps microseg chained: installs again whenever the configuration directory changes (the
+ * network plugin rewrites its list when it restarts, without microseg) and every 30 s. An
+ * install that changes nothing writes nothing, so its own writes settle at once. Each
+ * install's outcome goes to `report`.
+ */
+export function watchCni(
+  o: InstallOptions,
+  report: (outcome: InstallReport | Error) => void,
+): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  const install = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      report(await installCni({ ...o, waitSeconds: 0 }));
+    } catch (e) {
+      report(e instanceof Error ? e : new Error(String(e)));
+    } finally {
+      running = false;
+      if (again) {
+        again = false;
+        soon();
+      }
+    }
+  };
+  const soon = () => {
+    clearTimeout(timer);
+    timer = setTimeout(install, SETTLE_MS);
+  };
+  const watcher = watch(o.confDir, soon);
+  const recheck = setInterval(install, RECHECK_MS);
+  soon();
+  return {
+    close() {
+      watcher.close();
+      clearInterval(recheck);
+      clearTimeout(timer);
+    },
+  };
 }
 
 export interface UninstallReport {

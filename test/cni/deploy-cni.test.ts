@@ -93,6 +93,21 @@ describe("deploy/ and the CNI plugin", () => {
     assert.equal(o.uninstall, undefined);
   });
 
+  it("the cni-watch container keeps the same install chained", () => {
+    const args = (name: string) => container(name).command.slice(2);
+    const init = options(registerCniInstall, "cni-install", args("install-cni"));
+    const watch = options(registerCniInstall, "cni-install", args("cni-watch"));
+    assert.equal(watch.watch, true);
+    assert.equal(init.watch, undefined);
+    for (const key of ["binDir", "confDir", "plugin", "socket", "timeoutSeconds"] as const)
+      assert.equal(watch[key], init[key], key);
+    for (const dir of [watch.binDir, watch.confDir])
+      assert.equal(
+        hostPathOf(container("cni-watch"), String(dir)),
+        hostPathOf(container("install-cni"), String(dir)),
+      );
+  });
+
   it("the agent serves the socket the installed plugin is told, at the same path on the host", () => {
     const init = options(
       registerCniInstall,

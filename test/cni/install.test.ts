@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { installCni, uninstallCni } from "../../src/cni/install.ts";
+import { type InstallReport, installCni, uninstallCni, watchCni } from "../../src/cni/install.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "mscni-install-"));
@@ -163,6 +163,33 @@ describe("microseg cni-install", () => {
     const r = await waiting;
     assert.equal(r.conflist, join(confDir, "10-podnet.conflist"));
     assert.deepEqual(read("10-podnet.conflist").plugins, [bridge, entry]);
+  });
+
+  it("--watch chains microseg again when the network plugin rewrites its list", async () => {
+    write("10-podnet.conflist", network([bridge]));
+    await installCni(options());
+    const outcomes: Array<InstallReport | Error> = [];
+    const watcher = watchCni(options(), (o) => outcomes.push(o));
+    try {
+      const chained = () =>
+        read("10-podnet.conflist").plugins.some((p: { type: string }) => p.type === "microseg");
+      const until = async (what: string, ok: () => boolean) => {
+        for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(ok(), `timed out waiting for ${what}`);
+      };
+      await until("the first install", () => outcomes.length > 0);
+      // The network plugin restarts and writes its list as it knows it.
+      write("10-podnet.conflist", network([bridge, portmap]));
+      await until("microseg chained again", chained);
+      assert.deepEqual(read("10-podnet.conflist").plugins, [bridge, portmap, entry]);
+      assert.ok(outcomes.some((o) => !(o instanceof Error) && o.conflistChanged));
+      assert.deepEqual(
+        outcomes.filter((o) => o instanceof Error),
+        [],
+      );
+    } finally {
+      watcher.close();
+    }
   });
 
   it("--uninstall takes microseg out of every list and removes the executable", async () => {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { installCni, uninstallCni } from "../../cni/install.ts";
+import { type InstallReport, installCni, uninstallCni, watchCni } from "../../cni/install.ts";
 import { DEFAULT_CNI_SOCKET } from "../../cni/wire.ts";
 import { CliError } from "../load.ts";
 
@@ -12,6 +12,12 @@ interface Flags {
   conflist?: string;
   waitSeconds: string;
   uninstall?: boolean;
+  watch?: boolean;
+}
+
+function print(r: InstallReport): void {
+  console.log(`microseg: ${r.binary} ${r.binaryChanged ? "installed" : "unchanged"}`);
+  console.log(`microseg: ${r.conflist} ${r.conflistChanged ? "chained" : "unchanged"}`);
 }
 
 function seconds(flag: string, text: string, max: number): number {
@@ -42,6 +48,10 @@ export function registerCniInstall(program: Command): void {
       "0",
     )
     .option("--uninstall", "take microseg out of every network list and remove the executable")
+    .option(
+      "--watch",
+      "after installing, keep running and chain microseg again whenever the configuration directory changes",
+    )
     .addHelpText(
       "after",
       `
@@ -62,17 +72,26 @@ Examples:
       if (!f.socket.startsWith("/"))
         throw new CliError(`--socket: "${f.socket}" is not an absolute path`);
       try {
-        const r = await installCni({
+        const options = {
           binDir: f.binDir,
           confDir: f.confDir,
           plugin: f.plugin,
           socket: f.socket,
           timeoutSeconds: seconds("--timeout-seconds", f.timeoutSeconds, 300),
-          waitSeconds: seconds("--wait-seconds", f.waitSeconds, 3600),
           ...(f.conflist !== undefined ? { conflist: f.conflist } : {}),
+        };
+        print(
+          await installCni({
+            ...options,
+            waitSeconds: seconds("--wait-seconds", f.waitSeconds, 3600),
+          }),
+        );
+        if (!f.watch) return;
+        const watcher = watchCni(options, (outcome) => {
+          if (outcome instanceof Error) console.error(`microseg cni-install: ${outcome.message}`);
+          else if (outcome.binaryChanged || outcome.conflistChanged) print(outcome);
         });
-        console.log(`microseg: ${r.binary} ${r.binaryChanged ? "installed" : "unchanged"}`);
-        console.log(`microseg: ${r.conflist} ${r.conflistChanged ? "chained" : "unchanged"}`);
+        process.once("SIGTERM", () => watcher.close());
       } catch (e) {
         if (e instanceof CliError || !(e instanceof Error)) throw e;
         console.error(`microseg cni-install: ${e.message}`);
