@@ -204,8 +204,14 @@ const conf6 = (): ConfList => {
   };
 };
 
+// A loaded machine leaves thousands of the first test's connections in conntrack's listing
+// (over 1 MB, execFileSync's default limit; seen as ENOBUFS in the DEL test).
 const inNs = (ns: string, cmd: string, ...args: string[]) =>
-  execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", stdio: "pipe" });
+  execFileSync("ip", ["netns", "exec", ns, cmd, ...args], {
+    encoding: "utf8",
+    stdio: "pipe",
+    maxBuffer: 256 * 1024 * 1024,
+  });
 
 /** Lines a process prints, as they come. */
 class Lines {
