@@ -4,8 +4,10 @@
 // agent's ADD-to-enforced (request received to transactions committed; the figure behind the
 // `microseg_cni_add_to_enforced_seconds` histogram), microseg's plugin exec (process start to
 // exit, which includes the agent's part) and the whole chain, p50/p99; the baseline in the same
-// process is the plugin's bare start-up (VERSION) and the bridge plugin's ADD.
-// Root. `npm run bench -- cni [--pods N] [--json]`
+// process is the plugin's bare start-up (VERSION) and the bridge plugin's ADD. `--plugin sea`
+// runs the single executable a node gets (built first, `npm run build:cni`) instead of
+// bin/microseg-cni.js, and adds the script's VERSION as a second baseline.
+// Root. `npm run bench -- cni [--pods N] [--plugin js|sea] [--json]`
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -22,7 +24,8 @@ import {
 import { Runtime, type Sandbox } from "../test/cni/runtime.ts";
 import { type BenchArgs, type BenchReport, intArg, load1, nowMs, summarize } from "./lib.ts";
 
-const plugin = fileURLToPath(new URL("../bin/microseg-cni.js", import.meta.url));
+const script = fileURLToPath(new URL("../bin/microseg-cni.js", import.meta.url));
+const buildCni = fileURLToPath(new URL("../scripts/build-cni.mjs", import.meta.url));
 
 function manifests(pods: number): Resource[] {
   return [
@@ -44,6 +47,8 @@ function manifests(pods: number): Resource[] {
 
 export default async function bench(args: BenchArgs): Promise<BenchReport> {
   const pods = intArg(args, "pods", 30);
+  const kind = args.plugin ?? "js";
+  if (kind !== "js" && kind !== "sea") throw new Error("--plugin: js or sea");
   const suffix = randomBytes(3).toString("hex");
   const nodeNs = `mscnib-${suffix}`;
   const dir = mkdtempSync(join(tmpdir(), "mscnib-"));
@@ -56,7 +61,11 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
   try {
     mkdirSync(binDir);
     for (const p of ["bridge", "host-local"]) symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
-    symlinkSync(plugin, join(binDir, "microseg"));
+    symlinkSync(script, join(binDir, kind === "sea" ? "microseg-js" : "microseg"));
+    if (kind === "sea")
+      execFileSync(process.execPath, [buildCni, "--out", join(binDir, "microseg")], {
+        stdio: "pipe",
+      });
     execFileSync("ip", ["netns", "add", nodeNs]);
     made.push(nodeNs);
     execFileSync("ip", ["netns", "exec", nodeNs, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
@@ -88,6 +97,7 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     const rt = new Runtime(binDir, nodeNs, { cniVersion: "1.0.0", name: "bench", plugins });
     const loadBefore = load1();
     const startup: number[] = [];
+    const scriptStartup: number[] = [];
     const bridgeAdd: number[] = [];
     const pluginAdd: number[] = [];
     const chain: number[] = [];
@@ -95,6 +105,11 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
       const t = nowMs();
       await rt.exec("microseg", "VERSION", undefined, "");
       startup.push(nowMs() - t);
+      if (kind === "sea") {
+        const t1 = nowMs();
+        await rt.exec("microseg-js", "VERSION", undefined, "");
+        scriptStartup.push(nowMs() - t1);
+      }
       execFileSync("ip", ["netns", "add", netns(i)]);
       made.push(netns(i));
       const sandbox: Sandbox = {
@@ -120,8 +135,11 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
     const s = summarize(startup);
     const b = summarize(bridgeAdd);
     const c = summarize(chain);
+    const js = kind === "sea" ? summarize(scriptStartup).p50 : s.p50;
     const figures = {
       pods,
+      plugin: kind,
+      scriptStartupP50Ms: js,
       addToEnforcedP50Ms: e.p50,
       addToEnforcedP99Ms: e.p99,
       pluginAddP50Ms: p.p50,
@@ -143,6 +161,15 @@ export default async function bench(args: BenchArgs): Promise<BenchReport> {
         { metric: "microseg plugin ADD exec p99", value: ms(p.p99), unit: "ms" },
         { metric: "baseline: plugin start-up (VERSION) p50", value: ms(s.p50), unit: "ms" },
         { metric: "baseline: bridge plugin ADD p50", value: ms(b.p50), unit: "ms" },
+        ...(kind === "sea"
+          ? [
+              { metric: "baseline: bin/microseg-cni.js start-up p50", value: ms(js), unit: "ms" },
+              {
+                metric: "single executable / script start-up",
+                value: Number((s.p50 / js).toFixed(2)),
+              },
+            ]
+          : []),
         { metric: "whole chain ADD p50", value: ms(c.p50), unit: "ms" },
         { metric: "whole chain ADD p99", value: ms(c.p99), unit: "ms" },
         { metric: "plugin ADD / plugin start-up", value: Number((p.p50 / s.p50).toFixed(2)) },

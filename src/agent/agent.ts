@@ -239,13 +239,6 @@ export class Agent {
     const cni = this.#cniPart();
     const t0 = performance.now();
     const name = podName(a.pod);
-    // nft 1.0.6 cannot read a neighbour advertisement's target, so the bridge table could not
-    // stop a pod from claiming another pod's IPv6 address: refused rather than spoofable.
-    if (a.bridge && a.addresses.some((x) => x.includes(":")))
-      return refusal(
-        CNI_ERRORS.refused,
-        `pod ${name}: IPv6 addresses on a bridge port (${a.bridge}) are not supported yet`,
-      );
     const seen = await this.#until(() => {
       const pod = cni.workloads.pod(a.pod);
       return this.#ready && pod?.spec.nodeName === this.#opts.node;

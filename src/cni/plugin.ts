@@ -10,8 +10,10 @@
 //   VERSION prints the versions it speaks.
 // Errors are the spec's JSON error object on stdout with a non-zero exit status.
 //
-// Exec'd per pod, so it imports node's built-ins and type-only modules and nothing else.
+// Exec'd per pod, so it imports node's built-ins and type-only modules and nothing else (and
+// runs as a single executable on nodes without Node: `npm run build:cni`).
 
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { basename } from "node:path";
@@ -174,11 +176,23 @@ function attachmentOf(cfg: PluginConfig, environment: NodeJS.ProcessEnv): Attach
   };
 }
 
+/** `ip` from iproute2, which every node has (the runtime's PATH may leave out sbin). */
+function ip(...args: string[]): void {
+  execFileSync("ip", args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/usr/bin:/bin` },
+  });
+}
+
+const ipv6 = (addresses: readonly string[]) => addresses.filter((x) => x.includes(":"));
+
 /**
  * On a bridge, pods must reach each other through the host, where the inet table judges them:
  * the port is isolated (no bridging to other isolated ports) and the bridge answers ARP for
- * the other pods of its subnet (proxy_arp_pvlan) without telling them to go direct. The
- * agent's bridge table drops port-to-port frames whatever these say; they keep pods working.
+ * the other pods of its subnet (proxy_arp_pvlan) without telling them to go direct. IPv6 has
+ * no such switch: the node answers neighbour solicitations for each of the pod's IPv6
+ * addresses from the other ports (a proxy entry per address, answered at once). The agent's
+ * bridge table drops port-to-port frames whatever these say; they keep pods working.
  */
 function routeThroughHost(a: Attachment): void {
   if (!a.bridge) return;
@@ -188,6 +202,30 @@ function routeThroughHost(a: Attachment): void {
     ["send_redirects", "0"],
   ] as const) {
     writeFileSync(`/proc/sys/net/ipv4/conf/${a.bridge}/${key}`, value);
+  }
+  const v6 = ipv6(a.addresses);
+  if (v6.length === 0) return;
+  writeFileSync(`/proc/sys/net/ipv6/conf/${a.bridge}/proxy_ndp`, "1");
+  writeFileSync(`/proc/sys/net/ipv6/neigh/${a.bridge}/proxy_delay`, "0");
+  for (const address of v6) ip("-6", "neigh", "replace", "proxy", address, "dev", a.bridge);
+}
+
+/**
+ * DEL: the proxy entries of the sandbox's IPv6 addresses, from the cached result. One left
+ * behind (no result, bridge gone) only makes the node answer for an address nobody has: what
+ * is sent to it then meets the inet table, which has no endpoint for it.
+ */
+function forgetProxies(prev: PrevResult | undefined): void {
+  const hostSide = (prev?.interfaces ?? []).filter((i) => !i.sandbox);
+  const bridge = hostSide.find((i) => existsSync(`/sys/class/net/${i.name}/bridge`))?.name;
+  if (!bridge) return;
+  const addresses = (prev?.ips ?? []).map((x) => x.address.split("/")[0] ?? x.address);
+  for (const address of ipv6(addresses)) {
+    try {
+      ip("-6", "neigh", "del", "proxy", address, "dev", bridge);
+    } catch {
+      // Already gone (a DEL run twice, the bridge removed): nothing to forget.
+    }
   }
 }
 
@@ -279,6 +317,7 @@ export async function runPlugin(io: PluginIo): Promise<string> {
       } catch {
         // DEL must work with whatever the runtime still knows; the container id is enough.
       }
+      forgetProxies(cfg.prevResult);
       await confirmed(cfg.socket, {
         op: "del",
         containerId,

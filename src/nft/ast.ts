@@ -41,6 +41,8 @@ export type CtDirection = "original" | "reply";
 
 export type Expr =
   | { kind: "payload"; protocol: "ip" | "ip6"; field: "saddr" | "daddr" }
+  /** IPv6 header fields the bridge table's neighbour discovery checks read. */
+  | { kind: "payload"; protocol: "ip6"; field: "length" | "nexthdr" | "hoplimit" }
   | { kind: "payload"; protocol: PortProtocol; field: "sport" | "dport" }
   | { kind: "payload"; protocol: IcmpProtocol; field: "type" | "code" }
   /** Bridge family: a frame's source MAC, and the sender fields of an ARP packet. */
@@ -54,7 +56,13 @@ export type Expr =
   /** `numgen random mod N`: a random number below N, drawn per packet (sampling). */
   | { kind: "numgen"; mode: "random"; mod: number }
   /** Bitwise and, as in `meta mark & 0x10`. */
-  | { kind: "and"; expr: Expr; mask: number };
+  | { kind: "and"; expr: Expr; mask: number }
+  /**
+   * `@th,OFFSET,LEN`: LEN bits at bit OFFSET of the transport header, an integer (fields nft
+   * 1.0.6 has no name for: a neighbour advertisement's target, its link-layer option). Matched
+   * against numbers, or `0x` hex strings above 2^53; in a set only through `typeof`.
+   */
+  | { kind: "raw"; base: "th"; offset: number; len: number };
 
 /** An address, prefix (`198.18.0.0/16`), port, protocol name or number, mark, or interface name. */
 export type Atom = string | number;

@@ -10,7 +10,15 @@ import { datatypesOf, renderPart } from "./syntax.ts";
 
 const stateOrder: CtState[] = ["invalid", "established", "related", "new", "untracked"];
 
+/** Integers one way: numbers up to 2^53 (as nft's JSON prints them), `0x` hex above. */
+function canonicalInteger(atom: Atom): Atom {
+  if (typeof atom === "string" && !/^0x[0-9a-f]+$/i.test(atom)) return atom;
+  const n = BigInt(atom);
+  return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : `0x${n.toString(16)}`;
+}
+
 function canonicalAtom(atom: Atom, type: DataType | undefined): Atom {
+  if (type === "integer") return canonicalInteger(atom);
   if (typeof atom !== "string") return type === "inet_proto" ? canonicalProtocol(atom) : atom;
   if (type === "inet_proto") return canonicalProtocol(atom);
   if (isIcmpType(type)) return icmpNumber(type, atom) ?? atom;

@@ -35,7 +35,7 @@ function only(obj: Json): [string, unknown] {
 
 const payloadFields: Record<string, readonly string[]> = {
   ip: ["saddr", "daddr"],
-  ip6: ["saddr", "daddr"],
+  ip6: ["saddr", "daddr", "length", "nexthdr", "hoplimit"],
   th: ["sport", "dport"],
   tcp: ["sport", "dport"],
   udp: ["sport", "dport"],
@@ -51,6 +51,11 @@ const payloadFields: Record<string, readonly string[]> = {
 function expr(j: unknown): Expr {
   if (!isObj(j)) return unrecognized();
   const [k, v] = only(j);
+  if (k === "payload" && isObj(v) && v.base === "th") {
+    const { offset, len } = v;
+    if (typeof offset !== "number" || typeof len !== "number") return unrecognized();
+    return { kind: "raw", base: "th", offset, len };
+  }
   if (k === "payload" && isObj(v)) {
     const { protocol, field } = v as { protocol: string; field: string };
     if (!payloadFields[protocol]?.includes(field)) return unrecognized();

@@ -22,6 +22,9 @@ export function datatypesOf(expr: Expr): DataType[] {
   switch (expr.kind) {
     case "payload":
       if (expr.protocol === "ip") return ["ipv4_addr"];
+      if (expr.protocol === "ip6" && expr.field === "nexthdr") return ["inet_proto"];
+      if (expr.protocol === "ip6" && (expr.field === "length" || expr.field === "hoplimit"))
+        return ["integer"];
       if (expr.protocol === "ip6") return ["ipv6_addr"];
       if (expr.protocol === "ether") return ["ether_addr"];
       if (expr.protocol === "arp") return [expr.field === "saddr ip" ? "ipv4_addr" : "ether_addr"];
@@ -41,6 +44,7 @@ export function datatypesOf(expr: Expr): DataType[] {
     case "and":
       return datatypesOf(expr.expr);
     case "numgen":
+    case "raw":
       return ["integer"];
   }
 }
@@ -61,6 +65,8 @@ export function renderExpr(expr: Expr): string {
       return `${renderExpr(expr.expr)} & ${hex(expr.mask)}`;
     case "numgen":
       return `numgen ${expr.mode} mod ${expr.mod}`;
+    case "raw":
+      return `@${expr.base},${expr.offset},${expr.len}`;
   }
 }
 

@@ -98,6 +98,11 @@ export function atomError(atom: Atom, type: DataType): string | undefined {
       return typeof atom === "string" && ctStates.has(atom) ? undefined : bad;
     case "nf_proto":
       return atom === "ipv4" || atom === "ipv6" ? undefined : bad;
+    case "integer":
+      return isUint(atom, Number.MAX_SAFE_INTEGER) ||
+        (typeof atom === "string" && /^0x[0-9a-f]+$/.test(atom))
+        ? undefined
+        : bad;
     case "icmp_type":
     case "icmp_code":
     case "icmpv6_type":
@@ -159,6 +164,11 @@ function exprError(expr: Expr): string | undefined {
       if (p.kind === "ct" && p.key === "state") return "ct state cannot be part of a concatenation";
     }
   }
+  if (
+    expr.kind === "raw" &&
+    !(isUint(expr.offset, 0xffff) && isUint(expr.len, 128) && expr.len > 0)
+  )
+    return `@th,${expr.offset},${expr.len}: offset and length (1 to 128) are bit counts`;
   if (expr.kind === "and") {
     if (!isUint(expr.mask, 0xffffffff)) return `mask ${expr.mask} is not a 32-bit value`;
     if (datatypesOf(expr.expr)[0] !== "mark") return "only meta mark can be masked";
@@ -256,6 +266,8 @@ function keyError(type: SetKeyType[] | undefined, tof: Expr[] | undefined): stri
   for (const e of tof ?? []) {
     const err = exprError(e);
     if (err) return err;
+    // Raw header bits are integers, which only a typeof key can name.
+    if (e.kind === "raw") continue;
     if (e.kind === "and" || !datatypesOf(e).every((t) => typeofable.has(t))) {
       return `typeof ${e.kind} is not a supported set key`;
     }

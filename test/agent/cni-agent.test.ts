@@ -84,16 +84,43 @@ describe("agent: CNI requests", () => {
     }
   });
 
-  it("refuses a pod bound to another node, IPv6 on a bridge, and a pod it never sees", async () => {
+  it("refuses a pod bound to another node and a pod it never sees", async () => {
     const agent = await started(state, nft, source);
     try {
       const other = await agent.cniAdd(attachment("elsewhere", "c-e", "198.18.3.5"), 200);
       assert.ok(!other.ok && other.code === 100 && /bound to node "node-2"/.test(other.msg));
-      const v6 = await agent.cniAdd(attachment("web", "c-w", "fd00::6"), 200);
-      assert.ok(!v6.ok && v6.code === 101 && /IPv6 addresses on a bridge port/.test(v6.msg));
       const ghost = await agent.cniAdd(attachment("ghost", "c-g", "198.18.3.6"), 200);
       assert.ok(!ghost.ok && /not in the agent's source/.test(ghost.msg));
       assert.deepEqual(await pairs(nft, "inet"), ["br0 . 198.18.3.4"]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it("an IPv6 address on a bridge port: in both tables' source pairs, and its advertisements' target", async () => {
+    const agent = await started(state, nft, source);
+    try {
+      const dual = {
+        ...attachment("web", "c-w", "198.18.3.8"),
+        addresses: ["198.18.3.8", "fd00::6"],
+      };
+      const answer = await agent.cniAdd(dual, 1000);
+      assert.equal(answer.ok, true, JSON.stringify(answer));
+      const bridge = await nft.read("bridge", enforcement.table);
+      const elements = (name: string) =>
+        bridge?.sets.find((x) => x.name === name)?.elements.map((e) => e.key.join(" . ")) ?? [];
+      assert.deepEqual(elements("src6"), ["vethweb . fd00::6"]);
+      assert.deepEqual(elements("nd-targets"), ["vethweb . 0xfd000000000000000000000000000006"]);
+      // 02:00:00:00:00:0a as the integer nft compares the option's 48 bits with.
+      assert.deepEqual(elements("lladdr"), ["vethlate . 2199023255562", "vethweb . 2199023255562"]);
+      const inet = await nft.read("inet", enforcement.table);
+      const src6 = inet?.sets
+        .find((x) => x.name === "src6")
+        ?.elements.map((e) => e.key.join(" . "));
+      assert.deepEqual(src6, ["br0 . fd00::6"]);
+      assert.equal((await agent.cniDel("c-w", { namespace: "shop", name: "web" })).ok, true);
+      const after = await nft.read("bridge", enforcement.table);
+      assert.deepEqual(after?.sets.find((x) => x.name === "nd-targets")?.elements, []);
     } finally {
       await agent.stop();
     }

@@ -5,16 +5,31 @@
 // after it returns, from a pod on the same bridge and from the node; nothing may connect.
 // Then an allow opens the flow, spoofed ARP and MACs from a pod change nothing, CHECK and DEL
 // do their part, and ADD fails when the agent cannot confirm (pod unknown, agent down).
+// The bridge chain's microseg is the single executable a node gets (`npm run build:cni`),
+// installed with its network list by `microseg cni-install`, as the DaemonSet's init container
+// does; the ptp chain runs bin/microseg-cni.js (the checkout's plugin, through Node).
 // Root; 198.18.0.0/15 only; every name random; everything removed also on failure.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { installCni } from "../../src/cni/install.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import {
   type AgentProcess,
@@ -23,7 +38,7 @@ import {
   until,
   writeManifests,
 } from "../agent/kernel-fixtures.ts";
-import { CniError, Runtime, type Sandbox } from "./runtime.ts";
+import { CniError, type ConfList, Runtime, type Sandbox } from "./runtime.ts";
 
 const suffix = randomBytes(3).toString("hex");
 const nodeNs = `mscni-n-${suffix}`;
@@ -31,10 +46,13 @@ const bridge = `msb${suffix}`;
 const octet = 100 + (randomBytes(1)[0]! % 150);
 const subnet = `198.19.${octet}`;
 const plugin = fileURLToPath(new URL("../../bin/microseg-cni.js", import.meta.url));
+const buildCni = fileURLToPath(new URL("../../scripts/build-cni.mjs", import.meta.url));
 const PORT = 8080;
 
 const dir = mkdtempSync(join(tmpdir(), "mscni-"));
 const binDir = join(dir, "bin");
+const confDir = join(dir, "net.d");
+const executable = join(dir, "sea", "microseg-cni");
 const socket = join(dir, "run", "cni.sock");
 const manifests = join(dir, "manifests.yaml");
 
@@ -51,9 +69,17 @@ const ghost = sandbox("ghost", 12);
 const late = sandbox("late", 13);
 // On a routed veth (Debian's ptp plugin), in a subnet of its own.
 const routed = { ...sandbox("routed", 10), ip: `198.19.${octet + 1}.10` };
-const sandboxes = [client, web, ghost, late, routed];
+// IPv6 on the bridge (host-local from an fd00::/8 range): a client, a server and a pod that
+// tries to pass as either.
+const subnet6 = `fd00:${Number.parseInt(suffix.slice(0, 4), 16).toString(16)}:${octet.toString(16)}:`;
+const v6 = (pod: string, host: number) => ({ ...sandbox(pod, 0), ip: `${subnet6}:${host}` });
+const client6 = v6("client6", 10);
+const web6 = v6("web6", 11);
+const mallory6 = v6("mallory6", 12);
+const sandboxes = [client, web, ghost, late, routed, client6, web6, mallory6];
+const UDP_PORT = 9096;
 
-const conf = (timeoutSeconds: number) => ({
+const bridgeOnly = {
   cniVersion: "1.0.0",
   name: `podnet-${suffix}`,
   plugins: [
@@ -69,8 +95,13 @@ const conf = (timeoutSeconds: number) => ({
         routes: [{ dst: "0.0.0.0/0" }],
       },
     },
-    { type: "microseg", socket, timeoutSeconds },
   ],
+};
+/** The network list as cni-install left it (read in before()). */
+let installed: ConfList | undefined;
+const conf = (timeoutSeconds: number): ConfList => ({
+  ...installed!,
+  plugins: installed!.plugins.map((p) => (p.type === "microseg" ? { ...p, timeoutSeconds } : p)),
 });
 
 const pod = (name: string, app: string): Resource =>
@@ -95,6 +126,18 @@ const base: Resource[] = [
   pod("web", "web"),
   pod("late", "late"),
   pod("routed", "routed"),
+  pod("client6", "client6"),
+  pod("web6", "web6"),
+  pod("mallory6", "mallory6"),
+  policy("web6-from-client6", {
+    podSelector: { matchLabels: { app: "web6" } },
+    ingress: [
+      {
+        from: [{ podSelector: { matchLabels: { app: "client6" } } }],
+        ports: [{ port: PORT }, { port: UDP_PORT, protocol: "UDP" }],
+      },
+    ],
+  }),
   policy("web-deny-all", {
     podSelector: { matchLabels: { app: "web" } },
     policyTypes: ["Ingress"],
@@ -132,12 +175,43 @@ const ptpConf = {
         routes: [{ dst: "0.0.0.0/0" }],
       },
     },
-    { type: "microseg", socket, timeoutSeconds: 20 },
+    { type: "microseg-js", socket, timeoutSeconds: 20 },
   ],
 };
 
+/** The same bridge with an IPv6 range, and the installed microseg. */
+const conf6 = (): ConfList => {
+  const [bridgePlugin, microseg] = conf(20).plugins as [
+    Record<string, unknown>,
+    ConfList["plugins"][number],
+  ];
+  return {
+    cniVersion: "1.0.0",
+    name: `podnet6-${suffix}`,
+    plugins: [
+      {
+        ...bridgePlugin,
+        type: "bridge",
+        ipam: {
+          type: "host-local",
+          dataDir: join(dir, "ipam6"),
+          ranges: [[{ subnet: `${subnet6}:/64`, gateway: `${subnet6}:1` }]],
+          routes: [{ dst: "::/0" }],
+        },
+      },
+      microseg,
+    ],
+  };
+};
+
+// A loaded machine leaves thousands of the first test's connections in conntrack's listing
+// (over 1 MB, execFileSync's default limit; seen as ENOBUFS in the DEL test).
 const inNs = (ns: string, cmd: string, ...args: string[]) =>
-  execFileSync("ip", ["netns", "exec", ns, cmd, ...args], { encoding: "utf8", stdio: "pipe" });
+  execFileSync("ip", ["netns", "exec", ns, cmd, ...args], {
+    encoding: "utf8",
+    stdio: "pipe",
+    maxBuffer: 256 * 1024 * 1024,
+  });
 
 /** Lines a process prints, as they come. */
 class Lines {
@@ -173,6 +247,56 @@ while True:
         print("0")
     finally:
         s.close()
+`;
+// The same over IPv6, with a longer wait: a loaded machine may take more than 0.15 s.
+const PROBER6 = `
+import socket, sys
+while True:
+    s = socket.socket(socket.AF_INET6); s.settimeout(2)
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2]))); print("1")
+    except OSError:
+        print("0")
+    finally:
+        s.close()
+`;
+// TCP and UDP on ::; prints "accepted" per connection and "udp SOURCE PAYLOAD" per datagram.
+const SERVER6 = `
+import socket, sys, threading
+l = socket.socket(socket.AF_INET6); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("::", int(sys.argv[1]))); l.listen(64)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", int(sys.argv[2])))
+print("listening")
+def tcp():
+    held = []
+    while True:
+        c, _ = l.accept(); held.append(c); print("accepted")
+threading.Thread(target=tcp, daemon=True).start()
+while True:
+    data, addr = u.recvfrom(64); print("udp", addr[0], data.decode())
+`;
+// Datagrams from a chosen source address.
+const SENDER6 = `
+import socket, sys
+src, dst, port, payload = sys.argv[1:5]
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind((src, 0))
+for _ in range(5): s.sendto(payload.encode(), (dst, int(port)))
+print("sent")
+`;
+// An unsolicited neighbour advertisement (override flag) to all nodes, from SRC, claiming
+// TARGET is at MAC; "nonce+tlla" puts another option before the link-layer address.
+const ADVERTISER = `
+import socket, struct, sys
+iface, src, target, mac, options = sys.argv[1:6]
+idx = socket.if_nametoindex(iface)
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.bind((src, 0, 0, idx if src.startswith("fe80") else 0))
+opt = b"\x02\x01" + bytes.fromhex(mac.replace(":", ""))
+if options == "nonce+tlla": opt = b"\x0e\x01" + b"\x01" * 6 + opt
+msg = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + socket.inet_pton(socket.AF_INET6, target) + opt
+for _ in range(3): s.sendto(msg, ("ff02::1", 0, 0, idx))
+print("sent")
 `;
 // Accepts on 0.0.0.0 and prints "accepted" per connection; a held connection stays open.
 const SERVER = `
@@ -240,7 +364,12 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     mkdirSync(binDir, { recursive: true });
     for (const p of ["bridge", "ptp", "host-local"])
       symlinkSync(`/usr/lib/cni/${p}`, join(binDir, p));
-    symlinkSync(plugin, join(binDir, "microseg"));
+    symlinkSync(plugin, join(binDir, "microseg-js"));
+    execFileSync(process.execPath, [buildCni, "--out", executable], { stdio: "pipe" });
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, "10-podnet.conflist"), JSON.stringify(bridgeOnly));
+    const r = await installCni({ binDir, confDir, plugin: executable, socket, timeoutSeconds: 20 });
+    installed = JSON.parse(readFileSync(r.conflist, "utf8")) as ConfList;
     execFileSync("ip", ["netns", "add", nodeNs]);
     inNs(nodeNs, "ip", "link", "set", "lo", "up");
     // No br_netfilter on this node (this kernel has it built in and on): bridged frames then
@@ -279,10 +408,29 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("VERSION says 1.0.0", async () => {
-    const run = await runtime().exec("microseg", "VERSION", undefined, "");
-    assert.equal(run.code, 0);
-    assert.deepEqual(JSON.parse(run.stdout), { cniVersion: "1.0.0", supportedVersions: ["1.0.0"] });
+  it("the installed list chains microseg after the bridge", () => {
+    assert.deepEqual(
+      installed!.plugins.map((p) => p.type),
+      ["bridge", "microseg"],
+    );
+  });
+
+  for (const type of ["microseg", "microseg-js"])
+    it(`VERSION says 1.0.0 (${type === "microseg" ? "the single executable" : "through Node"})`, async () => {
+      const run = await runtime().exec(type, "VERSION", undefined, "");
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), {
+        cniVersion: "1.0.0",
+        supportedVersions: ["1.0.0"],
+      });
+    });
+
+  it("the installed microseg is the single executable, not a script", () => {
+    const head = Buffer.alloc(4);
+    const fd = openSync(join(binDir, "microseg"), "r");
+    readSync(fd, head);
+    closeSync(fd);
+    assert.deepEqual([...head], [0x7f, 0x45, 0x4c, 0x46], "an ELF file");
   });
 
   it("the socket is root's alone", () => {
@@ -414,6 +562,126 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
     );
   });
 
+  it("IPv6 pods on the bridge: allowed traffic flows through the node, a denied pod is dropped", async () => {
+    const rt = new Runtime(binDir, nodeNs, conf6());
+    for (const s of [client6, web6, mallory6]) {
+      const result = (await rt.add(s)) as { ips: Array<{ address: string }> };
+      assert.equal(result.ips[0]?.address, `${s.ip}/64`);
+    }
+    const server = track(python(web6.netns, SERVER6, String(PORT), String(UDP_PORT)));
+    await until("web6's server", () => server.count("listening") === 1);
+    const allowed = track(python(client6.netns, PROBER6, web6.ip, String(PORT)));
+    const denied = track(python(mallory6.netns, PROBER6, web6.ip, String(PORT)));
+    await until("a first connection from client6", () => allowed.count("1") > 0, 60_000);
+    const first = allowed.lines.indexOf("1");
+    // A redirect from the node (pods sent to each other directly) would break the next ones.
+    await until("more connections", () => allowed.lines.length >= first + 15, 60_000);
+    await until("attempts from mallory6", () => denied.lines.length >= 3, 60_000);
+    for (const l of [allowed, denied, server]) l.child.kill("SIGKILL");
+    assert.deepEqual(
+      allowed.lines.slice(first, first + 15).filter((l) => l !== "1"),
+      [],
+      "every connection after the first opened",
+    );
+    assert.equal(denied.count("1"), 0, "mallory6 reached web6");
+    const neighbours = inNs(nodeNs, "ip", "-6", "neigh", "show", "proxy", "dev", bridge);
+    for (const s of [client6, web6, mallory6]) assert.match(neighbours, new RegExp(s.ip));
+  });
+
+  it("a pod cannot send from another pod's IPv6 address", async () => {
+    const server = track(python(web6.netns, SERVER6, String(PORT), String(UDP_PORT)));
+    await until("web6's second server", () => server.count("listening") === 1);
+    // Control: the same datagrams from client6 itself arrive.
+    const legit = track(
+      python(client6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "legit"),
+    );
+    await until("client6's datagrams", () => legit.count("sent") === 1);
+    await until("a datagram from client6", () => server.count(`udp ${client6.ip} legit`) > 0);
+    // mallory6 takes client6's address and sends straight to the node's MAC: only the bridge
+    // table can tell (at L3 both come in on the bridge).
+    inNs(mallory6.netns, "ip", "addr", "add", `${client6.ip}/128`, "dev", "eth0", "nodad");
+    const nodeMac = inNs(nodeNs, "cat", `/sys/class/net/${bridge}/address`).trim();
+    inNs(mallory6.netns, "ip", "-6", "neigh", "replace", web6.ip, "lladdr", nodeMac, "dev", "eth0");
+    const spoof = track(
+      python(mallory6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "spoofed"),
+    );
+    await until("mallory6's datagrams", () => spoof.count("sent") === 1);
+    const marker = track(
+      python(client6.netns, SENDER6, client6.ip, web6.ip, String(UDP_PORT), "after"),
+    );
+    await until("client6's datagrams after", () => marker.count("sent") === 1);
+    await until("a datagram from client6 after", () => server.count(`udp ${client6.ip} after`) > 0);
+    assert.equal(
+      server.lines.filter((l) => l.endsWith(" spoofed")).length,
+      0,
+      "a spoofed datagram arrived",
+    );
+    inNs(mallory6.netns, "ip", "addr", "del", `${client6.ip}/128`, "dev", "eth0");
+    inNs(mallory6.netns, "ip", "-6", "neigh", "del", web6.ip, "dev", "eth0");
+  });
+
+  it("a pod cannot advertise another pod's IPv6 address, nor its own at another MAC", async () => {
+    const neighbour = (s: Sandbox) =>
+      inNs(nodeNs, "ip", "-6", "neigh", "show", s.ip!, "dev", bridge);
+    const [webMac, malloryMac] = [macOf(web6.netns), macOf(mallory6.netns)];
+    // The node has learnt both from the traffic above (their solicitations of the gateway and
+    // its own of web6, to forward client6's packets); it cannot send to them itself, as
+    // policy does not allow the node.
+    await until(
+      "the node's entries of web6 and mallory6",
+      () => neighbour(web6).includes(webMac) && neighbour(mallory6).includes(malloryMac),
+    );
+    const linkLocal = /inet6 (fe80::[0-9a-f:]+)/.exec(
+      inNs(mallory6.netns, "ip", "-6", "addr", "show", "dev", "eth0", "scope", "link"),
+    )?.[1];
+    assert.ok(linkLocal, "mallory6's link-local address");
+    for (const [src, target, mac, options] of [
+      [mallory6.ip, web6.ip, malloryMac, "tlla"],
+      [linkLocal, web6.ip, malloryMac, "tlla"],
+      [mallory6.ip, mallory6.ip, webMac, "tlla"],
+      [mallory6.ip, mallory6.ip, webMac, "nonce+tlla"],
+    ] as const) {
+      const sent = track(python(mallory6.netns, ADVERTISER, "eth0", src, target, mac, options));
+      await until("advertisements sent", () => sent.count("sent") === 1);
+    }
+    assert.match(neighbour(web6), new RegExp(webMac), "the node's entry of web6 was poisoned");
+    assert.match(
+      neighbour(mallory6),
+      new RegExp(malloryMac),
+      "mallory6 moved its address to web6's MAC",
+    );
+  });
+
+  it("a pod's duplicate address detection is not answered by the node's proxy for it", async () => {
+    const addresses = () => inNs(web6.netns, "ip", "-6", "addr", "show", "dev", "eth0");
+    // The bridge plugin turns detection off in the pod; a pod may turn it on again.
+    inNs(
+      web6.netns,
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv6.conf.eth0.accept_dad=1",
+      "net.ipv6.conf.eth0.dad_transmits=1",
+    );
+    inNs(web6.netns, "ip", "addr", "del", `${web6.ip}/64`, "dev", "eth0");
+    inNs(web6.netns, "ip", "addr", "add", `${web6.ip}/64`, "dev", "eth0");
+    assert.match(addresses(), /tentative/, "detection runs");
+    await until(
+      "web6's address out of detection",
+      () => /dadfailed/.test(addresses()) || !/tentative/.test(addresses()),
+      30_000,
+    );
+    assert.doesNotMatch(addresses(), /dadfailed/);
+    assert.match(addresses(), new RegExp(`${web6.ip}/64`));
+  });
+
+  it("DEL of an IPv6 pod takes its proxy entry away", async () => {
+    await new Runtime(binDir, nodeNs, conf6()).del(mallory6);
+    const neighbours = inNs(nodeNs, "ip", "-6", "neigh", "show", "proxy", "dev", bridge);
+    assert.doesNotMatch(neighbours, new RegExp(mallory6.ip));
+    assert.match(neighbours, new RegExp(web6.ip));
+  });
+
   it("CHECK passes for an enforced pod", async () => {
     await runtime().check(web);
   });
@@ -450,8 +718,8 @@ describe("CNI chain: bridge + host-local, then microseg", { timeout: 240_000 }, 
       "-e",
       `fetch("http://127.0.0.1:${port}/metrics").then(r => r.text()).then(t => process.stdout.write(t))`,
     );
-    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 3\b/);
-    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 3\b/);
+    assert.match(text, /microseg_cni_add_to_enforced_seconds_count 6\b/);
+    assert.match(text, /microseg_cni_requests_total\{op="add",result="ok"\} 6\b/);
     assert.match(text, /microseg_cni_requests_total\{op="add",result="100"\} 1\b/);
   });
 

@@ -74,6 +74,8 @@ function read(e: Expr, s: State): Read {
     case "payload":
       if (e.protocol === "ip" || e.protocol === "ip6") {
         if ((e.protocol === "ip") !== (p.family === 4)) return ABSENT;
+        // Length, next header and hop limit: read by the bridge table only, not simulated.
+        if (e.field !== "saddr" && e.field !== "daddr") return ABSENT;
         return integerOf(parseAddress(e.field === "saddr" ? p.saddr : p.daddr).bytes);
       }
       if (e.protocol === "icmp" || e.protocol === "icmpv6") {
@@ -115,6 +117,9 @@ function read(e: Expr, s: State): Read {
     case "numgen":
       // The packet's draw; 0 (sampled) unless the packet says otherwise.
       return (p.draw ?? 0) % e.mod;
+    case "raw":
+      // Raw header bits: the bridge table's neighbour discovery checks, not simulated.
+      return ABSENT;
   }
 }
 

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   alerts: async () => (await import("./alerts.ts")).registerAlerts,
   lab: async () => (await import("./lab.ts")).registerLab,
   agent: async () => (await import("./agent.ts")).registerAgent,
+  "cni-install": async () => (await import("./cni-install.ts")).registerCniInstall,
   up: async () => (await import("./up.ts")).registerUp,
   server: async () => (await import("./server.ts")).registerServer,
 };
