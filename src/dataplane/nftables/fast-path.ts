@@ -5,26 +5,30 @@
 //   ids-in:          meta mark & ~HOST_ALLOWED != 0 return   (a foreign mark bit: the walk)
 //                    meta mark & HOST_ALLOWED == HOST_ALLOWED goto ids-in-h   (the same, then
 //                                                              that bit put back)
-//                    meta mark set ip saddr map @ids4        (peer -> identity number)
-//                    meta mark set meta mark . ip daddr . meta l4proto . th dport map @verdicts4-in
-//                                                            (-> decision number; same for ip6)
+//                    meta mark set ip saddr map @ids4        (peer -> identity number; ip6 too)
+//                    meta mark vmap @identities-in           (-> jump id-<identity>-in)
 //                    meta mark vmap @decide-in               (-> jump the deciding chain)
 //                    meta mark set meta mark & ALLOW         (egress: | EGRESS)
+//   id-<identity>-in: meta mark set ip daddr . meta l4proto . th dport map @v4-<identity>-in
+//                                                            (-> decision number; ip6 too)
 //   no element anywhere: the mark comes back without ALLOW and the endpoint chain walks its
 //   tiers as before.
 //
 // Why numbers in the mark rather than a verdict map per identity: the kernel validates the
 // jump graph at every commit that adds a jump or goto and walks every element of every verdict
-// map the hooks reach. With peer addresses and verdicts in data maps, that walk only meets the
-// decision maps (a few elements per policy), so neither a peer's element nor a local
-// endpoint's chain pays for the cluster's size. nft 1.0.6 takes no map lookup as part of a
+// map the hooks reach. With peer addresses and verdicts in data maps, that walk only meets
+// `identities-*` (one element per identity) and the decision maps (one per deciding policy
+// chain), so neither a peer's element nor a local endpoint's chain pays for the cluster's
+// size. The verdicts stay in one small interval map per identity: in one map for all (key
+// `mark . address . protocol . port`) the kernel's pipapo inserts and clones grew with the
+// map, and the 100k-pod cold start's commit took 3 s more CPU. nft 1.0.6 takes no map lookup as part of a
 // concatenation, nor a mark set from a register with other bits kept, hence the whole mark as
 // the carrier, and no fast path when the mark holds a bit microseg does not own (kube-proxy's
 // 0x4000, say): those packets walk, and leave with the mark they came with.
 //
 // Counts grow with identities and local endpoints: a peer address is one element (a new
-// replica of an existing identity is that one element), an identity has no object of its own,
-// and its verdict elements are for this node's endpoints' addresses.
+// replica of an existing identity is that one element), each identity has two chains and four
+// maps, and an identity's maps hold its verdicts for this node's endpoints' addresses.
 
 import type { DpEndpoint, EndpointId, PolicyId, SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type IpFamily, parseAddress } from "../../net/cidr.ts";
@@ -54,6 +58,8 @@ import { DECISION_TAG, MarkNumbers } from "./mark-numbers.ts";
 import {
   decisionMap,
   IDENTITY_ALLOW,
+  identitiesMap,
+  identityChain,
   identityLookupChain,
   identityMap,
   policyChain,
@@ -89,18 +95,17 @@ const ALLOWED = DECISION_TAG;
 /** The mark bits an endpoint chain leaves for the lookup: EGRESS on egress, else none. */
 const directionBits = (d: Direction) => (d === "egress" ? MARK_EGRESS : 0);
 
+const peerField = (d: Direction) => (d === "ingress" ? "saddr" : "daddr");
+const localField = (d: Direction) => (d === "ingress" ? "daddr" : "saddr");
+
 /**
- * A lookup chain's rules: the peer's identity number, then the decision's number, into the
- * mark; the decision's jump; then the mark as it came (`restore`) plus the ALLOW a decided
- * Allow set. An Allow's chain sets ALLOW and returns here; a Deny's drops.
+ * A lookup chain's rules: the peer's identity number into the mark, its chain (which puts the
+ * decision's number there), the decision's jump; then the mark as it came (`restore`) plus the
+ * ALLOW a decided Allow set. An Allow's chain sets ALLOW and returns here; a Deny's drops.
  */
 function lookupRules(d: Direction, restore: number): Stmt[][] {
-  const [peer, local] =
-    d === "ingress" ? (["saddr", "daddr"] as const) : (["daddr", "saddr"] as const);
-  const rules = FAMILIES.map((f) => [
-    markFromMap(header(f)[peer], identityMap(f)),
-    markFromMap(concat(meta.mark, header(f)[local], meta.l4proto, th.dport), verdictMap(d, f)),
-  ]);
+  const rules = FAMILIES.map((f) => [markFromMap(header(f)[peerField(d)], identityMap(f))]);
+  rules.push([vmap(meta.mark, identitiesMap(d))]);
   rules.push([vmap(meta.mark, decisionMap(d))]);
   rules.push([setMark(restore, ~MARK_ALLOW >>> 0)]);
   return rules;
@@ -129,15 +134,6 @@ export class FastPath {
   static declare(tx: Transaction): void {
     for (const f of FAMILIES) {
       tx.add({ kind: "map", name: identityMap(f), type: [addressType(f)], value: "mark" });
-      for (const d of DIRECTIONS) {
-        tx.add({
-          kind: "map",
-          name: verdictMap(d, f),
-          type: ["mark", addressType(f), "inet_proto", "inet_service"],
-          value: "mark",
-          flags: ["interval"],
-        });
-      }
     }
     tx.add({ kind: "chain", name: IDENTITY_ALLOW });
     tx.add({
@@ -146,6 +142,7 @@ export class FastPath {
       body: [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return],
     });
     for (const d of DIRECTIONS) {
+      tx.add({ kind: "map", name: identitiesMap(d), type: ["mark"], value: "verdict" });
       tx.add({ kind: "map", name: decisionMap(d), type: ["mark"], value: "verdict" });
       tx.add(element(decisionMap(d), [ALLOWED], verdict.jump(IDENTITY_ALLOW)));
       const chain = identityLookupChain(d);
@@ -166,14 +163,14 @@ export class FastPath {
   }
 
   /**
-   * Writes the batch's changes: verdict elements of new identities and of the `dirty`
-   * endpoints ("all" after a full render or a prefix change), the decision elements they need
-   * or no longer need, peer addresses moving between identities, and the verdict elements of
-   * identities that are gone.
+   * Writes the batch's changes: new identities' objects, verdict elements of new identities
+   * and of the `dirty` endpoints ("all" after a full render or a prefix change), the decision
+   * elements they need or no longer need, peer addresses moving between identities, and the
+   * objects of identities that are gone.
    */
   sync(tx: Transaction, dirty: ReadonlySet<EndpointId> | "all"): void {
     const changes = this.#identities.flush();
-    for (const identity of changes.added) this.#identityNumbers.acquire(identity.key);
+    for (const identity of changes.added) this.#declareIdentity(tx, identity);
     const added = new Set(changes.added.map((i) => i.key));
     const deleted: ElementObject[] = [];
     const written: ElementObject[] = [];
@@ -187,11 +184,10 @@ export class FastPath {
         written.push(...come);
       }
     }
+    // A gone identity's verdict elements go with its maps; their decisions lose the uses.
     for (const identity of changes.removed) {
-      const number = this.#identityNumbers.get(identity.key);
       for (const verdicts of this.#verdicts.get(identity.key)?.values() ?? []) {
-        for (const [text, chain] of verdicts)
-          deleted.push(this.#verdictElement(number, text, chain, -1));
+        for (const chain of verdicts.values()) this.#use(chain, -1);
       }
       this.#verdicts.delete(identity.key);
     }
@@ -213,7 +209,7 @@ export class FastPath {
     for (const el of bySet(dead)) tx.delete(el);
     this.#chains.clear();
     this.#changedDecisions.clear();
-    for (const identity of changes.removed) this.#identityNumbers.release(identity.key);
+    for (const identity of changes.removed) this.#removeIdentity(tx, identity);
   }
 
   /** Policy chain names, one string each for the verdicts one sync writes (then cleared). */
@@ -273,7 +269,7 @@ export class FastPath {
    * A verdict element; `uses` (+1 written, -1 deleted) counts it for its decision's element.
    * A decision's number is given when its element is written, after this sync's counts.
    */
-  #verdictElement(identity: number, text: string, chain: string, uses: 1 | -1): ElementObject {
+  #verdictElement(identity: Identity, text: string, chain: string, uses: 1 | -1): ElementObject {
     const [d, address, protocol, from, to] = text.split(" ") as [
       Direction,
       string,
@@ -281,17 +277,18 @@ export class FastPath {
       string,
       string,
     ];
-    // Always a range: nft 1.0.6 cannot delete a single port from a concatenated interval map
-    // whose key holds a mark (ENOENT; `5432-5432` finds it).
-    const port = range(Number(from), Number(to));
+    const port = from === to ? Number(from) : range(Number(from), Number(to));
     const family: IpFamily = address.includes(":") ? 6 : 4;
-    let decision = ALLOWED;
-    if (chain !== IDENTITY_ALLOW) {
-      this.#decisionUses.set(chain, (this.#decisionUses.get(chain) ?? 0) + uses);
-      this.#changedDecisions.add(chain);
-      decision = this.#decisionNumbers.acquire(chain);
-    }
-    return element(verdictMap(d, family), [identity, address, protocol, port], decision);
+    const decision = this.#use(chain, uses);
+    return element(verdictMap(identity.hash, d, family), [address, protocol, port], decision);
+  }
+
+  /** Counts a use of the chain's decision (`uses` -1: one fewer); its number. */
+  #use(chain: string, uses: 1 | -1): number {
+    if (chain === IDENTITY_ALLOW) return ALLOWED;
+    this.#decisionUses.set(chain, (this.#decisionUses.get(chain) ?? 0) + uses);
+    this.#changedDecisions.add(chain);
+    return this.#decisionNumbers.acquire(chain);
   }
 
   #recompute(
@@ -319,14 +316,13 @@ export class FastPath {
     }
     if (after.size > 0) stored.set(id, after);
     else stored.delete(id);
-    const number = this.#identityNumbers.get(identity.key);
     const gone: ElementObject[] = [];
     const come: ElementObject[] = [];
     for (const [text, chain] of before) {
-      if (after.get(text) !== chain) gone.push(this.#verdictElement(number, text, chain, -1));
+      if (after.get(text) !== chain) gone.push(this.#verdictElement(identity, text, chain, -1));
     }
     for (const [text, chain] of after) {
-      if (before.get(text) !== chain) come.push(this.#verdictElement(number, text, chain, 1));
+      if (before.get(text) !== chain) come.push(this.#verdictElement(identity, text, chain, 1));
     }
     return { gone, come };
   }
@@ -337,5 +333,40 @@ export class FastPath {
       [address.text],
       this.#identityNumbers.get(identity.key),
     );
+  }
+
+  /** A new identity's number, maps, chains and `identities-*` elements. */
+  #declareIdentity(tx: Transaction, identity: Identity): void {
+    const number = this.#identityNumbers.acquire(identity.key);
+    for (const d of DIRECTIONS) {
+      const chain = identityChain(identity.hash, d);
+      for (const f of FAMILIES) {
+        tx.add({
+          kind: "map",
+          name: verdictMap(identity.hash, d, f),
+          type: [addressType(f), "inet_proto", "inet_service"],
+          value: "mark",
+          flags: ["interval"],
+        });
+      }
+      tx.add({ kind: "chain", name: chain });
+      for (const f of FAMILIES) {
+        const key = concat(header(f)[localField(d)], meta.l4proto, th.dport);
+        tx.add({ kind: "rule", chain, body: [markFromMap(key, verdictMap(identity.hash, d, f))] });
+      }
+      tx.add(element(identitiesMap(d), [number], verdict.jump(chain)));
+    }
+  }
+
+  /** A gone identity's `identities-*` elements, chains and maps (with their elements). */
+  #removeIdentity(tx: Transaction, identity: Identity): void {
+    const number = this.#identityNumbers.get(identity.key);
+    for (const d of DIRECTIONS) {
+      const chain = identityChain(identity.hash, d);
+      tx.delete(element(identitiesMap(d), [number], verdict.jump(chain)));
+      tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
+      for (const f of FAMILIES) tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f) });
+    }
+    this.#identityNumbers.release(identity.key);
   }
 }

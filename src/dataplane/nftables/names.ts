@@ -87,11 +87,15 @@ export const identityMap = (family: IpFamily): string => `ids${family}`;
 export const identityLookupChain = (d: Direction, hostAllowed = false): string =>
   `ids-${dir(d)}${hostAllowed ? "-h" : ""}`;
 
-/**
- * Fast path: `identity number . local address . protocol . port` -> a decision's number, one
- * data map per direction and family.
- */
-export const verdictMap = (d: Direction, family: IpFamily): string => `verdicts${family}-${dir(d)}`;
+/** Fast path: an identity number -> jump to that identity's chain for the direction. */
+export const identitiesMap = (d: Direction): string => `identities-${dir(d)}`;
+
+/** Fast path: one identity's lookup of the local address, protocol and port, per direction. */
+export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
+
+/** Fast path: `local address . protocol . port` -> a decision's number (a data map). */
+export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
+  `v${family}-${hash}-${dir(d)}`;
 
 /** Fast path: a decision's number -> jump to the deciding policy's chain or to id-allow. */
 export const decisionMap = (d: Direction): string => `decide-${dir(d)}`;
