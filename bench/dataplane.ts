@@ -141,7 +141,12 @@ async function podEvents(
   renderer: NftRenderer,
   resources: readonly RawResource[],
   events: number,
-): Promise<{ remote: number[]; local: number[]; checked: number }> {
+): Promise<{
+  remote: number[];
+  local: number[];
+  commits: { remote: number[]; local: number[] };
+  checked: number;
+}> {
   const random = rng(5);
   const pods = resources.filter((r) => r.kind === "Pod");
   const members = new Set<string>();
@@ -156,6 +161,8 @@ async function podEvents(
     local: pods.filter((p) => nodeOf(p) === NODE),
   };
   const latency = { remote: [] as number[], local: [] as number[] };
+  /** The commit alone (the rest of an event is the engine and the render). */
+  const commits = { remote: [] as number[], local: [] as number[] };
   let checked = 0;
   for (let i = 0; i < events; i++) {
     const kind = i % 3 === 2 ? "local" : "remote";
@@ -169,7 +176,7 @@ async function podEvents(
     const t = await timed(async () => {
       engine.ingest(upserts([pod]));
       const tx = renderer.update(engine.flush());
-      await kernel.run(tx);
+      commits[kind].push((await timed(() => kernel.run(tx))).ms);
       return tx;
     });
     latency[kind].push(t.ms);
@@ -181,7 +188,7 @@ async function podEvents(
       checked++;
     }
   }
-  return { ...latency, checked };
+  return { ...latency, commits, checked };
 }
 
 // A connect every 10 ms, each with its own 500 ms timeout, bounded in time: prints the wall
@@ -475,8 +482,15 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         [`event${pods}RemoteP99Ms`]: Number(remote.p99.toFixed(2)),
         [`event${pods}LocalP50Ms`]: Number(local.p50.toFixed(2)),
         [`event${pods}LocalP99Ms`]: Number(local.p99.toFixed(2)),
+        [`event${pods}LocalCommitP50Ms`]: Number(summarize(ev.commits.local).p50.toFixed(2)),
+        [`event${pods}LocalCommitP99Ms`]: Number(summarize(ev.commits.local).p99.toFixed(2)),
+        [`event${pods}RemoteCommitP50Ms`]: Number(summarize(ev.commits.remote).p50.toFixed(2)),
       });
     }
+
+    // `--events-only`: the full tables and pod events alone (the 50k size takes most of an hour
+    // with what follows on a loaded machine).
+    if (args["events-only"]) return { rows, figures };
 
     // New connections from a client pod to a server pod through the node, with 1,000
     // policies all selecting the server (only the last one allows the client: every SYN walks

@@ -112,6 +112,11 @@ export type Stmt =
   /** `meta mark set`: the bits under `mask` become `value`, the others are kept. */
   | { kind: "mark"; value: number; mask: number }
   | { kind: "vmap"; key: Expr; map: string }
+  /**
+   * `meta mark set KEY map @MAP`: the whole mark becomes the data map's value for the key; no
+   * element ends the rule there, the mark unchanged.
+   */
+  | { kind: "markMap"; key: Expr; map: string }
   | { kind: "reject"; with?: RejectWith }
   /** Exempts the packet from connection tracking (raw priority, before conntrack, only). */
   | { kind: "notrack" }

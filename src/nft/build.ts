@@ -89,6 +89,8 @@ export const log = (opts: { prefix?: string; group?: number }): Stmt => ({ kind:
 /** Sets the bits under `mask` (all 32 by default) to `value`. */
 export const setMark = (value: number, mask = 0xffffffff): Stmt => ({ kind: "mark", value, mask });
 export const vmap = (key: Expr, map: string): Stmt => ({ kind: "vmap", key, map });
+/** `meta mark set KEY map @MAP` (a data map of marks); no element ends the rule. */
+export const markFromMap = (key: Expr, map: string): Stmt => ({ kind: "markMap", key, map });
 export const notrack: Stmt = { kind: "notrack" };
 
 export const reject = (withWhat?: RejectWith): Stmt =>

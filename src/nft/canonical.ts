@@ -114,14 +114,14 @@ function foldL4Dependencies(body: Stmt[]): Stmt[] {
       const implied = rest.some(
         (s) =>
           (s.kind === "match" && usesHeaderOf(s.left, dep)) ||
-          (s.kind === "vmap" && usesHeaderOf(s.key, dep)),
+          ((s.kind === "vmap" || s.kind === "markMap") && usesHeaderOf(s.key, dep)),
       );
       if (!implied) out.push(stmt);
       continue;
     }
     if (context && stmt.kind === "match")
       out.push({ ...stmt, left: resolvePorts(stmt.left, context) });
-    else if (context && stmt.kind === "vmap")
+    else if (context && (stmt.kind === "vmap" || stmt.kind === "markMap"))
       out.push({ ...stmt, key: resolvePorts(stmt.key, context) });
     else out.push(stmt);
   }

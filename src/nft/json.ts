@@ -188,6 +188,10 @@ function stmt(j: unknown): Stmt {
     isObj(body.key.meta) &&
     body.key.meta.key === "mark"
   ) {
+    const m = isObj(body.value) && isObj(body.value.map) ? body.value.map : undefined;
+    if (m && typeof m.data === "string" && m.data.startsWith("@")) {
+      return { kind: "markMap", key: expr(m.key), map: m.data.slice(1) };
+    }
     return { kind: "mark", ...markSet(body.value) };
   }
   if (k === "vmap" && isObj(body) && typeof body.data === "string" && body.data.startsWith("@")) {

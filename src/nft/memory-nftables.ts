@@ -229,6 +229,12 @@ function checkRule(table: MemoryTable, body: Stmt[]): void {
       if (!sameJson(datatypesOf(stmt.key), m.type)) {
         fail("EINVAL", `datatype mismatch: map ${m.name} is keyed by ${m.type.join(" . ")}`);
       }
+    } else if (stmt.kind === "markMap") {
+      const m = setOf(table, stmt.map, "map");
+      if (m.value !== "mark") fail("EINVAL", `map ${m.name} does not hold marks`);
+      if (!sameJson(datatypesOf(stmt.key), m.type)) {
+        fail("EINVAL", `datatype mismatch: map ${m.name} is keyed by ${m.type.join(" . ")}`);
+      }
     } else if (stmt.kind === "jump" || stmt.kind === "goto") {
       checkVerdict(table, stmt);
     }
@@ -366,7 +372,7 @@ function chainInUse(table: MemoryTable, name: string): boolean {
 
 function setInUse(table: MemoryTable, name: string): boolean {
   const uses = (s: Stmt) =>
-    (s.kind === "vmap" && s.map === name) ||
+    ((s.kind === "vmap" || s.kind === "markMap") && s.map === name) ||
     (s.kind === "match" &&
       typeof s.right === "object" &&
       s.right.kind === "ref" &&

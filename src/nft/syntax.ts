@@ -131,6 +131,8 @@ export function renderStmt(stmt: Stmt, opts: RenderOptions = {}): string {
       return `meta mark set meta mark & ${hex(~stmt.mask >>> 0)} | ${hex(stmt.value)}`;
     case "vmap":
       return `${renderExpr(stmt.key)} vmap @${stmt.map}`;
+    case "markMap":
+      return `meta mark set ${renderExpr(stmt.key)} map @${stmt.map}`;
     case "notrack":
       return "notrack";
     case "reject":

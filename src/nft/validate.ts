@@ -226,6 +226,7 @@ function stmtError(stmt: Stmt): string | undefined {
       }
       return (stmt.value & ~stmt.mask) !== 0 ? "mark value has bits outside its mask" : undefined;
     case "vmap":
+    case "markMap":
       return exprError(stmt.key) ?? nameError("map", stmt.map);
     case "reject":
     case "notrack":

@@ -10,6 +10,7 @@ import {
   type ChainModel,
   type DataType,
   datatypesOf,
+  type ElementModel,
   type Expr,
   icmpNumber,
   isIcmpType,
@@ -44,6 +45,10 @@ export interface SimResult {
   readonly verdict: "accept" | "drop";
   /** Log prefixes, in the order the packet met them. */
   readonly logs: string[];
+  /** The packet's mark when it left the base chain. */
+  readonly mark: number;
+  /** The chains the packet entered, in order, each as `name@depth` (the base chain is 0). */
+  readonly chains: string[];
 }
 
 const PORT_PROTOCOLS: Record<string, number> = {
@@ -63,6 +68,7 @@ type Read = bigint | number | string | typeof ABSENT | typeof UNKNOWN | Read[];
 class State {
   mark: number;
   readonly logs: string[] = [];
+  readonly chains: string[] = [];
   constructor(readonly p: SimPacket) {
     this.mark = p.mark ?? 0;
   }
@@ -197,11 +203,20 @@ class Sim {
     }
   }
 
+  /** The map's value for the packet's key; undefined when it has none (the rule ends). */
+  lookup(key: Expr, name: string, s: State): ElementModel["value"] {
+    const v = read(key, s);
+    if (v === ABSENT) return undefined;
+    const map = this.set(name);
+    return map.elements.find((e) => keyMatches(e.key, v, map.type))?.value;
+  }
+
   /** "continue" when the chain ends or returns; otherwise the packet's fate. */
   run(chain: string, s: State, depth = 0): "continue" | "accept" | "drop" {
     if (depth > 16) throw new Error("jumps nest too deep");
     const c = this.#chains.get(chain);
     if (!c) throw new Error(`no chain ${chain}`);
+    s.chains.push(`${chain}@${depth}`);
     for (const rule of c.rules) {
       const outcome = this.rule(rule.body, s, depth);
       if (outcome === "next") continue;
@@ -249,13 +264,16 @@ class Sim {
         case "mark":
           s.mark = ((s.mark & ~stmt.mask) | stmt.value) >>> 0;
           break;
+        case "markMap": {
+          const value = this.lookup(stmt.key, stmt.map, s);
+          if (value === undefined) return "next";
+          s.mark = Number(value) >>> 0;
+          break;
+        }
         case "vmap": {
-          const v = read(stmt.key, s);
-          if (v === ABSENT) return "next";
-          const map = this.set(stmt.map);
-          const el = map.elements.find((e) => keyMatches(e.key, v, map.type));
-          if (!el) return "next";
-          return this.verdict(el.value as Verdict, s, depth);
+          const value = this.lookup(stmt.key, stmt.map, s);
+          if (value === undefined) return "next";
+          return this.verdict(value as Verdict, s, depth);
         }
         case "accept":
         case "drop":
@@ -278,6 +296,11 @@ export function simulator(table: TableModel): (hook: string, packet: SimPacket) 
   return (hook, packet) => {
     const s = new State(packet);
     const outcome = sim.run(hook, s);
-    return { verdict: outcome === "drop" ? "drop" : "accept", logs: s.logs };
+    return {
+      verdict: outcome === "drop" ? "drop" : "accept",
+      logs: s.logs,
+      mark: s.mark,
+      chains: s.chains,
+    };
   };
 }

@@ -1,5 +1,6 @@
-// The verdict-map fast path: peer addresses map to identities, identities' maps give the
-// deciding policy's chain for a local address, protocol and port; where the lookup cannot be
+// The verdict-map fast path: peer addresses map to identity numbers, an identity's verdict maps
+// give a decision's number for a local address, protocol and port, and the decision maps jump
+// to the deciding policy's chain; where the lookup cannot be
 // exact (a peer CIDR, a Log rule, a tier's default Deny) there is no element and the packet
 // walks the chains. Checked on MemoryNftables with the packet simulator against MemoryDataplane,
 // and element counts per event (a new replica is one element in the identity map).
@@ -9,6 +10,7 @@ import { describe, test } from "node:test";
 import { MemoryDataplane } from "../../src/dataplane/memory/memory-dataplane.ts";
 import {
   DEFAULT_ENFORCEMENT,
+  MARK_HOST_ALLOWED,
   NftRenderer,
   policyChain,
 } from "../../src/dataplane/nftables/index.ts";
@@ -26,7 +28,7 @@ import type {
 import { parseCidr } from "../../src/net/cidr.ts";
 import { MemoryNftables, type TableModel } from "../../src/nft/index.ts";
 import { memberMap, members } from "../members.ts";
-import { simulator } from "./packet-sim.ts";
+import { type SimPacket, simulator } from "./packet-sim.ts";
 
 const cfg = { ...DEFAULT_ENFORCEMENT, workloadInterfaces: ["veth*"] };
 const web: SetSpec = {
@@ -97,6 +99,26 @@ async function rendered(s: DataplaneState): Promise<TableModel> {
 const elements = (t: TableModel, prefix: string) =>
   t.sets.filter((s) => s.name.startsWith(prefix)).flatMap((s) => s.elements);
 
+/** Where a verdict element's decision jumps, through the decision map. */
+function decided(t: TableModel, decision: unknown): unknown {
+  const el = elements(t, "decide-in").find((e) => e.key[0] === decision);
+  assert.ok(el, `no decision element ${String(decision)}`);
+  return el.value;
+}
+
+/** A new TCP connection from `source` to db's `port`, forwarded to db's interface. */
+const probe = (source: string, port: number, mark = 0): SimPacket => ({
+  family: 4,
+  saddr: source,
+  daddr: "198.18.0.2",
+  l4proto: 6,
+  sport: 40000,
+  dport: port,
+  oifname: "veth0",
+  ctState: "new",
+  mark,
+});
+
 /** The simulator's and MemoryDataplane's verdicts agree on these TCP probes. */
 function sameVerdicts(t: TableModel, s: DataplaneState, probes: Array<[string, number]>): void {
   const memory = new MemoryDataplane();
@@ -109,17 +131,7 @@ function sameVerdicts(t: TableModel, s: DataplaneState, probes: Array<[string, n
       protocol: "TCP",
       port,
     }).allowed;
-    const got =
-      judge("forward", {
-        family: 4,
-        saddr: source,
-        daddr: "198.18.0.2",
-        l4proto: 6,
-        sport: 40000,
-        dport: port,
-        oifname: "veth0",
-        ctState: "new",
-      }).verdict === "accept";
+    const got = judge("forward", probe(source, port)).verdict === "accept";
     assert.equal(got, want, `${source} -> 198.18.0.2 ${port}/TCP: memory ${want}, ruleset ${got}`);
   }
 }
@@ -131,12 +143,12 @@ describe("verdict-map fast path", () => {
     const peers = elements(t, "ids4");
     assert.equal(peers.length, 2);
     assert.deepEqual(new Set(peers.map((e) => JSON.stringify(e.value))).size, 1);
-    const verdicts = elements(t, "v4-").filter((e) => JSON.stringify(e.value).includes("goto"));
+    const verdicts = elements(t, "v4-");
     // 9000/TCP allowed by allow-web; every other port falls to the tier's default: no element.
     assert.equal(verdicts.length, 1);
     assert.deepEqual(verdicts[0]!.key, ["198.18.0.2", "tcp", 9000]);
-    assert.deepEqual(verdicts[0]!.value, {
-      kind: "goto",
+    assert.deepEqual(decided(t, verdicts[0]!.value), {
+      kind: "jump",
       chain: policyChain(allowWeb.id, "ingress"),
     });
     sameVerdicts(t, s, [
@@ -154,7 +166,10 @@ describe("verdict-map fast path", () => {
     const verdicts = elements(t, "v4-");
     assert.ok(verdicts.length > 0);
     for (const v of verdicts)
-      assert.deepEqual(v.value, { kind: "goto", chain: policyChain(denyWeb.id, "ingress") });
+      assert.deepEqual(decided(t, v.value), {
+        kind: "jump",
+        chain: policyChain(denyWeb.id, "ingress"),
+      });
     sameVerdicts(t, s, [
       ["198.18.0.1", 9000],
       ["198.18.0.1", 22],
@@ -211,5 +226,40 @@ describe("verdict-map fast path", () => {
     await again.run(new NftRenderer(cfg).full(stateOf(["198.18.0.1", "198.18.0.5"], [allowWeb])));
     assert.equal(fake.dump(), again.dump());
     sameVerdicts(full, stateOf(["198.18.0.1", "198.18.0.5"], [allowWeb]), [["198.18.0.5", 9000]]);
+  });
+
+  test("the mark leaves as it came; a mark bit microseg does not own takes the walk", async () => {
+    const denyWeb = policy("deny-web", [rule({ action: "Deny", source: { set: web.id } })]);
+    const s = stateOf(["198.18.0.1"], [allowWeb, denyWeb]);
+    const fast = simulator(await rendered(s));
+    const fake = new MemoryNftables();
+    await fake.run(new NftRenderer({ ...cfg, verdictMaps: false }).full(s));
+    const walk = simulator((await fake.read("inet", "microseg"))!);
+    const allowed = policyChain(allowWeb.id, "ingress");
+    // 0x4000: kube-proxy's masquerade bit; 0x80000: a host endpoint stage allowed the packet.
+    for (const mark of [0, 0x4000, MARK_HOST_ALLOWED, 0x4000 | MARK_HOST_ALLOWED]) {
+      for (const [source, port] of [
+        ["198.18.0.1", 9000],
+        ["198.18.0.1", 80],
+        ["198.18.0.9", 9000],
+      ] as const) {
+        const packet = probe(source, port, mark);
+        const [f, w] = [fast("forward", packet), walk("forward", packet)];
+        const what = `${source} -> ${port}, mark ${mark.toString(16)}`;
+        assert.equal(f.verdict, w.verdict, what);
+        assert.deepEqual(f.logs, w.logs, what);
+        // A dropped packet's mark is gone with it (and microseg's flow records do not read
+        // the mark NFLOG copies carry); one that goes on must carry the bits it came with.
+        if (w.verdict === "accept") assert.equal(f.mark, w.mark, what);
+        // The lookup decided (the policy chain entered from the lookup chain) exactly when the
+        // mark was free to carry it and the peer has an identity.
+        const lookup = f.chains.findLast((c) => c.startsWith("ids-in"));
+        assert.ok(lookup, what);
+        const below = `@${Number(lookup.split("@")[1]) + 1}`;
+        const policies = [allowed, policyChain(denyWeb.id, "ingress")].map((c) => c + below);
+        const decided = f.chains.some((c) => policies.includes(c));
+        assert.equal(decided, (mark & 0x4000) === 0 && source === "198.18.0.1", what);
+      }
+    }
   });
 });

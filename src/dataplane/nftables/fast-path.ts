@@ -1,16 +1,34 @@
 // The verdict-map fast path's objects and elements, kept incrementally beside the renderer's
 // chains (see identity-verdicts.ts for what an element means).
 //
-//   endpoint chain:  jump ids-in           (egress: ids-out; one lookup chain for all endpoints)
-//   ids-in:          ip saddr vmap @ids4   (peer address -> jump id-<identity>; egress: daddr)
-//   id-<identity>:   ip daddr . meta l4proto . th dport vmap @v4-<identity>-in
-//                    (egress, told by MARK_EGRESS: ip saddr ... vmap @v4-<identity>-out)
-//                                                   (-> goto the deciding policy's chain)
-//   no element anywhere: back in the endpoint chain, which walks its tiers as before.
+//   endpoint chain:  jump ids-in            (egress: ids-out; one lookup chain for all endpoints)
+//   ids-in:          meta mark & ~HOST_ALLOWED != 0 return   (a foreign mark bit: the walk)
+//                    meta mark & HOST_ALLOWED == HOST_ALLOWED goto ids-in-h   (the same, then
+//                                                              that bit put back)
+//                    meta mark set ip saddr map @ids4        (peer -> identity number; ip6 too)
+//                    meta mark vmap @identities-in           (-> jump id-<identity>-in)
+//                    meta mark vmap @decide-in               (-> jump the deciding chain)
+//                    meta mark set meta mark & ALLOW         (egress: | EGRESS)
+//   id-<identity>-in: meta mark set ip daddr . meta l4proto . th dport map @v4-<identity>-in
+//                                                            (-> decision number; ip6 too)
+//   no element anywhere: the mark comes back without ALLOW and the endpoint chain walks its
+//   tiers as before.
+//
+// Why numbers in the mark rather than a verdict map per identity: the kernel validates the
+// jump graph at every commit that adds a jump or goto and walks every element of every verdict
+// map the hooks reach. With peer addresses and verdicts in data maps, that walk only meets
+// `identities-*` (one element per identity) and the decision maps (one per deciding policy
+// chain), so neither a peer's element nor a local endpoint's chain pays for the cluster's
+// size. The verdicts stay in one small interval map per identity: in one map for all (key
+// `mark . address . protocol . port`) the kernel's pipapo inserts and clones grew with the
+// map, and the 100k-pod cold start's commit took 3 s more CPU. nft 1.0.6 takes no map lookup as part of a
+// concatenation, nor a mark set from a register with other bits kept, hence the whole mark as
+// the carrier, and no fast path when the mark holds a bit microseg does not own (kube-proxy's
+// 0x4000, say): those packets walk, and leave with the mark they came with.
 //
 // Counts grow with identities and local endpoints: a peer address is one element (a new
-// replica of an existing identity is that one element), each identity has one chain and four
-// maps, and an identity's maps hold its verdicts for this node's endpoints.
+// replica of an existing identity is that one element), each identity has two chains and four
+// maps, and an identity's maps hold its verdicts for this node's endpoints' addresses.
 
 import type { DpEndpoint, EndpointId, PolicyId, SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type IpFamily, parseAddress } from "../../net/cidr.ts";
@@ -22,19 +40,25 @@ import {
   eq,
   ip,
   ip6,
+  markFromMap,
   meta,
+  ne,
   range,
+  type Stmt,
   setMark,
   th,
   verdict,
   vmap,
 } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
-import { MARK_ALLOW, MARK_EGRESS } from "./enforcement.ts";
+import { MARK_ALLOW, MARK_EGRESS, MARK_HOST_ALLOWED } from "./enforcement.ts";
 import { type Identity, IdentityIndex } from "./identities.ts";
 import { identityVerdicts, type VerdictView } from "./identity-verdicts.ts";
+import { DECISION_TAG, MarkNumbers } from "./mark-numbers.ts";
 import {
+  decisionMap,
   IDENTITY_ALLOW,
+  identitiesMap,
   identityChain,
   identityLookupChain,
   identityMap,
@@ -57,35 +81,44 @@ export interface FastPathSource extends VerdictView {
 
 /**
  * One verdict element of an identity, as kept between batches: `direction address protocol
- * from to` -> the chain it goes to. Text and a shared chain name rather than element objects:
- * at 100k pods a node keeps 280k of them (about 0.8 KiB per cluster pod as objects).
+ * from to` -> the chain its decision jumps to. Text and a shared chain name rather than element
+ * objects: at 100k pods a node keeps 280k of them (about 0.8 KiB per cluster pod as objects).
  */
 type Verdicts = Map<string, string>;
 
 const verdictText = (d: Direction, address: string, protocol: string, from: number, to: number) =>
   `${d} ${address} ${protocol} ${from} ${to}`;
 
-function verdictElement(identity: Identity, text: string, chain: string): ElementObject {
-  const [d, address, protocol, from, to] = text.split(" ") as [
-    Direction,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const port = from === to ? Number(from) : range(Number(from), Number(to));
-  const family: IpFamily = address.includes(":") ? 6 : 4;
-  return element(
-    verdictMap(identity.hash, d, family),
-    [address, protocol, port],
-    verdict.goto(chain),
-  );
+/** The decision that every tier let the packet through (`jump id-allow`), in both maps. */
+const ALLOWED = DECISION_TAG;
+
+/** The mark bits an endpoint chain leaves for the lookup: EGRESS on egress, else none. */
+const directionBits = (d: Direction) => (d === "egress" ? MARK_EGRESS : 0);
+
+const peerField = (d: Direction) => (d === "ingress" ? "saddr" : "daddr");
+const localField = (d: Direction) => (d === "ingress" ? "daddr" : "saddr");
+
+/**
+ * A lookup chain's rules: the peer's identity number into the mark, its chain (which puts the
+ * decision's number there), the decision's jump; then the mark as it came (`restore`) plus the
+ * ALLOW a decided Allow set. An Allow's chain sets ALLOW and returns here; a Deny's drops.
+ */
+function lookupRules(d: Direction, restore: number): Stmt[][] {
+  const rules = FAMILIES.map((f) => [markFromMap(header(f)[peerField(d)], identityMap(f))]);
+  rules.push([vmap(meta.mark, identitiesMap(d))]);
+  rules.push([vmap(meta.mark, decisionMap(d))]);
+  rules.push([setMark(restore, ~MARK_ALLOW >>> 0)]);
+  return rules;
 }
 
 export class FastPath {
   readonly #identities = new IdentityIndex();
-  /** identity key -> endpoint -> its elements in the identity's verdict maps, by text. */
+  /** identity key -> endpoint -> its elements in the verdict maps, by text. */
   readonly #verdicts = new Map<string, Map<EndpointId, Verdicts>>();
+  readonly #identityNumbers = new MarkNumbers(0);
+  readonly #decisionNumbers = new MarkNumbers(DECISION_TAG);
+  /** Policy chain -> how many verdict elements decide by it (its decision element's life). */
+  readonly #decisionUses = new Map<string, number>();
 
   constructor(private readonly source: FastPathSource) {}
 
@@ -97,17 +130,10 @@ export class FastPath {
     this.#identities.removeSet(set);
   }
 
-  /** The maps and the chain every full table has, before any rule refers to them. */
+  /** The maps and the chains every full table has, before any rule refers to them. */
   static declare(tx: Transaction): void {
     for (const f of FAMILIES) {
-      tx.add({ kind: "map", name: identityMap(f), type: [addressType(f)], value: "verdict" });
-    }
-    for (const d of DIRECTIONS) {
-      const chain = identityLookupChain(d);
-      const peer = d === "ingress" ? "saddr" : "daddr";
-      tx.add({ kind: "chain", name: chain });
-      for (const f of FAMILIES)
-        tx.add({ kind: "rule", chain, body: [vmap(header(f)[peer], identityMap(f))] });
+      tx.add({ kind: "map", name: identityMap(f), type: [addressType(f)], value: "mark" });
     }
     tx.add({ kind: "chain", name: IDENTITY_ALLOW });
     tx.add({
@@ -115,12 +141,32 @@ export class FastPath {
       chain: IDENTITY_ALLOW,
       body: [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return],
     });
+    for (const d of DIRECTIONS) {
+      tx.add({ kind: "map", name: identitiesMap(d), type: ["mark"], value: "verdict" });
+      tx.add({ kind: "map", name: decisionMap(d), type: ["mark"], value: "verdict" });
+      tx.add(element(decisionMap(d), [ALLOWED], verdict.jump(IDENTITY_ALLOW)));
+      const chain = identityLookupChain(d);
+      const held = identityLookupChain(d, true);
+      const bits = directionBits(d);
+      tx.add({ kind: "chain", name: chain });
+      tx.add({ kind: "chain", name: held });
+      const rules: Stmt[][] = [
+        // A bit microseg does not own would be lost in the mark's reuse: such packets walk.
+        [ne(and(meta.mark, ~MARK_HOST_ALLOWED >>> 0), bits), verdict.return],
+        [eq(and(meta.mark, MARK_HOST_ALLOWED), MARK_HOST_ALLOWED), verdict.goto(held)],
+        ...lookupRules(d, bits),
+      ];
+      for (const body of rules) tx.add({ kind: "rule", chain, body });
+      for (const body of lookupRules(d, bits | MARK_HOST_ALLOWED))
+        tx.add({ kind: "rule", chain: held, body });
+    }
   }
 
   /**
    * Writes the batch's changes: new identities' objects, verdict elements of new identities
-   * and of the `dirty` endpoints ("all" after a full render or a prefix change), peer
-   * addresses moving between identities, and the objects of identities that are gone.
+   * and of the `dirty` endpoints ("all" after a full render or a prefix change), the decision
+   * elements they need or no longer need, peer addresses moving between identities, and the
+   * objects of identities that are gone.
    */
   sync(tx: Transaction, dirty: ReadonlySet<EndpointId> | "all"): void {
     const changes = this.#identities.flush();
@@ -138,25 +184,38 @@ export class FastPath {
         written.push(...come);
       }
     }
+    // A gone identity's verdict elements go with its maps; their decisions lose the uses.
+    for (const identity of changes.removed) {
+      for (const verdicts of this.#verdicts.get(identity.key)?.values() ?? []) {
+        for (const chain of verdicts.values()) this.#use(chain, -1);
+      }
+      this.#verdicts.delete(identity.key);
+    }
+    const { born, dead } = this.#decisionChanges();
+    for (const el of bySet(born)) tx.add(el);
     for (const el of bySet(deleted)) tx.delete(el);
     for (const el of bySet(written)) tx.add(el);
-    // Peer addresses leave their identity before joining another; an identity that lost its
-    // last address goes after its last peer element (its verdict elements go with its maps).
+    // Peer addresses leave their identity before joining another.
     const left: ElementObject[] = [];
     const joined: ElementObject[] = [];
     for (const move of changes.moves) {
-      if (move.from) left.push(...this.#peerElements(move.address, move.from));
-      if (move.to) joined.push(...this.#peerElements(move.address, move.to));
+      if (move.from) left.push(this.#peerElement(move.address, move.from));
+      if (move.to) joined.push(this.#peerElement(move.address, move.to));
     }
     for (const el of bySet(left)) tx.delete(el);
     for (const el of bySet(joined)) tx.add(el);
+    // Decision elements go before the policy chains they jump to (the renderer removes those
+    // after this).
+    for (const el of bySet(dead)) tx.delete(el);
     this.#chains.clear();
-    for (const identity of changes.removed) this.#verdicts.delete(identity.key);
+    this.#changedDecisions.clear();
     for (const identity of changes.removed) this.#removeIdentity(tx, identity);
   }
 
   /** Policy chain names, one string each for the verdicts one sync writes (then cleared). */
   readonly #chains = new Map<string, string>();
+  /** Chains whose use count changed in this sync. */
+  readonly #changedDecisions = new Set<string>();
 
   #policyChain(policy: PolicyId, d: Direction): string {
     const name = policyChain(policy, d);
@@ -166,6 +225,37 @@ export class FastPath {
     return name;
   }
 
+  /** Decision elements to add (a chain's first verdict) and to delete (its last one gone). */
+  #decisionChanges(): { born: ElementObject[]; dead: ElementObject[] } {
+    const born: ElementObject[] = [];
+    const dead: ElementObject[] = [];
+    for (const chain of this.#changedDecisions) {
+      const uses = this.#decisionUses.get(chain) ?? 0;
+      const known = this.#decisionKnown.has(chain);
+      if (uses > 0 && !known) {
+        this.#decisionKnown.add(chain);
+        born.push(this.#decisionElement(chain, this.#decisionNumbers.acquire(chain)));
+      } else if (uses === 0 && known) {
+        this.#decisionKnown.delete(chain);
+        this.#decisionUses.delete(chain);
+        dead.push(this.#decisionElement(chain, this.#decisionNumbers.get(chain)));
+        this.#decisionNumbers.release(chain);
+      } else if (uses === 0) {
+        this.#decisionUses.delete(chain);
+        this.#decisionNumbers.release(chain);
+      }
+    }
+    return { born, dead };
+  }
+
+  /** Chains that have a decision element in the table. */
+  readonly #decisionKnown = new Set<string>();
+
+  #decisionElement(chain: string, number: number): ElementObject {
+    const d: Direction = chain.endsWith("-out") ? "egress" : "ingress";
+    return element(decisionMap(d), [number], verdict.jump(chain));
+  }
+
   #stored(identity: Identity): Map<EndpointId, Verdicts> {
     let m = this.#verdicts.get(identity.key);
     if (!m) {
@@ -173,6 +263,32 @@ export class FastPath {
       this.#verdicts.set(identity.key, m);
     }
     return m;
+  }
+
+  /**
+   * A verdict element; `uses` (+1 written, -1 deleted) counts it for its decision's element.
+   * A decision's number is given when its element is written, after this sync's counts.
+   */
+  #verdictElement(identity: Identity, text: string, chain: string, uses: 1 | -1): ElementObject {
+    const [d, address, protocol, from, to] = text.split(" ") as [
+      Direction,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const port = from === to ? Number(from) : range(Number(from), Number(to));
+    const family: IpFamily = address.includes(":") ? 6 : 4;
+    const decision = this.#use(chain, uses);
+    return element(verdictMap(identity.hash, d, family), [address, protocol, port], decision);
+  }
+
+  /** Counts a use of the chain's decision (`uses` -1: one fewer); its number. */
+  #use(chain: string, uses: 1 | -1): number {
+    if (chain === IDENTITY_ALLOW) return ALLOWED;
+    this.#decisionUses.set(chain, (this.#decisionUses.get(chain) ?? 0) + uses);
+    this.#changedDecisions.add(chain);
+    return this.#decisionNumbers.acquire(chain);
   }
 
   #recompute(
@@ -203,54 +319,54 @@ export class FastPath {
     const gone: ElementObject[] = [];
     const come: ElementObject[] = [];
     for (const [text, chain] of before) {
-      if (after.get(text) !== chain) gone.push(verdictElement(identity, text, chain));
+      if (after.get(text) !== chain) gone.push(this.#verdictElement(identity, text, chain, -1));
     }
     for (const [text, chain] of after) {
-      if (before.get(text) !== chain) come.push(verdictElement(identity, text, chain));
+      if (before.get(text) !== chain) come.push(this.#verdictElement(identity, text, chain, 1));
     }
     return { gone, come };
   }
 
-  #peerElements(address: Address, identity: Identity): ElementObject[] {
-    return [
-      element(
-        identityMap(address.family),
-        [address.text],
-        verdict.jump(identityChain(identity.hash)),
-      ),
-    ];
+  #peerElement(address: Address, identity: Identity): ElementObject {
+    return element(
+      identityMap(address.family),
+      [address.text],
+      this.#identityNumbers.get(identity.key),
+    );
   }
 
+  /** A new identity's number, maps, chains and `identities-*` elements. */
   #declareIdentity(tx: Transaction, identity: Identity): void {
-    const chain = identityChain(identity.hash);
+    const number = this.#identityNumbers.acquire(identity.key);
     for (const d of DIRECTIONS) {
+      const chain = identityChain(identity.hash, d);
       for (const f of FAMILIES) {
         tx.add({
           kind: "map",
           name: verdictMap(identity.hash, d, f),
           type: [addressType(f), "inet_proto", "inet_service"],
-          value: "verdict",
+          value: "mark",
           flags: ["interval"],
         });
       }
-    }
-    tx.add({ kind: "chain", name: chain });
-    for (const d of DIRECTIONS) {
-      // The endpoint chain said which direction it judges: the local address is the other end.
-      const egress = eq(and(meta.mark, MARK_EGRESS), d === "egress" ? MARK_EGRESS : 0);
-      const local = d === "ingress" ? "daddr" : "saddr";
+      tx.add({ kind: "chain", name: chain });
       for (const f of FAMILIES) {
-        const key = concat(header(f)[local], meta.l4proto, th.dport);
-        tx.add({ kind: "rule", chain, body: [egress, vmap(key, verdictMap(identity.hash, d, f))] });
+        const key = concat(header(f)[localField(d)], meta.l4proto, th.dport);
+        tx.add({ kind: "rule", chain, body: [markFromMap(key, verdictMap(identity.hash, d, f))] });
       }
+      tx.add(element(identitiesMap(d), [number], verdict.jump(chain)));
     }
   }
 
+  /** A gone identity's `identities-*` elements, chains and maps (with their elements). */
   #removeIdentity(tx: Transaction, identity: Identity): void {
-    const chain = identityChain(identity.hash);
-    tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
+    const number = this.#identityNumbers.get(identity.key);
     for (const d of DIRECTIONS) {
+      const chain = identityChain(identity.hash, d);
+      tx.delete(element(identitiesMap(d), [number], verdict.jump(chain)));
+      tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
       for (const f of FAMILIES) tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f) });
     }
+    this.#identityNumbers.release(identity.key);
   }
 }

@@ -16,6 +16,7 @@ export {
   type EnforcementConfig,
   type FailsafePort,
   MARK_ALLOW,
+  MARK_HOST_ALLOWED,
   MARK_PASS,
   parseEndpointToHostAction,
   parseFailsafe,

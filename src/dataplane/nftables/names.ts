@@ -76,23 +76,29 @@ export function commentOf(text: string): string {
   return `${chars.join("")}…`;
 }
 
-/** Fast path: a peer's address -> its identity's chain, per family. */
+/** Fast path: a peer's address -> its identity's number (a data map: never validated). */
 export const identityMap = (family: IpFamily): string => `ids${family}`;
 
 /**
- * Fast path: the one chain per direction that looks a peer's address up in `ids4`/`ids6`; every
- * endpoint chain jumps to it. The kernel validates a verdict map's elements once per rule that
- * looks it up, and again at every commit that adds a jump element: with the lookup in 2,000
- * endpoint chains (1,000 local endpoints) and 100k peers, one new peer element cost 33 s.
+ * Fast path: the one chain per direction that looks the peer's identity and the verdict up;
+ * every endpoint chain jumps to it. `hostAllowed`: its twin for packets a host endpoint stage
+ * allowed (MARK_HOST_ALLOWED), which puts that bit back after the lookup.
  */
-export const identityLookupChain = (d: Direction): string => `ids-${dir(d)}`;
+export const identityLookupChain = (d: Direction, hostAllowed = false): string =>
+  `ids-${dir(d)}${hostAllowed ? "-h" : ""}`;
 
-/** Fast path: one identity's lookup of the local address, protocol and port. */
-export const identityChain = (hash: string): string => `id-${hash}`;
+/** Fast path: an identity number -> jump to that identity's chain for the direction. */
+export const identitiesMap = (d: Direction): string => `identities-${dir(d)}`;
 
-/** Fast path: `local address . protocol . port` -> the deciding policy's chain. */
+/** Fast path: one identity's lookup of the local address, protocol and port, per direction. */
+export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
+
+/** Fast path: `local address . protocol . port` -> a decision's number (a data map). */
 export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
   `v${family}-${hash}-${dir(d)}`;
+
+/** Fast path: a decision's number -> jump to the deciding policy's chain or to id-allow. */
+export const decisionMap = (d: Direction): string => `decide-${dir(d)}`;
 
 /** Fast path: the verdict when every tier let the packet through. */
 export const IDENTITY_ALLOW = "id-allow";

@@ -112,7 +112,7 @@ export function endpointRules(
   if (tiers.length > 0 && ctx.verdictMaps) {
     // The peer's identity decides by lookup when it can (a policy chain or id-allow sets
     // ALLOW and returns here, a Deny drops); no answer leaves the mark clear for the walk.
-    // The identity chain reads the direction from MARK_EGRESS.
+    // The lookup chain expects exactly these bits (and MARK_HOST_ALLOWED) and puts them back.
     out.push([counter(), setMark(d === "egress" ? MARK_EGRESS : 0, MARK_BITS | MARK_EGRESS)]);
     const ported = eq(meta.l4proto, anon(...FAST_PROTOCOLS.map((p) => p.name)));
     out.push([ported, verdict.jump(identityLookupChain(d))]);
