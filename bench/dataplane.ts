@@ -547,26 +547,55 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const rounds = intArg(args, "conn-rounds", 7);
     const conns = String(intArg(args, "conn-count", 6_000));
     const ruledTx = () => new NftRenderer(cfg).full(connEngine.state());
-    let installed = true;
-    const connect = async (ruled: boolean) => {
-      if (ruled && !installed) await kernel.run(ruledTx());
-      if (!ruled && installed) sh(node, "nft", "delete", "table", "inet", "microseg");
-      installed = ruled;
+    // A third baseline, a table that only tracks connections (one `ct state` rule on forward):
+    // what conntrack in the node's namespace costs, apart from microseg's chains.
+    const trackingOnly = [
+      "add table inet msx-bench-ct",
+      "add chain inet msx-bench-ct forward { type filter hook forward priority 0; policy accept; }",
+      "add rule inet msx-bench-ct forward ct state established,related accept",
+    ].join("; ");
+    type ConnMode = "bare" | "tracking" | "ruled";
+    let installed: ConnMode = "ruled";
+    const install = async (mode: ConnMode) => {
+      if (mode === installed) return;
+      if (installed === "ruled") sh(node, "nft", "delete", "table", "inet", "microseg");
+      if (installed === "tracking") sh(node, "nft", "delete", "table", "inet", "msx-bench-ct");
+      if (mode === "ruled") await kernel.run(ruledTx());
+      if (mode === "tracking") sh(node, "nft", trackingOnly);
+      installed = mode;
+    };
+    const connect = async (mode: ConnMode) => {
+      await install(mode);
       const run = runIn(client, CLIENT, ["198.19.250.2", conns, "8000", "4"]);
       const out = JSON.parse(await run.line) as { done: number; failed: number; ms: number };
       return { rate: out.done / (out.ms / 1000), ...out };
     };
     await kernel.run(ruledTx());
-    await connect(false); // warm-up: the first run pays the client's and the stack's first use
-    const connRuns: Array<{ bare: number; ruled: number; failed: number; ratio: number }> = [];
+    await connect("bare"); // warm-up: the first run pays the client's and the stack's first use
+    const connRuns: Array<{
+      bare: number;
+      tracking: number;
+      ruled: number;
+      failed: number;
+      ratio: number;
+    }> = [];
+    const orders: ConnMode[][] = [
+      ["bare", "tracking", "ruled"],
+      ["ruled", "tracking", "bare"],
+    ];
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? [false, true] : [true, false];
-      const got = new Map<boolean, Awaited<ReturnType<typeof connect>>>();
-      for (const ruled of order) got.set(ruled, await connect(ruled));
-      const [b, r] = [got.get(false)!, got.get(true)!];
-      connRuns.push({ bare: b.rate, ruled: r.rate, failed: r.failed, ratio: r.rate / b.rate });
+      const got = new Map<ConnMode, Awaited<ReturnType<typeof connect>>>();
+      for (const mode of orders[round % 2]!) got.set(mode, await connect(mode));
+      const [b, t, r] = [got.get("bare")!, got.get("tracking")!, got.get("ruled")!];
+      connRuns.push({
+        bare: b.rate,
+        tracking: t.rate,
+        ruled: r.rate,
+        failed: r.failed,
+        ratio: r.rate / b.rate,
+      });
     }
-    if (!installed) await kernel.run(ruledTx());
+    await install("ruled");
     const ratios = connRuns.map((p) => p.ratio).sort((a, b) => a - b);
     const bare = { rate: median(connRuns.map((p) => p.bare)) };
     const ruled = {
@@ -574,6 +603,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       failed: connRuns.reduce((n, p) => n + p.failed, 0),
     };
     const connRatio = median(ratios);
+    const trackingRatio = median(connRuns.map((p) => p.tracking / p.bare));
     // The last policy's jump counts the SYNs that walked every policy chain before it.
     const last = policyChain(`GlobalNetworkPolicy//bench-${policies - 1}` as PolicyId, "ingress");
     const table = await kernel.read("inet", "microseg");
@@ -639,6 +669,12 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         unit: "conn/s",
         note: `median of ${rounds}, ${ruled.failed} failed in all; ratio ${connRatio.toFixed(2)} (median of the rounds' ratios, range ${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); ${walked?.kind === "counter" ? walked.packets : "?"} SYNs walked all ${policies} policy chains in the last run`,
       },
+      {
+        metric: "  ... a table that only tracks connections, against none",
+        value: Number(trackingRatio.toFixed(3)),
+        unit: "ratio",
+        note: "median of the rounds' ratios: what conntrack alone costs of the rate",
+      },
     );
     Object.assign(figures, {
       connPerSecBare: Math.round(bare.rate),
@@ -646,6 +682,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       connRatio: Number(connRatio.toFixed(3)),
       connRatioMin: Number(ratios[0]!.toFixed(3)),
       connRatioMax: Number(ratios.at(-1)!.toFixed(3)),
+      connRatioTrackingOnly: Number(trackingRatio.toFixed(3)),
       connRounds: rounds,
       connFailed: ruled.failed,
     });
