@@ -2,7 +2,7 @@
 // resources, the expected verdict of a flow from MemoryDataplane, and the agent as a process.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,6 +102,13 @@ export function nodeListeners(netns: string, ports: number[], host = "0.0.0.0"):
   const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.end()).listen(p, ${JSON.stringify(host)});`;
   return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
 }
+
+/** `conntrack -L ARGS` in `netns` (the node's tracked connections), as text; stderr dropped. */
+export const conntrackList = (netns: string, ...args: string[]): string =>
+  execFileSync("ip", ["netns", "exec", netns, "conntrack", "-L", ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
 
 export const writeManifests = (file: string, resources: readonly unknown[]) =>
   writeFileSync(file, resources.map((r) => stringify(r)).join("---\n"));

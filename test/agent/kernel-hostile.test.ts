@@ -5,7 +5,7 @@
 // never arrived.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { Enforcer } from "../../src/agent/index.ts";
 import { KernelConntrack } from "../../src/dataplane/conntrack.ts";
@@ -18,6 +18,7 @@ import { arrivals, forge } from "./forger.ts";
 import {
   addressTaker,
   assertTakerJudgedAsItself,
+  conntrackList,
   NODE,
   namespace,
   nodeListeners,
@@ -165,25 +166,17 @@ describe("a hostile workload against its node and neighbours", { skip: rootSkipR
         family === 4 ? [pod("open").ip, pod("db").ip] : [pod("open").ip6, pod("db").ip6];
       const r = await forge(pod("open").netns, "hairpin", self, peer, DB_UDP, 42000 + family, 0.7);
       assert.equal(r.echoed, false, `open -> db ${DB_UDP}/udp v${family} through a forged entry`);
-      const entries = execFileSync(
-        "ip",
-        [
-          "netns",
-          "exec",
-          topo.node,
-          "conntrack",
-          "-L",
-          "-f",
-          family === 4 ? "ipv4" : "ipv6",
-          "-p",
-          "udp",
-          "--orig-src",
-          peer,
-          "--orig-port-src",
-          String(DB_UDP),
-        ],
-        { stdio: ["ignore", "pipe", "ignore"] },
-      ).toString();
+      const entries = conntrackList(
+        topo.node,
+        "-f",
+        family === 4 ? "ipv4" : "ipv6",
+        "-p",
+        "udp",
+        "--orig-src",
+        peer,
+        "--orig-port-src",
+        String(DB_UDP),
+      );
       assert.equal(entries.trim(), "", `no entry from db:${DB_UDP} was created (v${family})`);
     }
   });

@@ -18,6 +18,7 @@ import { rootSkipReason } from "../nft/needs-root.ts";
 import { edgePolicy } from "../policy/host-stage-fixtures.ts";
 import {
   type AgentProcess,
+  conntrackList,
   NODE,
   namespace,
   nodeListeners,
@@ -196,24 +197,7 @@ table ip6 msxtest-dnat6 {
   };
   /** Conntrack entries in the node for TCP to `port` from `source` (either family). */
   const tracked = (source: string, port: number): number =>
-    execFileSync(
-      "ip",
-      [
-        "netns",
-        "exec",
-        topo.node,
-        "conntrack",
-        "-L",
-        "-f",
-        source.includes(":") ? "ipv6" : "ipv4",
-        "-p",
-        "tcp",
-      ],
-      {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      },
-    )
+    conntrackList(topo.node, "-f", source.includes(":") ? "ipv6" : "ipv4", "-p", "tcp")
       .split("\n")
       .filter((l) => l.includes(`src=${source} `) && l.includes(` dport=${port} `)).length;
 

@@ -237,10 +237,11 @@ const python = (ns: string, code: string, ...args: string[]) =>
   );
 
 // Prints "1" for every connection that opens and "0" for every one that does not, forever.
-const PROBER = `
+// The IPv6 one waits longer: a loaded machine may take more than 0.15 s.
+const prober = (family: "AF_INET" | "AF_INET6", timeoutS: number) => `
 import socket, sys
 while True:
-    s = socket.socket(); s.settimeout(0.15)
+    s = socket.socket(socket.${family}); s.settimeout(${timeoutS})
     try:
         s.connect((sys.argv[1], int(sys.argv[2]))); print("1")
     except OSError:
@@ -248,18 +249,8 @@ while True:
     finally:
         s.close()
 `;
-// The same over IPv6, with a longer wait: a loaded machine may take more than 0.15 s.
-const PROBER6 = `
-import socket, sys
-while True:
-    s = socket.socket(socket.AF_INET6); s.settimeout(2)
-    try:
-        s.connect((sys.argv[1], int(sys.argv[2]))); print("1")
-    except OSError:
-        print("0")
-    finally:
-        s.close()
-`;
+const PROBER = prober("AF_INET", 0.15);
+const PROBER6 = prober("AF_INET6", 2);
 // TCP and UDP on ::; prints "accepted" per connection and "udp SOURCE PAYLOAD" per datagram.
 const SERVER6 = `
 import socket, sys, threading
