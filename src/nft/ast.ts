@@ -183,6 +183,8 @@ export interface ElementKey {
 export interface Element extends ElementKey {
   /** Maps only. */
   value?: Verdict | Atom;
+  /** At most 128 bytes, no double quote (nft keeps it with the element). */
+  comment?: string;
 }
 
 /**

@@ -109,8 +109,19 @@ export const verdict = {
  * One element of a set, or of a map with its value, as a command: `element("s", ["198.18.0.1"])`.
  * A transaction merges such commands in a row on one set into one command.
  */
-export const element = (set: string, key: Part[], value?: Verdict | Atom): ElementObject => ({
+export const element = (
+  set: string,
+  key: Part[],
+  value?: Verdict | Atom,
+  comment?: string,
+): ElementObject => ({
   kind: "element",
   set,
-  elements: [value === undefined ? { key } : { key, value }],
+  elements: [
+    {
+      key,
+      ...(value === undefined ? {} : { value }),
+      ...(comment === undefined ? {} : { comment }),
+    },
+  ],
 });

@@ -159,6 +159,18 @@ function markSet(v: unknown): { value: number; mask: number } {
   return unrecognized();
 }
 
+/**
+ * nft lists `meta mark & 0x80000000 == 0` (a mask of leading bits) as a prefix, `meta mark
+ * 0x0/1`: the mask of such a match, read back as the `and` it was written as.
+ */
+function markPrefixMask(left: unknown, right: unknown): number | undefined {
+  if (!isObj(left) || !isObj(left.meta) || left.meta.key !== "mark") return undefined;
+  if (!isObj(right) || !isObj(right.prefix)) return undefined;
+  const { addr, len } = right.prefix as { addr: unknown; len: unknown };
+  if (typeof addr !== "number" || typeof len !== "number" || len < 1 || len > 32) return undefined;
+  return (0xffffffff << (32 - len)) >>> 0;
+}
+
 function stmt(j: unknown): Stmt {
   if (!isObj(j)) return unrecognized();
   const v = verdict(j);
@@ -167,6 +179,16 @@ function stmt(j: unknown): Stmt {
   if (k === "match" && isObj(body)) {
     const op =
       body.op === "!=" ? "!=" : body.op === "==" || body.op === "in" ? "==" : unrecognized();
+    const mask = markPrefixMask(body.left, body.right);
+    if (mask !== undefined) {
+      const addr = (body.right as { prefix: { addr: number } }).prefix.addr;
+      return {
+        kind: "match",
+        left: { kind: "and", expr: { kind: "meta", key: "mark" }, mask },
+        op,
+        right: addr,
+      };
+    }
     return { kind: "match", left: expr(body.left), op, right: value(body.right) };
   }
   if (k === "counter" && isObj(body)) {
@@ -219,13 +241,18 @@ function statement(j: unknown): Stmt {
 
 function element(j: unknown, isMap: boolean): ElementModel {
   const unwrap = (v: unknown) => (isObj(v) && isObj(v.elem) ? v.elem.val : v);
+  // `{"elem": {"val": KEY, "comment": TEXT}}`: an element with a comment.
+  const commentOf = (v: unknown) =>
+    isObj(v) && isObj(v.elem) && typeof v.elem.comment === "string"
+      ? { comment: v.elem.comment }
+      : {};
   const keyParts = (k: unknown): Part[] =>
     isObj(k) && Array.isArray(k.concat) ? k.concat.map(part) : [part(k)];
-  if (!isMap) return { key: keyParts(unwrap(j)) };
+  if (!isMap) return { key: keyParts(unwrap(j)), ...commentOf(j) };
   if (!Array.isArray(j) || j.length !== 2) return unrecognized();
   const data = j[1];
   const v = isObj(data) ? verdict(data) : undefined;
-  return { key: keyParts(unwrap(j[0])), value: v ?? atomText(data) };
+  return { key: keyParts(unwrap(j[0])), value: v ?? atomText(data), ...commentOf(j[0]) };
 }
 
 const asList = <T>(v: unknown): T[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]) as T[];

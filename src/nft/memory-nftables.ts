@@ -354,7 +354,11 @@ function addElement(table: MemoryTable, set: MemorySet, el: Element, create: boo
       }
     }
   }
-  set.elements.set(text, value === undefined ? { key: parts } : { key: parts, value });
+  set.elements.set(text, {
+    key: parts,
+    ...(value === undefined ? {} : { value }),
+    ...(el.comment === undefined ? {} : { comment: el.comment }),
+  });
 }
 
 const jumpsTo = (v: Stmt | Atom | undefined, chain: string) =>

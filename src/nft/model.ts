@@ -46,9 +46,10 @@ const byName = <T extends { name: string }>(a: T, b: T) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 function elementText(set: SetModel, el: ElementModel): string {
-  const key = canonicalKey(el.key, set.type)
-    .map((p) => renderPart(p))
-    .join(" . ");
+  const key =
+    canonicalKey(el.key, set.type)
+      .map((p) => renderPart(p))
+      .join(" . ") + (el.comment === undefined ? "" : ` comment "${el.comment}"`);
   if (el.value === undefined) return key;
   const value =
     typeof el.value === "object"

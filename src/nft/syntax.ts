@@ -162,7 +162,9 @@ function renderSetSpec(obj: SetObject | MapObject): string {
 }
 
 function renderElement(el: Element): string {
-  const k = el.key.map((p) => renderPart(p)).join(" . ");
+  const k =
+    el.key.map((p) => renderPart(p)).join(" . ") +
+    (el.comment === undefined ? "" : ` comment "${el.comment}"`);
   const { value } = el;
   if (value === undefined) return k;
   return `${k} : ${typeof value === "object" ? renderVerdict(value) : renderAtom(value)}`;

@@ -127,7 +127,8 @@ const copyKey = (key: readonly Part[]): Part[] =>
 
 function copyElement(el: Element): Element {
   const key = copyKey(el.key);
-  const { value } = el;
-  if (value === undefined) return { key };
-  return { key, value: typeof value === "object" ? { ...value } : value };
+  const { value, comment } = el;
+  const noted = comment === undefined ? {} : { comment };
+  if (value === undefined) return { key, ...noted };
+  return { key, value: typeof value === "object" ? { ...value } : value, ...noted };
 }

@@ -136,6 +136,10 @@ export const elementKeyText = (key: readonly Part[]): string =>
 /** One element; its value only where it is written (`withValue`: add and create, not delete). */
 function elementError(el: Element, withValue: boolean): string | undefined {
   if (el.key.length === 0) return "an element needs a key";
+  if (el.comment !== undefined) {
+    const e = commentError(el.comment);
+    if (e) return e;
+  }
   for (const p of el.key) {
     const e = plainPartError(p);
     if (e) return e;

@@ -26,14 +26,20 @@ async function rendered(state: DataplaneState) {
   return (await fake.read("inet", cfg.table))!;
 }
 
-const endpoint = (id: string, addresses: string[], iface?: string): DpEndpoint => ({
+const endpoint = (
+  id: string,
+  addresses: string[],
+  iface?: string,
+  ingress: DpEndpoint["ingress"] = [],
+): DpEndpoint => ({
   id: id as EndpointId,
   kind: iface ? "workload" : "host",
   addresses,
   ...(iface ? { interfaceName: iface } : {}),
-  ingress: [],
+  ingress,
   egress: [],
 });
+const denyTier = [{ name: "default", defaultAction: "Deny" as const, policies: [] }];
 const stateOf = (...endpoints: DpEndpoint[]): DataplaneState => ({
   sets: new Map(),
   policies: new Map(),
@@ -79,7 +85,7 @@ describe("address holders", () => {
       stateOf(
         endpoint("kept", ["198.18.0.1"], "cali1"),
         endpoint("moved", ["198.18.0.2"], "cali9"),
-        endpoint("newcomer", ["198.18.0.3", "fd00::3"], "cali3"),
+        endpoint("newcomer", ["198.18.0.3", "fd00::3"], "cali3", denyTier),
         endpoint("host", ["198.18.0.5"]),
       ),
     );
@@ -89,6 +95,15 @@ describe("address holders", () => {
       "198.18.0.4",
       "fd00::3",
     ]);
+  });
+
+  test("an address changes hands between endpoints sharing a chain, on the same interface", async () => {
+    const before = tableHolders(await rendered(stateOf(endpoint("old", ["198.18.0.3"], "cali3"))));
+    const taken = stateHolders(stateOf(endpoint("new", ["198.18.0.3"], "cali3")));
+    assert.equal(taken.get("198.18.0.3")?.chain, before.get("198.18.0.3")?.chain);
+    assert.deepEqual(changedHands(before, taken), ["198.18.0.3"]);
+    const kept = stateHolders(stateOf(endpoint("old", ["198.18.0.3"], "cali3")));
+    assert.deepEqual(changedHands(before, kept), []);
   });
 
   test("without some addresses, a render holds none of them and every other", async () => {

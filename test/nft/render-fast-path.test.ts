@@ -99,6 +99,14 @@ async function rendered(s: DataplaneState): Promise<TableModel> {
 const elements = (t: TableModel, prefix: string) =>
   t.sets.filter((s) => s.name.startsWith(prefix)).flatMap((s) => s.elements);
 
+/** The IPv4 verdict maps' elements by map kind: single ports, port ranges, the other ports. */
+const verdictsOf = (t: TableModel) => ({
+  port: elements(t, "x4-"),
+  range: elements(t, "v4-"),
+  rest: elements(t, "w4-"),
+});
+const allVerdicts = (t: TableModel) => Object.values(verdictsOf(t)).flat();
+
 /** Where a verdict element's decision jumps, through the decision map. */
 function decided(t: TableModel, decision: unknown): unknown {
   const el = elements(t, "decide-in").find((e) => e.key[0] === decision);
@@ -143,10 +151,11 @@ describe("verdict-map fast path", () => {
     const peers = elements(t, "ids4");
     assert.equal(peers.length, 2);
     assert.deepEqual(new Set(peers.map((e) => JSON.stringify(e.value))).size, 1);
-    const verdicts = elements(t, "v4-");
-    // 9000/TCP allowed by allow-web; every other port falls to the tier's default: no element.
+    const verdicts = allVerdicts(t);
+    // 9000/TCP allowed by allow-web; every other port falls to the tier's default: no element,
+    // so no rest element either.
     assert.equal(verdicts.length, 1);
-    assert.deepEqual(verdicts[0]!.key, ["198.18.0.2", "tcp", 9000]);
+    assert.deepEqual(verdictsOf(t).port[0]?.key, ["198.18.0.2", "tcp", 9000]);
     assert.deepEqual(decided(t, verdicts[0]!.value), {
       kind: "jump",
       chain: policyChain(allowWeb.id, "ingress"),
@@ -163,8 +172,13 @@ describe("verdict-map fast path", () => {
     const denyWeb = policy("deny-web", [rule({ action: "Deny", source: { set: web.id } })]);
     const s = stateOf(["198.18.0.1"], [denyWeb, allowWeb]);
     const t = await rendered(s);
-    const verdicts = elements(t, "v4-");
-    assert.ok(verdicts.length > 0);
+    // Every port of every protocol from web is denied: one rest element per protocol.
+    const verdicts = allVerdicts(t);
+    assert.deepEqual(
+      verdictsOf(t).rest.map((e) => e.key),
+      ["tcp", "udp", "sctp"].map((p) => ["198.18.0.2", p]),
+    );
+    assert.equal(verdicts.length, 3);
     for (const v of verdicts)
       assert.deepEqual(decided(t, v.value), {
         kind: "jump",
@@ -176,6 +190,68 @@ describe("verdict-map fast path", () => {
     ]);
   });
 
+  test("single ports and each protocol's other ports go to hash maps, port ranges to the interval map", async () => {
+    /** A policy with one rule: web to these ports of db over the protocol. */
+    const fromWeb = (
+      name: string,
+      action: "Allow" | "Deny",
+      protocol: "TCP" | "UDP",
+      from: number,
+      to = from,
+    ) =>
+      policy(name, [
+        rule({ action, protocol, source: { set: web.id }, destination: { ports: [{ from, to }] } }),
+      ]);
+    const denySsh = fromWeb("deny-ssh", "Deny", "TCP", 22);
+    const allowRange = fromWeb("allow-range", "Allow", "UDP", 8000, 8100);
+    const denyOne = fromWeb("deny-8050", "Deny", "UDP", 8050);
+    // A tier that passes by default: every port has a decision, so each protocol has a rest.
+    const passing = (policies: DpPolicy[]): DataplaneState => {
+      const s = stateOf(["198.18.0.1"], policies);
+      const ep = s.endpoints.get("ns/db" as EndpointId)!;
+      const tiers = [
+        { name: "default", defaultAction: "Pass" as const, policies: ep.ingress[0]!.policies },
+      ];
+      return { ...s, endpoints: new Map([[ep.id, { ...ep, ingress: tiers }]]) };
+    };
+    const s = passing([denySsh, denyOne, allowRange]);
+    const t = await rendered(s);
+    const v = verdictsOf(t);
+    const keys = (els: typeof v.port) =>
+      els.map((e) => e.key).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    assert.deepEqual(keys(v.port), [
+      ["198.18.0.2", "tcp", 22],
+      ["198.18.0.2", "udp", 8050],
+    ]);
+    assert.deepEqual(keys(v.range), [
+      ["198.18.0.2", "udp", { kind: "range", from: 8000, to: 8049 }],
+      ["198.18.0.2", "udp", { kind: "range", from: 8051, to: 8100 }],
+    ]);
+    assert.deepEqual(keys(v.rest), [
+      ["198.18.0.2", "sctp"],
+      ["198.18.0.2", "tcp"],
+      ["198.18.0.2", "udp"],
+    ]);
+    const judge = simulator(t);
+    const memory = new MemoryDataplane();
+    memory.applyDeltas(deltasOf(s));
+    for (const [protocol, l4proto] of [
+      ["TCP", 6],
+      ["UDP", 17],
+    ] as const) {
+      for (const port of [21, 22, 23, 7999, 8000, 8049, 8050, 8051, 8100, 8101]) {
+        const want = memory.verdict({
+          source: "198.18.0.1",
+          destination: "198.18.0.2",
+          protocol,
+          port,
+        });
+        const got = judge("forward", { ...probe("198.18.0.1", port), l4proto });
+        assert.equal(got.verdict === "accept", want.allowed, `${protocol} ${port}`);
+      }
+    }
+  });
+
   test("no element where the key cannot decide: a peer CIDR rule, a Log rule", async () => {
     const cidr = policy("cidr", [
       rule({ action: "Deny", source: { nets: [parseCidr("198.18.0.0/31")] } }),
@@ -184,7 +260,7 @@ describe("verdict-map fast path", () => {
     for (const first of [cidr, logged]) {
       const s = stateOf(["198.18.0.1", "198.18.0.3"], [first, allowWeb]);
       const t = await rendered(s);
-      assert.equal(elements(t, "v4-").length, 0, `${first.id}: no verdict element`);
+      assert.equal(allVerdicts(t).length, 0, `${first.id}: no verdict element`);
       sameVerdicts(t, s, [
         ["198.18.0.1", 9000],
         ["198.18.0.3", 9000],

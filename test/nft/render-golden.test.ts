@@ -8,6 +8,7 @@ import {
   DEFAULT_ENFORCEMENT,
   endpointChain,
   formatLogPrefix,
+  holderComment,
   logKey,
   NftRenderer,
   parseLogPrefix,
@@ -100,6 +101,7 @@ const db: DpEndpoint = {
   ],
   egress: [{ name: "security", defaultAction: "Pass", policies: [secPolicy.id] }],
 };
+const dbHolder = holderComment(db.id);
 
 function startDeltas(): Delta[] {
   return [
@@ -151,7 +153,7 @@ describe("policy and endpoint chains", () => {
 
   test("an endpoint walks its tiers: Allow ends, Pass goes on, default Deny logs and drops", async () => {
     const { fake } = await started();
-    const ein = endpointChain(db.id, "ingress");
+    const ein = endpointChain(db, "ingress");
     const r = (body: string) => `add rule inet microseg ${ein} ${body}`;
     assert.deepEqual(lines(fake.dump(), r("")), [
       r("counter meta mark set meta mark & 0xfffcffff"),
@@ -163,7 +165,7 @@ describe("policy and endpoint chains", () => {
       r('meta mark & 0x30000 == 0x0 counter log prefix "ms|T|i|default|-|-" group 1 drop'),
       r("counter accept"),
     ]);
-    const eout = endpointChain(db.id, "egress");
+    const eout = endpointChain(db, "egress");
     const o = (body: string) => `add rule inet microseg ${eout} ${body}`;
     assert.deepEqual(lines(fake.dump(), o("")), [
       o("counter meta mark set meta mark & 0xfffcffff"),
@@ -186,10 +188,10 @@ describe("policy and endpoint chains", () => {
     assert.deepEqual(lines(dump, "add element inet microseg "), [
       `add element inet microseg ${A4} { 198.18.0.1 }`,
       `add element inet microseg ${A6} { fd00::1 }`,
-      `add element inet microseg ep-in4 { 198.18.0.2 : jump ${endpointChain(db.id, "ingress")} }`,
-      `add element inet microseg ep-in6 { fd00::2 : jump ${endpointChain(db.id, "ingress")} }`,
-      `add element inet microseg ep-out4 { 198.18.0.2 : jump ${endpointChain(db.id, "egress")} }`,
-      `add element inet microseg ep-out6 { fd00::2 : jump ${endpointChain(db.id, "egress")} }`,
+      `add element inet microseg ep-in4 { 198.18.0.2 comment "${dbHolder}" : jump ${endpointChain(db, "ingress")} }`,
+      `add element inet microseg ep-in6 { fd00::2 comment "${dbHolder}" : jump ${endpointChain(db, "ingress")} }`,
+      `add element inet microseg ep-out4 { 198.18.0.2 comment "${dbHolder}" : jump ${endpointChain(db, "egress")} }`,
+      `add element inet microseg ep-out6 { fd00::2 comment "${dbHolder}" : jump ${endpointChain(db, "egress")} }`,
       "add element inet microseg local4 { 198.18.0.2 }",
       "add element inet microseg local6 { fd00::2 }",
       `add element inet microseg ${P4} { 198.18.0.2 . tcp . 8080 }`,
@@ -288,26 +290,20 @@ describe("batches", () => {
     assert.equal(fake.dump(), fresh.dump());
   });
 
-  test("an address moving to another workload re-points the maps and its source pair only", async () => {
+  /**
+   * db's IPv4 address handed to `other` on veth1 (db keeps its IPv6 one): the transaction's
+   * chain adds, and its element lines, which always re-point the maps to `other`'s chains.
+   */
+  async function handOver(other: DpEndpoint) {
     const { renderer, fake } = await started();
-    const other: DpEndpoint = {
-      ...db,
-      id: "ns/other" as EndpointId,
-      interfaceName: "veth1",
-      addresses: ["198.18.0.2"],
-    };
     const moved: DpEndpoint = { ...db, addresses: ["fd00::2"] };
     const tx = renderer.update([
       { type: "endpoint-upserted", endpoint: other },
       { type: "endpoint-upserted", endpoint: moved },
     ]);
-    const oin = endpointChain(other.id, "ingress");
-    const oout = endpointChain(other.id, "egress");
     const text = tx.toString();
-    assert.deepEqual(lines(text, "add chain"), [
-      `add chain inet microseg ${oin} { comment "ns/other ingress"; }`,
-      `add chain inet microseg ${oout} { comment "ns/other egress"; }`,
-    ]);
+    const holder = holderComment(other.id);
+    const chain = (d: "ingress" | "egress") => endpointChain(other, d);
     assert.deepEqual(
       text.split("\n").filter((l) => l.includes("element")),
       [
@@ -315,11 +311,35 @@ describe("batches", () => {
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
         "add element inet microseg src4 { veth1 . 198.18.0.2 }",
-        `add element inet microseg ep-in4 { 198.18.0.2 : jump ${oin} }`,
-        `add element inet microseg ep-out4 { 198.18.0.2 : jump ${oout} }`,
+        `add element inet microseg ep-in4 { 198.18.0.2 comment "${holder}" : jump ${chain("ingress")} }`,
+        `add element inet microseg ep-out4 { 198.18.0.2 comment "${holder}" : jump ${chain("egress")} }`,
       ],
     );
     await fake.run(tx);
+    return lines(text, "add chain");
+  }
+  const otherOf = (egress = db.egress): DpEndpoint => ({
+    ...db,
+    id: "ns/other" as EndpointId,
+    interfaceName: "veth1",
+    addresses: ["198.18.0.2"],
+    egress,
+  });
+
+  test("an address moving to another workload with the same policies makes no chain", async () => {
+    // The same tiers are the same chains; the map elements name the new holder.
+    assert.equal(endpointChain(otherOf(), "ingress"), endpointChain(db, "ingress"));
+    assert.deepEqual(await handOver(otherOf()), []);
+  });
+
+  test("an address moving to a workload with other policies re-points the maps to its chains", async () => {
+    const other = otherOf([]);
+    assert.equal(endpointChain(other, "ingress"), endpointChain(db, "ingress"));
+    const oout = endpointChain(other, "egress");
+    assert.notEqual(oout, endpointChain(db, "egress"));
+    assert.deepEqual(await handOver(other), [
+      `add chain inet microseg ${oout} { comment "egress: "; }`,
+    ]);
   });
 
   test("removals go endpoints, then policies, then sets, each chain emptied first", async () => {
@@ -331,7 +351,7 @@ describe("batches", () => {
       { type: "set-removed", id: web.id },
       { type: "set-removed", id: http.id },
     ]);
-    const ep = (d: "ingress" | "egress") => endpointChain(db.id, d);
+    const ep = (d: "ingress" | "egress") => endpointChain(db, d);
     const pol = (p: DpPolicy, d: "ingress" | "egress") => policyChain(p.id, d);
     assert.equal(
       tx.toString(),

@@ -2,14 +2,19 @@
 // chains (see identity-verdicts.ts for what an element means).
 //
 //   endpoint chain:  jump ids-in            (egress: ids-out; one lookup chain for all endpoints)
-//   ids-in:          meta mark & ~HOST_ALLOWED != 0 return   (a foreign mark bit: the walk)
+//   ids-in:          meta l4proto != { tcp, udp, sctp } return  (no ports: the walk)
+//                    meta mark & ~HOST_ALLOWED != 0 return   (a foreign mark bit: the walk)
 //                    meta mark & HOST_ALLOWED == HOST_ALLOWED goto ids-in-h   (the same, then
 //                                                              that bit put back)
 //                    meta mark set ip saddr map @ids4        (peer -> identity number; ip6 too)
 //                    meta mark vmap @identities-in           (-> jump id-<identity>-in)
 //                    meta mark vmap @decide-in               (-> jump the deciding chain)
 //                    meta mark set meta mark & ALLOW         (egress: | EGRESS)
-//   id-<identity>-in: meta mark set ip daddr . meta l4proto . th dport map @v4-<identity>-in
+//   id-<identity>-in: meta mark set ip daddr . meta l4proto . th dport map @x4-<identity>-in
+//                    meta mark & TAG == 0 meta mark set ip daddr . meta l4proto . th dport
+//                                                   map @v4-<identity>-in   (port ranges)
+//                    meta mark & TAG == 0 meta mark set ip daddr . meta l4proto
+//                                                   map @w4-<identity>-in   (the other ports)
 //                                                            (-> decision number; ip6 too)
 //   no element anywhere: the mark comes back without ALLOW and the endpoint chain walks its
 //   tiers as before.
@@ -19,9 +24,12 @@
 // map the hooks reach. With peer addresses and verdicts in data maps, that walk only meets
 // `identities-*` (one element per identity) and the decision maps (one per deciding policy
 // chain), so neither a peer's element nor a local endpoint's chain pays for the cluster's
-// size. The verdicts stay in one small interval map per identity: in one map for all (key
+// size. The verdicts stay in small maps per identity: in one map for all (key
 // `mark . address . protocol . port`) the kernel's pipapo inserts and clones grew with the
-// map, and the 100k-pod cold start's commit took 3 s more CPU. nft 1.0.6 takes no map lookup as part of a
+// map, and the 100k-pod cold start's commit took 3 s more CPU. And mostly in hash maps: an
+// element added to a populated interval map cost about 0.15 ms (28 of them 4.7 ms, a local
+// pod's whole commit), deleted 4 ms, where a hash map's cost next to nothing; so single ports
+// and each protocol's other ports go to hash maps and only port ranges to the interval map. nft 1.0.6 takes no map lookup as part of a
 // concatenation, nor a mark set from a register with other bits kept, hence the whole mark as
 // the carrier, and no fast path when the mark holds a bit microseg does not own (kube-proxy's
 // 0x4000, say): those packets walk, and leave with the mark they came with.
@@ -35,6 +43,7 @@ import { type Address, type IpFamily, parseAddress } from "../../net/cidr.ts";
 import type { ElementObject, Transaction } from "../../nft/index.ts";
 import {
   and,
+  anon,
   concat,
   element,
   eq,
@@ -51,24 +60,35 @@ import {
   vmap,
 } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
+import { getOrCreate } from "../../util/maps.ts";
 import { MARK_ALLOW, MARK_EGRESS, MARK_HOST_ALLOWED } from "./enforcement.ts";
 import { type Identity, IdentityIndex } from "./identities.ts";
-import { identityVerdicts, type VerdictView } from "./identity-verdicts.ts";
+import {
+  addressVerdicts,
+  FAST_PROTOCOLS,
+  matchesLocalNets,
+  type PortVerdict,
+  type VerdictPorts,
+  type VerdictView,
+} from "./identity-verdicts.ts";
 import { DECISION_TAG, MarkNumbers } from "./mark-numbers.ts";
 import {
   decisionMap,
+  endpointChain,
   IDENTITY_ALLOW,
   identitiesMap,
   identityChain,
   identityLookupChain,
   identityMap,
   policyChain,
+  type VerdictMapKind,
   verdictMap,
 } from "./names.ts";
 import { bySet } from "./set-elements.ts";
 
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
+const VERDICT_MAP_KINDS: VerdictMapKind[] = ["port", "range", "rest"];
 const addressType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 const header = (f: IpFamily) => (f === 4 ? ip : ip6);
 
@@ -81,13 +101,13 @@ export interface FastPathSource extends VerdictView {
 
 /**
  * One verdict element of an identity, as kept between batches: `direction address protocol
- * from to` -> the chain its decision jumps to. Text and a shared chain name rather than element
+ * ports` (`from-to` or `rest`) -> the chain its decision jumps to. Text and a shared chain name rather than element
  * objects: at 100k pods a node keeps 280k of them (about 0.8 KiB per cluster pod as objects).
  */
 type Verdicts = Map<string, string>;
 
-const verdictText = (d: Direction, address: string, protocol: string, from: number, to: number) =>
-  `${d} ${address} ${protocol} ${from} ${to}`;
+const verdictText = (d: Direction, address: string, protocol: string, ports: VerdictPorts) =>
+  `${d} ${address} ${protocol} ${ports === "rest" ? ports : `${ports.from}-${ports.to}`}`;
 
 /** The decision that every tier let the packet through (`jump id-allow`), in both maps. */
 const ALLOWED = DECISION_TAG;
@@ -117,6 +137,14 @@ export class FastPath {
   readonly #verdicts = new Map<string, Map<EndpointId, Verdicts>>();
   readonly #identityNumbers = new MarkNumbers(0);
   readonly #decisionNumbers = new MarkNumbers(DECISION_TAG);
+  /**
+   * Verdicts by endpoint chain and family, then local and peer identity (`#verdictsOf`);
+   * "per-address" for a chain whose rules match the local side by CIDR.
+   */
+  readonly #shared = new Map<
+    string,
+    WeakMap<Identity, WeakMap<Identity, readonly PortVerdict[]>> | "per-address"
+  >();
   /** Policy chain -> how many verdict elements decide by it (its decision element's life). */
   readonly #decisionUses = new Map<string, number>();
 
@@ -151,6 +179,10 @@ export class FastPath {
       tx.add({ kind: "chain", name: chain });
       tx.add({ kind: "chain", name: held });
       const rules: Stmt[][] = [
+        // Once here rather than in every endpoint chain: each rule with a literal set is an
+        // anonymous set in the kernel, and libnftables lists every set of the table before each
+        // transaction (1,000 endpoint chains: about 0.5 ms of every commit).
+        [ne(meta.l4proto, anon(...FAST_PROTOCOLS.map((p) => p.name))), verdict.return],
         // A bit microseg does not own would be lost in the mark's reuse: such packets walk.
         [ne(and(meta.mark, ~MARK_HOST_ALLOWED >>> 0), bits), verdict.return],
         [eq(and(meta.mark, MARK_HOST_ALLOWED), MARK_HOST_ALLOWED), verdict.goto(held)],
@@ -270,17 +302,14 @@ export class FastPath {
    * A decision's number is given when its element is written, after this sync's counts.
    */
   #verdictElement(identity: Identity, text: string, chain: string, uses: 1 | -1): ElementObject {
-    const [d, address, protocol, from, to] = text.split(" ") as [
-      Direction,
-      string,
-      string,
-      string,
-      string,
-    ];
-    const port = from === to ? Number(from) : range(Number(from), Number(to));
+    const [d, address, protocol, ports] = text.split(" ") as [Direction, string, string, string];
     const family: IpFamily = address.includes(":") ? 6 : 4;
     const decision = this.#use(chain, uses);
-    return element(verdictMap(identity.hash, d, family), [address, protocol, port], decision);
+    const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, family, kind);
+    if (ports === "rest") return element(map("rest"), [address, protocol], decision);
+    const [from, to] = ports.split("-").map(Number) as [number, number];
+    if (from === to) return element(map("port"), [address, protocol, from], decision);
+    return element(map("range"), [address, protocol, range(from, to)], decision);
   }
 
   /** Counts a use of the chain's decision (`uses` -1: one fewer); its number. */
@@ -302,11 +331,9 @@ export class FastPath {
     if (endpoint) {
       const own = this.source.ownAddresses(endpoint).map(parseAddress);
       for (const d of DIRECTIONS) {
-        for (const f of FAMILIES) {
-          const mine = own.filter((a) => a.family === f);
-          if (mine.length === 0) continue;
-          for (const v of identityVerdicts(endpoint, d, mine, identity, this.source)) {
-            const text = verdictText(d, v.address.text, v.protocol.name, v.from, v.to);
+        for (const local of own) {
+          for (const v of this.#verdictsOf(endpoint, d, local, identity)) {
+            const text = verdictText(d, local.text, v.protocol.name, v.ports);
             const chain =
               v.decision === "allowed" ? IDENTITY_ALLOW : this.#policyChain(v.decision.policy, d);
             after.set(text, chain);
@@ -327,6 +354,35 @@ export class FastPath {
     return { gone, come };
   }
 
+  /**
+   * A local address's verdicts against a peer identity, computed once for every address with
+   * the same identity behind the same endpoint chain (replicas: a new one costs lookups, not
+   * tier walks). Not shared when the address has no identity (a prefix covers it) or a rule
+   * matches the local side by CIDR; forgotten when a policy changes (`rulesChanged`).
+   */
+  #verdictsOf(
+    endpoint: DpEndpoint,
+    d: Direction,
+    local: Address,
+    peer: Identity,
+  ): readonly PortVerdict[] {
+    const compute = () => addressVerdicts(endpoint, d, local, peer, this.source);
+    const own = this.#identities.identityOf(local.text);
+    if (!own) return compute();
+    const key = `${endpointChain(endpoint, d)} ${local.family}`;
+    const shared = getOrCreate(this.#shared, key, () =>
+      matchesLocalNets(endpoint, d, this.source) ? "per-address" : new WeakMap(),
+    );
+    if (shared === "per-address") return compute();
+    const byPeer = getOrCreate(shared, own, () => new WeakMap<Identity, readonly PortVerdict[]>());
+    return getOrCreate(byPeer, peer, compute);
+  }
+
+  /** Policies changed: verdicts computed before may not hold. */
+  rulesChanged(): void {
+    this.#shared.clear();
+  }
+
   #peerElement(address: Address, identity: Identity): ElementObject {
     return element(
       identityMap(address.family),
@@ -341,18 +397,36 @@ export class FastPath {
     for (const d of DIRECTIONS) {
       const chain = identityChain(identity.hash, d);
       for (const f of FAMILIES) {
+        const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, f, kind);
+        const ported = [addressType(f), "inet_proto", "inet_service"] as const;
+        tx.add({ kind: "map", name: map("port"), type: [...ported], value: "mark" });
         tx.add({
           kind: "map",
-          name: verdictMap(identity.hash, d, f),
-          type: [addressType(f), "inet_proto", "inet_service"],
+          name: map("range"),
+          type: [...ported],
           value: "mark",
           flags: ["interval"],
+        });
+        tx.add({
+          kind: "map",
+          name: map("rest"),
+          type: [addressType(f), "inet_proto"],
+          value: "mark",
         });
       }
       tx.add({ kind: "chain", name: chain });
       for (const f of FAMILIES) {
-        const key = concat(header(f)[localField(d)], meta.l4proto, th.dport);
-        tx.add({ kind: "rule", chain, body: [markFromMap(key, verdictMap(identity.hash, d, f))] });
+        const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, f, kind);
+        const local = header(f)[localField(d)];
+        const ported = concat(local, meta.l4proto, th.dport);
+        // Each lookup only while no earlier one found a decision (an identity has no TAG bit).
+        const undecided = eq(and(meta.mark, DECISION_TAG), 0);
+        for (const body of [
+          [markFromMap(ported, map("port"))],
+          [undecided, markFromMap(ported, map("range"))],
+          [undecided, markFromMap(concat(local, meta.l4proto), map("rest"))],
+        ])
+          tx.add({ kind: "rule", chain, body });
       }
       tx.add(element(identitiesMap(d), [number], verdict.jump(chain)));
     }
@@ -365,7 +439,10 @@ export class FastPath {
       const chain = identityChain(identity.hash, d);
       tx.delete(element(identitiesMap(d), [number], verdict.jump(chain)));
       tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
-      for (const f of FAMILIES) tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f) });
+      for (const f of FAMILIES) {
+        for (const kind of VERDICT_MAP_KINDS)
+          tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f, kind) });
+      }
     }
     this.#identityNumbers.release(identity.key);
   }

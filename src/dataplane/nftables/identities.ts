@@ -190,6 +190,11 @@ export class IdentityIndex {
     };
   }
 
+  /** The address's identity since the last flush, if it has one. */
+  identityOf(address: string): Identity | undefined {
+    return this.#addresses.get(address)?.identity;
+  }
+
   identities(): Identity[] {
     return [...this.#identities.values()].map((h) => h.identity);
   }

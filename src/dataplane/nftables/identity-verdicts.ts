@@ -16,6 +16,7 @@ import type { DpEndpoint, DpEntity, DpRule, PolicyId, SetId } from "../../engine
 import { type Address, anyContains } from "../../net/cidr.ts";
 import { protocolNumber } from "../../nft/index.ts";
 import type { Direction, Protocol } from "../../policy/index.ts";
+import { getOrCreate } from "../../util/maps.ts";
 import { type Identity, namedPortToken } from "./identities.ts";
 
 /** The protocols with ports the fast path answers for; other packets take the chains. */
@@ -41,11 +42,16 @@ export interface VerdictView {
 /** A lookup answer: the deciding policy, or allowed by every tier (none decided). */
 export type Decision = { readonly policy: PolicyId } | "allowed";
 
-export interface VerdictElement {
-  readonly address: Address;
+/**
+ * The ports an element covers: one port, a range of more than one, or `rest`, every port of
+ * the protocol that no port or range element of the same address and protocol covers.
+ */
+export type VerdictPorts = { readonly from: number; readonly to: number } | "rest";
+
+/** A local address's decision for packets of one protocol to some of its ports. */
+export interface PortVerdict {
   readonly protocol: FastProtocol;
-  readonly from: number;
-  readonly to: number;
+  readonly ports: VerdictPorts;
   readonly decision: Decision;
 }
 
@@ -154,17 +160,22 @@ const sameDecision = (a: Decision | undefined, b: Decision | undefined) =>
   a === b || (typeof a === "object" && typeof b === "object" && a.policy === b.policy);
 
 /**
- * The fast-path elements for one peer identity and one local endpoint in one direction, over
- * the given local addresses (of one family, owned by this endpoint alone), adjacent port
- * intervals with the same decision merged.
+ * The fast-path elements for one peer identity and one local address of an endpoint (owned by
+ * this endpoint alone) in one direction. Per protocol the ports fall into intervals of one
+ * decision each (adjacent ones merged). When every interval has a decision, the decision
+ * covering the most ports becomes the `rest` element and only the other intervals get
+ * elements; when some interval has none (the chains must judge it), there is no `rest` element
+ * and every decided interval gets one. Most keys are then a few single ports and a rest, which
+ * hash maps hold: an interval map's element change costs libnftables and the kernel time that
+ * grows with the map (issue 13).
  */
-export function identityVerdicts(
+export function addressVerdicts(
   endpoint: DpEndpoint,
   d: Direction,
-  addresses: readonly Address[],
+  local: Address,
   peer: Identity,
   view: VerdictView,
-): VerdictElement[] {
+): PortVerdict[] {
   const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
   if (tiers.length === 0) return [];
   const rulePorts: number[] = [];
@@ -176,28 +187,66 @@ export function identityVerdicts(
       }
     }
   }
-  const out: VerdictElement[] = [];
-  for (const local of addresses) {
-    const named = d === "ingress" ? [...view.namedPortsOf(local)] : [...peer.ports];
-    const starts = intervalStarts(rulePorts, named);
-    for (const protocol of FAST_PROTOCOLS) {
-      let run: { from: number; to: number; decision: Decision | undefined } | undefined;
-      const close = () => {
-        if (run?.decision) out.push({ address: local, protocol, ...run, decision: run.decision });
-      };
-      starts.forEach((from, i) => {
-        const to = (starts[i + 1] ?? PORT_END) - 1;
-        const decision = decide(endpoint, { d, local, peer, protocol, port: from }, view);
-        if (run && sameDecision(run.decision, decision)) run.to = to;
-        else {
-          close();
-          run = { from, to, decision };
-        }
-      });
-      close();
+  const out: PortVerdict[] = [];
+  const named = d === "ingress" ? [...view.namedPortsOf(local)] : [...peer.ports];
+  const starts = intervalStarts(rulePorts, named);
+  for (const protocol of FAST_PROTOCOLS) {
+    const runs: Run[] = [];
+    starts.forEach((from, i) => {
+      const to = (starts[i + 1] ?? PORT_END) - 1;
+      const decision = decide(endpoint, { d, local, peer, protocol, port: from }, view);
+      const last = runs.at(-1);
+      if (last && sameDecision(last.decision, decision)) last.to = to;
+      else runs.push({ from, to, decision });
+    });
+    const rest = widest(runs);
+    if (rest) out.push({ protocol, ports: "rest", decision: rest });
+    for (const { from, to, decision } of runs) {
+      if (decision && !sameDecision(decision, rest))
+        out.push({ protocol, ports: { from, to }, decision });
     }
   }
   return out;
+}
+
+/**
+ * Whether a rule of the endpoint's tiers matches the local side by CIDR: then its verdicts
+ * depend on the local address itself, not only on the sets and named ports holding it.
+ */
+export function matchesLocalNets(endpoint: DpEndpoint, d: Direction, view: VerdictView): boolean {
+  const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
+  return tiers.some((tier) =>
+    tier.policies.some((id) =>
+      view.rules(id, d).some((r) => {
+        const local = d === "ingress" ? r.destination : r.source;
+        return local.nets !== undefined || local.notNets !== undefined;
+      }),
+    ),
+  );
+}
+
+interface Run {
+  from: number;
+  to: number;
+  decision: Decision | undefined;
+}
+
+const decisionKey = (d: Decision) => (d === "allowed" ? "" : d.policy);
+
+/** The decision covering the most ports (the first on a tie); none if some run has none. */
+function widest(runs: readonly Run[]): Decision | undefined {
+  const cover = new Map<string, { decision: Decision; ports: number }>();
+  for (const run of runs) {
+    if (!run.decision) return undefined;
+    const entry = getOrCreate(cover, decisionKey(run.decision), () => ({
+      decision: run.decision!,
+      ports: 0,
+    }));
+    entry.ports += run.to - run.from + 1;
+  }
+  let best: { decision: Decision; ports: number } | undefined;
+  for (const entry of cover.values()) if (!best || entry.ports > best.ports) best = entry;
+  return best?.decision;
 }
 
 /** Interval starts over 0-65535 such that no rule's port condition changes inside one. */

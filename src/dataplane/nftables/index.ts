@@ -28,7 +28,7 @@ export {
   type ParsedLogPrefix,
   parseLogPrefix,
 } from "./log-prefix.ts";
-export { endpointChain, policyChain, prefixSetName, setName } from "./names.ts";
+export { endpointChain, holderComment, policyChain, prefixSetName, setName } from "./names.ts";
 export {
   type AddressHolder,
   changedHands,

@@ -4,7 +4,14 @@
 // The id itself goes into the object's comment, cleaned to what nft accepts.
 
 import { createHash } from "node:crypto";
-import type { EndpointId, PolicyId, SetId, SetKind } from "../../engine/index.ts";
+import type {
+  DpEndpoint,
+  DpTierRef,
+  EndpointId,
+  PolicyId,
+  SetId,
+  SetKind,
+} from "../../engine/index.ts";
 import type { IpFamily } from "../../net/cidr.ts";
 import type { Direction } from "../../policy/index.ts";
 
@@ -26,7 +33,40 @@ const dir = (d: Direction) => (d === "ingress" ? "in" : "out");
 
 export const policyChain = (id: PolicyId, d: Direction): string => `pol-${hashOf(id)}-${dir(d)}`;
 
-export const endpointChain = (id: EndpointId, d: Direction): string => `ep-${hashOf(id)}-${dir(d)}`;
+/** The endpoint's tiers for one direction. */
+export const tiersOf = (e: Pick<DpEndpoint, "ingress" | "egress">, d: Direction) =>
+  d === "ingress" ? e.ingress : e.egress;
+
+/** The tiers as text: what an endpoint chain holds, and what names it. */
+export const tiersText = (tiers: readonly DpTierRef[]): string =>
+  JSON.stringify(tiers.map((t) => [t.name, t.defaultAction, t.policies]));
+
+/**
+ * The endpoint chain of every local endpoint with these tiers for the direction, named by
+ * their hash: endpoints with the same policies (replicas) share one, so a new replica adds no
+ * chain, only elements (issue 13: each chain cost every commit time in libnftables' cache and
+ * the kernel's jump validation).
+ */
+export function endpointChain(e: Pick<DpEndpoint, "ingress" | "egress">, d: Direction): string {
+  const known = chainNames.get(e);
+  if (known) return known[d];
+  const names = {
+    ingress: `ep-${hashOf(tiersText(e.ingress))}-in`,
+    egress: `ep-${hashOf(tiersText(e.egress))}-out`,
+  };
+  chainNames.set(e, names);
+  return names[d];
+}
+
+/** Endpoint objects are replaced, never changed: their chain names, hashed once. */
+const chainNames = new WeakMap<object, Record<Direction, string>>();
+
+/**
+ * The comment of a dispatch element: which endpoint holds the address (its chain may be shared
+ * with others of the same tiers). A hash of the id leads, so two ids that the 128-byte limit
+ * cuts to one text still differ; the id follows for whoever reads the table.
+ */
+export const holderComment = (id: EndpointId): string => commentOf(`${hashOf(id, 16)} ${id}`);
 
 /** Verdict maps from a local endpoint's address to its chain for the direction. */
 export const dispatchMap = (d: Direction, family: IpFamily): string => `ep-${dir(d)}${family}`;
@@ -93,9 +133,22 @@ export const identitiesMap = (d: Direction): string => `identities-${dir(d)}`;
 /** Fast path: one identity's lookup of the local address, protocol and port, per direction. */
 export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
 
-/** Fast path: `local address . protocol . port` -> a decision's number (a data map). */
-export const verdictMap = (hash: string, d: Direction, family: IpFamily): string =>
-  `v${family}-${hash}-${dir(d)}`;
+/**
+ * Where an identity's verdict elements go, per direction and family (data maps of decision
+ * numbers): `port`, `x4-`: `local address . protocol . port` (hash); `range`, `v4-`: the same
+ * key with a port range (interval); `rest`, `w4-`: `local address . protocol` (hash), for every
+ * port the other two do not hold.
+ */
+export type VerdictMapKind = "port" | "range" | "rest";
+
+const VERDICT_PREFIX: Record<VerdictMapKind, string> = { port: "x", range: "v", rest: "w" };
+
+export const verdictMap = (
+  hash: string,
+  d: Direction,
+  family: IpFamily,
+  kind: VerdictMapKind,
+): string => `${VERDICT_PREFIX[kind]}${family}-${hash}-${dir(d)}`;
 
 /** Fast path: a decision's number -> jump to the deciding policy's chain or to id-allow. */
 export const decisionMap = (d: Direction): string => `decide-${dir(d)}`;

@@ -1,16 +1,21 @@
 // Who holds each local address: in a table as read back from the kernel, and in a state about
-// to be rendered, in the same terms (the endpoint chain the dispatch map leads to, and for a
-// workload the interface its source pair names), so the two compare. An agent that starts on
+// to be rendered, in the same terms (the endpoint the dispatch element's comment names, the
+// chain it leads to, and for a workload the interface its source pair names), so the two
+// compare. The chain alone would not do: endpoints with the same tiers share one. An agent that starts on
 // a table an earlier agent left knows nothing of the endpoints that agent rendered; the table
 // does, and the addresses whose holder differs are those whose connection entries must go
 // before anyone else gets them (src/agent/enforcer.ts).
 import type { DataplaneState, EndpointId } from "../../engine/index.ts";
 import { tryParseAddress } from "../../net/cidr.ts";
 import type { TableModel } from "../../nft/index.ts";
-import { dispatchMap, endpointChain, sourceSet } from "./names.ts";
+import { dispatchMap, endpointChain, holderComment, sourceSet } from "./names.ts";
 
-/** The holder of one address: its endpoint's ingress chain, and its interface if a workload. */
+/**
+ * The holder of one address: its endpoint (`holderComment`), that endpoint's ingress chain, and
+ * its interface if a workload.
+ */
 export interface AddressHolder {
+  readonly endpoint: string | undefined;
   readonly chain: string;
   readonly interfaceName?: string;
 }
@@ -34,7 +39,11 @@ export function tableHolders(table: TableModel): Map<string, AddressHolder> {
       if (typeof address !== "string" || typeof value !== "object" || !("chain" in value)) continue;
       const key = canonical(address);
       const iface = interfaces.get(key);
-      holders.set(key, { chain: value.chain, ...(iface ? { interfaceName: iface } : {}) });
+      holders.set(key, {
+        endpoint: el.comment,
+        chain: value.chain,
+        ...(iface ? { interfaceName: iface } : {}),
+      });
     }
   }
   return holders;
@@ -55,7 +64,8 @@ export function stateHolders(state: DataplaneState): Map<string, AddressHolder> 
     const e = state.endpoints.get(id)!;
     const iface = e.kind === "workload" ? e.interfaceName : undefined;
     holders.set(address, {
-      chain: endpointChain(id, "ingress"),
+      endpoint: holderComment(id),
+      chain: endpointChain(e, "ingress"),
       ...(iface ? { interfaceName: iface } : {}),
     });
   }
@@ -70,7 +80,12 @@ export function changedHands(
   return [...before]
     .filter(([address, was]) => {
       const now = after.get(address);
-      return now?.chain !== was.chain || now.interfaceName !== was.interfaceName;
+      return (
+        now === undefined ||
+        now.endpoint !== was.endpoint ||
+        now.chain !== was.chain ||
+        now.interfaceName !== was.interfaceName
+      );
     })
     .map(([address]) => address);
 }

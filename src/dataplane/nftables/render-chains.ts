@@ -14,20 +14,9 @@
 
 import type { DpPolicy, DpRule, DpTierRef } from "../../engine/index.ts";
 import type { Stmt } from "../../nft/index.ts";
-import {
-  and,
-  anon,
-  counter,
-  eq,
-  log,
-  meta,
-  numgenRandom,
-  setMark,
-  verdict,
-} from "../../nft/index.ts";
+import { and, counter, eq, log, meta, numgenRandom, setMark, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { MARK_ALLOW, MARK_BITS, MARK_EGRESS, MARK_PASS } from "./enforcement.ts";
-import { FAST_PROTOCOLS } from "./identity-verdicts.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import { identityLookupChain, policyChain } from "./names.ts";
 import { type HasPrefixes, ruleAlternatives } from "./rule-match.ts";
@@ -113,9 +102,9 @@ export function endpointRules(
     // The peer's identity decides by lookup when it can (a policy chain or id-allow sets
     // ALLOW and returns here, a Deny drops); no answer leaves the mark clear for the walk.
     // The lookup chain expects exactly these bits (and MARK_HOST_ALLOWED) and puts them back.
+    // The lookup chain returns at once for protocols without ports.
     out.push([counter(), setMark(d === "egress" ? MARK_EGRESS : 0, MARK_BITS | MARK_EGRESS)]);
-    const ported = eq(meta.l4proto, anon(...FAST_PROTOCOLS.map((p) => p.name)));
-    out.push([ported, verdict.jump(identityLookupChain(d))]);
+    out.push([verdict.jump(identityLookupChain(d))]);
     out.push([eq(and(meta.mark, MARK_ALLOW), MARK_ALLOW), counter(), allowed]);
   } else if (tiers.length > 0) out.push([counter(), setMark(0, MARK_BITS)]);
   out.push(...tierWalk(tiers, d, ctx, [allowed], false));

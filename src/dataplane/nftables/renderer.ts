@@ -45,12 +45,14 @@ import {
   endpointChain,
   FROM_WORKLOAD,
   HEP_DISPATCH,
+  holderComment,
   localSet,
   policyChain,
   prefixSetName,
   selfSet,
   setName,
   sourceSet,
+  tiersOf,
   workloadSet,
 } from "./names.ts";
 import {
@@ -151,9 +153,6 @@ function byFamily(members: Iterable<SetMember>): Record<IpFamily, SetMember[]> {
 const sorted = <K extends string, V>(m: ReadonlyMap<K, V>): [K, V][] =>
   [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-const sameTiers = (a: DpEndpoint, b: DpEndpoint) =>
-  JSON.stringify([a.ingress, a.egress]) === JSON.stringify([b.ingress, b.egress]);
-
 /** A workload's address is bound to its interface; without one it cannot send at all. */
 const isWorkload = (e: DpEndpoint | undefined) => e?.kind === "workload";
 
@@ -168,8 +167,10 @@ export class NftRenderer {
   /** Address -> the local endpoints that claim it; the least id owns the map elements. */
   #claims = new Map<string, Set<EndpointId>>();
   #fast: FastPath = this.#newFastPath();
-  /** Policy and endpoint chains' rules as rendered, and their handles once learned. */
+  /** Policy chains' rules as rendered, and their handles once learned. */
   #edits = new ChainEdits();
+  /** Endpoint chain -> how many endpoints dispatch to it (it goes with the last). */
+  #endpointChains = new Map<string, number>();
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
@@ -193,6 +194,7 @@ export class NftRenderer {
     this.#claims = new Map();
     this.#fast = this.#newFastPath();
     this.#edits = new ChainEdits();
+    this.#endpointChains = new Map();
     const tx = replacingTable(this.#cfg.table);
     if (this.#cfg.verdictMaps) FastPath.declare(tx);
     for (const f of FAMILIES) {
@@ -220,7 +222,7 @@ export class NftRenderer {
     for (const [id, endpoint] of sorted(state.endpoints)) {
       this.#endpoints.set(id, endpoint);
       for (const a of endpoint.addresses) this.#claim(a, id, true);
-      this.#fillEndpoint(tx, endpoint, "new");
+      this.#useEndpointChains(tx, undefined, endpoint);
     }
     const claimed: ElementObject[] = [];
     for (const [address, claimants] of sorted(this.#claims)) {
@@ -392,11 +394,8 @@ export class NftRenderer {
       }
     }
     for (const [id, how] of policies) this.#fillPolicy(tx, this.#policies.get(id)!, how);
-    for (const [id, before] of touched) {
-      const now = this.#endpoints.get(id);
-      if (now && !before) this.#fillEndpoint(tx, now, "new");
-      else if (now && before && !sameTiers(now, before)) this.#fillEndpoint(tx, now, "changed");
-    }
+    for (const [id, before] of touched)
+      this.#useEndpointChains(tx, before, this.#endpoints.get(id));
     this.#restage(tx, touched);
     this.#redispatch(tx, touched);
     if ([...touched].some(([id, before]) => spoofs(before) || spoofs(this.#endpoints.get(id)))) {
@@ -404,13 +403,10 @@ export class NftRenderer {
       for (const body of this.#fromWorkload()) tx.add({ kind: "rule", chain: FROM_WORKLOAD, body });
     }
     if (this.#cfg.verdictMaps) {
+      if (policies.size > 0 || removedPolicies.size > 0) this.#fast.rulesChanged();
       this.#fast.sync(tx, this.#fastPathDirty(touched, policies, memberAddresses, prefixChanged));
     }
-    for (const [id, before] of touched) {
-      if (before && !this.#endpoints.has(id)) {
-        for (const d of DIRECTIONS) this.#removeChain(tx, endpointChain(id, d));
-      }
-    }
+    for (const name of this.#unusedEndpointChains()) this.#removeChain(tx, name);
     for (const id of removedPolicies) {
       for (const d of DIRECTIONS) this.#removeChain(tx, policyChain(id, d));
     }
@@ -543,12 +539,13 @@ export class NftRenderer {
     const self = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address, address] : undefined);
     change(selfSet(f), self(was), self(now));
     change(sourceSet(f), pair(was), pair(now));
-    if (was?.id !== now?.id) {
-      for (const d of DIRECTIONS) {
-        const set = dispatchMap(d, f);
-        if (was) deleted.push(element(set, [address]));
-        if (now) added.push(element(set, [address], verdict.jump(endpointChain(now.id, d))));
-      }
+    for (const d of DIRECTIONS) {
+      const [before, after] = [was, now].map((e) => (e ? endpointChain(e, d) : undefined));
+      if (was?.id === now?.id && before === after) continue;
+      const set = dispatchMap(d, f);
+      if (before) deleted.push(element(set, [address]));
+      if (now && after)
+        added.push(element(set, [address], verdict.jump(after), holderComment(now.id)));
     }
     return { deleted, added };
   }
@@ -607,12 +604,43 @@ export class NftRenderer {
     }
   }
 
-  #fillEndpoint(tx: Transaction, endpoint: DpEndpoint, how: "new" | "changed"): void {
+  /**
+   * An endpoint moving from the chains of `before` to those of `now` (either may be none):
+   * a chain not in the table is made. A chain left with no endpoint stays until the batch's end
+   * (`#unusedEndpointChains`): another endpoint of the batch may take it up.
+   */
+  #useEndpointChains(
+    tx: Transaction,
+    before: DpEndpoint | undefined,
+    now: DpEndpoint | undefined,
+  ): void {
     for (const d of DIRECTIONS) {
-      const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
-      const name = endpointChain(endpoint.id, d);
-      this.#chain(tx, name, how, `${endpoint.id} ${d}`, endpointRules(tiers, d, this.#ctx));
+      const [was, is] = [before, now].map((e) => (e ? endpointChain(e, d) : undefined));
+      if (was === is) continue;
+      if (now && is) {
+        const users = this.#endpointChains.get(is);
+        this.#endpointChains.set(is, (users ?? 0) + 1);
+        if (users === undefined) {
+          const tiers = tiersOf(now, d);
+          const about = `${d}: ${tiers.map((t) => `${t.name} ${t.policies.join(" ")}`).join(", ")}`;
+          tx.add({ kind: "chain", name: is, comment: commentOf(about) });
+          for (const body of endpointRules(tiers, d, this.#ctx))
+            tx.add({ kind: "rule", chain: is, body });
+        }
+      }
+      if (was) this.#endpointChains.set(was, this.#endpointChains.get(was)! - 1);
     }
+  }
+
+  /** Endpoint chains no endpoint uses, forgotten: to be removed once nothing leads to them. */
+  #unusedEndpointChains(): string[] {
+    const unused: string[] = [];
+    for (const [name, users] of this.#endpointChains) {
+      if (users > 0) continue;
+      this.#endpointChains.delete(name);
+      unused.push(name);
+    }
+    return unused;
   }
 
   #chain(
