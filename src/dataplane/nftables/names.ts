@@ -111,7 +111,9 @@ const MAX_COMMENT_BYTES = 128;
 export function commentOf(text: string): string {
   const clean = text.replace(/"/g, "'").replace(/\p{Cc}/gu, " ");
   if (Buffer.byteLength(clean) <= MAX_COMMENT_BYTES) return clean;
-  const chars = Array.from(clean);
+  // No more characters than bytes can fit (each is one byte at least): a long text (an endpoint
+  // chain's comment lists its policies) is cut in one step, not popped a character at a time.
+  const chars = Array.from(clean.slice(0, MAX_COMMENT_BYTES * 2)).slice(0, MAX_COMMENT_BYTES);
   while (Buffer.byteLength(chars.join("")) > MAX_COMMENT_BYTES - 3) chars.pop();
   return `${chars.join("")}…`;
 }
