@@ -6,14 +6,14 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import {
   type BridgePort,
   bridgeDrift,
   bridgeTransaction,
 } from "../../src/dataplane/nftables/index.ts";
-import { KernelNftables } from "../../src/nft/index.ts";
-import { createTestNetns, rootSkipReason } from "../nft/needs-root.ts";
+import { kernelInTestNetns } from "../nft/kernel-netns.ts";
+import { rootSkipReason } from "../nft/needs-root.ts";
 
 const skip = rootSkipReason();
 const cfg = { table: "microseg", workloadInterfaces: ["cni0", "veth*"] };
@@ -23,30 +23,21 @@ const ports: BridgePort[] = [
 ];
 
 describe("bridge table with IPv6 ports, in the kernel", { skip }, () => {
-  let netns: ReturnType<typeof createTestNetns> | undefined;
-  let nft: KernelNftables | undefined;
-  before(() => {
-    netns = createTestNetns();
-    nft = new KernelNftables({ netns: netns.name });
-  });
-  after(async () => {
-    await nft?.close();
-    netns?.remove();
-  });
+  const netns = kernelInTestNetns();
 
   it("reads back as rendered, and a removed element is drift", async () => {
-    await nft!.run(bridgeTransaction(cfg, ports));
-    assert.deepEqual(await bridgeDrift(nft!, cfg, ports), { inSync: true, objects: [] });
+    await netns.kernel.run(bridgeTransaction(cfg, ports));
+    assert.deepEqual(await bridgeDrift(netns.kernel, cfg, ports), { inSync: true, objects: [] });
     const listed = execFileSync(
       "ip",
-      ["netns", "exec", netns!.name, "nft", "list", "set", "bridge", "microseg", "nd-targets"],
+      ["netns", "exec", netns.name, "nft", "list", "set", "bridge", "microseg", "nd-targets"],
       { encoding: "utf8" },
     );
     assert.match(listed, /"vethbbb" \. 0xfd00000100000000000000000001000b/);
     execFileSync("ip", [
       "netns",
       "exec",
-      netns!.name,
+      netns.name,
       "nft",
       "delete",
       "element",
@@ -55,7 +46,7 @@ describe("bridge table with IPv6 ports, in the kernel", { skip }, () => {
       "lladdr",
       '{ "vethbbb" . 0xabc00000002 }',
     ]);
-    const drift = await bridgeDrift(nft!, cfg, ports);
+    const drift = await bridgeDrift(netns.kernel, cfg, ports);
     assert.equal(drift.inSync, false);
     assert.deepEqual(
       drift.objects.map((o) => [o.object, o.missing.length, o.unexpected.length]),
