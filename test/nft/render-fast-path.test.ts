@@ -99,12 +99,15 @@ async function rendered(s: DataplaneState): Promise<TableModel> {
 const elements = (t: TableModel, prefix: string) =>
   t.sets.filter((s) => s.name.startsWith(prefix)).flatMap((s) => s.elements);
 
-/** The IPv4 verdict maps' elements by map kind: single ports, port ranges, the other ports. */
-const verdictsOf = (t: TableModel) => ({
-  port: elements(t, "x4-"),
-  range: elements(t, "v4-"),
-  rest: elements(t, "w4-"),
-});
+/**
+ * The IPv4 ingress verdict maps' elements by map kind (single ports, port ranges, the other
+ * ports), each key without its first part, the peer identity's number, which is `identity`.
+ */
+const verdictsOf = (t: TableModel) => {
+  const of = (name: string) =>
+    elements(t, name).map((e) => ({ ...e, identity: e.key[0], key: e.key.slice(1) }));
+  return { port: of("x4-in"), range: of("v4-in"), rest: of("w4-in") };
+};
 const allVerdicts = (t: TableModel) => Object.values(verdictsOf(t)).flat();
 
 /** Where a verdict element's decision jumps, through the decision map. */
@@ -156,6 +159,7 @@ describe("verdict-map fast path", () => {
     // so no rest element either.
     assert.equal(verdicts.length, 1);
     assert.deepEqual(verdictsOf(t).port[0]?.key, ["198.18.0.2", "tcp", 9000]);
+    assert.equal(verdictsOf(t).port[0]?.identity, peers[0]?.value, "keyed by the peers' identity");
     assert.deepEqual(decided(t, verdicts[0]!.value), {
       kind: "jump",
       chain: policyChain(allowWeb.id, "ingress"),

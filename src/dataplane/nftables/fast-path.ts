@@ -7,36 +7,36 @@
 //                    meta mark & HOST_ALLOWED == HOST_ALLOWED goto ids-in-h   (the same, then
 //                                                              that bit put back)
 //                    meta mark set ip saddr map @ids4        (peer -> identity number; ip6 too)
-//                    meta mark vmap @identities-in           (-> jump id-<identity>-in)
+//                    meta mark set meta mark . ip daddr . meta l4proto . th dport map @x4-in
+//                    meta mark & TAG == 0 meta mark set meta mark . ip daddr . meta l4proto
+//                                        . th dport map @v4-in              (port ranges)
+//                    meta mark & TAG == 0 meta mark set meta mark . ip daddr . meta l4proto
+//                                        map @w4-in                         (the other ports)
+//                                                  (-> decision number; ip6 too)
 //                    meta mark vmap @decide-in               (-> jump the deciding chain)
 //                    meta mark set meta mark & ALLOW         (egress: | EGRESS)
-//   id-<identity>-in: meta mark set ip daddr . meta l4proto . th dport map @x4-<identity>-in
-//                    meta mark & TAG == 0 meta mark set ip daddr . meta l4proto . th dport
-//                                                   map @v4-<identity>-in   (port ranges)
-//                    meta mark & TAG == 0 meta mark set ip daddr . meta l4proto
-//                                                   map @w4-<identity>-in   (the other ports)
-//                                                            (-> decision number; ip6 too)
 //   no element anywhere: the mark comes back without ALLOW and the endpoint chain walks its
 //   tiers as before.
 //
-// Why numbers in the mark rather than a verdict map per identity: the kernel validates the
-// jump graph at every commit that adds a jump or goto and walks every element of every verdict
-// map the hooks reach. With peer addresses and verdicts in data maps, that walk only meets
-// `identities-*` (one element per identity) and the decision maps (one per deciding policy
-// chain), so neither a peer's element nor a local endpoint's chain pays for the cluster's
-// size. The verdicts stay in small maps per identity: in one map for all (key
-// `mark . address . protocol . port`) the kernel's pipapo inserts and clones grew with the
-// map, and the 100k-pod cold start's commit took 3 s more CPU. And mostly in hash maps: an
-// element added to a populated interval map cost about 0.15 ms (28 of them 4.7 ms, a local
-// pod's whole commit), deleted 4 ms, where a hash map's cost next to nothing; so single ports
-// and each protocol's other ports go to hash maps and only port ranges to the interval map. nft 1.0.6 takes no map lookup as part of a
-// concatenation, nor a mark set from a register with other bits kept, hence the whole mark as
-// the carrier, and no fast path when the mark holds a bit microseg does not own (kube-proxy's
-// 0x4000, say): those packets walk, and leave with the mark they came with.
+// Why numbers in the mark rather than verdict maps of jumps: the kernel validates the jump
+// graph at every commit that adds a jump or goto and walks every element of every verdict map
+// the hooks reach. With peer addresses and verdicts in data maps, that walk only meets the
+// decision maps (one element per deciding policy chain), so neither a peer's element nor a
+// local endpoint's verdicts pay for the cluster's size. The verdicts of every identity share
+// one map per kind, direction and family, keyed by the identity's number (in the mark) first:
+// an identity is a number and no kernel object. Mostly hash maps: an element added to a
+// populated interval map cost about 0.15 ms (28 of them 4.7 ms, a local pod's whole commit),
+// deleted 4 ms, and in one interval map for all identities the kernel's pipapo inserts and
+// per-commit clones grew with the map (the 100k-pod cold start's commit took 3 s more CPU),
+// where a hash map's cost next to nothing; so single ports and each protocol's other ports go
+// to hash maps and only true port ranges to the interval map. nft 1.0.6 takes no map lookup
+// as part of a concatenation, nor a mark set from a register with other bits kept, hence the
+// whole mark as the carrier, and no fast path when the mark holds a bit microseg does not own
+// (kube-proxy's 0x4000, say): those packets walk, and leave with the mark they came with.
 //
 // Counts grow with identities and local endpoints: a peer address is one element (a new
-// replica of an existing identity is that one element), each identity has two chains and four
-// maps, and an identity's maps hold its verdicts for this node's endpoints' addresses.
+// replica of an existing identity is that one element), and the verdict maps hold each
+// identity's verdicts for this node's endpoints' addresses.
 
 import type { DpEndpoint, EndpointId, PolicyId, SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type IpFamily, parseAddress } from "../../net/cidr.ts";
@@ -76,8 +76,6 @@ import {
   decisionMap,
   endpointChain,
   IDENTITY_ALLOW,
-  identitiesMap,
-  identityChain,
   identityLookupChain,
   identityMap,
   policyChain,
@@ -88,7 +86,6 @@ import { bySet } from "./set-elements.ts";
 
 const FAMILIES: IpFamily[] = [4, 6];
 const DIRECTIONS: Direction[] = ["ingress", "egress"];
-const VERDICT_MAP_KINDS: VerdictMapKind[] = ["port", "range", "rest"];
 const addressType = (f: IpFamily) => (f === 4 ? "ipv4_addr" : "ipv6_addr");
 const header = (f: IpFamily) => (f === 4 ? ip : ip6);
 
@@ -119,13 +116,23 @@ const peerField = (d: Direction) => (d === "ingress" ? "saddr" : "daddr");
 const localField = (d: Direction) => (d === "ingress" ? "daddr" : "saddr");
 
 /**
- * A lookup chain's rules: the peer's identity number into the mark, its chain (which puts the
- * decision's number there), the decision's jump; then the mark as it came (`restore`) plus the
- * ALLOW a decided Allow set. An Allow's chain sets ALLOW and returns here; a Deny's drops.
+ * A lookup chain's rules: the peer's identity number into the mark; the verdict maps, keyed by
+ * that number and the local side, put the decision's number there; the decision's jump; then
+ * the mark as it came (`restore`) plus the ALLOW a decided Allow set. An Allow's chain sets
+ * ALLOW and returns here; a Deny's drops.
  */
 function lookupRules(d: Direction, restore: number): Stmt[][] {
   const rules = FAMILIES.map((f) => [markFromMap(header(f)[peerField(d)], identityMap(f))]);
-  rules.push([vmap(meta.mark, identitiesMap(d))]);
+  // Each lookup only while no earlier one found a decision (an identity has no TAG bit).
+  const undecided = eq(and(meta.mark, DECISION_TAG), 0);
+  for (const f of FAMILIES) {
+    const local = header(f)[localField(d)];
+    const ported = concat(meta.mark, local, meta.l4proto, th.dport);
+    const map = (kind: VerdictMapKind) => verdictMap(d, f, kind);
+    rules.push([markFromMap(ported, map("port"))]);
+    rules.push([undecided, markFromMap(ported, map("range"))]);
+    rules.push([undecided, markFromMap(concat(meta.mark, local, meta.l4proto), map("rest"))]);
+  }
   rules.push([vmap(meta.mark, decisionMap(d))]);
   rules.push([setMark(restore, ~MARK_ALLOW >>> 0)]);
   return rules;
@@ -170,7 +177,24 @@ export class FastPath {
       body: [setMark(MARK_ALLOW, MARK_ALLOW), verdict.return],
     });
     for (const d of DIRECTIONS) {
-      tx.add({ kind: "map", name: identitiesMap(d), type: ["mark"], value: "verdict" });
+      for (const f of FAMILIES) {
+        const map = (kind: VerdictMapKind) => verdictMap(d, f, kind);
+        const ported = ["mark", addressType(f), "inet_proto", "inet_service"] as const;
+        tx.add({ kind: "map", name: map("port"), type: [...ported], value: "mark" });
+        tx.add({
+          kind: "map",
+          name: map("range"),
+          type: [...ported],
+          value: "mark",
+          flags: ["interval"],
+        });
+        tx.add({
+          kind: "map",
+          name: map("rest"),
+          type: ["mark", addressType(f), "inet_proto"],
+          value: "mark",
+        });
+      }
       tx.add({ kind: "map", name: decisionMap(d), type: ["mark"], value: "verdict" });
       tx.add(element(decisionMap(d), [ALLOWED], verdict.jump(IDENTITY_ALLOW)));
       const chain = identityLookupChain(d);
@@ -202,7 +226,7 @@ export class FastPath {
    */
   sync(tx: Transaction, dirty: ReadonlySet<EndpointId> | "all"): void {
     const changes = this.#identities.flush();
-    for (const identity of changes.added) this.#declareIdentity(tx, identity);
+    for (const identity of changes.added) this.#identityNumbers.acquire(identity.key);
     const added = new Set(changes.added.map((i) => i.key));
     const deleted: ElementObject[] = [];
     const written: ElementObject[] = [];
@@ -216,10 +240,12 @@ export class FastPath {
         written.push(...come);
       }
     }
-    // A gone identity's verdict elements go with its maps; their decisions lose the uses.
+    // A gone identity's verdict elements go (its number is released last, so no identity of
+    // this batch has it yet); their decisions lose the uses.
     for (const identity of changes.removed) {
       for (const verdicts of this.#verdicts.get(identity.key)?.values() ?? []) {
-        for (const chain of verdicts.values()) this.#use(chain, -1);
+        for (const [text, chain] of verdicts)
+          deleted.push(this.#verdictElement(identity, text, chain, -1));
       }
       this.#verdicts.delete(identity.key);
     }
@@ -241,7 +267,7 @@ export class FastPath {
     for (const el of bySet(dead)) tx.delete(el);
     this.#chains.clear();
     this.#changedDecisions.clear();
-    for (const identity of changes.removed) this.#removeIdentity(tx, identity);
+    for (const identity of changes.removed) this.#identityNumbers.release(identity.key);
   }
 
   /** Policy chain names, one string each for the verdicts one sync writes (then cleared). */
@@ -305,11 +331,12 @@ export class FastPath {
     const [d, address, protocol, ports] = text.split(" ") as [Direction, string, string, string];
     const family: IpFamily = address.includes(":") ? 6 : 4;
     const decision = this.#use(chain, uses);
-    const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, family, kind);
-    if (ports === "rest") return element(map("rest"), [address, protocol], decision);
+    const id = this.#identityNumbers.get(identity.key);
+    const map = (kind: VerdictMapKind) => verdictMap(d, family, kind);
+    if (ports === "rest") return element(map("rest"), [id, address, protocol], decision);
     const [from, to] = ports.split("-").map(Number) as [number, number];
-    if (from === to) return element(map("port"), [address, protocol, from], decision);
-    return element(map("range"), [address, protocol, range(from, to)], decision);
+    if (from === to) return element(map("port"), [id, address, protocol, from], decision);
+    return element(map("range"), [id, address, protocol, range(from, to)], decision);
   }
 
   /** Counts a use of the chain's decision (`uses` -1: one fewer); its number. */
@@ -389,61 +416,5 @@ export class FastPath {
       [address.text],
       this.#identityNumbers.get(identity.key),
     );
-  }
-
-  /** A new identity's number, maps, chains and `identities-*` elements. */
-  #declareIdentity(tx: Transaction, identity: Identity): void {
-    const number = this.#identityNumbers.acquire(identity.key);
-    for (const d of DIRECTIONS) {
-      const chain = identityChain(identity.hash, d);
-      for (const f of FAMILIES) {
-        const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, f, kind);
-        const ported = [addressType(f), "inet_proto", "inet_service"] as const;
-        tx.add({ kind: "map", name: map("port"), type: [...ported], value: "mark" });
-        tx.add({
-          kind: "map",
-          name: map("range"),
-          type: [...ported],
-          value: "mark",
-          flags: ["interval"],
-        });
-        tx.add({
-          kind: "map",
-          name: map("rest"),
-          type: [addressType(f), "inet_proto"],
-          value: "mark",
-        });
-      }
-      tx.add({ kind: "chain", name: chain });
-      for (const f of FAMILIES) {
-        const map = (kind: VerdictMapKind) => verdictMap(identity.hash, d, f, kind);
-        const local = header(f)[localField(d)];
-        const ported = concat(local, meta.l4proto, th.dport);
-        // Each lookup only while no earlier one found a decision (an identity has no TAG bit).
-        const undecided = eq(and(meta.mark, DECISION_TAG), 0);
-        for (const body of [
-          [markFromMap(ported, map("port"))],
-          [undecided, markFromMap(ported, map("range"))],
-          [undecided, markFromMap(concat(local, meta.l4proto), map("rest"))],
-        ])
-          tx.add({ kind: "rule", chain, body });
-      }
-      tx.add(element(identitiesMap(d), [number], verdict.jump(chain)));
-    }
-  }
-
-  /** A gone identity's `identities-*` elements, chains and maps (with their elements). */
-  #removeIdentity(tx: Transaction, identity: Identity): void {
-    const number = this.#identityNumbers.get(identity.key);
-    for (const d of DIRECTIONS) {
-      const chain = identityChain(identity.hash, d);
-      tx.delete(element(identitiesMap(d), [number], verdict.jump(chain)));
-      tx.flush({ kind: "chain", name: chain }).delete({ kind: "chain", name: chain });
-      for (const f of FAMILIES) {
-        for (const kind of VERDICT_MAP_KINDS)
-          tx.delete({ kind: "map", name: verdictMap(identity.hash, d, f, kind) });
-      }
-    }
-    this.#identityNumbers.release(identity.key);
   }
 }

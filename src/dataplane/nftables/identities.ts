@@ -9,7 +9,6 @@
 // of one identity is then in exactly the same sets, which is what makes an identity's verdict
 // exact for each of its addresses.
 
-import { createHash } from "node:crypto";
 import type { SetId, SetMember } from "../../engine/index.ts";
 import { type Address, type Cidr, cidrContains } from "../../net/cidr.ts";
 import { protocolNumber } from "../../nft/index.ts";
@@ -18,8 +17,6 @@ import { getOrCreate } from "../../util/maps.ts";
 export interface Identity {
   /** The signature's canonical text; equal signatures are one identity. */
   readonly key: string;
-  /** Short stable name for its nft objects (the same on every node and after restarts). */
-  readonly hash: string;
   /** Address and node sets holding its addresses. */
   readonly sets: ReadonlySet<SetId>;
   /** `set|protocol number|port` of its named-port elements. */
@@ -83,7 +80,6 @@ function identityOf(m: AddressMemberships, key: string): Identity {
   const namedPorts = [...m.namedPorts].sort();
   return {
     key,
-    hash: createHash("sha256").update(key).digest("hex").slice(0, 12),
     sets: new Set(sets),
     namedPorts: new Set(namedPorts),
     ports: [...new Set(namedPorts.map((t) => Number(t.slice(t.lastIndexOf("|") + 1))))],

@@ -129,28 +129,19 @@ export const identityMap = (family: IpFamily): string => `ids${family}`;
 export const identityLookupChain = (d: Direction, hostAllowed = false): string =>
   `ids-${dir(d)}${hostAllowed ? "-h" : ""}`;
 
-/** Fast path: an identity number -> jump to that identity's chain for the direction. */
-export const identitiesMap = (d: Direction): string => `identities-${dir(d)}`;
-
-/** Fast path: one identity's lookup of the local address, protocol and port, per direction. */
-export const identityChain = (hash: string, d: Direction): string => `id-${hash}-${dir(d)}`;
-
 /**
- * Where an identity's verdict elements go, per direction and family (data maps of decision
- * numbers): `port`, `x4-`: `local address . protocol . port` (hash); `range`, `v4-`: the same
- * key with a port range (interval); `rest`, `w4-`: `local address . protocol` (hash), for every
- * port the other two do not hold.
+ * Where the identities' verdict elements go, per direction and family (data maps of decision
+ * numbers, keyed by the peer identity's number first): `port`, `x4-in`: `identity . local
+ * address . protocol . port` (hash); `range`, `v4-in`: the same key with a port range
+ * (interval); `rest`, `w4-in`: `identity . local address . protocol` (hash), for every port the
+ * other two do not hold.
  */
 export type VerdictMapKind = "port" | "range" | "rest";
 
 const VERDICT_PREFIX: Record<VerdictMapKind, string> = { port: "x", range: "v", rest: "w" };
 
-export const verdictMap = (
-  hash: string,
-  d: Direction,
-  family: IpFamily,
-  kind: VerdictMapKind,
-): string => `${VERDICT_PREFIX[kind]}${family}-${hash}-${dir(d)}`;
+export const verdictMap = (d: Direction, family: IpFamily, kind: VerdictMapKind): string =>
+  `${VERDICT_PREFIX[kind]}${family}-${dir(d)}`;
 
 /** Fast path: a decision's number -> jump to the deciding policy's chain or to id-allow. */
 export const decisionMap = (d: Direction): string => `decide-${dir(d)}`;
