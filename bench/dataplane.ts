@@ -148,6 +148,8 @@ async function podEvents(
   remote: number[];
   local: number[];
   commits: { remote: number[]; local: number[] };
+  /** Commands of each local pod's transaction. */
+  localCommands: number[];
   checked: number;
 }> {
   const random = rng(5);
@@ -166,6 +168,7 @@ async function podEvents(
   const latency = { remote: [] as number[], local: [] as number[] };
   /** The commit alone (the rest of an event is the engine and the render). */
   const commits = { remote: [] as number[], local: [] as number[] };
+  const localCommands: number[] = [];
   let checked = 0;
   for (let i = 0; i < events + 3 * WARMUP; i++) {
     const kind = i % 3 === 2 ? "local" : "remote";
@@ -185,6 +188,7 @@ async function podEvents(
     });
     if (timing) latency[kind].push(t.ms);
     else commits[kind].pop();
+    if (timing && kind === "local") localCommands.push(t.value.size);
     const el = t.value.commands.find(
       (c) => c.verb === "add" && c.object.kind === "element" && c.object.set.startsWith("a4-"),
     );
@@ -193,7 +197,7 @@ async function podEvents(
       checked++;
     }
   }
-  return { ...latency, commits, checked };
+  return { ...latency, commits, localCommands, checked };
 }
 
 // A connect every 10 ms, each with its own 500 ms timeout, bounded in time: prints the wall
@@ -467,7 +471,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         metric: `  pod event -> live, remote / local pod`,
         value: remote.p50,
         unit: "ms",
-        note: `p50 ${remote.p50.toFixed(1)} / ${local.p50.toFixed(1)} ms, p99 ${remote.p99.toFixed(1)} / ${local.p99.toFixed(1)} ms; ${ev.remote.length + ev.local.length} events, ${ev.checked} checked live`,
+        note: `p50 ${remote.p50.toFixed(1)} / ${local.p50.toFixed(1)} ms, p99 ${remote.p99.toFixed(1)} / ${local.p99.toFixed(1)} ms; ${ev.remote.length + ev.local.length} events, ${ev.checked} checked live; a local pod's transaction ${median(ev.localCommands)} commands`,
       });
       Object.assign(figures, {
         [`event${pods}RemoteP50Ms`]: Number(remote.p50.toFixed(2)),
@@ -477,6 +481,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         [`event${pods}LocalCommitP50Ms`]: Number(summarize(ev.commits.local).p50.toFixed(2)),
         [`event${pods}LocalCommitP99Ms`]: Number(summarize(ev.commits.local).p99.toFixed(2)),
         [`event${pods}RemoteCommitP50Ms`]: Number(summarize(ev.commits.remote).p50.toFixed(2)),
+        [`event${pods}LocalCommands`]: median(ev.localCommands),
       });
     }
 

@@ -308,6 +308,36 @@ describe("verdict-map fast path", () => {
     sameVerdicts(full, stateOf(["198.18.0.1", "198.18.0.5"], [allowWeb]), [["198.18.0.5", 9000]]);
   });
 
+  test("a new local replica is elements only: its chains are its twin's", async () => {
+    const s = stateOf(["198.18.0.1"], [allowWeb]);
+    const renderer = new NftRenderer(cfg);
+    const fake = new MemoryNftables();
+    await fake.run(renderer.full(s));
+    const twin: DpEndpoint = {
+      ...db([allowWeb]),
+      id: "ns/db-2" as EndpointId,
+      interfaceName: "veth2",
+      addresses: ["198.18.0.4"],
+    };
+    const tx = renderer.update([{ type: "endpoint-upserted", endpoint: twin }]);
+    await fake.run(tx);
+    const objects = new Set(tx.commands.map((c) => `${c.verb} ${c.object.kind}`));
+    assert.deepEqual([...objects], ["add element"], tx.toString());
+    // Its own verdict elements, under the same identity as db's.
+    const mine = verdictsOf((await fake.read("inet", "microseg"))!).port.filter(
+      (e) => e.key[0] === "198.18.0.4",
+    );
+    assert.deepEqual(
+      mine.map((e) => e.key),
+      [["198.18.0.4", "tcp", 9000]],
+    );
+    // And the table equals a full render of the state with both.
+    const both: DataplaneState = { ...s, endpoints: new Map([...s.endpoints, [twin.id, twin]]) };
+    const again = new MemoryNftables();
+    await again.run(new NftRenderer(cfg).full(both));
+    assert.equal(fake.dump(), again.dump());
+  });
+
   test("the mark leaves as it came; a mark bit microseg does not own takes the walk", async () => {
     const denyWeb = policy("deny-web", [rule({ action: "Deny", source: { set: web.id } })]);
     const s = stateOf(["198.18.0.1"], [allowWeb, denyWeb]);
