@@ -183,11 +183,11 @@ async function podEvents(
     const t = await timed(async () => {
       engine.ingest(upserts([pod]));
       const tx = renderer.update(engine.flush());
-      commits[kind].push((await timed(() => kernel.run(tx))).ms);
+      const commit = await timed(() => kernel.run(tx));
+      if (timing) commits[kind].push(commit.ms);
       return tx;
     });
     if (timing) latency[kind].push(t.ms);
-    else commits[kind].pop();
     if (timing && kind === "local") localCommands.push(t.value.size);
     const el = t.value.commands.find(
       (c) => c.verb === "add" && c.object.kind === "element" && c.object.set.startsWith("a4-"),

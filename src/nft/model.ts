@@ -3,7 +3,14 @@
 
 import type { Atom, BaseChain, Element, Family, SetFlag, SetKeyType, Stmt } from "./ast.ts";
 import { canonicalBody, canonicalKey, canonicalPart } from "./canonical.ts";
-import { type RenderOptions, renderAtom, renderBody, renderPart, renderVerdict } from "./syntax.ts";
+import {
+  commentSuffix,
+  type RenderOptions,
+  renderAtom,
+  renderBody,
+  renderPart,
+  renderVerdict,
+} from "./syntax.ts";
 
 export interface RuleModel {
   body: Stmt[];
@@ -49,7 +56,7 @@ function elementText(set: SetModel, el: ElementModel): string {
   const key =
     canonicalKey(el.key, set.type)
       .map((p) => renderPart(p))
-      .join(" . ") + (el.comment === undefined ? "" : ` comment "${el.comment}"`);
+      .join(" . ") + commentSuffix(el.comment);
   if (el.value === undefined) return key;
   const value =
     typeof el.value === "object"
@@ -94,8 +101,8 @@ export function dumpSorted(model: TableModel, opts: RenderOptions = {}): string 
   }
   for (const c of chains) {
     for (const r of c.rules) {
-      const comment = r.comment === undefined ? "" : ` comment "${r.comment}"`;
-      lines.push(`add rule ${head} ${c.name} ${renderBody(canonicalBody(r.body), opts)}${comment}`);
+      const body = renderBody(canonicalBody(r.body), opts);
+      lines.push(`add rule ${head} ${c.name} ${body}${commentSuffix(r.comment)}`);
     }
   }
   return `${lines.join("\n")}\n`;

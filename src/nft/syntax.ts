@@ -161,10 +161,12 @@ function renderSetSpec(obj: SetObject | MapObject): string {
   return `{ ${key}${value};${flags}${comment} }`;
 }
 
+/** ` comment "TEXT"` after a rule's body or an element's key; nothing without a comment. */
+export const commentSuffix = (comment: string | undefined): string =>
+  comment === undefined ? "" : ` comment "${comment}"`;
+
 function renderElement(el: Element): string {
-  const k =
-    el.key.map((p) => renderPart(p)).join(" . ") +
-    (el.comment === undefined ? "" : ` comment "${el.comment}"`);
+  const k = el.key.map((p) => renderPart(p)).join(" . ") + commentSuffix(el.comment);
   const { value } = el;
   if (value === undefined) return k;
   return `${k} : ${typeof value === "object" ? renderVerdict(value) : renderAtom(value)}`;
@@ -191,8 +193,7 @@ function renderObject(obj: NftObject): string {
     }
     case "rule": {
       const handle = obj.handle === undefined ? "" : ` handle ${obj.handle}`;
-      const comment = obj.comment === undefined ? "" : ` comment "${obj.comment}"`;
-      return ` ${obj.chain}${handle} ${renderBody(obj.body)}${comment}`;
+      return ` ${obj.chain}${handle} ${renderBody(obj.body)}${commentSuffix(obj.comment)}`;
     }
     case "set":
     case "map":

@@ -8,6 +8,7 @@ import { describe, test } from "node:test";
 import {
   changedHands,
   DEFAULT_ENFORCEMENT,
+  endpointChain,
   NftRenderer,
   stateHolders,
   tableHolders,
@@ -98,12 +99,20 @@ describe("address holders", () => {
   });
 
   test("an address changes hands between endpoints sharing a chain, on the same interface", async () => {
-    const before = tableHolders(await rendered(stateOf(endpoint("old", ["198.18.0.3"], "cali3"))));
-    const taken = stateHolders(stateOf(endpoint("new", ["198.18.0.3"], "cali3")));
-    assert.equal(taken.get("198.18.0.3")?.chain, before.get("198.18.0.3")?.chain);
-    assert.deepEqual(changedHands(before, taken), ["198.18.0.3"]);
-    const kept = stateHolders(stateOf(endpoint("old", ["198.18.0.3"], "cali3")));
-    assert.deepEqual(changedHands(before, kept), []);
+    const old = endpoint("old", ["198.18.0.3"], "cali3");
+    const taker = endpoint("new", ["198.18.0.3"], "cali3");
+    assert.equal(endpointChain(taker, "ingress"), endpointChain(old, "ingress"));
+    const before = tableHolders(await rendered(stateOf(old)));
+    assert.deepEqual(changedHands(before, stateHolders(stateOf(taker))), ["198.18.0.3"]);
+    assert.deepEqual(changedHands(before, stateHolders(stateOf(old))), []);
+  });
+
+  test("an endpoint whose policies changed keeps its address (another chain, the same holder)", async () => {
+    const old = endpoint("kept", ["198.18.0.3"], "cali3");
+    const changed = endpoint("kept", ["198.18.0.3"], "cali3", denyTier);
+    assert.notEqual(endpointChain(changed, "ingress"), endpointChain(old, "ingress"));
+    const before = tableHolders(await rendered(stateOf(old)));
+    assert.deepEqual(changedHands(before, stateHolders(stateOf(changed))), []);
   });
 
   test("without some addresses, a render holds none of them and every other", async () => {

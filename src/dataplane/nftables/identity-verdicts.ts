@@ -18,6 +18,7 @@ import { protocolNumber } from "../../nft/index.ts";
 import type { Direction, Protocol } from "../../policy/index.ts";
 import { getOrCreate } from "../../util/maps.ts";
 import { type Identity, namedPortToken } from "./identities.ts";
+import { tiersOf } from "./names.ts";
 
 /** The protocols with ports the fast path answers for; other packets take the chains. */
 export const FAST_PROTOCOLS = [
@@ -134,7 +135,7 @@ function ruleMatch(r: DpRule, key: Key, view: VerdictView): Tri {
 
 /** The endpoint chain's walk for one key; undefined when the fast path cannot answer. */
 function decide(endpoint: DpEndpoint, key: Key, view: VerdictView): Decision | undefined {
-  const tiers = key.d === "ingress" ? endpoint.ingress : endpoint.egress;
+  const tiers = tiersOf(endpoint, key.d);
   for (const tier of tiers) {
     let passed = false;
     policies: for (const id of tier.policies) {
@@ -176,7 +177,7 @@ export function addressVerdicts(
   peer: Identity,
   view: VerdictView,
 ): PortVerdict[] {
-  const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
+  const tiers = tiersOf(endpoint, d);
   if (tiers.length === 0) return [];
   const rulePorts: number[] = [];
   for (const tier of tiers) {
@@ -214,7 +215,7 @@ export function addressVerdicts(
  * depend on the local address itself, not only on the sets and named ports holding it.
  */
 export function matchesLocalNets(endpoint: DpEndpoint, d: Direction, view: VerdictView): boolean {
-  const tiers = d === "ingress" ? endpoint.ingress : endpoint.egress;
+  const tiers = tiersOf(endpoint, d);
   return tiers.some((tier) =>
     tier.policies.some((id) =>
       view.rules(id, d).some((r) => {

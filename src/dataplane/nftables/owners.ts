@@ -1,22 +1,19 @@
 // Who holds each local address: in a table as read back from the kernel, and in a state about
-// to be rendered, in the same terms (the endpoint the dispatch element's comment names, the
-// chain it leads to, and for a workload the interface its source pair names), so the two
-// compare. The chain alone would not do: endpoints with the same tiers share one. An agent that starts on
+// to be rendered, in the same terms (the endpoint the dispatch element's comment names, and for
+// a workload the interface its source pair names), so the two compare. Not the chain the element
+// leads to: endpoints with the same tiers share one, and an endpoint whose tiers changed keeps
+// its address. An agent that starts on
 // a table an earlier agent left knows nothing of the endpoints that agent rendered; the table
 // does, and the addresses whose holder differs are those whose connection entries must go
 // before anyone else gets them (src/agent/enforcer.ts).
 import type { DataplaneState, EndpointId } from "../../engine/index.ts";
 import { tryParseAddress } from "../../net/cidr.ts";
 import type { TableModel } from "../../nft/index.ts";
-import { dispatchMap, endpointChain, holderComment, sourceSet } from "./names.ts";
+import { dispatchMap, holderComment, sourceSet } from "./names.ts";
 
-/**
- * The holder of one address: its endpoint (`holderComment`), that endpoint's ingress chain, and
- * its interface if a workload.
- */
+/** The holder of one address: its endpoint (`holderComment`), and its interface if a workload. */
 export interface AddressHolder {
   readonly endpoint: string | undefined;
-  readonly chain: string;
   readonly interfaceName?: string;
 }
 
@@ -39,11 +36,7 @@ export function tableHolders(table: TableModel): Map<string, AddressHolder> {
       if (typeof address !== "string" || typeof value !== "object" || !("chain" in value)) continue;
       const key = canonical(address);
       const iface = interfaces.get(key);
-      holders.set(key, {
-        endpoint: el.comment,
-        chain: value.chain,
-        ...(iface ? { interfaceName: iface } : {}),
-      });
+      holders.set(key, { endpoint: el.comment, ...(iface ? { interfaceName: iface } : {}) });
     }
   }
   return holders;
@@ -65,7 +58,6 @@ export function stateHolders(state: DataplaneState): Map<string, AddressHolder> 
     const iface = e.kind === "workload" ? e.interfaceName : undefined;
     holders.set(address, {
       endpoint: holderComment(id),
-      chain: endpointChain(e, "ingress"),
       ...(iface ? { interfaceName: iface } : {}),
     });
   }
@@ -83,7 +75,6 @@ export function changedHands(
       return (
         now === undefined ||
         now.endpoint !== was.endpoint ||
-        now.chain !== was.chain ||
         now.interfaceName !== was.interfaceName
       );
     })
