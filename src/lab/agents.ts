@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AgentStatus } from "../agent/index.ts";
+import { NODE_FLAGS } from "../util/node-flags.ts";
 import { type Detached, livePid, logTail, spawnDetached } from "./processes.ts";
 import type { LabFiles } from "./state.ts";
 import { LAB_POD_IFACE_PREFIX, type LabPlan, type NodePlan } from "./topology.ts";
@@ -60,6 +61,7 @@ export function startAgent(
   rmSync(statusFile(files, plan, node), { force: true });
   return spawnDetached(files, agentName(plan, node), here ? undefined : node.netns, [
     process.execPath,
+    ...NODE_FLAGS,
     cli,
     "agent",
     "--node",

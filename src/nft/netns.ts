@@ -1,9 +1,10 @@
 // Enters a network namespace (as `ip netns` names it) on the calling thread only: Linux keeps
 // the network namespace per thread, so a worker thread can live in a node's namespace while
 // the rest of the process stays where it is. Every socket the thread opens afterwards (the
-// netlink socket of libnftables) belongs to that namespace for good.
+// netlink socket of libnftables) belongs to that namespace for good, also once the thread has
+// left it (`inNetns`).
 
-import { closeSync, openSync, readlinkSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readlinkSync } from "node:fs";
 import koffi from "koffi";
 
 const CLONE_NEWNET = 0x40000000;
@@ -22,17 +23,45 @@ export function netnsPath(name: string): string {
  */
 export function enterNetns(name: string): void {
   const path = netnsPath(name);
-  const libc = koffi.load("libc.so.6");
-  const setns = libc.func("int setns(int fd, int nstype)");
   const fd = openSync(path, "r");
   try {
-    if (setns(fd, CLONE_NEWNET) !== 0) {
-      throw new Error(`setns(${path}) failed (errno ${koffi.errno()})`);
-    }
+    joinNetns(fd, path);
   } finally {
     closeSync(fd);
   }
-  const want = `net:[${statSync(path).ino}]`;
+}
+
+/**
+ * Runs `fn` with the calling thread in the namespace, then brings the thread back to the one it
+ * was in, checked as on the way in. What `fn` opens (a libnftables context's socket) stays in
+ * the namespace. Failing to come back is fatal: the thread (the main one, say) would go on in a
+ * node's namespace.
+ */
+export function inNetns<T>(name: string, fn: () => T): T {
+  const home = openSync("/proc/thread-self/ns/net", "r");
+  try {
+    enterNetns(name);
+    try {
+      return fn();
+    } finally {
+      try {
+        joinNetns(home, "the thread's own namespace");
+      } catch (e) {
+        process.emitWarning(`cannot leave netns ${name}: ${String(e)}`);
+        process.abort();
+      }
+    }
+  } finally {
+    closeSync(home);
+  }
+}
+
+function joinNetns(fd: number, what: string): void {
+  const setns = koffi.load("libc.so.6").func("int setns(int fd, int nstype)");
+  if (setns(fd, CLONE_NEWNET) !== 0) {
+    throw new Error(`setns(${what}) failed (errno ${koffi.errno()})`);
+  }
+  const want = `net:[${fstatSync(fd).ino}]`;
   const now = readlinkSync("/proc/thread-self/ns/net");
-  if (now !== want) throw new Error(`thread is in ${now} after setns(${path}), not ${want}`);
+  if (now !== want) throw new Error(`thread is in ${now} after setns(${what}), not ${want}`);
 }

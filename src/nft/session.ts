@@ -2,10 +2,19 @@
 // network namespace once: the kernel's nftables without a process per transaction. Requests
 // are answered in order; the thread is started on first use, does not keep the process alive
 // while idle, and is replaced when it dies or a request overruns its time.
+//
+// Small scripts (a pod event's transaction: a dozen commands, a few KiB) are committed on the
+// calling thread instead, through a second context opened in the target's namespace, when the
+// worker has nothing pending (so requests still take effect in order). Their commit takes about
+// 1 ms; the hop to the worker and back cost as much again at the median and, with the two
+// threads' wake-ups on a loaded 2-core node, most of a pod event's tail (event to live element
+// at 50k pods, p99: 5.6 ms through the worker, 3.7 ms inline). The price: a kernel call that
+// hangs blocks the calling thread, where the worker would be replaced after `timeoutMs`.
 
 import { Worker } from "node:worker_threads";
 import { NftError } from "./errors.ts";
-import type { RunResult } from "./libnftables.ts";
+import { LibNftables, type RunResult } from "./libnftables.ts";
+import { inNetns } from "./netns.ts";
 import type {
   WorkerClose,
   WorkerData,
@@ -27,6 +36,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Scripts up to this size run on the calling thread (see above). */
+const INLINE_BYTES = 64 * 1024;
+
 const workerUrl = new URL("./worker.ts", import.meta.url).href;
 // The sources run through tsx (bin/microseg.js), which a worker thread does not inherit.
 const workerBoot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
@@ -36,6 +48,7 @@ export class NftSession {
   readonly #target: NftTarget;
   readonly #pending = new Map<number, Pending>();
   #worker: Worker | undefined;
+  #inline: LibNftables | undefined;
   #nextId = 1;
 
   constructor(target: NftTarget = {}) {
@@ -44,7 +57,24 @@ export class NftSession {
 
   /** Runs the script; resolves with libnftables' answer, whatever its return code. */
   request(op: WorkerRequest["op"], script: string): Promise<RunResult> {
+    if (op !== "list" && script.length <= INLINE_BYTES && this.#pending.size === 0) {
+      try {
+        const nft = this.#inline ?? this.#openInline();
+        return Promise.resolve(nft.run(script, { dryRun: op === "check" }));
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        return Promise.reject(
+          new NftError("exec", `cannot use libnftables${this.#where()}: ${why}`),
+        );
+      }
+    }
     return this.#send((id) => ({ id, op, script }));
+  }
+
+  #openInline(): LibNftables {
+    const { netns } = this.#target;
+    this.#inline = netns ? inNetns(netns, () => new LibNftables()) : new LibNftables();
+    return this.#inline;
   }
 
   /** Reads rule handles over netlink on the worker (see rule-handles.ts). */
@@ -65,8 +95,13 @@ export class NftSession {
     });
   }
 
-  /** Ends the worker thread once it has answered what is pending; a later request starts a new one. */
+  /**
+   * Frees the inline context and ends the worker thread once it has answered what is pending; a
+   * later request opens or starts them again.
+   */
   async close(): Promise<void> {
+    this.#inline?.free();
+    this.#inline = undefined;
     const worker = this.#worker;
     if (!worker) return;
     const exited = new Promise((resolve) => worker.once("exit", resolve));

@@ -120,13 +120,13 @@ export function partError(part: Part, type: DataType): string | undefined {
 
 /** Parts as set elements: the key's types are not known here, only the shapes nft can parse. */
 function plainPartError(part: Part): string | undefined {
-  const atoms = typeof part === "object" ? [part.from, part.to] : [part];
-  for (const a of atoms) {
-    if (typeof a === "number" ? !isUint(a, 0xffffffff) : !/^[0-9A-Za-z.:/_-]+$/.test(a)) {
-      return `element part ${JSON.stringify(a)} is neither a number nor an address, prefix or name`;
-    }
-  }
-  return undefined;
+  if (typeof part === "object") return plainAtomError(part.from) ?? plainAtomError(part.to);
+  return plainAtomError(part);
+}
+
+function plainAtomError(a: string | number): string | undefined {
+  if (typeof a === "number" ? isUint(a, 0xffffffff) : /^[0-9A-Za-z.:/_-]+$/.test(a)) return;
+  return `element part ${JSON.stringify(a)} is neither a number nor an address, prefix or name`;
 }
 
 /** A key as nft reads it, to find one named twice: `198.18.0.1 . 6 . 80-89`. */
@@ -151,8 +151,8 @@ function elementError(el: Element, withValue: boolean): string | undefined {
 /** The elements of one command: at least one, each valid. */
 function elementsError(elements: readonly Element[], withValue: boolean): string | undefined {
   if (elements.length === 0) return "an element command needs at least one element";
-  for (const [i, el] of elements.entries()) {
-    const e = elementError(el, withValue);
+  for (let i = 0; i < elements.length; i++) {
+    const e = elementError(elements[i]!, withValue);
     if (e) return (elements.length === 1 ? "" : `element ${i + 1}: `) + e;
   }
   return undefined;

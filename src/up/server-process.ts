@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Backoff } from "../util/backoff.ts";
+import { NODE_FLAGS } from "../util/node-flags.ts";
 
 const cli = fileURLToPath(new URL("../../bin/microseg.js", import.meta.url));
 
@@ -90,7 +91,7 @@ export class ServerProcess {
     ];
     if (this.#opts.tokenFile) args.push("--token-file", this.#opts.tokenFile);
     if (this.#opts.flowStore) args.push("--flow-store", this.#opts.flowStore);
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...args], {
       stdio: ["ignore", this.#opts.logFd, this.#opts.logFd],
     });
     this.#child = child;

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readlinkSync } from "node:fs";
 import { beforeEach, describe, test } from "node:test";
 import {
   counter,
@@ -226,6 +227,40 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
       });
     }
     assert.ok(!execFileSync("nft", ["list", "tables"]).toString().includes("table inet never"));
+  });
+
+  test("a small transaction commits on the calling thread, which stays in its own namespace", async () => {
+    const home = readlinkSync("/proc/thread-self/ns/net");
+    const unique = `t${randomBytes(4).toString("hex")}`;
+    await netns.kernel.run(
+      new Transaction({ family: "inet", table: unique }).add({ kind: "table" }),
+    );
+    assert.equal(readlinkSync("/proc/thread-self/ns/net"), home);
+    assert.ok(await netns.kernel.read("inet", unique), "the table is in the test's namespace");
+    assert.ok(!execFileSync("nft", ["list", "tables"]).toString().includes(unique));
+  });
+
+  test("transactions take effect in order when a large one is still on the worker", async () => {
+    await netns.kernel.run(startingRuleset(table));
+    // Over the inline size: this one goes to the worker thread.
+    const many = Array.from({ length: 6000 }, (_, i) => ({
+      key: [`198.18.${20 + (i >> 8)}.${i & 255}`],
+    }));
+    const large = new Transaction({ family: "inet", table }).add({
+      kind: "element",
+      set: "hosts",
+      elements: many,
+    });
+    assert.ok(large.toString().length > 64 * 1024);
+    const small = new Transaction({ family: "inet", table }).delete({
+      kind: "element",
+      set: "hosts",
+      elements: [{ key: ["198.18.20.7"] }],
+    });
+    // Issued back to back: the small delete must find the element the large add made.
+    await Promise.all([netns.kernel.run(large), netns.kernel.run(small)]);
+    assert.equal(await netns.kernel.hasElement("inet", table, "hosts", "198.18.20.7"), false);
+    assert.equal(await netns.kernel.hasElement("inet", table, "hosts", "198.18.20.8"), true);
   });
 
   test("a missing table reads as undefined", async () => {

@@ -106,6 +106,30 @@ type Verdicts = Map<string, string>;
 const verdictText = (d: Direction, address: string, protocol: string, ports: VerdictPorts) =>
   `${d} ${address} ${protocol} ${ports === "rest" ? ports : `${ports.from}-${ports.to}`}`;
 
+/** One own address of an endpoint in one direction, and the verdicts it shares (if it does). */
+interface LocalSide {
+  readonly endpoint: DpEndpoint;
+  readonly d: Direction;
+  readonly local: Address;
+  readonly byPeer: WeakMap<Identity, readonly PortVerdict[]> | undefined;
+}
+const NO_SIDES: readonly LocalSide[] = [];
+
+/** A verdict's element in its map: single ports, true ranges and each protocol's other ports. */
+function verdictElement(
+  d: Direction,
+  family: IpFamily,
+  key: { id: number; address: string; protocol: string; ports: VerdictPorts },
+  decision: number,
+): ElementObject {
+  const map = (kind: VerdictMapKind) => verdictMap(d, family, kind);
+  const { id, address, protocol, ports } = key;
+  if (ports === "rest") return element(map("rest"), [id, address, protocol], decision);
+  const { from, to } = ports;
+  if (from === to) return element(map("port"), [id, address, protocol, from], decision);
+  return element(map("range"), [id, address, protocol, range(from, to)], decision);
+}
+
 /** The decision that every tier let the packet through (`jump id-allow`), in both maps. */
 const ALLOWED = DECISION_TAG;
 
@@ -231,21 +255,27 @@ export class FastPath {
     const deleted: ElementObject[] = [];
     const written: ElementObject[] = [];
     const endpoints = this.source.endpoints();
+    // Each dirty endpoint's local side once, not once per identity: a local pod's batch meets
+    // every identity of the cluster, and what it allocated per identity was most of a pod
+    // event's garbage.
+    const sides = new Map<EndpointId, LocalSide[]>();
+    const sideOf = (id: EndpointId): readonly LocalSide[] => {
+      const endpoint = endpoints.get(id);
+      if (!endpoint) return NO_SIDES;
+      return getOrCreate(sides, id, () => this.#localSides(endpoint));
+    };
     for (const identity of this.#identities.identities()) {
       const all = dirty === "all" || added.has(identity.key);
-      const ids = all ? new Set([...endpoints.keys(), ...this.#stored(identity).keys()]) : dirty;
-      for (const id of ids) {
-        const { gone, come } = this.#recompute(identity, id, endpoints.get(id));
-        deleted.push(...gone);
-        written.push(...come);
-      }
+      const stored = this.#verdicts.get(identity.key);
+      const ids = all ? new Set([...endpoints.keys(), ...(stored?.keys() ?? [])]) : dirty;
+      for (const id of ids) this.#recompute(identity, id, sideOf(id), deleted, written);
     }
     // A gone identity's verdict elements go (its number is released last, so no identity of
     // this batch has it yet); their decisions lose the uses.
     for (const identity of changes.removed) {
       for (const verdicts of this.#verdicts.get(identity.key)?.values() ?? []) {
         for (const [text, chain] of verdicts)
-          deleted.push(this.#verdictElement(identity, text, chain, -1));
+          deleted.push(this.#deletedVerdict(identity, text, chain));
       }
       this.#verdicts.delete(identity.key);
     }
@@ -323,20 +353,14 @@ export class FastPath {
     return m;
   }
 
-  /**
-   * A verdict element; `uses` (+1 written, -1 deleted) counts it for its decision's element.
-   * A decision's number is given when its element is written, after this sync's counts.
-   */
-  #verdictElement(identity: Identity, text: string, chain: string, uses: 1 | -1): ElementObject {
-    const [d, address, protocol, ports] = text.split(" ") as [Direction, string, string, string];
-    const family: IpFamily = address.includes(":") ? 6 : 4;
-    const decision = this.#use(chain, uses);
+  /** A stored verdict's element, to delete: its decision loses the use. */
+  #deletedVerdict(identity: Identity, text: string, chain: string): ElementObject {
+    const [d, address, protocol, range] = text.split(" ") as [Direction, string, string, string];
+    const [from, to] = range.split("-").map(Number) as [number, number];
+    const ports: VerdictPorts = range === "rest" ? "rest" : { from, to };
     const id = this.#identityNumbers.get(identity.key);
-    const map = (kind: VerdictMapKind) => verdictMap(d, family, kind);
-    if (ports === "rest") return element(map("rest"), [id, address, protocol], decision);
-    const [from, to] = ports.split("-").map(Number) as [number, number];
-    if (from === to) return element(map("port"), [id, address, protocol, from], decision);
-    return element(map("range"), [id, address, protocol, range(from, to)], decision);
+    const family: IpFamily = address.includes(":") ? 6 : 4;
+    return verdictElement(d, family, { id, address, protocol, ports }, this.#use(chain, -1));
   }
 
   /** Counts a use of the chain's decision (`uses` -1: one fewer); its number. */
@@ -347,62 +371,75 @@ export class FastPath {
     return this.#decisionNumbers.acquire(chain);
   }
 
+  /**
+   * The endpoint's verdicts against `identity` now, against what the table holds: elements
+   * that changed go to `deleted` and `written`.
+   */
   #recompute(
     identity: Identity,
     id: EndpointId,
-    endpoint: DpEndpoint | undefined,
-  ): { gone: ElementObject[]; come: ElementObject[] } {
-    const stored = this.#stored(identity);
-    const before: Verdicts = stored.get(id) ?? new Map();
-    const after: Verdicts = new Map();
-    if (endpoint) {
-      const own = this.source.ownAddresses(endpoint).map(parseAddress);
-      for (const d of DIRECTIONS) {
-        for (const local of own) {
-          for (const v of this.#verdictsOf(endpoint, d, local, identity)) {
-            const text = verdictText(d, local.text, v.protocol.name, v.ports);
-            const chain =
-              v.decision === "allowed" ? IDENTITY_ALLOW : this.#policyChain(v.decision.policy, d);
-            after.set(text, chain);
-          }
-        }
+    sides: readonly LocalSide[],
+    deleted: ElementObject[],
+    written: ElementObject[],
+  ): void {
+    const stored = this.#verdicts.get(identity.key);
+    const before = stored?.get(id);
+    let after: Verdicts | undefined;
+    for (const side of sides) {
+      for (const v of this.#verdictsOf(side, identity)) {
+        const text = verdictText(side.d, side.local.text, v.protocol.name, v.ports);
+        const chain =
+          v.decision === "allowed" ? IDENTITY_ALLOW : this.#policyChain(v.decision.policy, side.d);
+        after ??= new Map();
+        if (after.has(text)) continue;
+        after.set(text, chain);
+        if (before?.get(text) === chain) continue;
+        const id = this.#identityNumbers.get(identity.key);
+        const key = { id, address: side.local.text, protocol: v.protocol.name, ports: v.ports };
+        written.push(verdictElement(side.d, side.local.family, key, this.#use(chain, 1)));
       }
     }
-    if (after.size > 0) stored.set(id, after);
-    else stored.delete(id);
-    const gone: ElementObject[] = [];
-    const come: ElementObject[] = [];
+    if (after) (stored ?? this.#stored(identity)).set(id, after);
+    else stored?.delete(id);
+    if (!before) return;
     for (const [text, chain] of before) {
-      if (after.get(text) !== chain) gone.push(this.#verdictElement(identity, text, chain, -1));
+      if (after?.get(text) !== chain) deleted.push(this.#deletedVerdict(identity, text, chain));
     }
-    for (const [text, chain] of after) {
-      if (before.get(text) !== chain) come.push(this.#verdictElement(identity, text, chain, 1));
-    }
-    return { gone, come };
   }
 
   /**
-   * A local address's verdicts against a peer identity, computed once for every address with
-   * the same identity behind the same endpoint chain (replicas: a new one costs lookups, not
-   * tier walks). Not shared when the address has no identity (a prefix covers it) or a rule
-   * matches the local side by CIDR; forgotten when a policy changes (`rulesChanged`).
+   * An endpoint's own addresses, each with a direction and where its verdicts are shared:
+   * computed once for every address with the same identity behind the same endpoint chain
+   * (replicas: a new one costs lookups, not tier walks). Not shared when the address has no
+   * identity (a prefix covers it) or a rule matches the local side by CIDR; forgotten when a
+   * policy changes (`rulesChanged`).
    */
-  #verdictsOf(
-    endpoint: DpEndpoint,
-    d: Direction,
-    local: Address,
-    peer: Identity,
-  ): readonly PortVerdict[] {
-    const compute = () => addressVerdicts(endpoint, d, local, peer, this.source);
-    const own = this.#identities.identityOf(local.text);
-    if (!own) return compute();
-    const key = `${endpointChain(endpoint, d)} ${local.family}`;
-    const shared = getOrCreate(this.#shared, key, () =>
-      matchesLocalNets(endpoint, d, this.source) ? "per-address" : new WeakMap(),
-    );
-    if (shared === "per-address") return compute();
-    const byPeer = getOrCreate(shared, own, () => new WeakMap<Identity, readonly PortVerdict[]>());
-    return getOrCreate(byPeer, peer, compute);
+  #localSides(endpoint: DpEndpoint): LocalSide[] {
+    const sides: LocalSide[] = [];
+    for (const d of DIRECTIONS) {
+      for (const text of this.source.ownAddresses(endpoint)) {
+        const local = parseAddress(text);
+        const own = this.#identities.identityOf(local.text);
+        let byPeer: WeakMap<Identity, readonly PortVerdict[]> | undefined;
+        if (own) {
+          const key = `${endpointChain(endpoint, d)} ${local.family}`;
+          const shared = getOrCreate(this.#shared, key, () =>
+            matchesLocalNets(endpoint, d, this.source) ? "per-address" : new WeakMap(),
+          );
+          if (shared !== "per-address") byPeer = getOrCreate(shared, own, () => new WeakMap());
+        }
+        sides.push({ endpoint, d, local, byPeer });
+      }
+    }
+    return sides;
+  }
+
+  #verdictsOf(side: LocalSide, peer: Identity): readonly PortVerdict[] {
+    const known = side.byPeer?.get(peer);
+    if (known) return known;
+    const verdicts = addressVerdicts(side.endpoint, side.d, side.local, peer, this.source);
+    side.byPeer?.set(peer, verdicts);
+    return verdicts;
   }
 
   /** Policies changed: verdicts computed before may not hold. */

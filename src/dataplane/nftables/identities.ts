@@ -191,8 +191,8 @@ export class IdentityIndex {
     return this.#addresses.get(address)?.identity;
   }
 
-  identities(): Identity[] {
-    return [...this.#identities.values()].map((h) => h.identity);
+  *identities(): IterableIterator<Identity> {
+    for (const h of this.#identities.values()) yield h.identity;
   }
 
   #covered(address: Address): boolean {
