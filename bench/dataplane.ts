@@ -130,8 +130,8 @@ const CLIENT = connectLoopScript(7000);
  * Pod events on a node whose table holds `engine`'s state: new remote pods (set elements only)
  * and new local pods (an endpoint's chains and map elements too), copied from existing pods
  * (same namespace and labels, so the same sets) with fresh addresses. Each is one transaction,
- * timed until nft returns, when the kernel has committed it; every 10th is checked with
- * a `get element`. The first WARMUP events of each kind are not timed: they are where the
+ * timed until nft returns, when the kernel has committed it; every 10th is checked in the
+ * kernel (`KernelNftables.hasElement`). The first WARMUP events of each kind are not timed: they are where the
  * process first runs the incremental paths (compiled on first use), which a running agent
  * has done long before.
  */
@@ -192,8 +192,8 @@ async function podEvents(
       (c) => c.verb === "add" && c.object.kind === "element" && c.object.set.startsWith("a4-"),
     );
     if (i % 10 === 0 && el?.object.kind === "element") {
-      // Through libnftables, not `nft get element`: forking this process (hundreds of MB)
-      // left the next events paying its copy-on-write faults, which an agent never does.
+      // In this process, not `nft get element` in a child: forking this process (hundreds of
+      // MB) left the next events paying its copy-on-write faults, which an agent never does.
       if (!(await kernel.hasElement("inet", "microseg", el.object.set, ip)))
         throw new Error(`${ip} is not in ${el.object.set} after its pod event`);
       checked++;

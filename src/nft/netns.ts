@@ -4,7 +4,7 @@
 // netlink socket of libnftables) belongs to that namespace for good, also once the thread has
 // left it (`inNetns`).
 
-import { closeSync, fstatSync, openSync, readlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readlinkSync, writeSync } from "node:fs";
 import koffi from "koffi";
 
 const CLONE_NEWNET = 0x40000000;
@@ -47,7 +47,8 @@ export function inNetns<T>(name: string, fn: () => T): T {
       try {
         joinNetns(home, "the thread's own namespace");
       } catch (e) {
-        process.emitWarning(`cannot leave netns ${name}: ${String(e)}`);
+        // Written synchronously: a warning would be printed after the abort, that is never.
+        writeSync(2, `microseg: cannot leave netns ${name}: ${String(e)}\n`);
         process.abort();
       }
     }

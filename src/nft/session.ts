@@ -36,8 +36,8 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** Scripts up to this size run on the calling thread (see above). */
-const INLINE_BYTES = 64 * 1024;
+/** Scripts up to this many characters run on the calling thread (see above). */
+const INLINE_LENGTH = 64 * 1024;
 
 const workerUrl = new URL("./worker.ts", import.meta.url).href;
 // The sources run through tsx (bin/microseg.js), which a worker thread does not inherit.
@@ -57,15 +57,12 @@ export class NftSession {
 
   /** Runs the script; resolves with libnftables' answer, whatever its return code. */
   request(op: WorkerRequest["op"], script: string): Promise<RunResult> {
-    if (op !== "list" && script.length <= INLINE_BYTES && this.#pending.size === 0) {
+    if (op !== "list" && script.length <= INLINE_LENGTH && this.#pending.size === 0) {
       try {
         const nft = this.#inline ?? this.#openInline();
         return Promise.resolve(nft.run(script, { dryRun: op === "check" }));
       } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
-        return Promise.reject(
-          new NftError("exec", `cannot use libnftables${this.#where()}: ${why}`),
-        );
+        return Promise.reject(this.#unusable(e instanceof Error ? e.message : String(e)));
       }
     }
     return this.#send((id) => ({ id, op, script }));
@@ -139,9 +136,13 @@ export class NftSession {
     void worker.terminate();
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
-      p.reject(new NftError("exec", `cannot use libnftables${this.#where()}: ${why}`));
+      p.reject(this.#unusable(why));
       this.#pending.delete(id);
     }
+  }
+
+  #unusable(why: string): NftError {
+    return new NftError("exec", `cannot use libnftables${this.#where()}: ${why}`);
   }
 
   #where(): string {

@@ -130,6 +130,12 @@ function verdictElement(
   return element(map("range"), [id, address, protocol, range(from, to)], decision);
 }
 
+/** `from-to` of a verdict's text back as ports. */
+function portSpan(text: string): { from: number; to: number } {
+  const [from, to] = text.split("-").map(Number) as [number, number];
+  return { from, to };
+}
+
 /** The decision that every tier let the packet through (`jump id-allow`), in both maps. */
 const ALLOWED = DECISION_TAG;
 
@@ -355,9 +361,8 @@ export class FastPath {
 
   /** A stored verdict's element, to delete: its decision loses the use. */
   #deletedVerdict(identity: Identity, text: string, chain: string): ElementObject {
-    const [d, address, protocol, range] = text.split(" ") as [Direction, string, string, string];
-    const [from, to] = range.split("-").map(Number) as [number, number];
-    const ports: VerdictPorts = range === "rest" ? "rest" : { from, to };
+    const [d, address, protocol, span] = text.split(" ") as [Direction, string, string, string];
+    const ports: VerdictPorts = span === "rest" ? "rest" : portSpan(span);
     const id = this.#identityNumbers.get(identity.key);
     const family: IpFamily = address.includes(":") ? 6 : 4;
     return verdictElement(d, family, { id, address, protocol, ports }, this.#use(chain, -1));
@@ -384,6 +389,7 @@ export class FastPath {
   ): void {
     const stored = this.#verdicts.get(identity.key);
     const before = stored?.get(id);
+    const number = this.#identityNumbers.get(identity.key);
     let after: Verdicts | undefined;
     for (const side of sides) {
       for (const v of this.#verdictsOf(side, identity)) {
@@ -394,8 +400,12 @@ export class FastPath {
         if (after.has(text)) continue;
         after.set(text, chain);
         if (before?.get(text) === chain) continue;
-        const id = this.#identityNumbers.get(identity.key);
-        const key = { id, address: side.local.text, protocol: v.protocol.name, ports: v.ports };
+        const key = {
+          id: number,
+          address: side.local.text,
+          protocol: v.protocol.name,
+          ports: v.ports,
+        };
         written.push(verdictElement(side.d, side.local.family, key, this.#use(chain, 1)));
       }
     }
