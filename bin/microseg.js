@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --v8-pool-size=1
 // Runs the bundle of the sources in dist/ when it is fresh, building it first when it is
 // missing or stale (bin/prebuilt.js), else the TypeScript sources directly through tsx, so the
 // checkout needs no build step.
