@@ -21,6 +21,14 @@ const untracked = (port: number): Resource =>
     ingress: [{ action: "Allow", protocol: "TCP", destination: { ports: [port] } }],
   });
 const forward = edgePolicy("fwd", { applyOnForward: true, types: ["Egress"] });
+const preDnat = edgePolicy("pre", {
+  preDNAT: true,
+  applyOnForward: true,
+  types: ["Ingress"],
+  ingress: [{ action: "Deny", protocol: "TCP", destination: { ports: [9090] } }],
+});
+// The pre-DNAT base chain exists only while a host endpoint has pre-DNAT policy.
+const preDnatHook = /add chain inet microseg prednat \{ type filter hook prerouting priority -150/;
 
 async function dumpOf(engine: Engine): Promise<string> {
   const fake = new MemoryNftables();
@@ -41,10 +49,12 @@ describe("host endpoint stages, incrementally", () => {
         "pod, host endpoint, untracked policy",
         [up(edgePod), up(edgeHost("eth0")), up(untracked(8080))],
         [/untracked-in/, /notrack/],
-        [/forward-out.*jump/],
+        [/forward-out.*jump/, preDnatHook],
       ],
       ["policy changed", [up(untracked(8081))], [/dport 8081/], [/dport 8080/]],
       ["forward policy added", [up(forward)], [/oifname "eth0" counter jump hs-/], []],
+      ["pre-DNAT policy added", [up(preDnat)], [preDnatHook, /hep-prednat .*jump hs-/], []],
+      ["pre-DNAT policy removed", [down(preDnat)], [], [preDnatHook, /hep-prednat .*jump/]],
       [
         "interface removed, no interface holds its address: bound to the address, no forward stage",
         [up(edgeHost(null))],

@@ -286,13 +286,6 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       ],
     },
     {
-      chain: hook("prerouting", PREDNAT_HOOK, MANGLE),
-      rules: [
-        [eq(ct.state, states("established", "related")), counter(), verdict.accept],
-        [counter(), verdict.jump(HEP_PREDNAT)],
-      ],
-    },
-    {
       chain: hook("output", RAW_OUTPUT_HOOK, RAW),
       rules: [[counter(), verdict.jump(HEP_UNTRACKED_OUT)]],
     },
@@ -332,6 +325,23 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
     },
   ];
 }
+
+/**
+ * The base chain of host endpoints' pre-DNAT policy, made only while one has some: every packet
+ * that is forwarded or comes in meets each base chain of its hooks, and a chain that sends it on
+ * to a dispatch chain with nothing to dispatch to is a cost with no effect.
+ */
+export const preDnatBaseChain = (): BaseChainSpec => ({
+  chain: hook("prerouting", PREDNAT_HOOK, MANGLE),
+  rules: [
+    [eq(ct.state, states("established", "related")), counter(), verdict.accept],
+    [counter(), verdict.jump(HEP_PREDNAT)],
+  ],
+});
+
+/** Whether the dispatch chains send a packet to a pre-DNAT stage chain. */
+export const dispatchesPreDnat = (dispatch: ReadonlyMap<string, Stmt[][]>): boolean =>
+  (dispatch.get(HEP_PREDNAT) ?? []).some((body) => body.some((st) => st.kind === "jump"));
 
 /** Base chains beside the four hooks' own: pre-DNAT policy, untracked policy on output. */
 const PREDNAT_HOOK = "prednat";

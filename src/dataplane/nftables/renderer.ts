@@ -57,9 +57,11 @@ import {
 } from "./names.ts";
 import {
   baseChains,
+  dispatchesPreDnat,
   fromWorkloadRules,
   hostDispatchRules,
   hostStageSpecs,
+  preDnatBaseChain,
   regularChains,
   replacingTable,
   type SpoofingWorkload,
@@ -171,6 +173,8 @@ export class NftRenderer {
   #edits = new ChainEdits();
   /** Endpoint chain -> how many endpoints dispatch to it (it goes with the last). */
   #endpointChains = new Map<string, number>();
+  /** Whether the table has the pre-DNAT base chain (some host endpoint has pre-DNAT policy). */
+  #preDnat = false;
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
@@ -231,15 +235,18 @@ export class NftRenderer {
     }
     for (const el of bySet(claimed)) tx.add(el);
     for (const host of this.#stagedHosts()) this.#fillStages(tx, host, "new");
-    for (const [name, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
+    const dispatch = hostDispatchRules(this.#cfg, this.#stagedHosts());
+    for (const [name, rules] of dispatch) {
       this.#chain(tx, name, "new", "host endpoint stages", rules);
     }
+    this.#preDnat = dispatchesPreDnat(dispatch);
     const fromWorkload = { kind: "chain" as const, name: FROM_WORKLOAD };
     const regular = [
       { chain: fromWorkload, rules: this.#fromWorkload() },
       ...regularChains(this.#cfg),
     ];
-    for (const { chain, rules } of [...regular, ...baseChains(this.#cfg)]) {
+    const base = [...baseChains(this.#cfg), ...(this.#preDnat ? [preDnatBaseChain()] : [])];
+    for (const { chain, rules } of [...regular, ...base]) {
       tx.add(chain);
       for (const body of rules) tx.add({ kind: "rule", chain: chain.name, body });
     }
@@ -451,8 +458,20 @@ export class NftRenderer {
         for (const { name } of hostStageSpecs(gone)) this.#removeChain(tx, name);
       }
     }
-    for (const [chain, rules] of hostDispatchRules(this.#cfg, this.#stagedHosts())) {
+    const dispatch = hostDispatchRules(this.#cfg, this.#stagedHosts());
+    for (const [chain, rules] of dispatch) {
       for (const body of rules) tx.add({ kind: "rule", chain, body });
+    }
+    const preDnat = dispatchesPreDnat(dispatch);
+    if (preDnat === this.#preDnat) return;
+    this.#preDnat = preDnat;
+    const { chain, rules } = preDnatBaseChain();
+    if (preDnat) {
+      tx.add(chain);
+      for (const body of rules) tx.add({ kind: "rule", chain: chain.name, body });
+    } else {
+      tx.flush({ kind: "chain", name: chain.name });
+      tx.delete({ kind: "chain", name: chain.name });
     }
   }
 
