@@ -209,6 +209,7 @@ export class Enforcer {
         const address = parseAddress(a);
         return own.has(address.text) || cidrContains(LOOPBACK[address.family], address);
       },
+      endpointToHost: this.#cfg.endpointToHostAction,
     };
     const denied = (await this.#conntrack.list()).filter(judged);
     await this.#conntrack.cut(denied);

@@ -2,10 +2,12 @@
 // connection that an edit of a host endpoint's normal policy, pre-DNAT policy or applyOnForward
 // policy now denies is cut within the update; one the edit still allows carries on, and one to
 // a failsafe port is never cut. An outside peer (exta, through ext0) talks to the node itself
-// and, forwarded, to a workload behind it; the host endpoint is `*`.
+// and, forwarded, to a workload behind it; the host endpoint is `*`. The node's own connection
+// to a local workload is the workload's ingress policy's to judge.
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
 import type { Enforcer } from "../../src/agent/index.ts";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
@@ -47,6 +49,36 @@ const normal = (...denied: number[]) =>
 function nodeEchoes(netns: string, ports: number[]): ChildProcess {
   const script = `for (const p of ${JSON.stringify(ports)}) require("node:net").createServer((s) => s.pipe(s)).listen(p, "0.0.0.0");`;
   return spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], { stdio: "ignore" });
+}
+
+/** A TCP client in the node itself, kept open; send() checks that it still carries data. */
+async function nodeConnection(netns: string, host: string, port: number) {
+  const script = `
+    const s = require("node:net").connect(${port}, ${JSON.stringify(host)}, () => console.log("connected"));
+    s.on("error", () => console.log("error"));
+    let want;
+    s.on("data", (d) => { if (want !== undefined && String(d).includes(want)) { want = undefined; console.log("echoed"); } });
+    require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
+      want = line;
+      s.write(line);
+      setTimeout(() => { if (want === line) { want = undefined; console.log("lost"); } }, 1000);
+    });`;
+  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script], {
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => String((await lines.next()).value);
+  if ((await next()) !== "connected") {
+    child.kill("SIGKILL");
+    return undefined;
+  }
+  return {
+    send: async (data: string) => {
+      child.stdin!.write(`${data}\n`);
+      return (await next()) === "echoed";
+    },
+    close: () => child.kill("SIGKILL"),
+  };
 }
 
 describe("revocation of host endpoint traffic", { skip: rootSkipReason() }, () => {
@@ -128,5 +160,29 @@ describe("revocation of host endpoint traffic", { skip: rootSkipReason() }, () =
     assert.ok(result.revoked > 0, `${result.revoked} revoked`);
     assert.equal(await cut.send("after"), false, "the denied forwarded connection is cut");
     assert.equal(await kept.send("after"), true, "the allowed one carries on");
+  });
+
+  test("the node's connection to a local workload is cut when the workload's ingress denies it", async () => {
+    const open = async (port: number) => {
+      const c = await nodeConnection(topo.node, topo.pod("web").ip, port);
+      assert.ok(c && (await c.send("before")), `node -> web:${port} established`);
+      return c;
+    };
+    const cut = await open(WEB_PORT);
+    const kept = await open(OTHER_WEB_PORT);
+    try {
+      const closed = webPolicy({
+        ingress: [denyTcp(WEB_PORT), { action: "Allow" }],
+        egress: [{ action: "Allow" }],
+      });
+      const result = await enforcer.enforce([upsert(closed)]);
+      assert.ok(result.revoked > 0, `${result.revoked} revoked`);
+      assert.equal(await cut.send("after"), false, "the denied connection is cut");
+      assert.equal(await kept.send("after"), true, "the allowed one carries on");
+    } finally {
+      cut.close();
+      kept.close();
+      await enforcer.enforce(base(web).map(upsert));
+    }
   });
 });

@@ -1,7 +1,8 @@
 // Whether a tracked connection would be let through as new by the policy now live: the judge
 // of revocation. It follows the kernel's path for a connection's first packet (render-base.ts):
 // host endpoint stages where the packet crosses a host endpoint, a host endpoint's normal policy
-// for the node's own traffic, workload policy where a local workload is an end.
+// for the node's own traffic, workload policy where a local workload is an end; between a local
+// workload and the node itself, the chains for them (`workload-to-host`, `host-to-workload`).
 //
 // A conntrack entry does not say which interface the connection crossed, so every host
 // endpoint whose stages could have judged it is asked (each named or bound one, `*`, and one
@@ -9,9 +10,11 @@
 // them denies. With one staged host endpoint (the usual `*` or one uplink) that is the kernel's
 // verdict; with several it may cut a connection the interface's own host endpoint allows (its
 // next packet then meets the rules as new and passes, as conntrack picks up TCP mid-stream).
+
 import type { DpEndpoint } from "../../engine/index.ts";
 import { parseAddress } from "../../net/cidr.ts";
 import type { Direction, Protocol } from "../../policy/index.ts";
+import type { EndpointToHostAction } from "../nftables/index.ts";
 import type { MemoryDataplane, Packet } from "./memory-dataplane.ts";
 
 /** A connection as conntrack lists it: original direction, and where its replies come from. */
@@ -26,6 +29,8 @@ export interface NodeFacts {
   readonly failsafe: (side: "in" | "out", protocol: Protocol, port: number) => boolean;
   /** An address of the node itself (its interfaces', loopback included), canonical text. */
   readonly nodeAddress: (address: string) => boolean;
+  /** What a local workload's packet to the node meets after its egress policy allowed it. */
+  readonly endpointToHost: EndpointToHostAction;
 }
 
 type Stage = "untracked" | "preDNAT" | "forward";
@@ -62,10 +67,27 @@ export function trackedAllowed(
   const original: Packet = flow;
   const translated: Packet = { ...flow, destination: post };
 
+  // A local workload to the node itself (input, `workload-to-host`): its egress policy, then
+  // the endpoint-to-host action (Return: on to the ingress policy of the host endpoint holding
+  // the address). No stage and no failsafe port is met on the way.
+  const toNode = to?.kind === "host" || (toOutside && node.nodeAddress(post));
+  if (from?.kind === "workload" && toNode) {
+    if (judge.decide(from.egress, "egress", translated) === false) return false;
+    if (node.endpointToHost !== "Return") return node.endpointToHost === "Accept";
+    return to?.kind === "host" ? (judge.decide(to.ingress, "ingress", translated) ?? true) : true;
+  }
+  // The node to a local workload (output, `host-to-workload`): the egress policy of the host
+  // endpoint holding the source, if any, then the workload's ingress; no failsafe port.
+  const fromNode = from?.kind === "host" || (fromOutside && node.nodeAddress(flow.source));
+  if (to?.kind === "workload" && fromNode) {
+    if (from?.kind === "host" && judge.decide(from.egress, "egress", original) === false)
+      return false;
+    return judge.decide(to.ingress, "ingress", translated) ?? true;
+  }
+
   // The node's own traffic: failsafe ports are never cut, then stages, then the host endpoint's
-  // normal policy. A local workload's traffic to or from the node stays with workload policy.
+  // normal policy.
   if (to?.kind === "host") {
-    if (from?.kind === "workload") return true;
     if (flow.port !== undefined && failsafe("in", flow.protocol, port)) return true;
     if (fromOutside) {
       const marked =
@@ -75,7 +97,6 @@ export function trackedAllowed(
     return judge.decide(to.ingress, "ingress", translated) ?? true;
   }
   if (from?.kind === "host") {
-    if (to?.kind === "workload") return true;
     if (flow.port !== undefined && failsafe("out", flow.protocol, port)) return true;
     const marked = stage("untracked", "egress", original);
     if (marked !== undefined) return marked;
