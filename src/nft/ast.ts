@@ -220,14 +220,22 @@ export type ObjectRef =
 
 export type FlushRef = Extract<ObjectRef, { kind: "table" | "chain" | "set" | "map" }>;
 
-export type Verb = "add" | "create" | "insert" | "delete" | "flush";
+/** A regular chain's new name: what led to it (jumps, verdict elements) leads to it still. */
+export interface ChainRename {
+  kind: "chain";
+  name: string;
+  to: string;
+}
+
+export type Verb = "add" | "create" | "insert" | "delete" | "flush" | "rename";
 
 export type Command =
   | { verb: "add"; object: NftObject }
   | { verb: "create"; object: Exclude<NftObject, RuleObject> }
   | { verb: "insert"; object: RuleObject }
   | { verb: "delete"; object: ObjectRef }
-  | { verb: "flush"; object: FlushRef };
+  | { verb: "flush"; object: FlushRef }
+  | { verb: "rename"; object: ChainRename };
 
 export const terminalKinds: ReadonlySet<Stmt["kind"]> = new Set([
   "accept",

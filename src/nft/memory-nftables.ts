@@ -7,6 +7,7 @@ import { firstOf, lastOf, parseExactCidr } from "../net/cidr.ts";
 import type {
   Atom,
   ChainObject,
+  ChainRename,
   Command,
   Element,
   ElementObject,
@@ -98,9 +99,10 @@ export class MemoryNftables implements Nftables {
   #run(tx: Transaction): State {
     if (tx.error) throw tx.error;
     const state = structuredClone(this.#state);
+    const renames: PendingRename[] = [];
     for (const [i, cmd] of tx.commands.entries()) {
       try {
-        applyCommand(state, tx.family, tx.table, cmd);
+        applyCommand(state, tx.family, tx.table, cmd, renames);
       } catch (e) {
         if (e instanceof NftError) {
           throw new NftError(
@@ -111,6 +113,7 @@ export class MemoryNftables implements Nftables {
         throw e;
       }
     }
+    for (const rename of renames) rename();
     return state;
   }
 }
@@ -124,7 +127,14 @@ function toModel(t: MemoryTable): TableModel {
   });
 }
 
-function applyCommand(state: State, family: Family, name: string, cmd: Command): void {
+/** `renames`: chain renames, which the kernel applies at commit (see renameChain). */
+function applyCommand(
+  state: State,
+  family: Family,
+  name: string,
+  cmd: Command,
+  renames: PendingRename[],
+): void {
   const id = `${family} ${name}`;
   if (cmd.object.kind === "table") {
     tableCommand(state, family, name, cmd.verb);
@@ -145,6 +155,43 @@ function applyCommand(state: State, family: Family, name: string, cmd: Command):
     case "flush":
       flushObject(table, cmd.object as Exclude<FlushRef, { kind: "table" }>);
       return;
+    case "rename":
+      renames.push(renameChain(table, cmd.object, renames));
+      return;
+  }
+}
+
+/**
+ * The kernel takes a chain's new name at commit: until then the transaction's later commands
+ * name it by its old name, and the new one names nothing. Its references are to the chain,
+ * not its name, so every jump and verdict element follows it. Returns the rename, to be run
+ * after the transaction's last command.
+ */
+type PendingRename = (() => void) & { readonly to?: string };
+
+function renameChain(
+  table: MemoryTable,
+  ref: ChainRename,
+  pending: readonly PendingRename[],
+): PendingRename {
+  const chain = chainOf(table, ref.name);
+  if (chain.base) fail("EOPNOTSUPP", `base chain ${ref.name} is not renamed here`);
+  if (table.chains.has(ref.to) || pending.some((p) => p.to === ref.to))
+    fail("EEXIST", `chain ${ref.to} exists`);
+  return Object.assign(() => applyRename(table, chain, ref), { to: ref.to });
+}
+
+function applyRename(table: MemoryTable, chain: ChainModel, ref: ChainRename): void {
+  // Deleted by its old name later in the transaction: nothing is left to rename.
+  if (table.chains.get(ref.name) !== chain) return;
+  table.chains.delete(ref.name);
+  chain.name = ref.to;
+  table.chains.set(ref.to, chain);
+  const follow = <T extends Stmt | Atom | undefined>(v: T): T =>
+    jumpsTo(v, ref.name) ? ({ ...(v as Verdict), chain: ref.to } as T) : v;
+  for (const c of table.chains.values()) for (const r of c.rules) r.body = r.body.map(follow);
+  for (const set of table.sets.values()) {
+    for (const el of set.elements.values()) if (el.value !== undefined) el.value = follow(el.value);
   }
 }
 

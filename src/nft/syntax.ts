@@ -220,6 +220,7 @@ function renderRef(ref: ObjectRef): string {
 
 export function renderCommand(cmd: Command, family: Family, table: string): string {
   const head = `${cmd.verb} ${cmd.object.kind} ${family} ${table}`;
+  if (cmd.verb === "rename") return `${head} ${cmd.object.name} ${cmd.object.to}`;
   const tail =
     cmd.verb === "delete" || cmd.verb === "flush"
       ? renderRef(cmd.object)

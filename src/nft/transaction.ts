@@ -8,6 +8,7 @@
 // command depends on the set's type and flags), for merged commands and given ones alike.
 
 import type {
+  ChainRename,
   Command,
   Element,
   ElementObject,
@@ -65,6 +66,11 @@ export class Transaction {
   /** Empties a chain or set, or every chain of the table (sets keep their elements). */
   flush(ref: FlushRef): this {
     return this.#push({ verb: "flush", object: ref });
+  }
+
+  /** Renames a regular chain; jumps and verdict elements that led to it follow it. */
+  rename(ref: ChainRename): this {
+    return this.#push({ verb: "rename", object: ref });
   }
 
   get error(): NftError | undefined {

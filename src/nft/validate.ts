@@ -349,5 +349,8 @@ export function commandError(cmd: Command): string | undefined {
       return ["table", "chain", "set", "map"].includes(kind)
         ? refError(cmd.object)
         : `a ${kind} cannot be flushed`;
+    case "rename":
+      if (kind !== "chain") return `only chains can be renamed, not a ${kind}`;
+      return nameError("chain", cmd.object.name) ?? nameError("chain", cmd.object.to);
   }
 }

@@ -263,6 +263,34 @@ describe("nft in a network namespace", { skip: rootSkipReason() }, () => {
     assert.equal(await netns.kernel.hasElement("inet", table, "hosts", "198.18.20.8"), true);
   });
 
+  test("a renamed chain keeps what led to it, as the fake renames it", async () => {
+    await netns.kernel.run(startingRuleset(table));
+    const rename = new Transaction({ family: "inet", table })
+      .rename({ kind: "chain", name: "ep-a", to: "ep-d" })
+      .rename({ kind: "chain", name: "ep-b", to: "ep-c" });
+    await netns.kernel.run(rename);
+    const fake = new MemoryNftables();
+    await fake.run(startingRuleset(table));
+    await fake.run(rename);
+    assert.equal(await dump(), fake.dump());
+    const model = (await netns.kernel.read("inet", table))!;
+    assert.deepEqual(model.sets.find((s) => s.name === "ep4")?.elements[0]?.value, {
+      kind: "jump",
+      chain: "ep-d",
+    });
+    const d = model.chains.find((c) => c.name === "ep-d");
+    assert.ok(d?.rules[0]?.body.some((st) => st.kind === "jump" && st.chain === "ep-c"));
+    assert.ok(!model.chains.some((c) => c.name === "ep-a" || c.name === "ep-b"));
+    const clash = new Transaction({ family: "inet", table }).rename({
+      kind: "chain",
+      name: "ep-c",
+      to: "unused",
+    });
+    for (const nft of [netns.kernel, fake]) {
+      await assert.rejects(nft.run(clash), (e: NftError) => e.code === "EEXIST");
+    }
+  });
+
   test("a missing table reads as undefined", async () => {
     assert.equal(await netns.kernel.read("inet", "absent"), undefined);
   });

@@ -9,6 +9,7 @@ import {
   endpointChain,
   formatLogPrefix,
   holderComment,
+  learnRuleHandles,
   logKey,
   NftRenderer,
   parseLogPrefix,
@@ -337,9 +338,40 @@ describe("batches", () => {
     assert.equal(endpointChain(other, "ingress"), endpointChain(db, "ingress"));
     const oout = endpointChain(other, "egress");
     assert.notEqual(oout, endpointChain(db, "egress"));
-    assert.deepEqual(await handOver(other), [
-      `add chain inet microseg ${oout} { comment "egress: "; }`,
+    // Endpoint chains carry no comment: a chain renamed in place keeps its first one.
+    assert.deepEqual(await handOver(other), [`add chain inet microseg ${oout}`]);
+  });
+
+  test("an endpoint alone in its chain keeps it: renamed, written from the first rule that changes", async () => {
+    const { renderer, fake } = await started();
+    await learnRuleHandles(fake, cfg.table, renderer);
+    const extra: DpPolicy = { ...dbPolicy, id: "NetworkPolicy/ns/extra" as PolicyId, egress: [] };
+    const moved: DpEndpoint = {
+      ...db,
+      ingress: [db.ingress[0]!, { ...db.ingress[1]!, policies: [dbPolicy.id, extra.id] }],
+    };
+    const [was, is] = [db, moved].map((e) => endpointChain(e, "ingress"));
+    const written = (name: string) =>
+      fake
+        .dump()
+        .split("\n")
+        .filter((l) => l.startsWith(`add rule inet microseg ${name} `));
+    const before = written(was!);
+    const tx = renderer.update([
+      { type: "policy-upserted", policy: extra },
+      { type: "endpoint-upserted", endpoint: moved },
     ]);
+    const text = tx.toString();
+    assert.deepEqual(lines(text, "rename chain"), [`rename chain inet microseg ${was} ${is}`]);
+    assert.deepEqual(lines(text, "add chain inet microseg ep-"), []);
+    // The transaction names the chain by its old name: the kernel renames it at commit.
+    const added = lines(text, `add rule inet microseg ${was} `);
+    assert.ok(added.length > 0 && added.length < before.length, `${added.length} rules written`);
+    assert.ok(lines(text, `delete rule inet microseg ${was} handle`).length > 0);
+    assert.deepEqual(lines(text, "add element inet microseg ep-in"), [], "the maps follow it");
+    await fake.run(tx);
+    assert.equal(written(was!).length, 0);
+    assert.equal(written(is!).length, before.length + 1, "one jump more: the new policy's");
   });
 
   test("removals go endpoints, then policies, then sets, each chain emptied first", async () => {

@@ -60,6 +60,13 @@ export class ChainEdits {
     });
   }
 
+  /** A chain the transaction renames: its rules and handles go with it. */
+  renamed(from: string, to: string): void {
+    const chain = this.#chains.get(from);
+    this.#chains.delete(from);
+    if (chain) this.#chains.set(to, chain);
+  }
+
   removed(chain: string): void {
     this.#chains.delete(chain);
   }

@@ -175,6 +175,11 @@ export class NftRenderer {
   #endpointChains = new Map<string, number>();
   /** Whether the table has the pre-DNAT base chain (some host endpoint has pre-DNAT policy). */
   #preDnat = false;
+  /**
+   * Endpoint chains the transaction being rendered renames, new name -> old: the kernel takes
+   * a new name at commit, so the transaction itself must name such a chain by its old one.
+   */
+  readonly #renamed = new Map<string, string>();
 
   constructor(cfg: EnforcementConfig) {
     this.#cfg = cfg;
@@ -199,6 +204,7 @@ export class NftRenderer {
     this.#fast = this.#newFastPath();
     this.#edits = new ChainEdits();
     this.#endpointChains = new Map();
+    this.#renamed.clear();
     const tx = replacingTable(this.#cfg.table);
     if (this.#cfg.verdictMaps) FastPath.declare(tx);
     for (const f of FAMILIES) {
@@ -226,7 +232,7 @@ export class NftRenderer {
     for (const [id, endpoint] of sorted(state.endpoints)) {
       this.#endpoints.set(id, endpoint);
       for (const a of endpoint.addresses) this.#claim(a, id, true);
-      this.#useEndpointChains(tx, undefined, endpoint);
+      this.#useEndpointChains(tx, [[undefined, endpoint]]);
     }
     const claimed: ElementObject[] = [];
     for (const [address, claimants] of sorted(this.#claims)) {
@@ -316,6 +322,7 @@ export class NftRenderer {
   /** One batch of deltas as one transaction; applies them to the renderer's view. */
   update(deltas: readonly Delta[]): Transaction {
     const tx = new Transaction({ family: "inet", table: this.#cfg.table });
+    this.#renamed.clear();
     const addedSets: SetSpec[] = [];
     /** nft sets to delete once no rule refers to them: removed sets, emptied prefix sets. */
     const goneSets: string[] = [];
@@ -401,8 +408,10 @@ export class NftRenderer {
       }
     }
     for (const [id, how] of policies) this.#fillPolicy(tx, this.#policies.get(id)!, how);
-    for (const [id, before] of touched)
-      this.#useEndpointChains(tx, before, this.#endpoints.get(id));
+    this.#useEndpointChains(
+      tx,
+      [...touched].map(([id, before]) => [before, this.#endpoints.get(id)] as const),
+    );
     this.#restage(tx, touched);
     this.#redispatch(tx, touched);
     if ([...touched].some(([id, before]) => spoofs(before) || spoofs(this.#endpoints.get(id)))) {
@@ -560,11 +569,13 @@ export class NftRenderer {
     change(sourceSet(f), pair(was), pair(now));
     for (const d of DIRECTIONS) {
       const [before, after] = [was, now].map((e) => (e ? endpointChain(e, d) : undefined));
-      if (was?.id === now?.id && before === after) continue;
+      // A chain renamed by this transaction is named by its old name until the commit.
+      const target = after && (this.#renamed.get(after) ?? after);
+      if (was?.id === now?.id && before === target) continue;
       const set = dispatchMap(d, f);
       if (before) deleted.push(element(set, [address]));
-      if (now && after)
-        added.push(element(set, [address], verdict.jump(after), holderComment(now.id)));
+      if (now && target)
+        added.push(element(set, [address], verdict.jump(target), holderComment(now.id)));
     }
     return { deleted, added };
   }
@@ -624,30 +635,58 @@ export class NftRenderer {
   }
 
   /**
-   * An endpoint moving from the chains of `before` to those of `now` (either may be none):
-   * a chain not in the table is made. A chain left with no endpoint stays until the batch's end
-   * (`#unusedEndpointChains`): another endpoint of the batch may take it up.
+   * Endpoints moving from the chains of `before` to those of `now` (either may be none): a
+   * chain not in the table is made, or, when every endpoint of an old chain leaves it and the
+   * batch needs that old name for nothing, the old chain is renamed to it and only its rules
+   * from the first that differs are written (a policy added for an endpoint selected by 1,000
+   * others: its jump, not a new chain of 1,000 jumps). A chain left with no endpoint stays
+   * until the batch's end (`#unusedEndpointChains`).
    */
   #useEndpointChains(
     tx: Transaction,
-    before: DpEndpoint | undefined,
-    now: DpEndpoint | undefined,
+    moves: ReadonlyArray<readonly [DpEndpoint | undefined, DpEndpoint | undefined]>,
   ): void {
     for (const d of DIRECTIONS) {
-      const [was, is] = [before, now].map((e) => (e ? endpointChain(e, d) : undefined));
-      if (was === is) continue;
-      if (now && is) {
-        const users = this.#endpointChains.get(is);
-        this.#endpointChains.set(is, (users ?? 0) + 1);
-        if (users === undefined) {
-          const tiers = tiersOf(now, d);
-          const about = `${d}: ${tiers.map((t) => `${t.name} ${t.policies.join(" ")}`).join(", ")}`;
-          tx.add({ kind: "chain", name: is, comment: commentOf(about) });
-          for (const body of endpointRules(tiers, d, this.#ctx))
-            tx.add({ kind: "rule", chain: is, body });
+      const changed = moves
+        .map(([before, now]) => ({
+          was: before && endpointChain(before, d),
+          is: now && endpointChain(now, d),
+          now,
+        }))
+        .filter((m) => m.was !== m.is);
+      const leaving = new Map<string, number>();
+      for (const { was } of changed) if (was) leaving.set(was, (leaving.get(was) ?? 0) + 1);
+      /** Old chains every endpoint of which leaves in this batch. */
+      const emptied = new Set(
+        [...leaving].filter(([was, n]) => this.#endpointChains.get(was) === n).map(([w]) => w),
+      );
+      const wanted = new Set(changed.flatMap((m) => (m.is ? [m.is] : [])));
+      const renamedFrom = new Set<string>();
+      for (const { was, is, now } of changed) {
+        if (now && is) {
+          const users = this.#endpointChains.get(is);
+          this.#endpointChains.set(is, (users ?? 0) + 1);
+          if (users === undefined) {
+            const rules = endpointRules(tiersOf(now, d), d, this.#ctx);
+            if (was && emptied.has(was) && !wanted.has(was) && !renamedFrom.has(was)) {
+              // The kernel takes the new name at commit: until then the transaction names the
+              // chain by its old one (`#renamed`), and the old name is free only after it.
+              this.#edits.rewrite(tx, was, rules);
+              this.#edits.renamed(was, is);
+              tx.rename({ kind: "chain", name: was, to: is });
+              this.#renamed.set(is, was);
+              renamedFrom.add(was);
+            } else {
+              tx.add({ kind: "chain", name: is });
+              this.#edits.created(tx, is, rules);
+            }
+          }
+        }
+        if (was && !renamedFrom.has(was)) {
+          this.#endpointChains.set(was, this.#endpointChains.get(was)! - 1);
         }
       }
-      if (was) this.#endpointChains.set(was, this.#endpointChains.get(was)! - 1);
+      for (const was of renamedFrom) this.#endpointChains.delete(was);
     }
   }
 
