@@ -103,8 +103,11 @@ export interface FastPathSource extends VerdictView {
  */
 type Verdicts = Map<string, string>;
 
+// Joined, not concatenated: the texts are kept (280k of them at 100k pods), and V8 keeps a
+// concatenation as a tree of its parts, about 150 bytes more each than the flat string a join
+// makes (the agent's heap 4.32 -> 4.70 KiB per cluster pod when they stopped being split).
 const verdictText = (d: Direction, address: string, protocol: string, ports: VerdictPorts) =>
-  `${d} ${address} ${protocol} ${ports === "rest" ? ports : `${ports.from}-${ports.to}`}`;
+  [d, address, protocol, ports === "rest" ? ports : `${ports.from}-${ports.to}`].join(" ");
 
 /** One own address of an endpoint in one direction, and the verdicts it shares (if it does). */
 interface LocalSide {
