@@ -50,11 +50,13 @@ import type { Nftables, Transaction } from "../nft/index.ts";
 import { policyCounters } from "./policy-counters.ts";
 import type { PolicyCounter } from "./status.ts";
 
-/** conntrack's protocol names that revocation judges (those with ports). */
-const REVOCABLE: Readonly<Record<string, "TCP" | "UDP" | "SCTP">> = {
+/** conntrack's protocol names that revocation judges: those with ports, and ICMP queries. */
+const REVOCABLE: Readonly<Record<string, "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6">> = {
   tcp: "TCP",
   udp: "UDP",
   sctp: "SCTP",
+  icmp: "ICMP",
+  icmpv6: "ICMPv6",
 };
 
 const LOOPBACK = { 4: parseCidr("127.0.0.0/8"), 6: parseCidr("::1/128") } as const;
@@ -188,13 +190,20 @@ export class Enforcer {
     const judge = this.#judge;
     const judged = (c: TrackedConnection) => {
       const protocol = REVOCABLE[c.protocol];
-      if (!protocol || c.destinationPort === undefined) return false;
+      // A query's first packet is what policy judged (an echo request: its type and code).
+      const what =
+        c.destinationPort !== undefined
+          ? {
+              port: c.destinationPort,
+              ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
+            }
+          : c.icmp && { icmp: { type: c.icmp.type, code: c.icmp.code } };
+      if (!protocol || !what) return false;
       const flow = {
         source: c.source,
         destination: c.destination,
         protocol,
-        port: c.destinationPort,
-        ...(c.sourcePort === undefined ? {} : { sourcePort: c.sourcePort }),
+        ...what,
         ...(c.replySource === undefined ? {} : { replySource: c.replySource }),
       };
       return !trackedAllowed(judge, flow, node);

@@ -25,6 +25,8 @@ export interface TrackedConnection {
   readonly destinationPort?: number;
   /** The reply tuple's source: where the connection really goes after DNAT. */
   readonly replySource?: string;
+  /** ICMP and ICMPv6 queries (echo, say): the original direction's type, code and id. */
+  readonly icmp?: { readonly type: number; readonly code: number; readonly id: number };
 }
 
 export interface Conntrack {
@@ -32,7 +34,7 @@ export interface Conntrack {
   forget(addresses: readonly string[]): Promise<void>;
   /** Every tracked connection. */
   list(): Promise<TrackedConnection[]>;
-  /** Deletes the entries of exactly these connections (protocols with ports only). */
+  /** Deletes the entries of exactly these connections (with ports, or ICMP queries). */
   cut(connections: readonly TrackedConnection[]): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export function parseConntrackList(text: string): TrackedConnection[] {
     if (!source || !destination) continue;
     const sport = first.get("sport");
     const dport = first.get("dport");
+    const [type, code, id] = ["type", "code", "id"].map((k) => first.get(k));
     out.push({
       family: source.includes(":") ? 6 : 4,
       protocol,
@@ -69,9 +72,24 @@ export function parseConntrackList(text: string): TrackedConnection[] {
         ? { sourcePort: Number(sport), destinationPort: Number(dport) }
         : {}),
       ...(replySource ? { replySource } : {}),
+      ...(type !== undefined && code !== undefined && id !== undefined
+        ? { icmp: { type: Number(type), code: Number(code), id: Number(id) } }
+        : {}),
     });
   }
   return out;
+}
+
+/** The `conntrack -D` arguments naming exactly this connection; undefined when none can. */
+function cutArgs(c: TrackedConnection): string | undefined {
+  const head = `-D -f ${familyArg(c.source)} -p ${c.protocol} --orig-src ${c.source} --orig-dst ${c.destination}`;
+  if (c.sourcePort !== undefined && c.destinationPort !== undefined)
+    return `${head} --sport ${c.sourcePort} --dport ${c.destinationPort}`;
+  if (c.icmp && (c.protocol === "icmp" || c.protocol === "icmpv6")) {
+    const o = `--${c.protocol}`;
+    return `${head} ${o}-type ${c.icmp.type} ${o}-code ${c.icmp.code} ${o}-id ${c.icmp.id}`;
+  }
+  return undefined;
 }
 
 export class KernelConntrack implements Conntrack {
@@ -94,15 +112,7 @@ export class KernelConntrack implements Conntrack {
   }
 
   cut(connections: readonly TrackedConnection[]): Promise<void> {
-    return this.#batch(
-      connections.flatMap((c) =>
-        c.sourcePort === undefined || c.destinationPort === undefined
-          ? []
-          : [
-              `-D -f ${familyArg(c.source)} -p ${c.protocol} --orig-src ${c.source} --orig-dst ${c.destination} --sport ${c.sourcePort} --dport ${c.destinationPort}`,
-            ],
-      ),
-    );
+    return this.#batch(connections.flatMap((c) => cutArgs(c) ?? []));
   }
 
   /** One process for every command; an entry already gone is no error. */

@@ -4,11 +4,14 @@
 // Real packets between network namespaces this test makes.
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { ResourceEvent } from "../../src/engine/inputs.ts";
 import { type Resource, validResource } from "../../src/model/index.ts";
 import { rootSkipReason } from "../nft/needs-root.ts";
-import { namespace, podResource, topologyEnforcer } from "./kernel-fixtures.ts";
+import { namespace, podResource, topologyEnforcer, until } from "./kernel-fixtures.ts";
 import { TestTopology } from "./netns-topology.ts";
 
 const DB = 5432;
@@ -28,6 +31,32 @@ const dbIngress = (allowWeb: boolean): Resource =>
         : [],
     },
   });
+
+/** open's ingress: no ICMP, everything else. */
+const noIcmpToOpen: Resource = validResource({
+  apiVersion: "microseg.io/v1",
+  kind: "NetworkPolicy",
+  metadata: { name: "open-no-icmp", namespace: "shop" },
+  spec: {
+    selector: "app == 'open'",
+    types: ["Ingress"],
+    ingress: [{ action: "Deny", protocol: "ICMP" }, { action: "Allow" }],
+  },
+});
+
+const PINGER = fileURLToPath(new URL("./pinger.py", import.meta.url));
+
+/** An echo session (one ICMP id, a request every 0.2 s) from a pod's namespace: its replies. */
+function pinger(netns: string, to: string) {
+  const child = spawn("ip", ["netns", "exec", netns, "/usr/bin/python3", PINGER, to], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  let replies = 0;
+  createInterface({ input: child.stdout! }).on("line", (l) => {
+    if (l.startsWith("reply ")) replies++;
+  });
+  return { replies: () => replies, stop: () => child.kill("SIGKILL") };
+}
 
 describe("revocation of established connections", { skip: rootSkipReason() }, () => {
   let topo: TestTopology;
@@ -57,6 +86,31 @@ describe("revocation of established connections", { skip: rootSkipReason() }, ()
       assert.equal(await denied.send("after"), !revokeDenied, "the denied connection");
       assert.equal(result.revoked > 0, revokeDenied, `${result.revoked} revoked`);
       assert.equal(await allowed.send("after"), true, "the still allowed connection carries on");
+    });
+  }
+
+  for (const revokeDenied of [false, true]) {
+    test(`an ICMP echo session a policy now denies: ${revokeDenied ? "cut" : "kept"}`, async () => {
+      const enforcer = enforcerWith(revokeDenied);
+      await enforcer.enforce([namespace, ...pods(), dbIngress(true)].map(upsert));
+      const ping = pinger(topo.pod("web").netns, topo.pod("open").ip);
+      try {
+        await until("web's ping to open answered", () => ping.replies() >= 3, 5000);
+        const result = await enforcer.enforce([upsert(noIcmpToOpen)]);
+        assert.equal(result.revoked > 0, revokeDenied, `${result.revoked} revoked`);
+        if (revokeDenied) {
+          // A reply already on its way may still arrive; then none for seven requests.
+          await new Promise((r) => setTimeout(r, 300));
+          const at = ping.replies();
+          await new Promise((r) => setTimeout(r, 1500));
+          assert.equal(ping.replies(), at, "the echo session is cut and new requests denied");
+        } else {
+          const at = ping.replies();
+          await until("the established session answering on", () => ping.replies() >= at + 3, 5000);
+        }
+      } finally {
+        ping.stop();
+      }
     });
   }
 });

@@ -1,5 +1,6 @@
 // conntrack -L output as tracked connections: the original direction's tuple, ports only for
-// protocols that have them, both families, and the reply's source (the destination after DNAT).
+// protocols that have them, an ICMP query's type, code and id, both families, and the reply's
+// source (the destination after DNAT).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -42,12 +43,14 @@ test("conntrack -L lines become original-direction tuples", () => {
       destinationPort: 9090,
       replySource: "198.18.0.1",
     },
+    // A query: the original direction's type, code and id (the reply's are 0 and the same id).
     {
       family: 4,
       protocol: "icmp",
       source: "198.18.0.1",
       destination: "198.18.0.3",
       replySource: "198.18.0.3",
+      icmp: { type: 8, code: 0, id: 7 },
     },
   ]);
 });
