@@ -32,7 +32,7 @@ const dbIngress = (allowWeb: boolean): Resource =>
     },
   });
 
-/** open's ingress: no ICMP, everything else. */
+/** open's ingress: no ICMP of either family, everything else. */
 const noIcmpToOpen: Resource = validResource({
   apiVersion: "microseg.io/v1",
   kind: "NetworkPolicy",
@@ -40,7 +40,11 @@ const noIcmpToOpen: Resource = validResource({
   spec: {
     selector: "app == 'open'",
     types: ["Ingress"],
-    ingress: [{ action: "Deny", protocol: "ICMP" }, { action: "Allow" }],
+    ingress: [
+      { action: "Deny", protocol: "ICMP" },
+      { action: "Deny", protocol: "ICMPv6" },
+      { action: "Allow" },
+    ],
   },
 });
 
@@ -89,11 +93,16 @@ describe("revocation of established connections", { skip: rootSkipReason() }, ()
     });
   }
 
-  for (const revokeDenied of [false, true]) {
-    test(`an ICMP echo session a policy now denies: ${revokeDenied ? "cut" : "kept"}`, async () => {
+  for (const [family, revokeDenied] of [
+    [4, false],
+    [4, true],
+    [6, true],
+  ] as const) {
+    test(`an ICMPv${family} echo session a policy now denies: ${revokeDenied ? "cut" : "kept"}`, async () => {
       const enforcer = enforcerWith(revokeDenied);
       await enforcer.enforce([namespace, ...pods(), dbIngress(true)].map(upsert));
-      const ping = pinger(topo.pod("web").netns, topo.pod("open").ip);
+      const open = topo.pod("open");
+      const ping = pinger(topo.pod("web").netns, family === 4 ? open.ip : open.ip6);
       try {
         await until("web's ping to open answered", () => ping.replies() >= 3, 5000);
         const result = await enforcer.enforce([upsert(noIcmpToOpen)]);
