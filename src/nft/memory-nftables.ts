@@ -113,7 +113,7 @@ export class MemoryNftables implements Nftables {
         throw e;
       }
     }
-    for (const rename of renames) rename();
+    for (const rename of renames) applyRename(rename);
     return state;
   }
 }
@@ -161,14 +161,17 @@ function applyCommand(
   }
 }
 
+/** A rename the transaction asked for, applied after its last command (see renameChain). */
+interface PendingRename {
+  readonly table: MemoryTable;
+  readonly chain: ChainModel;
+  readonly ref: ChainRename;
+}
+
 /**
  * The kernel takes a chain's new name at commit: until then the transaction's later commands
- * name it by its old name, and the new one names nothing. Its references are to the chain,
- * not its name, so every jump and verdict element follows it. Returns the rename, to be run
- * after the transaction's last command.
+ * name it by its old name, and the new one names nothing.
  */
-type PendingRename = (() => void) & { readonly to?: string };
-
 function renameChain(
   table: MemoryTable,
   ref: ChainRename,
@@ -176,12 +179,13 @@ function renameChain(
 ): PendingRename {
   const chain = chainOf(table, ref.name);
   if (chain.base) fail("EOPNOTSUPP", `base chain ${ref.name} is not renamed here`);
-  if (table.chains.has(ref.to) || pending.some((p) => p.to === ref.to))
+  if (table.chains.has(ref.to) || pending.some((p) => p.ref.to === ref.to))
     fail("EEXIST", `chain ${ref.to} exists`);
-  return Object.assign(() => applyRename(table, chain, ref), { to: ref.to });
+  return { table, chain, ref };
 }
 
-function applyRename(table: MemoryTable, chain: ChainModel, ref: ChainRename): void {
+/** The kernel's references are to the chain, not its name: every jump and element follows. */
+function applyRename({ table, chain, ref }: PendingRename): void {
   // Deleted by its old name later in the transaction: nothing is left to rename.
   if (table.chains.get(ref.name) !== chain) return;
   table.chains.delete(ref.name);

@@ -57,8 +57,10 @@ export function inNetns<T>(name: string, fn: () => T): T {
   }
 }
 
+let setns: ((fd: number, nstype: number) => number) | undefined;
+
 function joinNetns(fd: number, what: string): void {
-  const setns = koffi.load("libc.so.6").func("int setns(int fd, int nstype)");
+  setns ??= koffi.load("libc.so.6").func("int setns(int fd, int nstype)");
   if (setns(fd, CLONE_NEWNET) !== 0) {
     throw new Error(`setns(${what}) failed (errno ${koffi.errno()})`);
   }

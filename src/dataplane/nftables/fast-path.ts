@@ -429,10 +429,12 @@ export class FastPath {
    */
   #localSides(endpoint: DpEndpoint): LocalSide[] {
     const sides: LocalSide[] = [];
+    const locals = this.source.ownAddresses(endpoint).map((text) => {
+      const local = parseAddress(text);
+      return { local, own: this.#identities.identityOf(local.text) };
+    });
     for (const d of DIRECTIONS) {
-      for (const text of this.source.ownAddresses(endpoint)) {
-        const local = parseAddress(text);
-        const own = this.#identities.identityOf(local.text);
+      for (const { local, own } of locals) {
         let byPeer: WeakMap<Identity, readonly PortVerdict[]> | undefined;
         if (own) {
           const key = `${endpointChain(endpoint, d)} ${local.family}`;
