@@ -1,24 +1,35 @@
 // Inverted index between endpoints (label sets) and selectors, kept up to date incrementally.
 //
-// Endpoints are posted under each (key, value) they carry and each key. Each selector gets one
-// anchor from its requirements (a key with allowed values, or a key that must be present),
-// picked as the one with the fewest endpoints behind it when the selector arrives, and is
-// posted under it. Either side then finds its candidates on the other through postings and
-// verifies them with the compiled predicate; selectors with no requirement (`a != "x"`,
-// `all()`) form the unanchored bucket that every endpoint is checked against.
+// Endpoints are listed under each (key, value) they carry, by slot, in the label columns
+// (label-columns.ts). Each selector gets one anchor from its requirements (a key with allowed
+// values, or a key that must be present), picked as the one with the fewest endpoints behind
+// it when the selector arrives, and is posted under it. Either side then finds its candidates
+// on the other through these lists and verifies them with the selector compiled against the
+// columns; selectors with no requirement (`a != "x"`, `all()`) form the unanchored bucket that
+// every endpoint is checked against.
 //
 // A new selector's candidates are the most of its cost at cold start (100k endpoints, 25k
-// selectors: 2.8M predicate calls for 0.26M matches). A selector whose canonical text another
-// registered selector has takes that one's endpoints instead (a policy's subject and another's
-// peer often share a text: 4,185 of the 25k at the engine bench's scale). Filtering the
-// anchor's candidates by the postings of the other requirements first was tried and dropped:
-// a hash lookup per candidate cost as much as the predicate it saved.
+// selectors: 2.8M predicate calls for 0.26M matches), hence slots and columns: a candidate is
+// an int in a typed array and its check reads other typed arrays, not the endpoint's objects
+// scattered over the heap (the index's share of the engine bench's cold start went from 1.8 s
+// to 1.0 s). A selector whose canonical text another registered selector has takes that one's
+// endpoints instead (a policy's subject and another's peer often share a text: 4,185 of the
+// 25k at the engine bench's scale). Filtering the anchor's candidates by the postings of the
+// other requirements first was tried and dropped: a hash lookup per candidate cost as much as
+// the predicate it saved.
 
 import { getOrCreate } from "../util/maps.ts";
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
-import { compileSelector, type Predicate } from "./compile.ts";
+import { compileSelector } from "./compile.ts";
 import { internalize } from "./intern.ts";
+import {
+  type CompiledSlots,
+  LabelColumns,
+  ownValue,
+  type SlotList,
+  type SlotPredicate,
+} from "./label-columns.ts";
 import { Postings } from "./postings.ts";
 import { requirementsOf } from "./requirements.ts";
 
@@ -31,18 +42,19 @@ export interface MatchListener<SelectorId extends string, EndpointId extends str
 /** null: no usable requirement, so every endpoint is a candidate. */
 type Anchor = { readonly key: string; readonly values: readonly string[] | null } | null;
 
-// Postings hold these entries rather than ids, so walking candidates needs no map lookups.
+// Selector postings hold these entries rather than ids, so walking them needs no map lookups.
 interface SelectorEntry<SelectorId, EndpointId> {
   readonly id: SelectorId;
   ast: SelectorAst;
   text: string;
-  matches: Predicate;
+  compiled: CompiledSlots;
   anchor: Anchor;
   endpoints: Set<EndpointId>;
 }
 
 interface EndpointEntry<SelectorId, EndpointId> {
   readonly id: EndpointId;
+  readonly slot: number;
   labels: Labels;
   selectors: Set<SelectorId>;
 }
@@ -52,7 +64,9 @@ const NONE: ReadonlySet<never> = new Set();
 export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   private readonly endpoints = new Map<EndpointId, EndpointEntry<SelectorId, EndpointId>>();
   private readonly selectors = new Map<SelectorId, SelectorEntry<SelectorId, EndpointId>>();
-  private readonly endpointPostings = new Postings<EndpointEntry<SelectorId, EndpointId>>();
+  // Endpoints by slot: postings hold slots, which predicates read columns with.
+  private readonly bySlot: Array<EndpointEntry<SelectorId, EndpointId> | undefined> = [];
+  private readonly columns = new LabelColumns();
   private readonly selectorPostings = new Postings<SelectorEntry<SelectorId, EndpointId>>();
   private readonly unanchored = new Set<SelectorEntry<SelectorId, EndpointId>>();
   // Registered selectors by canonical text, so a second selector of one text copies matches.
@@ -76,36 +90,45 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     return this.selectors.size;
   }
 
+  /** Distinct label values and keys the columns hold (0 and 0 once everything is removed). */
+  get heldLabels(): { values: number; keys: number } {
+    return this.columns.size;
+  }
+
   /** Adds or relabels an endpoint. Unchanged labels cost one comparison and report nothing. */
   upsertEndpoint(id: EndpointId, labels: Labels): void {
     let entry = this.endpoints.get(id);
     if (entry !== undefined && sameLabels(entry.labels, labels)) return;
     const copy = ownCopy(labels);
     if (entry === undefined) {
-      entry = { id, labels: copy, selectors: new Set() };
+      entry = { id, slot: this.columns.allocate(), labels: copy, selectors: new Set() };
       this.endpoints.set(id, entry);
+      this.bySlot[entry.slot] = entry;
+      this.columns.write(entry.slot, copy, undefined);
       if (this.endpoints.size >= this.reanchorAt) this.reanchor();
-      this.postEndpoint(entry);
     } else {
-      this.repostEndpoint(entry, copy);
+      this.columns.write(entry.slot, copy, entry.labels);
       entry.labels = copy;
     }
+    const { slot } = entry;
 
     const before = entry.selectors;
     const now = new Set<SelectorId>();
     const started: SelectorId[] = [];
-    const check = (sel: SelectorEntry<SelectorId, EndpointId>) => {
-      if (!sel.matches(copy)) return;
+    // Loops rather than a closure per call: tsx names every closure it creates (keepNames).
+    const candidates = [...this.unanchored];
+    for (const key in copy) {
+      for (const sel of this.selectorPostings.withKey(key)) candidates.push(sel);
+      for (const sel of this.selectorPostings.withPair(key, ownValue(copy, key)))
+        candidates.push(sel);
+    }
+    for (const sel of candidates) {
+      if (!sel.compiled.test(slot)) continue;
       now.add(sel.id);
       if (!before.has(sel.id)) {
         sel.endpoints.add(id);
         started.push(sel.id);
       }
-    };
-    for (const sel of this.unanchored) check(sel);
-    for (const key in copy) {
-      for (const sel of this.selectorPostings.withKey(key)) check(sel);
-      for (const sel of this.selectorPostings.withPair(key, ownValue(copy, key))) check(sel);
     }
     entry.selectors = now;
     const stopped: SelectorId[] = [];
@@ -124,8 +147,10 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   removeEndpoint(id: EndpointId): void {
     const entry = this.endpoints.get(id);
     if (entry === undefined) return;
-    this.unpostEndpoint(entry);
     this.endpoints.delete(id);
+    this.columns.write(entry.slot, undefined, entry.labels);
+    this.columns.free(entry.slot);
+    this.bySlot[entry.slot] = undefined;
     for (const sid of entry.selectors) this.selectors.get(sid)!.endpoints.delete(id);
     if (this.listener === undefined) return;
     for (const sid of entry.selectors) this.listener.onMatchStopped(sid, id);
@@ -136,39 +161,45 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     const text = canonicalSelector(selector);
     let entry = this.selectors.get(id);
     if (entry?.text === text) return;
-    const matches = compileSelector(selector);
+    const compiled = this.columns.compile(selector);
     const anchor = this.chooseAnchor(selector);
     const twin = this.sameText(text);
     if (entry === undefined) {
-      entry = { id, ast: selector, text, matches, anchor, endpoints: new Set() };
+      entry = { id, ast: selector, text, compiled, anchor, endpoints: new Set() };
       this.selectors.set(id, entry);
     } else {
       this.unpostSelector(entry);
       this.forgetText(entry);
+      entry.compiled.release();
       entry.ast = selector;
       entry.text = text;
-      entry.matches = matches;
+      entry.compiled = compiled;
       entry.anchor = anchor;
     }
     this.postSelector(entry);
     getOrCreate(this.byText, text, () => new Set()).add(entry);
 
+    const matched: EndpointEntry<SelectorId, EndpointId>[] = [];
+    if (twin !== undefined) {
+      for (const eid of twin.endpoints) matched.push(this.endpoints.get(eid)!);
+    } else {
+      const check = this.scanPredicate(selector, compiled, anchor);
+      const bySlot = this.bySlot;
+      for (const { slots, length } of this.candidateSlots(anchor)) {
+        for (let i = 0; i < length; i++) {
+          const slot = slots[i]!;
+          if (check(slot)) matched.push(bySlot[slot]!);
+        }
+      }
+    }
     const before = entry.endpoints;
     const now = new Set<EndpointId>();
     const started: EndpointId[] = [];
-    const add = (ep: EndpointEntry<SelectorId, EndpointId>) => {
+    for (const ep of matched) {
       now.add(ep.id);
       if (!before.has(ep.id)) {
         ep.selectors.add(id);
         started.push(ep.id);
-      }
-    };
-    if (twin !== undefined) {
-      for (const eid of twin.endpoints) add(this.endpoints.get(eid)!);
-    } else {
-      const check = this.scanPredicate(selector, anchor);
-      for (const candidates of this.candidateEndpoints(anchor)) {
-        for (const ep of candidates) if (check(ep.labels)) add(ep);
       }
     }
     entry.endpoints = now;
@@ -190,6 +221,7 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     if (entry === undefined) return;
     this.unpostSelector(entry);
     this.forgetText(entry);
+    entry.compiled.release();
     this.selectors.delete(id);
     for (const eid of entry.endpoints) this.endpoints.get(eid)!.selectors.delete(id);
     if (this.listener === undefined) return;
@@ -208,25 +240,28 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
 
   /** Endpoints a selector would match, without registering it (explain, what-if). */
   queryEndpoints(selector: SelectorAst): EndpointId[] {
-    const matches = compileSelector(selector);
+    const compiled = this.columns.compile(selector);
     const out: EndpointId[] = [];
-    for (const candidates of this.candidateEndpoints(this.chooseAnchor(selector))) {
-      for (const ep of candidates) if (matches(ep.labels)) out.push(ep.id);
+    for (const { slots, length } of this.candidateSlots(this.chooseAnchor(selector))) {
+      for (let i = 0; i < length; i++) {
+        if (compiled.test(slots[i]!)) out.push(this.bySlot[slots[i]!]!.id);
+      }
     }
+    compiled.release();
     return out;
   }
 
   /** Registered selectors that a label set would match, without adding an endpoint. */
   querySelectors(labels: Labels): SelectorId[] {
     const out: SelectorId[] = [];
-    for (const sel of this.unanchored) if (sel.matches(labels)) out.push(sel.id);
+    // The label set is not in the columns: these checks read it as an object.
+    const check = (sel: SelectorEntry<SelectorId, EndpointId>) => {
+      if (compileSelector(sel.ast)(labels)) out.push(sel.id);
+    };
+    for (const sel of this.unanchored) check(sel);
     for (const key of Object.keys(labels)) {
-      const value = ownValue(labels, key);
-      for (const sel of this.selectorPostings.withKey(key))
-        if (sel.matches(labels)) out.push(sel.id);
-      for (const sel of this.selectorPostings.withPair(key, value)) {
-        if (sel.matches(labels)) out.push(sel.id);
-      }
+      for (const sel of this.selectorPostings.withKey(key)) check(sel);
+      for (const sel of this.selectorPostings.withPair(key, ownValue(labels, key))) check(sel);
     }
     return out;
   }
@@ -248,8 +283,8 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     let bestCost = Number.POSITIVE_INFINITY;
     for (const [key, values] of requirementsOf(selector)) {
       let cost = 0;
-      if (values === null) cost = this.endpointPostings.pairCount(key) + 0.5;
-      else for (const v of values) cost += this.endpointPostings.withPair(key, v).size;
+      if (values === null) cost = this.columns.holders(key) + 0.5;
+      else for (const v of values) cost += this.columns.slotsWith(key, v).length;
       if (cost < bestCost) {
         bestCost = cost;
         best = { key, values: values === null ? null : [...values] };
@@ -258,11 +293,14 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
     return best;
   }
 
-  // Posting sets to walk for an anchor; an endpoint is in at most one of them.
-  private candidateEndpoints(anchor: Anchor): Iterable<EndpointEntry<SelectorId, EndpointId>>[] {
-    if (anchor === null) return [this.endpoints.values()];
-    if (anchor.values === null) return [...this.endpointPostings.pairsOf(anchor.key)];
-    return anchor.values.map((v) => this.endpointPostings.withPair(anchor.key, v));
+  // Lists of slots to walk for an anchor; an endpoint is in at most one of them.
+  private candidateSlots(anchor: Anchor): SlotList[] {
+    if (anchor === null) {
+      const slots = Int32Array.from(this.endpoints.values(), (ep) => ep.slot);
+      return [{ slots, length: slots.length }];
+    }
+    if (anchor.values === null) return [...this.columns.slotsWithKey(anchor.key)];
+    return anchor.values.map((v) => this.columns.slotsWith(anchor.key, v));
   }
 
   private forgetText(sel: SelectorEntry<SelectorId, EndpointId>): void {
@@ -278,22 +316,27 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
    * orchestrator and namespace terms scoping adds in front). Reordering `&&` of pure terms is
    * exact.
    */
-  private scanPredicate(selector: SelectorAst, anchor: Anchor): Predicate {
-    if (selector.kind !== "and") return compileSelector(selector);
+  private scanPredicate(
+    selector: SelectorAst,
+    compiled: CompiledSlots,
+    anchor: Anchor,
+  ): SlotPredicate {
+    if (selector.kind !== "and" || compiled.operands === undefined) return compiled.test;
     const cost = (op: SelectorAst): number => {
       if (op.kind !== "eq" && op.kind !== "in") return this.endpoints.size;
       if (op.key === anchor?.key) return Number.POSITIVE_INFINITY;
       const values = "values" in op ? op.values : [op.value];
       let n = 0;
-      for (const v of values) n += this.endpointPostings.withPair(op.key, v).size;
+      for (const v of values) n += this.columns.slotsWith(op.key, v).length;
       return n;
     };
+    const { operands } = compiled;
     const fns = selector.operands
-      .map((op) => ({ cost: cost(op), fn: compileSelector(op) }))
+      .map((op, i) => ({ cost: cost(op), fn: operands[i]! }))
       .sort((a, b) => a.cost - b.cost)
       .map((o) => o.fn);
-    return (labels) => {
-      for (let i = 0; i < fns.length; i++) if (!fns[i]!(labels)) return false;
+    return (slot) => {
+      for (let i = 0; i < fns.length; i++) if (!fns[i]!(slot)) return false;
       return true;
     };
   }
@@ -301,40 +344,6 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
   private sameText(text: string): SelectorEntry<SelectorId, EndpointId> | undefined {
     for (const other of this.byText.get(text) ?? []) return other;
     return undefined;
-  }
-
-  // `for in` on a stored copy sees exactly its own keys: Object.prototype has no enumerable ones.
-  private postEndpoint(ep: EndpointEntry<SelectorId, EndpointId>): void {
-    for (const key in ep.labels) {
-      this.endpointPostings.addPair(key, ownValue(ep.labels, key), ep);
-    }
-  }
-
-  /**
-   * A relabel touches only the postings of labels that changed. Large posting sets (every pod
-   * carries the orchestrator and namespace keys) would otherwise see a delete and re-add per
-   * relabel, and the hash tables behind them an occasional full rehash on the hot path.
-   */
-  private repostEndpoint(ep: EndpointEntry<SelectorId, EndpointId>, next: Labels): void {
-    const postings = this.endpointPostings;
-    for (const key in ep.labels) {
-      const old = ownValue(ep.labels, key);
-      const hasNext = Object.hasOwn(next, key);
-      if (hasNext && ownValue(next, key) === old) continue;
-      postings.removePair(key, old, ep);
-    }
-    for (const key in next) {
-      const value = ownValue(next, key);
-      const hadKey = Object.hasOwn(ep.labels, key);
-      if (hadKey && ownValue(ep.labels, key) === value) continue;
-      postings.addPair(key, value, ep);
-    }
-  }
-
-  private unpostEndpoint(ep: EndpointEntry<SelectorId, EndpointId>): void {
-    for (const key in ep.labels) {
-      this.endpointPostings.removePair(key, ownValue(ep.labels, key), ep);
-    }
   }
 
   private postSelector(sel: SelectorEntry<SelectorId, EndpointId>): void {
@@ -387,9 +396,4 @@ function sameLabels(a: Labels, b: Labels): boolean {
     if (!Object.hasOwn(b, k) || ownValue(a, k) !== ownValue(b, k)) return false;
   }
   return true;
-}
-
-// On an ordinary object `labels.__proto__` reads the prototype, not an own label of that name.
-function ownValue(labels: Labels, key: string): string {
-  return key === "__proto__" ? Object.getOwnPropertyDescriptor(labels, key)!.value : labels[key]!;
 }
