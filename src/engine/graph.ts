@@ -51,9 +51,9 @@ export class Engine {
     const members = new SetMemberCalculator(index, sequencer);
     const scanner = new RuleScanner(
       {
-        onSetActive: (spec) => {
+        onSetActive: (spec, selector) => {
           sequencer.onSetActive(spec);
-          members.onSetActive(spec);
+          members.onSetActive(spec, selector);
         },
         onSetInactive: (id) => {
           members.onSetInactive(id);

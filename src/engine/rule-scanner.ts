@@ -1,12 +1,14 @@
 // Active policies to dataplane policies: rules by address, and a reference count per set so a
 // set lives exactly while some active policy's rule uses it.
 import type { Policy } from "../policy/index.ts";
+import type { SelectorAst } from "../selector/index.ts";
 import { samePolicy } from "./equality.ts";
 import { scanPolicy } from "./rules.ts";
 import type { DpPolicy, PolicyId, SetId, SetSpec } from "./types.ts";
 
 export interface SetUseListener {
-  onSetActive(spec: SetSpec): void;
+  /** `selector`: the parsed form of `spec.selector` when the policy had it (saves a parse). */
+  onSetActive(spec: SetSpec, selector: SelectorAst | undefined): void;
   onSetInactive(id: SetId): void;
 }
 
@@ -37,7 +39,10 @@ export class RuleScanner {
     if (before && samePolicy(before.policy, scanned.policy)) return;
     const sets = [...scanned.sets.keys()];
     // New sets first, so the policy never refers to a set the dataplane lacks.
-    for (const set of sets) this.acquire(scanned.sets.get(set)!);
+    for (const set of sets) {
+      const spec = scanned.sets.get(set)!;
+      this.acquire(spec, scanned.selectors.get(spec.selector)?.ast);
+    }
     this.#active.set(id, { policy: scanned.policy, sets });
     this.output.onPolicyUpdate(id, scanned.policy);
     for (const set of before?.sets ?? []) this.release(set);
@@ -51,10 +56,10 @@ export class RuleScanner {
     for (const set of before.sets) this.release(set);
   }
 
-  private acquire(spec: SetSpec): void {
+  private acquire(spec: SetSpec, selector: SelectorAst | undefined): void {
     const n = (this.#setUsers.get(spec.id) ?? 0) + 1;
     this.#setUsers.set(spec.id, n);
-    if (n === 1) this.sets.onSetActive(spec);
+    if (n === 1) this.sets.onSetActive(spec, selector);
   }
 
   private release(id: SetId): void {

@@ -2,7 +2,7 @@
 // matches, address/protocol/port triples for named ports, node addresses for node selectors.
 // Members are reference-counted, so two entities sharing an address never remove it early.
 import type { Endpoint, Node, SliceEndpoints } from "../policy/index.ts";
-import { LabelIndex, parseSelector } from "../selector/index.ts";
+import { LabelIndex, parseSelector, type SelectorAst } from "../selector/index.ts";
 import { getOrCreate } from "../util/maps.ts";
 import { type EntityIndex, SET_PREFIX, setSelectorId } from "./entity-index.ts";
 import {
@@ -86,13 +86,14 @@ class SetFamily<E, Id extends string> {
     ) => void,
   ) {}
 
-  addSet(set: ActiveSet): void {
+  /** `selector`: the parsed `set.spec.selector`, parsed here when not given. */
+  addSet(set: ActiveSet, selector: SelectorAst | undefined): void {
     const key = set.spec.selector;
     const ids = this.setsBySelector.get(key);
     if (ids) ids.add(set.spec.id);
     else {
       this.setsBySelector.set(key, new Set([set.spec.id]));
-      this.index.upsertSelector(setSelectorId(key), parseSelector(key));
+      this.index.upsertSelector(setSelectorId(key), selector ?? parseSelector(key));
     }
     for (const id of this.index.endpointsMatching(setSelectorId(key))) {
       this.change(set, [], this.membersOf(set.spec, this.entities.get(id)!));
@@ -162,11 +163,11 @@ export class SetMemberCalculator {
     );
   }
 
-  onSetActive(spec: SetSpec): void {
+  onSetActive(spec: SetSpec, selector?: SelectorAst): void {
     const set: ActiveSet = { spec, members: new Map() };
     this.#sets.set(spec.id, set);
     if (spec.service === undefined) {
-      this.family(spec).addSet(set);
+      this.family(spec).addSet(set, selector);
       return;
     }
     getOrCreate(this.#serviceSets, spec.service, () => new Set()).add(set);

@@ -73,10 +73,22 @@ function isFinished(pod: Pod): boolean {
   return phase === "Succeeded" || phase === "Failed";
 }
 
+// One per context, not a closure per resource: tsx names every closure it creates (keepNames).
+const namespaceLabelsOf = new WeakMap<DeriveContext, (ns: string) => Labels>();
+
+// A namespace without its Namespace object (a `kubectl get pods -A` dump) still has the label
+// the API server sets on every namespace; validation warns about it.
+function namespaceLabelLookup(ctx: DeriveContext): (ns: string) => Labels {
+  let lookup = namespaceLabelsOf.get(ctx);
+  if (lookup === undefined) {
+    lookup = (ns) => ctx.namespaceLabels(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
+    namespaceLabelsOf.set(ctx, lookup);
+  }
+  return lookup;
+}
+
 export function deriveResource(r: Resource, ctx: DeriveContext): Derived {
-  // A namespace without its Namespace object (a `kubectl get pods -A` dump) still has the label
-  // the API server sets on every namespace; validation warns about it.
-  const nsLabels = (ns: string) => ctx.namespaceLabels(ns) ?? { [NAMESPACE_NAME_LABEL]: ns };
+  const nsLabels = namespaceLabelLookup(ctx);
   switch (r.kind) {
     case "Namespace":
       // The model's schema adds the name label the API server sets.

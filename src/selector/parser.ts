@@ -28,8 +28,21 @@ const VALUE_OPS: Partial<Record<TokenKind, ValueOp>> = {
   "ends with": "endsWith",
 };
 
+// Policies repeat selector texts (a peer in one is the subject of another; a namespace's
+// policies share their scoping): at the engine bench's cold start most parses were repeats.
+// ASTs are immutable, so one is shared by every caller of its text. The cap only guards
+// against a caller feeding unbounded distinct strings; errors are not cached.
+const MAX_CACHED_TEXTS = 20_000;
+const parsed = new Map<string, SelectorAst>();
+
 export function parseSelector(text: string): SelectorAst {
-  return new Parser(text).parseRoot();
+  let ast = parsed.get(text);
+  if (ast === undefined) {
+    ast = new Parser(text).parseRoot();
+    if (parsed.size >= MAX_CACHED_TEXTS) parsed.clear();
+    parsed.set(text, ast);
+  }
+  return ast;
 }
 
 class Parser {
