@@ -2,7 +2,7 @@
 // the shared entity index, so a relabel or a policy edit touches only the endpoints whose match
 // actually changes (the index reports those transitions to the resolver directly).
 import type { Policy } from "../policy/index.ts";
-import { type EntityIndex, SUBJECT_PREFIX, subjectSelectorId } from "./entity-index.ts";
+import { type EntityIndex, subjectSelectorId } from "./entity-index.ts";
 import type { EndpointId, PolicyId } from "./types.ts";
 
 export interface EndpointDirtyListener {
@@ -12,6 +12,7 @@ export interface EndpointDirtyListener {
 
 export class PolicyMatcher {
   readonly #policies = new Map<PolicyId, Policy>();
+  /** By subject selector id (`subject:<text>`), as the index reports matches. */
   readonly #bySubject = new Map<string, Set<PolicyId>>();
 
   constructor(
@@ -34,25 +35,26 @@ export class PolicyMatcher {
       return;
     }
     if (old) {
-      this.markSelected(old.selector.key);
+      const subject = subjectSelectorId(old.selector.key);
+      this.markSelected(subject);
       this.#policies.delete(id);
-      const group = this.#bySubject.get(old.selector.key)!;
+      const group = this.#bySubject.get(subject)!;
       group.delete(id);
       if (group.size === 0) {
-        this.#bySubject.delete(old.selector.key);
-        this.index.removeSelector(subjectSelectorId(old.selector.key));
+        this.#bySubject.delete(subject);
+        this.index.removeSelector(subject);
       }
     }
     if (policy) {
       this.#policies.set(id, policy);
-      const key = policy.selector.key;
-      const group = this.#bySubject.get(key);
+      const subject = subjectSelectorId(policy.selector.key);
+      const group = this.#bySubject.get(subject);
       if (group) {
         group.add(id);
-        this.markSelected(key);
+        this.markSelected(subject);
       } else {
-        this.#bySubject.set(key, new Set([id]));
-        this.index.upsertSelector(subjectSelectorId(key), policy.selector.ast);
+        this.#bySubject.set(subject, new Set([id]));
+        this.index.upsertSelector(subject, policy.selector.ast);
       }
     }
   }
@@ -61,15 +63,15 @@ export class PolicyMatcher {
   policiesFor(id: EndpointId): Policy[] {
     const out: Policy[] = [];
     for (const selector of this.index.selectorsMatching(id)) {
-      if (!selector.startsWith(SUBJECT_PREFIX)) continue;
-      const key = selector.slice(SUBJECT_PREFIX.length);
-      for (const pid of this.#bySubject.get(key)!) out.push(this.#policies.get(pid)!);
+      const group = this.#bySubject.get(selector);
+      if (group === undefined) continue; // a set's selector
+      for (const pid of group) out.push(this.#policies.get(pid)!);
     }
     return out;
   }
 
-  private markSelected(key: string): void {
-    for (const ep of this.index.endpointsMatching(subjectSelectorId(key))) {
+  private markSelected(subject: string): void {
+    for (const ep of this.index.endpointsMatching(subject)) {
       this.listener.onEndpointDirty(ep);
     }
   }
