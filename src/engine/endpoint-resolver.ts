@@ -144,12 +144,12 @@ export class EndpointResolver {
 
   /** Tiers in order, each with its policies in order; stage tiers end in Pass (Felix). */
   private tiers(policies: readonly Policy[], d: Direction, pass: boolean): DpTierRef[] {
-    const byTier = new Map<string, Policy[]>();
+    const byTier = new Map<string, Placed[]>();
     for (const p of policies) {
       if (!p.types.includes(d)) continue;
       const list = byTier.get(p.tier);
-      if (list) list.push(p);
-      else byTier.set(p.tier, [p]);
+      if (list) list.push(placed(p));
+      else byTier.set(p.tier, [placed(p)]);
     }
     return [...byTier.keys()]
       .map((name) => this.#tiers.get(name)!)
@@ -159,10 +159,32 @@ export class EndpointResolver {
         defaultAction: pass ? "Pass" : tier.defaultAction,
         policies: byTier
           .get(tier.name)!
-          .sort((a, b) => byOrderThenName(policySortKey(a), policySortKey(b)))
-          .map((p) => policyId(p.ref)),
+          .sort(byPlacement)
+          .map((p) => p.id),
       }));
   }
+}
+
+/** A policy's sort key and id, computed once per policy rather than per endpoint selecting it. */
+interface Placed {
+  readonly key: { order?: number; name: string };
+  readonly id: PolicyId;
+}
+
+// Compiled policies are immutable: a new version is a new object.
+const placements = new WeakMap<Policy, Placed>();
+
+function placed(p: Policy): Placed {
+  let out = placements.get(p);
+  if (out === undefined) {
+    out = { key: policySortKey(p), id: policyId(p.ref) };
+    placements.set(p, out);
+  }
+  return out;
+}
+
+function byPlacement(a: Placed, b: Placed): number {
+  return byOrderThenName(a.key, b.key);
 }
 
 function referenced(ep: DpEndpoint | undefined): Set<PolicyId> {
