@@ -82,11 +82,17 @@ export class EndpointResolver {
       if (before && after && sameEndpoint(before, after)) continue;
       if (after) this.#resolved.set(id, after);
       else this.#resolved.delete(id);
-      for (const pid of referenced(after)) this.ref(pid, +1);
-      for (const pid of referenced(before)) this.ref(pid, -1);
+      // Counted per place an endpoint lists a policy (a policy in both directions twice), the
+      // same way up and down, so no set of its distinct policies is built per endpoint.
+      if (after) for (const list of tierLists(after)) this.refAll(list, +1);
+      if (before) for (const list of tierLists(before)) this.refAll(list, -1);
       this.output.onEndpointUpdate(id, after);
     }
     this.#dirty.clear();
+  }
+
+  private refAll(tiers: readonly DpTierRef[], delta: number): void {
+    for (const t of tiers) for (const p of t.policies) this.ref(p, delta);
   }
 
   private ref(id: PolicyId, delta: number): void {
@@ -185,11 +191,4 @@ function placed(p: Policy): Placed {
 
 function byPlacement(a: Placed, b: Placed): number {
   return byOrderThenName(a.key, b.key);
-}
-
-function referenced(ep: DpEndpoint | undefined): Set<PolicyId> {
-  const out = new Set<PolicyId>();
-  if (!ep) return out;
-  for (const list of tierLists(ep)) for (const t of list) for (const p of t.policies) out.add(p);
-  return out;
 }

@@ -120,7 +120,9 @@ class SetFamily<E, Id extends string> {
       this.index.removeEndpoint(id);
     }
     const after = e ? setKeys(this.index.selectorsMatching(id)) : [];
-    for (const key of new Set([...before, ...after])) {
+    // A new entity (every one at cold start) has nothing before: no union to build.
+    const keys = before.length === 0 ? after : new Set([...before, ...after]);
+    for (const key of keys) {
       for (const setId of this.setsBySelector.get(key)!) {
         const set = this.sets.get(setId)!;
         const was = old && before.includes(key) ? this.membersOf(set.spec, old) : [];
