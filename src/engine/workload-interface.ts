@@ -6,8 +6,10 @@
 // Calico's does (`cali` + the first 11 hex digits of sha1("<namespace>.<pod>"), 15 characters,
 // Linux's limit), so the agent and the plugin (and the lab) agree without talking. A
 // WorkloadEndpoint names its interface; a host endpoint is the node and has none here.
+
 import { hash } from "node:crypto";
 import type { Endpoint } from "../policy/types.ts";
+import { internalize } from "../util/intern.ts";
 import type { DpEndpoint } from "./types.ts";
 
 export const DEFAULT_POD_INTERFACE_PREFIX = "cali";
@@ -15,7 +17,8 @@ export const DEFAULT_POD_INTERFACE_PREFIX = "cali";
 export function podInterfaceName(prefix: string, namespace: string, pod: string): string {
   // One-shot: a Hash object per pod cost 2 us at cold start (100k pods).
   const digest = hash("sha1", `${namespace}.${pod}`, "hex");
-  return `${prefix}${digest}`.slice(0, 15);
+  // Flat: a slice of the concatenation would keep the 45-character whole alive per pod.
+  return internalize(`${prefix}${digest}`.slice(0, 15));
 }
 
 export type EndpointShape = Pick<

@@ -2,8 +2,9 @@
 // text that parses back to itself: keys are valid label keys, values never hold both quote
 // characters (Calico's syntax has no escapes), `in` sets are sorted and deduplicated, double
 // negation is gone and nested `&&`/`||` are flattened (both are associative).
+
+import { internalize } from "../util/intern.ts";
 import { SelectorBuildError } from "./errors.ts";
-import { internalize } from "./intern.ts";
 
 export type Labels = Readonly<Record<string, string>>;
 

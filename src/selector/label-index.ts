@@ -18,11 +18,11 @@
 // other requirements first was tried and dropped: a hash lookup per candidate cost as much as
 // the predicate it saved.
 
+import { internalize } from "../util/intern.ts";
 import { getOrCreate } from "../util/maps.ts";
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
 import { compileSelector } from "./compile.ts";
-import { internalize } from "./intern.ts";
 import {
   type CompiledSlots,
   LabelColumns,
