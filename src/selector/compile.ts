@@ -3,6 +3,7 @@
 // table holds them weakly, so selectors that churn through a long-lived agent do not pile up.
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
+import { allOf, anyOf } from "./combinators.ts";
 
 export type Predicate = (labels: Labels) => boolean;
 
@@ -87,9 +88,9 @@ function build(ast: SelectorAst): Predicate {
       return (l) => !inner(l);
     }
     case "and":
-      return buildAnd(ast.operands.map(compileSelector));
+      return allOf(ast.operands.map(compileSelector));
     case "or":
-      return buildOr(ast.operands.map(compileSelector));
+      return anyOf(ast.operands.map(compileSelector));
   }
 }
 
@@ -110,35 +111,4 @@ function buildSet(positive: boolean, key: string, values: readonly string[]): Pr
         const v = get(l);
         return v === undefined || !set.has(v);
       };
-}
-
-// Small fixed arities unrolled: they are most selectors, and V8 inlines them well.
-function buildAnd(fns: Predicate[]): Predicate {
-  if (fns.length === 2) {
-    const [a, b] = fns as [Predicate, Predicate];
-    return (l) => a(l) && b(l);
-  }
-  if (fns.length === 3) {
-    const [a, b, c] = fns as [Predicate, Predicate, Predicate];
-    return (l) => a(l) && b(l) && c(l);
-  }
-  return (l) => {
-    for (let i = 0; i < fns.length; i++) if (!fns[i]!(l)) return false;
-    return true;
-  };
-}
-
-function buildOr(fns: Predicate[]): Predicate {
-  if (fns.length === 2) {
-    const [a, b] = fns as [Predicate, Predicate];
-    return (l) => a(l) || b(l);
-  }
-  if (fns.length === 3) {
-    const [a, b, c] = fns as [Predicate, Predicate, Predicate];
-    return (l) => a(l) || b(l) || c(l);
-  }
-  return (l) => {
-    for (let i = 0; i < fns.length; i++) if (fns[i]!(l)) return true;
-    return false;
-  };
 }

@@ -15,6 +15,7 @@
 // of slots in typed arrays replaced Sets of endpoint entries: at 100k endpoints a Set.add into
 // the lists of the keys every pod carries cost 0.4 us, and walking them read every entry.
 import type { Labels, SelectorAst } from "./ast.ts";
+import { allOf, anyOf } from "./combinators.ts";
 
 /** A predicate over an endpoint's slot. */
 export type SlotPredicate = (slot: number) => boolean;
@@ -161,7 +162,7 @@ export class LabelColumns {
     const held: Held = { keys: [], ids: [] };
     const operands =
       ast.kind === "and" ? ast.operands.map((op) => this.#build(op, held)) : undefined;
-    const test = operands === undefined ? this.#build(ast, held) : every(operands);
+    const test = operands === undefined ? this.#build(ast, held) : allOf(operands);
     let released = false;
     return {
       test,
@@ -211,9 +212,9 @@ export class LabelColumns {
         return (s) => !inner(s);
       }
       case "and":
-        return every(node.operands.map((op) => this.#build(op, held)));
+        return allOf(node.operands.map((op) => this.#build(op, held)));
       case "or":
-        return some(node.operands.map((op) => this.#build(op, held)));
+        return anyOf(node.operands.map((op) => this.#build(op, held)));
     }
   }
 
@@ -304,35 +305,6 @@ function oneOf(positive: boolean, c: Column, ids: number[]): SlotPredicate {
   }
   const set = new Set(ids);
   return positive ? (s) => set.has(c.values[s]!) : (s) => !set.has(c.values[s]!);
-}
-
-// Small fixed arities unrolled: they are most selectors, and V8 inlines them well.
-function every(fns: SlotPredicate[]): SlotPredicate {
-  if (fns.length === 1) return fns[0]!;
-  if (fns.length === 2) {
-    const [a, b] = fns as [SlotPredicate, SlotPredicate];
-    return (s) => a(s) && b(s);
-  }
-  if (fns.length === 3) {
-    const [a, b, c] = fns as [SlotPredicate, SlotPredicate, SlotPredicate];
-    return (s) => a(s) && b(s) && c(s);
-  }
-  return (s) => {
-    for (let i = 0; i < fns.length; i++) if (!fns[i]!(s)) return false;
-    return true;
-  };
-}
-
-function some(fns: SlotPredicate[]): SlotPredicate {
-  if (fns.length === 1) return fns[0]!;
-  if (fns.length === 2) {
-    const [a, b] = fns as [SlotPredicate, SlotPredicate];
-    return (s) => a(s) || b(s);
-  }
-  return (s) => {
-    for (let i = 0; i < fns.length; i++) if (fns[i]!(s)) return true;
-    return false;
-  };
 }
 
 // On an ordinary object `labels.__proto__` reads the prototype, not an own label of that name.

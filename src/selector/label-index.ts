@@ -22,6 +22,7 @@ import { internalize } from "../util/intern.ts";
 import { getOrCreate } from "../util/maps.ts";
 import type { Labels, SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
+import { allOf } from "./combinators.ts";
 import { compileSelector } from "./compile.ts";
 import {
   type CompiledSlots,
@@ -335,10 +336,7 @@ export class LabelIndex<SelectorId extends string, EndpointId extends string> {
       .map((op, i) => ({ cost: cost(op), fn: operands[i]! }))
       .sort((a, b) => a.cost - b.cost)
       .map((o) => o.fn);
-    return (slot) => {
-      for (let i = 0; i < fns.length; i++) if (!fns[i]!(slot)) return false;
-      return true;
-    };
+    return allOf(fns);
   }
 
   private sameText(text: string): SelectorEntry<SelectorId, EndpointId> | undefined {
