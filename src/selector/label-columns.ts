@@ -50,7 +50,7 @@ export interface CompiledSlots {
   readonly test: SlotPredicate;
   /** The operands' predicates when the selector is a conjunction, in the AST's order. */
   readonly operands: readonly SlotPredicate[] | undefined;
-  /** Gives back the columns and value numbers the predicate holds; call once. */
+  /** Gives back the columns and value numbers the predicate holds; later calls do nothing. */
   release(): void;
 }
 
