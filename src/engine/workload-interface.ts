@@ -6,7 +6,6 @@
 // Calico's does (`cali` + the first 11 hex digits of sha1("<namespace>.<pod>"), 15 characters,
 // Linux's limit), so the agent and the plugin (and the lab) agree without talking. A
 // WorkloadEndpoint names its interface; a host endpoint is the node and has none here.
-
 import { hash } from "node:crypto";
 import type { Endpoint } from "../policy/types.ts";
 import type { DpEndpoint } from "./types.ts";

@@ -1,5 +1,4 @@
 // Workloads, host endpoints, network sets and nodes as the policy layer sees them.
-
 import {
   type GlobalNetworkSet,
   type HostEndpoint,

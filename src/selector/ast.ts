@@ -2,11 +2,15 @@
 // text that parses back to itself: keys are valid label keys, values never hold both quote
 // characters (Calico's syntax has no escapes), `in` sets are sorted and deduplicated, double
 // negation is gone and nested `&&`/`||` are flattened (both are associative).
-
 import { internalize } from "../util/intern.ts";
 import { SelectorBuildError } from "./errors.ts";
 
 export type Labels = Readonly<Record<string, string>>;
+
+/** A label's value; on an ordinary object `labels.__proto__` reads the prototype, not the label. */
+export function ownValue(labels: Labels, key: string): string {
+  return key === "__proto__" ? Object.getOwnPropertyDescriptor(labels, key)!.value : labels[key]!;
+}
 
 /** Operators comparing one label's value with one literal. */
 export type ValueOp = "eq" | "ne" | "contains" | "startsWith" | "endsWith";

@@ -1,6 +1,6 @@
 // Public interface of the selector language: parse, print, compile, convert, index.
 import type { Labels, SelectorAst } from "./ast.ts";
-import { compileSelector, type Predicate } from "./compile.ts";
+import { compileSelector } from "./compile.ts";
 import { SelectorParseError } from "./errors.ts";
 import { parseSelector } from "./parser.ts";
 
@@ -14,6 +14,7 @@ export {
   NONE_SELECTOR,
   notSelector,
   orSelectors,
+  ownValue,
   setSelector,
   valueSelector,
 } from "./ast.ts";
@@ -41,18 +42,10 @@ export function tryParseSelector(
   }
 }
 
-// Selector texts come from a bounded set of policies; the cap only guards against a caller
-// feeding unbounded distinct strings.
-const MAX_CACHED_TEXTS = 10_000;
-const byText = new Map<string, Predicate>();
-
-/** Parses (once per distinct text) and evaluates; throws SelectorParseError. */
+/**
+ * Parses and evaluates; throws SelectorParseError. Both steps are cached (`parseSelector` by
+ * text, `compileSelector` by AST), so a text met again costs two lookups.
+ */
 export function selectorMatches(text: string, labels: Labels): boolean {
-  let fn = byText.get(text);
-  if (fn === undefined) {
-    fn = compileSelector(parseSelector(text));
-    if (byText.size >= MAX_CACHED_TEXTS) byText.clear();
-    byText.set(text, fn);
-  }
-  return fn(labels);
+  return compileSelector(parseSelector(text))(labels);
 }

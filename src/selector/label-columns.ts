@@ -14,7 +14,7 @@
 // slot of the list in); slots are reused, so they follow the peak number of endpoints. Lists
 // of slots in typed arrays replaced Sets of endpoint entries: at 100k endpoints a Set.add into
 // the lists of the keys every pod carries cost 0.4 us, and walking them read every entry.
-import type { Labels, SelectorAst } from "./ast.ts";
+import { type Labels, ownValue, type SelectorAst } from "./ast.ts";
 import { allOf, anyOf } from "./combinators.ts";
 
 /** A predicate over an endpoint's slot. */
@@ -139,11 +139,7 @@ export class LabelColumns {
       list = { slots: new Int32Array(4), length: 0 };
       column.lists.set(id, list);
     }
-    if (list.length === list.slots.length) {
-      const slots = new Int32Array(list.length * 2);
-      slots.set(list.slots);
-      list.slots = slots;
-    }
+    if (list.length === list.slots.length) list.slots = grown(list.slots, list.length * 2);
     column.positions[slot] = list.length;
     list.slots[list.length++] = slot;
     column.values[slot] = id;
@@ -305,9 +301,4 @@ function oneOf(positive: boolean, c: Column, ids: number[]): SlotPredicate {
   }
   const set = new Set(ids);
   return positive ? (s) => set.has(c.values[s]!) : (s) => !set.has(c.values[s]!);
-}
-
-// On an ordinary object `labels.__proto__` reads the prototype, not an own label of that name.
-export function ownValue(labels: Labels, key: string): string {
-  return key === "__proto__" ? Object.getOwnPropertyDescriptor(labels, key)!.value : labels[key]!;
 }

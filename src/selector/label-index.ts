@@ -4,9 +4,10 @@
 // (label-columns.ts). Each selector gets one anchor from its requirements (a key with allowed
 // values, or a key that must be present), picked as the one with the fewest endpoints behind
 // it when the selector arrives, and is posted under it. Either side then finds its candidates
-// on the other through these lists and verifies them with the selector compiled against the
-// columns; selectors with no requirement (`a != "x"`, `all()`) form the unanchored bucket that
-// every endpoint is checked against.
+// on the other through these lists and verifies them with the compiled selector: a selector's
+// scan of many slots with its predicate over the columns, one endpoint's check with the
+// predicate over its label object; selectors with no requirement (`a != "x"`, `all()`) form
+// the unanchored bucket that every endpoint is checked against.
 //
 // A new selector's candidates are the most of its cost at cold start (100k endpoints, 25k
 // selectors: 2.8M predicate calls for 0.26M matches), hence slots and columns: a candidate is
@@ -20,14 +21,13 @@
 
 import { internalize } from "../util/intern.ts";
 import { getOrCreate } from "../util/maps.ts";
-import type { Labels, SelectorAst } from "./ast.ts";
+import { type Labels, ownValue, type SelectorAst } from "./ast.ts";
 import { canonicalSelector } from "./canonical.ts";
 import { allOf } from "./combinators.ts";
 import { compileSelector, type Predicate } from "./compile.ts";
 import {
   type CompiledSlots,
   LabelColumns,
-  ownValue,
   type SlotList,
   type SlotPredicate,
 } from "./label-columns.ts";
