@@ -198,16 +198,16 @@ describe("agent", () => {
     await fake.run(
       new Transaction({ family: "inet", table: "microseg" })
         .delete({ kind: "rule", chain: "forward", handle: invalidDrop.handle! })
-        .add({ kind: "element", set: "local4", elements: [{ key: ["198.18.9.9"] }] }),
+        .add({ kind: "element", set: "wl4", elements: [{ key: ["198.18.9.9"] }] }),
     );
     await agent!.checkDrift();
-    assert.deepEqual(status()!.drift!.objects, ["chain forward", "elements of local4"]);
+    assert.deepEqual(status()!.drift!.objects, ["chain forward", "elements of wl4"]);
     const warn = logs.find((l) => l.includes("table drifted"))!;
     assert.match(
       warn,
       /"missing":\["add rule inet microseg forward ct state invalid counter drop"\]/,
     );
-    assert.match(warn, /"unexpected":\["add element inet microseg local4 \{ 198.18.9.9 \}"\]/);
+    assert.match(warn, /"unexpected":\["add element inet microseg wl4 \{ 198.18.9.9 \}"\]/);
     assert.equal(fake.dump(), await expected());
     await agent!.checkDrift();
     assert.deepEqual(status()!.drift!.objects, []);

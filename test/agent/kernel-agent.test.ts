@@ -204,12 +204,12 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
       .split(" ")[1]!;
     const handle = allow.split("# handle ")[1]!.trim();
     nft("delete", "rule", "inet", "microseg", chain, "handle", handle);
-    nft("add", "element", "inet", "microseg", "local4", "{ 198.18.0.99 }");
+    nft("add", "element", "inet", "microseg", "wl4", "{ 198.18.0.99 }");
     assert.equal(await topo.probe({ from: "web", to: "db", protocol: "TCP", port: 5432 }), false);
     const drift = await checkDrift(kernel, cfg, state);
     assert.deepEqual(
       drift.objects.map((o) => o.object),
-      [`chain ${chain}`, "elements of local4"],
+      [`chain ${chain}`, "elements of wl4"],
     );
     agent.child.kill("SIGHUP");
     await until("the repair", () => agent.logs.some((l) => l.msg === "drift repair done"));
@@ -218,12 +218,12 @@ describe("microseg agent in a node netns", { skip: rootSkipReason() }, () => {
     const after = await checkDrift(kernel, cfg, state);
     assert.ok(after.inSync, JSON.stringify(after.objects));
     assert.ok(await topo.probe({ from: "web", to: "db", protocol: "TCP", port: 5432 }));
-    assert.deepEqual(status().drift?.objects, [`chain ${chain}`, "elements of local4"]);
+    assert.deepEqual(status().drift?.objects, [`chain ${chain}`, "elements of wl4"]);
     assert.equal(await stop(agent), 0);
 
     const timed = start("--resync-interval", "300ms");
     await until("ready", () => timed.logs.some((l) => l.msg === "ready: first full sync applied"));
-    nft("add", "element", "inet", "microseg", "local4", "{ 198.18.0.98 }");
+    nft("add", "element", "inet", "microseg", "wl4", "{ 198.18.0.98 }");
     await until("the timed repair", () => timed.logs.some((l) => l.msg === "drift repair done"));
     assert.ok((await checkDrift(kernel, cfg, state)).inSync);
     assert.equal(await stop(timed), 0);

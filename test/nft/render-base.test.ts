@@ -47,18 +47,57 @@ describe("base chains", () => {
       ),
     );
     assert.deepEqual(chain(lines, "prerouting"), [
+      "meta iifname . ip saddr @src4 counter accept",
+      "meta iifname . ip6 saddr @src6 counter accept",
       'meta iifname "cali*" counter jump from-workload',
       'ip saddr @wl4 counter log prefix "ms|S|e|-|-|-" group 1 drop',
       'ip6 saddr @wl6 counter log prefix "ms|S|e|-|-|-" group 1 drop',
       "counter jump hep-untracked-in",
     ]);
     assert.deepEqual(chain(lines, "from-workload"), [
-      "meta iifname . ip saddr @src4 counter accept",
-      "meta iifname . ip6 saddr @src6 counter accept",
       "ip6 saddr fe80::/10 icmpv6 type { 131, 133, 135, 136, 143 } counter accept",
       "ip6 saddr :: icmpv6 type { 131, 135, 143 } counter accept",
       'counter log prefix "ms|S|e|-|-|-" group 1 drop',
     ]);
+  });
+
+  test("forward: three conntrack rules before dispatch, one related chain, unknown destinations last", async () => {
+    const lines = await dump(cfg);
+    assert.deepEqual(chain(lines, "forward"), [
+      "ct state established counter accept",
+      "ct state related counter goto ct-related",
+      "ct state invalid counter drop",
+      "counter jump hep-forward",
+      "counter ip saddr vmap @ep-out4",
+      "counter ip6 saddr vmap @ep-out6",
+      "counter ip daddr vmap @ep-in4",
+      "counter ip6 daddr vmap @ep-in6",
+      'meta oifname "cali*" counter log prefix "ms|S|i|-|-|-" group 1 drop',
+    ]);
+    assert.deepEqual(chain(lines, "ct-related"), [
+      "ip saddr . ct original ip saddr @self4 counter accept",
+      "ip saddr . ct original ip daddr @self4 counter accept",
+      'ip saddr @wl4 counter log prefix "ms|S|-|-|-|-" group 1 drop',
+      "ip6 saddr . ct original ip6 saddr @self6 counter accept",
+      "ip6 saddr . ct original ip6 daddr @self6 counter accept",
+      'ip6 saddr @wl6 counter log prefix "ms|S|-|-|-|-" group 1 drop',
+      "counter accept",
+    ]);
+    for (const hook of ["input", "output"]) {
+      const rules = chain(lines, hook);
+      assert.equal(rules.filter((r) => r.startsWith("ct state")).length, 3, rules.join("\n"));
+      assert.ok(rules.includes("ct state related counter goto ct-related"), rules.join("\n"));
+    }
+    // No host endpoint with a forward stage: nothing in its dispatch chain to skip to.
+    assert.deepEqual(chain(lines, "hep-forward"), []);
+  });
+
+  test("source pairs only for workloads on workload interfaces", async () => {
+    const pod: DpEndpoint = { ...vm, id: "ns/pod" as EndpointId, interfaceName: "cali0123" };
+    const elements = (await dump(cfg, [vm, { ...pod, addresses: ["198.18.0.8"] }])).filter((l) =>
+      l.startsWith("add element inet microseg src4 "),
+    );
+    assert.deepEqual(elements, ["add element inet microseg src4 { cali0123 . 198.18.0.8 }"]);
   });
 
   test("workload to node: egress policy, then Drop by default; failsafe only after, for the rest", async () => {
@@ -89,7 +128,7 @@ describe("base chains", () => {
     const off = chain(await dump(cfg, [vm]), "from-workload");
     assert.ok(!off.some((r) => r.includes("198.18.64.0/24")), off.join("\n"));
     const on = chain(await dump({ ...cfg, workloadSourceSpoofing: true }, [vm]), "from-workload");
-    assert.deepEqual(on.slice(2, 4), [
+    assert.deepEqual(on.slice(0, 2), [
       'meta iifname "tap0" ip saddr 198.18.64.0/24 counter accept',
       'meta iifname "tap0" ip6 saddr fd00:64::/64 counter accept',
     ]);

@@ -193,8 +193,6 @@ describe("policy and endpoint chains", () => {
       `add element inet microseg ep-in6 { fd00::2 comment "${dbHolder}" : jump ${endpointChain(db, "ingress")} }`,
       `add element inet microseg ep-out4 { 198.18.0.2 comment "${dbHolder}" : jump ${endpointChain(db, "egress")} }`,
       `add element inet microseg ep-out6 { fd00::2 comment "${dbHolder}" : jump ${endpointChain(db, "egress")} }`,
-      "add element inet microseg local4 { 198.18.0.2 }",
-      "add element inet microseg local6 { fd00::2 }",
       `add element inet microseg ${P4} { 198.18.0.2 . tcp . 8080 }`,
       "add element inet microseg self4 { 198.18.0.2 . 198.18.0.2 }",
       "add element inet microseg self6 { fd00::2 . fd00::2 }",
@@ -388,13 +386,11 @@ describe("batches", () => {
     assert.equal(
       tx.toString(),
       [
-        "delete element inet microseg local4 { 198.18.0.2 }",
         "delete element inet microseg wl4 { 198.18.0.2 }",
         "delete element inet microseg self4 { 198.18.0.2 . 198.18.0.2 }",
         "delete element inet microseg src4 { veth0 . 198.18.0.2 }",
         "delete element inet microseg ep-in4 { 198.18.0.2 }",
         "delete element inet microseg ep-out4 { 198.18.0.2 }",
-        "delete element inet microseg local6 { fd00::2 }",
         "delete element inet microseg wl6 { fd00::2 }",
         "delete element inet microseg self6 { fd00::2 . fd00::2 }",
         "delete element inet microseg src6 { veth0 . fd00::2 }",

@@ -72,6 +72,13 @@ export interface EnforcementConfig {
   readonly revokeDenied: boolean;
 }
 
+/** Whether an interface name matches a workload interface pattern (nft's: `*` ends a prefix). */
+export function isWorkloadInterface(cfg: EnforcementConfig, name: string): boolean {
+  return cfg.workloadInterfaces.some((p) =>
+    p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p,
+  );
+}
+
 /** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
 export const MARK_ALLOW = 0x10000;
 export const MARK_PASS = 0x20000;

@@ -71,9 +71,6 @@ export const holderComment = (id: EndpointId): string => commentOf(`${hashOf(id,
 /** Verdict maps from a local endpoint's address to its chain for the direction. */
 export const dispatchMap = (d: Direction, family: IpFamily): string => `ep-${dir(d)}${family}`;
 
-/** Every address of a local endpoint, for dropping what a workload interface should not carry. */
-export const localSet = (family: IpFamily): string => `local${family}`;
-
 /** Addresses of local workloads: they may enter the node on their own interface only. */
 export const workloadSet = (family: IpFamily): string => `wl${family}`;
 
@@ -100,10 +97,14 @@ export const HEP_PREDNAT = "hep-prednat";
 export const HEP_FORWARD = "hep-forward";
 export const HEP_DISPATCH = [HEP_UNTRACKED_IN, HEP_UNTRACKED_OUT, HEP_PREDNAT, HEP_FORWARD];
 
-/** Regular chains of the base chains: source validation, workload to node, node to workload. */
+/**
+ * Regular chains of the base chains: source validation, workload to node, node to workload,
+ * and the checks of a related packet (forward, input and output share them).
+ */
 export const FROM_WORKLOAD = "from-workload";
 export const WORKLOAD_TO_HOST = "workload-to-host";
 export const HOST_TO_WORKLOAD = "host-to-workload";
+export const CT_RELATED = "ct-related";
 
 const MAX_COMMENT_BYTES = 128;
 

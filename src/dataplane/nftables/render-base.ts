@@ -7,13 +7,17 @@
 //
 // forward, input and output then dispatch the same way: a packet from a local endpoint's
 // address jumps to that endpoint's egress chain, one to such an address to its ingress chain,
-// both through verdict maps keyed by address. Forwarded pod-to-pod traffic meets forward;
+// both through verdict maps keyed by address (an ingress chain always ends in accept or drop,
+// so a forwarded packet past dispatch that leaves on a workload interface is for no local
+// endpoint, and is dropped). Forwarded pod-to-pod traffic meets forward;
 // pod-to-node traffic meets input (the workload's egress policy, then the endpoint-to-host
 // action: the failsafe ports are never for workloads) and node-to-pod traffic output (the
 // workload's ingress policy always applies; outbound failsafe ports are for other
 // destinations). Replies of allowed connections pass on conntrack first; packets related to a
 // connection (ICMP errors) only when they come from one of its ends or from a router on the
-// path, never from a local workload that is neither end.
+// path, never from a local workload that is neither end. The rules every packet meets come
+// first and are few: a workload's packet meets one lookup in prerouting, an established one
+// one rule in forward, a new one three before dispatch.
 //
 // Host endpoint stages (Calico's untracked, pre-DNAT and forward policy) hang off the same
 // hooks through small dispatch chains keyed by the host endpoint's interface: the end of the
@@ -50,6 +54,7 @@ import {
 import { type EnforcementConfig, type FailsafePort, MARK_HOST_ALLOWED } from "./enforcement.ts";
 import { formatLogPrefix } from "./log-prefix.ts";
 import {
+  CT_RELATED,
   dispatchMap,
   FROM_WORKLOAD,
   HEP_FORWARD,
@@ -58,7 +63,6 @@ import {
   HEP_UNTRACKED_OUT,
   HOST_TO_WORKLOAD,
   hostStageChain,
-  localSet,
   selfSet,
   sourceSet,
   WORKLOAD_TO_HOST,
@@ -101,30 +105,36 @@ const conntrack: Stmt[][] = [
 ];
 
 /**
- * Established packets pass; a related one (an ICMP error whose inner header names a tracked
- * connection) passes when its source is an end of that connection (`saddr . ct original
- * saddr|daddr` in the self pairs of local workloads) or is no local workload at all (a router,
- * the node, a remote host). A local workload sending an error about a connection it is not part
- * of is dropped: it could otherwise reset or re-route another workload's connections.
+ * Established packets pass; related ones go to the related chain; invalid ones are dropped. A
+ * new packet meets three rules here, whatever the related checks hold.
  */
-function tracked(cfg: EnforcementConfig): Stmt[][] {
-  const related = eq(ct.state, states("related"));
+const tracked: Stmt[][] = [
+  [eq(ct.state, states("established")), counter(), verdict.accept],
+  [eq(ct.state, states("related")), counter(), verdict.goto(CT_RELATED)],
+  invalid,
+];
+
+/**
+ * A related packet (an ICMP error whose inner header names a tracked connection) passes when
+ * its source is an end of that connection (`saddr . ct original saddr|daddr` in the self pairs
+ * of local workloads) or is no local workload at all (a router, the node, a remote host). A
+ * local workload sending an error about a connection it is not part of is dropped: it could
+ * otherwise reset or re-route another workload's connections.
+ */
+function relatedRules(cfg: EnforcementConfig): Stmt[][] {
   return [
-    [eq(ct.state, states("established")), counter(), verdict.accept],
     ...FAMILIES.flatMap((f) => {
       const original = f === 4 ? ct.original.ip : ct.original.ip6;
       return [
         ...[original.saddr, original.daddr].map((end) => [
-          related,
           eq(concat(addr(f).saddr, end), ref(selfSet(f))),
           counter(),
           verdict.accept,
         ]),
-        [related, eq(addr(f).saddr, ref(workloadSet(f))), ...logDrop(cfg, RELATED_FORGED)],
+        [eq(addr(f).saddr, ref(workloadSet(f))), ...logDrop(cfg, RELATED_FORGED)],
       ];
     }),
-    [related, counter(), verdict.accept],
-    invalid,
+    [counter(), verdict.accept],
   ];
 }
 
@@ -185,16 +195,12 @@ const perInterface = (cfg: EnforcementConfig, side: "from" | "to", rest: Stmt[])
     ...rest,
   ]);
 
-/** A workload interface may only lead to local endpoints' addresses (fail closed on the rest). */
-function unknownDestinations(cfg: EnforcementConfig): Stmt[][] {
-  return cfg.workloadInterfaces.flatMap((pattern) =>
-    FAMILIES.map((f) => [
-      eq(meta.oifname, pattern),
-      ne(addr(f).daddr, ref(localSet(f))),
-      ...spoofed(cfg, "to"),
-    ]),
-  );
-}
+/**
+ * After dispatch: every chain a local endpoint's address leads to ends in accept or drop, so a
+ * packet still here that leaves on a workload interface is for no local endpoint (fail closed).
+ */
+const unknownDestinations = (cfg: EnforcementConfig): Stmt[][] =>
+  perInterface(cfg, "to", spoofed(cfg, "to"));
 
 const dispatch: Stmt[][] = [
   ...FAMILIES.map((f) => [counter(), vmap(addr(f).saddr, dispatchMap("egress", f))]),
@@ -208,19 +214,16 @@ export interface SpoofingWorkload {
 }
 
 /**
- * The body of `from-workload`: a packet's source must be the workload's own on that interface
- * (or an allowed prefix); IPv6 link-local and unspecified sources only for neighbour discovery,
- * router solicitation and multicast listener reports, which never leave the link.
+ * The body of `from-workload`, for a workload interface's packets whose source is not the
+ * workload's own on that interface (prerouting accepted those): an allowed prefix; IPv6
+ * link-local and unspecified sources only for neighbour discovery, router solicitation and
+ * multicast listener reports, which never leave the link; else the packet is dropped.
  */
 export function fromWorkloadRules(
   cfg: EnforcementConfig,
   spoofing: readonly SpoofingWorkload[],
 ): Stmt[][] {
-  const rules: Stmt[][] = FAMILIES.map((f) => [
-    eq(concat(meta.iifname, addr(f).saddr), ref(sourceSet(f))),
-    counter(),
-    verdict.accept,
-  ]);
+  const rules: Stmt[][] = [];
   for (const w of cfg.workloadSourceSpoofing ? spoofing : []) {
     for (const f of FAMILIES) {
       const mine = w.prefixes.filter((p) => p.includes(":") === (f === 6));
@@ -271,6 +274,7 @@ export function regularChains(cfg: EnforcementConfig): BaseChainSpec[] {
       chain: { kind: "chain", name: HOST_TO_WORKLOAD },
       rules: [...dispatch, spoofed(cfg, "to")],
     },
+    { chain: { kind: "chain", name: CT_RELATED }, rules: relatedRules(cfg) },
   ];
 }
 
@@ -279,6 +283,13 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
     {
       chain: hook("prerouting"),
       rules: [
+        // A workload's own source on its own interface first: every packet of a workload
+        // meets one lookup here (the source pairs hold workload interfaces only).
+        ...FAMILIES.map((f) => [
+          eq(concat(meta.iifname, addr(f).saddr), ref(sourceSet(f))),
+          counter(),
+          verdict.accept,
+        ]),
         ...perInterface(cfg, "from", [counter(), verdict.jump(FROM_WORKLOAD)]),
         ...FAMILIES.map((f) => [eq(addr(f).saddr, ref(workloadSet(f))), ...spoofed(cfg, "from")]),
         // Only packets entering on other interfaces get here: host endpoints' untracked policy.
@@ -292,11 +303,11 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
     {
       chain: hook("forward"),
       rules: [
-        ...tracked(cfg),
-        ...unknownDestinations(cfg),
+        ...tracked,
         // Host endpoints' applyOnForward policy first; workload policy always comes after.
         [counter(), verdict.jump(HEP_FORWARD)],
         ...dispatch,
+        ...unknownDestinations(cfg),
       ],
     },
     {
@@ -304,7 +315,7 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       rules: [
         [eq(meta.iifname, "lo"), counter(), verdict.accept],
         neighbourDiscovery,
-        ...tracked(cfg),
+        ...tracked,
         ...perInterface(cfg, "from", [counter(), verdict.jump(WORKLOAD_TO_HOST)]),
         skipHostPolicy,
         ...failsafe(cfg.failsafeInbound),
@@ -316,7 +327,7 @@ export function baseChains(cfg: EnforcementConfig): BaseChainSpec[] {
       rules: [
         [eq(meta.oifname, "lo"), counter(), verdict.accept],
         neighbourDiscovery,
-        ...tracked(cfg),
+        ...tracked,
         ...perInterface(cfg, "to", [counter(), verdict.jump(HOST_TO_WORKLOAD)]),
         skipHostPolicy,
         ...failsafe(cfg.failsafeOutbound),
@@ -468,6 +479,9 @@ export function hostDispatchRules(
     add(HEP_FORWARD, fIn!.tiers, "in", fIn!.name);
     add(HEP_FORWARD, fOut!.tiers, "out", fOut!.name);
   }
+  // With no stage to skip, the skip is a rule every forwarded packet meets for nothing.
+  const forward = out.get(HEP_FORWARD)!;
+  if (forward.length === 1) forward.length = 0;
   return out;
 }
 

@@ -37,7 +37,7 @@ import type {
 import { element, Transaction, verdict } from "../../nft/index.ts";
 import type { Direction } from "../../policy/index.ts";
 import { ChainEdits } from "./chain-edits.ts";
-import type { EnforcementConfig } from "./enforcement.ts";
+import { type EnforcementConfig, isWorkloadInterface } from "./enforcement.ts";
 import { FastPath } from "./fast-path.ts";
 import {
   commentOf,
@@ -46,7 +46,6 @@ import {
   FROM_WORKLOAD,
   HEP_DISPATCH,
   holderComment,
-  localSet,
   policyChain,
   prefixSetName,
   selfSet,
@@ -208,7 +207,6 @@ export class NftRenderer {
     const tx = replacingTable(this.#cfg.table);
     if (this.#cfg.verdictMaps) FastPath.declare(tx);
     for (const f of FAMILIES) {
-      tx.add({ kind: "set", name: localSet(f), type: [addressType(f)] });
       tx.add({ kind: "set", name: workloadSet(f), type: [addressType(f)] });
       tx.add({ kind: "set", name: sourceSet(f), type: ["ifname", addressType(f)] });
       tx.add({ kind: "set", name: selfSet(f), type: [addressType(f), addressType(f)] });
@@ -497,7 +495,7 @@ export class NftRenderer {
 
   /**
    * Moves the elements of every address whose owner the batch changed, or whose owner changed
-   * how it sends (kind, interface): map, local-set, workload-set and source-pair elements.
+   * how it sends (kind, interface): map, workload-set and source-pair elements.
    */
   #redispatch(tx: Transaction, touched: ReadonlyMap<EndpointId, DpEndpoint | undefined>): void {
     const addresses = new Set<string>();
@@ -542,8 +540,10 @@ export class NftRenderer {
 
   /**
    * The element changes that hand `address` from `was` to `now` (either may be none): the map
-   * elements leading to the owner's chains, its local-set element, and for a workload owner
-   * its workload-set element, its self pair and its `interface . address` source pair.
+   * elements leading to the owner's chains, and for a workload owner its workload-set element,
+   * its self pair and, on a workload interface, its `interface . address` source pair
+   * (prerouting accepts a pair before it looks at the interface; the address of a workload on
+   * any other interface is dropped wherever it enters).
    */
   #move(
     address: string,
@@ -558,11 +558,11 @@ export class NftRenderer {
       if (before) deleted.push(element(set, before));
       if (after) added.push(element(set, after));
     };
-    const present = (e: DpEndpoint | undefined) => (e ? [address] : undefined);
     const workload = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address] : undefined);
     const pair = (e: DpEndpoint | undefined) =>
-      isWorkload(e) && e?.interfaceName ? [e.interfaceName, address] : undefined;
-    change(localSet(f), present(was), present(now));
+      isWorkload(e) && e?.interfaceName && isWorkloadInterface(this.#cfg, e.interfaceName)
+        ? [e.interfaceName, address]
+        : undefined;
     change(workloadSet(f), workload(was), workload(now));
     const self = (e: DpEndpoint | undefined) => (isWorkload(e) ? [address, address] : undefined);
     change(selfSet(f), self(was), self(now));
