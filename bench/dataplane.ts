@@ -9,6 +9,7 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import {
@@ -112,9 +113,11 @@ function addPod(node: string, pod: string, iface: string, ip: string): void {
   sh(pod, "ip", "route", "add", "default", "via", "198.19.251.1", "dev", "eth0");
 }
 
-/** Runs a node script in a netns; resolves with its first line of output. */
-function runIn(netns: string, script: string, args: string[] = []) {
-  const child = spawn("ip", ["netns", "exec", netns, process.execPath, "-e", script, ...args], {
+/** Runs a node script in a netns (on one CPU when `cpu` is set); resolves with its first line. */
+function runIn(netns: string, script: string, args: string[] = [], cpu?: number) {
+  const node = [process.execPath, "-e", script, ...args];
+  const argv = cpu === undefined ? node : ["taskset", "-c", String(cpu), ...node];
+  const child = spawn("ip", ["netns", "exec", netns, ...argv], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const line = new Promise<string>((resolve, reject) => {
@@ -549,13 +552,17 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       ]),
     );
     connEngine.flush();
-    srv = runIn(server, SERVER);
+    // The server on CPU 1 and every client run on CPU 0: unpinned, where the scheduler put the
+    // two processes (one CPU or two, moving or not) swung a run's rate by a tenth, more than
+    // the ruleset costs. Pinned, a round's ratio varies by about 0.01.
+    const pinned = availableParallelism() >= 2;
+    srv = runIn(server, SERVER, [], pinned ? 1 : undefined);
     await srv.line;
     // Rounds of one run without a ruleset and one with it, back to back in this process, the
     // order swapped every round (so a load that rises or falls favours neither); the ratio is
     // the median of the rounds' ratios. The machine is shared: one pair of runs only compares
     // what ran in the same seconds.
-    const rounds = intArg(args, "conn-rounds", 7);
+    const rounds = intArg(args, "conn-rounds", 15);
     const conns = String(intArg(args, "conn-count", 6_000));
     const ruledTx = () => new NftRenderer(cfg).full(connEngine.state());
     // A third baseline, a table that only tracks connections (one `ct state` rule on forward):
@@ -577,7 +584,12 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     };
     const connect = async (mode: ConnMode) => {
       await install(mode);
-      const run = runIn(client, CLIENT, ["198.19.250.2", conns, "8000", "4"]);
+      const run = runIn(
+        client,
+        CLIENT,
+        ["198.19.250.2", conns, "8000", "4"],
+        pinned ? 0 : undefined,
+      );
       const out = JSON.parse(await run.line) as { done: number; failed: number; ms: number };
       return { rate: out.done / (out.ms / 1000), ...out };
     };
@@ -660,7 +672,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         metric: "new TCP connections/s, no ruleset",
         value: Math.round(bare.rate),
         unit: "conn/s",
-        note: `median of ${rounds} runs of ${conns} connections, 4 loops`,
+        note: `median of ${rounds} runs of ${conns} connections, 4 loops${pinned ? ", client on CPU 0 and server on CPU 1" : ""}`,
       },
       {
         metric: `new TCP connections/s, ${policies} policies on the server`,
