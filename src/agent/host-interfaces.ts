@@ -7,6 +7,7 @@
 // their packets.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { interfaceMatches } from "../dataplane/nftables/index.ts";
 import type { HostInterfaces } from "../engine/index.ts";
 import { tryParseAddress } from "../net/cidr.ts";
 
@@ -20,11 +21,6 @@ export interface HostInterfaceSource {
 interface IpAddrEntry {
   readonly ifname?: string;
   readonly addr_info?: ReadonlyArray<{ readonly local?: string }>;
-}
-
-/** An nft interface wildcard (`veth*`) or exact name matches this name. */
-export function interfaceMatches(pattern: string, name: string): boolean {
-  return pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
 }
 
 /** `ip -j addr show` output -> interface -> canonical addresses, without the excluded ones. */

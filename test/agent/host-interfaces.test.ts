@@ -2,7 +2,8 @@
 // workload interfaces left out (host endpoint stages never judge their packets).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { interfaceMatches, parseIpAddr } from "../../src/agent/host-interfaces.ts";
+import { parseIpAddr } from "../../src/agent/host-interfaces.ts";
+import { interfaceMatches } from "../../src/dataplane/nftables/index.ts";
 
 const sample = JSON.stringify([
   { ifname: "lo", addr_info: [{ family: "inet", local: "127.0.0.1" }] },

@@ -72,12 +72,14 @@ export interface EnforcementConfig {
   readonly revokeDenied: boolean;
 }
 
-/** Whether an interface name matches a workload interface pattern (nft's: `*` ends a prefix). */
-export function isWorkloadInterface(cfg: EnforcementConfig, name: string): boolean {
-  return cfg.workloadInterfaces.some((p) =>
-    p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p,
-  );
+/** An nft interface wildcard (`veth*`) or exact name matches this name. */
+export function interfaceMatches(pattern: string, name: string): boolean {
+  return pattern.endsWith("*") ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
 }
+
+/** Whether an interface name matches one of the workload interface patterns. */
+export const isWorkloadInterface = (cfg: EnforcementConfig, name: string): boolean =>
+  cfg.workloadInterfaces.some((p) => interfaceMatches(p, name));
 
 /** Packet mark bits that carry a policy's Allow and Pass back to the endpoint chain. */
 export const MARK_ALLOW = 0x10000;

@@ -15,6 +15,7 @@ export {
   type EndpointToHostAction,
   type EnforcementConfig,
   type FailsafePort,
+  interfaceMatches,
   MARK_ALLOW,
   MARK_HOST_ALLOWED,
   MARK_PASS,
