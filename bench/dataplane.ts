@@ -2,7 +2,8 @@
 // deletes: full-table transactions (lines, bytes, apply time) of node-0's agent for generated
 // clusters of 1k, 10k and 50k pods (plus one cluster-wide policy, so its sets grow with the
 // cluster); the latency from a pod event (engine apply + flush + render + nft apply) to its
-// set element being live; the new-connection rate through 1,000 policies against no ruleset;
+// set element being live; the new-connection rate through 1,000 policies against no ruleset (beside conntrack alone,
+// conntrack with a source check, and the same table with one policy);
 // and the address-pool baseline, the same cluster as an IP firewall with one rule per allowed
 // address pair, beside microseg's table; and policy created to enforced (10 ms probes). Needs
 // root.
@@ -542,16 +543,21 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         ],
       },
     }));
-    const connEngine = new Engine({ node: NODE, podInterfacePrefix: POD_PREFIX });
-    connEngine.ingest(
-      upserts([
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
-        benchPod("client", "198.19.250.1", "client"),
-        benchPod("server", "198.19.250.2", "server"),
-        ...connPolicies,
-      ]),
-    );
-    connEngine.flush();
+    /** node-0's engine with the client, the server and `selecting` policies on the server. */
+    const serverEngine = (selecting: RawResource[]) => {
+      const engine = new Engine({ node: NODE, podInterfacePrefix: POD_PREFIX });
+      engine.ingest(
+        upserts([
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } },
+          benchPod("client", "198.19.250.1", "client"),
+          benchPod("server", "198.19.250.2", "server"),
+          ...selecting,
+        ]),
+      );
+      engine.flush();
+      return engine;
+    };
+    const connEngine = serverEngine(connPolicies);
     // The server on CPU 1 and every client run on CPU 0: unpinned, where the scheduler put the
     // two processes (one CPU or two, moving or not) swung a run's rate by a tenth, more than
     // the ruleset costs. Pinned, a round's ratio varies by about 0.01.
@@ -565,21 +571,46 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const rounds = intArg(args, "conn-rounds", 15);
     const conns = String(intArg(args, "conn-count", 6_000));
     const ruledTx = () => new NftRenderer(cfg).full(connEngine.state());
-    // A third baseline, a table that only tracks connections (one `ct state` rule on forward):
-    // what conntrack in the node's namespace costs, apart from microseg's chains.
+    // The same server selected by one policy only, the allowing one: the table of the
+    // 1,000-policy run less 999 policy chains and identities, so the two rates show whether the
+    // per-packet cost grows with the number of policies.
+    const oneEngine = serverEngine([connPolicies[policies - 1]!]);
+    const onePolicyTx = () => new NftRenderer(cfg).full(oneEngine.state());
+    // Two more baselines. A table that only tracks connections (one `ct state` rule on
+    // forward): what conntrack in the node's namespace costs, apart from microseg's chains. And
+    // the floor of any table that meets this issue's first bar: the same conntrack plus one
+    // source check before it (the two pods' `interface . address` pairs accepted, anything else
+    // from a workload interface dropped), with no policy at all.
+    const benchTable = "inet msx-bench-ct";
     const trackingOnly = [
-      "add table inet msx-bench-ct",
-      "add chain inet msx-bench-ct forward { type filter hook forward priority 0; policy accept; }",
-      "add rule inet msx-bench-ct forward ct state established,related accept",
-    ].join("; ");
-    type ConnMode = "bare" | "tracking" | "ruled";
+      `add table ${benchTable}`,
+      `add chain ${benchTable} forward { type filter hook forward priority 0; policy accept; }`,
+      `add rule ${benchTable} forward ct state established,related accept`,
+    ];
+    const sourcePairs = (["client", "server"] as const)
+      .map((pod, i) => `${podInterfaceName(POD_PREFIX, "bench", pod)} . 198.19.250.${i + 1}`)
+      .join(", ");
+    const floor = [
+      ...trackingOnly,
+      `add set ${benchTable} src4 { type ifname . ipv4_addr; elements = { ${sourcePairs} }; }`,
+      `add chain ${benchTable} prerouting { type filter hook prerouting priority -300; policy accept; }`,
+      `add rule ${benchTable} prerouting meta iifname . ip saddr @src4 accept`,
+      `add rule ${benchTable} prerouting meta iifname "${POD_PREFIX}*" drop`,
+    ];
+    const MODES = ["bare", "tracking", "floor", "onePolicy", "ruled"] as const;
+    type ConnMode = (typeof MODES)[number];
+    const inMicroseg = (mode: ConnMode) => mode === "ruled" || mode === "onePolicy";
     let installed: ConnMode = "ruled";
     const install = async (mode: ConnMode) => {
       if (mode === installed) return;
-      if (installed === "ruled") sh(node, "nft", "delete", "table", "inet", "microseg");
-      if (installed === "tracking") sh(node, "nft", "delete", "table", "inet", "msx-bench-ct");
+      if (inMicroseg(installed) && !inMicroseg(mode))
+        sh(node, "nft", "delete", "table", "inet", "microseg");
+      if (installed === "tracking" || installed === "floor")
+        sh(node, "nft", "delete", "table", ...benchTable.split(" "));
       if (mode === "ruled") await kernel.run(ruledTx());
-      if (mode === "tracking") sh(node, "nft", trackingOnly);
+      if (mode === "onePolicy") await kernel.run(onePolicyTx());
+      if (mode === "tracking") sh(node, "nft", trackingOnly.join("; "));
+      if (mode === "floor") sh(node, "nft", floor.join("; "));
       installed = mode;
     };
     const connect = async (mode: ConnMode) => {
@@ -595,27 +626,16 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     };
     await kernel.run(ruledTx());
     await connect("bare"); // warm-up: the first run pays the client's and the stack's first use
-    const connRuns: Array<{
-      bare: number;
-      tracking: number;
-      ruled: number;
-      failed: number;
-      ratio: number;
-    }> = [];
-    const orders: ConnMode[][] = [
-      ["bare", "tracking", "ruled"],
-      ["ruled", "tracking", "bare"],
-    ];
+    const connRuns: Array<Record<ConnMode, number> & { failed: number; ratio: number }> = [];
+    const orders: ConnMode[][] = [[...MODES], [...MODES].reverse()];
     for (let round = 0; round < rounds; round++) {
       const got = new Map<ConnMode, Awaited<ReturnType<typeof connect>>>();
       for (const mode of orders[round % 2]!) got.set(mode, await connect(mode));
-      const [b, t, r] = [got.get("bare")!, got.get("tracking")!, got.get("ruled")!];
+      const rate = (m: ConnMode) => got.get(m)!.rate;
       connRuns.push({
-        bare: b.rate,
-        tracking: t.rate,
-        ruled: r.rate,
-        failed: r.failed,
-        ratio: r.rate / b.rate,
+        ...(Object.fromEntries(MODES.map((m) => [m, rate(m)])) as Record<ConnMode, number>),
+        failed: got.get("ruled")!.failed + got.get("onePolicy")!.failed,
+        ratio: rate("ruled") / rate("bare"),
       });
     }
     await install("ruled");
@@ -626,7 +646,10 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       failed: connRuns.reduce((n, p) => n + p.failed, 0),
     };
     const connRatio = median(ratios);
-    const trackingRatio = median(connRuns.map((p) => p.tracking / p.bare));
+    const ofBare = (m: ConnMode) => median(connRuns.map((p) => p[m] / p.bare));
+    const trackingRatio = ofBare("tracking");
+    const floorRatio = ofBare("floor");
+    const onePolicyRatio = ofBare("onePolicy");
     // The last policy's jump counts the SYNs that walked every policy chain before it.
     const last = policyChain(`GlobalNetworkPolicy//bench-${policies - 1}` as PolicyId, "ingress");
     const table = await kernel.read("inet", "microseg");
@@ -686,6 +709,18 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         unit: "ratio",
         note: "median of the rounds' ratios: what conntrack alone costs of the rate",
       },
+      {
+        metric: "  ... conntrack and a source check before it (the floor), against none",
+        value: Number(floorRatio.toFixed(3)),
+        unit: "ratio",
+        note: "median of the rounds' ratios: the least a table that validates sources costs",
+      },
+      {
+        metric: "  ... microseg with 1 policy on the server, against none",
+        value: Number(onePolicyRatio.toFixed(3)),
+        unit: "ratio",
+        note: `median of the rounds' ratios: against ${connRatio.toFixed(3)} with ${policies}`,
+      },
     );
     Object.assign(figures, {
       connPerSecBare: Math.round(bare.rate),
@@ -694,6 +729,8 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       connRatioMin: Number(ratios[0]!.toFixed(3)),
       connRatioMax: Number(ratios.at(-1)!.toFixed(3)),
       connRatioTrackingOnly: Number(trackingRatio.toFixed(3)),
+      connRatioFloor: Number(floorRatio.toFixed(3)),
+      connRatioOnePolicy: Number(onePolicyRatio.toFixed(3)),
       connRounds: rounds,
       connFailed: ruled.failed,
     });
