@@ -456,7 +456,7 @@ export function hostDispatchRules(
     [HEP_UNTRACKED_IN, stageFailsafe(cfg, hosts, "in")],
     [HEP_UNTRACKED_OUT, stageFailsafe(cfg, hosts, "out")],
     [HEP_PREDNAT, [[hostAllowed, counter(), verdict.return], ...stageFailsafe(cfg, hosts, "in")]],
-    [HEP_FORWARD, [[hostAllowed, counter(), verdict.return]]],
+    [HEP_FORWARD, []],
   ]);
   const named = [...new Set(hosts.flatMap((h) => h.stages.interfaces))]
     .filter((n) => n !== "*")
@@ -479,9 +479,10 @@ export function hostDispatchRules(
     add(HEP_FORWARD, fIn!.tiers, "in", fIn!.name);
     add(HEP_FORWARD, fOut!.tiers, "out", fOut!.name);
   }
-  // With no stage to skip, the skip is a rule every forwarded packet meets for nothing.
+  // The skip only in front of a forward stage: without one it is a rule every forwarded
+  // packet meets for nothing.
   const forward = out.get(HEP_FORWARD)!;
-  if (forward.length === 1) forward.length = 0;
+  if (forward.length > 0) forward.unshift([hostAllowed, counter(), verdict.return]);
   return out;
 }
 
