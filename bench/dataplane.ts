@@ -33,6 +33,7 @@ import {
   type BenchRow,
   intArg,
   median,
+  medianInterval,
   memoryAfterGc,
   rng,
   summarize,
@@ -650,6 +651,12 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
     const trackingRatio = ofBare("tracking");
     const floorRatio = ofBare("floor");
     const onePolicyRatio = ofBare("onePolicy");
+    // How sure the median is (15 rounds: the 4th to the 12th ratio), and what microseg costs
+    // over the floor, paired within each round (the rounds' rates move together with the
+    // machine; their difference moves less).
+    const ratioInterval = medianInterval(ratios);
+    const overFloor = connRuns.map((p) => (p.floor - p.ruled) / p.bare);
+    const overFloorInterval = medianInterval(overFloor);
     // The last policy's jump counts the SYNs that walked every policy chain before it.
     const last = policyChain(`GlobalNetworkPolicy//bench-${policies - 1}` as PolicyId, "ingress");
     const table = await kernel.read("inet", "microseg");
@@ -701,7 +708,7 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         metric: `new TCP connections/s, ${policies} policies on the server`,
         value: Math.round(ruled.rate),
         unit: "conn/s",
-        note: `median of ${rounds}, ${ruled.failed} failed in all; ratio ${connRatio.toFixed(2)} (median of the rounds' ratios, range ${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); ${walked?.kind === "counter" ? walked.packets : "?"} SYNs walked all ${policies} policy chains in the last run`,
+        note: `median of ${rounds}, ${ruled.failed} failed in all; ratio ${connRatio.toFixed(3)} (median of the rounds' ratios, 95% interval ${ratioInterval.low.toFixed(3)}-${ratioInterval.high.toFixed(3)}, range ${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}); ${walked?.kind === "counter" ? walked.packets : "?"} SYNs walked all ${policies} policy chains in the last run`,
       },
       {
         metric: "  ... a table that only tracks connections, against none",
@@ -716,6 +723,12 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
         note: "median of the rounds' ratios: the least a table that validates sources costs",
       },
       {
+        metric: "  ... what the table costs over the floor, of the rate with none",
+        value: Number(median(overFloor).toFixed(4)),
+        unit: "ratio",
+        note: `median of the rounds' (floor - table) / none, 95% interval ${overFloorInterval.low.toFixed(4)}-${overFloorInterval.high.toFixed(4)}`,
+      },
+      {
         metric: "  ... microseg with 1 policy on the server, against none",
         value: Number(onePolicyRatio.toFixed(3)),
         unit: "ratio",
@@ -728,6 +741,9 @@ export default async function dataplaneBench(args: BenchArgs): Promise<BenchRepo
       connRatio: Number(connRatio.toFixed(3)),
       connRatioMin: Number(ratios[0]!.toFixed(3)),
       connRatioMax: Number(ratios.at(-1)!.toFixed(3)),
+      connRatioCi95Low: Number(ratioInterval.low.toFixed(3)),
+      connRatioCi95High: Number(ratioInterval.high.toFixed(3)),
+      connCostOverFloor: Number(median(overFloor).toFixed(4)),
       connRatioTrackingOnly: Number(trackingRatio.toFixed(3)),
       connRatioFloor: Number(floorRatio.toFixed(3)),
       connRatioOnePolicy: Number(onePolicyRatio.toFixed(3)),

@@ -32,6 +32,33 @@ export function median(values: readonly number[]): number {
   );
 }
 
+/**
+ * A distribution-free interval for the median of `values`, from order statistics: the k-th
+ * smallest and the k-th largest value, k the largest for which the median lies between them
+ * with at least `confidence` (the count of values below the median is Binomial(n, 1/2)).
+ * NaN bounds when there are too few values for that confidence (fewer than 6 at 0.95).
+ */
+export function medianInterval(
+  values: readonly number[],
+  confidence = 0.95,
+): { low: number; high: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const tail = (1 - confidence) / 2;
+  let k = 0;
+  let atMost = 0; // P(X <= j)
+  let exactly = 0.5 ** n; // P(X = j)
+  for (let j = 0; j < n; j++) {
+    atMost += exactly;
+    if (atMost > tail) break;
+    k = j + 1;
+    exactly = (exactly * (n - j)) / (j + 1);
+  }
+  return k === 0
+    ? { low: Number.NaN, high: Number.NaN }
+    : { low: sorted[k - 1]!, high: sorted[n - k]! };
+}
+
 export function summarize(values: readonly number[]): { p50: number; p99: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 };
