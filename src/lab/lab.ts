@@ -67,7 +67,8 @@ import {
   underlaySetup,
 } from "./topology.ts";
 
-const proberScript = fileURLToPath(new URL("./prober.ts", import.meta.url));
+// From the checkout's root, so the bundle (dist/cli/, as deep as src/lab/) finds the source too.
+const proberScript = fileURLToPath(new URL("../../src/lab/prober.ts", import.meta.url));
 const tsxLoader = import.meta.resolve("tsx");
 
 export interface LabOptions {

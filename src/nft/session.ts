@@ -39,8 +39,9 @@ interface Pending {
 /** Scripts up to this many characters run on the calling thread (see above). */
 const INLINE_LENGTH = 64 * 1024;
 
-const workerUrl = new URL("./worker.ts", import.meta.url).href;
-// The sources run through tsx (bin/microseg.js), which a worker thread does not inherit.
+// By its path from the checkout's root, which the bundle (dist/cli/, as deep as src/nft/) finds
+// too: the worker runs its source through tsx, which a worker thread does not inherit.
+const workerUrl = new URL("../../src/nft/worker.ts", import.meta.url).href;
 const workerBoot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})
   .then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl)}); });`;
 
