@@ -97,6 +97,9 @@ function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
 
+/** Runs from a bundle (bench/bundled.ts): the engine's CPU as the agent and server run it. */
+export const bundled = true;
+
 export default async function engineBench(args: BenchArgs): Promise<BenchReport> {
   const pods = intArg(args, "pods", 100_000);
   const policies = intArg(args, "policies", 10_000);
