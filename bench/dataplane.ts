@@ -421,6 +421,9 @@ async function coldStart(kernel: KernelNftables, args: BenchArgs) {
   return { rows, figures };
 }
 
+/** Runs from a bundle (bench/bundled.ts): rendering and pod events as the agent runs them. */
+export const bundled = true;
+
 export default async function dataplaneBench(args: BenchArgs): Promise<BenchReport> {
   if (process.getuid?.() !== 0) throw new Error("bench dataplane needs root (network namespaces)");
   const sizes = sizesArg(args);
