@@ -106,6 +106,30 @@ describe("microseg lab CLI", { skip: rootSkipReason() }, () => {
     const text = await microseg(["lab", "probe", "--ports", "80/TCP", ...where]);
     assert.match(text.stdout, /^80\/TCP: 1\/4 allowed/);
 
+    // Narrowed to one pair: the connections tried, not the whole grid of `?`.
+    const pair = await microseg([
+      "lab",
+      "probe",
+      "--from",
+      "demo/db",
+      "--to",
+      "demo/web",
+      "--timeout-ms",
+      "500",
+      ...where,
+    ]);
+    assert.equal(pair.code, 0, pair.stderr);
+    const lines = pair.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^FROM +TO +PORT +RESULT +OUTCOME +TIME$/);
+    assert.deepEqual(
+      lines.slice(1, -1).map((l) => l.split(/ +/).slice(0, 4)),
+      [
+        ["demo/db", "demo/web", "80/TCP", "denied"],
+        ["demo/db", "demo/web", "5432/TCP", "denied"],
+      ],
+    );
+    assert.equal(lines.at(-1), "0/2 allowed");
+
     const down = await microseg(["lab", "down", ...where]);
     assert.equal(down.code, 0, down.stderr);
     assert.deepEqual(

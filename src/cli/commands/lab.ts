@@ -1,6 +1,6 @@
 // `microseg lab up|apply|probe|down`: a network-namespace lab for a manifest set, left running
 // between invocations. Probes print in `microseg matrix`'s shape, with real packets behind
-// every cell.
+// every cell; a probe narrowed to some pods prints the connections it tried.
 import type { Command } from "commander";
 import { formatMatrix, parsePortList } from "../../analysis/index.ts";
 import {
@@ -11,11 +11,13 @@ import {
   type LabPlan,
   labSpecFromManifests,
   matrixProbes,
+  type ObservedCell,
   observedMatrix,
   type PortSpec,
 } from "../../lab/index.ts";
 import { CliError, loadOrExit, outputFormat } from "../load.ts";
 import { formatObject } from "../output.ts";
+import { formatTable } from "../table.ts";
 
 interface Where {
   id?: string;
@@ -48,6 +50,27 @@ function names(value: string | undefined): string[] | undefined {
     ?.split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+}
+
+/**
+ * A narrowed probe (--from or --to) as one line per connection tried: in the whole lab's grid
+ * the few cells probed would sit among hundreds of `?`, under a count of the whole grid.
+ */
+function formatProbes(cells: readonly ObservedCell[]): string {
+  const order = (a: ObservedCell, b: ObservedCell) =>
+    a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.port - b.port;
+  const rows = [...cells]
+    .sort(order)
+    .map((c) => [
+      c.from,
+      c.to,
+      `${c.port}/${c.protocol}`,
+      c.outcome === "error" ? "error" : c.allowed ? "allowed" : "denied",
+      c.outcome,
+      `${Math.round(c.ms)}ms`,
+    ]);
+  const allowed = cells.filter((c) => c.allowed).length;
+  return `${formatTable([["FROM", "TO", "PORT", "RESULT", "OUTCOME", "TIME"], ...rows])}${allowed}/${cells.length} allowed\n`;
 }
 
 /** Lab failures are about the machine or the input, not bugs: a message, no stack. */
@@ -214,6 +237,7 @@ function registerProbe(lab: Command): void {
           if (format === "json") console.log(JSON.stringify({ results: observed.results }));
           else if (format === "yaml")
             process.stdout.write(formatObject({ results: observed.results }, "yaml"));
+          else if (from || to) process.stdout.write(formatProbes(observed.results));
           else process.stdout.write(formatMatrix(observed));
           return results.some((r) => r.outcome === "error") ? 1 : 0;
         } finally {
