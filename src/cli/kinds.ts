@@ -15,6 +15,17 @@ function names(k: KindInfo): string[] {
   return [k.plural, k.kind.toLowerCase(), ...k.shortNames];
 }
 
+/** Words users try with `get` that name no kind but a command of their own. */
+const ALERTS_HINT =
+  " (alerts raised: `microseg alerts`; the rules that raise them: `microseg get globalalerts`)";
+const FLOWS_HINT = " (flow records: `microseg flows`)";
+const COMMAND_NOT_KIND: Readonly<Record<string, string>> = {
+  alert: ALERTS_HINT,
+  alerts: ALERTS_HINT,
+  flow: FLOWS_HINT,
+  flows: FLOWS_HINT,
+};
+
 /** The kind a user's word names; throws kubectl's message when none does. */
 export function resolveKind(word: string): KindInfo {
   const lower = word.toLowerCase();
@@ -26,7 +37,10 @@ export function resolveKind(word: string): KindInfo {
   const found = KINDS.find(
     (k) => names(k).includes(name) && (group === undefined || k.group === group),
   );
-  if (!found) throw new KindNameError(`the server doesn't have a resource type "${word}"`);
+  if (!found)
+    throw new KindNameError(
+      `the server doesn't have a resource type "${word}"${COMMAND_NOT_KIND[name] ?? ""}`,
+    );
   return found;
 }
 

@@ -36,6 +36,18 @@ describe("resource names", () => {
     assert.throws(() => resolveKind("pods.microseg.io"), /resource type "pods.microseg.io"/);
   });
 
+  it("alerts and flows, which are commands and not kinds, get a pointer to the command", () => {
+    assert.throws(
+      () => resolveKind("alerts"),
+      /resource type "alerts" \(alerts raised: `microseg alerts`; the rules that raise them: `microseg get globalalerts`\)/,
+    );
+    assert.throws(
+      () => resolveKind("flows"),
+      /resource type "flows" \(flow records: `microseg flows`\)/,
+    );
+    assert.equal(resolveKind("globalalerts").kind, "GlobalAlert");
+  });
+
   it("TYPE NAME..., TYPE1,TYPE2 and TYPE/NAME forms", () => {
     const show = (args: string[]) =>
       parseTargets(args).map((t) => `${kindPrefix(t.kind)}:${t.names.join("+")}`);
