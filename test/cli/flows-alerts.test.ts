@@ -53,12 +53,12 @@ describe("microseg flows", () => {
     const [header, ...rows] = r.stdout.trimEnd().split("\n");
     assert.match(
       header!,
-      /^LAST SEEN\s+SOURCE\s+DESTINATION\s+PORT\s+ACTION\s+POLICY\s+PACKETS\s+CONNECTIONS$/,
+      /^LAST SEEN\s+SOURCE\s+DESTINATION\s+PORT\s+REPORTER\s+ACTION\s+POLICY\s+PACKETS\s+CONNECTIONS$/,
     );
     assert.equal(rows.length, 2);
     assert.ok(
       rows.some((l) =>
-        /blue\/frontend-0\s+blue\/ldap-0\s+389\/TCP\s+deny\s+blue-ldap\s+3\s+3$/.test(l),
+        /blue\/frontend-0\s+blue\/ldap-0\s+389\/TCP\s+dst\s+deny\s+blue-ldap\s+3\s+3$/.test(l),
       ),
       r.stdout,
     );
@@ -70,8 +70,8 @@ describe("microseg flows", () => {
     assert.equal(denied.status, 0, denied.stderr);
     const lines = denied.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 2);
-    assert.match(lines[0]!, /BYTES\s+REPORTER\s+TIER\s+RULE\s+NODE\s+WOULD DENY\s+REASON$/);
-    assert.match(lines[1]!, /\s180\s+dst\s+security\s+2\s+node-1\s+0\s/);
+    assert.match(lines[0]!, /BYTES\s+TIER\s+RULE\s+NODE\s+WOULD DENY\s+REASON$/);
+    assert.match(lines[1]!, /\sdst\s+deny\s.*\s180\s+security\s+2\s+node-1\s+0\s/);
     const json = run("flows", "-o", "json");
     const parsed = json.stdout
       .trimEnd()

@@ -39,18 +39,22 @@ function table(wide: boolean, json: boolean): LiveTable<StoredFlowRecord> {
       "SOURCE",
       "DESTINATION",
       "PORT",
+      // Which side's node reported the record: one connection is an egress record at its
+      // source and an ingress one at its destination, and their actions can differ.
+      "REPORTER",
       "ACTION",
       "POLICY",
       "PACKETS",
       "CONNECTIONS",
-      ...(wide ? ["BYTES", "REPORTER", "TIER", "RULE", "NODE", "WOULD DENY", "REASON"] : []),
+      ...(wide ? ["BYTES", "TIER", "RULE", "NODE", "WOULD DENY", "REASON"] : []),
     ],
-    minWidths: [20, 24, 24, 9, 6, 16],
+    minWidths: [20, 24, 24, 9, 8, 6, 16],
     row: (r) => [
       timeText(r.lastSeen),
       endpointText(r, "source"),
       endpointText(r, "dest"),
       r.fields.dest_port ? `${r.fields.dest_port}/${r.fields.proto.toUpperCase()}` : r.fields.proto,
+      r.fields.reporter,
       r.fields.action,
       r.fields.policy || "<none>",
       String(r.packets),
@@ -58,7 +62,6 @@ function table(wide: boolean, json: boolean): LiveTable<StoredFlowRecord> {
       ...(wide
         ? [
             String(r.bytes),
-            r.fields.reporter,
             r.fields.tier || "<none>",
             r.fields.rule || "<none>",
             r.node || "<none>",
