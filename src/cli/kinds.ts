@@ -19,12 +19,12 @@ function names(k: KindInfo): string[] {
 const ALERTS_HINT =
   " (alerts raised: `microseg alerts`; the rules that raise them: `microseg get globalalerts`)";
 const FLOWS_HINT = " (flow records: `microseg flows`)";
-const COMMAND_NOT_KIND: Readonly<Record<string, string>> = {
-  alert: ALERTS_HINT,
-  alerts: ALERTS_HINT,
-  flow: FLOWS_HINT,
-  flows: FLOWS_HINT,
-};
+const COMMAND_NOT_KIND: ReadonlyMap<string, string> = new Map([
+  ["alert", ALERTS_HINT],
+  ["alerts", ALERTS_HINT],
+  ["flow", FLOWS_HINT],
+  ["flows", FLOWS_HINT],
+]);
 
 /** The kind a user's word names; throws kubectl's message when none does. */
 export function resolveKind(word: string): KindInfo {
@@ -39,7 +39,7 @@ export function resolveKind(word: string): KindInfo {
   );
   if (!found)
     throw new KindNameError(
-      `the server doesn't have a resource type "${word}"${COMMAND_NOT_KIND[name] ?? ""}`,
+      `the server doesn't have a resource type "${word}"${COMMAND_NOT_KIND.get(name) ?? ""}`,
     );
   return found;
 }

@@ -46,6 +46,7 @@ describe("resource names", () => {
       /resource type "flows" \(flow records: `microseg flows`\)/,
     );
     assert.equal(resolveKind("globalalerts").kind, "GlobalAlert");
+    assert.throws(() => resolveKind("constructor"), /resource type "constructor"$/);
   });
 
   it("TYPE NAME..., TYPE1,TYPE2 and TYPE/NAME forms", () => {

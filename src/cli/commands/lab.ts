@@ -58,7 +58,10 @@ function names(value: string | undefined): string[] | undefined {
  */
 function formatProbes(cells: readonly ObservedCell[]): string {
   const order = (a: ObservedCell, b: ObservedCell) =>
-    a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.port - b.port;
+    a.from.localeCompare(b.from) ||
+    a.to.localeCompare(b.to) ||
+    a.port - b.port ||
+    a.protocol.localeCompare(b.protocol);
   const rows = [...cells]
     .sort(order)
     .map((c) => [
