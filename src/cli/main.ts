@@ -19,9 +19,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Our errors are typed (they carry a code) and their message names the offending input;
-  // anything else is a bug and keeps its stack.
+  // they print as the verbs that talk to the server print theirs (failure.ts, not imported
+  // here: it loads the datastore for every command). Anything else is a bug and keeps its stack.
   if (error instanceof Error && "code" in error && typeof error.code === "string") {
-    console.error(`microseg: ${error.message}`);
+    console.error(`error: ${error.message}`);
     process.exit(2);
   }
   throw error;

@@ -77,7 +77,7 @@ describe("microseg matrix", () => {
   it("a bad --ports value names the item and changes nothing", () => {
     const r = microseg("matrix", "-f", "examples/blue-ldap", "--ports", "80/TCP,99999");
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /--ports: "99999" is not PORT/);
+    assert.match(r.stderr, /^error: --ports: "99999" is not PORT/);
   });
 });
 
