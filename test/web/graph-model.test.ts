@@ -90,6 +90,49 @@ describe("graph model", () => {
     ]);
   });
 
+  it("a connection reported at both ends counts once: the source's allow, the destination's verdict", () => {
+    const src = { ...allow, reporter: "src" as const, policy: "" };
+    const log = { ...allow, action: "log" as const };
+    const records = [
+      // Blocked at the destination: the source's egress allowed it, its ingress logged and denied.
+      stored("shop/web-0", "bank/ledger-0", src, 5432),
+      stored("shop/web-0", "bank/ledger-0", log, 5432),
+      stored("shop/web-0", "bank/ledger-0", deny, 5432),
+      // Through: allowed at both ends.
+      stored("shop/web-0", "shop/api-7d9f8b6c5d-x2k4q", src),
+      stored("shop/web-1", "shop/api-7d9f8b6c5d-x2k4q", src),
+      stored("shop/web-0", "shop/api-7d9f8b6c5d-x2k4q", allow),
+      stored("shop/web-1", "shop/api-7d9f8b6c5d-x2k4q", allow),
+    ];
+    const policy: Matrix = {
+      workloads: workloads.map((w) => w.id),
+      ports: [{ port: 5432, protocol: "TCP" }],
+      results: [cell("shop/web-0", "bank/ledger-0", 5432, false)],
+    };
+    const g = buildGraph(workloads, records, {}, policy);
+    const edge = (id: string) => {
+      const e = g.edges.find((x) => x.id === id);
+      return e && { state: e.state, allowed: e.allowed, denied: e.denied, wouldDeny: e.wouldDeny };
+    };
+    assert.deepEqual(edge("shop/web->bank/ledger"), {
+      state: "denied",
+      allowed: 0,
+      denied: 1,
+      wouldDeny: 0,
+    });
+    assert.deepEqual(edge("shop/web->shop/api"), {
+      state: "allowed",
+      allowed: 2,
+      denied: 0,
+      wouldDeny: 0,
+    });
+    const allowedOnly = buildGraph(workloads, records, { verdict: "allow" });
+    assert.deepEqual(
+      allowedOnly.edges.map((e) => e.id),
+      ["shop/web->shop/api"],
+    );
+  });
+
   it("overlay: allowed paths nobody uses, and observed flows policy now denies", () => {
     const records = [stored("shop/web-0", "shop/api-7d9f8b6c5d-x2k4q", allow)];
     const policy: Matrix = {

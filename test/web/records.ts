@@ -15,7 +15,7 @@ export interface Side {
 }
 
 export interface Judged {
-  readonly action: "allow" | "deny";
+  readonly action: "allow" | "deny" | "log";
   readonly reporter: "src" | "dst";
   readonly policy: string;
   readonly tier: string;

@@ -10,6 +10,7 @@ export const GRAPH_RECORD = {
   keys: ["lastSeen", "connections"],
   fields: [
     "action",
+    "reporter",
     "proto",
     "policy",
     "rule",
@@ -239,26 +240,81 @@ export function buildGraph(
   const cells = new Map<string, boolean>();
   for (const c of policy?.results ?? [])
     cells.set(`${c.from}|${c.to}|${c.port}/${c.protocol}`, c.allowed);
+  // One connection between two workloads is reported twice: an egress record at its source
+  // (allow, or the deny that stopped it there) and an ingress record at its destination (allow
+  // or deny); Log records are neither. So per edge and port the connections allowed are those
+  // past the source's egress less those the destination denied, or the destination's allows
+  // where the source reports nothing (it is outside), and every deny counts once.
+  type Counts = {
+    srcAllow: number;
+    dstAllow: number;
+    denied: number;
+    srcWould: number;
+    dstWould: number;
+  };
+  const folded = new Map<
+    string,
+    { from: string; to: string; ports: Map<string, Counts>; records: GraphRecord[] }
+  >();
   for (const r of records) {
     const f = r.fields;
-    const denied = f.action === "deny";
-    if (filter.verdict === "allow" && denied) continue;
-    if (filter.verdict === "deny" && !denied) continue;
     const from = sideApp(byId, byAddress, f.source_namespace, f.source_name, f.source_ip);
     const to = sideApp(byId, byAddress, f.dest_namespace, f.dest_name, f.dest_ip);
     // With a filter, an edge is kept when either end is shown.
     if (filtering && !shownApps.has(from) && !shownApps.has(to)) continue;
-    addNode(from);
-    addNode(to);
-    const e = edgeOf(from, to);
-    if (denied) e.denied += Math.max(1, r.connections);
-    else e.allowed += Math.max(1, r.connections);
+    const id = `${from}->${to}`;
+    let edge = folded.get(id);
+    if (!edge) folded.set(id, (edge = { from, to, ports: new Map(), records: [] }));
+    edge.records.push(r);
     const port = `${f.dest_port}/${f.proto.toUpperCase()}`;
-    e.ports.add(port);
-    const cell = `${f.source_namespace}/${f.source_name}|${f.dest_namespace}/${f.dest_name}|${port}`;
-    if (!denied && cells.get(cell) === false) e.wouldDeny += Math.max(1, r.connections);
-    e.records.push(r);
-    e.sample ??= flowOfRecord(r);
+    let c = edge.ports.get(port);
+    if (!c)
+      edge.ports.set(port, (c = { srcAllow: 0, dstAllow: 0, denied: 0, srcWould: 0, dstWould: 0 }));
+    const n = Math.max(1, r.connections);
+    if (f.action === "deny") c.denied += n;
+    else if (f.action === "allow") {
+      const cell = `${f.source_namespace}/${f.source_name}|${f.dest_namespace}/${f.dest_name}|${port}`;
+      const would = cells.get(cell) === false ? n : 0;
+      if (f.reporter === "src") {
+        c.srcAllow += n;
+        c.srcWould += would;
+      } else {
+        c.dstAllow += n;
+        c.dstWould += would;
+      }
+    }
+  }
+  for (const f of folded.values()) {
+    let allowed = 0;
+    let denied = 0;
+    let wouldDeny = 0;
+    const allowedPorts: string[] = [];
+    const deniedPorts: string[] = [];
+    for (const [port, c] of f.ports) {
+      const a = Math.max(c.srcAllow - c.denied, c.dstAllow, 0);
+      allowed += a;
+      denied += c.denied;
+      wouldDeny += Math.min(a, Math.max(c.srcWould, c.dstWould));
+      if (a > 0) allowedPorts.push(port);
+      if (c.denied > 0) deniedPorts.push(port);
+    }
+    if (filter.verdict === "allow" ? allowed === 0 : filter.verdict === "deny" && denied === 0)
+      continue;
+    addNode(f.from);
+    addNode(f.to);
+    const e = edgeOf(f.from, f.to);
+    e.allowed = filter.verdict === "deny" ? 0 : allowed;
+    e.denied = filter.verdict === "allow" ? 0 : denied;
+    e.wouldDeny = filter.verdict === "deny" ? 0 : wouldDeny;
+    const ports =
+      filter.verdict === "allow"
+        ? allowedPorts
+        : filter.verdict === "deny"
+          ? deniedPorts
+          : [...f.ports.keys()];
+    for (const p of ports) e.ports.add(p);
+    e.records.push(...f.records);
+    e.sample ??= flowOfRecord(f.records[0]!);
   }
   if (policy) {
     const app = new Map(workloads.map((w) => [w.id, w.app]));
