@@ -263,13 +263,18 @@ export function buildGraph(
     // With a filter, an edge is kept when either end is shown.
     if (filtering && !shownApps.has(from) && !shownApps.has(to)) continue;
     const id = `${from}->${to}`;
-    let edge = folded.get(id);
-    if (!edge) folded.set(id, (edge = { from, to, ports: new Map(), records: [] }));
+    const edge = folded.get(id) ?? { from, to, ports: new Map<string, Counts>(), records: [] };
+    folded.set(id, edge);
     edge.records.push(r);
     const port = `${f.dest_port}/${f.proto.toUpperCase()}`;
-    let c = edge.ports.get(port);
-    if (!c)
-      edge.ports.set(port, (c = { srcAllow: 0, dstAllow: 0, denied: 0, srcWould: 0, dstWould: 0 }));
+    const c = edge.ports.get(port) ?? {
+      srcAllow: 0,
+      dstAllow: 0,
+      denied: 0,
+      srcWould: 0,
+      dstWould: 0,
+    };
+    edge.ports.set(port, c);
     const n = Math.max(1, r.connections);
     if (f.action === "deny") c.denied += n;
     else if (f.action === "allow") {
