@@ -151,6 +151,9 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
       const explanation = page.getByTestId("explanation");
       await explanation.waitFor();
       assert.match(await text(explanation), /Denied[\s\S]*Deny by tier security/);
+      // The edge's records say which side reported each: this deny is the server's ingress.
+      const records = page.locator("table", { hasText: "policy / rule" });
+      assert.match(await text(records), /deny\s*ingress\s*blue-ldap 2/);
       await page.screenshot({ path: join(SHOTS, "graph-edge.png") });
     });
   });

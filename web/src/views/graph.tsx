@@ -385,6 +385,7 @@ function EdgePanel({ edge }: { edge: GraphEdge }) {
             <th>last seen</th>
             <th>flow</th>
             <th>action</th>
+            <th>at</th>
             <th>policy / rule</th>
           </tr>
         </thead>
@@ -403,6 +404,9 @@ function EdgePanel({ edge }: { edge: GraphEdge }) {
                 </td>
                 <td class={r.fields.action === "deny" ? "state-denied" : "state-allowed"}>
                   {r.fields.action}
+                </td>
+                <td title="the source's egress or the destination's ingress reported it">
+                  {r.fields.reporter === "src" ? "egress" : "ingress"}
                 </td>
                 <td>
                   {r.fields.policy ? (
