@@ -273,7 +273,7 @@ describe("web UI in chromium, examples loaded", { timeout: 120_000 }, () => {
         new RegExp(side("directory/ldap-server-0").ip.replace(/\./g, "\\.")),
       );
       await detail.locator("table tr").first().waitFor();
-      assert.match(await text(detail.locator("table")), /blue-web-0/);
+      assert.match(await text(detail.locator("table")), /blue-web-0[\s\S]*deny\s*ingress/);
       await page.screenshot({ path: join(SHOTS, "workload.png") });
     });
   });

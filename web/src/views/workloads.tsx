@@ -93,6 +93,9 @@ function WorkloadDetail({ w }: { w: Workload }) {
               <td class={r.fields.action === "deny" ? "state-denied" : "state-allowed"}>
                 {r.fields.action}
               </td>
+              <td title="the source's egress or the destination's ingress reported it">
+                {r.fields.reporter === "src" ? "egress" : "ingress"}
+              </td>
               <td>{r.fields.policy}</td>
             </tr>
           ))}
