@@ -54,7 +54,7 @@ function table(wide: boolean, json: boolean): LiveTable<StoredFlowRecord> {
       endpointText(r, "source"),
       endpointText(r, "dest"),
       r.fields.dest_port ? `${r.fields.dest_port}/${r.fields.proto.toUpperCase()}` : r.fields.proto,
-      r.fields.reporter,
+      r.fields.reporter || "<none>",
       r.fields.action,
       r.fields.policy || "<none>",
       String(r.packets),
