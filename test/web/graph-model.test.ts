@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Matrix } from "../../src/analysis/matrix.ts";
-import { buildGraph, ownerOf, workloadsOf } from "../../web/src/graph-model.ts";
+import { buildGraph, ownerOf, reportedAt, workloadsOf } from "../../web/src/graph-model.ts";
 import { fieldSegments, lineOfField } from "../../web/src/yaml-fields.ts";
 import { flowRecord, type Judged, type Side } from "./records.ts";
 
@@ -126,6 +126,8 @@ describe("graph model", () => {
       denied: 0,
       wouldDeny: 0,
     });
+    // The views' column: the start-up table's drops have no reporter.
+    assert.deepEqual(["src", "dst", ""].map(reportedAt), ["egress", "ingress", "—"]);
     const allowedOnly = buildGraph(workloads, records, { verdict: "allow" });
     assert.deepEqual(
       allowedOnly.edges.map((e) => e.id),

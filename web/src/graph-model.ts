@@ -130,6 +130,10 @@ export function flowOfRecord(r: GraphRecord): FlowQuery {
   };
 }
 
+/** Which side reported a record, as the views name it: none for the node's own drops. */
+export const reportedAt = (reporter: string): string =>
+  reporter === "src" ? "egress" : reporter === "dst" ? "ingress" : "—";
+
 export interface GraphNode {
   readonly id: string;
   readonly label: string;

@@ -17,6 +17,7 @@ import {
   type GraphEdge,
   type GraphFilter,
   type GraphRecord,
+  reportedAt,
   workloadsOf,
 } from "../graph-model.ts";
 import { projectionParam } from "../projection.ts";
@@ -406,7 +407,7 @@ function EdgePanel({ edge }: { edge: GraphEdge }) {
                   {r.fields.action}
                 </td>
                 <td title="the source's egress or the destination's ingress reported it">
-                  {r.fields.reporter === "src" ? "egress" : "ingress"}
+                  {reportedAt(r.fields.reporter)}
                 </td>
                 <td>
                   {r.fields.policy ? (

@@ -3,7 +3,7 @@
 // describe API), its addresses and its recent flows.
 import { useMemo, useState } from "preact/hooks";
 import { describe, flows, snapshot } from "../api.ts";
-import { type Workload, workloadsOf } from "../graph-model.ts";
+import { reportedAt, type Workload, workloadsOf } from "../graph-model.ts";
 import type { Route } from "../route.ts";
 import { href } from "../route.ts";
 import { useAsync } from "../use-async.ts";
@@ -94,7 +94,7 @@ function WorkloadDetail({ w }: { w: Workload }) {
                 {r.fields.action}
               </td>
               <td title="the source's egress or the destination's ingress reported it">
-                {r.fields.reporter === "src" ? "egress" : "ingress"}
+                {reportedAt(r.fields.reporter)}
               </td>
               <td>{r.fields.policy}</td>
             </tr>
