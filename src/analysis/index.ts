@@ -28,6 +28,7 @@ export {
   type Severity,
 } from "./lint/index.ts";
 export {
+  byFromToPort,
   formatSummary,
   type Matrix,
   type MatrixCell,

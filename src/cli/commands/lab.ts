@@ -2,7 +2,7 @@
 // between invocations. Probes print in `microseg matrix`'s shape, with real packets behind
 // every cell; a probe narrowed to some pods prints the connections it tried.
 import type { Command } from "commander";
-import { formatMatrix, parsePortList } from "../../analysis/index.ts";
+import { byFromToPort, formatMatrix, parsePortList } from "../../analysis/index.ts";
 import {
   defaultStateDir,
   downLab,
@@ -57,13 +57,8 @@ function names(value: string | undefined): string[] | undefined {
  * the few cells probed would sit among hundreds of `?`, under a count of the whole grid.
  */
 function formatProbes(cells: readonly ObservedCell[]): string {
-  const order = (a: ObservedCell, b: ObservedCell) =>
-    a.from.localeCompare(b.from) ||
-    a.to.localeCompare(b.to) ||
-    a.port - b.port ||
-    a.protocol.localeCompare(b.protocol);
   const rows = [...cells]
-    .sort(order)
+    .sort(byFromToPort)
     .map((c) => [
       c.from,
       c.to,
