@@ -220,22 +220,23 @@ export function buildGraph(
   for (const w of shown) addNode(w.app).workloads++;
 
   const edges = new Map<string, GraphEdge>();
+  const newEdge = (from: string, to: string): GraphEdge => ({
+    id: `${from}->${to}`,
+    from,
+    to,
+    state: "allowed",
+    allowed: 0,
+    denied: 0,
+    ports: new Set(),
+    records: [],
+    policyAllows: false,
+    wouldDeny: 0,
+  });
   const edgeOf = (from: string, to: string) => {
     const id = `${from}->${to}`;
     let e = edges.get(id);
     if (!e) {
-      e = {
-        id,
-        from,
-        to,
-        state: "allowed",
-        allowed: 0,
-        denied: 0,
-        ports: new Set(),
-        records: [],
-        policyAllows: false,
-        wouldDeny: 0,
-      };
+      e = newEdge(from, to);
       edges.set(id, e);
     }
     return e;
@@ -256,10 +257,8 @@ export function buildGraph(
     srcWould: number;
     dstWould: number;
   };
-  const folded = new Map<
-    string,
-    { from: string; to: string; ports: Map<string, Counts>; records: GraphRecord[] }
-  >();
+  // Edges of records, drawn below only if the verdict filter keeps them.
+  const folded = new Map<string, { edge: GraphEdge; ports: Map<string, Counts> }>();
   for (const r of records) {
     const f = r.fields;
     const from = sideApp(byId, byAddress, f.source_namespace, f.source_name, f.source_ip);
@@ -267,18 +266,19 @@ export function buildGraph(
     // With a filter, an edge is kept when either end is shown.
     if (filtering && !shownApps.has(from) && !shownApps.has(to)) continue;
     const id = `${from}->${to}`;
-    const edge = folded.get(id) ?? { from, to, ports: new Map<string, Counts>(), records: [] };
-    folded.set(id, edge);
-    edge.records.push(r);
+    const fold = folded.get(id) ?? { edge: newEdge(from, to), ports: new Map<string, Counts>() };
+    folded.set(id, fold);
+    fold.edge.records.push(r);
+    fold.edge.sample ??= flowOfRecord(r);
     const port = `${f.dest_port}/${f.proto.toUpperCase()}`;
-    const c = edge.ports.get(port) ?? {
+    const c = fold.ports.get(port) ?? {
       srcAllow: 0,
       dstAllow: 0,
       denied: 0,
       srcWould: 0,
       dstWould: 0,
     };
-    edge.ports.set(port, c);
+    fold.ports.set(port, c);
     const n = Math.max(1, r.connections);
     if (f.action === "deny") c.denied += n;
     else if (f.action === "allow") {
@@ -293,13 +293,13 @@ export function buildGraph(
       }
     }
   }
-  for (const f of folded.values()) {
+  for (const { edge: e, ports } of folded.values()) {
     let allowed = 0;
     let denied = 0;
     let wouldDeny = 0;
     const allowedPorts: string[] = [];
     const deniedPorts: string[] = [];
-    for (const [port, c] of f.ports) {
+    for (const [port, c] of ports) {
       const a = Math.max(c.srcAllow - c.denied, c.dstAllow, 0);
       allowed += a;
       denied += c.denied;
@@ -309,21 +309,19 @@ export function buildGraph(
     }
     if (filter.verdict === "allow" ? allowed === 0 : filter.verdict === "deny" && denied === 0)
       continue;
-    addNode(f.from);
-    addNode(f.to);
-    const e = edgeOf(f.from, f.to);
+    addNode(e.from);
+    addNode(e.to);
+    edges.set(e.id, e);
     e.allowed = filter.verdict === "deny" ? 0 : allowed;
     e.denied = filter.verdict === "allow" ? 0 : denied;
     e.wouldDeny = filter.verdict === "deny" ? 0 : wouldDeny;
-    const ports =
+    const shown =
       filter.verdict === "allow"
         ? allowedPorts
         : filter.verdict === "deny"
           ? deniedPorts
-          : [...f.ports.keys()];
-    for (const p of ports) e.ports.add(p);
-    e.records.push(...f.records);
-    e.sample ??= flowOfRecord(f.records[0]!);
+          : [...ports.keys()];
+    for (const p of shown) e.ports.add(p);
   }
   if (policy) {
     const app = new Map(workloads.map((w) => [w.id, w.app]));
