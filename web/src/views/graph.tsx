@@ -17,13 +17,13 @@ import {
   type GraphEdge,
   type GraphFilter,
   type GraphRecord,
-  reportedAt,
   workloadsOf,
 } from "../graph-model.ts";
 import { projectionParam } from "../projection.ts";
 import type { Route } from "../route.ts";
 import { href } from "../route.ts";
 import { useAsync } from "../use-async.ts";
+import { VerdictCells } from "../verdict-cells.tsx";
 
 cytoscape.use(fcose);
 
@@ -403,12 +403,7 @@ function EdgePanel({ edge }: { edge: GraphEdge }) {
                     {r.fields.dest_name || r.fields.dest_ip}:{r.fields.dest_port}/{r.fields.proto}
                   </button>
                 </td>
-                <td class={r.fields.action === "deny" ? "state-denied" : "state-allowed"}>
-                  {r.fields.action}
-                </td>
-                <td title="the source's egress or the destination's ingress reported it">
-                  {reportedAt(r.fields.reporter)}
-                </td>
+                <VerdictCells fields={r.fields} />
                 <td>
                   {r.fields.policy ? (
                     <a href={href("policies", { policy: r.fields.policy })}>{r.fields.policy}</a>

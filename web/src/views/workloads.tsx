@@ -3,10 +3,11 @@
 // describe API), its addresses and its recent flows.
 import { useMemo, useState } from "preact/hooks";
 import { describe, flows, snapshot } from "../api.ts";
-import { reportedAt, type Workload, workloadsOf } from "../graph-model.ts";
+import { type Workload, workloadsOf } from "../graph-model.ts";
 import type { Route } from "../route.ts";
 import { href } from "../route.ts";
 import { useAsync } from "../use-async.ts";
+import { VerdictCells } from "../verdict-cells.tsx";
 
 const ROW = 28;
 const VISIBLE = 40;
@@ -90,12 +91,7 @@ function WorkloadDetail({ w }: { w: Workload }) {
                 {r.fields.source_name || r.fields.source_ip} →{" "}
                 {r.fields.dest_name || r.fields.dest_ip}:{r.fields.dest_port}/{r.fields.proto}
               </td>
-              <td class={r.fields.action === "deny" ? "state-denied" : "state-allowed"}>
-                {r.fields.action}
-              </td>
-              <td title="the source's egress or the destination's ingress reported it">
-                {reportedAt(r.fields.reporter)}
-              </td>
+              <VerdictCells fields={r.fields} />
               <td>{r.fields.policy}</td>
             </tr>
           ))}
