@@ -61,7 +61,7 @@ import {
   type PortSpec,
   planDiff,
   podNetns,
-  podRouteRemovals,
+  podRemovals,
   podSetups,
   replan,
   underlaySetup,
@@ -515,11 +515,11 @@ export class Lab {
       netns.map((ns) => proberName(current, ns)),
     );
     if (stuck.length) throw new Error(`probers would not stop: ${stuck.join(", ")}`);
+    await Promise.all(podRemovals(current, pods).map((s) => setupNetns(s, true)));
     const own = podNetns(pods);
     const { leftover } = removeNetnsSync(own);
     if (leftover.length) throw new Error(`could not delete ${leftover.join(", ")}`);
     this.#state.netns = this.#state.netns.filter((n) => !own.includes(n));
     writeState(this.files, this.#state);
-    await Promise.all(podRouteRemovals(current, pods).map((s) => setupNetns(s, true)));
   }
 }

@@ -376,17 +376,23 @@ export function podSetups(
 }
 
 /**
- * Routes other nodes keep to removed pods; deleting a pod's netns takes its veth and the
- * routes through it on its own node.
+ * What removing `pods` takes on the nodes, before their namespaces go: a pod's veth on its own
+ * node (deleting it takes both ends and the routes through it at once; deleting the pod's netns
+ * would too, but the kernel tears a netns down later, in a worker, so a new pod given the same
+ * address could meet the old route), and the routes other nodes keep to it.
  */
-export function podRouteRemovals(plan: LabPlan, pods: PodPlan[]): NetnsSetup[] {
+export function podRemovals(plan: LabPlan, pods: PodPlan[]): NetnsSetup[] {
   return plan.nodes
     .map((node) => ({
       netns: node.netns,
       sysctls: [],
       ip: pods
-        .filter((p) => !p.hostNetwork && p.node !== node.name)
-        .flatMap((p) => [`route del ${p.ip}/32`, `route del ${p.ip6}/128`]),
+        .filter((p) => !p.hostNetwork)
+        .flatMap((p) =>
+          p.node === node.name
+            ? [`link del ${p.hostIface!}`]
+            : [`route del ${p.ip}/32`, `route del ${p.ip6}/128`],
+        ),
     }))
     .filter((s) => s.ip.length > 0);
 }

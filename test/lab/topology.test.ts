@@ -9,7 +9,7 @@ import {
   labInterfaceName,
   nodeSetups,
   planDiff,
-  podRouteRemovals,
+  podRemovals,
   podSetups,
   replan,
   underlaySetup,
@@ -145,13 +145,18 @@ describe("replan", () => {
       diff.removed.map((p) => p.name),
       ["shop/db", "kube/proxy"],
     );
-    assert.deepEqual(podRouteRemovals(plan, diff.removed), [
+    // The pod's veth goes on its own node (at once, not when the kernel tears its netns
+    // down), the routes to it on the others; a host-network pod has neither.
+    const db = plan.pods.find((p) => p.name === "shop/db")!;
+    assert.deepEqual(podRemovals(plan, diff.removed), [
+      { netns: "ms-t1-n0", sysctls: [], ip: [`link del ${db.hostIface}`] },
       {
         netns: "ms-t1-n1",
         sysctls: [],
         ip: ["route del 198.18.0.2/32", "route del fd00:18::2/128"],
       },
     ]);
+    assert.match(db.hostIface ?? "", /^wl/);
   });
 
   test("replaces a pod that moves node or address, never reusing an address", () => {
